@@ -1,0 +1,52 @@
+// Package pyhost embeds CPython and runs a WSGI (PEP 3333) application. It
+// is wsgo's only cgo package: Go code here never calls the Python C API
+// directly, only the functions in wsgo.h, so every reference count and GIL
+// move is in the .c files, where each entry point states its rules.
+//
+// # Threads
+//
+// One interpreter. CPython starts and finalizes on one goroutine locked to
+// its OS thread (runInterpreter). Requests run on --threads workers, each a
+// goroutine locked for life to an OS thread that owns one Python thread
+// state (PyThreadState_New: no PyGILState, so sub-interpreters can come
+// later). Between requests a worker holds no GIL, so the app's own
+// threading.Thread threads run.
+//
+// # The life of a request
+//
+//  1. httpfront parses the request and calls Host.ServeWSGI on the
+//     connection's goroutine, which packs the request into one buffer
+//     (request.go) and hands a job to the scheduler (sched.go).
+//  2. The scheduler gives the job to an idle worker only if no worker is
+//     running Python; otherwise it queues it and the running worker takes
+//     it next without dropping the GIL. Handing the GIL between threads on
+//     every request would cost more than the request (see stallAfter).
+//  3. The worker, holding the GIL, makes one cgo call, wsgo_call_start:
+//     C builds environ from the packed buffer, calls the app, and if it
+//     returned a list or tuple, packs status, headers and the whole body
+//     into one buffer and calls close(). That is the common case: one
+//     crossing each way, no callback into Go.
+//  4. The worker sends that output to the connection's goroutine as an
+//     event (never blocking: at most one is pending) and takes the next
+//     queued job, or releases the GIL and parks.
+//  5. The connection's goroutine writes status, headers and body through
+//     the wsgi.Responder and frees the buffer. No GIL is held while any
+//     byte goes to the network.
+//
+// A generator is walked one non-empty chunk per wsgo_call_next: the worker
+// releases the GIL and waits until the chunk is written and flushed, so a
+// slow client paces the generator, and a client that is gone makes the
+// worker call close() (wsgo_call_abort). wsgi.file_wrapper over a real file
+// is sent by the front with sendfile while the worker waits.
+//
+// Three things call back from C into Go, each with the GIL released and
+// none on the common path: wsgi.input reads (wsgoBodyRead), the legacy
+// write() callable (wsgoEmit), and wsgi.errors lines (wsgoLog).
+//
+// # Errors
+//
+// An exception before the headers went out becomes an *AppError and a 500
+// from the front; after, the front cuts the connection so the client
+// cannot take a partial body for a whole one. The traceback is logged here
+// with the request's ID.
+package pyhost

@@ -1,0 +1,146 @@
+/*
+ * filewrapper.c: wsgi.file_wrapper(filelike, blksize=8192). Iterating it
+ * reads blocks, as PEP 3333 describes; when the app returns it and the
+ * file-like has a regular file behind it, call.c sends the file from its
+ * descriptor instead (sendfile, no copy through Python).
+ */
+#include "internal.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *filelike;
+    Py_ssize_t blksize;
+} wsgo_file_wrapper;
+
+static PyObject *fw_new(PyTypeObject *tp, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"filelike", "blksize", NULL};
+    PyObject *filelike;
+    Py_ssize_t blksize = 8192;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|n:file_wrapper", kwlist, &filelike, &blksize))
+        return NULL;
+    if (blksize <= 0) {
+        PyErr_SetString(PyExc_ValueError, "file_wrapper: blksize must be positive");
+        return NULL;
+    }
+    wsgo_file_wrapper *fw = (wsgo_file_wrapper *)tp->tp_alloc(tp, 0);
+    if (fw) {
+        fw->filelike = Py_NewRef(filelike);
+        fw->blksize = blksize;
+    }
+    return (PyObject *)fw;
+}
+
+static PyObject *fw_next(wsgo_file_wrapper *fw)
+{
+    PyObject *data = PyObject_CallMethod(fw->filelike, "read", "n", fw->blksize);
+    if (data == NULL)
+        return NULL;
+    Py_ssize_t n = PyObject_Length(data);
+    if (n <= 0) { /* 0: end of file (StopIteration); -1: the len() error */
+        Py_DECREF(data);
+        return NULL;
+    }
+    return data;
+}
+
+static PyObject *fw_close(wsgo_file_wrapper *fw, PyObject *unused)
+{
+    (void)unused;
+    PyObject *close = PyObject_GetAttrString(fw->filelike, "close");
+    if (close == NULL) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    PyObject *r = PyObject_CallNoArgs(close);
+    Py_DECREF(close);
+    return r;
+}
+
+/*
+ * Finds the regular file behind a wrapper: 1 with *fd, *off (the file-like's
+ * position) and *len (bytes to its end); 0 when there is none (read it
+ * block by block instead); -1 with an exception.
+ */
+int wsgo_file_wrapper_fd(wsgo_interp *st, PyObject *o, int *fd, int64_t *off, int64_t *len)
+{
+    wsgo_file_wrapper *fw = (wsgo_file_wrapper *)o;
+    struct stat sb;
+    PyObject *r = PyObject_CallMethodNoArgs(fw->filelike, st->s_fileno);
+    if (r == NULL) { /* BytesIO and friends: no descriptor */
+        PyErr_Clear();
+        return 0;
+    }
+    long n = PyLong_AsLong(r);
+    Py_DECREF(r);
+    if (n < 0 || PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (fstat((int)n, &sb) < 0 || !S_ISREG(sb.st_mode))
+        return 0;
+    int64_t pos = 0;
+    if ((r = PyObject_CallMethodNoArgs(fw->filelike, st->s_tell)) != NULL) {
+        pos = PyLong_AsLongLong(r);
+        Py_DECREF(r);
+    }
+    if (r == NULL || pos < 0 || PyErr_Occurred()) {
+        PyErr_Clear();
+        pos = lseek((int)n, 0, SEEK_CUR);
+        if (pos < 0)
+            return 0;
+    }
+    *fd = (int)n;
+    *off = pos;
+    *len = sb.st_size > pos ? sb.st_size - pos : 0;
+    return 1;
+}
+
+static int fw_traverse(wsgo_file_wrapper *fw, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(fw));
+    Py_VISIT(fw->filelike);
+    return 0;
+}
+
+static int fw_clear(wsgo_file_wrapper *fw)
+{
+    Py_CLEAR(fw->filelike);
+    return 0;
+}
+
+static void fw_dealloc(wsgo_file_wrapper *fw)
+{
+    PyTypeObject *tp = Py_TYPE(fw);
+    PyObject_GC_UnTrack(fw);
+    fw_clear(fw);
+    tp->tp_free(fw);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef fw_methods[] = {
+    {"close", (PyCFunction)fw_close, METH_NOARGS, "close(): close the file-like."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot fw_slots[] = {
+    {Py_tp_new, fw_new},
+    {Py_tp_methods, fw_methods},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, fw_next},
+    {Py_tp_traverse, fw_traverse},
+    {Py_tp_clear, fw_clear},
+    {Py_tp_dealloc, fw_dealloc},
+    {Py_tp_doc, "wsgi.file_wrapper(filelike, blksize=8192)"},
+    {0, NULL},
+};
+
+PyType_Spec wsgo_file_wrapper_spec = {
+    .name = "wsgo.FileWrapper",
+    .basicsize = sizeof(wsgo_file_wrapper),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = fw_slots,
+};

@@ -1,0 +1,186 @@
+package pyhost
+
+/*
+#cgo pkg-config: python3-embed
+#include <stdlib.h>
+#include "wsgo.h"
+*/
+import "C"
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+//go:embed loader.py
+var loaderSource string
+
+// Config says what to load and how to run it.
+type Config struct {
+	Target     string   // `wsgo run TARGET`: file.py[:callable], module[:callable], module:factory()
+	Chdir      string   // directory to change to before loading ("" = stay)
+	PythonPath []string // extra sys.path entries
+	Threads    int      // Python threads serving requests
+	QueueSize  int      // requests that may wait for a thread before 503
+	Strict     bool     // a str body is a 500, not a warning
+	Logger     *slog.Logger
+}
+
+// LoadError is a failure to start Python or import the app. Report is
+// meant for the user as is: a traceback or a sentence naming the fix.
+type LoadError struct {
+	Report string
+}
+
+func (e *LoadError) Error() string { return strings.TrimRight(e.Report, "\n") }
+
+// Host runs one CPython interpreter and a pool of Python threads, and
+// serves WSGI requests with them. It implements wsgi.App.
+type Host struct {
+	st      *C.wsgo_interp
+	cfg     Config
+	log     *slog.Logger
+	sched   *scheduler
+	desc    string
+	bind    string
+	workers sync.WaitGroup
+	stop    chan struct{} // closed to make the interpreter's thread finalize
+	exited  chan int      // the interpreter's thread's finalize result
+}
+
+// PythonVersion is the linked CPython's version, e.g. "3.11.2".
+func PythonVersion() string {
+	v := C.GoString(C.wsgo_python_version())
+	if i := strings.IndexByte(v, ' '); i > 0 {
+		v = v[:i]
+	}
+	return v
+}
+
+// Start starts CPython, imports the app and starts the Python threads.
+// Only one Host may exist per process (CPython's main interpreter).
+func Start(cfg Config) (*Host, error) {
+	if cfg.Threads < 1 {
+		cfg.Threads = 1
+	}
+	if cfg.QueueSize < 1 {
+		cfg.QueueSize = 1
+	}
+	h := &Host{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		sched:  newScheduler(cfg.QueueSize),
+		stop:   make(chan struct{}),
+		exited: make(chan int, 1),
+	}
+	ready := make(chan error, 1)
+	go h.runInterpreter(ready)
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	h.sched.active = cfg.Threads // each worker parks itself once ready
+	started := make(chan struct{}, cfg.Threads)
+	for i := 0; i < cfg.Threads; i++ {
+		w := &worker{host: h, wake: make(chan *job, 1)}
+		h.workers.Add(1)
+		go w.run(started)
+	}
+	for i := 0; i < cfg.Threads; i++ {
+		<-started
+	}
+	return h, nil
+}
+
+// runInterpreter owns the OS thread CPython starts and ends on: init and
+// finalize must happen on the same thread, and Go would otherwise move the
+// goroutine between threads.
+func (h *Host) runInterpreter(ready chan<- error) {
+	runtime.LockOSThread()
+	var cerr *C.char
+	st := C.wsgo_interp_new(&cerr)
+	if st == nil {
+		ready <- &LoadError{Report: takeString(cerr)}
+		return
+	}
+	h.st = st
+	if err := h.load(); err != nil {
+		ready <- err
+		return // the process exits; CPython is not finalized with a broken app
+	}
+	C.wsgo_interp_release(st)
+	ready <- nil
+	<-h.stop
+	h.exited <- int(C.wsgo_interp_finalize(st))
+}
+
+func (h *Host) load() error {
+	opts := C.wsgo_load_opts{
+		loader_src: C.CString(loaderSource),
+		target:     C.CString(h.cfg.Target),
+		chdir:      C.CString(h.cfg.Chdir),
+		pythonpath: C.CString(strings.Join(h.cfg.PythonPath, "\n")),
+	}
+	defer func() {
+		C.free(unsafe.Pointer(opts.loader_src))
+		C.free(unsafe.Pointer(opts.target))
+		C.free(unsafe.Pointer(opts.chdir))
+		C.free(unsafe.Pointer(opts.pythonpath))
+	}()
+	if h.cfg.Strict {
+		opts.strict = 1
+	}
+	var res C.wsgo_load_result
+	C.wsgo_interp_load(h.st, &opts, &res)
+	h.desc = takeString(res.description)
+	h.bind = takeString(res.bind)
+	if res.error != nil {
+		return &LoadError{Report: takeString(res.error)}
+	}
+	return nil
+}
+
+// takeString copies a wsgo_alloc'd C string and frees it; nil gives "".
+func takeString(p *C.char) string {
+	if p == nil {
+		return ""
+	}
+	s := C.GoString(p)
+	C.wsgo_free(unsafe.Pointer(p))
+	return s
+}
+
+// Description names what is served, e.g. "hello.py:application".
+func (h *Host) Description() string { return h.desc }
+
+// ScriptBind is the address a wsgiref script passed to make_server, or "".
+func (h *Host) ScriptBind() string { return h.bind }
+
+// Shutdown stops the Python threads, then finalizes CPython (atexit
+// handlers run; non-daemon threads are waited for) until ctx is done.
+// Call it once no request is in flight.
+func (h *Host) Shutdown(ctx context.Context) error {
+	h.sched.stop()
+	done := make(chan struct{})
+	go func() { h.workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("pyhost: Python threads still busy at shutdown: %w", ctx.Err())
+	}
+	close(h.stop)
+	select {
+	case rc := <-h.exited:
+		if rc != 0 {
+			return fmt.Errorf("pyhost: Python finalization reported an error (an atexit handler or a thread)")
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("pyhost: Python finalization still waiting (a non-daemon thread?): %w", ctx.Err())
+	}
+}

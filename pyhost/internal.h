@@ -1,0 +1,90 @@
+/*
+ * internal.h: what the .c files of pyhost share. Python.h comes first, as
+ * CPython requires. Go never includes this file.
+ */
+#ifndef WSGO_INTERNAL_H
+#define WSGO_INTERNAL_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <sys/types.h>
+#include "wsgo.h"
+
+/* The fixed fields of a packed request, in order (see request.go). */
+enum {
+    F_METHOD, F_PATH, F_QUERY, F_URI, F_PROTO, F_SCHEME, F_SERVER_NAME,
+    F_SERVER_PORT, F_REMOTE_ADDR, F_REMOTE_PORT, F_CONTENT_TYPE,
+    F_CONTENT_LENGTH, F_COUNT
+};
+
+/*
+ * One interpreter's state. Every Python object wsgo keeps lives here (never
+ * in a C global), so interpreters can later run side by side. All fields
+ * are written once at start-up, under the GIL, except warned[].
+ */
+struct wsgo_interp {
+    PyThreadState *main_ts;   /* the starting thread's state */
+    PyObject *app;            /* the WSGI callable */
+    PyObject *keys[F_COUNT];  /* interned environ keys of the fixed fields */
+    PyObject *base_environ;   /* constant items every environ starts from */
+    PyTypeObject *call_type;  /* start_response: one per request */
+    PyTypeObject *input_type; /* wsgi.input */
+    PyTypeObject *errors_type; /* wsgi.errors */
+    PyTypeObject *file_wrapper_type; /* wsgi.file_wrapper */
+    PyObject *format_exception; /* traceback.format_exception */
+    PyObject *s_close, *s_fileno, *s_tell, *s_write; /* interned names */
+    int strict;               /* str bodies are errors */
+    char warned[4];           /* which mistake warnings were shown; GIL held */
+};
+
+struct wsgo_thread {
+    PyThreadState *ts;
+};
+
+/* The start_response callable, which also carries the request's state. */
+struct wsgo_call {
+    PyObject_HEAD
+    wsgo_interp *st;
+    uintptr_t handle;   /* Go's request handle; 0 once the request is over */
+    PyObject *status;   /* the validated status str, NULL before start_response */
+    PyObject *headers;  /* validated list of (str, str) tuples */
+    int code;
+    int headers_sent;   /* status and headers went out to Go */
+    const char *warning; /* to report with the next output, or NULL */
+    PyObject *result;   /* what the app returned */
+    PyObject *iter;     /* iterator over result, once needed */
+    PyObject *input;    /* wsgi.input of this request */
+    PyObject *errors;   /* wsgi.errors of this request */
+};
+
+/* Log levels of the wsgoLog callback. */
+enum { WSGO_LOG_APP = 0, WSGO_LOG_ERROR = 1 };
+
+/* interp.c */
+char *wsgo_report(wsgo_interp *st);
+char *wsgo_strdup(const char *s, Py_ssize_t n);
+int wsgo_add_type(PyTypeObject **slot, PyType_Spec *spec);
+
+/* environ.c */
+PyObject *wsgo_environ_new(wsgo_interp *st, const char *req, size_t len,
+                           PyObject *input, PyObject *errors);
+int wsgo_environ_init(wsgo_interp *st);
+
+/* input.c */
+extern PyType_Spec wsgo_input_spec;
+PyObject *wsgo_input_new(wsgo_interp *st, uintptr_t handle);
+void wsgo_input_detach(PyObject *input);
+
+/* errors.c */
+extern PyType_Spec wsgo_errors_spec;
+PyObject *wsgo_errors_new(wsgo_interp *st, uintptr_t handle);
+void wsgo_errors_detach(PyObject *errors);
+
+/* filewrapper.c */
+extern PyType_Spec wsgo_file_wrapper_spec;
+int wsgo_file_wrapper_fd(wsgo_interp *st, PyObject *wrapper, int *fd, int64_t *off, int64_t *len);
+
+/* call.c */
+extern PyType_Spec wsgo_call_spec;
+
+#endif

@@ -1,0 +1,248 @@
+"""wsgo's app loader, run once inside the embedded interpreter.
+
+load() resolves the TARGET of `wsgo run TARGET` to a WSGI callable, the way
+gunicorn and wsgiref users expect, and returns ("ok", app, description,
+bind) or ("error", report). Every report names the problem and the fix.
+"""
+
+import ast
+import os
+import sys
+import traceback
+
+
+class _Serve(BaseException):
+    """Raised by serve_forever() of a wsgiref script: stop running it, serve its app."""
+
+    def __init__(self, server):
+        super().__init__()
+        self.server = server
+
+
+class _Server:
+    """What wsgiref.simple_server.make_server returns while wsgo loads a script."""
+
+    made = None  # the last server the script made
+
+    def __init__(self, host, port, app):
+        self.server_address = (host, port)
+        self.server_port = port
+        self.application = app
+        _Server.made = self
+
+    def serve_forever(self, *args, **kwargs):
+        raise _Serve(self)
+
+    handle_request = serve_forever
+
+    def get_app(self):
+        return self.application
+
+    def set_app(self, app):
+        self.application = app
+
+    def server_close(self):
+        pass
+
+    shutdown = server_close
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _make_server(host, port, app, *args, **kwargs):
+    return _Server(host, port, app)
+
+
+class LoadError(Exception):
+    pass
+
+
+def _report(exc, what):
+    """A traceback without the loader's own frames, then what to do."""
+    tb = exc.__traceback__
+    while tb is not None and (
+        tb.tb_frame.f_code.co_filename == "<wsgo loader>"
+        or tb.tb_frame.f_code.co_filename.startswith("<frozen importlib")
+    ):
+        tb = tb.tb_next
+    text = "".join(traceback.format_exception(type(exc), exc, tb))
+    return text + "wsgo: %s failed with the error above; fix it and start wsgo again.\n" % what
+
+
+def _split(target):
+    """'file.py:expr', 'pkg.mod:expr', 'file.py', 'pkg.mod' -> (where, expr or None)."""
+    where, sep, expr = target.rpartition(":")
+    if not sep or "/" in expr or expr.endswith(".py"):
+        return target, None
+    if not where:
+        raise LoadError("wsgo: the target %r names no file or module before ':'; "
+                        "write it as module:callable or file.py:callable" % target)
+    return where, expr
+
+
+def _callables(ns):
+    names = sorted(k for k, v in ns.items()
+                   if callable(v) and not k.startswith("_") and getattr(v, "__module__", None) == ns.get("__name__"))
+    return ", ".join(names) if names else "none"
+
+
+def _literal(node, target):
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        raise LoadError("wsgo: in %r, factory arguments must be literals (numbers, strings, "
+                        "lists...), as gunicorn requires" % target) from None
+
+
+def _resolve(ns, expr, where, target):
+    """Evaluates 'name', 'a.b', 'factory()' or 'factory(1, x="y")' against a namespace."""
+    try:
+        node = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        raise LoadError("wsgo: %r is not a callable name; write module:name or "
+                        "module:factory() after the ':'" % expr) from None
+    call = None
+    if isinstance(node, ast.Call):
+        call, node = node, node.func
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.insert(0, node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        raise LoadError("wsgo: %r is not a callable name; write module:name or "
+                        "module:factory() after the ':'" % expr)
+    parts.insert(0, node.id)
+    if parts[0] not in ns:
+        raise LoadError("wsgo: %s has no %r; callables defined there: %s. Name one as %s:NAME"
+                        % (where, parts[0], _callables(ns), where))
+    obj = ns[parts[0]]
+    for name in parts[1:]:
+        if not hasattr(obj, name):
+            raise LoadError("wsgo: %s has no attribute %r (in %r)" % (where, name, expr))
+        obj = getattr(obj, name)
+    if call is not None:
+        args = [_literal(a, target) for a in call.args]
+        kwargs = {k.arg: _literal(k.value, target) for k in call.keywords}
+        try:
+            obj = obj(*args, **kwargs)
+        except Exception as exc:
+            raise LoadError(_report(exc, "calling the app factory %s:%s" % (where, expr))) from None
+    return obj
+
+
+def _exec_file(path, as_main):
+    """Runs a .py file as a module; as __main__ when it is a wsgiref script."""
+    import importlib.util
+
+    name = "__main__" if as_main else os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except _Serve as serve:
+        return module, serve.server
+    return module, _Server.made
+
+
+def _import_module(name):
+    import importlib
+
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name or name.startswith((exc.name or "\0") + "."):
+            raise LoadError(
+                "wsgo: no module named %r (sys.path[0] is %s). Check the name, or use --chdir or "
+                "--pythonpath to point at its directory; a file needs its .py suffix"
+                % (name, sys.path[0])) from None
+        raise
+    return module, _Server.made
+
+
+def _uses_wsgiref(path):
+    try:
+        with open(path, "rb") as f:
+            return b"make_server" in f.read()
+    except OSError:
+        return False
+
+
+def _load(target, chdir, pythonpath):
+    import wsgiref.simple_server
+
+    wsgiref.simple_server.make_server = _make_server
+    if chdir:
+        try:
+            os.chdir(chdir)
+        except OSError as exc:
+            raise LoadError("wsgo: cannot change to --chdir %r: %s" % (chdir, exc.strerror)) from None
+    venv = os.environ.get("VIRTUAL_ENV")
+    if venv:
+        import site
+
+        site.addsitedir(os.path.join(venv, "lib", "python%d.%d" % sys.version_info[:2], "site-packages"))
+    where, expr = _split(target)
+    is_file = where.endswith(".py") or os.sep in where
+    if is_file:
+        path = os.path.abspath(where)
+        if not os.path.isfile(path):
+            raise LoadError("wsgo: cannot find the app file %r (looked for %s). Check the path, or "
+                            "use --chdir DIR to run from the app's directory" % (where, path))
+        base = os.path.dirname(path)
+        sys.argv = [path]
+    else:
+        base = os.getcwd()
+        sys.argv = [target]
+    extra = [os.path.abspath(p) for p in pythonpath.split("\n") if p]
+    sys.path[:0] = [base] + extra
+
+    what = "importing %s" % where
+    try:
+        if is_file:
+            module, server = _exec_file(path, _uses_wsgiref(path))
+        else:
+            module, server = _import_module(where)
+    except LoadError:
+        raise
+    except SystemExit as exc:
+        raise LoadError("wsgo: %s called sys.exit(%r) while being imported; move that call under "
+                        "`if __name__ == \"__main__\":`" % (where, exc.code)) from None
+    except Exception as exc:
+        raise LoadError(_report(exc, what)) from None
+
+    ns = vars(module)
+    bind = None
+    if expr is not None:
+        app = _resolve(ns, expr, where, target)
+        name = expr
+    elif server is not None:
+        app, name = server.application, "the app given to make_server"
+        host, port = server.server_address
+        bind = "%s:%d" % (host or "0.0.0.0", port)
+    elif "application" in ns:
+        app, name = ns["application"], "application"
+    elif "app" in ns:
+        app, name = ns["app"], "app"
+    else:
+        raise LoadError("wsgo: found no WSGI app in %s: it defines neither 'application' nor 'app'. "
+                        "Callables defined there: %s. Name the app as %s:NAME"
+                        % (where, _callables(ns), where))
+    if not callable(app):
+        raise LoadError("wsgo: %s:%s is a %s, not a callable WSGI app; point at the function, class "
+                        "or object that takes (environ, start_response)"
+                        % (where, name, type(app).__name__))
+    desc = "%s:%s" % (where, expr or name) if expr or server is None else "%s (%s)" % (where, name)
+    return app, desc, bind
+
+
+def load(target, chdir, pythonpath):
+    try:
+        app, desc, bind = _load(target, chdir, pythonpath)
+    except LoadError as exc:
+        return ("error", str(exc).rstrip("\n") + "\n")
+    return ("ok", app, desc, bind)

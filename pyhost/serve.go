@@ -1,0 +1,262 @@
+package pyhost
+
+/*
+#include <stdlib.h>
+#include "wsgo.h"
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/cgo"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"wsgo/wsgi"
+)
+
+// A job is one request on its way through a Python thread. The
+// connection's goroutine (ServeWSGI) and the thread talk over two
+// channels: the thread sends each output as an event; for a body chunk or
+// a file it then waits, GIL released, for the ack saying it was written.
+// So at most one event is ever pending, and a send never blocks.
+type job struct {
+	ctx    context.Context
+	req    *wsgi.Request
+	packed []byte     // the request for C; borrowed by C during wsgo_call_start
+	handle cgo.Handle // how C callbacks find this job
+	events chan event // thread -> connection, capacity 1
+	acks   chan bool  // connection -> thread: true = written, false = client gone
+	sched  *scheduler
+	log    *slog.Logger
+}
+
+// event is one output of the app, or the end of a job.
+type event struct {
+	out     C.wsgo_out // its buf belongs to the receiver
+	gone    bool       // the client left; the response was closed
+	stopped bool       // the host stopped before the job ran
+}
+
+// worker is one Python thread: a goroutine locked to its OS thread, which
+// owns a Python thread state for its whole life.
+type worker struct {
+	host *Host
+	wake chan *job // the scheduler's hand-off; nil means exit
+	t    *C.wsgo_thread
+}
+
+func (w *worker) run(started chan<- struct{}) {
+	defer w.host.workers.Done()
+	runtime.LockOSThread() // the thread state is bound to this OS thread
+	s := w.host.sched
+	w.t = C.wsgo_thread_new(w.host.st)
+	j, stop := s.park(w) // counted as active until parked (see Start)
+	started <- struct{}{}
+	for !stop {
+		if j == nil {
+			j = <-w.wake
+			if j == nil {
+				break
+			}
+		}
+		C.wsgo_thread_attach(w.t)
+		for j != nil { // drain the queue while holding the GIL
+			w.serve(j)
+			j = s.next()
+		}
+		C.wsgo_thread_detach(w.t)
+		j, stop = s.park(w)
+	}
+	C.wsgo_thread_delete(w.t)
+}
+
+// serve runs one request. GIL: held on entry and on return.
+func (w *worker) serve(j *job) {
+	if j.ctx.Err() != nil { // the client left while the request was queued
+		j.events <- event{gone: true}
+		return
+	}
+	var out C.wsgo_out
+	call := C.wsgo_call_start(w.host.st, (*C.char)(unsafe.Pointer(&j.packed[0])),
+		C.size_t(len(j.packed)), C.uintptr_t(j.handle), &out)
+	for call != nil {
+		C.wsgo_thread_detach(w.t)
+		written := j.handOver(out)
+		C.wsgo_thread_attach(w.t)
+		if !written {
+			C.wsgo_call_abort(call)
+			j.events <- event{gone: true}
+			return
+		}
+		call = C.wsgo_call_next(call, &out)
+	}
+	j.events <- event{out: out}
+}
+
+// handOver sends a chunk or file to the connection and waits until it is
+// written. GIL: not held.
+func (j *job) handOver(out C.wsgo_out) bool {
+	j.sched.pause()
+	j.events <- event{out: out}
+	ok := <-j.acks
+	j.sched.resume()
+	return ok
+}
+
+// ServeWSGI implements wsgi.App.
+func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responder) error {
+	j := &job{
+		ctx:    ctx,
+		req:    req,
+		packed: packRequest(req),
+		events: make(chan event, 1),
+		acks:   make(chan bool, 1),
+		sched:  h.sched,
+		log:    h.log,
+	}
+	j.handle = cgo.NewHandle(j)
+	defer j.handle.Delete() // only after the final event: C is done with it
+	if err := h.sched.submit(j); err != nil {
+		return err
+	}
+	var werr error // the first error writing to the client
+	for {
+		ev := <-j.events
+		switch {
+		case ev.stopped:
+			return errStopped
+		case ev.gone:
+			return werr
+		}
+		kind := ev.out.kind
+		if kind == C.WSGO_ERROR {
+			report := C.GoStringN(ev.out.buf, C.int(ev.out.body_len))
+			C.wsgo_free(unsafe.Pointer(ev.out.buf))
+			j.logError("the app raised an exception", report)
+			return &AppError{Report: report, HeadersSent: ev.out.headers_sent != 0}
+		}
+		if werr == nil {
+			werr = j.write(w, &ev.out)
+		}
+		C.wsgo_free(unsafe.Pointer(ev.out.buf))
+		if kind == C.WSGO_DONE {
+			return werr
+		}
+		j.acks <- werr == nil
+	}
+}
+
+// AppError is an exception the app raised; it was logged with its
+// traceback. HeadersSent says whether the response had already begun.
+type AppError struct {
+	Report      string
+	HeadersSent bool
+}
+
+func (e *AppError) Error() string { return "pyhost: the app raised an exception" }
+
+// write sends one output to the client. The output's buffer is freed by
+// the caller afterwards, so nothing may keep a slice of it.
+func (j *job) write(w wsgi.Responder, out *C.wsgo_out) error {
+	if out.warning != nil {
+		j.log.Warn(C.GoString(out.warning)+"; wsgo sent it as UTF-8 (shown once; --strict makes it an error)",
+			"request", j.req.ID, "path", j.req.RequestURI)
+	}
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(out.buf)), out.body_off+out.body_len)
+	if out.head != 0 {
+		reason, header := unpackHead(buf[:out.body_off])
+		bodyLen := int64(-1)
+		if out.complete != 0 {
+			bodyLen = int64(out.body_len)
+		}
+		if err := w.Start(int(out.status), reason, header, bodyLen); err != nil {
+			j.logError("the app's response headers cannot be sent", err.Error())
+			return err
+		}
+	}
+	if out.body_len > 0 {
+		if err := w.Write(buf[out.body_off:]); err != nil {
+			return err
+		}
+	}
+	switch out.kind {
+	case C.WSGO_MORE:
+		return w.Flush()
+	case C.WSGO_FILE:
+		return sendFile(w, int(out.fd), int64(out.file_off), int64(out.file_len))
+	}
+	return nil
+}
+
+// sendFile sends from Python's file descriptor through a duplicate, so
+// closing ours leaves Python's open.
+func sendFile(w wsgi.Responder, fd int, off, n int64) error {
+	dup, err := syscall.Dup(fd)
+	if err != nil {
+		return fmt.Errorf("pyhost: file_wrapper: %w", err)
+	}
+	f := os.NewFile(uintptr(dup), "file_wrapper")
+	defer f.Close()
+	return w.SendFile(f, off, n)
+}
+
+func (j *job) logError(msg, detail string) {
+	j.log.Error(msg, "request", j.req.ID, "method", j.req.Method, "path", j.req.RequestURI,
+		"traceback", detail)
+}
+
+// The callbacks below are reached from C with the GIL released, on the
+// Python thread serving the job.
+
+// bodyRead fills p from the request body: fewer bytes only at its end;
+// -1 when the body could not be read (client gone, malformed chunking).
+func (j *job) bodyRead(p []byte) int {
+	j.sched.pause()
+	defer j.sched.resume()
+	n, err := readFull(j.req.Body, p)
+	if err != nil {
+		j.log.Debug("reading the request body failed", "request", j.req.ID, "err", err)
+		return -1
+	}
+	return n
+}
+
+// readFull is io.ReadFull that treats an early end as success.
+func readFull(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := r.Read(p[n:])
+		n += m
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// logAppText logs what reached wsgi.errors (level 0, line by line) or an
+// exception report from a response's close() (level 1). j is nil once the
+// request is over.
+func logAppText(j *job, level int, text string) {
+	log := slog.Default()
+	if j != nil {
+		log = j.log.With("request", j.req.ID, "path", j.req.RequestURI)
+	}
+	if level == 1 {
+		log.Error("the response's close() raised an exception", "traceback", text)
+		return
+	}
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		log.Warn(line, "from", "wsgi.errors")
+	}
+}

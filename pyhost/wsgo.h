@@ -1,0 +1,112 @@
+/*
+ * wsgo.h: the only C header Go includes. Go never sees Python.h: it holds
+ * opaque handles and plain structs, and calls only the functions below.
+ *
+ * Each entry says what it needs of the GIL ("GIL: held" = the caller must
+ * hold it; "GIL: none" = may be called without it) and who owns memory.
+ * Every buffer in a wsgo_out is allocated with wsgo_alloc and freed by Go
+ * with wsgo_free once written; nothing else crosses the boundary.
+ */
+#ifndef WSGO_H
+#define WSGO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct wsgo_interp wsgo_interp; /* one interpreter's state: app, types, keys */
+typedef struct wsgo_call wsgo_call;     /* one request in flight (a Python object) */
+typedef struct wsgo_thread wsgo_thread; /* one Python thread state */
+
+/* Outcome kinds of wsgo_call_start / wsgo_call_next / the write() callable. */
+enum {
+    WSGO_DONE = 0,  /* response complete; the call is finished and released */
+    WSGO_MORE = 1,  /* one body chunk; call wsgo_call_next once it is written */
+    WSGO_FILE = 2,  /* send fd from file_off, file_len bytes (-1: to EOF); then wsgo_call_next */
+    WSGO_ERROR = 3, /* the app failed; buf holds the report; the call is finished */
+};
+
+/*
+ * One output of the application. buf holds, when head is set, the status
+ * and headers packed as: u32 len + reason, u32 count, then per header
+ * u32 len + name, u32 len + value; the body chunk follows at body_off.
+ * For WSGO_ERROR, buf holds the UTF-8 report and body_len its length.
+ */
+typedef struct {
+    int kind;
+    int head;          /* buf starts with status and headers */
+    int status;        /* status code, when head is set */
+    int complete;      /* head and the whole body are in this one output */
+    int headers_sent;  /* WSGO_ERROR: headers had already gone out */
+    const char *warning; /* static text to log once (a str body sent as UTF-8), or NULL */
+    char *buf;         /* owned by the receiver: free with wsgo_free */
+    size_t body_off;
+    size_t body_len;
+    int fd;            /* WSGO_FILE: borrowed; valid until wsgo_call_next */
+    int64_t file_off;
+    int64_t file_len;
+} wsgo_out;
+
+/* Options for wsgo_interp_new; strings borrowed for the call. */
+typedef struct {
+    const char *loader_src;  /* pyhost/loader.py */
+    const char *target;      /* TARGET as given on the command line */
+    const char *chdir;       /* "" when none */
+    const char *pythonpath;  /* extra sys.path entries, '\n'-separated */
+    int strict;              /* str bodies are errors, not warnings */
+} wsgo_load_opts;
+
+/* What the loader found; strings owned by the caller: free with wsgo_free. */
+typedef struct {
+    char *description;  /* e.g. "web_application.py:application" */
+    char *bind;         /* address a wsgiref script asked for, or NULL */
+    char *error;        /* NULL on success, else the report to print */
+} wsgo_load_result;
+
+void *wsgo_alloc(size_t n); /* GIL: none. NULL when out of memory */
+void wsgo_free(void *p);    /* GIL: none. p may be NULL */
+
+/*
+ * Starts CPython on the calling OS thread, which must stay the same for
+ * wsgo_interp_finalize. Returns NULL and sets *error (free with wsgo_free)
+ * if CPython cannot start. GIL: held on return, by this thread.
+ */
+wsgo_interp *wsgo_interp_new(char **error);
+/* Imports the app. GIL: held. */
+void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_result *res);
+/* Python's version, e.g. "3.11.2". Static storage. GIL: none. */
+const char *wsgo_python_version(void);
+/* Releases the GIL held since wsgo_interp_new. GIL: held, released on return. */
+void wsgo_interp_release(wsgo_interp *st);
+/*
+ * Takes the GIL back on the starting thread, runs atexit handlers and
+ * finalizes CPython; frees st. Every wsgo_thread must be gone.
+ * GIL: none on entry, gone on return. Returns 0, or -1 if finalizing failed.
+ */
+int wsgo_interp_finalize(wsgo_interp *st);
+
+/* A Python thread state for the calling OS thread. GIL: none. */
+wsgo_thread *wsgo_thread_new(wsgo_interp *st);
+void wsgo_thread_attach(wsgo_thread *t); /* GIL: none, held on return */
+void wsgo_thread_detach(wsgo_thread *t); /* GIL: held, released on return */
+/* Clears and deletes the thread state. GIL: none. */
+void wsgo_thread_delete(wsgo_thread *t);
+
+/*
+ * Calls the app for one request. req/len is the packed request built by
+ * pyhost/request.go (borrowed for the call). handle is Go's cgo.Handle for
+ * the request, given back in the wsgoBodyRead/wsgoEmit/wsgoLog callbacks.
+ * Fills *out. For WSGO_MORE and WSGO_FILE, returns a new reference that
+ * the caller passes on to wsgo_call_next or wsgo_call_abort; otherwise
+ * returns NULL and the request is over (close() called). GIL: held.
+ */
+wsgo_call *wsgo_call_start(wsgo_interp *st, const char *req, size_t len, uintptr_t handle,
+                           wsgo_out *out);
+/*
+ * The output after a WSGO_MORE/WSGO_FILE was written. Consumes call; returns
+ * it again (same rule as wsgo_call_start) when more is to come. GIL: held.
+ */
+wsgo_call *wsgo_call_next(wsgo_call *call, wsgo_out *out);
+/* The client is gone: calls the response's close() and releases call. GIL: held. */
+void wsgo_call_abort(wsgo_call *call);
+
+#endif

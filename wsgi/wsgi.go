@@ -1,0 +1,88 @@
+// Package wsgi is the contract between wsgo's HTTP front (httpfront, no cgo)
+// and its Python host (pyhost, the only cgo package). It holds types only, so
+// either side can be built and tested without the other.
+//
+// The front parses HTTP and owns the connection; the host turns a Request
+// into a PEP 3333 call and drives a Responder with what the application
+// returns. The front decides framing (Content-Length, chunked, close); the
+// host decides content.
+package wsgi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+)
+
+// App serves WSGI requests. pyhost.Host implements it; httpfront.Server
+// calls it once per request, from the connection's goroutine.
+type App interface {
+	// ServeWSGI runs the application for req and writes its response
+	// through w. ctx is cancelled when the client is gone or the server
+	// stops hard; the host then stops iterating the response and calls its
+	// close().
+	//
+	// A nil error means the response is complete. A non-nil error before
+	// w.Start means nothing was sent: the front answers it (503 for
+	// ErrOverloaded, 500 otherwise). After w.Start it means the body is
+	// incomplete: the front cuts the connection so the client cannot take
+	// it for a whole response. The host logs application errors itself;
+	// the front logs only what it decides.
+	ServeWSGI(ctx context.Context, req *Request, w Responder) error
+}
+
+// ErrOverloaded is returned by ServeWSGI when the host's queue is full.
+// The front answers 503 Service Unavailable with Retry-After.
+var ErrOverloaded = errors.New("wsgi: all Python threads are busy and the queue is full")
+
+// Header is one header field, in the order received or given.
+type Header struct {
+	Name, Value string
+}
+
+// Request is one HTTP request, flat and cheap to hand across. Its strings
+// are borrowed for the ServeWSGI call only.
+type Request struct {
+	ID         uint64 // unique per process, for log lines
+	Method     string
+	RequestURI string // the raw request target, as received
+	RawPath    string // the path of the target, still percent-encoded
+	RawQuery   string // the query of the target, without '?'
+	Proto      string // "HTTP/1.1"
+	Scheme     string // "http" or "https"
+	ServerName string
+	ServerPort string
+	RemoteAddr string // peer IP, or "" on a unix socket
+	RemotePort string
+
+	// Header holds every request header but Content-Length, Content-Type
+	// and hop-by-hop framing headers; repeated names appear repeatedly.
+	Header      []Header
+	ContentType string // "" when the request has none
+	// ContentLength is the declared body length, or -1 when the body is
+	// chunked (its end is known only by reading it).
+	ContentLength    int64
+	HasContentLength bool
+
+	// Body reads the request body, already de-chunked and bounded: it
+	// returns io.EOF at the body's end. The first Read answers a client's
+	// Expect: 100-continue. Never nil.
+	Body io.Reader
+}
+
+// Responder writes one response. It is dead once ServeWSGI returns.
+type Responder interface {
+	// Start sends the status line and headers. reason is sent as given.
+	// bodyLen is the exact length of the body when the host knows it
+	// (the whole response was produced at once), else -1; the front uses
+	// it to frame the body when the application gave no Content-Length.
+	Start(status int, reason string, header []Header, bodyLen int64) error
+	// Write sends body bytes; the front buffers them.
+	Write(p []byte) error
+	// Flush pushes buffered bytes to the client.
+	Flush() error
+	// SendFile sends n bytes of f from offset off, zero-copy where the
+	// platform allows. n < 0 means to the end of the file.
+	SendFile(f *os.File, off, n int64) error
+}
