@@ -1,0 +1,148 @@
+package pyhost
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"wsgo/wsgi"
+)
+
+func idleWorkers(s *scheduler, n int) []*worker {
+	ws := make([]*worker, n)
+	for i := range ws {
+		ws[i] = &worker{wake: make(chan *job, 1)}
+		s.active++ // as Start does: each worker parks itself
+		if j, stop := s.park(ws[i]); j != nil || stop {
+			panic("parking a new worker got work")
+		}
+	}
+	return ws
+}
+
+func newJob() *job { return &job{events: make(chan event, 1)} }
+
+func received(w *worker) *job {
+	select {
+	case j := <-w.wake:
+		return j
+	default:
+		return nil
+	}
+}
+
+func TestRequestGoesToTheMostRecentIdleThreadWhenNoneRuns(t *testing.T) {
+	s := newScheduler(4)
+	ws := idleWorkers(s, 2)
+	j := newJob()
+	if err := s.submit(j); err != nil {
+		t.Fatal(err)
+	}
+	if received(ws[1]) != j || received(ws[0]) != nil || s.active != 1 {
+		t.Fatalf("want the job on the last parked worker; active %d", s.active)
+	}
+}
+
+func TestRequestWaitsForTheRunningThreadInsteadOfWakingAnother(t *testing.T) {
+	s := newScheduler(4)
+	ws := idleWorkers(s, 2)
+	first, second := newJob(), newJob()
+	s.submit(first) // ws[1] now runs Python
+	s.submit(second)
+	if received(ws[0]) != nil {
+		t.Fatal("a second thread was woken while the first was running")
+	}
+	if s.next() != second {
+		t.Fatal("the running thread did not get the queued request")
+	}
+	if received(ws[0]) != nil {
+		t.Fatal("the timer woke a thread for a request already taken")
+	}
+}
+
+func TestStalledThreadLetsAnotherTakeTheQueue(t *testing.T) {
+	s := newScheduler(4)
+	ws := idleWorkers(s, 2)
+	s.submit(newJob()) // ws[1] runs, then blocks (never calls next)
+	queued := newJob()
+	s.submit(queued)
+	select {
+	case j := <-ws[0].wake:
+		if j != queued {
+			t.Fatal("the woken thread got the wrong request")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no thread woken %v after the running one stalled", 5*time.Second)
+	}
+}
+
+func TestPausedThreadDoesNotCountAsRunning(t *testing.T) {
+	s := newScheduler(4)
+	ws := idleWorkers(s, 2)
+	s.submit(newJob())
+	s.pause() // ws[1] waits for the client, GIL released
+	j := newJob()
+	s.submit(j)
+	if received(ws[0]) != j {
+		t.Fatal("a request waited behind a thread that was only writing to its client")
+	}
+	s.resume()
+	if s.active != 2 {
+		t.Fatalf("active = %d, want 2", s.active)
+	}
+}
+
+func TestFullQueueIsOverloaded(t *testing.T) {
+	s := newScheduler(1)
+	if err := s.submit(newJob()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.submit(newJob()); !errors.Is(err, wsgi.ErrOverloaded) {
+		t.Fatalf("err = %v, want ErrOverloaded", err)
+	}
+}
+
+func TestStopWakesParkedThreadsAndFailsQueuedRequests(t *testing.T) {
+	s := newScheduler(2)
+	queued := newJob()
+	s.submit(queued) // no worker yet: it stays queued
+	ws := []*worker{{wake: make(chan *job, 1)}}
+	s.idle = ws
+	s.stop()
+	if j, ok := <-ws[0].wake; !ok || j != nil {
+		t.Fatal("a parked thread was not told to exit")
+	}
+	if ev := <-queued.events; !ev.stopped {
+		t.Fatal("the queued request was not failed")
+	}
+	if err := s.submit(newJob()); !errors.Is(err, errStopped) {
+		t.Fatalf("submit after stop: %v", err)
+	}
+	if _, stop := s.park(&worker{}); !stop {
+		t.Fatal("a thread parking after stop was not told to exit")
+	}
+}
+
+func TestUnescapePath(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"/plain", "/plain"},
+		{"/caf%C3%A9", "/caf\xc3\xa9"},
+		{"/a%2Fb", "/a/b"},
+		{"/bad%zz%4", "/bad%zz%4"},
+		{"/%41%", "/A%"},
+	} {
+		if got := unescapePath(tc.in); got != tc.want {
+			t.Errorf("unescapePath(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestEnvironKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"User-Agent": "HTTP_USER_AGENT", "X-Custom-thing": "HTTP_X_CUSTOM_THING", "Dnt": "HTTP_DNT",
+	} {
+		if got := environKey(in); got != want {
+			t.Errorf("environKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,101 @@
+"""pyhost's in-process test app: one route per behaviour, dispatched on PATH_INFO."""
+import json
+import sys
+
+closed = []  # names of responses whose close() ran
+
+
+class Tracked:
+    """An iterable whose close() is recorded."""
+
+    def __init__(self, name, chunks, fail_at=None):
+        self.name, self.chunks, self.fail_at = name, chunks, fail_at
+
+    def __iter__(self):
+        for i, c in enumerate(self.chunks):
+            if i == self.fail_at:
+                raise RuntimeError("failed mid-body")
+            yield c
+
+    def close(self):
+        closed.append(self.name)
+
+
+def environ_view(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    view = {k: v for k, v in environ.items() if isinstance(v, str)}
+    view["wsgi.version"] = list(environ["wsgi.version"])
+    for k in ("wsgi.multithread", "wsgi.multiprocess", "wsgi.run_once", "wsgi.input_terminated"):
+        view[k] = environ[k]
+    return [json.dumps(view, sort_keys=True).encode()]
+
+
+def input_view(environ, start_response):
+    i = environ["wsgi.input"]
+    parts = [i.readline(), i.readline(3), i.read(4), i.readlines(), i.read(), i.read(10), i.readline()]
+    start_response("200 OK", [])
+    return [json.dumps([p.decode() if isinstance(p, bytes) else [x.decode() for x in p]
+                        for p in parts]).encode()]
+
+
+def routes(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/hello":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"Hello, ", b"world!"]
+    if path == "/reason":
+        start_response("299 Custom Reason", [])
+        return [b""]
+    if path.startswith("/environ"):
+        return environ_view(environ, start_response)
+    if path == "/input":
+        return input_view(environ, start_response)
+    if path == "/iterate-input":
+        lines = list(environ["wsgi.input"])
+        start_response("200 OK", [])
+        return [b"%d" % len(lines)]
+    if path == "/gen":
+        def gen():
+            start_response("200 OK", [])  # lazily, on the first next()
+            yield b""
+            yield b"one"
+            yield b"two"
+        return gen()
+    if path == "/tracked":
+        start_response("200 OK", [])
+        return Tracked("tracked", [b"a", b"b", b"c"])
+    if path == "/tracked-fail":
+        start_response("200 OK", [])
+        return Tracked("tracked-fail", [b"a", b"b"], fail_at=1)
+    if path == "/closed":
+        start_response("200 OK", [])
+        return [json.dumps(closed).encode()]
+    if path == "/raise":
+        raise LookupError("raised before start_response")
+    if path == "/bad-header":
+        start_response("200 OK", [("X-Evil", "a\r\nSet-Cookie: x=1")])
+        return [b"never"]
+    if path == "/write":
+        write = start_response("200 OK", [])
+        write(b"written ")
+        return [b"returned"]
+    if path == "/errors":
+        environ["wsgi.errors"].write("to the log\npartial")
+        environ["wsgi.errors"].flush()
+        start_response("200 OK", [])
+        return [b"ok"]
+    if path == "/exc-info-replaces":
+        start_response("200 OK", [("X-First", "1")])
+        try:
+            raise ValueError("late")
+        except ValueError:
+            start_response("500 Oops", [("X-Second", "2")], exc_info=sys.exc_info())
+        return [b"replaced"]
+    if path == "/blocks":
+        start_response("200 OK", [])
+        return [b"%d" % sys.getallocatedblocks()]
+    start_response("404 Not Found", [])
+    return [b"no route"]
+
+
+application = routes
