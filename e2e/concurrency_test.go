@@ -1,0 +1,207 @@
+package e2e
+
+// Tests of how requests share wsgo's Python threads: --threads requests run
+// at once, --queue-size more wait and the rest get 503, and the app's own
+// threads keep running between requests.
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ccResult is a response received in the background.
+type ccResult struct {
+	name   string
+	status int
+	header http.Header
+	body   string
+	err    error
+}
+
+// ccSend writes a GET for /NAME on a new connection before it returns, then
+// reads the response in the background. The connection has a 40 s deadline.
+func ccSend(t *testing.T, addr, name string) <-chan ccResult {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(40 * time.Second))
+	if _, err := io.WriteString(c, "GET /"+name+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	ch := make(chan ccResult, 1)
+	go func() {
+		defer c.Close()
+		r := ccResult{name: name}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			r.err = err
+			ch <- r
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		r.status, r.header, r.body, r.err = resp.StatusCode, resp.Header, string(b), err
+		ch <- r
+	}()
+	return ch
+}
+
+// ccAwait waits for a background result.
+func ccAwait(t *testing.T, ch <-chan ccResult, timeout time.Duration) ccResult {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(timeout):
+		t.Fatalf("no response within %v", timeout)
+		return ccResult{}
+	}
+}
+
+func TestThreadsRunRequestsAtOnce(t *testing.T) {
+	dir := cliData(t, "cli")
+	tests := []struct {
+		name       string
+		threads    string
+		timeout    string // the barrier's, in seconds
+		allSucceed bool
+	}{
+		{"with --threads 4, four requests meet at a barrier of 4", "4", "10", true},
+		{"with --threads 1, four requests cannot meet at a barrier of 4", "1", "2", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := start(t, nil, filepath.Join(dir, "barrier_app.py"), "--threads", tc.threads,
+				"--env", "BARRIER_TIMEOUT="+tc.timeout)
+			var pending []<-chan ccResult
+			for i := 0; i < 4; i++ {
+				pending = append(pending, ccSend(t, s.Addr, "r"+strconv.Itoa(i)))
+			}
+			passed := 0
+			for _, ch := range pending {
+				r := ccAwait(t, ch, 30*time.Second)
+				switch {
+				case r.err != nil:
+					t.Errorf("/%s: %v", r.name, r.err)
+				case r.status == 200 && r.body == "passed\n":
+					passed++
+				case r.status == 504 && r.body == "the barrier broke\n":
+				default:
+					t.Errorf("/%s = %d %q; want 200 passed or 504 the barrier broke", r.name, r.status, r.body)
+				}
+			}
+			if tc.allSucceed && passed != 4 {
+				t.Errorf("%d of 4 requests passed the barrier; want all 4 running at once", passed)
+			}
+			if !tc.allSucceed && passed == 4 {
+				t.Errorf("all 4 requests passed the barrier with one thread")
+			}
+		})
+	}
+}
+
+func TestQueueBoundAnswers503(t *testing.T) {
+	dir := cliData(t, "cli")
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"--threads 1 --queue-size 1", nil, []string{"--threads", "1", "--queue-size", "1"}},
+		{"WSGO_THREADS=1 WSGO_QUEUE_SIZE=1", []string{"WSGO_THREADS=1", "WSGO_QUEUE_SIZE=1"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+": one request runs, one waits, the next gets 503 with Retry-After", func(t *testing.T) {
+			release := filepath.Join(t.TempDir(), "release")
+			args := append([]string{filepath.Join(dir, "queue_app.py"), "--env", "RELEASE_FILE=" + release}, tc.args...)
+			s := start(t, tc.env, args...)
+			a := ccSend(t, s.Addr, "a")
+			if !s.waitLog(`queue_app: a started`, 10*time.Second) {
+				t.Fatal("request a did not reach the app")
+			}
+			// b must be in the queue before c is sent. Nothing shows when
+			// it is: wsgo accepts connections in goroutines, whose order
+			// is not the order of arrival, so give it a moment (a margin
+			// for ordering, not a timing assertion).
+			b := ccSend(t, s.Addr, "b")
+			time.Sleep(200 * time.Millisecond)
+			c := ccSend(t, s.Addr, "c")
+			var refused, queued ccResult
+			var waiting <-chan ccResult
+			select {
+			case refused = <-c:
+				waiting = b
+			case refused = <-b:
+				t.Fatalf("b, sent first while a ran, was answered before c: %+v", refused)
+			case <-time.After(10 * time.Second):
+				t.Fatal("c was not refused while a ran and b filled the queue")
+			}
+			if refused.err != nil || refused.status != 503 {
+				t.Errorf("/%s = %d (err %v); want 503", refused.name, refused.status, refused.err)
+			}
+			if ra := refused.header.Get("Retry-After"); ra == "" {
+				t.Errorf("/%s's 503 has no Retry-After header (headers %v)", refused.name, refused.header)
+			} else if _, err := strconv.Atoi(ra); err != nil {
+				t.Errorf("/%s's Retry-After %q is not a number of seconds", refused.name, ra)
+			}
+			select {
+			case r := <-a:
+				t.Fatalf("a ended before it was released: %+v", r)
+			case r := <-waiting:
+				t.Fatalf("queued /%s ended before a was released: %+v", r.name, r)
+			default:
+			}
+			if err := os.WriteFile(release, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ra := ccAwait(t, a, 20*time.Second)
+			if ra.err != nil || ra.status != 200 || ra.body != "a done\n" {
+				t.Errorf("/a = %d %q (err %v); want 200 %q", ra.status, ra.body, ra.err, "a done\n")
+			}
+			queued = ccAwait(t, waiting, 20*time.Second)
+			if want := queued.name + " done\n"; queued.err != nil || queued.status != 200 || queued.body != want {
+				t.Errorf("queued /%s = %d %q (err %v); want 200 %q", queued.name, queued.status, queued.body, queued.err, want)
+			}
+		})
+	}
+}
+
+func TestAppThreadsRunBetweenRequests(t *testing.T) {
+	s := start(t, nil, filepath.Join(cliData(t, "cli"), "ticker_app.py"))
+	count := func() int {
+		t.Helper()
+		resp, body := cliFetch(t, "GET", s.URL+"/", nil)
+		n, err := strconv.Atoi(strings.TrimSpace(body))
+		if resp.StatusCode != 200 || err != nil {
+			t.Fatalf("GET / = %d %q; want 200 and a count", resp.StatusCode, body)
+		}
+		return n
+	}
+	// A request lasts far less than the 200 ms twenty ticks take, so a
+	// growth of 20 between two requests happened while none was running.
+	deadline := time.Now().Add(10 * time.Second)
+	before := count()
+	for {
+		time.Sleep(500 * time.Millisecond)
+		after := count()
+		if after-before >= 20 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the app's daemon thread counted from %d only to %d in 500 ms with no request running; want 20 more",
+				before, after)
+		}
+		before = after
+	}
+}

@@ -1,0 +1,1 @@
+NAME = "mod_b"

@@ -1,0 +1,2 @@
+def message():
+    return "from sibling_helper\n"

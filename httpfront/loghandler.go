@@ -1,0 +1,85 @@
+package httpfront
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+)
+
+// NewLogger logs one line per record to w, gunicorn-style:
+//
+//	[2026-11-23 09:13:35 +0000] [INFO] message key=value
+//
+// An attribute named "traceback" is printed after the line as is, since a
+// Python traceback quoted onto one line is unreadable.
+func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(&lineHandler{out: &lockedWriter{w: w}, level: level})
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+type lineHandler struct {
+	out   *lockedWriter
+	level slog.Level
+	attrs []slog.Attr // from WithAttrs, printed before the record's own
+}
+
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s] [%s] %s", r.Time.Format("2006-01-02 15:04:05 -0700"), levelName(r.Level), r.Message)
+	var traceback string
+	add := func(a slog.Attr) bool {
+		if a.Key == "traceback" {
+			traceback = a.Value.String()
+			return true
+		}
+		v := a.Value.String()
+		if strings.ContainsAny(v, " \t\n\"=") || v == "" {
+			v = fmt.Sprintf("%q", v)
+		}
+		fmt.Fprintf(&b, " %s=%s", a.Key, v)
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	b.WriteByte('\n')
+	if traceback != "" {
+		b.WriteString(strings.TrimRight(traceback, "\n"))
+		b.WriteByte('\n')
+	}
+	h.out.mu.Lock()
+	defer h.out.mu.Unlock()
+	_, err := io.WriteString(h.out.w, b.String())
+	return err
+}
+
+func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &lineHandler{out: h.out, level: h.level, attrs: append(h.attrs[:len(h.attrs):len(h.attrs)], attrs...)}
+}
+
+// WithGroup is not used by wsgo; groups are flattened.
+func (h *lineHandler) WithGroup(string) slog.Handler { return h }
+
+func levelName(l slog.Level) string {
+	switch {
+	case l >= slog.LevelError+4:
+		return "CRITICAL"
+	case l >= slog.LevelError:
+		return "ERROR"
+	case l >= slog.LevelWarn:
+		return "WARNING"
+	case l >= slog.LevelInfo:
+		return "INFO"
+	}
+	return "DEBUG"
+}

@@ -1,0 +1,329 @@
+package httpfront
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"wsgo/wsgi"
+	"wsgo/wsgi/wsgitest"
+)
+
+// seen is what an app saw of a request: a copy, since the request is
+// borrowed for the call only.
+type seen struct {
+	req  wsgi.Request // Body nil
+	body string
+	err  error // from reading the body
+}
+
+// capture reports each request it serves on ch and answers it with an
+// empty 200.
+func capture(ch chan<- seen) wsgitest.FuncApp {
+	return func(ctx context.Context, req *wsgi.Request, w wsgi.Responder) error {
+		body, err := io.ReadAll(req.Body)
+		r := *req
+		r.Header, r.Body = slices.Clone(req.Header), nil
+		ch <- seen{r, string(body), err}
+		return w.Start(200, "OK", nil, 0)
+	}
+}
+
+// echoBody answers with the request body.
+var echoBody wsgitest.FuncApp = func(ctx context.Context, req *wsgi.Request, w wsgi.Responder) error {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return err
+	}
+	if err := w.Start(200, "OK", nil, int64(len(body))); err != nil {
+		return err
+	}
+	return w.Write(body)
+}
+
+func TestRequestFields(t *testing.T) {
+	requests := make(chan seen, 1)
+	ts := startServer(t, capture(requests), Config{}, nil)
+	listenPort := strconv.Itoa(ts.l.Addr().(*net.TCPAddr).Port)
+	hdr := func(kv ...string) []wsgi.Header {
+		list := []wsgi.Header{}
+		for i := 0; i < len(kv); i += 2 {
+			list = append(list, wsgi.Header{Name: kv[i], Value: kv[i+1]})
+		}
+		return list
+	}
+
+	tests := []struct {
+		name     string
+		raw      string
+		want     wsgi.Request // Remote* and ID are checked apart
+		wantBody string
+	}{{
+		name: "origin form keeps the path encoded; headers in order, repeats kept, underscores dropped",
+		raw: "POST /a%2Fb/c%20d;p?x=1&y=%20 HTTP/1.1\r\nHost: example.com:8080\r\nX-Trace: 1\r\nAccept: a\r\n" +
+			"X_Forwarded_User: admin\r\nContent-Type: text/plain\r\nContent-Length: 3\r\naccept: b\r\nConnection: keep-alive\r\n\r\nabc",
+		want: wsgi.Request{
+			Method: "POST", RequestURI: "/a%2Fb/c%20d;p?x=1&y=%20", RawPath: "/a%2Fb/c%20d;p", RawQuery: "x=1&y=%20",
+			Proto: "HTTP/1.1", Scheme: "http", ServerName: "example.com", ServerPort: "8080",
+			Header:      hdr("Host", "example.com:8080", "X-Trace", "1", "Accept", "a", "Accept", "b", "Connection", "keep-alive"),
+			ContentType: "text/plain", ContentLength: 3, HasContentLength: true,
+		},
+		wantBody: "abc",
+	}, {
+		name: "absolute form gives its path, query and host",
+		raw:  "GET http://example.org/p/q?z HTTP/1.1\r\nHost: ignored.example\r\n\r\n",
+		want: wsgi.Request{
+			Method: "GET", RequestURI: "http://example.org/p/q?z", RawPath: "/p/q", RawQuery: "z",
+			Proto: "HTTP/1.1", Scheme: "http", ServerName: "example.org", ServerPort: "80",
+			Header: hdr("Host", "ignored.example"),
+		},
+	}, {
+		name: "absolute form without a path has path /",
+		raw:  "GET http://example.org:81 HTTP/1.1\r\nHost: example.org:81\r\n\r\n",
+		want: wsgi.Request{
+			Method: "GET", RequestURI: "http://example.org:81", RawPath: "/",
+			Proto: "HTTP/1.1", Scheme: "http", ServerName: "example.org", ServerPort: "81",
+			Header: hdr("Host", "example.org:81"),
+		},
+	}, {
+		name: "asterisk form stays *",
+		raw:  "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
+		want: wsgi.Request{
+			Method: "OPTIONS", RequestURI: "*", RawPath: "*",
+			Proto: "HTTP/1.1", Scheme: "http", ServerName: "h", ServerPort: "80",
+			Header: hdr("Host", "h"),
+		},
+	}, {
+		name: "HTTP/1.0 without Host names the listening address",
+		raw:  "GET /old HTTP/1.0\r\n\r\n",
+		want: wsgi.Request{
+			Method: "GET", RequestURI: "/old", RawPath: "/old",
+			Proto: "HTTP/1.0", Scheme: "http", ServerName: "127.0.0.1", ServerPort: listenPort,
+			Header: hdr(),
+		},
+	}, {
+		name: "IPv6 Host keeps its brackets",
+		raw:  "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+		want: wsgi.Request{
+			Method: "GET", RequestURI: "/", RawPath: "/",
+			Proto: "HTTP/1.1", Scheme: "http", ServerName: "[::1]", ServerPort: "8080",
+			Header: hdr("Host", "[::1]:8080"),
+		},
+	}, {
+		name: "IPv6 Host without port defaults to 80",
+		raw:  "GET / HTTP/1.1\r\nHost: [::1]\r\n\r\n",
+		want: wsgi.Request{
+			Method: "GET", RequestURI: "/", RawPath: "/",
+			Proto: "HTTP/1.1", Scheme: "http", ServerName: "[::1]", ServerPort: "80",
+			Header: hdr("Host", "[::1]"),
+		},
+	}, {
+		name: "chunked body has no length and is de-chunked",
+		raw:  "PUT /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\nX-Trailer: t\r\n\r\n",
+		want: wsgi.Request{
+			Method: "PUT", RequestURI: "/up", RawPath: "/up",
+			Proto: "HTTP/1.1", Scheme: "http", ServerName: "h", ServerPort: "80",
+			Header: hdr("Host", "h"), ContentLength: -1,
+		},
+		wantBody: "abcdefg",
+	}, {
+		name: "Pragma does not make up a Cache-Control",
+		raw:  "GET / HTTP/1.1\r\nHost: h\r\nPragma: no-cache\r\n\r\n",
+		want: wsgi.Request{
+			Method: "GET", RequestURI: "/", RawPath: "/",
+			Proto: "HTTP/1.1", Scheme: "http", ServerName: "h", ServerPort: "80",
+			Header: hdr("Host", "h", "Pragma", "no-cache"),
+		},
+	}, {
+		name: "folded header line is joined",
+		raw:  "GET / HTTP/1.1\r\nHost: h\r\nX-Long: a\r\n  b\r\n\r\n",
+		want: wsgi.Request{
+			Method: "GET", RequestURI: "/", RawPath: "/",
+			Proto: "HTTP/1.1", Scheme: "http", ServerName: "h", ServerPort: "80",
+			Header: hdr("Host", "h", "X-Long", "a b"),
+		},
+	}}
+	var lastID uint64
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dial(t, "tcp", ts.addr)
+			io.WriteString(c, tt.raw)
+			// The app has run once its response is in.
+			if resp, body := readResponse(t, bufio.NewReader(c), "GET"); resp.StatusCode != 200 || body != "" {
+				t.Fatalf("response %d %q", resp.StatusCode, body)
+			}
+			var got seen
+			select {
+			case got = <-requests:
+			default:
+				t.Fatal("the app did not see the request")
+			}
+			if got.err != nil || got.body != tt.wantBody {
+				t.Errorf("body %q, %v; want %q", got.body, got.err, tt.wantBody)
+			}
+			if got.req.ID <= lastID {
+				t.Errorf("ID %d after %d", got.req.ID, lastID)
+			}
+			lastID = got.req.ID
+			local := c.LocalAddr().(*net.TCPAddr)
+			if got.req.RemoteAddr != "127.0.0.1" || got.req.RemotePort != strconv.Itoa(local.Port) {
+				t.Errorf("remote %s %s; want 127.0.0.1 %d", got.req.RemoteAddr, got.req.RemotePort, local.Port)
+			}
+			got.req.ID, got.req.RemoteAddr, got.req.RemotePort = 0, "", ""
+			if !reflect.DeepEqual(got.req, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got.req, tt.want)
+			}
+		})
+	}
+}
+
+func TestMalformedRequests(t *testing.T) {
+	ts := startServer(t, func(ctx context.Context, req *wsgi.Request, w wsgi.Responder) error {
+		t.Errorf("app called for %s %s", req.Method, req.RequestURI)
+		return errors.New("should not be called")
+	}, Config{}, nil)
+	small := startServer(t, echoPath, Config{MaxHeaderBytes: 100}, nil)
+
+	// exactly returns a head of n bytes (request line and header lines).
+	exactly := func(n int) string {
+		const start = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: "
+		return start + strings.Repeat("p", n-len(start)-2) + "\r\n\r\n"
+	}
+
+	tests := []struct {
+		name   string
+		addr   string
+		raw    string
+		status int
+	}{
+		{"garbage request line", ts.addr, "NOT HTTP AT ALL\r\n\r\n", 400},
+		{"request line without version", ts.addr, "GET /\r\n\r\n", 400},
+		{"method with a bad character", ts.addr, "G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+		{"space in header name", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\nBad Name: x\r\n\r\n", 400},
+		{"header line without colon", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", 400},
+		{"control character in header value", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n", 400},
+		{"bare CR in header value", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", 400},
+		{"HTTP/1.1 without Host", ts.addr, "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", 400},
+		{"two Host headers", ts.addr, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+		{"malformed Host", ts.addr, "GET / HTTP/1.1\r\nHost: a<b>\r\n\r\n", 400},
+		{"Content-Length then Transfer-Encoding", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+		{"Transfer-Encoding then Content-Length", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n", 400},
+		{"invalid Content-Length", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4x\r\n\r\nabcd", 400},
+		{"conflicting Content-Lengths", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcd", 400},
+		{"Transfer-Encoding gzip", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+		{"Transfer-Encoding gzip, chunked", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+		{"two Transfer-Encoding fields", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501},
+		{"Transfer-Encoding in HTTP/1.0", ts.addr, "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+		{"request line over 8 KiB", ts.addr, "GET /" + strings.Repeat("a", 9<<10) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
+		{"request line over MaxHeaderBytes", ts.addr, "GET /" + strings.Repeat("a", 100<<10) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
+		{"head over MaxHeaderBytes", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 70<<10) + "\r\n\r\n", 431},
+		{"many headers over MaxHeaderBytes", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-Many: 0123456789\r\n", 4000) + "\r\n", 431},
+		{"head one byte over a small MaxHeaderBytes", small.addr, exactly(101), 431},
+		{"HTTP/2 preface", ts.addr, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
+		{"HTTP/1.2", ts.addr, "GET / HTTP/1.2\r\nHost: x\r\n\r\n", 505},
+		{"HTTP/0.9 version", ts.addr, "GET / HTTP/0.9\r\n\r\n", 505},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s gets %d", tt.name, tt.status), func(t *testing.T) {
+			text := http.StatusText(tt.status)
+			want := fmt.Sprintf("HTTP/1.1 %d %s\r\nServer: wsgo\r\nDate: X\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n",
+				tt.status, text, len(text)+1, text)
+			if got := stableDate(exchange(t, tt.addr, tt.raw)); got != want {
+				if len(got) > 300 {
+					got = got[:300] + "..."
+				}
+				t.Errorf("got  %q\nwant %q", got, want)
+			}
+		})
+	}
+	t.Run("head of exactly MaxHeaderBytes is served", func(t *testing.T) {
+		got := exchange(t, small.addr, exactly(100))
+		if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") {
+			t.Errorf("got %q", got)
+		}
+	})
+}
+
+func TestRequestBody(t *testing.T) {
+	bodies := make(chan seen, 1)
+	ts := startServer(t, func(ctx context.Context, req *wsgi.Request, w wsgi.Responder) error {
+		if req.RawPath == "/capture" {
+			return capture(bodies)(ctx, req, w)
+		}
+		return echoBody(ctx, req, w)
+	}, Config{}, nil)
+
+	t.Run("chunked body arrives de-chunked and the trailer is consumed", func(t *testing.T) {
+		c := dial(t, "tcp", ts.addr)
+		br := bufio.NewReader(c)
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n")
+		if _, body := readResponse(t, br, "POST"); body != "hello world" {
+			t.Fatalf("body %q", body)
+		}
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nnext")
+		if _, body := readResponse(t, br, "POST"); body != "next" {
+			t.Fatalf("second body %q", body)
+		}
+	})
+	t.Run("client gone mid-body is a read error, not EOF", func(t *testing.T) {
+		c := dial(t, "tcp", ts.addr)
+		io.WriteString(c, "POST /capture HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf!")
+		c.(*net.TCPConn).CloseWrite()
+		if got := <-bodies; !errors.Is(got.err, io.ErrUnexpectedEOF) || got.body != "half!" {
+			t.Fatalf("got %q, %v; want the 5 bytes and io.ErrUnexpectedEOF", got.body, got.err)
+		}
+	})
+	t.Run("malformed chunk is a read error", func(t *testing.T) {
+		c := dial(t, "tcp", ts.addr)
+		io.WriteString(c, "POST /capture HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnope\r\n0\r\n\r\n")
+		if got := <-bodies; got.err == nil {
+			t.Fatalf("read %q without error", got.body)
+		}
+	})
+}
+
+func TestExpectContinue(t *testing.T) {
+	ts := startServer(t, func(ctx context.Context, req *wsgi.Request, w wsgi.Responder) error {
+		if req.RawPath == "/ignore-body" {
+			return respond(200, "OK", nil, 2, "no")(ctx, req, w)
+		}
+		return echoBody(ctx, req, w)
+	}, Config{}, nil)
+	const interim = "HTTP/1.1 100 Continue\r\n\r\n"
+
+	t.Run("100 Continue goes out on the first body read", func(t *testing.T) {
+		c := dial(t, "tcp", ts.addr)
+		br := bufio.NewReader(c)
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+		got := make([]byte, len(interim))
+		if _, err := io.ReadFull(br, got); err != nil || string(got) != interim {
+			t.Fatalf("got %q, %v; want %q", got, err, interim)
+		}
+		io.WriteString(c, "hello")
+		resp, body := readResponse(t, br, "POST")
+		if body != "hello" || resp.Close {
+			t.Fatalf("body %q close=%v", body, resp.Close)
+		}
+	})
+	t.Run("app that never reads sends no 100 Continue and closes", func(t *testing.T) {
+		got := exchange(t, ts.addr, "POST /ignore-body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+		if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") || !strings.Contains(got, "\r\nConnection: close\r\n") {
+			t.Fatalf("got %q", got)
+		}
+	})
+	t.Run("no 100 Continue for a request without body", func(t *testing.T) {
+		got := exchange(t, ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+		if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") {
+			t.Fatalf("got %q", got)
+		}
+	})
+}

@@ -1,0 +1,226 @@
+// Package httpfront is wsgo's HTTP/1.x server. It is our own rather than
+// net/http's because a WSGI application's reason phrase ("200 Everything
+// Fine", "404 NOT FOUND") must reach the client as given, which
+// http.ResponseWriter cannot do. net/http is used only to parse requests.
+//
+// It has no cgo: it talks to Python only through the wsgi contract.
+package httpfront
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"wsgo/wsgi"
+)
+
+// Config is what a Server needs. Zero durations and sizes take defaults.
+type Config struct {
+	App    wsgi.App
+	Logger *slog.Logger // nil discards logs
+	// KeepAlive is how long a connection may sit idle waiting for its
+	// next request; default 5s.
+	KeepAlive time.Duration
+	// HeaderTimeout is how long a request's line and headers may take to
+	// arrive once their first byte has (slowloris); default 30s.
+	HeaderTimeout time.Duration
+	// MaxHeaderBytes bounds the request line plus headers; default 64 KiB.
+	// Larger heads get 431, request lines over 8 KiB alone get 414.
+	MaxHeaderBytes int
+}
+
+// Server serves HTTP/1.0 and HTTP/1.1 on any number of listeners.
+type Server struct {
+	app            wsgi.App
+	log            *slog.Logger
+	keepAlive      time.Duration
+	headerTimeout  time.Duration
+	maxHeaderBytes int
+
+	// ctx is the parent of every request context; cancelled when a
+	// Shutdown runs out of time.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	closing   chan struct{} // closed when Shutdown starts
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	live      sync.WaitGroup // one count per connection in conns
+}
+
+// New makes a Server; it starts serving with Serve. It panics without an
+// App.
+func New(cfg Config) *Server {
+	if cfg.App == nil {
+		panic("httpfront: Config.App is nil")
+	}
+	s := &Server{
+		app:            cfg.App,
+		log:            cfg.Logger,
+		keepAlive:      cfg.KeepAlive,
+		headerTimeout:  cfg.HeaderTimeout,
+		maxHeaderBytes: cfg.MaxHeaderBytes,
+		closing:        make(chan struct{}),
+		listeners:      make(map[net.Listener]struct{}),
+		conns:          make(map[*conn]struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.keepAlive <= 0 {
+		s.keepAlive = 5 * time.Second
+	}
+	if s.headerTimeout <= 0 {
+		s.headerTimeout = 30 * time.Second
+	}
+	if s.maxHeaderBytes <= 0 {
+		s.maxHeaderBytes = 64 << 10
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// Serve accepts connections on l until Shutdown, then returns nil. Call it
+// once per listener, each in its own goroutine.
+func (s *Server) Serve(l net.Listener) error {
+	if !s.addListener(l) {
+		l.Close()
+		return nil
+	}
+	defer s.removeListener(l)
+	var delay time.Duration
+	for {
+		rwc, err := l.Accept()
+		if err != nil {
+			if s.shuttingDown() {
+				return nil
+			}
+			if !temporary(err) {
+				return fmt.Errorf("wsgo: accepting connections on %s: %w", URL(l), err)
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("wsgo: accept failed, retrying", "listener", URL(l), "err", err, "retry_in", delay)
+			select {
+			case <-time.After(delay):
+			case <-s.closing:
+				return nil
+			}
+			continue
+		}
+		delay = 0
+		c := newConn(s, rwc)
+		if !s.addConn(c) {
+			rwc.Close()
+			continue
+		}
+		go c.serve()
+	}
+}
+
+// Shutdown stops the server gracefully: listeners close at once, idle
+// connections close at once, and requests in flight finish their response
+// (with Connection: close). It returns when every connection is gone, or
+// when ctx is done: then it closes what is left, cancels the requests'
+// contexts and returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	select {
+	case <-s.closing:
+	default:
+		close(s.closing)
+	}
+	for l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		if c.idle {
+			c.rwc.Close()
+		}
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.live.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.cancel()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.rwc.Close()
+		}
+		s.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+func (s *Server) shuttingDown() bool {
+	select {
+	case <-s.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Server) addListener(l net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shuttingDown() {
+		return false
+	}
+	s.listeners[l] = struct{}{}
+	return true
+}
+
+func (s *Server) removeListener(l net.Listener) {
+	s.mu.Lock()
+	delete(s.listeners, l)
+	s.mu.Unlock()
+}
+
+// addConn registers a new connection, idle until its first request.
+func (s *Server) addConn(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shuttingDown() {
+		return false
+	}
+	c.idle = true
+	s.conns[c] = struct{}{}
+	s.live.Add(1)
+	return true
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.live.Done()
+}
+
+// setIdle records whether c waits between requests, where Shutdown may
+// close it. It reports false when shutting down: c must then close.
+func (s *Server) setIdle(c *conn, idle bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.idle = idle
+	return !s.shuttingDown()
+}
+
+// temporary reports whether an Accept error is worth retrying: running out
+// of descriptors or memory passes when other connections close.
+func temporary(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
+}
