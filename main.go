@@ -164,6 +164,10 @@ func run(c *cli.Context) error {
 		listeners = append(listeners, l)
 	}
 
+	// Before the start line: a supervisor may signal as soon as it sees it.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+
 	srv := httpfront.New(httpfront.Config{App: host, Logger: logger})
 	serveErr := make(chan error, len(listeners))
 	var urls []string
@@ -174,8 +178,6 @@ func run(c *cli.Context) error {
 	logger.Info(fmt.Sprintf("wsgo: serving %s on %s%s (Python %s, %d threads)", host.Description(),
 		strings.Join(urls, ", "), from, pyhost.PythonVersion(), c.Int("threads")))
 
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	select {
 	case sig := <-sigs:
 		logger.Info(fmt.Sprintf("wsgo: %s received, finishing in-flight requests (up to %ds; again to stop now)",
@@ -218,16 +220,18 @@ func parseLevel(s string) (slog.Level, error) {
 
 // interspersed moves `run`'s TARGET after its flags, so `wsgo run app.py
 // --threads 4` works as gunicorn users expect (urfave/cli v2 stops
-// parsing flags at the first argument).
+// parsing flags at the first argument), and spells every alias by its
+// flag's name (urfave/cli v2 refuses `--bind A -b B`).
 func interspersed(args []string) []string {
 	if len(args) < 2 || args[1] != "run" {
 		return args
 	}
-	takesValue := map[string]bool{}
+	takesValue, canonical := map[string]bool{}, map[string]string{}
 	for _, f := range runCommand().Flags {
 		_, isBool := f.(*cli.BoolFlag)
 		for _, n := range f.Names() {
 			takesValue[n] = !isBool
+			canonical[n] = f.Names()[0]
 		}
 	}
 	var flags, positional []string
@@ -239,9 +243,16 @@ func interspersed(args []string) []string {
 			positional = append(positional, rest[i+1:]...)
 			i = len(rest)
 		case strings.HasPrefix(a, "-") && len(a) > 1:
+			name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			if c, ok := canonical[name]; ok {
+				name = c
+				a = "--" + name
+				if hasValue {
+					a += "=" + value
+				}
+			}
 			flags = append(flags, a)
-			name := strings.TrimLeft(a, "-")
-			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(rest) {
+			if !hasValue && takesValue[name] && i+1 < len(rest) {
 				i++
 				flags = append(flags, rest[i])
 			}

@@ -170,6 +170,15 @@ func (c *conn) serveRequest(hreq *http.Request, head []byte) bool {
 	}
 	b.res = res
 	c.cr.stall = stallTimeout
+	if !req.HasContentLength && hreq.Body != http.NoBody {
+		spooled, n, release, err := spoolBody(b)
+		if err != nil {
+			c.reject(http.StatusBadRequest, "reading a chunked body: "+err.Error())
+			return false
+		}
+		defer release()
+		req.Body, req.ContentLength, req.HasContentLength = spooled, n, true
+	}
 	keep := res.finish(c.callApp(ctx, req, res))
 	return keep && b.drain()
 }

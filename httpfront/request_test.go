@@ -127,12 +127,12 @@ func TestRequestFields(t *testing.T) {
 			Header: hdr("Host", "[::1]"),
 		},
 	}, {
-		name: "chunked body has no length and is de-chunked",
+		name: "chunked body is de-chunked and given its length",
 		raw:  "PUT /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\nX-Trailer: t\r\n\r\n",
 		want: wsgi.Request{
 			Method: "PUT", RequestURI: "/up", RawPath: "/up",
 			Proto: "HTTP/1.1", Scheme: "http", ServerName: "h", ServerPort: "80",
-			Header: hdr("Host", "h"), ContentLength: -1,
+			Header: hdr("Host", "h"), ContentLength: 7, HasContentLength: true,
 		},
 		wantBody: "abcdefg",
 	}, {
@@ -282,11 +282,38 @@ func TestRequestBody(t *testing.T) {
 			t.Fatalf("got %q, %v; want the 5 bytes and io.ErrUnexpectedEOF", got.body, got.err)
 		}
 	})
-	t.Run("malformed chunk is a read error", func(t *testing.T) {
+	t.Run("malformed chunk is refused with 400 before the app runs", func(t *testing.T) {
 		c := dial(t, "tcp", ts.addr)
 		io.WriteString(c, "POST /capture HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnope\r\n0\r\n\r\n")
-		if got := <-bodies; got.err == nil {
-			t.Fatalf("read %q without error", got.body)
+		if resp, _ := readResponse(t, bufio.NewReader(c), "POST"); resp.StatusCode != 400 {
+			t.Fatalf("status %d, want 400", resp.StatusCode)
+		}
+		select {
+		case got := <-bodies:
+			t.Fatalf("the app ran and read %q", got.body)
+		default:
+		}
+	})
+	t.Run("chunked body larger than the memory spool arrives whole", func(t *testing.T) {
+		c := dial(t, "tcp", ts.addr)
+		chunk := strings.Repeat("0123456789abcdef", 4096) // 64 KiB
+		var req strings.Builder
+		req.WriteString("POST /capture HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+		for i := 0; i < 24; i++ { // 1.5 MiB
+			fmt.Fprintf(&req, "%x\r\n%s\r\n", len(chunk), chunk)
+		}
+		req.WriteString("0\r\n\r\n")
+		go io.WriteString(c, req.String())
+		got := <-bodies
+		if got.err != nil || got.body != strings.Repeat(chunk, 24) || got.req.ContentLength != int64(24*len(chunk)) {
+			t.Fatalf("got %d bytes (length %d), %v", len(got.body), got.req.ContentLength, got.err)
+		}
+	})
+	t.Run("chunked body reaches the app with its length", func(t *testing.T) {
+		c := dial(t, "tcp", ts.addr)
+		io.WriteString(c, "POST /capture HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+		if got := <-bodies; got.err != nil || got.body != "abcde" || !got.req.HasContentLength || got.req.ContentLength != 5 {
+			t.Fatalf("got %q (length %d), %v", got.body, got.req.ContentLength, got.err)
 		}
 	})
 }

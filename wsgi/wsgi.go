@@ -60,8 +60,9 @@ type Request struct {
 	// and hop-by-hop framing headers; repeated names appear repeatedly.
 	Header      []Header
 	ContentType string // "" when the request has none
-	// ContentLength is the declared body length, or -1 when the body is
-	// chunked (its end is known only by reading it).
+	// ContentLength is the body's length, or -1 when it is known only by
+	// reading to its end. httpfront reads chunked bodies whole first (see
+	// spoolBody), so its requests always have a length.
 	ContentLength    int64
 	HasContentLength bool
 
