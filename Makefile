@@ -14,7 +14,7 @@ export PKG_CONFIG_PATH := $(PY_LIBDIR)/pkgconfig
 export CGO_LDFLAGS := -Wl,-rpath,$(PY_LIBDIR)
 endif
 
-.PHONY: build test vet e2e unit setup clean
+.PHONY: build test vet e2e unit setup bench clean
 
 build:
 	$(GO) build -o wsgo .
@@ -36,6 +36,10 @@ e2e:
 
 test: vet
 	$(GO) test -count=1 ./...
+
+# The thread-pool benchmark (needs wrk): hello world and a 50 ms sleep, 1 thread against 16.
+bench: build
+	bench/threads.sh
 
 clean:
 	rm -f wsgo
