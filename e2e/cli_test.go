@@ -100,14 +100,7 @@ func cliExit(t testing.TB, env []string, args ...string) (int, string) {
 // for its start line, like start.
 func cliStartRaw(t testing.TB, env []string, args ...string) *server {
 	t.Helper()
-	s := launchRaw(t, env, args...)
-	m, ok := s.logs.waitFor(startLine, 20*time.Second, s.exited)
-	if !ok {
-		t.Fatalf("wsgo did not start; output:\n%s", s.logs.String())
-	}
-	s.URL = m[1]
-	s.Addr = strings.TrimPrefix(s.URL, "http://")
-	return s
+	return awaitStart(t, launchRaw(t, env, args...))
 }
 
 // cliStartParts returns the parts of s's start line.

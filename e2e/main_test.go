@@ -108,7 +108,12 @@ var startLine = regexp.MustCompile(`wsgo: serving .* on (\S+?)[, ]`)
 // process environment. The server is stopped when the test ends.
 func start(t testing.TB, env []string, args ...string) *server {
 	t.Helper()
-	s := launch(t, env, args...)
+	return awaitStart(t, launch(t, env, args...))
+}
+
+// awaitStart waits for s's start line and takes its first URL.
+func awaitStart(t testing.TB, s *server) *server {
+	t.Helper()
 	m, ok := s.logs.waitFor(startLine, 20*time.Second, s.exited)
 	if !ok {
 		t.Fatalf("wsgo did not start; output:\n%s", s.logs.String())
