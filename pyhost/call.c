@@ -343,14 +343,12 @@ static wsgo_call *respond_whole(wsgo_call *c, wsgo_out *out, PyObject *seq, int 
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     PyObject **items = PySequence_Fast_ITEMS(seq), *converted = NULL;
 
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (PyBytes_Check(items[i]))
-            continue;
-        if (converted == NULL && (converted = PyList_New(0)) == NULL)
+    Py_ssize_t first = 0;
+    while (first < n && PyBytes_Check(items[first]))
+        first++;
+    if (first < n) { /* rare: some chunk is not bytes */
+        if ((converted = PyList_New(0)) == NULL)
             return fail(c, out);
-        break;
-    }
-    if (converted) { /* rare: some chunk is not bytes */
         for (Py_ssize_t i = 0; i < n; i++) {
             PyObject *b = as_chunk(c, items[i], mistake);
             if (b == NULL || PyList_Append(converted, b) < 0) {
