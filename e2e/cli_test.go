@@ -407,12 +407,7 @@ func TestBindForms(t *testing.T) {
 	})
 
 	t.Run("unix:/path listens on a unix socket", func(t *testing.T) {
-		dir, err := os.MkdirTemp("", "wsgo-sock")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		sock := filepath.Join(dir, "w.sock")
+		sock := cliSocketPath(t)
 		s := start(t, nil, app, "--bind", "unix:"+sock)
 		if s.URL != "unix:"+sock {
 			t.Errorf("start line lists %q; want %q", s.URL, "unix:"+sock)
@@ -625,12 +620,7 @@ func TestLogLevel(t *testing.T) {
 	t.Run("--log-level error hides the start line and warnings", func(t *testing.T) {
 		// The start line is INFO, so the address must be known
 		// beforehand: a unix socket.
-		sockDir, err := os.MkdirTemp("", "wsgo-sock")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(sockDir) })
-		sock := filepath.Join(sockDir, "w.sock")
+		sock := cliSocketPath(t)
 		s := launch(t, nil, app, "--log-level", "error", "--bind", "unix:"+sock)
 		client := cliUnixClient(sock)
 		deadline := time.Now().Add(15 * time.Second)
@@ -829,4 +819,16 @@ func TestSignalRightAfterStartLineIsGraceful(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cliSocketPath is a unix socket path in a fresh directory. Not t.TempDir:
+// its long names can pass the 108-byte limit of a socket path.
+func cliSocketPath(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "wsgo-sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "w.sock")
 }

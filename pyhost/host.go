@@ -45,7 +45,6 @@ func (e *LoadError) Error() string { return strings.TrimRight(e.Report, "\n") }
 type Host struct {
 	st      *C.wsgo_interp
 	cfg     Config
-	log     *slog.Logger
 	sched   *scheduler
 	desc    string
 	bind    string
@@ -74,7 +73,6 @@ func Start(cfg Config) (*Host, error) {
 	}
 	h := &Host{
 		cfg:    cfg,
-		log:    cfg.Logger,
 		sched:  newScheduler(cfg.QueueSize),
 		stop:   make(chan struct{}),
 		exited: make(chan int, 1),

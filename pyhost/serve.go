@@ -119,7 +119,7 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		events: make(chan event, 1),
 		acks:   make(chan bool, 1),
 		sched:  h.sched,
-		log:    h.log,
+		log:    h.cfg.Logger,
 	}
 	j.handle = cgo.NewHandle(j)
 	defer j.handle.Delete() // only after the final event: C is done with it
