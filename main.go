@@ -4,21 +4,21 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/signal"
+	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"wsgo/httpfront"
+	"wsgo/httpfront/handoff"
+	"wsgo/httpfront/master"
 	"wsgo/pyhost"
 )
 
@@ -95,8 +95,10 @@ func runCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "bind", Aliases: []string{"b"}, EnvVars: []string{"WSGO_BIND"},
 				Value: cli.NewStringSlice("127.0.0.1:8000"),
 				Usage: "`ADDR` to listen on: HOST:PORT, :PORT, [IPV6]:PORT or unix:PATH (repeatable)"},
+			&cli.StringFlag{Name: "workers", Aliases: []string{"w"}, EnvVars: []string{"WSGO_WORKERS"}, Value: "1",
+				Usage: "`N` worker processes, each with its own Python and --threads; auto = one per CPU"},
 			&cli.IntFlag{Name: "threads", EnvVars: []string{"WSGO_THREADS"}, Value: 16,
-				Usage: "`N` Python threads serve requests (more helps apps that wait on I/O)"},
+				Usage: "`N` Python threads per worker serve requests (more helps apps that wait on I/O)"},
 			&cli.IntFlag{Name: "queue-size", EnvVars: []string{"WSGO_QUEUE_SIZE"}, Value: 1024,
 				Usage: "`N` requests may wait for a free thread; beyond that clients get 503"},
 			&cli.StringFlag{Name: "chdir", EnvVars: []string{"WSGO_CHDIR"},
@@ -106,7 +108,17 @@ func runCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "env", EnvVars: []string{"WSGO_ENV"},
 				Usage: "set environment variable `KEY=VALUE` for the app (repeatable)"},
 			&cli.IntFlag{Name: "graceful-timeout", EnvVars: []string{"WSGO_GRACEFUL_TIMEOUT"}, Value: 30,
-				Usage: "`SECONDS` in-flight requests get to finish after SIGTERM or SIGINT"},
+				Usage: "`SECONDS` in-flight requests get to finish after SIGTERM, SIGINT, or a worker's replacement"},
+			&cli.IntFlag{Name: "timeout", Aliases: []string{"t"}, EnvVars: []string{"WSGO_TIMEOUT"}, Value: 0,
+				Usage: "`SECONDS` a request may run; past it the client gets 504 and Python gets wsgo.RequestTimeout (0 = no limit)"},
+			&cli.IntFlag{Name: "max-requests", EnvVars: []string{"WSGO_MAX_REQUESTS"},
+				Usage: "replace a worker after it has served `N` requests (0 = never)"},
+			&cli.IntFlag{Name: "max-requests-jitter", EnvVars: []string{"WSGO_MAX_REQUESTS_JITTER"},
+				Usage: "add a random 0..`N` to each worker's --max-requests, so workers do not all recycle at once"},
+			&cli.IntFlag{Name: "max-rss", EnvVars: []string{"WSGO_MAX_RSS"},
+				Usage: "replace a worker whose memory (RSS) has grown past `MIB` mebibytes, checked between requests (0 = never)"},
+			&cli.StringFlag{Name: "pid", Aliases: []string{"p"}, EnvVars: []string{"WSGO_PID"},
+				Usage: "write the master process's PID to `FILE` (removed at exit)"},
 			&cli.StringFlag{Name: "log-level", EnvVars: []string{"WSGO_LOG_LEVEL"}, Value: "info",
 				Usage: "`LEVEL`: debug, info, warning, error or critical"},
 			&cli.BoolFlag{Name: "strict", EnvVars: []string{"WSGO_STRICT"},
@@ -133,73 +145,75 @@ func run(c *cli.Context) error {
 		}
 		os.Setenv(k, v)
 	}
-	if c.Int("threads") < 1 || c.Int("queue-size") < 1 || c.Int("graceful-timeout") < 0 {
-		return cli.Exit("wsgo run: --threads and --queue-size must be at least 1, --graceful-timeout at least 0", exitUsage)
-	}
-
-	host, err := pyhost.Start(pyhost.Config{
-		Target:     c.Args().First(),
-		Chdir:      c.String("chdir"),
-		PythonPath: c.StringSlice("pythonpath"),
-		Threads:    c.Int("threads"),
-		QueueSize:  c.Int("queue-size"),
-		Strict:     c.Bool("strict"),
-		Logger:     logger,
-	})
+	workers, err := parseWorkers(c.String("workers"))
 	if err != nil {
-		fmt.Fprint(os.Stderr, strings.TrimRight(err.Error(), "\n")+"\n")
-		return cli.Exit("", exitAppLoad)
+		return cli.Exit(err.Error(), exitUsage)
 	}
-
-	binds, from := c.StringSlice("bind"), ""
-	if !c.IsSet("bind") && host.ScriptBind() != "" {
-		binds, from = []string{host.ScriptBind()}, " (the address the script gave make_server)"
-	}
-	var listeners []net.Listener
-	for _, b := range binds {
-		l, err := httpfront.Listen(b)
-		if err != nil {
-			return cli.Exit(err.Error(), exitListen)
+	for _, name := range []string{"timeout", "max-requests", "max-requests-jitter", "max-rss", "graceful-timeout"} {
+		if c.Int(name) < 0 {
+			return cli.Exit(fmt.Sprintf("wsgo run: --%s must be 0 or more", name), exitUsage)
 		}
-		listeners = append(listeners, l)
+	}
+	if c.Int("threads") < 1 || c.Int("queue-size") < 1 {
+		return cli.Exit("wsgo run: --threads and --queue-size must be at least 1", exitUsage)
 	}
 
-	// Before the start line: a supervisor may signal as soon as it sees it.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	w, err := handoff.Join()
+	if err != nil {
+		return cli.Exit(err.Error(), exitFailure)
+	}
+	if w != nil {
+		return runWorker(c, w, logger.With("worker", w.ID))
+	}
+	return runMaster(c, workers, logger)
+}
 
-	srv := httpfront.New(httpfront.Config{App: host, Logger: logger})
-	serveErr := make(chan error, len(listeners))
-	var urls []string
-	for _, l := range listeners {
-		urls = append(urls, httpfront.URL(l))
-		go func(l net.Listener) { serveErr <- srv.Serve(l) }(l)
+// runMaster supervises the worker processes, which are this binary run
+// again with the same arguments.
+func runMaster(c *cli.Context, workers int, logger *slog.Logger) error {
+	var binds []string
+	if c.IsSet("bind") {
+		binds = c.StringSlice("bind")
 	}
-	logger.Info(fmt.Sprintf("wsgo: serving %s on %s%s (Python %s, %d threads)", host.Description(),
-		strings.Join(urls, ", "), from, pyhost.PythonVersion(), c.Int("threads")))
+	err := master.Run(master.Config{
+		Workers:     workers,
+		Binds:       binds,
+		DefaultBind: "127.0.0.1:8000",
+		Listen:      httpfront.Listen,
+		URL:         httpfront.URL,
+		Command: func() *exec.Cmd {
+			// /proc/self/exe: the very binary running, even if a deploy
+			// has replaced the file since.
+			return exec.Command("/proc/self/exe", os.Args[1:]...)
+		},
+		GracefulTimeout: time.Duration(c.Int("graceful-timeout")) * time.Second,
+		PidFile:         c.String("pid"),
+		Threads:         c.Int("threads"),
+		Logger:          logger,
+	})
+	var startErr *master.StartError
+	var listenErr *master.ListenError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &startErr):
+		return cli.Exit("", startErr.Code)
+	case errors.As(err, &listenErr):
+		return cli.Exit(err.Error(), exitListen)
+	}
+	return cli.Exit(err.Error(), exitFailure)
+}
 
-	select {
-	case sig := <-sigs:
-		logger.Info(fmt.Sprintf("wsgo: %s received, finishing in-flight requests (up to %ds; again to stop now)",
-			sig, c.Int("graceful-timeout")))
-	case err := <-serveErr:
-		return cli.Exit(fmt.Sprintf("wsgo: %v", err), exitFailure)
+// parseWorkers reads --workers: a count, or auto for one per CPU.
+func parseWorkers(s string) (int, error) {
+	if strings.EqualFold(s, "auto") {
+		return runtime.NumCPU(), nil
 	}
-	go func() {
-		<-sigs
-		logger.Warn("wsgo: second signal, stopping now")
-		os.Exit(exitFailure)
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.Int("graceful-timeout"))*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		logger.Warn("wsgo: graceful timeout reached; requests still running were cut", "err", err)
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("wsgo run: --workers %q: give a number of at least 1, or auto (one per CPU)", s)
 	}
-	if err := host.Shutdown(ctx); err != nil {
-		logger.Warn("wsgo: " + err.Error())
-	}
-	logger.Info("wsgo: stopped")
-	return nil
+	return n, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {

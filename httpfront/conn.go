@@ -44,7 +44,8 @@ type conn struct {
 	cr   connReader
 	br   *bufio.Reader
 	bw   *bufio.Writer
-	idle bool // waiting between requests, where Shutdown closes it; guarded by s.mu
+	idle  bool // waiting for a request, where Shutdown may end it; guarded by s.mu
+	fresh bool // no request yet: Shutdown lets it bring its first; guarded by s.mu
 
 	remoteIP, remotePort string // "" on a unix socket
 	localName, localPort string // SERVER_NAME and SERVER_PORT for requests without a host
@@ -69,21 +70,54 @@ func newConn(s *Server, rwc net.Conn) *conn {
 
 func (c *conn) serve() {
 	defer c.s.removeConn(c)
-	for c.awaitRequest() && c.s.setIdle(c, false) {
-		if !c.handle() || !c.s.setIdle(c, true) {
+	for c.awaitRequest() {
+		c.s.setIdle(c, false)
+		if !c.handle() {
 			c.close()
 			return
 		}
+		if !c.s.setIdle(c, true) {
+			c.end(true)
+			return
+		}
 	}
-	c.rwc.Close()
+	c.end(false)
 }
 
 // awaitRequest waits, up to KeepAlive, for the first byte of a request.
+// It gives up at once when the server is stopping and the connection has
+// served a request already (a fresh one may still bring its first).
 func (c *conn) awaitRequest() bool {
 	c.cr.stall = 0
 	c.rwc.SetReadDeadline(time.Now().Add(c.s.keepAlive))
+	if c.br.Buffered() > 0 {
+		return true
+	}
+	if l, ok := c.rwc.(Lent); ok {
+		l.Idle()
+	}
+	// After the deadline is set, so that Shutdown's wake-up cannot be lost.
+	if c.s.shuttingDown() && !c.s.isFresh(c) {
+		return false
+	}
 	_, err := c.br.Peek(1)
 	return err == nil
+}
+
+// end closes a connection between requests, or gives a lent one back to
+// its owner when the server is releasing connections and nothing of a
+// next request has been read. clean: the last response is complete, so
+// unread input (a next request) is no reason for a reset.
+func (c *conn) end(clean bool) {
+	if l, ok := c.rwc.(Lent); ok && c.s.isReleasing() && c.br.Buffered() == 0 {
+		l.Return()
+		return
+	}
+	if clean {
+		c.close()
+		return
+	}
+	c.rwc.Close()
 }
 
 // handle reads one request and answers it. It reports whether the
@@ -148,6 +182,11 @@ func (c *conn) reject(status int, why string) {
 func (c *conn) serveRequest(hreq *http.Request, head []byte) bool {
 	ctx, cancel := context.WithCancel(c.s.ctx)
 	defer cancel()
+	if c.s.timeout > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, c.s.timeout, wsgi.ErrTimeout)
+		defer stop()
+	}
 	// New for each request: a Responder or Body kept past ServeWSGI must
 	// fail, not act on the next request.
 	b := &body{
@@ -210,8 +249,12 @@ func (c *conn) close() {
 // response broken off for a whole one: a clean close would end a response
 // framed by the connection's end.
 func (c *conn) cut() {
-	if tc, ok := c.rwc.(*net.TCPConn); ok {
-		tc.SetLinger(0)
+	switch rwc := c.rwc.(type) {
+	case Lent:
+		rwc.Abort()
+		return
+	case *net.TCPConn:
+		rwc.SetLinger(0)
 	}
 	c.rwc.Close()
 }

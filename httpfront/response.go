@@ -277,6 +277,11 @@ func (r *response) sendError(err error) {
 	switch {
 	case errors.Is(err, wsgi.ErrOverloaded):
 		status, header = http.StatusServiceUnavailable, retryLater
+	case errors.Is(err, wsgi.ErrTimeout):
+		// The app may still hold the request body: the connection
+		// cannot be read again.
+		status, r.close = http.StatusGatewayTimeout, true
+		r.c.s.log.Warn("wsgo: request timed out; answered 504", "id", r.id, "timeout", r.c.s.timeout)
 	case errors.Is(err, errPanic):
 		r.close = true
 	case err == nil:

@@ -32,6 +32,11 @@ type Config struct {
 	// MaxHeaderBytes bounds the request line plus headers; default 64 KiB.
 	// Larger heads get 431, request lines over 8 KiB alone get 414.
 	MaxHeaderBytes int
+	// Timeout bounds each request, from its head being read to the end of
+	// its response; past it the app is told (wsgi.ErrTimeout) and the
+	// client gets 504, or a cut connection once the response has begun.
+	// Zero: no limit.
+	Timeout time.Duration
 }
 
 // Server serves HTTP/1.0 and HTTP/1.1 on any number of listeners.
@@ -41,6 +46,7 @@ type Server struct {
 	keepAlive      time.Duration
 	headerTimeout  time.Duration
 	maxHeaderBytes int
+	timeout        time.Duration
 
 	// ctx is the parent of every request context; cancelled when a
 	// Shutdown runs out of time.
@@ -48,7 +54,8 @@ type Server struct {
 	cancel context.CancelFunc
 
 	mu        sync.Mutex
-	closing   chan struct{} // closed when Shutdown starts
+	closing   chan struct{} // closed when Shutdown or Release starts
+	releasing bool          // Release: lent connections go back, not closed
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	live      sync.WaitGroup // one count per connection in conns
@@ -66,6 +73,7 @@ func New(cfg Config) *Server {
 		keepAlive:      cfg.KeepAlive,
 		headerTimeout:  cfg.HeaderTimeout,
 		maxHeaderBytes: cfg.MaxHeaderBytes,
+		timeout:        cfg.Timeout,
 		closing:        make(chan struct{}),
 		listeners:      make(map[net.Listener]struct{}),
 		conns:          make(map[*conn]struct{}),
@@ -114,32 +122,58 @@ func (s *Server) Serve(l net.Listener) error {
 			continue
 		}
 		delay = 0
-		c := newConn(s, rwc)
-		if !s.addConn(c) {
-			rwc.Close()
-			continue
-		}
-		go c.serve()
+		s.ServeConn(rwc)
 	}
+}
+
+// ServeConn serves one connection in a goroutine of its own; a connection
+// lent by another process implements Lent. After Shutdown or Release has
+// begun it closes rwc (or gives it back) instead.
+func (s *Server) ServeConn(rwc net.Conn) {
+	c := newConn(s, rwc)
+	if !s.addConn(c) {
+		c.end(false)
+		s.live.Done()
+		return
+	}
+	go c.serve()
 }
 
 // Shutdown stops the server gracefully: listeners close at once, idle
 // connections close at once, and requests in flight finish their response
-// (with Connection: close). It returns when every connection is gone, or
+// (with Connection: close). A connection that has not brought its first
+// request yet gets until KeepAlive to do so: the client may have sent it
+// before the shutdown began. It returns when every connection is gone, or
 // when ctx is done: then it closes what is left, cancels the requests'
 // contexts and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
+	return s.stop(ctx, false)
+}
+
+// Release is Shutdown for a server of lent connections that another
+// process will go on serving: idle ones, fresh ones included, are given
+// back at once (Lent.Return), and busy ones after their response.
+func (s *Server) Release(ctx context.Context) error {
+	return s.stop(ctx, true)
+}
+
+func (s *Server) stop(ctx context.Context, release bool) error {
 	s.mu.Lock()
 	select {
 	case <-s.closing:
 	default:
+		s.releasing = release
 		close(s.closing)
 	}
 	for l := range s.listeners {
 		l.Close()
 	}
 	for c := range s.conns {
-		if c.idle {
+		switch {
+		case !c.idle || c.fresh && !s.releasing:
+		case s.releasing:
+			c.rwc.SetReadDeadline(time.Now()) // wakes it to give itself back
+		default:
 			c.rwc.Close()
 		}
 	}
@@ -189,16 +223,17 @@ func (s *Server) removeListener(l net.Listener) {
 	s.mu.Unlock()
 }
 
-// addConn registers a new connection, idle until its first request.
+// addConn registers a new connection, idle until its first request. The
+// live count is taken either way: the caller's Done balances a refusal.
 func (s *Server) addConn(c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.live.Add(1)
 	if s.shuttingDown() {
 		return false
 	}
-	c.idle = true
+	c.idle, c.fresh = true, true
 	s.conns[c] = struct{}{}
-	s.live.Add(1)
 	return true
 }
 
@@ -215,7 +250,22 @@ func (s *Server) setIdle(c *conn, idle bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c.idle = idle
+	if !idle {
+		c.fresh = false
+	}
 	return !s.shuttingDown()
+}
+
+func (s *Server) isFresh(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return c.fresh
+}
+
+func (s *Server) isReleasing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.releasing
 }
 
 // temporary reports whether an Accept error is worth retrying: running out

@@ -314,6 +314,7 @@ static void finish(wsgo_call *c)
     wsgo_errors_detach(c->errors);
     wsgo_input_detach(c->input);
     c->handle = 0;
+    wsgo_thread_serving(c->thread, 0);
 }
 
 /* Ends the request with the pending exception as a WSGO_ERROR. */
@@ -447,8 +448,8 @@ static wsgo_call *respond(wsgo_call *c, wsgo_out *out)
     return respond_step(c, out);
 }
 
-wsgo_call *wsgo_call_start(wsgo_interp *st, const char *req, size_t len, uintptr_t handle,
-                           wsgo_out *out)
+wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, size_t len,
+                           uintptr_t handle, wsgo_out *out)
 {
     PyObject *environ;
     wsgo_call *c;
@@ -462,7 +463,9 @@ wsgo_call *wsgo_call_start(wsgo_interp *st, const char *req, size_t len, uintptr
         return NULL;
     }
     c->st = st;
+    c->thread = t;
     c->handle = handle;
+    wsgo_thread_serving(t, handle);
     if (!(c->input = wsgo_input_new(st, handle)) || !(c->errors = wsgo_errors_new(st, handle)) ||
         !(environ = wsgo_environ_new(st, req, len, c->input, c->errors)))
         return fail(c, out);

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -30,6 +31,13 @@ type Config struct {
 	QueueSize  int      // requests that may wait for a thread before 503
 	Strict     bool     // a str body is a 500, not a warning
 	Logger     *slog.Logger
+	// Timeout is the front's time limit per request, named in the
+	// wsgo.RequestTimeout raised when a request runs past it (0: none).
+	Timeout time.Duration
+	// StuckAfter is how long a timed-out request's thread may take to
+	// give up before OnStuck is called (0: never).
+	StuckAfter time.Duration
+	OnStuck    func()
 }
 
 // LoadError is a failure to start Python or import the app. Report is
@@ -49,6 +57,7 @@ type Host struct {
 	desc    string
 	bind    string
 	workers sync.WaitGroup
+	threads []*worker     // by index, each set by its own goroutine before Start returns
 	stop    chan struct{} // closed to make the interpreter's thread finalize
 	exited  chan int      // the interpreter's thread's finalize result
 }
@@ -84,8 +93,9 @@ func Start(cfg Config) (*Host, error) {
 	}
 	h.sched.active = cfg.Threads // each worker parks itself once ready
 	started := make(chan struct{}, cfg.Threads)
+	h.threads = make([]*worker, cfg.Threads)
 	for i := 0; i < cfg.Threads; i++ {
-		w := &worker{host: h, wake: make(chan *job, 1)}
+		w := &worker{host: h, index: i, wake: make(chan *job, 1)}
 		h.workers.Add(1)
 		go w.run(started)
 	}
@@ -133,6 +143,7 @@ func (h *Host) load() error {
 	if h.cfg.Strict {
 		opts.strict = 1
 	}
+	opts.timeout = C.double(h.cfg.Timeout.Seconds())
 	var res C.wsgo_load_result
 	C.wsgo_interp_load(h.st, &opts, &res)
 	h.desc = takeString(res.description)

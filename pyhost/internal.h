@@ -32,6 +32,8 @@ struct wsgo_interp {
     PyTypeObject *errors_type; /* wsgi.errors */
     PyTypeObject *file_wrapper_type; /* wsgi.file_wrapper */
     PyObject *format_exception; /* traceback.format_exception */
+    PyObject *timeout_exc;    /* wsgo.RequestTimeout, raised past --timeout */
+    PyObject *thread_stacks;  /* loader.py's thread_stacks() */
     PyObject *s_close, *s_fileno, *s_tell, *s_write; /* interned names */
     int strict;               /* str bodies are errors */
     char warned[4];           /* which mistake warnings were shown; GIL held */
@@ -39,12 +41,15 @@ struct wsgo_interp {
 
 struct wsgo_thread {
     PyThreadState *ts;
+    uintptr_t serving;  /* the request's handle while it runs here, else 0; GIL held */
+    int interrupted;    /* a RequestTimeout was raised into it; GIL held */
 };
 
 /* The start_response callable, which also carries the request's state. */
 struct wsgo_call {
     PyObject_HEAD
     wsgo_interp *st;
+    wsgo_thread *thread; /* the thread running it; a request stays on one */
     uintptr_t handle;   /* Go's request handle; 0 once the request is over */
     PyObject *status;   /* the validated status str, NULL before start_response */
     PyObject *headers;  /* validated list of (str, str) tuples */
@@ -83,6 +88,9 @@ void wsgo_errors_detach(PyObject *errors);
 /* filewrapper.c */
 extern PyType_Spec wsgo_file_wrapper_spec;
 int wsgo_file_wrapper_fd(wsgo_interp *st, PyObject *wrapper, int *fd, int64_t *off, int64_t *len);
+
+/* interrupt.c: marks t as running request `handle` (0: none). GIL: held, by t. */
+void wsgo_thread_serving(wsgo_thread *t, uintptr_t handle);
 
 /* call.c */
 extern PyType_Spec wsgo_call_spec;

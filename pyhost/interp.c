@@ -173,7 +173,13 @@ void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_res
         !(ret = PyEval_EvalCode(code, globals, globals)) ||
         !(load = PyDict_GetItemString(globals, "load"))) /* borrowed */
         goto fail;
-    out = PyObject_CallFunction(load, "sss", opts->target, opts->chdir, opts->pythonpath);
+    if (!(st->timeout_exc = PyDict_GetItemString(globals, "RequestTimeout")) ||
+        !(st->thread_stacks = PyDict_GetItemString(globals, "thread_stacks")))
+        goto fail;
+    Py_INCREF(st->timeout_exc); /* borrowed from globals until now */
+    Py_INCREF(st->thread_stacks);
+    out = PyObject_CallFunction(load, "sssd", opts->target, opts->chdir, opts->pythonpath,
+                                opts->timeout);
     if (out == NULL)
         goto fail;
     /* ("error", report) or ("ok", app, description, bind-or-None) */
@@ -212,6 +218,8 @@ int wsgo_interp_finalize(wsgo_interp *st)
     Py_CLEAR(st->errors_type);
     Py_CLEAR(st->file_wrapper_type);
     Py_CLEAR(st->format_exception);
+    Py_CLEAR(st->timeout_exc);
+    Py_CLEAR(st->thread_stacks);
     Py_CLEAR(st->s_close);
     Py_CLEAR(st->s_fileno);
     Py_CLEAR(st->s_tell);
@@ -225,6 +233,8 @@ wsgo_thread *wsgo_thread_new(wsgo_interp *st)
     wsgo_thread *t = wsgo_alloc(sizeof *t);
     if (t == NULL)
         return NULL;
+    t->serving = 0;
+    t->interrupted = 0;
     /* Binds to the calling OS thread (3.12+ records it here). */
     t->ts = PyThreadState_New(PyThreadState_GetInterpreter(st->main_ts));
     if (t->ts == NULL) {

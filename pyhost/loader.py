@@ -240,7 +240,31 @@ def _load(target, chdir, pythonpath):
     return app, desc, bind
 
 
-def load(target, chdir, pythonpath):
+class RequestTimeout(BaseException):
+    """Raised into a request's thread when the request runs past --timeout.
+
+    A BaseException, like KeyboardInterrupt, so that an app's `except
+    Exception` does not swallow it and go on working for nobody.
+    """
+
+    message = "the request ran past wsgo's --timeout"
+
+    def __init__(self, *args):
+        super().__init__(*(args or (self.message,)))
+
+
+RequestTimeout.__module__ = "wsgo"
+
+
+def thread_stacks():
+    """The Python stack of every thread, by thread id, most recent call last."""
+    return {ident: "".join(traceback.format_stack(frame))
+            for ident, frame in sys._current_frames().items()}
+
+
+def load(target, chdir, pythonpath, timeout):
+    if timeout:
+        RequestTimeout.message = "the request ran past wsgo's --timeout of %g s" % timeout
     try:
         app, desc, bind = _load(target, chdir, pythonpath)
     except LoadError as exc:

@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"runtime"
 	"runtime/cgo"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -35,6 +37,10 @@ type job struct {
 	acks   chan bool  // connection -> thread: true = written, false = client gone
 	sched  *scheduler
 	log    *slog.Logger
+	thread atomic.Pointer[worker] // the thread running it, once one does
+	// abandoned: ServeWSGI has returned (timeout); the request's body
+	// and responder belong to the front again.
+	abandoned atomic.Bool
 }
 
 // event is one output of the app, or the end of a job.
@@ -47,9 +53,12 @@ type event struct {
 // worker is one Python thread: a goroutine locked to its OS thread, which
 // owns a Python thread state for its whole life.
 type worker struct {
-	host *Host
-	wake chan *job // the scheduler's hand-off; nil means exit
-	t    *C.wsgo_thread
+	host    *Host
+	index   int
+	wake    chan *job // the scheduler's hand-off; nil means exit
+	t       *C.wsgo_thread
+	ident   uint64              // Python's id of the thread (threading.get_ident())
+	current atomic.Pointer[job] // the request it runs, for stack dumps
 }
 
 func (w *worker) run(started chan<- struct{}) {
@@ -57,6 +66,8 @@ func (w *worker) run(started chan<- struct{}) {
 	runtime.LockOSThread() // the thread state is bound to this OS thread
 	s := w.host.sched
 	w.t = C.wsgo_thread_new(w.host.st)
+	w.ident = uint64(C.wsgo_thread_ident(w.t))
+	w.host.threads[w.index] = w
 	j, stop := s.park(w) // counted as active until parked (see Start)
 	started <- struct{}{}
 	for !stop {
@@ -83,8 +94,11 @@ func (w *worker) serve(j *job) {
 		j.events <- event{gone: true}
 		return
 	}
+	j.thread.Store(w)
+	w.current.Store(j)
+	defer w.current.Store(nil)
 	var out C.wsgo_out
-	call := C.wsgo_call_start(w.host.st, (*C.char)(unsafe.Pointer(&j.packed[0])),
+	call := C.wsgo_call_start(w.host.st, w.t, (*C.char)(unsafe.Pointer(&j.packed[0])),
 		C.size_t(len(j.packed)), C.uintptr_t(j.handle), &out)
 	for call != nil {
 		C.wsgo_thread_detach(w.t)
@@ -122,13 +136,28 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		log:    h.cfg.Logger,
 	}
 	j.handle = cgo.NewHandle(j)
-	defer j.handle.Delete() // only after the final event: C is done with it
 	if err := h.sched.submit(j); err != nil {
+		j.handle.Delete()
 		return err
 	}
+	timedOut := ctx.Done()
 	var werr error // the first error writing to the client
 	for {
-		ev := <-j.events
+		var ev event
+		select {
+		case ev = <-j.events:
+		case <-timedOut:
+			timedOut = nil
+			if errors.Is(context.Cause(ctx), wsgi.ErrTimeout) {
+				j.abandoned.Store(true)
+				go h.abandon(j)
+				return wsgi.ErrTimeout
+			}
+			continue
+		}
+		if ev.final() {
+			j.handle.Delete() // C is done with it
+		}
 		switch {
 		case ev.stopped:
 			return errStopped
@@ -151,6 +180,11 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		}
 		j.acks <- werr == nil
 	}
+}
+
+// final reports whether ev is the job's last event.
+func (ev *event) final() bool {
+	return ev.stopped || ev.gone || ev.out.kind == C.WSGO_DONE || ev.out.kind == C.WSGO_ERROR
 }
 
 // AppError is an exception the app raised; it was logged with its
@@ -218,6 +252,9 @@ func (j *job) logError(msg, detail string) {
 // bodyRead fills p from the request body: fewer bytes only at its end;
 // -1 when the body could not be read (client gone, malformed chunking).
 func (j *job) bodyRead(p []byte) int {
+	if j.abandoned.Load() {
+		return -1
+	}
 	j.sched.pause()
 	defer j.sched.resume()
 	n, err := readFull(j.req.Body, p)

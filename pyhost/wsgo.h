@@ -53,6 +53,7 @@ typedef struct {
     const char *chdir;       /* "" when none */
     const char *pythonpath;  /* extra sys.path entries, '\n'-separated */
     int strict;              /* str bodies are errors, not warnings */
+    double timeout;          /* --timeout in seconds, 0 = none; named in RequestTimeout */
 } wsgo_load_opts;
 
 /* What the loader found; strings owned by the caller: free with wsgo_free. */
@@ -92,15 +93,30 @@ void wsgo_thread_detach(wsgo_thread *t); /* GIL: held, released on return */
 void wsgo_thread_delete(wsgo_thread *t);
 
 /*
- * Calls the app for one request. req/len is the packed request built by
+ * Raises wsgo.RequestTimeout in thread t if it still runs request `handle`,
+ * and returns t's Python stack as text (free with wsgo_free), or NULL.
+ * Runs on a thread state of its own. GIL: none; waits for it.
+ */
+char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle);
+/*
+ * The Python stack of every thread, packed as u32 count, then per thread
+ * u64 thread id, u32 len + text (free with wsgo_free; *len is its size).
+ * NULL if Python failed. GIL: none; waits for it.
+ */
+char *wsgo_stacks(wsgo_interp *st, size_t *len);
+/* The OS-level thread id Python knows t by (threading.get_ident()). GIL: none. */
+uint64_t wsgo_thread_ident(wsgo_thread *t);
+
+/*
+ * Calls the app for one request, on thread t (the caller's). req/len is the packed request built by
  * pyhost/request.go (borrowed for the call). handle is Go's cgo.Handle for
  * the request, given back in the wsgoBodyRead/wsgoEmit/wsgoLog callbacks.
  * Fills *out. For WSGO_MORE and WSGO_FILE, returns a new reference that
  * the caller passes on to wsgo_call_next or wsgo_call_abort; otherwise
  * returns NULL and the request is over (close() called). GIL: held.
  */
-wsgo_call *wsgo_call_start(wsgo_interp *st, const char *req, size_t len, uintptr_t handle,
-                           wsgo_out *out);
+wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, size_t len,
+                           uintptr_t handle, wsgo_out *out);
 /*
  * The output after a WSGO_MORE/WSGO_FILE was written. Consumes call; returns
  * it again (same rule as wsgo_call_start) when more is to come. GIL: held.

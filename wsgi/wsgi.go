@@ -21,11 +21,12 @@ type App interface {
 	// ServeWSGI runs the application for req and writes its response
 	// through w. ctx is cancelled when the client is gone or the server
 	// stops hard; the host then stops iterating the response and calls its
-	// close().
+	// close(). When ctx is cancelled with cause ErrTimeout, ServeWSGI
+	// returns ErrTimeout at once and stops the application as best it can.
 	//
 	// A nil error means the response is complete. A non-nil error before
 	// w.Start means nothing was sent: the front answers it (503 for
-	// ErrOverloaded, 500 otherwise). After w.Start it means the body is
+	// ErrOverloaded, 504 for ErrTimeout, 500 otherwise). After w.Start it means the body is
 	// incomplete: the front cuts the connection so the client cannot take
 	// it for a whole response. The host logs application errors itself;
 	// the front logs only what it decides.
@@ -35,6 +36,11 @@ type App interface {
 // ErrOverloaded is returned by ServeWSGI when the host's queue is full.
 // The front answers 503 Service Unavailable with Retry-After.
 var ErrOverloaded = errors.New("wsgi: all Python threads are busy and the queue is full")
+
+// ErrTimeout is the cause a front gives the request's context when the
+// request has run past its time limit. ServeWSGI returns it; before
+// w.Start the front answers 504 Gateway Timeout.
+var ErrTimeout = errors.New("wsgi: the request ran past its time limit")
 
 // Header is one header field, in the order received or given.
 type Header struct {

@@ -1,0 +1,72 @@
+package handoff
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// State is what a lent connection is doing, as the worker last wrote it.
+type State = uint32
+
+const (
+	Free State = iota // not lent
+	Lent              // lent, not yet touched by the worker: its bytes are all in the kernel
+	Idle              // waiting for a request, nothing of one read
+	Busy              // a request is being read or run; no response byte sent
+	Sent              // response bytes have gone out
+)
+
+// NumSlots bounds the connections one worker holds at once.
+const NumSlots = 1 << 16
+
+// Slots is the state table of one worker's connections, in shared memory.
+type Slots struct {
+	mem   []byte
+	state []atomic.Uint32
+}
+
+// NewSlots makes a table and the file that maps it in the worker.
+func NewSlots() (*Slots, *os.File, error) {
+	fd, err := unix.MemfdCreate("wsgo-slots", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, nil, fmt.Errorf("handoff: memfd_create: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "wsgo-slots")
+	if err := f.Truncate(NumSlots * 4); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("handoff: sizing the slot table: %w", err)
+	}
+	s, err := MapSlots(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return s, f, nil
+}
+
+// MapSlots maps the table in f (the file NewSlots made).
+func MapSlots(f *os.File) (*Slots, error) {
+	mem, err := unix.Mmap(int(f.Fd()), 0, NumSlots*4, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("handoff: mapping the slot table: %w", err)
+	}
+	// Page-aligned memory of 4-byte words: atomic access is sound.
+	state := unsafe.Slice((*atomic.Uint32)(unsafe.Pointer(&mem[0])), NumSlots)
+	return &Slots{mem: mem, state: state}, nil
+}
+
+// Get returns slot i's state.
+func (s *Slots) Get(i uint32) State { return s.state[i].Load() }
+
+// Set stores slot i's state.
+func (s *Slots) Set(i uint32, st State) { s.state[i].Store(st) }
+
+// Advance moves slot i from one state to another if it is in the first.
+func (s *Slots) Advance(i uint32, from, to State) bool { return s.state[i].CompareAndSwap(from, to) }
+
+// Unmap releases the mapping.
+func (s *Slots) Unmap() error { return unix.Munmap(s.mem) }

@@ -1,0 +1,185 @@
+package handoff
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Env is set in a worker's environment to its number; the channel is its
+// descriptor 3 and the slot table its descriptor 4.
+const Env = "WSGO_INTERNAL_WORKER"
+
+// Hello is what a worker tells the master once its app is imported.
+type Hello struct {
+	Description string // what is served, e.g. "hello.py:application"
+	ScriptBind  string // the address a wsgiref script gave make_server, or ""
+	Python      string // the Python version
+}
+
+// Worker is a worker process's end of the wire.
+type Worker struct {
+	ID    int
+	ch    *Channel
+	slots *Slots
+}
+
+// Join returns the Worker this process is, or nil when it is not one
+// (Env unset). It removes Env, so the app does not see it.
+func Join() (*Worker, error) {
+	v, ok := os.LookupEnv(Env)
+	if !ok {
+		return nil, nil
+	}
+	os.Unsetenv(Env)
+	id, err := strconv.Atoi(v)
+	if err != nil {
+		return nil, fmt.Errorf("handoff: %s=%q is not a worker number", Env, v)
+	}
+	ch, err := Open(os.NewFile(3, "wsgo-channel"))
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(4, "wsgo-slots")
+	defer f.Close()
+	slots, err := MapSlots(f)
+	if err != nil {
+		ch.Close()
+		return nil, err
+	}
+	return &Worker{ID: id, ch: ch, slots: slots}, nil
+}
+
+// Ready tells the master the app is loaded and connections may come.
+func (w *Worker) Ready(h Hello) error {
+	data, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	return w.ch.Send(Msg{Kind: Ready, Data: data}, -1)
+}
+
+// Recycle asks the master to replace this worker, for reason.
+func (w *Worker) Recycle(reason string) error {
+	return w.ch.Send(Msg{Kind: Recycle, Data: []byte(reason)}, -1)
+}
+
+// Orders are what the master may tell a worker to do. Each is called on
+// the goroutine running Serve; Release and Stop come at most once.
+type Orders struct {
+	Conn    func(net.Conn) // serve it; it implements httpfront.Lent
+	Release func()         // give idle connections back, finish the rest
+	Stop    func()         // shut down gracefully (also when the master is gone)
+	Dump    func()         // log the Python stacks
+}
+
+// Serve receives orders until the master goes away or says Release or
+// Stop (whose handler it calls before returning).
+func (w *Worker) Serve(o Orders) error {
+	for {
+		m, fd, err := w.ch.Recv()
+		if err != nil {
+			o.Stop()
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		switch m.Kind {
+		case Lend:
+			c, err := w.adopt(m.Slot, fd)
+			if err != nil {
+				return err
+			}
+			o.Conn(c)
+		case Release:
+			o.Release()
+			return nil
+		case Stop:
+			o.Stop()
+			return nil
+		case Dump:
+			o.Dump()
+		default:
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+		}
+	}
+}
+
+// adopt wraps a lent descriptor.
+func (w *Worker) adopt(slot uint32, fd int) (net.Conn, error) {
+	if fd < 0 || slot >= NumSlots {
+		return nil, fmt.Errorf("handoff: a Lend order without a descriptor or with slot %d", slot)
+	}
+	f := os.NewFile(uintptr(fd), "lent")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("handoff: adopting a connection: %w", err)
+	}
+	return &lentConn{Conn: c, w: w, slot: slot}, nil
+}
+
+// lentConn is a connection the master lent; see httpfront.Lent.
+type lentConn struct {
+	net.Conn
+	w    *Worker
+	slot uint32
+	end  sync.Once
+}
+
+func (c *lentConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && !c.w.slots.Advance(c.slot, Idle, Busy) {
+		c.w.slots.Advance(c.slot, Lent, Busy)
+	}
+	return n, err
+}
+
+func (c *lentConn) Write(p []byte) (int, error) {
+	c.w.slots.Set(c.slot, Sent)
+	return c.Conn.Write(p)
+}
+
+// ReadFrom keeps sendfile(2) for file bodies.
+func (c *lentConn) ReadFrom(r io.Reader) (int64, error) {
+	c.w.slots.Set(c.slot, Sent)
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(c.Conn, r)
+}
+
+// CloseWrite sends a FIN, which our descriptor's close alone would not.
+func (c *lentConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+func (c *lentConn) Idle() { c.w.slots.Set(c.slot, Idle) }
+
+func (c *lentConn) Close() error { return c.finish(Closed) }
+
+func (c *lentConn) Abort() { c.finish(Aborted) }
+
+func (c *lentConn) Return() { c.finish(Returned) }
+
+// finish drops our descriptor first, so that the master's is the last.
+func (c *lentConn) finish(k Kind) error {
+	err := net.ErrClosed
+	c.end.Do(func() {
+		err = c.Conn.Close()
+		c.w.ch.Send(Msg{Kind: k, Slot: c.slot}, -1)
+	})
+	return err
+}

@@ -1,0 +1,20 @@
+package httpfront
+
+import "net"
+
+// Lent is a connection that another process accepted and lent to this one
+// (see package httpfront/handoff). That process keeps its own descriptor
+// of the socket, so closing ours does not end the connection by itself;
+// and it must know, should this process die, whether a request was in
+// flight. The server therefore tells a Lent connection:
+//   - Idle: no request is being read or answered (first bytes read or
+//     written make it busy again);
+//   - Close: the connection is over (after a FIN, see conn.close);
+//   - Abort: end it with a reset;
+//   - Return: take it back, nothing of a next request has been read.
+type Lent interface {
+	net.Conn
+	Idle()
+	Abort()
+	Return()
+}

@@ -1,0 +1,189 @@
+package master
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"wsgo/httpfront/handoff"
+)
+
+// accept takes connections from l and lends them, until stop. It
+// accepts on a blocking duplicate of the listening socket, in a thread of
+// its own: a connection then never enters this process's poller, so its
+// traffic never wakes the master.
+func (m *Master) accept(l net.Listener, fd int) {
+	defer m.accepting.Done()
+	var delay time.Duration
+	for {
+		err := m.acceptAll(fd)
+		if m.isStopping() {
+			return
+		}
+		if !temporary(err) {
+			m.log.Error("wsgo: accepting connections failed; this listener stops", "listener", m.cfg.URL(l), "err", err)
+			return
+		}
+		delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+		m.log.Warn("wsgo: accept failed, retrying", "err", err, "retry_in", delay)
+		time.Sleep(delay)
+	}
+}
+
+// acceptAll accepts and lends until accept fails; on a non-blocking
+// socket, until none is waiting (EAGAIN).
+func (m *Master) acceptAll(lfd int) error {
+	for {
+		fd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		switch {
+		case err == nil:
+			m.lend(fd)
+		case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
+		default:
+			return err
+		}
+	}
+}
+
+// temporary reports whether an accept error is worth retrying: running out
+// of descriptors or memory passes when other connections close.
+func temporary(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
+}
+
+// stopAccepting lends what the kernel had already accepted (a client
+// whose connect succeeded is owed a response), then closes the listeners.
+// A connection arriving after this is refused: it came after the signal.
+func (m *Master) stopAccepting() {
+	m.mu.Lock()
+	m.stopping = true
+	m.mu.Unlock()
+	for i, l := range m.listeners {
+		fd := int(m.listenFiles[i].Fd())
+		unix.SetNonblock(fd, true)
+		m.acceptAll(fd) // until EAGAIN: the backlog is empty
+		// Wakes the accept blocked in the other thread (EINVAL). On a
+		// listening socket it also resets what arrived since.
+		unix.Shutdown(fd, unix.SHUT_RD)
+		l.Close()
+	}
+	m.accepting.Wait()
+	for _, f := range m.listenFiles {
+		f.Close()
+	}
+}
+
+func (m *Master) isStopping() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stopping
+}
+
+// lend gives connection fd to the ready worker holding fewest, or keeps it
+// pending while no worker is ready.
+func (m *Master) lend(fd int) {
+	m.mu.Lock()
+	var w *worker
+	for c := range m.workers {
+		if c.phase == ready && (w == nil || len(c.conns) < len(w.conns)) {
+			w = c
+		}
+	}
+	if w == nil {
+		m.pending = append(m.pending, pendingConn{fd: fd, since: time.Now()})
+		m.mu.Unlock()
+		return
+	}
+	slot, ok := w.take(fd)
+	m.mu.Unlock()
+	if !ok {
+		m.log.Error("wsgo: a worker holds too many connections; closing a new one", "worker", w.id)
+		syscall.Close(fd)
+		return
+	}
+	// On failure the worker is dying: reap() finds the slot and lends
+	// the connection again.
+	w.ch.Send(handoff.Msg{Kind: handoff.Lend, Slot: slot}, fd)
+}
+
+// take records fd in a free slot of w. Master.mu: held.
+func (w *worker) take(fd int) (uint32, bool) {
+	var slot uint32
+	switch {
+	case len(w.free) > 0:
+		slot = w.free[len(w.free)-1]
+		w.free = w.free[:len(w.free)-1]
+	case w.next < handoff.NumSlots:
+		slot = w.next
+		w.next++
+	default:
+		return 0, false
+	}
+	w.slots.Set(slot, handoff.Lent)
+	w.conns[slot] = fd
+	return slot, true
+}
+
+// untake ends w's hold on a slot and returns its descriptor.
+func (m *Master) untake(w *worker, slot uint32) (int, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	fd, ok := w.conns[slot]
+	if ok {
+		delete(w.conns, slot)
+		w.slots.Set(slot, handoff.Free)
+		w.free = append(w.free, slot)
+	}
+	return fd, ok
+}
+
+// expirePending answers 503 to connections that waited too long for a
+// worker.
+func (m *Master) expirePending(now time.Time) {
+	m.mu.Lock()
+	var keep, expired []pendingConn
+	for _, p := range m.pending {
+		if now.Sub(p.since) > pendingLimit {
+			expired = append(expired, p)
+		} else {
+			keep = append(keep, p)
+		}
+	}
+	m.pending = keep
+	m.mu.Unlock()
+	for _, p := range expired {
+		answer(p.fd, "503 Service Unavailable", "no worker could start in time; see the server's log")
+	}
+	if len(expired) > 0 {
+		m.log.Error("wsgo: connections waited too long for a worker; answered 503", "count", len(expired))
+	}
+}
+
+// badGateway answers a request whose worker died under it.
+func badGateway(fd int) {
+	answer(fd, "502 Bad Gateway", "the worker process serving this request died")
+}
+
+// answer sends a complete response on a connection and ends it. The
+// socket is fresh or idle enough that a short write does not block; the
+// descriptor is closed a moment later, so unread request bytes do not
+// turn the close into a reset that destroys the response.
+func answer(fd int, status, text string) {
+	body := status[4:] + ": " + text + "\n"
+	resp := "HTTP/1.1 " + status + "\r\nServer: wsgo\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body
+	unix.Write(fd, []byte(resp))
+	unix.Shutdown(fd, unix.SHUT_WR)
+	time.AfterFunc(time.Second, func() { unix.Close(fd) })
+}
+
+// reset ends a connection with a reset: its response is broken off.
+func reset(fd int) {
+	unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	unix.Close(fd)
+}

@@ -1,0 +1,278 @@
+package master
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"syscall"
+	"time"
+
+	"wsgo/httpfront/handoff"
+)
+
+// batch is a replacement in progress: fresh workers start and, once all
+// are ready, the old ones drain. If one of the fresh ones dies starting
+// (the new code does not import), the others are killed and the old ones
+// keep serving.
+type batch struct {
+	why   string
+	fresh map[*worker]bool // starting
+	ready []*worker
+	old   []*worker
+}
+
+// loop is the supervisor's life after start-up: it alone starts, replaces
+// and stops workers.
+func (m *Master) loop(sigs <-chan os.Signal) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGINT, syscall.SIGTERM:
+				return m.stop(sig, sigs)
+			case syscall.SIGHUP:
+				m.replace("reload (SIGHUP)", m.serving())
+			case syscall.SIGUSR1:
+				m.dump()
+			case syscall.SIGTTIN:
+				m.target++
+				m.nextID++
+				m.log.Info(fmt.Sprintf("wsgo: SIGTTIN: one worker more, %d in all", m.target))
+				m.startPosition(m.nextID)
+			case syscall.SIGTTOU:
+				m.shrink()
+			}
+		case ev := <-m.events:
+			m.handle(ev)
+		case now := <-tick.C:
+			m.expirePending(now)
+		}
+	}
+}
+
+// serving lists the current workers, by position.
+func (m *Master) serving() []*worker {
+	var ws []*worker
+	for _, w := range m.current {
+		ws = append(ws, w)
+	}
+	sort.Slice(ws, func(i, j int) bool { return ws[i].id < ws[j].id })
+	return ws
+}
+
+func (m *Master) handle(ev event) {
+	w := ev.w
+	switch ev.kind {
+	case evReady:
+		m.markReady(w)
+		m.crashes[w.id] = 0
+		if b := w.batch; b != nil {
+			w.batch = nil
+			delete(b.fresh, w)
+			b.ready = append(b.ready, w)
+			if len(b.fresh) == 0 {
+				m.complete(b)
+			}
+		}
+	case evRecycle:
+		if w.phase == ready && !w.replaced {
+			m.log.Info(fmt.Sprintf("wsgo: worker %d (pid %d) asks to be replaced: %s", w.id, w.cmd.Process.Pid, ev.detail))
+			m.replace("recycling worker "+fmt.Sprint(w.id), []*worker{w})
+		}
+	case evExit:
+		m.reap(w)
+		m.afterExit(w)
+	case evRespawn:
+		if _, taken := m.current[ev.id]; !taken && ev.id <= m.nextID {
+			m.startPosition(ev.id)
+		}
+	}
+}
+
+// afterExit decides what a worker's exit calls for.
+func (m *Master) afterExit(w *worker) {
+	if b := w.batch; b != nil { // a replacement that could not start
+		m.log.Error(fmt.Sprintf("wsgo: %s failed: the new worker could not start; the old workers keep serving", b.why))
+		m.abandon(b)
+		return
+	}
+	if m.current[w.id] != w {
+		return // drained, replaced, or its position was removed
+	}
+	delete(m.current, w.id)
+	if w.phase != starting {
+		m.startPosition(w.id)
+		return
+	}
+	m.crashes[w.id]++
+	delay := min(100*time.Millisecond<<(m.crashes[w.id]-1), 10*time.Second)
+	m.log.Error(fmt.Sprintf("wsgo: worker %d failed to start (%d time(s) in a row); trying again in %s",
+		w.id, m.crashes[w.id], delay))
+	time.AfterFunc(delay, func() { m.events <- event{kind: evRespawn, id: w.id} })
+}
+
+// startPosition starts a worker to fill position id.
+func (m *Master) startPosition(id int) {
+	w, err := m.spawn(id)
+	if err != nil {
+		m.log.Error(err.Error())
+		time.AfterFunc(time.Second, func() { m.events <- event{kind: evRespawn, id: id} })
+		return
+	}
+	m.current[id] = w
+}
+
+// replace starts a fresh worker for each of old, and drains old once all
+// the fresh ones are ready.
+func (m *Master) replace(why string, old []*worker) {
+	b := &batch{why: why, fresh: map[*worker]bool{}}
+	for _, o := range old {
+		if o.replaced {
+			continue
+		}
+		w, err := m.spawn(o.id)
+		if err != nil {
+			m.log.Error(fmt.Sprintf("wsgo: %s failed: %v", why, err))
+			m.abandon(b)
+			return
+		}
+		w.batch = b
+		b.fresh[w] = true
+		b.old = append(b.old, o)
+		o.replaced = true
+	}
+	if len(b.old) > 0 {
+		m.log.Info(fmt.Sprintf("wsgo: %s: starting %s", why, plural(len(b.old), "new worker")))
+	}
+}
+
+// complete puts a batch's fresh workers in place and drains the old.
+func (m *Master) complete(b *batch) {
+	for _, w := range b.ready {
+		m.current[w.id] = w
+	}
+	for _, o := range b.old {
+		m.drain(o)
+	}
+	m.log.Info(fmt.Sprintf("wsgo: %s done", b.why))
+}
+
+// abandon gives up a batch: its fresh workers go (the ready ones drain,
+// as they may have been lent connections already), the old ones serve on.
+func (m *Master) abandon(b *batch) {
+	for _, f := range b.ready {
+		m.drain(f)
+	}
+	for f := range b.fresh {
+		f.batch = nil
+		f.cmd.Process.Kill()
+	}
+	for _, o := range b.old {
+		o.replaced = false
+	}
+}
+
+// drain tells w to give its idle connections back and finish the rest;
+// past the graceful timeout it is killed.
+func (m *Master) drain(w *worker) {
+	m.order(w, handoff.Release)
+}
+
+// order moves w to draining with a Release or Stop, killing it if it
+// does not exit within the graceful timeout.
+func (m *Master) order(w *worker, k handoff.Kind) {
+	m.mu.Lock()
+	already := w.phase == draining
+	w.phase = draining
+	m.mu.Unlock()
+	if already || w.state != nil {
+		return
+	}
+	w.replaced = true
+	w.ch.Send(handoff.Msg{Kind: k}, -1)
+	w.drainDeadline = time.AfterFunc(m.cfg.GracefulTimeout, func() {
+		m.log.Warn(fmt.Sprintf("wsgo: worker %d (pid %d) still busy after --graceful-timeout %s; killing it",
+			w.id, w.cmd.Process.Pid, m.cfg.GracefulTimeout))
+		w.cmd.Process.Kill()
+	})
+}
+
+// shrink drains the worker of the highest position (SIGTTOU).
+func (m *Master) shrink() {
+	if m.target <= 1 {
+		m.log.Warn("wsgo: SIGTTOU ignored: one worker is the least")
+		return
+	}
+	ws := m.serving()
+	w := ws[len(ws)-1]
+	m.target--
+	delete(m.current, w.id)
+	m.log.Info(fmt.Sprintf("wsgo: SIGTTOU: one worker fewer, %d in all", m.target))
+	m.drain(w)
+}
+
+// dump asks every ready worker to log its Python stacks (SIGUSR1).
+func (m *Master) dump() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for w := range m.workers {
+		if w.phase == ready {
+			w.ch.Send(handoff.Msg{Kind: handoff.Dump}, -1)
+		}
+	}
+}
+
+// stop is the graceful stop: accept what the kernel already accepted,
+// then tell every worker to finish and exit, killing those still busy
+// after the graceful timeout. A second signal stops at once.
+func (m *Master) stop(sig os.Signal, sigs <-chan os.Signal) error {
+	m.log.Info(fmt.Sprintf("wsgo: %s received, finishing in-flight requests (up to %s; again to stop now)",
+		sig, m.cfg.GracefulTimeout))
+	m.stopAccepting()
+	m.mu.Lock()
+	all := make([]*worker, 0, len(m.workers))
+	for w := range m.workers {
+		all = append(all, w)
+	}
+	m.mu.Unlock()
+	for _, w := range all {
+		m.order(w, handoff.Stop)
+	}
+	for {
+		m.mu.Lock()
+		left := len(m.workers)
+		m.mu.Unlock()
+		if left == 0 {
+			break
+		}
+		select {
+		case <-sigs:
+			m.log.Warn("wsgo: second signal, stopping now")
+			m.killAll()
+			m.closePending()
+			return fmt.Errorf("wsgo: stopped by a second signal")
+		case ev := <-m.events:
+			switch ev.kind {
+			case evExit:
+				m.reap(ev.w)
+			case evReady:
+				m.order(ev.w, handoff.Stop)
+			}
+		}
+	}
+	m.closePending()
+	m.log.Info("wsgo: stopped")
+	return nil
+}
+
+// closePending closes connections no worker will serve.
+func (m *Master) closePending() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range m.pending {
+		syscall.Close(p.fd)
+	}
+	m.pending = nil
+}

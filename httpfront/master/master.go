@@ -1,0 +1,236 @@
+// Package master is wsgo's supervisor process. It owns the listeners,
+// accepts every connection and lends it to a worker process (see package
+// handoff), starts and replaces workers (crash, --max-requests, a stuck
+// thread, SIGHUP, SIGTTIN/SIGTTOU) and stops them gracefully. It never
+// runs Python: a worker is the same binary, executed again.
+package master
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"wsgo/httpfront/handoff"
+)
+
+// Config is what Run needs.
+type Config struct {
+	Workers int
+	// Binds are the addresses to listen on; empty: the wsgiref address the
+	// app asked for (handoff.Hello.ScriptBind), else DefaultBind.
+	Binds       []string
+	DefaultBind string
+	Listen      func(bind string) (net.Listener, error)
+	URL         func(net.Listener) string
+	// Command makes the command of a new worker: this binary, these
+	// arguments. Run adds the descriptors and environment of the wire.
+	Command         func() *exec.Cmd
+	GracefulTimeout time.Duration
+	PidFile         string
+	Threads         int // per worker, for the start line
+	Logger          *slog.Logger
+}
+
+// StartError says the first workers could not start: Code is the exit
+// code of the one that failed (4 when the app cannot be imported); the
+// worker printed why.
+type StartError struct{ Code int }
+
+func (e *StartError) Error() string {
+	return fmt.Sprintf("wsgo: a worker exited with code %d while starting", e.Code)
+}
+
+// ListenError wraps a failure to listen on a bind address.
+type ListenError struct{ Err error }
+
+func (e *ListenError) Error() string { return e.Err.Error() }
+func (e *ListenError) Unwrap() error { return e.Err }
+
+// pendingLimit is how long an accepted connection may wait for a worker
+// (all are restarting) before it is answered 503.
+const pendingLimit = 30 * time.Second
+
+// Master is the running supervisor.
+type Master struct {
+	cfg         Config
+	log         *slog.Logger
+	listeners   []net.Listener
+	listenFiles []*os.File // blocking duplicates, accepted from
+	accepting   sync.WaitGroup
+	events      chan event
+
+	mu       sync.Mutex
+	workers  map[*worker]struct{} // every process not yet reaped
+	pending  []pendingConn        // accepted, waiting for a ready worker
+	stopping bool                 // the listeners are closing
+
+	// Owned by the loop goroutine.
+	target  int             // how many workers should serve (SIGTTIN/SIGTTOU)
+	nextID  int             // number for the next new position
+	current map[int]*worker // the serving (or starting) worker of each position
+	crashes map[int]int     // start-up deaths in a row, per position
+}
+
+type pendingConn struct {
+	fd    int
+	since time.Time
+}
+
+// Run starts the workers, listens, serves until SIGTERM or SIGINT, and
+// stops gracefully. It returns nil after a graceful stop.
+func Run(cfg Config) error {
+	m := &Master{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		events:  make(chan event, 64),
+		workers: map[*worker]struct{}{},
+		target:  cfg.Workers,
+		current: map[int]*worker{},
+		crashes: map[int]int{},
+	}
+	// Before the first worker: a supervisor may signal as soon as it sees
+	// the start line, and SIGINT from a terminal reaches workers too.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1,
+		syscall.SIGTTIN, syscall.SIGTTOU)
+	defer signal.Stop(sigs)
+
+	if len(cfg.Binds) > 0 {
+		if err := m.listen(cfg.Binds); err != nil {
+			return err
+		}
+	}
+	hello, err := m.startAll()
+	if err != nil {
+		m.closeListeners()
+		return err
+	}
+	from := ""
+	if len(cfg.Binds) == 0 {
+		binds := []string{cfg.DefaultBind}
+		if hello.ScriptBind != "" {
+			binds, from = []string{hello.ScriptBind}, " (the address the script gave make_server)"
+		}
+		if err := m.listen(binds); err != nil {
+			m.killAll()
+			return err
+		}
+	}
+	if cfg.PidFile != "" {
+		if err := os.WriteFile(cfg.PidFile, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
+			m.killAll()
+			return fmt.Errorf("wsgo: --pid %s: %w", cfg.PidFile, err)
+		}
+		defer os.Remove(cfg.PidFile)
+	}
+	var urls []string
+	for _, l := range m.listeners {
+		urls = append(urls, cfg.URL(l))
+		f, err := l.(interface{ File() (*os.File, error) }).File()
+		if err != nil {
+			m.killAll()
+			return &ListenError{fmt.Errorf("wsgo: %s: %w", cfg.URL(l), err)}
+		}
+		m.listenFiles = append(m.listenFiles, f)
+		m.accepting.Add(1)
+		go m.accept(l, int(f.Fd())) // Fd makes it (and l: one open file) blocking
+	}
+	m.log.Info(fmt.Sprintf("wsgo: serving %s on %s%s (Python %s, %s, %d threads)", hello.Description,
+		strings.Join(urls, ", "), from, hello.Python, plural(cfg.Workers, "worker"), cfg.Threads))
+	return m.loop(sigs)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+func (m *Master) listen(binds []string) error {
+	for _, b := range binds {
+		l, err := m.cfg.Listen(b)
+		if err != nil {
+			m.closeListeners()
+			return &ListenError{err}
+		}
+		m.listeners = append(m.listeners, l)
+	}
+	return nil
+}
+
+func (m *Master) closeListeners() {
+	for _, l := range m.listeners {
+		l.Close()
+	}
+	m.listeners = nil
+}
+
+// startAll starts the first workers and waits until all are ready, or one
+// exits. It returns the first one's Hello.
+func (m *Master) startAll() (handoff.Hello, error) {
+	for i := 0; i < m.target; i++ {
+		m.nextID++
+		w, err := m.spawn(m.nextID)
+		if err != nil {
+			m.killAll()
+			return handoff.Hello{}, err
+		}
+		m.current[w.id] = w
+	}
+	var hello handoff.Hello
+	for ready := 0; ready < m.target; {
+		ev := <-m.events
+		switch ev.kind {
+		case evReady:
+			m.markReady(ev.w)
+			if ready == 0 {
+				hello = ev.w.hello
+			}
+			ready++
+		case evExit:
+			m.reap(ev.w)
+			m.killAll()
+			return hello, &StartError{Code: exitCode(ev.w.state)}
+		}
+	}
+	return hello, nil
+}
+
+// killAll ends every worker at once and waits for them (start-up failure,
+// second signal).
+func (m *Master) killAll() {
+	m.mu.Lock()
+	ws := make([]*worker, 0, len(m.workers))
+	for w := range m.workers {
+		ws = append(ws, w)
+	}
+	m.mu.Unlock()
+	for _, w := range ws {
+		w.cmd.Process.Kill()
+	}
+	for len(ws) > 0 {
+		if ev := <-m.events; ev.kind == evExit {
+			m.reap(ev.w)
+			ws = ws[:len(ws)-1]
+		}
+	}
+}
+
+func exitCode(ps *os.ProcessState) int {
+	if ps == nil || ps.ExitCode() < 0 {
+		return 1
+	}
+	return ps.ExitCode()
+}
+
+// errStopped ends the loop after a graceful stop.
+var errStopped = errors.New("stopped")

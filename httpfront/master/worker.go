@@ -1,0 +1,239 @@
+package master
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+
+	"wsgo/httpfront/handoff"
+)
+
+// phase is where a worker is in its life.
+type phase int
+
+const (
+	starting phase = iota // importing the app
+	ready                 // lent connections
+	draining              // told to Release or Stop; lent nothing more
+)
+
+// worker is one worker process, as the master sees it.
+type worker struct {
+	id    int // the position it fills, 1.. (kept by its replacements)
+	cmd   *exec.Cmd
+	ch    *handoff.Channel
+	slots *handoff.Slots
+	hello handoff.Hello
+	state *os.ProcessState // once exited
+
+	// Guarded by Master.mu.
+	phase phase
+	conns map[uint32]int // slot -> the master's descriptor of the connection
+	free  []uint32       // slots to reuse before fresh ones
+	next  uint32         // fresh slots start here
+
+	batch         *batch      // the replacement it is part of, while starting
+	replaced      bool        // a replacement is on its way or done
+	drainDeadline *time.Timer // kills it if draining takes too long
+}
+
+type eventKind int
+
+const (
+	evReady   eventKind = iota // the worker imported the app
+	evRecycle                  // the worker asks to be replaced (detail: why)
+	evExit                     // the process is gone and its messages read
+	evRespawn                  // a backoff ended: start position id again
+)
+
+type event struct {
+	kind   eventKind
+	w      *worker
+	id     int
+	detail string
+}
+
+// spawn starts a worker for position id.
+func (m *Master) spawn(id int) (*worker, error) {
+	ch, chFile, err := handoff.Pair()
+	if err != nil {
+		return nil, err
+	}
+	slots, slotsFile, err := handoff.NewSlots()
+	if err != nil {
+		ch.Close()
+		chFile.Close()
+		return nil, err
+	}
+	cmd := m.cfg.Command()
+	cmd.ExtraFiles = []*os.File{chFile, slotsFile} // descriptors 3 and 4
+	cmd.Env = append(cmd.Environ(), handoff.Env+"="+strconv.Itoa(id))
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	err = cmd.Start()
+	chFile.Close() // the worker's end must live in the worker alone, so its death ends Recv
+	slotsFile.Close()
+	if err != nil {
+		ch.Close()
+		slots.Unmap()
+		return nil, fmt.Errorf("wsgo: starting a worker: %w", err)
+	}
+	w := &worker{id: id, cmd: cmd, ch: ch, slots: slots, conns: map[uint32]int{}}
+	m.mu.Lock()
+	m.workers[w] = struct{}{}
+	m.mu.Unlock()
+	m.log.Info(fmt.Sprintf("wsgo: worker %d (pid %d) started", id, cmd.Process.Pid))
+	read := make(chan struct{})
+	go m.read(w, read)
+	go m.wait(w, read)
+	return w, nil
+}
+
+// read handles a worker's messages until its channel closes. Connection
+// messages are handled here; life-cycle ones go to the loop.
+func (m *Master) read(w *worker, done chan<- struct{}) {
+	defer close(done)
+	for {
+		msg, fd, err := w.ch.Recv()
+		if fd >= 0 {
+			syscall.Close(fd) // workers send no descriptors
+		}
+		if err != nil {
+			return
+		}
+		switch msg.Kind {
+		case handoff.Ready:
+			if err := json.Unmarshal(msg.Data, &w.hello); err != nil {
+				m.log.Error("wsgo: a worker's ready message is malformed", "worker", w.id, "err", err)
+				continue
+			}
+			m.events <- event{kind: evReady, w: w}
+		case handoff.Recycle:
+			m.events <- event{kind: evRecycle, w: w, detail: string(msg.Data)}
+		case handoff.Closed, handoff.Aborted, handoff.Returned:
+			if fd, ok := m.untake(w, msg.Slot); ok {
+				m.settle(fd, msg.Kind)
+			}
+		}
+	}
+}
+
+// wait reaps the process once it has exited and its messages are read.
+func (m *Master) wait(w *worker, read <-chan struct{}) {
+	w.cmd.Wait()
+	select {
+	case <-read:
+	case <-time.After(time.Second):
+		// A process the app forked holds the channel open; stop reading.
+		w.ch.Close()
+		<-read
+	}
+	w.state = w.cmd.ProcessState
+	m.events <- event{kind: evExit, w: w}
+}
+
+// settle acts on a worker's word about a connection it held.
+func (m *Master) settle(fd int, k handoff.Kind) {
+	switch k {
+	case handoff.Closed:
+		syscall.Close(fd)
+	case handoff.Aborted:
+		reset(fd)
+	case handoff.Returned:
+		m.lend(fd)
+	}
+}
+
+// markReady lets a starting worker receive connections, and hands it the
+// connections that were waiting.
+func (m *Master) markReady(w *worker) {
+	m.log.Info(fmt.Sprintf("wsgo: worker %d (pid %d) ready", w.id, w.cmd.Process.Pid))
+	m.mu.Lock()
+	w.phase = ready
+	waiting := m.pending
+	m.pending = nil
+	m.mu.Unlock()
+	for _, p := range waiting {
+		m.lend(p.fd)
+	}
+}
+
+// reap takes an exited worker out and answers for its connections: those
+// it had not begun a request on are lent again, a request in flight gets
+// 502, a response begun is cut.
+func (m *Master) reap(w *worker) {
+	m.mu.Lock()
+	delete(m.workers, w)
+	conns := w.conns
+	w.conns = nil
+	m.mu.Unlock()
+	if w.drainDeadline != nil {
+		w.drainDeadline.Stop()
+	}
+	failed := 0
+	for slot, fd := range conns {
+		switch w.slots.Get(slot) {
+		case handoff.Lent, handoff.Idle:
+			m.lend(fd)
+		case handoff.Busy:
+			badGateway(fd)
+			failed++
+		default:
+			reset(fd)
+		}
+	}
+	w.slots.Unmap()
+	w.ch.Close()
+	msg := fmt.Sprintf("wsgo: worker %d (pid %d) exited: %s", w.id, w.cmd.Process.Pid, describeExit(w.state))
+	if failed > 0 {
+		msg += fmt.Sprintf("; %d request(s) it was running got 502", failed)
+	}
+	if w.phase == draining && w.state.Success() {
+		m.log.Info(msg)
+	} else {
+		m.log.Error(msg)
+	}
+}
+
+// describeExit says how a process ended, in words an operator can act on.
+func describeExit(ps *os.ProcessState) string {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	switch {
+	case !ok:
+		return ps.String()
+	case ws.Signaled():
+		s := fmt.Sprintf("killed by signal %d (%s)", int(ws.Signal()), signalName(ws.Signal()))
+		if ws.Signal() == syscall.SIGKILL {
+			s += "; if nobody sent it, the kernel's out-of-memory killer may have"
+		}
+		if ws.CoreDump() {
+			s += ", core dumped"
+		}
+		return s
+	case ws.ExitStatus() == 0:
+		return "exit code 0"
+	case ws.ExitStatus() == 4:
+		return "exit code 4 (the app could not be imported; its error is above)"
+	default:
+		return fmt.Sprintf("exit code %d", ws.ExitStatus())
+	}
+}
+
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGSEGV:
+		return "SIGSEGV: a crash in C code"
+	case syscall.SIGABRT:
+		return "SIGABRT: os.abort() or a failed C assertion"
+	case syscall.SIGBUS:
+		return "SIGBUS"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
