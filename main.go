@@ -163,7 +163,7 @@ func run(c *cli.Context) error {
 		return cli.Exit(err.Error(), exitFailure)
 	}
 	if w != nil {
-		return runWorker(c, w, logger.With("worker", w.ID))
+		return runWorker(c, w, logger)
 	}
 	return runMaster(c, workers, logger)
 }

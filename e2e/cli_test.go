@@ -24,7 +24,7 @@ import (
 var cliHTTP = &http.Client{Timeout: 15 * time.Second}
 
 // cliStartLine matches wsgo's start line: description, URLs, Python, threads.
-var cliStartLine = regexp.MustCompile(`wsgo: serving (.+) on (.+?) \(Python (3\.\d+\.\d+\S*), (\d+) threads\)`)
+var cliStartLine = regexp.MustCompile(`wsgo: serving (.+) on (.+?) \(Python (3\.\d+\.\d+\S*), \d+ workers?, (\d+) threads\)`)
 
 // cliData copies e2e/testdata/SUB into a fresh directory and returns it,
 // so that Python's __pycache__ never lands in the repository.

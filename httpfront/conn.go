@@ -39,11 +39,11 @@ var errPanic = errors.New("wsgo: panic serving the request")
 
 // conn is one client connection, served by one goroutine.
 type conn struct {
-	s    *Server
-	rwc  net.Conn
-	cr   connReader
-	br   *bufio.Reader
-	bw   *bufio.Writer
+	s     *Server
+	rwc   net.Conn
+	cr    connReader
+	br    *bufio.Reader
+	bw    *bufio.Writer
 	idle  bool // waiting for a request, where Shutdown may end it; guarded by s.mu
 	fresh bool // no request yet: Shutdown lets it bring its first; guarded by s.mu
 

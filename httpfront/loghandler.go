@@ -5,18 +5,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 )
 
-// NewLogger logs one line per record to w, gunicorn-style:
+// NewLogger logs one line per record to w, gunicorn-style, with the
+// process's PID (the master's, or a worker's):
 //
-//	[2026-11-23 09:13:35 +0000] [INFO] message key=value
+//	[2026-11-23 09:13:35 +0000] [4242] [INFO] message key=value
 //
 // An attribute named "traceback" is printed after the line as is, since a
 // Python traceback quoted onto one line is unreadable.
 func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(&lineHandler{out: &lockedWriter{w: w}, level: level})
+	return slog.New(&lineHandler{out: &lockedWriter{w: w}, level: level, pid: os.Getpid()})
 }
 
 type lockedWriter struct {
@@ -27,6 +29,7 @@ type lockedWriter struct {
 type lineHandler struct {
 	out   *lockedWriter
 	level slog.Level
+	pid   int
 	attrs []slog.Attr // from WithAttrs, printed before the record's own
 }
 
@@ -34,7 +37,7 @@ func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >
 
 func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%s] [%s] %s", r.Time.Format("2006-01-02 15:04:05 -0700"), levelName(r.Level), r.Message)
+	fmt.Fprintf(&b, "[%s] [%d] [%s] %s", r.Time.Format("2006-01-02 15:04:05 -0700"), h.pid, levelName(r.Level), r.Message)
 	var traceback string
 	add := func(a slog.Attr) bool {
 		if a.Key == "traceback" {
@@ -64,7 +67,7 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 }
 
 func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &lineHandler{out: h.out, level: h.level, attrs: append(h.attrs[:len(h.attrs):len(h.attrs)], attrs...)}
+	return &lineHandler{out: h.out, level: h.level, pid: h.pid, attrs: append(h.attrs[:len(h.attrs):len(h.attrs)], attrs...)}
 }
 
 // WithGroup is not used by wsgo; groups are flattened.

@@ -279,7 +279,10 @@ func TestNoLeakPerRequest(t *testing.T) {
 	before := blocks()
 	run(2000)
 	after := blocks()
-	if grown := after - before; grown > 200 {
+	// A leak of one object per request would add 12,000 blocks; caches
+	// that settle (linecache for the tracebacks, type caches) add a few
+	// hundred, varying from run to run.
+	if grown := after - before; grown > 1000 {
 		t.Fatalf("allocated blocks grew by %d over %d requests (from %d to %d)", grown, 2000*len(paths), before, after)
 	}
 }

@@ -174,6 +174,10 @@ func (m *Master) abandon(b *batch) {
 	}
 }
 
+// killMargin is how long past the graceful timeout a draining worker may
+// take to exit before it is killed.
+const killMargin = 2 * time.Second
+
 // drain tells w to give its idle connections back and finish the rest;
 // past the graceful timeout it is killed.
 func (m *Master) drain(w *worker) {
@@ -192,9 +196,11 @@ func (m *Master) order(w *worker, k handoff.Kind) {
 	}
 	w.replaced = true
 	w.ch.Send(handoff.Msg{Kind: k}, -1)
-	w.drainDeadline = time.AfterFunc(m.cfg.GracefulTimeout, func() {
-		m.log.Warn(fmt.Sprintf("wsgo: worker %d (pid %d) still busy after --graceful-timeout %s; killing it",
-			w.id, w.cmd.Process.Pid, m.cfg.GracefulTimeout))
+	// The worker cuts its own requests at the graceful timeout; the
+	// margin lets it do so, and say so, before it is killed.
+	w.drainDeadline = time.AfterFunc(m.cfg.GracefulTimeout+killMargin, func() {
+		m.log.Warn(fmt.Sprintf("wsgo: worker %d (pid %d) still running %s after --graceful-timeout %s; killing it",
+			w.id, w.cmd.Process.Pid, killMargin, m.cfg.GracefulTimeout))
 		w.cmd.Process.Kill()
 	})
 }
