@@ -45,6 +45,7 @@ func main() {
 		HideHelpCommand: true,
 		Commands: []*cli.Command{
 			runCommand(),
+			checkCommand(),
 			{
 				Name:   "version",
 				Usage:  "print the versions of wsgo, Go and the linked Python",
@@ -111,6 +112,10 @@ func runCommand() *cli.Command {
 				Usage: "`LEVEL`: debug, info, warning, error or critical"},
 			&cli.BoolFlag{Name: "strict", EnvVars: []string{"WSGO_STRICT"},
 				Usage: "answer 500 when the app sends str where WSGI needs bytes (default: warn once, send UTF-8)"},
+			&cli.StringFlag{Name: "certfile", EnvVars: []string{"WSGO_CERTFILE"},
+				Usage: "serve TLS (HTTP/2 and HTTP/1.1) on every TCP --bind with the PEM certificate chain in `FILE`; re-read on SIGHUP"},
+			&cli.StringFlag{Name: "keyfile", EnvVars: []string{"WSGO_KEYFILE"},
+				Usage: "the PEM private key of --certfile, in `FILE`; re-read on SIGHUP"},
 		},
 		Action: run,
 	}
@@ -126,15 +131,15 @@ func run(c *cli.Context) error {
 	}
 	logger := httpfront.NewLogger(os.Stderr, level)
 	slog.SetDefault(logger)
-	for _, kv := range c.StringSlice("env") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return cli.Exit(fmt.Sprintf("wsgo run: --env %q must be KEY=VALUE", kv), exitUsage)
-		}
-		os.Setenv(k, v)
+	if err := setEnv(c); err != nil {
+		return err
 	}
 	if c.Int("threads") < 1 || c.Int("queue-size") < 1 || c.Int("graceful-timeout") < 0 {
 		return cli.Exit("wsgo run: --threads and --queue-size must be at least 1, --graceful-timeout at least 0", exitUsage)
+	}
+	certs, err := loadCerts(c)
+	if err != nil {
+		return err
 	}
 
 	host, err := pyhost.Start(pyhost.Config{
@@ -161,12 +166,19 @@ func run(c *cli.Context) error {
 		if err != nil {
 			return cli.Exit(err.Error(), exitListen)
 		}
+		if certs != nil {
+			l = httpfront.WithTLS(l, certs.Config())
+		}
 		listeners = append(listeners, l)
 	}
 
 	// Before the start line: a supervisor may signal as soon as it sees it.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	if certs != nil {
+		reloadCertsOnHUP(certs, logger)
+		logger.Info("wsgo: TLS certificate: " + certs.Describe())
+	}
 
 	srv := httpfront.New(httpfront.Config{App: host, Logger: logger})
 	serveErr := make(chan error, len(listeners))
@@ -202,6 +214,18 @@ func run(c *cli.Context) error {
 	return nil
 }
 
+// setEnv sets the --env variables for the app.
+func setEnv(c *cli.Context) error {
+	for _, kv := range c.StringSlice("env") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return cli.Exit(fmt.Sprintf("wsgo %s: --env %q must be KEY=VALUE", c.Command.Name, kv), exitUsage)
+		}
+		os.Setenv(k, v)
+	}
+	return nil
+}
+
 func parseLevel(s string) (slog.Level, error) {
 	switch strings.ToLower(s) {
 	case "debug":
@@ -218,16 +242,25 @@ func parseLevel(s string) (slog.Level, error) {
 	return 0, fmt.Errorf("wsgo run: --log-level %q: use debug, info, warning, error or critical", s)
 }
 
-// interspersed moves `run`'s TARGET after its flags, so `wsgo run app.py
-// --threads 4` works as gunicorn users expect (urfave/cli v2 stops
-// parsing flags at the first argument), and spells every alias by its
-// flag's name (urfave/cli v2 refuses `--bind A -b B`).
+// interspersed moves the TARGET of `run` and `check` after their flags, so
+// `wsgo run app.py --threads 4` works as gunicorn users expect (urfave/cli
+// v2 stops parsing flags at the first argument), and spells every alias by
+// its flag's name (urfave/cli v2 refuses `--bind A -b B`).
 func interspersed(args []string) []string {
-	if len(args) < 2 || args[1] != "run" {
+	if len(args) < 2 {
+		return args
+	}
+	var cmdFlags []cli.Flag
+	switch args[1] {
+	case "run":
+		cmdFlags = runCommand().Flags
+	case "check":
+		cmdFlags = checkCommand().Flags
+	default:
 		return args
 	}
 	takesValue, canonical := map[string]bool{}, map[string]string{}
-	for _, f := range runCommand().Flags {
+	for _, f := range cmdFlags {
 		_, isBool := f.(*cli.BoolFlag)
 		for _, n := range f.Names() {
 			takesValue[n] = !isBool
@@ -260,7 +293,7 @@ func interspersed(args []string) []string {
 			positional = append(positional, a)
 		}
 	}
-	out := append([]string{args[0], "run"}, flags...)
+	out := append([]string{args[0], args[1]}, flags...)
 	if len(positional) > 0 {
 		out = append(append(out, "--"), positional...)
 	}

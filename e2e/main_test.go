@@ -94,7 +94,7 @@ func (b *logBuffer) waitFor(re *regexp.Regexp, timeout time.Duration, exited <-c
 type server struct {
 	t      testing.TB
 	cmd    *exec.Cmd
-	URL    string // e.g. http://127.0.0.1:40123
+	URL    string // e.g. http://127.0.0.1:40123 (https:// with --certfile)
 	Addr   string // e.g. 127.0.0.1:40123
 	logs   *logBuffer
 	exited chan struct{}
@@ -119,7 +119,7 @@ func awaitStart(t testing.TB, s *server) *server {
 		t.Fatalf("wsgo did not start; output:\n%s", s.logs.String())
 	}
 	s.URL = m[1]
-	s.Addr = strings.TrimPrefix(s.URL, "http://")
+	s.Addr = strings.TrimPrefix(strings.TrimPrefix(s.URL, "http://"), "https://")
 	return s
 }
 

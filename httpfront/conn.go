@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -44,7 +45,8 @@ type conn struct {
 	cr   connReader
 	br   *bufio.Reader
 	bw   *bufio.Writer
-	idle bool // waiting between requests, where Shutdown closes it; guarded by s.mu
+	idle bool      // waiting between requests, where Shutdown closes it; guarded by s.mu
+	tls  *tls.Conn // rwc, when the listener serves TLS; else nil
 
 	remoteIP, remotePort string // "" on a unix socket
 	localName, localPort string // SERVER_NAME and SERVER_PORT for requests without a host
@@ -55,20 +57,31 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c.cr.conn = rwc
 	c.br = bufio.NewReaderSize(&c.cr, readBufSize)
 	c.bw = bufio.NewWriterSize(stallWriter{rwc}, writeBufSize)
+	c.tls, _ = rwc.(*tls.Conn)
 	if a, ok := rwc.RemoteAddr().(*net.TCPAddr); ok {
 		c.remoteIP, c.remotePort = a.IP.String(), strconv.Itoa(a.Port)
 	}
 	if a, ok := rwc.LocalAddr().(*net.TCPAddr); ok {
-		c.localName, c.localPort = a.IP.String(), strconv.Itoa(a.Port)
-		if a.IP.To4() == nil {
-			c.localName = "[" + c.localName + "]"
-		}
+		c.localName, c.localPort = hostPort(a)
 	}
 	return c
 }
 
+// hostPort gives SERVER_NAME and SERVER_PORT for a socket address; IPv6
+// literals keep their brackets, so that name:port stays an authority.
+func hostPort(a *net.TCPAddr) (name, port string) {
+	name = a.IP.String()
+	if a.IP.To4() == nil {
+		name = "[" + name + "]"
+	}
+	return name, strconv.Itoa(a.Port)
+}
+
 func (c *conn) serve() {
 	defer c.s.removeConn(c)
+	if c.tls != nil && !c.handshake(c.tls) {
+		return
+	}
 	for c.awaitRequest() && c.s.setIdle(c, false) {
 		if !c.handle() || !c.s.setIdle(c, true) {
 			c.close()
@@ -98,6 +111,14 @@ func (c *conn) handle() bool {
 		return false
 	}
 	return c.serveRequest(hreq, head)
+}
+
+// scheme is wsgi.url_scheme for the connection's requests.
+func (c *conn) scheme() string {
+	if c.tls != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // readRequest reads and checks one request head. It returns the request
@@ -159,14 +180,13 @@ func (c *conn) serveRequest(hreq *http.Request, head []byte) bool {
 	}
 	req := c.wsgiRequest(hreq, head, b)
 	res := &response{
-		c:      c,
-		body:   b,
-		id:     req.ID,
-		cancel: cancel,
-		isHead: hreq.Method == http.MethodHead,
-		http10: hreq.ProtoMinor == 0,
-		close:  hreq.Close,
-		remain: -1,
+		responseState: responseState{cancel: cancel, remain: -1},
+		c:             c,
+		body:          b,
+		id:            req.ID,
+		isHead:        hreq.Method == http.MethodHead,
+		http10:        hreq.ProtoMinor == 0,
+		close:         hreq.Close,
 	}
 	b.res = res
 	c.cr.stall = stallTimeout
@@ -179,19 +199,19 @@ func (c *conn) serveRequest(hreq *http.Request, head []byte) bool {
 		defer release()
 		req.Body, req.ContentLength, req.HasContentLength = spooled, n, true
 	}
-	keep := res.finish(c.callApp(ctx, req, res))
+	keep := res.finish(c.s.callApp(ctx, req, res))
 	return keep && b.drain()
 }
 
 // callApp runs the application, turning a panic into errPanic.
-func (c *conn) callApp(ctx context.Context, req *wsgi.Request, w wsgi.Responder) (err error) {
+func (s *Server) callApp(ctx context.Context, req *wsgi.Request, w wsgi.Responder) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.s.log.Error("wsgo: panic serving a request", "id", req.ID, "panic", p, "stack", string(debug.Stack()))
+			s.log.Error("wsgo: panic serving a request", "id", req.ID, "panic", p, "stack", string(debug.Stack()))
 			err = errPanic
 		}
 	}()
-	return c.s.app.ServeWSGI(ctx, req, w)
+	return s.app.ServeWSGI(ctx, req, w)
 }
 
 // close ends the connection after its last response. Closing a socket
@@ -207,13 +227,17 @@ func (c *conn) close() {
 }
 
 // cut ends the connection with a reset, so that the client cannot take a
-// response broken off for a whole one: a clean close would end a response
-// framed by the connection's end.
+// response broken off for a whole one: a clean close (or a TLS
+// close_notify) would end a response framed by the connection's end.
 func (c *conn) cut() {
-	if tc, ok := c.rwc.(*net.TCPConn); ok {
+	raw := c.rwc
+	if c.tls != nil {
+		raw = c.tls.NetConn()
+	}
+	if tc, ok := raw.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
-	c.rwc.Close()
+	raw.Close()
 }
 
 // peer names the client in log lines.

@@ -50,11 +50,16 @@ func Listen(bind string) (net.Listener, error) {
 }
 
 // URL gives a human URL for the listener: http://127.0.0.1:8000,
-// http://[::1]:8000, unix:/path. Wildcard addresses are shown as they are.
+// https://[::1]:8000 (WithTLS), unix:/path. Wildcard addresses are shown
+// as they are.
 func URL(l net.Listener) string {
 	switch a := l.Addr().(type) {
 	case *net.TCPAddr:
-		return "http://" + net.JoinHostPort(a.IP.String(), strconv.Itoa(a.Port))
+		scheme := "http://"
+		if _, ok := l.(*tlsListener); ok {
+			scheme = "https://"
+		}
+		return scheme + net.JoinHostPort(a.IP.String(), strconv.Itoa(a.Port))
 	case *net.UnixAddr:
 		return "unix:" + a.Name
 	}

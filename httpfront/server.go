@@ -34,7 +34,8 @@ type Config struct {
 	MaxHeaderBytes int
 }
 
-// Server serves HTTP/1.0 and HTTP/1.1 on any number of listeners.
+// Server serves HTTP/1.0 and HTTP/1.1 on any number of listeners, and
+// HTTP/2 on those made with WithTLS.
 type Server struct {
 	app            wsgi.App
 	log            *slog.Logger
@@ -52,6 +53,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	live      sync.WaitGroup // one count per connection in conns
+	h2        h2front        // the TLS connections that chose HTTP/2
 }
 
 // New makes a Server; it starts serving with Serve. It panics without an
@@ -147,6 +149,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 	done := make(chan struct{})
 	go func() {
+		s.h2.shutdown(ctx)
 		s.live.Wait()
 		close(done)
 	}()
@@ -155,6 +158,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		s.cancel()
+		s.h2.close()
 		s.mu.Lock()
 		for c := range s.conns {
 			c.rwc.Close()

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"wsgo/httpfront"
+)
+
+// loadCerts reads --certfile and --keyfile, or returns nil without them.
+// A file that cannot be read, or a key that does not match, is a bad
+// flag: exit 2.
+func loadCerts(c *cli.Context) (*httpfront.Certs, error) {
+	cert, key := c.String("certfile"), c.String("keyfile")
+	switch {
+	case cert == "" && key == "":
+		return nil, nil
+	case cert == "" || key == "":
+		return nil, cli.Exit("wsgo run: TLS needs both --certfile and --keyfile (PEM files)", exitUsage)
+	}
+	certs, err := httpfront.LoadCerts(cert, key)
+	if err != nil {
+		return nil, cli.Exit(err.Error(), exitUsage)
+	}
+	return certs, nil
+}
+
+// reloadCertsOnHUP reads the certificate files again on each SIGHUP, so a
+// renewed certificate is served without a restart. A failed reload keeps
+// the certificate in use.
+func reloadCertsOnHUP(certs *httpfront.Certs, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			if err := certs.Reload(); err != nil {
+				log.Error("wsgo: SIGHUP: keeping the TLS certificate in use; " + err.Error())
+				continue
+			}
+			log.Info("wsgo: SIGHUP: TLS certificate reloaded: " + certs.Describe())
+		}
+	}()
+}
