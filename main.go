@@ -34,6 +34,9 @@ const (
 )
 
 func main() {
+	if os.Getpid() == 1 {
+		os.Exit(runInit()) // initproc.go: a container's PID 1 reaps and forwards
+	}
 	app := &cli.App{
 		Name:  "wsgo",
 		Usage: "serve a Python WSGI app over HTTP, from one binary",

@@ -136,8 +136,15 @@ func launch(t testing.TB, env []string, args ...string) *server {
 // launchRaw runs the binary with exactly ARGS.
 func launchRaw(t testing.TB, env []string, args ...string) *server {
 	t.Helper()
+	return launchProgram(t, env, binary, args...)
+}
+
+// launchProgram runs program with ARGS as the server under test (a
+// program that runs the binary in turn, such as unshare).
+func launchProgram(t testing.TB, env []string, program string, args ...string) *server {
+	t.Helper()
 	s := &server{t: t, logs: newLogBuffer(), exited: make(chan struct{})}
-	s.cmd = exec.Command(binary, args...)
+	s.cmd = exec.Command(program, args...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
