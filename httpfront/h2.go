@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -38,13 +39,12 @@ func (f *h2front) serve(s *Server, c *tls.Conn) {
 	if f.hs == nil {
 		f.ln = &handoff{conns: make(chan net.Conn), done: make(chan struct{})}
 		f.hs = &http.Server{
-			Handler:           http.HandlerFunc(s.serveH2),
-			IdleTimeout:       s.keepAlive,
-			ReadHeaderTimeout: s.headerTimeout,
-			MaxHeaderBytes:    s.maxHeaderBytes,
-			HTTP2:             &http.HTTP2Config{WriteByteTimeout: stallTimeout},
-			BaseContext:       func(net.Listener) context.Context { return s.ctx },
-			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+			Handler:        http.HandlerFunc(s.serveH2),
+			IdleTimeout:    s.keepAlive,
+			MaxHeaderBytes: s.maxHeaderBytes,
+			HTTP2:          &http.HTTP2Config{WriteByteTimeout: stallTimeout},
+			BaseContext:    func(net.Listener) context.Context { return s.ctx },
+			ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		}
 		go f.hs.Serve(f.ln)
 	}
@@ -170,13 +170,7 @@ func h2Request(hr *http.Request, body io.Reader) *wsgi.Request {
 	}
 	// HTTP/2 keeps no order across names; sorted, the environ is the same
 	// for the same request.
-	for _, key := range slices.Sorted(func(yield func(string) bool) {
-		for k := range hr.Header {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, key := range slices.Sorted(maps.Keys(hr.Header)) {
 		if key == "Host" || !forApp(key) {
 			continue
 		}

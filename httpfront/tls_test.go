@@ -1,0 +1,44 @@
+package httpfront
+
+import (
+	"crypto/tls"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSplitHostDefaultsToTheSchemePort(t *testing.T) {
+	tests := []struct{ host, scheme, name, port string }{
+		{"example.test", "http", "example.test", "80"},
+		{"example.test", "https", "example.test", "443"},
+		{"example.test:8443", "https", "example.test", "8443"},
+		{"[::1]", "https", "[::1]", "443"},
+		{"[::1]:8443", "https", "[::1]", "8443"},
+	}
+	for _, tt := range tests {
+		if name, port := splitHost(tt.host, tt.scheme); name != tt.name || port != tt.port {
+			t.Errorf("splitHost(%q, %q) = %q, %q; want %q, %q", tt.host, tt.scheme, name, port, tt.name, tt.port)
+		}
+	}
+}
+
+func TestWithTLSWrapsTCPListenersOnly(t *testing.T) {
+	cfg := &tls.Config{}
+	tcp, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	if got := URL(WithTLS(tcp, cfg)); !strings.HasPrefix(got, "https://127.0.0.1:") {
+		t.Errorf("URL of a TLS listener = %q; want https://127.0.0.1:PORT", got)
+	}
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	unix, err := Listen("unix:" + sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close()
+	if got := WithTLS(unix, cfg); got != unix {
+		t.Errorf("WithTLS wrapped a unix socket listener: %T", got)
+	}
+}
