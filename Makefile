@@ -14,7 +14,7 @@ export PKG_CONFIG_PATH := $(PY_LIBDIR)/pkgconfig
 export CGO_LDFLAGS := -Wl,-rpath,$(PY_LIBDIR)
 endif
 
-.PHONY: build test vet e2e unit setup bench clean
+.PHONY: build test vet e2e unit setup bench image-test clean
 
 build:
 	$(GO) build -o wsgo .
@@ -40,6 +40,11 @@ test: vet
 # The thread-pool benchmark (needs wrk): hello world and a 50 ms sleep, 1 thread against 16.
 bench: build
 	bench/threads.sh
+
+# The Dockerfile's runtime stage, checked without Docker: debootstrap, chroot,
+# a request over loopback, SIGTERM to PID 1 (needs root; see .ci/image-test).
+image-test: build
+	bash .ci/image-test
 
 clean:
 	rm -f wsgo

@@ -34,6 +34,9 @@ const (
 )
 
 func main() {
+	if os.Getpid() == 1 {
+		os.Exit(runInit()) // initproc.go: a container's PID 1 reaps and forwards
+	}
 	app := &cli.App{
 		Name:  "wsgo",
 		Usage: "serve a Python WSGI app over HTTP, from one binary",
@@ -45,6 +48,7 @@ func main() {
 		HideHelpCommand: true,
 		Commands: []*cli.Command{
 			runCommand(),
+			checkCommand(),
 			{
 				Name:   "version",
 				Usage:  "print the versions of wsgo, Go and the linked Python",
@@ -123,6 +127,10 @@ func runCommand() *cli.Command {
 				Usage: "`LEVEL`: debug, info, warning, error or critical"},
 			&cli.BoolFlag{Name: "strict", EnvVars: []string{"WSGO_STRICT"},
 				Usage: "answer 500 when the app sends str where WSGI needs bytes (default: warn once, send UTF-8)"},
+			&cli.StringFlag{Name: "certfile", EnvVars: []string{"WSGO_CERTFILE"},
+				Usage: "serve TLS (HTTP/2 and HTTP/1.1) on every TCP --bind with the PEM certificate chain in `FILE`; re-read on SIGHUP"},
+			&cli.StringFlag{Name: "keyfile", EnvVars: []string{"WSGO_KEYFILE"},
+				Usage: "the PEM private key of --certfile, in `FILE`; re-read on SIGHUP"},
 		},
 		Action: run,
 	}
@@ -138,12 +146,8 @@ func run(c *cli.Context) error {
 	}
 	logger := httpfront.NewLogger(os.Stderr, level)
 	slog.SetDefault(logger)
-	for _, kv := range c.StringSlice("env") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return cli.Exit(fmt.Sprintf("wsgo run: --env %q must be KEY=VALUE", kv), exitUsage)
-		}
-		os.Setenv(k, v)
+	if err := setEnv(c); err != nil {
+		return err
 	}
 	workers, err := parseWorkers(c.String("workers"))
 	if err != nil {
@@ -157,30 +161,41 @@ func run(c *cli.Context) error {
 	if c.Int("threads") < 1 || c.Int("queue-size") < 1 {
 		return cli.Exit("wsgo run: --threads and --queue-size must be at least 1", exitUsage)
 	}
+	// Read by the master too, so that bad files stop wsgo before any
+	// worker starts; each worker reads them afresh (SIGHUP renews them).
+	certs, err := loadCerts(c)
+	if err != nil {
+		return err
+	}
 
 	w, err := handoff.Join()
 	if err != nil {
 		return cli.Exit(err.Error(), exitFailure)
 	}
 	if w != nil {
-		return runWorker(c, w, logger)
+		return runWorker(c, w, certs, logger)
 	}
-	return runMaster(c, workers, logger)
+	return runMaster(c, workers, certs, logger)
 }
 
 // runMaster supervises the worker processes, which are this binary run
 // again with the same arguments.
-func runMaster(c *cli.Context, workers int, logger *slog.Logger) error {
+func runMaster(c *cli.Context, workers int, certs *httpfront.Certs, logger *slog.Logger) error {
 	var binds []string
 	if c.IsSet("bind") {
 		binds = c.StringSlice("bind")
+	}
+	url := httpfront.URL
+	if certs != nil {
+		logger.Info("wsgo: TLS certificate: " + certs.Describe())
+		url = httpfront.TLSURL
 	}
 	err := master.Run(master.Config{
 		Workers:     workers,
 		Binds:       binds,
 		DefaultBind: "127.0.0.1:8000",
 		Listen:      httpfront.Listen,
-		URL:         httpfront.URL,
+		URL:         url,
 		Command: func() *exec.Cmd {
 			// /proc/self/exe: the very binary running, even if a deploy
 			// has replaced the file since.
@@ -216,6 +231,18 @@ func parseWorkers(s string) (int, error) {
 	return n, nil
 }
 
+// setEnv sets the --env variables for the app.
+func setEnv(c *cli.Context) error {
+	for _, kv := range c.StringSlice("env") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return cli.Exit(fmt.Sprintf("wsgo %s: --env %q must be KEY=VALUE", c.Command.Name, kv), exitUsage)
+		}
+		os.Setenv(k, v)
+	}
+	return nil
+}
+
 func parseLevel(s string) (slog.Level, error) {
 	switch strings.ToLower(s) {
 	case "debug":
@@ -232,16 +259,25 @@ func parseLevel(s string) (slog.Level, error) {
 	return 0, fmt.Errorf("wsgo run: --log-level %q: use debug, info, warning, error or critical", s)
 }
 
-// interspersed moves `run`'s TARGET after its flags, so `wsgo run app.py
-// --threads 4` works as gunicorn users expect (urfave/cli v2 stops
-// parsing flags at the first argument), and spells every alias by its
-// flag's name (urfave/cli v2 refuses `--bind A -b B`).
+// interspersed moves the TARGET of `run` and `check` after their flags, so
+// `wsgo run app.py --threads 4` works as gunicorn users expect (urfave/cli
+// v2 stops parsing flags at the first argument), and spells every alias by
+// its flag's name (urfave/cli v2 refuses `--bind A -b B`).
 func interspersed(args []string) []string {
-	if len(args) < 2 || args[1] != "run" {
+	if len(args) < 2 {
+		return args
+	}
+	var cmdFlags []cli.Flag
+	switch args[1] {
+	case "run":
+		cmdFlags = runCommand().Flags
+	case "check":
+		cmdFlags = checkCommand().Flags
+	default:
 		return args
 	}
 	takesValue, canonical := map[string]bool{}, map[string]string{}
-	for _, f := range runCommand().Flags {
+	for _, f := range cmdFlags {
 		_, isBool := f.(*cli.BoolFlag)
 		for _, n := range f.Names() {
 			takesValue[n] = !isBool
@@ -274,7 +310,7 @@ func interspersed(args []string) []string {
 			positional = append(positional, a)
 		}
 	}
-	out := append([]string{args[0], "run"}, flags...)
+	out := append([]string{args[0], args[1]}, flags...)
 	if len(positional) > 0 {
 		out = append(append(out, "--"), positional...)
 	}

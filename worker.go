@@ -19,7 +19,7 @@ import (
 
 // runWorker is a worker process: it imports the app, says so, and serves
 // the connections the master lends it until told to stop.
-func runWorker(c *cli.Context, w *handoff.Worker, logger *slog.Logger) error {
+func runWorker(c *cli.Context, w *handoff.Worker, certs *httpfront.Certs, logger *slog.Logger) error {
 	grace := time.Duration(c.Int("graceful-timeout")) * time.Second
 	timeout := time.Duration(c.Int("timeout")) * time.Second
 	// The master decides: a terminal's Ctrl-C or hang-up reaches the whole
@@ -43,7 +43,11 @@ func runWorker(c *cli.Context, w *handoff.Worker, logger *slog.Logger) error {
 	}
 	app := newRecycler(host, c.Int("max-requests"), c.Int("max-requests-jitter"), c.Int("max-rss"),
 		func(reason string) { w.Recycle(reason) })
-	srv := httpfront.New(httpfront.Config{App: app, Logger: logger, Timeout: timeout})
+	cfg := httpfront.Config{App: app, Logger: logger, Timeout: timeout}
+	if certs != nil {
+		cfg.TLS = certs.Config()
+	}
+	srv := httpfront.New(cfg)
 	if err := w.Ready(handoff.Hello{Description: host.Description(), ScriptBind: host.ScriptBind(),
 		Python: pyhost.PythonVersion()}); err != nil {
 		return cli.Exit(fmt.Sprintf("wsgo: worker %d cannot reach the master: %v", w.ID, err), exitFailure)

@@ -315,16 +315,16 @@ func TestBindErrorsExit3(t *testing.T) {
 
 func TestHelpAndVersion(t *testing.T) {
 	runFlags := []string{"--bind", "-b", "--threads", "--queue-size", "--chdir", "--pythonpath", "--env",
-		"--graceful-timeout", "--log-level", "--strict", "--help",
+		"--graceful-timeout", "--log-level", "--strict", "--certfile", "--keyfile", "--help",
 		"$WSGO_BIND", "$WSGO_THREADS", "$WSGO_QUEUE_SIZE", "$WSGO_CHDIR", "$WSGO_PYTHONPATH", "$WSGO_ENV",
-		"$WSGO_GRACEFUL_TIMEOUT", "$WSGO_LOG_LEVEL", "$WSGO_STRICT"}
+		"$WSGO_GRACEFUL_TIMEOUT", "$WSGO_LOG_LEVEL", "$WSGO_STRICT", "$WSGO_CERTFILE", "$WSGO_KEYFILE"}
 	tests := []struct {
 		name string
 		args []string
 		want []string
 	}{
 		{"wsgo --help lists the commands and global flags", []string{"--help"},
-			[]string{"USAGE:", "run ", "version ", "GLOBAL OPTIONS:", "--help, -h"}},
+			[]string{"USAGE:", "run ", "check ", "version ", "GLOBAL OPTIONS:", "--help, -h"}},
 		{"wsgo run --help lists every run flag and its variable", []string{"run", "--help"},
 			append([]string{"wsgo run [command options] TARGET", "file.py:callable", "module:factory()"}, runFlags...)},
 		{"wsgo run -h lists every run flag too", []string{"run", "-h"}, runFlags},

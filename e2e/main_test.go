@@ -94,7 +94,7 @@ func (b *logBuffer) waitFor(re *regexp.Regexp, timeout time.Duration, exited <-c
 type server struct {
 	t      testing.TB
 	cmd    *exec.Cmd
-	URL    string // e.g. http://127.0.0.1:40123
+	URL    string // e.g. http://127.0.0.1:40123 (https:// with --certfile)
 	Addr   string // e.g. 127.0.0.1:40123
 	logs   *logBuffer
 	exited chan struct{}
@@ -119,7 +119,7 @@ func awaitStart(t testing.TB, s *server) *server {
 		t.Fatalf("wsgo did not start; output:\n%s", s.logs.String())
 	}
 	s.URL = m[1]
-	s.Addr = strings.TrimPrefix(s.URL, "http://")
+	s.Addr = strings.TrimPrefix(strings.TrimPrefix(s.URL, "http://"), "https://")
 	return s
 }
 
@@ -136,8 +136,15 @@ func launch(t testing.TB, env []string, args ...string) *server {
 // launchRaw runs the binary with exactly ARGS.
 func launchRaw(t testing.TB, env []string, args ...string) *server {
 	t.Helper()
+	return launchProgram(t, env, binary, args...)
+}
+
+// launchProgram runs program with ARGS as the server under test (a
+// program that runs the binary in turn, such as unshare).
+func launchProgram(t testing.TB, env []string, program string, args ...string) *server {
+	t.Helper()
 	s := &server{t: t, logs: newLogBuffer(), exited: make(chan struct{})}
-	s.cmd = exec.Command(binary, args...)
+	s.cmd = exec.Command(program, args...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {

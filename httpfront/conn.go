@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -44,8 +45,10 @@ type conn struct {
 	cr    connReader
 	br    *bufio.Reader
 	bw    *bufio.Writer
-	idle  bool // waiting for a request, where Shutdown may end it; guarded by s.mu
-	fresh bool // no request yet: Shutdown lets it bring its first; guarded by s.mu
+	idle  bool      // waiting for a request, where Shutdown may end it; guarded by s.mu
+	fresh bool      // no request yet: Shutdown lets it bring its first; guarded by s.mu
+	tls   *tls.Conn // rwc, when the connection is TLS; else nil
+	lent  Lent      // the socket under rwc, when another process lent it; else nil
 
 	remoteIP, remotePort string // "" on a unix socket
 	localName, localPort string // SERVER_NAME and SERVER_PORT for requests without a host
@@ -56,20 +59,39 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c.cr.conn = rwc
 	c.br = bufio.NewReaderSize(&c.cr, readBufSize)
 	c.bw = bufio.NewWriterSize(stallWriter{rwc}, writeBufSize)
+	c.tls, _ = rwc.(*tls.Conn)
+	if c.tls != nil {
+		c.lent, _ = c.tls.NetConn().(Lent)
+		if c.lent != nil {
+			c.lent.Encrypted()
+		}
+	} else {
+		c.lent, _ = rwc.(Lent)
+	}
 	if a, ok := rwc.RemoteAddr().(*net.TCPAddr); ok {
 		c.remoteIP, c.remotePort = a.IP.String(), strconv.Itoa(a.Port)
 	}
 	if a, ok := rwc.LocalAddr().(*net.TCPAddr); ok {
-		c.localName, c.localPort = a.IP.String(), strconv.Itoa(a.Port)
-		if a.IP.To4() == nil {
-			c.localName = "[" + c.localName + "]"
-		}
+		c.localName, c.localPort = hostPort(a)
 	}
 	return c
 }
 
+// hostPort gives SERVER_NAME and SERVER_PORT for a socket address; IPv6
+// literals keep their brackets, so that name:port stays an authority.
+func hostPort(a *net.TCPAddr) (name, port string) {
+	name = a.IP.String()
+	if a.IP.To4() == nil {
+		name = "[" + name + "]"
+	}
+	return name, strconv.Itoa(a.Port)
+}
+
 func (c *conn) serve() {
 	defer c.s.removeConn(c)
+	if c.tls != nil && !c.handshake(c.tls) {
+		return
+	}
 	for c.awaitRequest() {
 		c.s.setIdle(c, false)
 		if !c.handle() {
@@ -93,8 +115,8 @@ func (c *conn) awaitRequest() bool {
 	if c.br.Buffered() > 0 {
 		return true
 	}
-	if l, ok := c.rwc.(Lent); ok {
-		l.Idle()
+	if c.lent != nil {
+		c.lent.Idle()
 	}
 	// After the deadline is set, so that Shutdown's wake-up cannot be lost.
 	if c.s.shuttingDown() && !c.s.isFresh(c) {
@@ -109,8 +131,8 @@ func (c *conn) awaitRequest() bool {
 // next request has been read. clean: the last response is complete, so
 // unread input (a next request) is no reason for a reset.
 func (c *conn) end(clean bool) {
-	if l, ok := c.rwc.(Lent); ok && c.s.isReleasing() && c.br.Buffered() == 0 {
-		l.Return()
+	if c.lent != nil && c.tls == nil && c.s.isReleasing() && c.br.Buffered() == 0 {
+		c.lent.Return() // (a TLS session cannot move to another process)
 		return
 	}
 	if clean {
@@ -132,6 +154,14 @@ func (c *conn) handle() bool {
 		return false
 	}
 	return c.serveRequest(hreq, head)
+}
+
+// scheme is wsgi.url_scheme for the connection's requests.
+func (c *conn) scheme() string {
+	if c.tls != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // readRequest reads and checks one request head. It returns the request
@@ -198,14 +228,13 @@ func (c *conn) serveRequest(hreq *http.Request, head []byte) bool {
 	}
 	req := c.wsgiRequest(hreq, head, b)
 	res := &response{
-		c:      c,
-		body:   b,
-		id:     req.ID,
-		cancel: cancel,
-		isHead: hreq.Method == http.MethodHead,
-		http10: hreq.ProtoMinor == 0,
-		close:  hreq.Close,
-		remain: -1,
+		responseState: responseState{cancel: cancel, remain: -1},
+		c:             c,
+		body:          b,
+		id:            req.ID,
+		isHead:        hreq.Method == http.MethodHead,
+		http10:        hreq.ProtoMinor == 0,
+		close:         hreq.Close,
 	}
 	b.res = res
 	c.cr.stall = stallTimeout
@@ -218,19 +247,19 @@ func (c *conn) serveRequest(hreq *http.Request, head []byte) bool {
 		defer release()
 		req.Body, req.ContentLength, req.HasContentLength = spooled, n, true
 	}
-	keep := res.finish(c.callApp(ctx, req, res))
+	keep := res.finish(c.s.callApp(ctx, req, res))
 	return keep && b.drain()
 }
 
 // callApp runs the application, turning a panic into errPanic.
-func (c *conn) callApp(ctx context.Context, req *wsgi.Request, w wsgi.Responder) (err error) {
+func (s *Server) callApp(ctx context.Context, req *wsgi.Request, w wsgi.Responder) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.s.log.Error("wsgo: panic serving a request", "id", req.ID, "panic", p, "stack", string(debug.Stack()))
+			s.log.Error("wsgo: panic serving a request", "id", req.ID, "panic", p, "stack", string(debug.Stack()))
 			err = errPanic
 		}
 	}()
-	return c.s.app.ServeWSGI(ctx, req, w)
+	return s.app.ServeWSGI(ctx, req, w)
 }
 
 // close ends the connection after its last response. Closing a socket
@@ -246,17 +275,21 @@ func (c *conn) close() {
 }
 
 // cut ends the connection with a reset, so that the client cannot take a
-// response broken off for a whole one: a clean close would end a response
-// framed by the connection's end.
+// response broken off for a whole one: a clean close (or a TLS
+// close_notify) would end a response framed by the connection's end.
 func (c *conn) cut() {
-	switch rwc := c.rwc.(type) {
+	raw := c.rwc
+	if c.tls != nil {
+		raw = c.tls.NetConn()
+	}
+	switch raw := raw.(type) {
 	case Lent:
-		rwc.Abort()
+		raw.Abort()
 		return
 	case *net.TCPConn:
-		rwc.SetLinger(0)
+		raw.SetLinger(0)
 	}
-	c.rwc.Close()
+	raw.Close()
 }
 
 // peer names the client in log lines.

@@ -11,10 +11,13 @@ import "net"
 //     written make it busy again);
 //   - Close: the connection is over (after a FIN, see conn.close);
 //   - Abort: end it with a reset;
-//   - Return: take it back, nothing of a next request has been read.
+//   - Return: take it back, nothing of a next request has been read;
+//   - Encrypted: it carries TLS, whose session lives in this process: the
+//     owner cannot answer on it or lend it again, only end it.
 type Lent interface {
 	net.Conn
 	Idle()
 	Abort()
 	Return()
+	Encrypted()
 }

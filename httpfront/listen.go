@@ -50,11 +50,17 @@ func Listen(bind string) (net.Listener, error) {
 }
 
 // URL gives a human URL for the listener: http://127.0.0.1:8000,
-// http://[::1]:8000, unix:/path. Wildcard addresses are shown as they are.
-func URL(l net.Listener) string {
+// unix:/path. Wildcard addresses are shown as they are.
+func URL(l net.Listener) string { return listenerURL(l, "http://") }
+
+// TLSURL is URL for a listener whose TCP connections serve TLS
+// (Config.TLS): https://[::1]:8000.
+func TLSURL(l net.Listener) string { return listenerURL(l, "https://") }
+
+func listenerURL(l net.Listener, scheme string) string {
 	switch a := l.Addr().(type) {
 	case *net.TCPAddr:
-		return "http://" + net.JoinHostPort(a.IP.String(), strconv.Itoa(a.Port))
+		return scheme + net.JoinHostPort(a.IP.String(), strconv.Itoa(a.Port))
 	case *net.UnixAddr:
 		return "unix:" + a.Name
 	}

@@ -123,7 +123,7 @@ func (c *conn) wsgiRequest(hreq *http.Request, head []byte, b *body) *wsgi.Reque
 		RawPath:          path,
 		RawQuery:         query,
 		Proto:            hreq.Proto,
-		Scheme:           "http",
+		Scheme:           c.scheme(),
 		ServerName:       name,
 		ServerPort:       port,
 		RemoteAddr:       c.remoteIP,
@@ -167,28 +167,35 @@ func splitTarget(target string) (path, query string) {
 
 // serverAddr gives SERVER_NAME and SERVER_PORT: from the request's host
 // (its Host, or the authority of an absolute-form target, which RFC 9112
-// says wins), else from the listening socket. IPv6 literals keep their
-// brackets, so that name:port stays a valid authority.
+// says wins), else from the listening socket.
 func (c *conn) serverAddr(host string) (name, port string) {
 	if host == "" {
 		return c.localName, c.localPort
 	}
+	return splitHost(host, c.scheme())
+}
+
+// splitHost splits a request's host into name and port; the port is the
+// scheme's default when the host has none. IPv6 literals keep their
+// brackets, so that name:port stays a valid authority.
+func splitHost(host, scheme string) (name, port string) {
 	name = host
 	if i := strings.LastIndexByte(host, ':'); i > strings.LastIndexByte(host, ']') {
 		name, port = host[:i], host[i+1:]
 	}
 	if port == "" {
 		port = "80"
+		if scheme == "https" {
+			port = "443"
+		}
 	}
 	return name, port
 }
 
 // headerList lists the header fields in the order they arrived, which the
 // map has lost: the raw head gives the order of first appearance, the map
-// the values (repeats in order, obs-fold joined). Content-Length and
-// Content-Type have fields of their own. Names with '_' are dropped: CGI
-// turns '-' into '_', so "X_User" would pass for an "X-User" that a proxy
-// vouches for (nginx and gunicorn drop them too). It consumes h.
+// the values (repeats in order, obs-fold joined). It keeps those forApp
+// lets through, and consumes h.
 func headerList(h http.Header, head []byte) []wsgi.Header {
 	list := make([]wsgi.Header, 0, len(h))
 	for name := range fields(head) {
@@ -198,7 +205,7 @@ func headerList(h http.Header, head []byte) []wsgi.Header {
 			continue
 		}
 		delete(h, key) // later fields of that name were listed with the first
-		if key == "Content-Length" || key == "Content-Type" || key == "Transfer-Encoding" || strings.Contains(key, "_") {
+		if !forApp(key) {
 			continue
 		}
 		for _, v := range values {
@@ -206,6 +213,14 @@ func headerList(h http.Header, head []byte) []wsgi.Header {
 		}
 	}
 	return list
+}
+
+// forApp reports whether a request header reaches the app as HTTP_*.
+// Content-Length and Content-Type have fields of their own. Names with
+// '_' are dropped: CGI turns '-' into '_', so "X_User" would pass for an
+// "X-User" that a proxy vouches for (nginx and gunicorn drop them too).
+func forApp(key string) bool {
+	return key != "Content-Length" && key != "Content-Type" && key != "Transfer-Encoding" && !strings.Contains(key, "_")
 }
 
 // hasToken reports whether any of the comma-separated lists in values

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -28,87 +29,121 @@ var (
 	retryLater = []wsgi.Header{{Name: "Content-Type", Value: "text/plain; charset=utf-8"}, {Name: "Retry-After", Value: "1"}}
 )
 
-// response is the wsgi.Responder of one request. The host decides the
-// content; the response frames it (RFC 9112) and decides whether the
+// responseState is what the HTTP/1 and HTTP/2 responders share: where the
+// response is in its life, and how many body bytes it may still send.
+type responseState struct {
+	cancel    context.CancelFunc // ends the request's context once the client is gone
+	started   bool
+	done      bool  // ServeWSGI returned
+	noBody    bool  // HEAD, 1xx, 204, 304: body bytes are dropped
+	remain    int64 // bytes a declared length still allows, or -1
+	truncated bool  // bytes past the declared length were dropped
+	err       error // the client cannot be written to; every later call returns it
+}
+
+// response is the wsgi.Responder of one HTTP/1 request. The host decides
+// the content; the response frames it (RFC 9112) and decides whether the
 // connection lives on.
 type response struct {
+	responseState
 	c      *conn
 	body   *body
 	id     uint64
-	cancel context.CancelFunc // ends the request's context once the client is gone
 	isHead bool
 	http10 bool
 	close  bool // the client asked to close, or must be made to
 
-	started   bool
-	done      bool  // ServeWSGI returned
-	noBody    bool  // HEAD, 1xx, 204, 304: body bytes are dropped
-	chunked   bool  // each body write is one chunk
-	remain    int64 // bytes a declared length still allows, or -1
-	truncated bool  // bytes past the declared length were dropped
-	keepAlive bool  // the connection may carry another request after this one
-	err       error // the client cannot be written to; every later call returns it
+	chunked   bool // each body write is one chunk
+	keepAlive bool // the connection may carry another request after this one
 	scratch   [24]byte
 }
 
-// Start writes the status line and headers into the buffer.
-func (r *response) Start(status int, reason string, header []wsgi.Header, bodyLen int64) error {
+// head is what Start learns from the status and headers an app gives.
+type head struct {
+	declared            int64 // the app's Content-Length, or -1
+	hasDate, hasServer  bool
+	close               bool // Connection: close
+	length, remain      int64
+	noBody, knownLength bool
+}
+
+// checkStart checks that the response may start, then its head (checkHead).
+func (r *responseState) checkStart(status int, reason string, header []wsgi.Header, isHead bool, bodyLen int64) (head, error) {
 	if err := r.usable(); err != nil {
-		return err
+		return head{}, err
 	}
 	if r.started {
-		return errStarted
+		return head{}, errStarted
 	}
-	// Check everything before writing anything, so that a refused start
-	// leaves the host free to answer 500.
+	return checkHead(status, reason, header, isHead, bodyLen)
+}
+
+// checkHead checks a response's status and headers, and decides the
+// Content-Length to send (length, -1 for none) and the body bytes allowed
+// (remain, -1 for any). bodyLen is the length the host knows, or -1.
+// Everything is checked before anything is written, so that a refused
+// start leaves the host free to answer 500.
+func checkHead(status int, reason string, header []wsgi.Header, isHead bool, bodyLen int64) (head, error) {
+	h := head{declared: -1, length: -1, remain: -1}
 	if status < 100 || status > 999 {
-		return fmt.Errorf("wsgo: invalid response status %d", status)
+		return h, fmt.Errorf("wsgo: invalid response status %d", status)
 	}
 	if !validFieldValue(reason) {
-		return fmt.Errorf("wsgo: response reason phrase %q has a control character", reason)
+		return h, fmt.Errorf("wsgo: response reason phrase %q has a control character", reason)
 	}
-	declared := int64(-1)
-	var hasDate, hasServer, appClose bool
-	for _, h := range header {
-		if !validToken(h.Name) {
-			return fmt.Errorf("wsgo: invalid response header name %q", h.Name)
+	for _, f := range header {
+		if !validToken(f.Name) {
+			return h, fmt.Errorf("wsgo: invalid response header name %q", f.Name)
 		}
-		if !validFieldValue(h.Value) {
-			return fmt.Errorf("wsgo: response header %s has a control character in its value", h.Name)
+		if !validFieldValue(f.Value) {
+			return h, fmt.Errorf("wsgo: response header %s has a control character in its value", f.Name)
 		}
 		switch {
-		case strings.EqualFold(h.Name, "Content-Length"):
-			n, ok := parseLength(h.Value)
-			if !ok || declared >= 0 && n != declared {
-				return fmt.Errorf("wsgo: invalid or conflicting response Content-Length %q", h.Value)
+		case strings.EqualFold(f.Name, "Content-Length"):
+			n, ok := parseLength(f.Value)
+			if !ok || h.declared >= 0 && n != h.declared {
+				return h, fmt.Errorf("wsgo: invalid or conflicting response Content-Length %q", f.Value)
 			}
-			declared = n
-		case strings.EqualFold(h.Name, "Connection"):
-			appClose = appClose || hasToken([]string{h.Value}, "close")
-		case strings.EqualFold(h.Name, "Date"):
-			hasDate = true
-		case strings.EqualFold(h.Name, "Server"):
-			hasServer = true
+			h.declared = n
+		case strings.EqualFold(f.Name, "Connection"):
+			h.close = h.close || hasToken([]string{f.Value}, "close")
+		case strings.EqualFold(f.Name, "Date"):
+			h.hasDate = true
+		case strings.EqualFold(f.Name, "Server"):
+			h.hasServer = true
 		}
 	}
-
-	keep := !r.close && !appClose && status >= 200 && !r.c.s.shuttingDown() && !r.body.willClose()
-	length := int64(-1) // the Content-Length we send
 	switch {
 	case status < 200 || status == 204:
 		// Never a body, and RFC 9110 8.6 forbids Content-Length.
 	case status == 304:
-		length = declared // describes the representation; no body follows
-	case declared >= 0:
-		length, r.remain = declared, declared
+		h.length = h.declared // describes the representation; no body follows
+	case h.declared >= 0:
+		h.length, h.remain = h.declared, h.declared
 	case bodyLen >= 0:
-		length, r.remain = bodyLen, bodyLen
+		h.length, h.remain = bodyLen, bodyLen
+	}
+	h.knownLength = h.length >= 0 || status < 200 || status == 204 || status == 304
+	h.noBody = isHead || status < 200 || status == 204 || status == 304
+	return h, nil
+}
+
+// Start writes the status line and headers into the buffer.
+func (r *response) Start(status int, reason string, header []wsgi.Header, bodyLen int64) error {
+	h, err := r.checkStart(status, reason, header, r.isHead, bodyLen)
+	if err != nil {
+		return err
+	}
+	keep := !r.close && !h.close && status >= 200 && !r.c.s.shuttingDown() && !r.body.willClose()
+	switch {
+	case h.knownLength:
 	case !r.http10:
 		r.chunked = true
 	default:
 		keep = false // an HTTP/1.0 body of unknown length ends with the connection
 	}
-	r.noBody = r.isHead || status < 200 || status == 204 || status == 304
+	length := h.length // the Content-Length we send
+	r.noBody, r.remain = h.noBody, h.remain
 	r.keepAlive = keep
 	r.started = true
 
@@ -118,17 +153,17 @@ func (r *response) Start(status int, reason string, header []wsgi.Header, bodyLe
 	bw.WriteByte(' ')
 	bw.WriteString(reason)
 	bw.WriteString("\r\n")
-	if !hasServer {
+	if !h.hasServer {
 		bw.WriteString("Server: wsgo\r\n")
 	}
-	if !hasDate {
+	if !h.hasDate {
 		r.field("Date", httpDate(time.Now()))
 	}
-	for _, h := range header {
+	for _, f := range header {
 		// Framing and connection management are ours.
-		if !strings.EqualFold(h.Name, "Content-Length") && !strings.EqualFold(h.Name, "Transfer-Encoding") &&
-			!strings.EqualFold(h.Name, "Connection") && !strings.EqualFold(h.Name, "Keep-Alive") {
-			r.field(h.Name, h.Value)
+		if !strings.EqualFold(f.Name, "Content-Length") && !strings.EqualFold(f.Name, "Transfer-Encoding") &&
+			!strings.EqualFold(f.Name, "Connection") && !strings.EqualFold(f.Name, "Keep-Alive") {
+			r.field(f.Name, f.Value)
 		}
 	}
 	if length >= 0 {
@@ -175,39 +210,15 @@ func (r *response) Write(p []byte) error {
 }
 
 // Flush writes the buffer through to the socket.
-func (r *response) Flush() error {
-	if err := r.usable(); err != nil {
-		return err
-	}
-	if err := r.c.bw.Flush(); err != nil {
-		return r.fail(err)
-	}
-	return nil
-}
+func (r *response) Flush() error { return r.flush(r.c.bw.Flush) }
 
 // SendFile sends n bytes of f from off (n < 0: to its end) straight from
 // the file to the socket. Copying an io.LimitedReader of an *os.File into
 // a *net.TCPConn is what makes Go use sendfile(2).
 func (r *response) SendFile(f *os.File, off, n int64) error {
-	if err := r.writable(); err != nil {
+	n, err := r.fileSpan(f, off, n)
+	if n == 0 || err != nil {
 		return err
-	}
-	if r.noBody {
-		return nil
-	}
-	if n < 0 {
-		fi, err := f.Stat()
-		if err != nil {
-			return err
-		}
-		n = max(fi.Size()-off, 0)
-	}
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return err
-	}
-	n = r.allow(n)
-	if n == 0 {
-		return nil
 	}
 	if r.chunked {
 		r.chunkHeader(n)
@@ -244,7 +255,10 @@ func (r *response) finish(err error) bool {
 	case r.err != nil:
 		return false
 	case !r.started:
-		r.sendError(err)
+		// After a timeout the app may still hold the request body: the
+		// connection cannot be read again.
+		r.close = r.close || errors.Is(err, errPanic) || errors.Is(err, wsgi.ErrTimeout)
+		sendFailure(r, err, r.c.s.log, r.id)
 	case err != nil:
 		// Nothing we send now can make the response whole.
 		r.c.s.log.Debug("wsgo: connection cut: the response failed after it started", "id", r.id, "remote", r.c.peer())
@@ -270,26 +284,22 @@ func (r *response) finish(err error) bool {
 	return r.keepAlive && !r.truncated
 }
 
-// sendError answers for an application that failed, or returned nothing,
-// before starting its response.
-func (r *response) sendError(err error) {
+// sendFailure answers for an application that failed, or returned
+// nothing, before starting its response.
+func sendFailure(w wsgi.Responder, err error, log *slog.Logger, id uint64) {
 	status, header := http.StatusInternalServerError, plainText
 	switch {
 	case errors.Is(err, wsgi.ErrOverloaded):
 		status, header = http.StatusServiceUnavailable, retryLater
 	case errors.Is(err, wsgi.ErrTimeout):
-		// The app may still hold the request body: the connection
-		// cannot be read again.
-		status, r.close = http.StatusGatewayTimeout, true
-		r.c.s.log.Warn("wsgo: request timed out; answered 504", "id", r.id, "timeout", r.c.s.timeout)
-	case errors.Is(err, errPanic):
-		r.close = true
+		status = http.StatusGatewayTimeout
+		log.Warn("wsgo: request timed out; answered 504", "id", id)
 	case err == nil:
-		r.c.s.log.Error("wsgo: the application returned without a response", "id", r.id)
+		log.Error("wsgo: the application returned without a response", "id", id)
 	}
 	text := http.StatusText(status) + "\n"
-	if r.Start(status, http.StatusText(status), header, int64(len(text))) == nil {
-		r.Write([]byte(text))
+	if w.Start(status, http.StatusText(status), header, int64(len(text))) == nil {
+		w.Write([]byte(text))
 	}
 }
 
@@ -305,7 +315,7 @@ func (r *response) sendContinue() error {
 	return nil
 }
 
-func (r *response) usable() error {
+func (r *responseState) usable() error {
 	switch {
 	case r.err != nil:
 		return r.err
@@ -315,7 +325,7 @@ func (r *response) usable() error {
 	return nil
 }
 
-func (r *response) writable() error {
+func (r *responseState) writable() error {
 	if err := r.usable(); err != nil {
 		return err
 	}
@@ -327,7 +337,7 @@ func (r *response) writable() error {
 
 // allow returns how many of n body bytes may go out: none without a body,
 // at most what a declared length has left.
-func (r *response) allow(n int64) int64 {
+func (r *responseState) allow(n int64) int64 {
 	if r.noBody {
 		return 0
 	}
@@ -342,12 +352,46 @@ func (r *response) allow(n int64) int64 {
 
 // fail records that the client cannot be written to. The application
 // learns it from its context and from every later call.
-func (r *response) fail(err error) error {
+func (r *responseState) fail(err error) error {
 	if r.err == nil {
 		r.err = fmt.Errorf("wsgo: writing to the client: %w", err)
 		r.cancel()
 	}
 	return r.err
+}
+
+// flush runs a flush of the response's writer, if the client can still
+// be written to.
+func (r *responseState) flush(flush func() error) error {
+	if err := r.usable(); err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
+		return r.fail(err)
+	}
+	return nil
+}
+
+// fileSpan readies f for sending n bytes from off (n < 0: to its end),
+// and returns how many of them the response may send.
+func (r *responseState) fileSpan(f *os.File, off, n int64) (int64, error) {
+	if err := r.writable(); err != nil {
+		return 0, err
+	}
+	if r.noBody {
+		return 0, nil
+	}
+	if n < 0 {
+		fi, err := f.Stat()
+		if err != nil {
+			return 0, err
+		}
+		n = max(fi.Size()-off, 0)
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return r.allow(n), nil
 }
 
 func (r *response) field(name, value string) {

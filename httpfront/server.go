@@ -8,6 +8,7 @@ package httpfront
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,9 +38,13 @@ type Config struct {
 	// client gets 504, or a cut connection once the response has begun.
 	// Zero: no limit.
 	Timeout time.Duration
+	// TLS, when set, makes every TCP connection a TLS one, with HTTP/2
+	// when the client chooses it (ALPN). Unix sockets stay plain.
+	TLS *tls.Config
 }
 
-// Server serves HTTP/1.0 and HTTP/1.1 on any number of listeners.
+// Server serves HTTP/1.0 and HTTP/1.1 on any number of listeners, and
+// HTTP/2 over TLS.
 type Server struct {
 	app            wsgi.App
 	log            *slog.Logger
@@ -47,6 +52,7 @@ type Server struct {
 	headerTimeout  time.Duration
 	maxHeaderBytes int
 	timeout        time.Duration
+	tlsConfig      *tls.Config
 
 	// ctx is the parent of every request context; cancelled when a
 	// Shutdown runs out of time.
@@ -59,6 +65,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	live      sync.WaitGroup // one count per connection in conns
+	h2        h2front        // the TLS connections that chose HTTP/2
 }
 
 // New makes a Server; it starts serving with Serve. It panics without an
@@ -74,6 +81,7 @@ func New(cfg Config) *Server {
 		headerTimeout:  cfg.HeaderTimeout,
 		maxHeaderBytes: cfg.MaxHeaderBytes,
 		timeout:        cfg.Timeout,
+		tlsConfig:      cfg.TLS,
 		closing:        make(chan struct{}),
 		listeners:      make(map[net.Listener]struct{}),
 		conns:          make(map[*conn]struct{}),
@@ -130,6 +138,9 @@ func (s *Server) Serve(l net.Listener) error {
 // lent by another process implements Lent. After Shutdown or Release has
 // begun it closes rwc (or gives it back) instead.
 func (s *Server) ServeConn(rwc net.Conn) {
+	if _, isTCP := rwc.LocalAddr().(*net.TCPAddr); isTCP && s.tlsConfig != nil {
+		rwc = tls.Server(rwc, s.tlsConfig) // the handshake runs in the connection's goroutine
+	}
 	c := newConn(s, rwc)
 	if !s.addConn(c) {
 		c.end(false)
@@ -181,6 +192,7 @@ func (s *Server) stop(ctx context.Context, release bool) error {
 
 	done := make(chan struct{})
 	go func() {
+		s.h2.shutdown(ctx)
 		s.live.Wait()
 		close(done)
 	}()
@@ -189,6 +201,7 @@ func (s *Server) stop(ctx context.Context, release bool) error {
 		return nil
 	case <-ctx.Done():
 		s.cancel()
+		s.h2.close()
 		s.mu.Lock()
 		for c := range s.conns {
 			c.rwc.Close()

@@ -10,6 +10,7 @@ import "C"
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -56,6 +57,7 @@ type Host struct {
 	sched   *scheduler
 	desc    string
 	bind    string
+	about   string // JSON from loader.py's _about
 	workers sync.WaitGroup
 	threads []*worker     // by index, each set by its own goroutine before Start returns
 	stop    chan struct{} // closed to make the interpreter's thread finalize
@@ -148,6 +150,7 @@ func (h *Host) load() error {
 	C.wsgo_interp_load(h.st, &opts, &res)
 	h.desc = takeString(res.description)
 	h.bind = takeString(res.bind)
+	h.about = takeString(res.about)
 	if res.error != nil {
 		return &LoadError{Report: takeString(res.error)}
 	}
@@ -169,6 +172,22 @@ func (h *Host) Description() string { return h.desc }
 
 // ScriptBind is the address a wsgiref script passed to make_server, or "".
 func (h *Host) ScriptBind() string { return h.bind }
+
+// About is what the loader found, as `wsgo check` shows it.
+type About struct {
+	Name    string   `json:"name"` // e.g. "hello.application", "an instance of flask.app.Flask"
+	Repr    string   `json:"repr"`
+	SysPath []string `json:"sys_path"` // as it was once the app was imported
+}
+
+// About describes the loaded app.
+func (h *Host) About() (About, error) {
+	var a About
+	if err := json.Unmarshal([]byte(h.about), &a); err != nil {
+		return a, fmt.Errorf("pyhost: the loader's description of the app is malformed: %v", err)
+	}
+	return a, nil
+}
 
 // Shutdown stops the Python threads, then finalizes CPython (atexit
 // handlers run; non-daemon threads are waited for) until ctx is done.

@@ -182,7 +182,7 @@ void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_res
                                 opts->timeout);
     if (out == NULL)
         goto fail;
-    /* ("error", report) or ("ok", app, description, bind-or-None) */
+    /* ("error", report) or ("ok", app, description, bind-or-None, about) */
     if (!PyTuple_Check(out) || PyTuple_GET_SIZE(out) < 2) {
         PyErr_SetString(PyExc_RuntimeError, "wsgo loader returned a malformed result");
         goto fail;
@@ -194,6 +194,7 @@ void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_res
     st->app = Py_NewRef(PyTuple_GET_ITEM(out, 1));
     res->description = tuple_str(out, 2);
     res->bind = tuple_str(out, 3);
+    res->about = tuple_str(out, 4);
     goto done;
 fail:
     res->error = wsgo_report(st);

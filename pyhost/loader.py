@@ -2,7 +2,7 @@
 
 load() resolves the TARGET of `wsgo run TARGET` to a WSGI callable, the way
 gunicorn and wsgiref users expect, and returns ("ok", app, description,
-bind) or ("error", report). Every report names the problem and the fix.
+bind, about) or ("error", report). Every report names the problem and the fix.
 """
 
 import ast
@@ -262,6 +262,21 @@ def thread_stacks():
             for ident, frame in sys._current_frames().items()}
 
 
+def _about(app):
+    """What `wsgo check` prints of the app: its qualified name, repr and sys.path, as JSON."""
+    import json
+
+    named = app if hasattr(app, "__qualname__") else type(app)
+    name = "%s.%s" % (getattr(named, "__module__", None) or "?", named.__qualname__)
+    if named is not app:
+        name = "an instance of " + name
+    try:
+        text = repr(app)
+    except Exception:
+        text = object.__repr__(app)
+    return json.dumps({"name": name, "repr": text, "sys_path": sys.path})
+
+
 def load(target, chdir, pythonpath, timeout):
     if timeout:
         RequestTimeout.message = "the request ran past wsgo's --timeout of %g s" % timeout
@@ -269,4 +284,4 @@ def load(target, chdir, pythonpath, timeout):
         app, desc, bind = _load(target, chdir, pythonpath)
     except LoadError as exc:
         return ("error", str(exc).rstrip("\n") + "\n")
-    return ("ok", app, desc, bind)
+    return ("ok", app, desc, bind, _about(app))

@@ -44,6 +44,11 @@ func packRequest(r *wsgi.Request) []byte {
 		b = binary.NativeEndian.AppendUint32(b, absent)
 	}
 	keys, values := environHeaders(r.Header)
+	if r.Scheme == "https" {
+		// The CGI variable older code checks instead of wsgi.url_scheme
+		// (uWSGI and Apache's mod_ssl set it too).
+		keys, values = append(keys, "HTTPS"), append(values, "on")
+	}
 	b = binary.NativeEndian.AppendUint32(b, uint32(len(keys)))
 	for i, k := range keys {
 		b = putField(b, k)

@@ -60,6 +60,7 @@ typedef struct {
 typedef struct {
     char *description;  /* e.g. "web_application.py:application" */
     char *bind;         /* address a wsgiref script asked for, or NULL */
+    char *about;        /* JSON: the app's name and repr, sys.path (wsgo check) */
     char *error;        /* NULL on success, else the report to print */
 } wsgo_load_result;
 

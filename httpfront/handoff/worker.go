@@ -131,9 +131,10 @@ func (w *Worker) adopt(slot uint32, fd int) (net.Conn, error) {
 // lentConn is a connection the master lent; see httpfront.Lent.
 type lentConn struct {
 	net.Conn
-	w    *Worker
-	slot uint32
-	end  sync.Once
+	w      *Worker
+	slot   uint32
+	opaque bool // Encrypted: its state stays Opaque
+	end    sync.Once
 }
 
 func (c *lentConn) Read(p []byte) (int, error) {
@@ -145,13 +146,20 @@ func (c *lentConn) Read(p []byte) (int, error) {
 }
 
 func (c *lentConn) Write(p []byte) (int, error) {
-	c.w.slots.Set(c.slot, Sent)
+	c.sent()
 	return c.Conn.Write(p)
+}
+
+// sent records that response bytes go out.
+func (c *lentConn) sent() {
+	if !c.opaque {
+		c.w.slots.Set(c.slot, Sent)
+	}
 }
 
 // ReadFrom keeps sendfile(2) for file bodies.
 func (c *lentConn) ReadFrom(r io.Reader) (int64, error) {
-	c.w.slots.Set(c.slot, Sent)
+	c.sent()
 	if rf, ok := c.Conn.(io.ReaderFrom); ok {
 		return rf.ReadFrom(r)
 	}
@@ -166,7 +174,16 @@ func (c *lentConn) CloseWrite() error {
 	return nil
 }
 
-func (c *lentConn) Idle() { c.w.slots.Set(c.slot, Idle) }
+func (c *lentConn) Idle() {
+	if !c.opaque {
+		c.w.slots.Set(c.slot, Idle)
+	}
+}
+
+func (c *lentConn) Encrypted() {
+	c.opaque = true
+	c.w.slots.Set(c.slot, Opaque)
+}
 
 func (c *lentConn) Close() error { return c.finish(Closed) }
 

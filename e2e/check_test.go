@@ -1,0 +1,131 @@
+package e2e
+
+// Tests of `wsgo check TARGET`: it imports the app as `wsgo run` would and
+// exits 0 with what it found, or 4 with the error run would stop with.
+// Python writes no bytecode here: examples/ is the repository's.
+
+import (
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var noBytecode = []string{"PYTHONDONTWRITEBYTECODE=1"}
+
+// checkRun runs `wsgo check ARGS...` and checks its exit code and that
+// each of want is in its output, which it returns.
+func checkRun(t *testing.T, code int, args, want []string) string {
+	t.Helper()
+	got, out := cliExit(t, noBytecode, append([]string{"check"}, args...)...)
+	if got != code {
+		t.Errorf("exit code %d; want %d", got, code)
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q", w)
+		}
+	}
+	return out
+}
+
+func TestCheckGoodApps(t *testing.T) {
+	dir := cliData(t, "cli")
+	examples := examplesDir(t)
+	// An app that needs its --env variable at import time.
+	needsEnv := writeApp(t, "needs_env.py", `import os
+REGION = os.environ["APP_REGION"]
+
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return [REGION.encode()]
+`)
+	tests := []struct {
+		name string
+		args []string
+		want []string // each must appear in the output
+	}{
+		{"a file's application", []string{filepath.Join(examples, "hello.py")}, []string{
+			"wsgo check: " + filepath.Join(examples, "hello.py") + ":application loads\n",
+			"callable: hello.application\n          <function application at 0x",
+			"sys.path: " + examples + "\n          /",
+		}},
+		{"a class named after ':' with --chdir", []string{"--chdir", examples, "callable_class.py:AppClass"}, []string{
+			"wsgo check: callable_class.py:AppClass loads\n",
+			"callable: callable_class.AppClass\n          <class 'callable_class.AppClass'>\n",
+		}},
+		{"a module found through --pythonpath, flags after the TARGET", []string{"pkg.web:handler", "--pythonpath", dir}, []string{
+			"wsgo check: pkg.web:handler loads\n",
+			"callable: pkg.web.handler\n",
+			"\n          " + dir + "\n",
+		}},
+		{"--env reaches the app's import", []string{needsEnv, "--env", "APP_REGION=eu"}, []string{
+			"wsgo check: " + needsEnv + ":application loads\n",
+		}},
+		{"a wsgiref script shows the address it asked for", []string{filepath.Join(examples, "web_application.py")}, []string{
+			"(the app given to make_server) loads\n",
+			"callable: __main__.application\n",
+			"address:  localhost:8051 (given to make_server; `wsgo run` serves there unless --bind is given)\n",
+		}},
+	}
+	python := regexp.MustCompile(`\nPython:   3\.\d+\.\d+\S*\n`)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := checkRun(t, 0, tc.args, tc.want)
+			if !python.MatchString(out) {
+				t.Errorf("output has no Python version line")
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestCheckBrokenAppsExit4(t *testing.T) {
+	dir := cliData(t, "cli")
+	p := func(name string) string { return filepath.Join(dir, "errors", name) }
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"a syntax error shows the file and line", []string{p("syntaxerr.py")}, []string{
+			`File "` + p("syntaxerr.py") + `", line 3`,
+			"SyntaxError: invalid syntax",
+			"wsgo: importing " + p("syntaxerr.py") + " failed with the error above; fix it and start wsgo again."}},
+		{"a missing callable is named, with the ones there are", []string{p("noapp.py") + ":nosuch"}, []string{
+			"wsgo: " + p("noapp.py") + " has no 'nosuch'; callables defined there: handler, make_thing"}},
+		{"a module that is not found is named", []string{"--chdir", dir, "nosuch_module_xyz:app"}, []string{
+			"wsgo: no module named 'nosuch_module_xyz' (sys.path[0] is " + dir + ")"}},
+		{"a variable the app needs and --env does not give", []string{writeApp(t, "needs_env.py", "import os\nos.environ['APP_REGION']\n")}, []string{
+			"KeyError: 'APP_REGION'"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := checkRun(t, 4, tc.args, tc.want)
+			if strings.Contains(out, "loads\n") {
+				t.Errorf("output claims the app loads")
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestCheckUsage(t *testing.T) {
+	code, out := cliExit(t, nil, "check")
+	if code != 2 || !strings.Contains(out, "wsgo check: give one TARGET") {
+		t.Errorf("wsgo check without TARGET: exit %d, output %q; want 2 and the usage", code, out)
+	}
+	code, out = cliExit(t, nil, "check", "--help")
+	for _, w := range []string{"wsgo check [command options] TARGET", "--chdir", "--pythonpath", "--env", "$WSGO_CHDIR"} {
+		if code != 0 || !strings.Contains(out, w) {
+			t.Errorf("wsgo check --help: exit %d; want 0 and %q in:\n%s", code, w, out)
+		}
+	}
+	if strings.Contains(out, "--threads") {
+		t.Errorf("wsgo check --help lists run's serving flags:\n%s", out)
+	}
+}

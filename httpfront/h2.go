@@ -1,0 +1,287 @@
+package httpfront
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+
+	"wsgo/wsgi"
+)
+
+// h2front serves the TLS connections that chose HTTP/2 through ALPN. Our
+// HTTP/1 server exists for the reason phrase, which HTTP/2 does not have,
+// so HTTP/2 is net/http's: one http.Server, started with the first such
+// connection, is handed each of them and calls serveH2 for each request.
+type h2front struct {
+	mu     sync.Mutex
+	hs     *http.Server // nil until the first HTTP/2 connection
+	ln     *handoff
+	closed bool
+}
+
+// serve hands a TLS connection that negotiated "h2" to the HTTP/2 server.
+func (f *h2front) serve(s *Server, c *tls.Conn) {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		c.Close()
+		return
+	}
+	if f.hs == nil {
+		f.ln = &handoff{conns: make(chan net.Conn), done: make(chan struct{})}
+		f.hs = &http.Server{
+			Handler:        http.HandlerFunc(s.serveH2),
+			IdleTimeout:    s.keepAlive,
+			MaxHeaderBytes: s.maxHeaderBytes,
+			HTTP2:          &http.HTTP2Config{WriteByteTimeout: stallTimeout},
+			BaseContext:    func(net.Listener) context.Context { return s.ctx },
+			ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		}
+		go f.hs.Serve(f.ln)
+	}
+	ln := f.ln
+	f.mu.Unlock()
+	ln.give(c)
+}
+
+// shutdown stops taking connections and sends GOAWAY on those it has; it
+// returns when their streams are done, or ctx is.
+func (f *h2front) shutdown(ctx context.Context) {
+	f.mu.Lock()
+	f.closed = true
+	hs := f.hs
+	f.mu.Unlock()
+	if hs != nil {
+		hs.Shutdown(ctx)
+	}
+}
+
+// close closes every HTTP/2 connection at once.
+func (f *h2front) close() {
+	f.mu.Lock()
+	f.closed = true
+	hs := f.hs
+	f.mu.Unlock()
+	if hs != nil {
+		hs.Close()
+	}
+}
+
+// handoff is the listener of the HTTP/2 server: it accepts the
+// connections given to it.
+type handoff struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (h *handoff) give(c net.Conn) {
+	select {
+	case h.conns <- c:
+	case <-h.done:
+		c.Close()
+	}
+}
+
+func (h *handoff) Accept() (net.Conn, error) {
+	select {
+	case c := <-h.conns:
+		return c, nil
+	case <-h.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (h *handoff) Close() error {
+	h.once.Do(func() { close(h.done) })
+	return nil
+}
+
+func (h *handoff) Addr() net.Addr { return handoffAddr{} }
+
+type handoffAddr struct{}
+
+func (handoffAddr) Network() string { return "h2" }
+func (handoffAddr) String() string  { return "HTTP/2 connections from the TLS listeners" }
+
+// serveH2 serves one HTTP/2 request: the same wsgi.Request an HTTP/1
+// request makes, answered through h2response.
+func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
+	ctx, cancel := context.WithCancel(hr.Context())
+	defer cancel()
+	res := &h2response{
+		responseState: responseState{cancel: cancel, remain: -1},
+		w:             w,
+		rc:            http.NewResponseController(w),
+		isHead:        hr.Method == http.MethodHead,
+		log:           s.log,
+	}
+	req := h2Request(hr, &h2body{r: hr.Body, res: res})
+	res.id = req.ID
+	if hr.ContentLength < 0 {
+		// A body without Content-Length: read it whole first, as for a
+		// chunked HTTP/1 body (see spoolBody). A request that ends with
+		// its headers has length 0.
+		spooled, n, release, err := spoolBody(req.Body)
+		if err != nil {
+			s.log.Debug("wsgo: HTTP/2 request body lost", "id", req.ID, "err", err)
+			http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
+			return
+		}
+		defer release()
+		req.Body, req.ContentLength, req.HasContentLength = spooled, n, true
+	}
+	res.finish(s.callApp(ctx, req, res))
+}
+
+// h2Request makes the contract's request of an HTTP/2 one.
+func h2Request(hr *http.Request, body io.Reader) *wsgi.Request {
+	path, query := splitTarget(hr.RequestURI)
+	req := &wsgi.Request{
+		ID:               lastID.Add(1),
+		Method:           hr.Method,
+		RequestURI:       hr.RequestURI,
+		RawPath:          path,
+		RawQuery:         query,
+		Proto:            "HTTP/2.0",
+		Scheme:           "https",
+		ContentType:      hr.Header.Get("Content-Type"),
+		ContentLength:    hr.ContentLength,
+		HasContentLength: len(hr.Header["Content-Length"]) > 0,
+		Body:             body,
+	}
+	if hr.Host != "" {
+		req.ServerName, req.ServerPort = splitHost(hr.Host, "https")
+		req.Header = append(req.Header, wsgi.Header{Name: "Host", Value: hr.Host})
+	} else if a, ok := hr.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok {
+		req.ServerName, req.ServerPort = hostPort(a)
+	}
+	if ip, port, err := net.SplitHostPort(hr.RemoteAddr); err == nil {
+		req.RemoteAddr, req.RemotePort = ip, port
+	}
+	// HTTP/2 keeps no order across names; sorted, the environ is the same
+	// for the same request.
+	for _, key := range slices.Sorted(maps.Keys(hr.Header)) {
+		if key == "Host" || !forApp(key) {
+			continue
+		}
+		for _, v := range hr.Header[key] {
+			req.Header = append(req.Header, wsgi.Header{Name: key, Value: v})
+		}
+	}
+	return req
+}
+
+// h2body is the request body as the app reads it; it fails once the
+// request is over, like the HTTP/1 body.
+type h2body struct {
+	r   io.Reader
+	res *h2response
+}
+
+func (b *h2body) Read(p []byte) (int, error) {
+	if b.res.done {
+		return 0, errDone
+	}
+	return b.r.Read(p)
+}
+
+// h2response is the wsgi.Responder of one HTTP/2 request. HTTP/2 has no
+// reason phrase and no connection-specific headers (RFC 9113 8.2.2): those
+// are dropped; the rest is as for HTTP/1.
+type h2response struct {
+	responseState
+	w      http.ResponseWriter
+	rc     *http.ResponseController
+	id     uint64
+	isHead bool
+	log    *slog.Logger
+}
+
+// connectionHeaders may not appear in HTTP/2 (RFC 9113 8.2.2); framing is
+// ours.
+var connectionHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te", "Content-Length"}
+
+func (r *h2response) Start(status int, reason string, header []wsgi.Header, bodyLen int64) error {
+	h, err := r.checkStart(status, reason, header, r.isHead, bodyLen)
+	if err != nil {
+		return err
+	}
+	if status < 200 {
+		// net/http would send it as an interim response and then a 200.
+		return fmt.Errorf("wsgo: status %d cannot end an HTTP/2 response", status)
+	}
+	out := r.w.Header()
+	for _, f := range header {
+		key := http.CanonicalHeaderKey(f.Name)
+		if !slices.Contains(connectionHeaders, key) {
+			out[key] = append(out[key], f.Value)
+		}
+	}
+	if !h.hasServer {
+		out.Set("Server", "wsgo")
+	}
+	if h.length >= 0 {
+		out.Set("Content-Length", strconv.FormatInt(h.length, 10))
+	}
+	r.noBody, r.remain = h.noBody, h.remain
+	r.started = true
+	r.w.WriteHeader(status)
+	return nil
+}
+
+func (r *h2response) Write(p []byte) error {
+	if err := r.writable(); err != nil {
+		return err
+	}
+	p = p[:r.allow(int64(len(p)))]
+	if len(p) == 0 {
+		return nil
+	}
+	if _, err := r.w.Write(p); err != nil {
+		return r.fail(err)
+	}
+	return nil
+}
+
+func (r *h2response) Flush() error { return r.flush(r.rc.Flush) }
+
+// SendFile copies: there is no sendfile(2) into TLS.
+func (r *h2response) SendFile(f *os.File, off, n int64) error {
+	n, err := r.fileSpan(f, off, n)
+	if n == 0 || err != nil {
+		return err
+	}
+	k, err := io.Copy(r.w, &io.LimitedReader{R: f, N: n})
+	if err == nil && k < n {
+		err = errShortFile
+	}
+	if err != nil {
+		return r.fail(err)
+	}
+	return nil
+}
+
+// finish completes the response once ServeWSGI has returned err. A
+// response that cannot be whole ends with a stream reset, so the client
+// cannot take it for a whole one.
+func (r *h2response) finish(err error) {
+	defer func() { r.done = true }()
+	switch {
+	case r.err != nil:
+	case !r.started:
+		sendFailure(r, err, r.log, r.id)
+	case err != nil || !r.noBody && r.remain > 0:
+		r.log.Debug("wsgo: HTTP/2 stream reset: the response is incomplete", "id", r.id)
+		panic(http.ErrAbortHandler)
+	}
+}

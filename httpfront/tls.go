@@ -1,0 +1,84 @@
+package httpfront
+
+import (
+	"crypto/tls"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Certs is the server's certificate and key, read from their files and
+// read again by Reload: a renewed certificate is taken without a restart,
+// and connections already open keep theirs.
+type Certs struct {
+	certFile, keyFile string
+	current           atomic.Pointer[tls.Certificate]
+}
+
+// LoadCerts reads a PEM certificate (with its chain) and its private key.
+// Its errors name the files and the fix.
+func LoadCerts(certFile, keyFile string) (*Certs, error) {
+	c := &Certs{certFile: certFile, keyFile: keyFile}
+	if err := c.Reload(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Reload reads the files again. On an error the certificate in use stays.
+func (c *Certs) Reload() error {
+	certPEM, err := os.ReadFile(c.certFile)
+	if err != nil {
+		return fmt.Errorf("wsgo: cannot read --certfile: %v", err)
+	}
+	keyPEM, err := os.ReadFile(c.keyFile)
+	if err != nil {
+		return fmt.Errorf("wsgo: cannot read --keyfile: %v", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return fmt.Errorf("wsgo: --certfile %s and --keyfile %s: %s; give a PEM certificate (leaf first, then its chain) and the private key that matches it",
+			c.certFile, c.keyFile, strings.TrimPrefix(err.Error(), "tls: "))
+	}
+	c.current.Store(&cert)
+	return nil
+}
+
+// Describe names the certificate in use for a log line: its subject and
+// when it expires.
+func (c *Certs) Describe() string {
+	leaf := c.current.Load().Leaf
+	return fmt.Sprintf("%s, valid until %s", leaf.Subject, leaf.NotAfter.UTC().Format(time.DateOnly))
+}
+
+// Config is the TLS configuration of the listeners: the current
+// certificate at each handshake, HTTP/2 or HTTP/1.1 through ALPN.
+func (c *Certs) Config() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2", "http/1.1"},
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return c.current.Load(), nil
+		},
+	}
+}
+
+// handshake runs a TLS connection's handshake, bounded by the header
+// timeout. It reports whether the connection goes on as HTTP/1: one that
+// chose HTTP/2 is handed to the HTTP/2 server, a failed one is closed.
+func (c *conn) handshake(tc *tls.Conn) bool {
+	tc.SetDeadline(time.Now().Add(c.s.headerTimeout))
+	if err := tc.Handshake(); err != nil {
+		c.s.log.Debug("wsgo: TLS handshake failed", "remote", c.peer(), "err", err)
+		tc.Close()
+		return false
+	}
+	tc.SetDeadline(time.Time{})
+	if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		c.s.h2.serve(c.s, tc)
+		return false
+	}
+	return true
+}
