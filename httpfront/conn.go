@@ -2,11 +2,11 @@ package httpfront
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -19,11 +19,7 @@ import (
 
 // Limits and timeouts not worth a setting.
 const (
-	maxRequestLine = 8 << 10   // a longer request line gets 414
-	maxDrain       = 256 << 10 // unread input we discard to keep a connection
-	// stallTimeout: a body read or response write that makes no progress
-	// for this long means the client is gone (a slow one still progresses).
-	stallTimeout = time.Minute
+	maxDrain = 256 << 10 // unread input we discard to keep a connection
 	// drainTimeout bounds waiting for input nobody wants: the rest of an
 	// unread request body, or what a client sends after its last response.
 	drainTimeout = time.Second
@@ -47,6 +43,7 @@ type conn struct {
 	idle bool // waiting between requests, where Shutdown closes it; guarded by s.mu
 
 	remoteIP, remotePort string // "" on a unix socket
+	trusted              bool   // its proxy headers are believed (proxy.go)
 	localName, localPort string // SERVER_NAME and SERVER_PORT for requests without a host
 }
 
@@ -54,10 +51,11 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c := &conn{s: s, rwc: rwc, localName: "localhost"}
 	c.cr.conn = rwc
 	c.br = bufio.NewReaderSize(&c.cr, readBufSize)
-	c.bw = bufio.NewWriterSize(stallWriter{rwc}, writeBufSize)
+	c.bw = bufio.NewWriterSize(stallWriter{rwc, s.stallTimeout}, writeBufSize)
 	if a, ok := rwc.RemoteAddr().(*net.TCPAddr); ok {
 		c.remoteIP, c.remotePort = a.IP.String(), strconv.Itoa(a.Port)
 	}
+	c.trusted = s.trust.trustsPeer(rwc.RemoteAddr())
 	if a, ok := rwc.LocalAddr().(*net.TCPAddr); ok {
 		c.localName, c.localPort = a.IP.String(), strconv.Itoa(a.Port)
 		if a.IP.To4() == nil {
@@ -89,63 +87,69 @@ func (c *conn) awaitRequest() bool {
 // handle reads one request and answers it. It reports whether the
 // connection may carry another.
 func (c *conn) handle() bool {
+	start := time.Now()
 	hreq, head, status, why := c.readRequest()
 	if status != 0 {
-		c.reject(status, why)
+		c.reject(status, why, hreq, start)
 		return false
 	}
 	if hreq == nil {
 		return false
 	}
-	return c.serveRequest(hreq, head)
+	return c.serveRequest(hreq, head, start)
 }
 
 // readRequest reads and checks one request head. It returns the request
-// and its raw head; or the status to refuse it with; or neither, when the
-// client went quiet or away before the head was complete.
+// and its raw head; or the status to refuse it with, and the request when
+// it could be parsed; or neither, when the client went quiet or away
+// before the head was complete.
 func (c *conn) readRequest() (*http.Request, []byte, int, string) {
 	c.rwc.SetReadDeadline(time.Now().Add(c.s.headerTimeout))
-	// Room for a head of exactly MaxHeaderBytes, its empty line, and one
-	// byte more to tell that it is too long.
-	c.cr.recordHead(c.br, c.s.maxHeaderBytes+3)
+	c.cr.recordHead(c.br, c.s.limits.headCap())
 	hreq, err := http.ReadRequest(c.br)
 	rec, sockErr := c.cr.stopRecording()
-	head, status, why := measureHead(rec, c.s.maxHeaderBytes)
-	if status == 0 {
-		switch {
-		case err == nil:
-			status, why = checkRequest(hreq, head)
-		case head != nil:
-			status, why = framingStatus(head, false)
-			if status == 0 {
-				status, why = http.StatusBadRequest, err.Error()
-			}
-		case sockErr != nil:
-			c.s.log.Debug("wsgo: connection dropped in a request head", "remote", c.peer(), "err", sockErr)
-			return nil, nil, 0, ""
-		default:
+	head, status, why := c.s.limits.measureHead(rec)
+	switch {
+	case status != 0:
+		return nil, nil, status, why
+	case err == nil:
+		if status, why = checkRequest(hreq, head); status == 0 {
+			status, why = c.s.limits.bodyStatus(hreq)
+		}
+		return hreq, head, status, why
+	case head != nil:
+		if status, why = framingStatus(head, false); status == 0 {
 			status, why = http.StatusBadRequest, err.Error()
 		}
-	}
-	if status != 0 {
 		return nil, nil, status, why
+	case sockErr != nil:
+		c.s.log.Debug("wsgo: connection dropped in a request head", "remote", c.peer(), "err", sockErr)
+		return nil, nil, 0, ""
 	}
-	return hreq, head, 0, ""
+	return nil, nil, http.StatusBadRequest, err.Error()
 }
 
-// reject answers a request that cannot be served. The body is constant:
-// echoing client bytes back invites reflected content.
-func (c *conn) reject(status int, why string) {
-	c.s.log.Debug("wsgo: request refused", "status", status, "why", why, "remote", c.peer())
+// reject answers a request that cannot be served; hreq is nil when it
+// could not be parsed. The body is constant: echoing client bytes back
+// invites reflected content. A limit's refusal is a warning naming the
+// flag, for the operator may have set it too low.
+func (c *conn) reject(status int, why string, hreq *http.Request, start time.Time) {
+	level := slog.LevelDebug
+	if isLimit(status) {
+		level = slog.LevelWarn
+		why += "; raise the flag if such requests are legitimate"
+	}
+	c.s.log.Log(context.Background(), level, "wsgo: request refused", "status", status, "why", why, "remote", c.peer())
 	text := http.StatusText(status)
 	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nServer: wsgo\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n",
 		status, text, httpDate(time.Now()), len(text)+1, text)
 	c.bw.Flush()
+	c.s.accessLog.rejected(c, hreq, status, int64(len(text)+1), start)
 }
 
 // serveRequest runs the application for one request and completes its
 // response. It reports whether the connection may carry another request.
-func (c *conn) serveRequest(hreq *http.Request, head []byte) bool {
+func (c *conn) serveRequest(hreq *http.Request, head []byte, start time.Time) bool {
 	ctx, cancel := context.WithCancel(c.s.ctx)
 	defer cancel()
 	// New for each request: a Responder or Body kept past ServeWSGI must
@@ -155,43 +159,57 @@ func (c *conn) serveRequest(hreq *http.Request, head []byte) bool {
 		r:       hreq.Body,
 		length:  hreq.ContentLength,
 		eof:     hreq.Body == http.NoBody,
+		limit:   c.s.limits.body,
 		waiting: hreq.ProtoMinor == 1 && hreq.Body != http.NoBody && hasToken(hreq.Header["Expect"], "100-continue"),
 	}
 	req := c.wsgiRequest(hreq, head, b)
+	if c.trusted {
+		forward(req, c.s.trust)
+	}
 	res := &response{
-		c:      c,
-		body:   b,
-		id:     req.ID,
-		cancel: cancel,
-		isHead: hreq.Method == http.MethodHead,
-		http10: hreq.ProtoMinor == 0,
-		close:  hreq.Close,
-		remain: -1,
+		c:         c,
+		body:      b,
+		req:       req,
+		requestID: requestID(req),
+		start:     start,
+		cancel:    cancel,
+		isHead:    hreq.Method == http.MethodHead,
+		http10:    hreq.ProtoMinor == 0,
+		close:     hreq.Close || c.s.noKeepAlive,
+		remain:    -1,
 	}
 	b.res = res
-	c.cr.stall = stallTimeout
-	if !req.HasContentLength && hreq.Body != http.NoBody {
+	c.cr.stall = c.s.stallTimeout
+	var app wsgi.App = c.s.app
+	if files := c.s.static.match(req.RawPath); files != nil {
+		app = files // never spooled: a body sent with a GET is drained unread
+	} else if !req.HasContentLength && hreq.Body != http.NoBody {
 		spooled, n, release, err := spoolBody(b)
-		if err != nil {
-			c.reject(http.StatusBadRequest, "reading a chunked body: "+err.Error())
+		switch {
+		case errors.Is(err, errBodyTooLarge):
+			c.reject(http.StatusRequestEntityTooLarge, c.s.limits.bodyWhy(), hreq, start)
+			return false
+		case err != nil:
+			c.reject(http.StatusBadRequest, "reading a chunked body: "+err.Error(), hreq, start)
 			return false
 		}
 		defer release()
 		req.Body, req.ContentLength, req.HasContentLength = spooled, n, true
 	}
-	keep := res.finish(c.callApp(ctx, req, res))
+	keep := res.finish(c.callApp(ctx, app, req, res))
+	c.s.accessLog.served(res)
 	return keep && b.drain()
 }
 
-// callApp runs the application, turning a panic into errPanic.
-func (c *conn) callApp(ctx context.Context, req *wsgi.Request, w wsgi.Responder) (err error) {
+// callApp runs app, turning a panic into errPanic.
+func (c *conn) callApp(ctx context.Context, app wsgi.App, req *wsgi.Request, w wsgi.Responder) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.s.log.Error("wsgo: panic serving a request", "id", req.ID, "panic", p, "stack", string(debug.Stack()))
 			err = errPanic
 		}
 	}()
-	return c.s.app.ServeWSGI(ctx, req, w)
+	return app.ServeWSGI(ctx, req, w)
 }
 
 // close ends the connection after its last response. Closing a socket
@@ -281,52 +299,18 @@ func (r *connReader) stopRecording() ([]byte, error) {
 	return r.rec, r.err
 }
 
-// measureHead finds the request head in the bytes read for it and checks
-// its size. The head excludes the empty line that ends it; it is nil when
-// that line has not arrived.
-func measureHead(rec []byte, maxBytes int) (head []byte, status int, why string) {
-	line := bytes.IndexByte(rec, '\n')
-	if line < 0 {
-		line = len(rec)
-	}
-	if line > maxRequestLine+1 { // +1 for the CR
-		return nil, http.StatusRequestURITooLong, "request line too long"
-	}
-	end := headEnd(rec)
-	if end > maxBytes || end < 0 && len(rec) > maxBytes {
-		return nil, http.StatusRequestHeaderFieldsTooLarge, "request head too large"
-	}
-	if end < 0 {
-		return nil, 0, ""
-	}
-	return rec[:end], 0, ""
-}
-
-// headEnd returns the length of the head at the start of b, through the
-// line end of its last line, or -1 if the empty line ending it is not in b.
-// Lines end in CRLF or a bare LF, as http.ReadRequest accepts both.
-func headEnd(b []byte) int {
-	for i := 0; ; {
-		j := bytes.IndexByte(b[i:], '\n')
-		if j < 0 {
-			return -1
-		}
-		i += j + 1
-		if rest := b[i:]; bytes.HasPrefix(rest, []byte("\n")) || bytes.HasPrefix(rest, []byte("\r\n")) {
-			return i
-		}
-	}
-}
-
 // stallWriter renews the write deadline for each slice it writes, so a
 // client that stops reading is dropped and a slow one is not.
-type stallWriter struct{ conn net.Conn }
+type stallWriter struct {
+	conn    net.Conn
+	timeout time.Duration
+}
 
 func (w stallWriter) Write(p []byte) (n int, err error) {
 	const slice = 64 << 10
 	for len(p) > 0 {
 		k := min(len(p), slice)
-		w.conn.SetWriteDeadline(time.Now().Add(stallTimeout))
+		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
 		m, err := w.conn.Write(p[:k])
 		n += m
 		if err != nil {

@@ -173,12 +173,18 @@ func (c *conn) serverAddr(host string) (name, port string) {
 	if host == "" {
 		return c.localName, c.localPort
 	}
+	return splitHost(host, "80")
+}
+
+// splitHost splits a host into its name and port; the port is defPort
+// when the host has none. An IPv6 literal keeps its brackets.
+func splitHost(host, defPort string) (name, port string) {
 	name = host
 	if i := strings.LastIndexByte(host, ':'); i > strings.LastIndexByte(host, ']') {
 		name, port = host[:i], host[i+1:]
 	}
 	if port == "" {
-		port = "80"
+		port = defPort
 	}
 	return name, port
 }

@@ -25,6 +25,7 @@ var (
 // Headers of the responses we make up for a failed application.
 var (
 	plainText  = []wsgi.Header{{Name: "Content-Type", Value: "text/plain; charset=utf-8"}}
+	htmlText   = []wsgi.Header{{Name: "Content-Type", Value: "text/html; charset=utf-8"}}
 	retryLater = []wsgi.Header{{Name: "Content-Type", Value: "text/plain; charset=utf-8"}, {Name: "Retry-After", Value: "1"}}
 )
 
@@ -32,15 +33,19 @@ var (
 // content; the response frames it (RFC 9112) and decides whether the
 // connection lives on.
 type response struct {
-	c      *conn
-	body   *body
-	id     uint64
-	cancel context.CancelFunc // ends the request's context once the client is gone
-	isHead bool
-	http10 bool
-	close  bool // the client asked to close, or must be made to
+	c         *conn
+	body      *body
+	req       *wsgi.Request
+	requestID string             // echoed as X-Request-ID
+	start     time.Time          // when the request's head began to arrive
+	cancel    context.CancelFunc // ends the request's context once the client is gone
+	isHead    bool
+	http10    bool
+	close     bool // the client asked to close, or must be made to
 
 	started   bool
+	status    int   // as sent, for the access log
+	sent      int64 // body bytes sent, for the access log
 	done      bool  // ServeWSGI returned
 	noBody    bool  // HEAD, 1xx, 204, 304: body bytes are dropped
 	chunked   bool  // each body write is one chunk
@@ -68,7 +73,7 @@ func (r *response) Start(status int, reason string, header []wsgi.Header, bodyLe
 		return fmt.Errorf("wsgo: response reason phrase %q has a control character", reason)
 	}
 	declared := int64(-1)
-	var hasDate, hasServer, appClose bool
+	var hasDate, hasServer, hasRequestID, appClose bool
 	for _, h := range header {
 		if !validToken(h.Name) {
 			return fmt.Errorf("wsgo: invalid response header name %q", h.Name)
@@ -89,6 +94,8 @@ func (r *response) Start(status int, reason string, header []wsgi.Header, bodyLe
 			hasDate = true
 		case strings.EqualFold(h.Name, "Server"):
 			hasServer = true
+		case strings.EqualFold(h.Name, "X-Request-ID"):
+			hasRequestID = true
 		}
 	}
 
@@ -111,6 +118,7 @@ func (r *response) Start(status int, reason string, header []wsgi.Header, bodyLe
 	r.noBody = r.isHead || status < 200 || status == 204 || status == 304
 	r.keepAlive = keep
 	r.started = true
+	r.status = status
 
 	bw := r.c.bw
 	bw.WriteString("HTTP/1.1 ")
@@ -130,6 +138,9 @@ func (r *response) Start(status int, reason string, header []wsgi.Header, bodyLe
 			!strings.EqualFold(h.Name, "Connection") && !strings.EqualFold(h.Name, "Keep-Alive") {
 			r.field(h.Name, h.Value)
 		}
+	}
+	if !hasRequestID {
+		r.field("X-Request-ID", r.requestID)
 	}
 	if length >= 0 {
 		r.field("Content-Length", string(strconv.AppendInt(r.scratch[:0], length, 10)))
@@ -159,6 +170,7 @@ func (r *response) Write(p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
+	r.sent += int64(len(p))
 	bw := r.c.bw
 	var err error
 	if r.chunked {
@@ -209,6 +221,7 @@ func (r *response) SendFile(f *os.File, off, n int64) error {
 	if n == 0 {
 		return nil
 	}
+	r.sent += n
 	if r.chunked {
 		r.chunkHeader(n)
 	}
@@ -219,7 +232,7 @@ func (r *response) SendFile(f *os.File, off, n int64) error {
 	// while it still takes bytes (see stallWriter).
 	const slice = 4 << 20
 	for n > 0 {
-		r.c.rwc.SetWriteDeadline(time.Now().Add(stallTimeout))
+		r.c.rwc.SetWriteDeadline(time.Now().Add(r.c.s.stallTimeout))
 		k, err := io.Copy(r.c.rwc, &io.LimitedReader{R: f, N: min(n, slice)})
 		n -= k
 		if err == nil && k == 0 {
@@ -247,7 +260,7 @@ func (r *response) finish(err error) bool {
 		r.sendError(err)
 	case err != nil:
 		// Nothing we send now can make the response whole.
-		r.c.s.log.Debug("wsgo: connection cut: the response failed after it started", "id", r.id, "remote", r.c.peer())
+		r.c.s.log.Debug("wsgo: connection cut: the response failed after it started", "id", r.req.ID, "remote", r.c.peer())
 		r.c.cut()
 		return false
 	}
@@ -259,7 +272,7 @@ func (r *response) finish(err error) bool {
 			// Closing after fewer bytes than announced shows the client
 			// the response is incomplete.
 			r.c.bw.Flush()
-			r.c.s.log.Debug("wsgo: connection closed: response shorter than its Content-Length", "id", r.id, "remote", r.c.peer(), "missing", r.remain)
+			r.c.s.log.Debug("wsgo: connection closed: response shorter than its Content-Length", "id", r.req.ID, "remote", r.c.peer(), "missing", r.remain)
 			return false
 		}
 	}
@@ -273,16 +286,21 @@ func (r *response) finish(err error) bool {
 // sendError answers for an application that failed, or returned nothing,
 // before starting its response.
 func (r *response) sendError(err error) {
-	status, header := http.StatusInternalServerError, plainText
+	status, header, text := http.StatusInternalServerError, plainText, ""
+	var tb wsgi.TracebackError
 	switch {
 	case errors.Is(err, wsgi.ErrOverloaded):
 		status, header = http.StatusServiceUnavailable, retryLater
 	case errors.Is(err, errPanic):
 		r.close = true
 	case err == nil:
-		r.c.s.log.Error("wsgo: the application returned without a response", "id", r.id)
+		r.c.s.log.Error("wsgo: the application returned without a response", "id", r.req.ID)
+	case r.c.s.debug && errors.As(err, &tb):
+		header, text = htmlText, debugPage(r.req, tb.Traceback())
 	}
-	text := http.StatusText(status) + "\n"
+	if text == "" {
+		text = http.StatusText(status) + "\n"
+	}
 	if r.Start(status, http.StatusText(status), header, int64(len(text))) == nil {
 		r.Write([]byte(text))
 	}

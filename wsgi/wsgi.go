@@ -36,6 +36,14 @@ type App interface {
 // The front answers 503 Service Unavailable with Retry-After.
 var ErrOverloaded = errors.New("wsgi: all Python threads are busy and the queue is full")
 
+// TracebackError is an error of ServeWSGI that carries the application's
+// traceback. Under --debug the front shows it on the 500 page when the
+// exception came before the response started.
+type TracebackError interface {
+	error
+	Traceback() string
+}
+
 // Header is one header field, in the order received or given.
 type Header struct {
 	Name, Value string
