@@ -91,7 +91,7 @@ func runCommand() *cli.Command {
 			"calls make_server(host, port, app).serve_forever() is served on that address\n" +
 			"unless --bind is given. Every flag can also be set as WSGO_<FLAG>, e.g.\n" +
 			"WSGO_BIND=0.0.0.0:8000 or WSGO_THREADS=32.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "bind", Aliases: []string{"b"}, EnvVars: []string{"WSGO_BIND"},
 				Value: cli.NewStringSlice("127.0.0.1:8000"),
 				Usage: "`ADDR` to listen on: HOST:PORT, :PORT, [IPV6]:PORT or unix:PATH (repeatable)"},
@@ -111,7 +111,7 @@ func runCommand() *cli.Command {
 				Usage: "`LEVEL`: debug, info, warning, error or critical"},
 			&cli.BoolFlag{Name: "strict", EnvVars: []string{"WSGO_STRICT"},
 				Usage: "answer 500 when the app sends str where WSGI needs bytes (default: warn once, send UTF-8)"},
-		},
+		}, frontFlags()...),
 		Action: run,
 	}
 }
@@ -136,6 +136,11 @@ func run(c *cli.Context) error {
 	if c.Int("threads") < 1 || c.Int("queue-size") < 1 || c.Int("graceful-timeout") < 0 {
 		return cli.Exit("wsgo run: --threads and --queue-size must be at least 1, --graceful-timeout at least 0", exitUsage)
 	}
+	frontCfg, closeAccessLog, err := frontConfig(c, logger)
+	if err != nil {
+		return cli.Exit(err.Error(), exitUsage)
+	}
+	defer closeAccessLog()
 
 	host, err := pyhost.Start(pyhost.Config{
 		Target:     c.Args().First(),
@@ -168,7 +173,8 @@ func run(c *cli.Context) error {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 
-	srv := httpfront.New(httpfront.Config{App: host, Logger: logger})
+	frontCfg.App = host
+	srv := httpfront.New(frontCfg)
 	serveErr := make(chan error, len(listeners))
 	var urls []string
 	for _, l := range listeners {

@@ -50,7 +50,10 @@ func startServer(t *testing.T, app wsgitest.FuncApp, cfg Config, l net.Listener)
 			t.Fatal(err)
 		}
 	}
-	cfg.App, cfg.Logger = app, testLogger(t)
+	cfg.App = app
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
 	ts := &testServer{Server: New(cfg), l: l, addr: l.Addr().String(), serve: make(chan error, 1)}
 	go func() { ts.serve <- ts.Serve(l) }()
 	t.Cleanup(func() {

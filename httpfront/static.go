@@ -89,8 +89,11 @@ func (s *staticFiles) match(rawPath string) wsgi.App {
 	}
 	decoded, clean := decodePath(rawPath)
 	for _, d := range s.dirs {
-		rest, ok := strings.CutPrefix(decoded, d.Prefix+"/")
-		if ok || decoded == d.Prefix {
+		rest, under := strings.CutPrefix(decoded, d.Prefix+"/")
+		if under || decoded == d.Prefix {
+			if !under {
+				rest = "" // the prefix itself, a directory
+			}
 			return &staticFile{files: s, dir: d.Dir, rel: rest, clean: clean}
 		}
 	}
