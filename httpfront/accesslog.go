@@ -120,7 +120,8 @@ func (a *AccessLog) add(e accessEntry) {
 	}
 }
 
-// served logs a response of the application or of the static files.
+// served logs a response of the application or of the static files, or
+// the refusal of a request whose head was fine.
 func (a *AccessLog) served(r *response) {
 	if a == nil {
 		return
@@ -140,7 +141,7 @@ func (a *AccessLog) served(r *response) {
 	a.add(e)
 }
 
-// rejected logs a request the front refused; hreq is nil when it could
+// rejected logs a request refused for its head; hreq is nil when it could
 // not be parsed.
 func (a *AccessLog) rejected(c *conn, hreq *http.Request, status int, bytes int64, start time.Time) {
 	if a == nil {

@@ -90,7 +90,7 @@ func (c *conn) handle() bool {
 	start := time.Now()
 	hreq, head, status, why := c.readRequest()
 	if status != 0 {
-		c.reject(status, why, hreq, start)
+		c.s.accessLog.rejected(c, hreq, status, c.reject(status, why), start)
 		return false
 	}
 	if hreq == nil {
@@ -129,11 +129,11 @@ func (c *conn) readRequest() (*http.Request, []byte, int, string) {
 	return nil, nil, http.StatusBadRequest, err.Error()
 }
 
-// reject answers a request that cannot be served; hreq is nil when it
-// could not be parsed. The body is constant: echoing client bytes back
+// reject answers a request that cannot be served and returns the length
+// of the body it sent. The body is constant: echoing client bytes back
 // invites reflected content. A limit's refusal is a warning naming the
 // flag, for the operator may have set it too low.
-func (c *conn) reject(status int, why string, hreq *http.Request, start time.Time) {
+func (c *conn) reject(status int, why string) int64 {
 	level := slog.LevelDebug
 	if isLimit(status) {
 		level = slog.LevelWarn
@@ -144,7 +144,7 @@ func (c *conn) reject(status int, why string, hreq *http.Request, start time.Tim
 	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nServer: wsgo\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n",
 		status, text, httpDate(time.Now()), len(text)+1, text)
 	c.bw.Flush()
-	c.s.accessLog.rejected(c, hreq, status, int64(len(text)+1), start)
+	return int64(len(text) + 1)
 }
 
 // serveRequest runs the application for one request and completes its
@@ -185,12 +185,13 @@ func (c *conn) serveRequest(hreq *http.Request, head []byte, start time.Time) bo
 		app = files // never spooled: a body sent with a GET is drained unread
 	} else if !req.HasContentLength && hreq.Body != http.NoBody {
 		spooled, n, release, err := spoolBody(b)
-		switch {
-		case errors.Is(err, errBodyTooLarge):
-			c.reject(http.StatusRequestEntityTooLarge, c.s.limits.bodyWhy(), hreq, start)
-			return false
-		case err != nil:
-			c.reject(http.StatusBadRequest, "reading a chunked body: "+err.Error(), hreq, start)
+		if err != nil {
+			status, why := http.StatusBadRequest, "reading a chunked body: "+err.Error()
+			if errors.Is(err, errBodyTooLarge) {
+				status, why = http.StatusRequestEntityTooLarge, c.s.limits.bodyWhy()
+			}
+			res.status, res.sent = status, c.reject(status, why)
+			c.s.accessLog.served(res)
 			return false
 		}
 		defer release()
