@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -95,7 +96,7 @@ func runCommand() *cli.Command {
 			"calls make_server(host, port, app).serve_forever() is served on that address\n" +
 			"unless --bind is given. Every flag can also be set as WSGO_<FLAG>, e.g.\n" +
 			"WSGO_BIND=0.0.0.0:8000 or WSGO_THREADS=32.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "bind", Aliases: []string{"b"}, EnvVars: []string{"WSGO_BIND"},
 				Value: cli.NewStringSlice("127.0.0.1:8000"),
 				Usage: "`ADDR` to listen on: HOST:PORT, :PORT, [IPV6]:PORT or unix:PATH (repeatable)"},
@@ -131,7 +132,7 @@ func runCommand() *cli.Command {
 				Usage: "serve TLS (HTTP/2 and HTTP/1.1) on every TCP --bind with the PEM certificate chain in `FILE`; re-read on SIGHUP"},
 			&cli.StringFlag{Name: "keyfile", EnvVars: []string{"WSGO_KEYFILE"},
 				Usage: "the PEM private key of --certfile, in `FILE`; re-read on SIGHUP"},
-		},
+		}, frontFlags()...),
 		Action: run,
 	}
 }
@@ -202,6 +203,12 @@ func runMaster(c *cli.Context, workers int, certs *httpfront.Certs, logger *slog
 			return exec.Command("/proc/self/exe", os.Args[1:]...)
 		},
 		GracefulTimeout: time.Duration(c.Int("graceful-timeout")) * time.Second,
+		Listening: func(l net.Listener) {
+			if c.Bool("debug") && !httpfront.IsLoopback(l.Addr()) {
+				logger.Warn("wsgo: --debug shows tracebacks and request headers to every client of " + url(l) +
+					", which is not a loopback address; use --debug only on 127.0.0.1 or ::1")
+			}
+		},
 		PidFile:         c.String("pid"),
 		Threads:         c.Int("threads"),
 		Logger:          logger,

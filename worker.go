@@ -43,7 +43,12 @@ func runWorker(c *cli.Context, w *handoff.Worker, certs *httpfront.Certs, logger
 	}
 	app := newRecycler(host, c.Int("max-requests"), c.Int("max-requests-jitter"), c.Int("max-rss"),
 		func(reason string) { w.Recycle(reason) })
-	cfg := httpfront.Config{App: app, Logger: logger, Timeout: timeout}
+	cfg, closeAccessLog, err := frontConfig(c, logger)
+	if err != nil {
+		return cli.Exit(err.Error(), exitUsage)
+	}
+	defer closeAccessLog()
+	cfg.App, cfg.Timeout = app, timeout
 	if certs != nil {
 		cfg.TLS = certs.Config()
 	}

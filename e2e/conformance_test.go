@@ -284,7 +284,7 @@ func TestConformanceEnviron(t *testing.T) {
 		}
 	})
 	t.Run("has every PEP 3333 key with exact values", func(t *testing.T) {
-		env, local := environOf(t, s, "GET /environ/base?x=1&y=%41 HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: conformance\r\n\r\n")
+		env, local := environOf(t, s, "GET /environ/base?x=1&y=%41 HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: conformance\r\nX-Request-ID: conformance-1\r\n\r\n")
 		want := map[string]string{
 			"REQUEST_METHOD":  "GET",
 			"SCRIPT_NAME":     "",
@@ -298,7 +298,9 @@ func TestConformanceEnviron(t *testing.T) {
 			"REMOTE_PORT":     strconv.Itoa(local.Port),
 			"HTTP_HOST":       "example.com:8080",
 			"HTTP_USER_AGENT": "conformance",
-			"wsgi.url_scheme": "http",
+			// httpfront makes an id when the client sends none (front_accesslog_test.go)
+			"HTTP_X_REQUEST_ID": "conformance-1",
+			"wsgi.url_scheme":   "http",
 		}
 		for k, v := range want {
 			got, ok := env.Str[k]

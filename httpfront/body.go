@@ -14,6 +14,7 @@ type body struct {
 	r      io.Reader
 	length int64 // declared length, -1 when chunked
 	read   int64
+	limit  int64 // Config.MaxBodySize: reading past it fails; 0: no limit
 	// waiting: the client waits for 100 Continue before it sends the body.
 	// The interim response goes out on the first read, if the final one
 	// has not started yet.
@@ -38,8 +39,15 @@ func (b *body) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
+	if b.limit > 0 && int64(len(p)) > b.limit-b.read {
+		p = p[:b.limit-b.read+1] // one byte over tells the body is too large
+	}
 	n, err := b.r.Read(p)
 	b.read += int64(n)
+	if over := b.read - b.limit; b.limit > 0 && over > 0 {
+		b.err = errBodyTooLarge
+		return n - int(over), b.err
+	}
 	switch {
 	case err == io.EOF:
 		b.eof = true

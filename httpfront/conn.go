@@ -2,12 +2,12 @@ package httpfront
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -20,11 +20,7 @@ import (
 
 // Limits and timeouts not worth a setting.
 const (
-	maxRequestLine = 8 << 10   // a longer request line gets 414
-	maxDrain       = 256 << 10 // unread input we discard to keep a connection
-	// stallTimeout: a body read or response write that makes no progress
-	// for this long means the client is gone (a slow one still progresses).
-	stallTimeout = time.Minute
+	maxDrain = 256 << 10 // unread input we discard to keep a connection
 	// drainTimeout bounds waiting for input nobody wants: the rest of an
 	// unread request body, or what a client sends after its last response.
 	drainTimeout = time.Second
@@ -51,6 +47,7 @@ type conn struct {
 	lent  Lent      // the socket under rwc, when another process lent it; else nil
 
 	remoteIP, remotePort string // "" on a unix socket
+	trusted              bool   // its proxy headers are believed (proxy.go)
 	localName, localPort string // SERVER_NAME and SERVER_PORT for requests without a host
 }
 
@@ -58,7 +55,7 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c := &conn{s: s, rwc: rwc, localName: "localhost"}
 	c.cr.conn = rwc
 	c.br = bufio.NewReaderSize(&c.cr, readBufSize)
-	c.bw = bufio.NewWriterSize(stallWriter{rwc}, writeBufSize)
+	c.bw = bufio.NewWriterSize(stallWriter{rwc, s.stallTimeout}, writeBufSize)
 	c.tls, _ = rwc.(*tls.Conn)
 	if c.tls != nil {
 		c.lent, _ = c.tls.NetConn().(Lent)
@@ -71,6 +68,7 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	if a, ok := rwc.RemoteAddr().(*net.TCPAddr); ok {
 		c.remoteIP, c.remotePort = a.IP.String(), strconv.Itoa(a.Port)
 	}
+	c.trusted = s.trust.trustsPeer(rwc.RemoteAddr())
 	if a, ok := rwc.LocalAddr().(*net.TCPAddr); ok {
 		c.localName, c.localPort = hostPort(a)
 	}
@@ -145,15 +143,16 @@ func (c *conn) end(clean bool) {
 // handle reads one request and answers it. It reports whether the
 // connection may carry another.
 func (c *conn) handle() bool {
+	start := time.Now()
 	hreq, head, status, why := c.readRequest()
 	if status != 0 {
-		c.reject(status, why)
+		c.s.accessLog.rejected(c, hreq, status, c.reject(status, why), start)
 		return false
 	}
 	if hreq == nil {
 		return false
 	}
-	return c.serveRequest(hreq, head)
+	return c.serveRequest(hreq, head, start)
 }
 
 // scheme is wsgi.url_scheme for the connection's requests.
@@ -165,51 +164,56 @@ func (c *conn) scheme() string {
 }
 
 // readRequest reads and checks one request head. It returns the request
-// and its raw head; or the status to refuse it with; or neither, when the
-// client went quiet or away before the head was complete.
+// and its raw head; or the status to refuse it with, and the request when
+// it could be parsed; or neither, when the client went quiet or away
+// before the head was complete.
 func (c *conn) readRequest() (*http.Request, []byte, int, string) {
 	c.rwc.SetReadDeadline(time.Now().Add(c.s.headerTimeout))
-	// Room for a head of exactly MaxHeaderBytes, its empty line, and one
-	// byte more to tell that it is too long.
-	c.cr.recordHead(c.br, c.s.maxHeaderBytes+3)
+	c.cr.recordHead(c.br, c.s.limits.headCap())
 	hreq, err := http.ReadRequest(c.br)
 	rec, sockErr := c.cr.stopRecording()
-	head, status, why := measureHead(rec, c.s.maxHeaderBytes)
-	if status == 0 {
-		switch {
-		case err == nil:
-			status, why = checkRequest(hreq, head)
-		case head != nil:
-			status, why = framingStatus(head, false)
-			if status == 0 {
-				status, why = http.StatusBadRequest, err.Error()
-			}
-		case sockErr != nil:
-			c.s.log.Debug("wsgo: connection dropped in a request head", "remote", c.peer(), "err", sockErr)
-			return nil, nil, 0, ""
-		default:
+	head, status, why := c.s.limits.measureHead(rec)
+	switch {
+	case status != 0:
+		return nil, nil, status, why
+	case err == nil:
+		if status, why = checkRequest(hreq, head); status == 0 {
+			status, why = c.s.limits.bodyStatus(hreq)
+		}
+		return hreq, head, status, why
+	case head != nil:
+		if status, why = framingStatus(head, false); status == 0 {
 			status, why = http.StatusBadRequest, err.Error()
 		}
-	}
-	if status != 0 {
 		return nil, nil, status, why
+	case sockErr != nil:
+		c.s.log.Debug("wsgo: connection dropped in a request head", "remote", c.peer(), "err", sockErr)
+		return nil, nil, 0, ""
 	}
-	return hreq, head, 0, ""
+	return nil, nil, http.StatusBadRequest, err.Error()
 }
 
-// reject answers a request that cannot be served. The body is constant:
-// echoing client bytes back invites reflected content.
-func (c *conn) reject(status int, why string) {
-	c.s.log.Debug("wsgo: request refused", "status", status, "why", why, "remote", c.peer())
+// reject answers a request that cannot be served and returns the length
+// of the body it sent. The body is constant: echoing client bytes back
+// invites reflected content. A limit's refusal is a warning naming the
+// flag, for the operator may have set it too low.
+func (c *conn) reject(status int, why string) int64 {
+	level := slog.LevelDebug
+	if isLimit(status) {
+		level = slog.LevelWarn
+		why += "; raise the flag if such requests are legitimate"
+	}
+	c.s.log.Log(context.Background(), level, "wsgo: request refused", "status", status, "why", why, "remote", c.peer())
 	text := http.StatusText(status)
 	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nServer: wsgo\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n",
 		status, text, httpDate(time.Now()), len(text)+1, text)
 	c.bw.Flush()
+	return int64(len(text) + 1)
 }
 
 // serveRequest runs the application for one request and completes its
 // response. It reports whether the connection may carry another request.
-func (c *conn) serveRequest(hreq *http.Request, head []byte) bool {
+func (c *conn) serveRequest(hreq *http.Request, head []byte, start time.Time) bool {
 	ctx, cancel := context.WithCancel(c.s.ctx)
 	defer cancel()
 	if c.s.timeout > 0 {
@@ -224,42 +228,54 @@ func (c *conn) serveRequest(hreq *http.Request, head []byte) bool {
 		r:       hreq.Body,
 		length:  hreq.ContentLength,
 		eof:     hreq.Body == http.NoBody,
+		limit:   c.s.limits.body,
 		waiting: hreq.ProtoMinor == 1 && hreq.Body != http.NoBody && hasToken(hreq.Header["Expect"], "100-continue"),
 	}
 	req := c.wsgiRequest(hreq, head, b)
+	if c.trusted {
+		forward(req, c.s.trust)
+	}
 	res := &response{
-		responseState: responseState{cancel: cancel, remain: -1},
+		responseState: responseState{req: req, requestID: requestID(req), start: start, cancel: cancel, remain: -1},
 		c:             c,
 		body:          b,
-		id:            req.ID,
 		isHead:        hreq.Method == http.MethodHead,
 		http10:        hreq.ProtoMinor == 0,
-		close:         hreq.Close,
+		close:         hreq.Close || c.s.noKeepAlive,
 	}
 	b.res = res
-	c.cr.stall = stallTimeout
-	if !req.HasContentLength && hreq.Body != http.NoBody {
+	c.cr.stall = c.s.stallTimeout
+	var app wsgi.App = c.s.app
+	if files := c.s.static.match(req.RawPath); files != nil {
+		app = files // never spooled: a body sent with a GET is drained unread
+	} else if !req.HasContentLength && hreq.Body != http.NoBody {
 		spooled, n, release, err := spoolBody(b)
 		if err != nil {
-			c.reject(http.StatusBadRequest, "reading a chunked body: "+err.Error())
+			status, why := http.StatusBadRequest, "reading a chunked body: "+err.Error()
+			if errors.Is(err, errBodyTooLarge) {
+				status, why = http.StatusRequestEntityTooLarge, c.s.limits.bodyWhy()
+			}
+			res.status, res.sent = status, c.reject(status, why)
+			c.s.accessLog.served(&res.responseState)
 			return false
 		}
 		defer release()
 		req.Body, req.ContentLength, req.HasContentLength = spooled, n, true
 	}
-	keep := res.finish(c.s.callApp(ctx, req, res))
+	keep := res.finish(c.s.callApp(ctx, app, req, res))
+	c.s.accessLog.served(&res.responseState)
 	return keep && b.drain()
 }
 
-// callApp runs the application, turning a panic into errPanic.
-func (s *Server) callApp(ctx context.Context, req *wsgi.Request, w wsgi.Responder) (err error) {
+// callApp runs app, turning a panic into errPanic.
+func (s *Server) callApp(ctx context.Context, app wsgi.App, req *wsgi.Request, w wsgi.Responder) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("wsgo: panic serving a request", "id", req.ID, "panic", p, "stack", string(debug.Stack()))
 			err = errPanic
 		}
 	}()
-	return s.app.ServeWSGI(ctx, req, w)
+	return app.ServeWSGI(ctx, req, w)
 }
 
 // close ends the connection after its last response. Closing a socket
@@ -357,52 +373,18 @@ func (r *connReader) stopRecording() ([]byte, error) {
 	return r.rec, r.err
 }
 
-// measureHead finds the request head in the bytes read for it and checks
-// its size. The head excludes the empty line that ends it; it is nil when
-// that line has not arrived.
-func measureHead(rec []byte, maxBytes int) (head []byte, status int, why string) {
-	line := bytes.IndexByte(rec, '\n')
-	if line < 0 {
-		line = len(rec)
-	}
-	if line > maxRequestLine+1 { // +1 for the CR
-		return nil, http.StatusRequestURITooLong, "request line too long"
-	}
-	end := headEnd(rec)
-	if end > maxBytes || end < 0 && len(rec) > maxBytes {
-		return nil, http.StatusRequestHeaderFieldsTooLarge, "request head too large"
-	}
-	if end < 0 {
-		return nil, 0, ""
-	}
-	return rec[:end], 0, ""
-}
-
-// headEnd returns the length of the head at the start of b, through the
-// line end of its last line, or -1 if the empty line ending it is not in b.
-// Lines end in CRLF or a bare LF, as http.ReadRequest accepts both.
-func headEnd(b []byte) int {
-	for i := 0; ; {
-		j := bytes.IndexByte(b[i:], '\n')
-		if j < 0 {
-			return -1
-		}
-		i += j + 1
-		if rest := b[i:]; bytes.HasPrefix(rest, []byte("\n")) || bytes.HasPrefix(rest, []byte("\r\n")) {
-			return i
-		}
-	}
-}
-
 // stallWriter renews the write deadline for each slice it writes, so a
 // client that stops reading is dropped and a slow one is not.
-type stallWriter struct{ conn net.Conn }
+type stallWriter struct {
+	conn    net.Conn
+	timeout time.Duration
+}
 
 func (w stallWriter) Write(p []byte) (n int, err error) {
 	const slice = 64 << 10
 	for len(p) > 0 {
 		k := min(len(p), slice)
-		w.conn.SetWriteDeadline(time.Now().Add(stallTimeout))
+		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
 		m, err := w.conn.Write(p[:k])
 		n += m
 		if err != nil {

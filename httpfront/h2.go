@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"wsgo/wsgi"
 )
@@ -41,8 +42,8 @@ func (f *h2front) serve(s *Server, c *tls.Conn) {
 		f.hs = &http.Server{
 			Handler:        http.HandlerFunc(s.serveH2),
 			IdleTimeout:    s.keepAlive,
-			MaxHeaderBytes: s.maxHeaderBytes,
-			HTTP2:          &http.HTTP2Config{WriteByteTimeout: stallTimeout},
+			MaxHeaderBytes: s.limits.headCap(),
+			HTTP2:          &http.HTTP2Config{WriteByteTimeout: s.stallTimeout},
 			BaseContext:    func(net.Listener) context.Context { return s.ctx },
 			ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		}
@@ -119,15 +120,23 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 	ctx, cancel := context.WithCancel(hr.Context())
 	defer cancel()
 	res := &h2response{
-		responseState: responseState{cancel: cancel, remain: -1},
+		responseState: responseState{start: time.Now(), cancel: cancel, remain: -1},
 		w:             w,
 		rc:            http.NewResponseController(w),
 		isHead:        hr.Method == http.MethodHead,
 		log:           s.log,
+		debug:         s.debug,
 	}
 	req := h2Request(hr, &h2body{r: hr.Body, res: res})
-	res.id = req.ID
-	if hr.ContentLength < 0 {
+	res.req, res.requestID = req, requestID(req)
+	defer s.accessLog.served(&res.responseState)
+	if s.trust.trustsPeer(h2Peer(hr)) {
+		forward(req, s.trust)
+	}
+	var app wsgi.App = s.app
+	if files := s.static.match(req.RawPath); files != nil {
+		app = files
+	} else if hr.ContentLength < 0 {
 		// A body without Content-Length: read it whole first, as for a
 		// chunked HTTP/1 body (see spoolBody). A request that ends with
 		// its headers has length 0.
@@ -140,7 +149,16 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 		defer release()
 		req.Body, req.ContentLength, req.HasContentLength = spooled, n, true
 	}
-	res.finish(s.callApp(ctx, req, res))
+	res.finish(s.callApp(ctx, app, req, res))
+}
+
+// h2Peer is the client's address of an HTTP/2 request.
+func h2Peer(hr *http.Request) net.Addr {
+	a, err := net.ResolveTCPAddr("tcp", hr.RemoteAddr) // an IP literal: no lookup
+	if err != nil {
+		return nil
+	}
+	return a
 }
 
 // h2Request makes the contract's request of an HTTP/2 one.
@@ -160,7 +178,7 @@ func h2Request(hr *http.Request, body io.Reader) *wsgi.Request {
 		Body:             body,
 	}
 	if hr.Host != "" {
-		req.ServerName, req.ServerPort = splitHost(hr.Host, "https")
+		req.ServerName, req.ServerPort = splitHost(hr.Host, "443")
 		req.Header = append(req.Header, wsgi.Header{Name: "Host", Value: hr.Host})
 	} else if a, ok := hr.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok {
 		req.ServerName, req.ServerPort = hostPort(a)
@@ -202,8 +220,8 @@ type h2response struct {
 	responseState
 	w      http.ResponseWriter
 	rc     *http.ResponseController
-	id     uint64
 	isHead bool
+	debug  bool
 	log    *slog.Logger
 }
 
@@ -230,11 +248,14 @@ func (r *h2response) Start(status int, reason string, header []wsgi.Header, body
 	if !h.hasServer {
 		out.Set("Server", "wsgo")
 	}
+	if !h.hasRequestID {
+		out.Set("X-Request-ID", r.requestID)
+	}
 	if h.length >= 0 {
 		out.Set("Content-Length", strconv.FormatInt(h.length, 10))
 	}
 	r.noBody, r.remain = h.noBody, h.remain
-	r.started = true
+	r.started, r.status = true, status
 	r.w.WriteHeader(status)
 	return nil
 }
@@ -247,7 +268,9 @@ func (r *h2response) Write(p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
-	if _, err := r.w.Write(p); err != nil {
+	n, err := r.w.Write(p)
+	r.sent += int64(n)
+	if err != nil {
 		return r.fail(err)
 	}
 	return nil
@@ -262,6 +285,7 @@ func (r *h2response) SendFile(f *os.File, off, n int64) error {
 		return err
 	}
 	k, err := io.Copy(r.w, &io.LimitedReader{R: f, N: n})
+	r.sent += k
 	if err == nil && k < n {
 		err = errShortFile
 	}
@@ -279,9 +303,9 @@ func (r *h2response) finish(err error) {
 	switch {
 	case r.err != nil:
 	case !r.started:
-		sendFailure(r, err, r.log, r.id)
+		sendFailure(r, err, r.log, r.req, r.debug)
 	case err != nil || !r.noBody && r.remain > 0:
-		r.log.Debug("wsgo: HTTP/2 stream reset: the response is incomplete", "id", r.id)
+		r.log.Debug("wsgo: HTTP/2 stream reset: the response is incomplete", "id", r.req.ID)
 		panic(http.ErrAbortHandler)
 	}
 }

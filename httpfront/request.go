@@ -172,22 +172,27 @@ func (c *conn) serverAddr(host string) (name, port string) {
 	if host == "" {
 		return c.localName, c.localPort
 	}
-	return splitHost(host, c.scheme())
+	return splitHost(host, schemePort(c.scheme()))
 }
 
-// splitHost splits a request's host into name and port; the port is the
-// scheme's default when the host has none. IPv6 literals keep their
-// brackets, so that name:port stays a valid authority.
-func splitHost(host, scheme string) (name, port string) {
+// schemePort is the port a scheme's URLs mean when they give none.
+func schemePort(scheme string) string {
+	if scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
+
+// splitHost splits a host into its name and port; the port is defPort
+// when the host has none. An IPv6 literal keeps its brackets, so that
+// name:port stays a valid authority.
+func splitHost(host, defPort string) (name, port string) {
 	name = host
 	if i := strings.LastIndexByte(host, ':'); i > strings.LastIndexByte(host, ']') {
 		name, port = host[:i], host[i+1:]
 	}
 	if port == "" {
-		port = "80"
-		if scheme == "https" {
-			port = "443"
-		}
+		port = defPort
 	}
 	return name, port
 }

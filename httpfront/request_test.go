@@ -179,6 +179,7 @@ func TestRequestFields(t *testing.T) {
 				t.Errorf("remote %s %s; want 127.0.0.1 %d", got.req.RemoteAddr, got.req.RemotePort, local.Port)
 			}
 			got.req.ID, got.req.RemoteAddr, got.req.RemotePort = 0, "", ""
+			got.req.Header = withoutMadeRequestID(t, got.req.Header)
 			if !reflect.DeepEqual(got.req, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got.req, tt.want)
 			}
@@ -191,13 +192,11 @@ func TestMalformedRequests(t *testing.T) {
 		t.Errorf("app called for %s %s", req.Method, req.RequestURI)
 		return errors.New("should not be called")
 	}, Config{}, nil)
-	small := startServer(t, echoPath, Config{MaxHeaderBytes: 100}, nil)
+	small := startServer(t, echoPath, Config{LimitRequestLine: 30, LimitRequestFields: 3, LimitRequestFieldSize: 40}, nil)
 
-	// exactly returns a head of n bytes (request line and header lines).
-	exactly := func(n int) string {
-		const start = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: "
-		return start + strings.Repeat("p", n-len(start)-2) + "\r\n\r\n"
-	}
+	// line is a request line of n bytes; field a header field of n bytes.
+	line := func(n int) string { return "GET /" + strings.Repeat("l", n-len("GET / HTTP/1.1")) + " HTTP/1.1" }
+	field := func(n int) string { return "X-Pad: " + strings.Repeat("p", n-len("X-Pad: ")) }
 
 	tests := []struct {
 		name   string
@@ -223,11 +222,18 @@ func TestMalformedRequests(t *testing.T) {
 		{"Transfer-Encoding gzip, chunked", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
 		{"two Transfer-Encoding fields", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501},
 		{"Transfer-Encoding in HTTP/1.0", ts.addr, "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-		{"request line over 8 KiB", ts.addr, "GET /" + strings.Repeat("a", 9<<10) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
-		{"request line over MaxHeaderBytes", ts.addr, "GET /" + strings.Repeat("a", 100<<10) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
-		{"head over MaxHeaderBytes", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 70<<10) + "\r\n\r\n", 431},
-		{"many headers over MaxHeaderBytes", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-Many: 0123456789\r\n", 4000) + "\r\n", 431},
-		{"head one byte over a small MaxHeaderBytes", small.addr, exactly(101), 431},
+		{"request line of 8191 bytes", ts.addr, line(8191) + "\r\nHost: x\r\n\r\n", 414},
+		{"request line of 100 KiB", ts.addr, line(100<<10) + "\r\nHost: x\r\n\r\n", 414},
+		{"header field of 8191 bytes", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\n" + field(8191) + "\r\n\r\n", 431},
+		{"header field of 70 KiB", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\n" + field(70<<10) + "\r\n\r\n", 431},
+		{"101 header fields", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-Many: 0123456789\r\n", 100) + "\r\n", 431},
+		{"4000 header fields", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-Many: 0123456789\r\n", 4000) + "\r\n", 431},
+		{"request line one byte over a small limit", small.addr, line(31) + "\r\nHost: x\r\n\r\n", 414},
+		{"request line over a small limit, bare LF", small.addr, line(31) + "\nHost: x\n\n", 414},
+		{"field one byte over a small limit", small.addr, line(30) + "\r\nHost: x\r\n" + field(41) + "\r\n\r\n", 431},
+		{"obs-fold lines counted in their field", small.addr, line(30) + "\r\nHost: x\r\n" + field(20) + "\r\n " + strings.Repeat("f", 19) + "\r\n\r\n", 431},
+		{"one field over a small limit", small.addr, line(30) + "\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 431},
+		{"request line and fields at the limits, one more field", small.addr, line(30) + "\r\nHost: x\r\n" + field(40) + "\r\n" + field(40) + "\r\n" + field(40) + "\r\n\r\n", 431},
 		{"HTTP/2 preface", ts.addr, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
 		{"HTTP/1.2", ts.addr, "GET / HTTP/1.2\r\nHost: x\r\n\r\n", 505},
 		{"HTTP/0.9 version", ts.addr, "GET / HTTP/0.9\r\n\r\n", 505},
@@ -245,12 +251,18 @@ func TestMalformedRequests(t *testing.T) {
 			}
 		})
 	}
-	t.Run("head of exactly MaxHeaderBytes is served", func(t *testing.T) {
-		got := exchange(t, small.addr, exactly(100))
-		if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") {
-			t.Errorf("got %q", got)
-		}
-	})
+	for _, head := range []string{
+		line(30) + "\r\nHost: x\r\nConnection: close\r\n" + field(40) + "\r\n\r\n",
+		line(30) + "\nHost: x\nConnection: close\n" + field(40) + "\n\n",
+		line(30) + "\r\nHost: x\r\nConnection: close\r\n" + field(20) + "\r\n " + strings.Repeat("f", 17) + "\r\n\r\n",
+	} {
+		t.Run(fmt.Sprintf("head at the limits is served: %q", head[len(head)-20:]), func(t *testing.T) {
+			got := exchange(t, small.addr, head)
+			if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") {
+				t.Errorf("got %q", got)
+			}
+		})
+	}
 }
 
 func TestRequestBody(t *testing.T) {

@@ -26,12 +26,18 @@ var (
 // Headers of the responses we make up for a failed application.
 var (
 	plainText  = []wsgi.Header{{Name: "Content-Type", Value: "text/plain; charset=utf-8"}}
+	htmlText   = []wsgi.Header{{Name: "Content-Type", Value: "text/html; charset=utf-8"}}
 	retryLater = []wsgi.Header{{Name: "Content-Type", Value: "text/plain; charset=utf-8"}, {Name: "Retry-After", Value: "1"}}
 )
 
 // responseState is what the HTTP/1 and HTTP/2 responders share: where the
 // response is in its life, and how many body bytes it may still send.
 type responseState struct {
+	req       *wsgi.Request
+	requestID string             // echoed as X-Request-ID
+	start     time.Time          // when the request's head began to arrive
+	status    int                // as sent, for the access log
+	sent      int64              // body bytes sent, for the access log
 	cancel    context.CancelFunc // ends the request's context once the client is gone
 	started   bool
 	done      bool  // ServeWSGI returned
@@ -48,7 +54,6 @@ type response struct {
 	responseState
 	c      *conn
 	body   *body
-	id     uint64
 	isHead bool
 	http10 bool
 	close  bool // the client asked to close, or must be made to
@@ -62,6 +67,7 @@ type response struct {
 type head struct {
 	declared            int64 // the app's Content-Length, or -1
 	hasDate, hasServer  bool
+	hasRequestID        bool
 	close               bool // Connection: close
 	length, remain      int64
 	noBody, knownLength bool
@@ -111,6 +117,8 @@ func checkHead(status int, reason string, header []wsgi.Header, isHead bool, bod
 			h.hasDate = true
 		case strings.EqualFold(f.Name, "Server"):
 			h.hasServer = true
+		case strings.EqualFold(f.Name, "X-Request-ID"):
+			h.hasRequestID = true
 		}
 	}
 	switch {
@@ -146,6 +154,7 @@ func (r *response) Start(status int, reason string, header []wsgi.Header, bodyLe
 	r.noBody, r.remain = h.noBody, h.remain
 	r.keepAlive = keep
 	r.started = true
+	r.status = status
 
 	bw := r.c.bw
 	bw.WriteString("HTTP/1.1 ")
@@ -165,6 +174,9 @@ func (r *response) Start(status int, reason string, header []wsgi.Header, bodyLe
 			!strings.EqualFold(f.Name, "Connection") && !strings.EqualFold(f.Name, "Keep-Alive") {
 			r.field(f.Name, f.Value)
 		}
+	}
+	if !h.hasRequestID {
+		r.field("X-Request-ID", r.requestID)
 	}
 	if length >= 0 {
 		r.field("Content-Length", string(strconv.AppendInt(r.scratch[:0], length, 10)))
@@ -194,6 +206,7 @@ func (r *response) Write(p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
+	r.sent += int64(len(p))
 	bw := r.c.bw
 	var err error
 	if r.chunked {
@@ -220,6 +233,7 @@ func (r *response) SendFile(f *os.File, off, n int64) error {
 	if n == 0 || err != nil {
 		return err
 	}
+	r.sent += n
 	if r.chunked {
 		r.chunkHeader(n)
 	}
@@ -230,7 +244,7 @@ func (r *response) SendFile(f *os.File, off, n int64) error {
 	// while it still takes bytes (see stallWriter).
 	const slice = 4 << 20
 	for n > 0 {
-		r.c.rwc.SetWriteDeadline(time.Now().Add(stallTimeout))
+		r.c.rwc.SetWriteDeadline(time.Now().Add(r.c.s.stallTimeout))
 		k, err := io.Copy(r.c.rwc, &io.LimitedReader{R: f, N: min(n, slice)})
 		n -= k
 		if err == nil && k == 0 {
@@ -258,10 +272,10 @@ func (r *response) finish(err error) bool {
 		// After a timeout the app may still hold the request body: the
 		// connection cannot be read again.
 		r.close = r.close || errors.Is(err, errPanic) || errors.Is(err, wsgi.ErrTimeout)
-		sendFailure(r, err, r.c.s.log, r.id)
+		sendFailure(r, err, r.c.s.log, r.req, r.c.s.debug)
 	case err != nil:
 		// Nothing we send now can make the response whole.
-		r.c.s.log.Debug("wsgo: connection cut: the response failed after it started", "id", r.id, "remote", r.c.peer())
+		r.c.s.log.Debug("wsgo: connection cut: the response failed after it started", "id", r.req.ID, "remote", r.c.peer())
 		r.c.cut()
 		return false
 	}
@@ -273,7 +287,7 @@ func (r *response) finish(err error) bool {
 			// Closing after fewer bytes than announced shows the client
 			// the response is incomplete.
 			r.c.bw.Flush()
-			r.c.s.log.Debug("wsgo: connection closed: response shorter than its Content-Length", "id", r.id, "remote", r.c.peer(), "missing", r.remain)
+			r.c.s.log.Debug("wsgo: connection closed: response shorter than its Content-Length", "id", r.req.ID, "remote", r.c.peer(), "missing", r.remain)
 			return false
 		}
 	}
@@ -285,19 +299,25 @@ func (r *response) finish(err error) bool {
 }
 
 // sendFailure answers for an application that failed, or returned
-// nothing, before starting its response.
-func sendFailure(w wsgi.Responder, err error, log *slog.Logger, id uint64) {
-	status, header := http.StatusInternalServerError, plainText
+// nothing, before starting its response; with debug, an exception's
+// traceback page.
+func sendFailure(w wsgi.Responder, err error, log *slog.Logger, req *wsgi.Request, debug bool) {
+	status, header, text := http.StatusInternalServerError, plainText, ""
+	var tb wsgi.TracebackError
 	switch {
 	case errors.Is(err, wsgi.ErrOverloaded):
 		status, header = http.StatusServiceUnavailable, retryLater
 	case errors.Is(err, wsgi.ErrTimeout):
 		status = http.StatusGatewayTimeout
-		log.Warn("wsgo: request timed out; answered 504", "id", id)
+		log.Warn("wsgo: request timed out; answered 504", "id", req.ID)
 	case err == nil:
-		log.Error("wsgo: the application returned without a response", "id", id)
+		log.Error("wsgo: the application returned without a response", "id", req.ID)
+	case debug && errors.As(err, &tb):
+		header, text = htmlText, debugPage(req, tb.Traceback())
 	}
-	text := http.StatusText(status) + "\n"
+	if text == "" {
+		text = http.StatusText(status) + "\n"
+	}
 	if w.Start(status, http.StatusText(status), header, int64(len(text))) == nil {
 		w.Write([]byte(text))
 	}

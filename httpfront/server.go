@@ -20,19 +20,43 @@ import (
 	"wsgo/wsgi"
 )
 
-// Config is what a Server needs. Zero durations and sizes take defaults.
+// Config is what a Server needs. Zero durations and sizes take defaults
+// (the Default* constants).
 type Config struct {
 	App    wsgi.App
 	Logger *slog.Logger // nil discards logs
 	// KeepAlive is how long a connection may sit idle waiting for its
-	// next request; default 5s.
+	// next request; negative: one request per connection.
 	KeepAlive time.Duration
 	// HeaderTimeout is how long a request's line and headers may take to
-	// arrive once their first byte has (slowloris); default 30s.
+	// arrive once their first byte has (slowloris).
 	HeaderTimeout time.Duration
-	// MaxHeaderBytes bounds the request line plus headers; default 64 KiB.
-	// Larger heads get 431, request lines over 8 KiB alone get 414.
-	MaxHeaderBytes int
+	// StallTimeout: a body read or response write that makes no progress
+	// for this long means the client is gone (a slow one still progresses).
+	StallTimeout time.Duration
+
+	// Request limits. A request line over LimitRequestLine gets 414; more
+	// than LimitRequestFields header fields, or one over
+	// LimitRequestFieldSize bytes, 431; a body over MaxBodySize bytes 413
+	// (0: no limit).
+	LimitRequestLine      int
+	LimitRequestFields    int
+	LimitRequestFieldSize int
+	MaxBodySize           int64
+
+	// Static maps URL prefixes to directories served by the front itself
+	// (static.go). StaticMaxAge sets their Cache-Control max-age; zero
+	// makes clients revalidate every time.
+	Static       []StaticDir
+	StaticMaxAge time.Duration
+	// AccessLog gets one line per response; nil: none.
+	AccessLog *AccessLog
+	// ForwardedAllow lists the peers whose proxy headers are believed
+	// (proxy.go); nil believes no one.
+	ForwardedAllow *AllowList
+	// Debug answers an exception before the response started with an HTML
+	// page showing its traceback and the request.
+	Debug bool
 	// Timeout bounds each request, from its head being read to the end of
 	// its response; past it the app is told (wsgi.ErrTimeout) and the
 	// client gets 504, or a cut connection once the response has begun.
@@ -46,13 +70,19 @@ type Config struct {
 // Server serves HTTP/1.0 and HTTP/1.1 on any number of listeners, and
 // HTTP/2 over TLS.
 type Server struct {
-	app            wsgi.App
-	log            *slog.Logger
-	keepAlive      time.Duration
-	headerTimeout  time.Duration
-	maxHeaderBytes int
-	timeout        time.Duration
-	tlsConfig      *tls.Config
+	app           wsgi.App
+	log           *slog.Logger
+	keepAlive     time.Duration // also the wait for a connection's first request
+	noKeepAlive   bool          // one request per connection
+	headerTimeout time.Duration
+	stallTimeout  time.Duration
+	limits        limits
+	static        *staticFiles // nil without Config.Static
+	accessLog     *AccessLog
+	trust         *AllowList
+	debug         bool
+	timeout       time.Duration
+	tlsConfig     *tls.Config
 
 	// ctx is the parent of every request context; cancelled when a
 	// Shutdown runs out of time.
@@ -75,31 +105,41 @@ func New(cfg Config) *Server {
 		panic("httpfront: Config.App is nil")
 	}
 	s := &Server{
-		app:            cfg.App,
-		log:            cfg.Logger,
-		keepAlive:      cfg.KeepAlive,
-		headerTimeout:  cfg.HeaderTimeout,
-		maxHeaderBytes: cfg.MaxHeaderBytes,
-		timeout:        cfg.Timeout,
-		tlsConfig:      cfg.TLS,
-		closing:        make(chan struct{}),
-		listeners:      make(map[net.Listener]struct{}),
-		conns:          make(map[*conn]struct{}),
+		app:           cfg.App,
+		log:           cfg.Logger,
+		keepAlive:     orDefault(cfg.KeepAlive, DefaultKeepAlive),
+		headerTimeout: orDefault(cfg.HeaderTimeout, DefaultHeaderTimeout),
+		stallTimeout:  orDefault(cfg.StallTimeout, DefaultStallTimeout),
+		limits: limits{
+			line:      orDefault(cfg.LimitRequestLine, DefaultLimitRequestLine),
+			fields:    orDefault(cfg.LimitRequestFields, DefaultLimitRequestFields),
+			fieldSize: orDefault(cfg.LimitRequestFieldSize, DefaultLimitRequestFieldSize),
+			body:      max(cfg.MaxBodySize, 0),
+		},
+		static:      newStaticFiles(cfg.Static, cfg.StaticMaxAge),
+		accessLog:   cfg.AccessLog,
+		trust:       cfg.ForwardedAllow,
+		debug:       cfg.Debug,
+		noKeepAlive: cfg.KeepAlive < 0,
+		timeout:     cfg.Timeout,
+		tlsConfig:   cfg.TLS,
+		closing:     make(chan struct{}),
+		listeners:   make(map[net.Listener]struct{}),
+		conns:       make(map[*conn]struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.keepAlive <= 0 {
-		s.keepAlive = 5 * time.Second
-	}
-	if s.headerTimeout <= 0 {
-		s.headerTimeout = 30 * time.Second
-	}
-	if s.maxHeaderBytes <= 0 {
-		s.maxHeaderBytes = 64 << 10
-	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
+}
+
+// orDefault is v, or def when v is zero or negative.
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Serve accepts connections on l until Shutdown, then returns nil. Call it

@@ -15,7 +15,7 @@ func TestSplitHostDefaultsToTheSchemePort(t *testing.T) {
 		{"[::1]:8443", "https", "[::1]", "8443"},
 	}
 	for _, tt := range tests {
-		if name, port := splitHost(tt.host, tt.scheme); name != tt.name || port != tt.port {
+		if name, port := splitHost(tt.host, schemePort(tt.scheme)); name != tt.name || port != tt.port {
 			t.Errorf("splitHost(%q, %q) = %q, %q; want %q, %q", tt.host, tt.scheme, name, port, tt.name, tt.port)
 		}
 	}

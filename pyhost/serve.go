@@ -196,6 +196,9 @@ type AppError struct {
 
 func (e *AppError) Error() string { return "pyhost: the app raised an exception" }
 
+// Traceback makes AppError a wsgi.TracebackError, for the --debug page.
+func (e *AppError) Traceback() string { return e.Report }
+
 // write sends one output to the client. The output's buffer is freed by
 // the caller afterwards, so nothing may keep a slice of it.
 func (j *job) write(w wsgi.Responder, out *C.wsgo_out) error {

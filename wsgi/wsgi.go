@@ -42,6 +42,14 @@ var ErrOverloaded = errors.New("wsgi: all Python threads are busy and the queue 
 // w.Start the front answers 504 Gateway Timeout.
 var ErrTimeout = errors.New("wsgi: the request ran past its time limit")
 
+// TracebackError is an error of ServeWSGI that carries the application's
+// traceback. Under --debug the front shows it on the 500 page when the
+// exception came before the response started.
+type TracebackError interface {
+	error
+	Traceback() string
+}
+
 // Header is one header field, in the order received or given.
 type Header struct {
 	Name, Value string

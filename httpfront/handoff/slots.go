@@ -13,12 +13,12 @@ import (
 type State = uint32
 
 const (
-	Free State = iota // not lent
-	Lent              // lent, not yet touched by the worker: its bytes are all in the kernel
-	Idle              // waiting for a request, nothing of one read
-	Busy              // a request is being read or run; no response byte sent
-	Sent              // response bytes have gone out
-	Opaque            // TLS: the session lives in the worker; the master can only reset it
+	Free   State = iota // not lent
+	Lent                // lent, not yet touched by the worker: its bytes are all in the kernel
+	Idle                // waiting for a request, nothing of one read
+	Busy                // a request is being read or run; no response byte sent
+	Sent                // response bytes have gone out
+	Opaque              // TLS: the session lives in the worker; the master can only reset it
 )
 
 // NumSlots bounds the connections one worker holds at once.

@@ -37,6 +37,9 @@ type Config struct {
 	PidFile         string
 	Threads         int // per worker, for the start line
 	Logger          *slog.Logger
+	// Listening, if set, is called with each listener before the start
+	// line (for warnings about where it listens).
+	Listening func(net.Listener)
 }
 
 // StartError says the first workers could not start: Code is the exit
@@ -140,6 +143,9 @@ func Run(cfg Config) error {
 			return &ListenError{fmt.Errorf("wsgo: %s: %w", cfg.URL(l), err)}
 		}
 		m.listenFiles = append(m.listenFiles, f)
+		if cfg.Listening != nil {
+			cfg.Listening(l)
+		}
 		m.accepting.Add(1)
 		go m.accept(l, int(f.Fd())) // Fd makes it (and l: one open file) blocking
 	}

@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Request limits: each has its status, a warning naming its flag, and the
+// app never sees the request.
+
+func TestRequestLimits(t *testing.T) {
+	s := frontStart(t, nil, "--limit-request-line", "100", "--limit-request-fields", "5",
+		"--limit-request-field_size", "50", "--max-body-size", "10")
+	line := func(path string, n int) string { // a request line of n bytes, padded in the query
+		return "GET " + path + "?" + strings.Repeat("q", n-len("GET ? HTTP/1.1")-len(path)) + " HTTP/1.1"
+	}
+	const head = "Host: x\r\nConnection: close\r\n"
+	fields := func(n int) string { // n fields with the two of head
+		var b strings.Builder
+		for i := range n - 2 {
+			fmt.Fprintf(&b, "X-F%d: v\r\n", i)
+		}
+		return head + b.String()
+	}
+	pad := func(n int) string { return head + "X-Pad: " + strings.Repeat("p", n-len("X-Pad: ")) + "\r\n" }
+
+	tests := []struct {
+		name, path, raw string
+		status          int
+		why             string // of the warning; "" when served
+	}{
+		{"request line at the limit", "/line-ok", line("/line-ok", 100) + "\r\n" + head + "\r\n", 200, ""},
+		{"request line one over", "/line-over", line("/line-over", 101) + "\r\n" + head + "\r\n", 414,
+			"request line longer than --limit-request-line (100 bytes)"},
+		{"fields at the limit", "/fields-ok", "GET /fields-ok HTTP/1.1\r\n" + fields(5) + "\r\n", 200, ""},
+		{"one field too many", "/fields-over", "GET /fields-over HTTP/1.1\r\n" + fields(6) + "\r\n", 431,
+			"more than --limit-request-fields (5) header fields"},
+		{"a field at the limit", "/size-ok", "GET /size-ok HTTP/1.1\r\n" + pad(50) + "\r\n", 200, ""},
+		{"a field one over", "/size-over", "GET /size-over HTTP/1.1\r\n" + pad(51) + "\r\n", 431,
+			"a header field longer than --limit-request-field_size (50 bytes)"},
+		{"a body at the limit", "/body-ok", "POST /body-ok HTTP/1.1\r\n" + head + "Content-Length: 10\r\n\r\n0123456789", 200, ""},
+		{"a declared body one over", "/body-over", "POST /body-over HTTP/1.1\r\n" + head + "Content-Length: 11\r\n\r\n0123456789a", 413,
+			"request body larger than --max-body-size (10 bytes)"},
+		{"a chunked body one over", "/chunked-over", "POST /chunked-over HTTP/1.1\r\n" + head + "Transfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n5\r\n6789a\r\n0\r\n\r\n", 413,
+			"request body larger than --max-body-size (10 bytes)"},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s gets %d", tc.name, tc.status), func(t *testing.T) {
+			got := s.raw(tc.raw)
+			if want := fmt.Sprintf("HTTP/1.1 %d ", tc.status); !strings.HasPrefix(got, want) {
+				t.Fatalf("got %q; want %q...", got, want)
+			}
+			if seen := frontSeen(t, s, tc.path); seen != (tc.why == "") {
+				t.Errorf("the app saw the request: %v", seen)
+			}
+			warning := `\[WARNING\] wsgo: request refused status=` + fmt.Sprint(tc.status) + ` why="` + regexp.QuoteMeta(tc.why) +
+				`; raise the flag if such requests are legitimate" remote=127\.0\.0\.1:\d+\n`
+			if tc.why != "" && !s.waitLog(warning, 10*time.Second) {
+				t.Errorf("no warning %q", tc.why)
+			}
+		})
+	}
+}
+
+func TestDefaultLimits(t *testing.T) {
+	s := frontStart(t, nil)
+	for _, tc := range []struct {
+		name, raw string
+		status    int
+	}{
+		{"a request line of 8190 bytes is served", "GET /" + strings.Repeat("a", 8190-len("GET / HTTP/1.1")) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200},
+		{"a request line of 8191 bytes", "GET /" + strings.Repeat("a", 8191-len("GET / HTTP/1.1")) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
+		{"101 header fields", "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-A: 1\r\n", 100) + "\r\n", 431},
+		{"a header field of 8191 bytes", "GET / HTTP/1.1\r\nHost: x\r\nX-A: " + strings.Repeat("a", 8191-len("X-A: ")) + "\r\n\r\n", 431},
+		{"a body of 100 MB declared: no default limit", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n", 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", s.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(c, tc.raw)
+			buf := make([]byte, 20)
+			n, _ := io.ReadAtLeast(c, buf, 13)
+			if want := fmt.Sprintf("HTTP/1.1 %d ", tc.status); !strings.HasPrefix(string(buf[:n]), want) {
+				t.Errorf("got %q; want %q...", buf[:n], want)
+			}
+		})
+	}
+}
+
+func TestConnectionTimeouts(t *testing.T) {
+	// Each waits for the server to act; the bounds are generous, for the
+	// machine is shared, and are no claim about speed.
+	const patience = 20 * time.Second
+	closedWithin := func(t *testing.T, c net.Conn) string {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(patience))
+		got, err := io.ReadAll(c)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("the server did not close the connection within %v (read %q)", patience, got)
+		}
+		return string(got)
+	}
+	dial := func(t *testing.T, s *server) net.Conn {
+		c, err := net.Dial("tcp", s.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+
+	t.Run("--keep-alive 1 closes an idle connection", func(t *testing.T) {
+		s := frontStart(t, nil, "--keep-alive", "1")
+		c := dial(t, s)
+		io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+		if got := closedWithin(t, c); !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") || strings.Contains(got, "Connection: close") {
+			t.Errorf("got %q; want a kept-alive 200, then the close", got)
+		}
+	})
+	t.Run("--keep-alive 0 serves one request per connection", func(t *testing.T) {
+		s := frontStart(t, nil, "--keep-alive", "0")
+		c := dial(t, s)
+		io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+		got := closedWithin(t, c)
+		if !strings.Contains(got, "Connection: close\r\n") || strings.Count(got, "HTTP/1.1 200") != 1 {
+			t.Errorf("got %q; want one response with Connection: close", got)
+		}
+	})
+	t.Run("--header-timeout 1 drops a slow head unanswered", func(t *testing.T) {
+		s := frontStart(t, nil, "--header-timeout", "1")
+		c := dial(t, s)
+		io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n") // and never the end
+		if got := closedWithin(t, c); got != "" {
+			t.Errorf("got %q; want nothing", got)
+		}
+	})
+	t.Run("--stall-timeout 1 drops a body that stops coming", func(t *testing.T) {
+		s := frontStart(t, nil, "--stall-timeout", "1")
+		c := dial(t, s)
+		io.WriteString(c, "POST /stalled HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234") // half the body
+		closedWithin(t, c)
+	})
+	t.Run("limits and timeouts below 1 are usage errors", func(t *testing.T) {
+		app := writeApp(t, "app.py", frontApp)
+		for _, flag := range []string{"--limit-request-line", "--limit-request-fields", "--limit-request-field_size", "--header-timeout", "--stall-timeout"} {
+			code, out := cliExit(t, nil, "run", flag, "0", app)
+			if want := "wsgo run: " + flag + " must be at least 1"; code != 2 || !strings.Contains(out, want) {
+				t.Errorf("%s 0: exit %d; want 2 and %q in:\n%s", flag, code, want, out)
+			}
+		}
+		code, out := cliExit(t, nil, "run", "--max-body-size", "-1", app)
+		if code != 2 || !strings.Contains(out, "--max-body-size must be at least 0") {
+			t.Errorf("--max-body-size -1: exit %d:\n%s", code, out)
+		}
+	})
+}

@@ -1,0 +1,327 @@
+package httpfront
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/term"
+)
+
+// accessQueue is how many lines may wait for the writer. Past it, lines
+// are dropped and counted: a slow disk must never delay a response.
+const accessQueue = 4096
+
+// AccessLog writes one line per response (--access-log), in the combined
+// format or as JSON, from a goroutine of its own.
+type AccessLog struct {
+	entries chan accessEntry
+	out     io.Writer
+	w       *bufio.Writer
+	file    *os.File      // closed by Close; nil for standard output
+	json    *json.Encoder // encodes into line
+	line    bytes.Buffer  // the line being written; run's own
+	color   bool
+	log     *slog.Logger
+	dropped atomic.Int64
+	failing bool // the last write failed; logged once until one succeeds
+
+	quit      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// accessEntry is one line's worth.
+type accessEntry struct {
+	time                  time.Time // when the request's head began to arrive
+	remote                string
+	method, target, proto string // "" when the request could not be parsed
+	path, query           string
+	status                int
+	bytes                 int64 // body bytes sent
+	duration              time.Duration
+	requestID             string
+	referer, userAgent    string
+}
+
+// OpenAccessLog opens path ("-" for standard output; a file is appended
+// to, created if need be) for the format "combined" or "json". Lines of
+// the combined format are coloured by status class when the output is a
+// terminal and NO_COLOR is not set.
+func OpenAccessLog(path, format string, logger *slog.Logger) (*AccessLog, error) {
+	asJSON := format == "json"
+	if !asJSON && format != "combined" {
+		return nil, fmt.Errorf("wsgo: --access-log-format %q: use combined or json", format)
+	}
+	f := os.Stdout
+	if path != "-" {
+		var err error
+		if f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
+			return nil, fmt.Errorf("wsgo: cannot open --access-log %s: %v; give a writable file, or - for standard output", path, err)
+		}
+	}
+	color := !asJSON && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
+	a := newAccessLog(f, asJSON, color, logger)
+	if path != "-" {
+		a.file = f
+	}
+	return a, nil
+}
+
+func newAccessLog(out io.Writer, asJSON, color bool, logger *slog.Logger) *AccessLog {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	a := &AccessLog{
+		entries: make(chan accessEntry, accessQueue),
+		out:     out,
+		w:       bufio.NewWriterSize(out, 64<<10),
+		color:   color,
+		log:     logger,
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	if asJSON {
+		a.json = json.NewEncoder(&a.line)
+		a.json.SetEscapeHTML(false)
+	}
+	go a.run()
+	return a
+}
+
+// Close writes the lines still queued and closes the file. Lines that
+// come later are dropped.
+func (a *AccessLog) Close() error {
+	var err error
+	a.closeOnce.Do(func() {
+		close(a.quit)
+		<-a.done
+		if a.file != nil {
+			err = a.file.Close()
+		}
+	})
+	return err
+}
+
+// add queues e, or drops and counts it when the queue is full.
+func (a *AccessLog) add(e accessEntry) {
+	select {
+	case <-a.quit:
+	case a.entries <- e:
+	default:
+		a.dropped.Add(1)
+	}
+}
+
+// served logs a response of the application or of the static files, or
+// the refusal of a request whose head was fine.
+func (a *AccessLog) served(r *responseState) {
+	if a == nil {
+		return
+	}
+	req := r.req
+	e := accessEntry{
+		time: r.start, remote: req.RemoteAddr,
+		method: req.Method, target: req.RequestURI, proto: req.Proto, path: req.RawPath, query: req.RawQuery,
+		status: r.status, bytes: r.sent, duration: time.Since(r.start), requestID: r.requestID,
+	}
+	if i := headerIndex(req.Header, "Referer"); i >= 0 {
+		e.referer = req.Header[i].Value
+	}
+	if i := headerIndex(req.Header, "User-Agent"); i >= 0 {
+		e.userAgent = req.Header[i].Value
+	}
+	a.add(e)
+}
+
+// rejected logs a request refused for its head; hreq is nil when it could
+// not be parsed.
+func (a *AccessLog) rejected(c *conn, hreq *http.Request, status int, bytes int64, start time.Time) {
+	if a == nil {
+		return
+	}
+	e := accessEntry{time: start, remote: c.remoteIP, status: status, bytes: bytes, duration: time.Since(start)}
+	if hreq != nil {
+		e.method, e.target, e.proto = hreq.Method, hreq.RequestURI, hreq.Proto
+		e.path, e.query = splitTarget(hreq.RequestURI)
+		e.referer, e.userAgent = hreq.Header.Get("Referer"), hreq.Header.Get("User-Agent")
+	}
+	a.add(e)
+}
+
+func (a *AccessLog) run() {
+	defer close(a.done)
+	line := &a.line
+	write := func(e *accessEntry) {
+		line.Reset()
+		if a.json != nil {
+			a.json.Encode(jsonLine(e)) // into line
+		} else {
+			line.Write(a.combined(line.AvailableBuffer(), e))
+		}
+		// Whole lines only: the workers of one server append to the same
+		// file, and a write cut mid-line would interleave with theirs.
+		if a.w.Buffered() > 0 && a.w.Available() < line.Len() {
+			a.flush()
+		}
+		a.w.Write(line.Bytes()) // errors surface in flush
+	}
+	for {
+		select {
+		case e := <-a.entries:
+			write(&e)
+			if len(a.entries) == 0 {
+				a.flush()
+			}
+		case <-a.quit:
+			for {
+				select {
+				case e := <-a.entries:
+					write(&e)
+				default:
+					a.flush()
+					return
+				}
+			}
+		}
+	}
+}
+
+// flush writes the buffer out, and reports lines dropped since the last
+// flush. A failed write loses the buffer: a log that keeps failing must
+// not grow without bound.
+func (a *AccessLog) flush() {
+	err := a.w.Flush()
+	switch {
+	case err != nil && !a.failing:
+		a.log.Error("wsgo: cannot write the access log; its lines are lost until a write succeeds", "err", err)
+		fallthrough
+	case err != nil:
+		a.failing = true
+		a.w.Reset(a.out)
+	default:
+		a.failing = false
+	}
+	if n := a.dropped.Swap(0); n > 0 {
+		a.log.Warn("wsgo: access log lines dropped: its output could not keep up", "dropped", n)
+	}
+}
+
+// combined formats e in Apache's combined format, followed by the request
+// id in quotes:
+//
+//	127.0.0.1 - - [02/Jan/2026:15:04:05 +0000] "GET /a?b HTTP/1.1" 200 12 "-" "curl/8.5" "3f2a..."
+func (a *AccessLog) combined(b []byte, e *accessEntry) []byte {
+	if a.color {
+		b = append(b, statusColor(e.status)...)
+	}
+	b = append(b, orDash(e.remote)...)
+	b = append(b, " - - ["...)
+	b = e.time.AppendFormat(b, "02/Jan/2006:15:04:05 -0700")
+	b = append(b, "] "...)
+	if e.method == "" {
+		b = append(b, `"-"`...)
+	} else {
+		b = quoted(b, e.method+" "+e.target+" "+e.proto)
+	}
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(e.status), 10)
+	b = append(b, ' ')
+	if e.bytes == 0 {
+		b = append(b, '-')
+	} else {
+		b = strconv.AppendInt(b, e.bytes, 10)
+	}
+	for _, s := range [...]string{e.referer, e.userAgent, e.requestID} {
+		b = append(b, ' ')
+		b = quoted(b, orDash(s))
+	}
+	if a.color {
+		b = append(b, "\x1b[0m"...)
+	}
+	return append(b, '\n')
+}
+
+// quoted appends s in double quotes, escaped as Apache does: \" and \\,
+// and \xHH for control and non-ASCII bytes, so no client byte can forge
+// a line or a field.
+func quoted(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := range len(s) {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < ' ' || c >= 0x7f:
+			b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// statusColor is the ANSI colour of a status class: 2xx green, 3xx cyan,
+// 4xx yellow, 5xx red.
+func statusColor(status int) string {
+	switch status / 100 {
+	case 2:
+		return "\x1b[32m"
+	case 3:
+		return "\x1b[36m"
+	case 4:
+		return "\x1b[33m"
+	case 5:
+		return "\x1b[31m"
+	}
+	return "\x1b[0m"
+}
+
+// accessJSON is a line of --access-log-format json.
+type accessJSON struct {
+	Time       string `json:"time"`
+	RemoteAddr string `json:"remote_addr"`
+	Method     string `json:"method"`
+	Path       string `json:"path"`
+	Query      string `json:"query"`
+	Proto      string `json:"proto"`
+	Status     int    `json:"status"`
+	Bytes      int64  `json:"bytes"`
+	DurationUS int64  `json:"duration_us"`
+	RequestID  string `json:"request_id"`
+	Referer    string `json:"referer"`
+	UserAgent  string `json:"user_agent"`
+}
+
+func jsonLine(e *accessEntry) accessJSON {
+	return accessJSON{
+		Time:       e.time.Format("2006-01-02T15:04:05.000000Z07:00"),
+		RemoteAddr: e.remote,
+		Method:     e.method,
+		Path:       e.path,
+		Query:      e.query,
+		Proto:      e.proto,
+		Status:     e.status,
+		Bytes:      e.bytes,
+		DurationUS: e.duration.Microseconds(),
+		RequestID:  e.requestID,
+		Referer:    e.referer,
+		UserAgent:  e.userAgent,
+	}
+}

@@ -1,0 +1,192 @@
+package httpfront
+
+// Parsing the client's node out of X-Forwarded-For and RFC 7239
+// Forwarded; proxy.go decides what to believe.
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// forwardedFor reads the X-Forwarded-For fields, left to right; nil when
+// any item is not a node.
+func forwardedFor(values []string) []hop {
+	var hops []hop
+	for _, v := range values {
+		for item := range strings.SplitSeq(v, ",") {
+			h, ok := parseNode(strings.Trim(item, " \t"))
+			if !ok {
+				return nil
+			}
+			hops = append(hops, h)
+		}
+	}
+	return hops
+}
+
+// parseNode reads a node (RFC 7239 6): an IPv4 address, a bracketed IPv6
+// address, "unknown" or an obfuscated identifier, each with an optional
+// port; a bare IPv6 address is taken too, as X-Forwarded-For has them.
+func parseNode(s string) (hop, bool) {
+	if ip, err := netip.ParseAddr(s); err == nil {
+		return hop{node: s, ip: ip.WithZone("")}, true
+	}
+	name, port := s, ""
+	if i := strings.LastIndexByte(s, ':'); i > strings.LastIndexByte(s, ']') {
+		name, port = s[:i], s[i+1:]
+		if !validPort(port) && !obfuscated(port) {
+			return hop{}, false
+		}
+		if obfuscated(port) {
+			port = ""
+		}
+	}
+	h := hop{node: name, port: port}
+	if inner, ok := strings.CutPrefix(name, "["); ok {
+		inner, ok = strings.CutSuffix(inner, "]")
+		ip, err := netip.ParseAddr(inner)
+		if !ok || err != nil || !ip.Is6() {
+			return hop{}, false
+		}
+		h.ip = ip.WithZone("")
+		return h, true
+	}
+	if ip, err := netip.ParseAddr(name); err == nil && ip.Is4() {
+		h.ip = ip
+		return h, true
+	}
+	return h, name == "unknown" || obfuscated(name)
+}
+
+// obfuscated reports whether s is an obfuscated identifier (RFC 7239 6.3).
+func obfuscated(s string) bool {
+	if len(s) < 2 || s[0] != '_' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseForwarded reads the Forwarded fields (RFC 7239 4): elements
+// separated by commas, each of name=value pairs separated by semicolons,
+// values tokens or quoted strings. Any malformed part voids them all.
+func parseForwarded(values []string) []hop {
+	var elems []hop
+	for _, v := range values {
+		p := pairReader{s: v}
+		var e hop
+		for {
+			p.skipSpace()
+			if p.more() && p.peek() != ',' && p.peek() != ';' { // else an empty pair
+				if !p.pair(&e) {
+					return nil
+				}
+				p.skipSpace()
+			}
+			if !p.more() {
+				elems = append(elems, e)
+				break
+			}
+			switch {
+			case p.take(';'):
+			case p.take(','):
+				elems = append(elems, e)
+				e = hop{}
+			default:
+				return nil
+			}
+		}
+	}
+	return elems
+}
+
+// set records one Forwarded pair; it reports false for a malformed one.
+// Unknown names (by=, extensions) are ignored.
+func (h *hop) set(name, value string) bool {
+	switch name {
+	case "for":
+		n, ok := parseNode(value)
+		if !ok || n.node == "" {
+			return false
+		}
+		n.proto, n.host = h.proto, h.host
+		*h = n
+	case "proto":
+		h.proto = checkedProto(value)
+		return h.proto != ""
+	case "host":
+		h.host = checkedHost(value)
+		return h.host != ""
+	}
+	return true
+}
+
+// pairReader scans a Forwarded field.
+type pairReader struct {
+	s string
+	i int
+}
+
+func (p *pairReader) more() bool { return p.i < len(p.s) }
+func (p *pairReader) peek() byte { return p.s[p.i] }
+
+func (p *pairReader) skipSpace() {
+	for p.more() && (p.peek() == ' ' || p.peek() == '\t') {
+		p.i++
+	}
+}
+
+func (p *pairReader) take(c byte) bool {
+	if p.more() && p.peek() == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// pair reads one name=value pair into e; it reports false for a
+// malformed one.
+func (p *pairReader) pair(e *hop) bool {
+	name := strings.ToLower(p.token())
+	if name == "" || !p.take('=') {
+		return false
+	}
+	value, ok := p.value()
+	return ok && e.set(name, value)
+}
+
+func (p *pairReader) token() string {
+	start := p.i
+	for p.more() && validToken(p.s[p.i:p.i+1]) {
+		p.i++
+	}
+	return p.s[start:p.i]
+}
+
+// value reads a token or a quoted string (RFC 9110 5.6.4), unquoted.
+func (p *pairReader) value() (string, bool) {
+	if !p.take('"') {
+		t := p.token()
+		return t, t != ""
+	}
+	var b strings.Builder
+	for p.more() {
+		c := p.peek()
+		p.i++
+		switch {
+		case c == '"':
+			return b.String(), true
+		case c == '\\' && p.more():
+			b.WriteByte(p.peek())
+			p.i++
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", false
+}
