@@ -132,6 +132,8 @@ func runCommand() *cli.Command {
 				Usage: "serve TLS (HTTP/2 and HTTP/1.1) on every TCP --bind with the PEM certificate chain in `FILE`; re-read on SIGHUP"},
 			&cli.StringFlag{Name: "keyfile", EnvVars: []string{"WSGO_KEYFILE"},
 				Usage: "the PEM private key of --certfile, in `FILE`; re-read on SIGHUP"},
+			&cli.StringFlag{Name: "metrics-bind", EnvVars: []string{"WSGO_METRICS_BIND"},
+				Usage: "serve Prometheus metrics of the master and every worker on `ADDR` (HOST:PORT or unix:PATH), path /metrics (default: off)"},
 		}, frontFlags()...),
 		Action: run,
 	}
@@ -203,15 +205,16 @@ func runMaster(c *cli.Context, workers int, certs *httpfront.Certs, logger *slog
 			return exec.Command("/proc/self/exe", os.Args[1:]...)
 		},
 		GracefulTimeout: time.Duration(c.Int("graceful-timeout")) * time.Second,
+		MetricsBind:     c.String("metrics-bind"),
 		Listening: func(l net.Listener) {
 			if c.Bool("debug") && !httpfront.IsLoopback(l.Addr()) {
 				logger.Warn("wsgo: --debug shows tracebacks and request headers to every client of " + url(l) +
 					", which is not a loopback address; use --debug only on 127.0.0.1 or ::1")
 			}
 		},
-		PidFile:         c.String("pid"),
-		Threads:         c.Int("threads"),
-		Logger:          logger,
+		PidFile: c.String("pid"),
+		Threads: c.Int("threads"),
+		Logger:  logger,
 	})
 	var startErr *master.StartError
 	var listenErr *master.ListenError

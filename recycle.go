@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"wsgo/httpfront/handoff"
 	"wsgo/wsgi"
 )
 
@@ -28,10 +29,10 @@ type recycler struct {
 	served    atomic.Int64
 	lastCheck atomic.Int64 // unix nanoseconds of the last RSS check
 	asked     sync.Once
-	ask       func(reason string)
+	ask       func(why handoff.Why, reason string)
 }
 
-func newRecycler(app wsgi.App, maxRequests, jitter, maxRSSMiB int, ask func(string)) wsgi.App {
+func newRecycler(app wsgi.App, maxRequests, jitter, maxRSSMiB int, ask func(handoff.Why, string)) wsgi.App {
 	if maxRequests == 0 && maxRSSMiB == 0 {
 		return app
 	}
@@ -45,20 +46,22 @@ func newRecycler(app wsgi.App, maxRequests, jitter, maxRSSMiB int, ask func(stri
 func (r *recycler) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responder) error {
 	err := r.App.ServeWSGI(ctx, req, w)
 	if n := r.served.Add(1); r.limit > 0 && n == r.limit {
-		r.recycle(fmt.Sprintf("it has served %d requests (--max-requests)", n))
+		r.recycle(handoff.WhyMaxRequests, fmt.Sprintf("it has served %d requests (--max-requests)", n))
 	}
 	if r.maxRSS > 0 {
 		now, last := time.Now().UnixNano(), r.lastCheck.Load()
 		if now-last >= int64(rssCheckEvery) && r.lastCheck.CompareAndSwap(last, now) {
 			if rss := currentRSS(); rss > r.maxRSS {
-				r.recycle(fmt.Sprintf("its memory has grown to %d MiB (--max-rss %d)", rss>>20, r.maxRSS>>20))
+				r.recycle(handoff.WhyMaxRSS, fmt.Sprintf("its memory has grown to %d MiB (--max-rss %d)", rss>>20, r.maxRSS>>20))
 			}
 		}
 	}
 	return err
 }
 
-func (r *recycler) recycle(reason string) { r.asked.Do(func() { r.ask(reason) }) }
+func (r *recycler) recycle(why handoff.Why, reason string) {
+	r.asked.Do(func() { r.ask(why, reason) })
+}
 
 // currentRSS is this process's resident memory in bytes, or 0 if unknown.
 func currentRSS() int64 {

@@ -35,20 +35,24 @@ func runWorker(c *cli.Context, w *handoff.Worker, certs *httpfront.Certs, logger
 		Logger:     logger,
 		Timeout:    timeout,
 		StuckAfter: grace,
-		OnStuck:    func() { w.Recycle("a Python thread stays stuck in a request that timed out") },
+		OnStuck:    func() { w.Recycle(handoff.WhyStuck, "a Python thread stays stuck in a request that timed out") },
 	})
 	if err != nil {
 		fmt.Fprint(os.Stderr, strings.TrimRight(err.Error(), "\n")+"\n")
 		return cli.Exit("", exitAppLoad)
 	}
 	app := newRecycler(host, c.Int("max-requests"), c.Int("max-requests-jitter"), c.Int("max-rss"),
-		func(reason string) { w.Recycle(reason) })
+		func(why handoff.Why, reason string) { w.Recycle(why, reason) })
 	cfg, closeAccessLog, err := frontConfig(c, logger)
 	if err != nil {
 		return cli.Exit(err.Error(), exitUsage)
 	}
 	defer closeAccessLog()
 	cfg.App, cfg.Timeout = app, timeout
+	var gatherMetrics func() []byte
+	if c.String("metrics-bind") != "" {
+		cfg.Metrics, gatherMetrics = workerMetrics(host, logger)
+	}
 	if certs != nil {
 		cfg.TLS = certs.Config()
 	}
@@ -75,6 +79,7 @@ func runWorker(c *cli.Context, w *handoff.Worker, certs *httpfront.Certs, logger
 		Release: func() { release <- true },
 		Stop:    func() { release <- false },
 		Dump:    func() { go logStacks(host, logger) },
+		Metrics: gatherMetrics,
 	})
 	giveBack := <-release
 	ctx, cancel := context.WithTimeout(context.Background(), grace)

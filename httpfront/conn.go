@@ -147,6 +147,7 @@ func (c *conn) handle() bool {
 	hreq, head, status, why := c.readRequest()
 	if status != 0 {
 		c.s.accessLog.rejected(c, hreq, status, c.reject(status, why), start)
+		c.s.metrics.answered(status, start)
 		return false
 	}
 	if hreq == nil {
@@ -214,6 +215,8 @@ func (c *conn) reject(status int, why string) int64 {
 // serveRequest runs the application for one request and completes its
 // response. It reports whether the connection may carry another request.
 func (c *conn) serveRequest(hreq *http.Request, head []byte, start time.Time) bool {
+	c.s.metrics.begin()
+	defer c.s.metrics.end()
 	ctx, cancel := context.WithCancel(c.s.ctx)
 	defer cancel()
 	if c.s.timeout > 0 {
@@ -256,14 +259,14 @@ func (c *conn) serveRequest(hreq *http.Request, head []byte, start time.Time) bo
 				status, why = http.StatusRequestEntityTooLarge, c.s.limits.bodyWhy()
 			}
 			res.status, res.sent = status, c.reject(status, why)
-			c.s.accessLog.served(&res.responseState)
+			c.s.answered(&res.responseState)
 			return false
 		}
 		defer release()
 		req.Body, req.ContentLength, req.HasContentLength = spooled, n, true
 	}
 	keep := res.finish(c.s.callApp(ctx, app, req, res))
-	c.s.accessLog.served(&res.responseState)
+	c.s.answered(&res.responseState)
 	return keep && b.drain()
 }
 

@@ -117,6 +117,8 @@ func (handoffAddr) String() string  { return "HTTP/2 connections from the TLS li
 // serveH2 serves one HTTP/2 request: the same wsgi.Request an HTTP/1
 // request makes, answered through h2response.
 func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
+	s.metrics.begin()
+	defer s.metrics.end()
 	ctx, cancel := context.WithCancel(hr.Context())
 	defer cancel()
 	res := &h2response{
@@ -129,7 +131,7 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 	}
 	req := h2Request(hr, &h2body{r: hr.Body, res: res})
 	res.req, res.requestID = req, requestID(req)
-	defer s.accessLog.served(&res.responseState)
+	defer s.answered(&res.responseState)
 	if s.trust.trustsPeer(h2Peer(hr)) {
 		forward(req, s.trust)
 	}
@@ -143,7 +145,8 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 		spooled, n, release, err := spoolBody(req.Body)
 		if err != nil {
 			s.log.Debug("wsgo: HTTP/2 request body lost", "id", req.ID, "err", err)
-			http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
+			res.status = http.StatusBadRequest
+			http.Error(w, http.StatusText(res.status), res.status)
 			return
 		}
 		defer release()

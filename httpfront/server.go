@@ -65,6 +65,8 @@ type Config struct {
 	// TLS, when set, makes every TCP connection a TLS one, with HTTP/2
 	// when the client chooses it (ALPN). Unix sockets stay plain.
 	TLS *tls.Config
+	// Metrics, when set, counts the requests (NewMetrics).
+	Metrics *Metrics
 }
 
 // Server serves HTTP/1.0 and HTTP/1.1 on any number of listeners, and
@@ -83,6 +85,7 @@ type Server struct {
 	debug         bool
 	timeout       time.Duration
 	tlsConfig     *tls.Config
+	metrics       *Metrics
 
 	// ctx is the parent of every request context; cancelled when a
 	// Shutdown runs out of time.
@@ -123,6 +126,7 @@ func New(cfg Config) *Server {
 		noKeepAlive: cfg.KeepAlive < 0,
 		timeout:     cfg.Timeout,
 		tlsConfig:   cfg.TLS,
+		metrics:     cfg.Metrics,
 		closing:     make(chan struct{}),
 		listeners:   make(map[net.Listener]struct{}),
 		conns:       make(map[*conn]struct{}),

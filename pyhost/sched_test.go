@@ -146,3 +146,16 @@ func TestEnvironKey(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadCountsBusyThreadsAndQueuedRequests(t *testing.T) {
+	s := newScheduler(4)
+	idleWorkers(s, 1)
+	if got := s.load(1); got != (Load{Threads: 1}) {
+		t.Fatalf("idle: %+v", got)
+	}
+	s.submit(newJob()) // the thread runs it
+	s.submit(newJob()) // no thread is left: it waits
+	if got := s.load(1); got != (Load{Threads: 1, Busy: 1, Queued: 1}) {
+		t.Fatalf("one running, one queued: %+v", got)
+	}
+}

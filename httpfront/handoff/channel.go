@@ -19,6 +19,7 @@ const (
 	Release Kind = 'R' // give idle connections back, finish the rest, exit
 	Stop    Kind = 'S' // shutdown: finish in-flight requests, close, exit
 	Dump    Kind = 'D' // log the Python stack of every thread
+	Scrape  Kind = 'M' // Slot: a scrape number; answer with the worker's metrics
 )
 
 // Worker to master.
@@ -27,7 +28,21 @@ const (
 	Closed   Kind = 'c' // Slot: the connection is over; close your descriptor
 	Aborted  Kind = 'a' // Slot: end the connection with a reset
 	Returned Kind = 'b' // Slot: nothing of a next request read; lend it again
-	Recycle  Kind = 'y' // Data: replace me (the reason, for the log)
+	Recycle  Kind = 'y' // Slot: a Why; Data: replace me (the reason, for the log)
+	// The answer to Scrape (Slot: its number): the worker's metrics,
+	// encoded (Prometheus' delimited protobuf), in pieces that each fit a
+	// packet: MetricsPart while more follow, MetricsEnd with the last.
+	MetricsPart Kind = 'p'
+	MetricsEnd  Kind = 'm'
+)
+
+// Why is the cause of a Recycle, sent as its Slot.
+type Why uint32
+
+const (
+	WhyMaxRequests Why = iota + 1 // --max-requests
+	WhyMaxRSS                     // --max-rss
+	WhyStuck                      // a thread stays stuck in a request that timed out
 )
 
 // Msg is one packet: a kind, a slot and data. Lend carries a descriptor
@@ -40,8 +55,12 @@ type Msg struct {
 
 const headerLen = 5 // kind + slot
 
-// maxMsg bounds a packet; a Hello is far smaller.
-const maxMsg = 64 << 10
+// maxMsg bounds a packet; a Hello is far smaller, and metrics go in
+// pieces of at most maxData bytes.
+const (
+	maxMsg  = 64 << 10
+	maxData = maxMsg - headerLen
+)
 
 // Channel is one end of a master-worker pair. Send may be called from
 // several goroutines at once; Recv from one.
@@ -82,7 +101,11 @@ func Open(f *os.File) (*Channel, error) {
 }
 
 // Send sends m, with fd (>= 0) attached. The descriptor stays the caller's.
+// Data over maxData is refused: Recv would get it cut short.
 func (ch *Channel) Send(m Msg, fd int) error {
+	if len(m.Data) > maxData {
+		return fmt.Errorf("handoff: a %q message of %d bytes is over the limit of %d", m.Kind, len(m.Data), maxData)
+	}
 	p := make([]byte, headerLen+len(m.Data))
 	p[0] = byte(m.Kind)
 	binary.LittleEndian.PutUint32(p[1:], m.Slot)

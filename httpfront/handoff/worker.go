@@ -66,8 +66,8 @@ func (w *Worker) Ready(h Hello) error {
 }
 
 // Recycle asks the master to replace this worker, for reason.
-func (w *Worker) Recycle(reason string) error {
-	return w.ch.Send(Msg{Kind: Recycle, Data: []byte(reason)}, -1)
+func (w *Worker) Recycle(why Why, reason string) error {
+	return w.ch.Send(Msg{Kind: Recycle, Slot: uint32(why), Data: []byte(reason)}, -1)
 }
 
 // Orders are what the master may tell a worker to do. Each is called on
@@ -77,6 +77,9 @@ type Orders struct {
 	Release func()         // give idle connections back, finish the rest
 	Stop    func()         // shut down gracefully (also when the master is gone)
 	Dump    func()         // log the Python stacks
+	// Metrics returns the worker's metrics for Scrape, encoded; it runs
+	// on a goroutine of its own. Nil: the worker has none.
+	Metrics func() []byte
 }
 
 // Serve receives orders until the master goes away or says Release or
@@ -106,12 +109,30 @@ func (w *Worker) Serve(o Orders) error {
 			return nil
 		case Dump:
 			o.Dump()
+		case Scrape:
+			go w.answerScrape(m.Slot, o.Metrics)
 		default:
 			if fd >= 0 {
 				unix.Close(fd)
 			}
 		}
 	}
+}
+
+// answerScrape sends the metrics gather returns, in pieces that fit a
+// packet.
+func (w *Worker) answerScrape(scrape uint32, gather func() []byte) {
+	var data []byte
+	if gather != nil {
+		data = gather()
+	}
+	for len(data) > maxData {
+		if w.ch.Send(Msg{Kind: MetricsPart, Slot: scrape, Data: data[:maxData]}, -1) != nil {
+			return
+		}
+		data = data[maxData:]
+	}
+	w.ch.Send(Msg{Kind: MetricsEnd, Slot: scrape, Data: data}, -1)
 }
 
 // adopt wraps a lent descriptor.

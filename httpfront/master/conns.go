@@ -159,6 +159,7 @@ func (m *Master) expirePending(now time.Time) {
 	for _, p := range expired {
 		answer(p.fd, "503 Service Unavailable", "no worker could start in time; see the server's log")
 	}
+	m.metrics.answeredItself("503", len(expired))
 	if len(expired) > 0 {
 		m.log.Error("wsgo: connections waited too long for a worker; answered 503", "count", len(expired))
 	}

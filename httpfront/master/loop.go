@@ -19,6 +19,8 @@ type batch struct {
 	fresh map[*worker]bool // starting
 	ready []*worker
 	old   []*worker
+
+	reason string // of the restarts, for metrics
 }
 
 // loop is the supervisor's life after start-up: it alone starts, replaces
@@ -33,7 +35,7 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 			case syscall.SIGINT, syscall.SIGTERM:
 				return m.stop(sig, sigs)
 			case syscall.SIGHUP:
-				m.replace("reload (SIGHUP)", m.serving())
+				m.replace("reload (SIGHUP)", reasonReload, m.serving())
 			case syscall.SIGUSR1:
 				m.dump()
 			case syscall.SIGTTIN:
@@ -79,7 +81,7 @@ func (m *Master) handle(ev event) {
 	case evRecycle:
 		if w.phase == ready && !w.replaced {
 			m.log.Info(fmt.Sprintf("wsgo: worker %d (pid %d) asks to be replaced: %s", w.id, w.cmd.Process.Pid, ev.detail))
-			m.replace("recycling worker "+fmt.Sprint(w.id), []*worker{w})
+			m.replace("recycling worker "+fmt.Sprint(w.id), recycleReason(ev.why), []*worker{w})
 		}
 	case evExit:
 		m.reap(w)
@@ -103,9 +105,11 @@ func (m *Master) afterExit(w *worker) {
 	}
 	delete(m.current, w.id)
 	if w.phase != starting {
+		m.metrics.restarted(reasonCrash, 1)
 		m.startPosition(w.id)
 		return
 	}
+	m.metrics.restarted(reasonStartFailure, 1)
 	m.crashes[w.id]++
 	delay := min(100*time.Millisecond<<(m.crashes[w.id]-1), 10*time.Second)
 	m.log.Error(fmt.Sprintf("wsgo: worker %d failed to start (%d time(s) in a row); trying again in %s",
@@ -126,8 +130,8 @@ func (m *Master) startPosition(id int) {
 
 // replace starts a fresh worker for each of old, and drains old once all
 // the fresh ones are ready.
-func (m *Master) replace(why string, old []*worker) {
-	b := &batch{why: why, fresh: map[*worker]bool{}}
+func (m *Master) replace(why, reason string, old []*worker) {
+	b := &batch{why: why, reason: reason, fresh: map[*worker]bool{}}
 	for _, o := range old {
 		if o.replaced {
 			continue
@@ -156,6 +160,7 @@ func (m *Master) complete(b *batch) {
 	for _, o := range b.old {
 		m.drain(o)
 	}
+	m.metrics.restarted(b.reason, len(b.old))
 	m.log.Info(fmt.Sprintf("wsgo: %s done", b.why))
 }
 

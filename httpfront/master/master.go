@@ -40,6 +40,8 @@ type Config struct {
 	// Listening, if set, is called with each listener before the start
 	// line (for warnings about where it listens).
 	Listening func(net.Listener)
+	// MetricsBind, if set, is the address to serve metrics on (metrics.go).
+	MetricsBind string
 }
 
 // StartError says the first workers could not start: Code is the exit
@@ -70,8 +72,11 @@ type Master struct {
 	accepting   sync.WaitGroup
 	events      chan event
 
+	metrics *metrics // nil without MetricsBind
+
 	mu       sync.Mutex
 	workers  map[*worker]struct{} // every process not yet reaped
+	spawned  uint64               // workers started so far (worker.serial)
 	pending  []pendingConn        // accepted, waiting for a ready worker
 	stopping bool                 // the listeners are closing
 
@@ -106,6 +111,12 @@ func Run(cfg Config) error {
 		syscall.SIGTTIN, syscall.SIGTTOU)
 	defer signal.Stop(sigs)
 
+	if cfg.MetricsBind != "" {
+		if err := m.serveMetrics(); err != nil {
+			return err
+		}
+		defer m.metrics.close()
+	}
 	if len(cfg.Binds) > 0 {
 		if err := m.listen(cfg.Binds); err != nil {
 			return err

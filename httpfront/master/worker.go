@@ -30,6 +30,8 @@ type worker struct {
 	hello handoff.Hello
 	state *os.ProcessState // once exited
 
+	serial uint64 // the order it was started in (metrics.go)
+
 	// Guarded by Master.mu.
 	phase phase
 	conns map[uint32]int // slot -> the master's descriptor of the connection
@@ -54,6 +56,7 @@ type event struct {
 	kind   eventKind
 	w      *worker
 	id     int
+	why    handoff.Why // evRecycle
 	detail string
 }
 
@@ -83,6 +86,8 @@ func (m *Master) spawn(id int) (*worker, error) {
 	}
 	w := &worker{id: id, cmd: cmd, ch: ch, slots: slots, conns: map[uint32]int{}}
 	m.mu.Lock()
+	m.spawned++
+	w.serial = m.spawned
 	m.workers[w] = struct{}{}
 	m.mu.Unlock()
 	m.log.Info(fmt.Sprintf("wsgo: worker %d (pid %d) started", id, cmd.Process.Pid))
@@ -112,7 +117,9 @@ func (m *Master) read(w *worker, done chan<- struct{}) {
 			}
 			m.events <- event{kind: evReady, w: w}
 		case handoff.Recycle:
-			m.events <- event{kind: evRecycle, w: w, detail: string(msg.Data)}
+			m.events <- event{kind: evRecycle, w: w, why: handoff.Why(msg.Slot), detail: string(msg.Data)}
+		case handoff.MetricsPart, handoff.MetricsEnd:
+			m.metrics.received(w, msg)
 		case handoff.Closed, handoff.Aborted, handoff.Returned:
 			if fd, ok := m.untake(w, msg.Slot); ok {
 				m.settle(fd, msg.Kind)
@@ -187,6 +194,7 @@ func (m *Master) reap(w *worker) {
 	}
 	w.slots.Unmap()
 	w.ch.Close()
+	m.metrics.answeredItself("502", failed)
 	msg := fmt.Sprintf("wsgo: worker %d (pid %d) exited: %s", w.id, w.cmd.Process.Pid, describeExit(w.state))
 	if failed > 0 {
 		msg += fmt.Sprintf("; %d request(s) it was running got 502", failed)

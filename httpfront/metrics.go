@@ -1,0 +1,89 @@
+package httpfront
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics measures a Server's requests for Prometheus (--metrics-bind):
+// responses by status class, their latency, and the requests in flight.
+// Every request the front answers counts, the app's and the static
+// files', HTTP/1 and HTTP/2, and the refusals of the front itself. A
+// request costs a few atomic adds and no allocation.
+type Metrics struct {
+	inFlight prometheus.Gauge
+	latency  prometheus.Histogram
+	byClass  *prometheus.CounterVec
+	classes  [6]prometheus.Counter // 1xx..5xx at status/100, looked up once
+}
+
+// latencyBuckets are the histogram's upper bounds in seconds, from half a
+// millisecond (a static file, a refusal) to 30 s (a slow app).
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// NewMetrics makes the metrics of a Server (Config.Metrics) and registers
+// them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wsgo_requests_in_flight",
+			Help: "Requests whose head was read and whose response is not over yet.",
+		}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "wsgo_request_duration_seconds",
+			Help:    "Time from the first byte of a request to the end of its response.",
+			Buckets: latencyBuckets,
+		}),
+		byClass: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsgo_requests_total",
+			Help: "Requests answered, by status class (code: 1xx to 5xx; none: the client left before a response began).",
+		}, []string{"code"}),
+	}
+	for c := 1; c < len(m.classes); c++ {
+		m.classes[c] = m.byClass.WithLabelValues(statusClass(c * 100))
+	}
+	reg.MustRegister(m.inFlight, m.latency, m.byClass)
+	return m
+}
+
+func (m *Metrics) begin() {
+	if m != nil {
+		m.inFlight.Inc()
+	}
+}
+
+func (m *Metrics) end() {
+	if m != nil {
+		m.inFlight.Dec()
+	}
+}
+
+// answered counts a response with status (0: none was sent) to a request
+// whose first byte came at start.
+func (m *Metrics) answered(status int, start time.Time) {
+	if m == nil {
+		return
+	}
+	m.latency.Observe(time.Since(start).Seconds())
+	if c := status / 100; c >= 1 && c < len(m.classes) {
+		m.classes[c].Inc()
+		return
+	}
+	m.byClass.WithLabelValues(statusClass(status)).Inc() // rare: a lookup is fine
+}
+
+// statusClass is the code label of a status: "2xx", or "none" for 0.
+func statusClass(status int) string {
+	if status == 0 {
+		return "none"
+	}
+	return strconv.Itoa(status/100) + "xx"
+}
+
+// answered records a finished response in the access log and the metrics.
+func (s *Server) answered(r *responseState) {
+	s.accessLog.served(r)
+	s.metrics.answered(r.status, r.start)
+}
