@@ -36,6 +36,11 @@ type Config struct {
 // meant for the user as is: a traceback or a sentence naming the fix.
 type LoadError struct {
 	Report string
+	// SourceFiles are the files to watch for a fix (--reload): the app's
+	// own modules imported before the failure, the file a SyntaxError
+	// points at, those in the traceback, and the TARGET's file. Empty
+	// when Python itself could not start.
+	SourceFiles []string
 }
 
 func (e *LoadError) Error() string { return strings.TrimRight(e.Report, "\n") }
@@ -49,8 +54,12 @@ type Host struct {
 	desc    string
 	bind    string
 	workers sync.WaitGroup
-	stop    chan struct{} // closed to make the interpreter's thread finalize
-	exited  chan int      // the interpreter's thread's finalize result
+	// pyMu orders calls into Python outside requests (SourceFiles)
+	// before finalization: Shutdown takes it to set finalized.
+	pyMu      sync.RWMutex
+	finalized bool
+	stop      chan struct{} // closed to make the interpreter's thread finalize
+	exited    chan int      // the interpreter's thread's finalize result
 }
 
 // PythonVersion is the linked CPython's version, e.g. "3.11.2".
@@ -138,7 +147,7 @@ func (h *Host) load() error {
 	h.desc = takeString(res.description)
 	h.bind = takeString(res.bind)
 	if res.error != nil {
-		return &LoadError{Report: takeString(res.error)}
+		return &LoadError{Report: takeString(res.error), SourceFiles: lines(takeString(res.sources))}
 	}
 	return nil
 }
@@ -151,6 +160,34 @@ func takeString(p *C.char) string {
 	s := C.GoString(p)
 	C.wsgo_free(unsafe.Pointer(p))
 	return s
+}
+
+// SourceFiles lists the app's own Python files, for --reload to watch:
+// the .py file of every module in sys.modules that is neither in the
+// standard library nor an installed package (see loader.py's
+// _library_dirs), and the TARGET's file. Modules imported lazily (by a
+// request) appear once imported, so call it again later for more. It
+// takes the GIL for a moment; after Shutdown it returns nil.
+func (h *Host) SourceFiles() []string {
+	h.pyMu.RLock()
+	defer h.pyMu.RUnlock()
+	if h.finalized {
+		return nil
+	}
+	var text *C.char
+	if C.wsgo_interp_source_files(h.st, &text) != 0 {
+		h.cfg.Logger.Error("wsgo: listing the app's source files failed", "traceback", takeString(text))
+		return nil
+	}
+	return lines(takeString(text))
+}
+
+// lines splits '\n'-separated text; "" gives nil.
+func lines(text string) []string {
+	if text == "" {
+		return nil
+	}
+	return strings.Split(text, "\n")
 }
 
 // Description names what is served, e.g. "hello.py:application".
@@ -171,6 +208,9 @@ func (h *Host) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("pyhost: Python threads still busy at shutdown: %w", ctx.Err())
 	}
+	h.pyMu.Lock()
+	h.finalized = true
+	h.pyMu.Unlock()
 	close(h.stop)
 	select {
 	case rc := <-h.exited:
