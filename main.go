@@ -111,6 +111,10 @@ func runCommand() *cli.Command {
 				Usage: "`LEVEL`: debug, info, warning, error or critical"},
 			&cli.BoolFlag{Name: "strict", EnvVars: []string{"WSGO_STRICT"},
 				Usage: "answer 500 when the app sends str where WSGI needs bytes (default: warn once, send UTF-8)"},
+			&cli.BoolFlag{Name: "reload", EnvVars: []string{"WSGO_RELOAD"},
+				Usage: "development: reload the app when one of its Python files changes; a broken save answers 500 until fixed"},
+			&cli.StringSliceFlag{Name: "reload-extra-file", EnvVars: []string{"WSGO_RELOAD_EXTRA_FILE"},
+				Usage: "with --reload, also reload when `FILE` changes (repeatable)"},
 		},
 		Action: run,
 	}
@@ -136,6 +140,10 @@ func run(c *cli.Context) error {
 	if c.Int("threads") < 1 || c.Int("queue-size") < 1 || c.Int("graceful-timeout") < 0 {
 		return cli.Exit("wsgo run: --threads and --queue-size must be at least 1, --graceful-timeout at least 0", exitUsage)
 	}
+	handedOver, err := inheritedListeners() // by the process a --reload restart replaced
+	if err != nil {
+		return cli.Exit(err.Error(), exitListen)
+	}
 
 	host, err := pyhost.Start(pyhost.Config{
 		Target:     c.Args().First(),
@@ -144,18 +152,30 @@ func run(c *cli.Context) error {
 		Threads:    c.Int("threads"),
 		QueueSize:  c.Int("queue-size"),
 		Strict:     c.Bool("strict"),
+		Reload:     c.Bool("reload"),
 		Logger:     logger,
 	})
+	app, reload, err := withReload(c, logger, host, err)
 	if err != nil {
+		var exit cli.ExitCoder
+		if errors.As(err, &exit) {
+			return err
+		}
 		fmt.Fprint(os.Stderr, strings.TrimRight(err.Error(), "\n")+"\n")
 		return cli.Exit("", exitAppLoad)
 	}
 
-	binds, from := c.StringSlice("bind"), ""
-	if !c.IsSet("bind") && host.ScriptBind() != "" {
+	binds, from, desc := c.StringSlice("bind"), "", c.Args().First()+" (failed to load)"
+	if host != nil {
+		desc = host.Description()
+	}
+	if !c.IsSet("bind") && host != nil && host.ScriptBind() != "" {
 		binds, from = []string{host.ScriptBind()}, " (the address the script gave make_server)"
 	}
-	var listeners []net.Listener
+	listeners := handedOver
+	if handedOver != nil {
+		binds = nil
+	}
 	for _, b := range binds {
 		l, err := httpfront.Listen(b)
 		if err != nil {
@@ -168,14 +188,29 @@ func run(c *cli.Context) error {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 
-	srv := httpfront.New(httpfront.Config{App: host, Logger: logger})
+	reload.warnIfPublic(listeners)
+	srv := httpfront.New(httpfront.Config{App: app, Logger: logger})
+	// drain stops gracefully: in-flight requests finish, then Python stops.
+	drain := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.Int("graceful-timeout"))*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			logger.Warn("wsgo: graceful timeout reached; requests still running were cut", "err", err)
+		}
+		if host == nil { // the app failed to load (--reload): Python has nothing to finish
+			return
+		}
+		if err := host.Shutdown(ctx); err != nil {
+			logger.Warn("wsgo: " + err.Error())
+		}
+	}
 	serveErr := make(chan error, len(listeners))
 	var urls []string
 	for _, l := range listeners {
 		urls = append(urls, httpfront.URL(l))
 		go func(l net.Listener) { serveErr <- srv.Serve(l) }(l)
 	}
-	logger.Info(fmt.Sprintf("wsgo: serving %s on %s%s (Python %s, %d threads)", host.Description(),
+	logger.Info(fmt.Sprintf("wsgo: serving %s on %s%s (Python %s, %d threads)", desc,
 		strings.Join(urls, ", "), from, pyhost.PythonVersion(), c.Int("threads")))
 
 	select {
@@ -184,20 +219,15 @@ func run(c *cli.Context) error {
 			sig, c.Int("graceful-timeout")))
 	case err := <-serveErr:
 		return cli.Exit(fmt.Sprintf("wsgo: %v", err), exitFailure)
+	case path := <-reload.changes():
+		return reload.restart(path, listeners, drain, sigs)
 	}
 	go func() {
 		<-sigs
 		logger.Warn("wsgo: second signal, stopping now")
 		os.Exit(exitFailure)
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.Int("graceful-timeout"))*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		logger.Warn("wsgo: graceful timeout reached; requests still running were cut", "err", err)
-	}
-	if err := host.Shutdown(ctx); err != nil {
-		logger.Warn("wsgo: " + err.Error())
-	}
+	drain()
 	logger.Info("wsgo: stopped")
 	return nil
 }

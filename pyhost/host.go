@@ -29,6 +29,7 @@ type Config struct {
 	Threads    int      // Python threads serving requests
 	QueueSize  int      // requests that may wait for a thread before 503
 	Strict     bool     // a str body is a 500, not a warning
+	Reload     bool     // --reload watches for a fix: load errors say to save it
 	Logger     *slog.Logger
 }
 
@@ -117,8 +118,10 @@ func (h *Host) runInterpreter(ready chan<- error) {
 	}
 	h.st = st
 	if err := h.load(); err != nil {
+		// CPython is not finalized with a broken app: the process exits,
+		// or serves BrokenApp (--reload), which needs no Python.
 		ready <- err
-		return // the process exits; CPython is not finalized with a broken app
+		return
 	}
 	C.wsgo_interp_release(st)
 	ready <- nil
@@ -141,6 +144,9 @@ func (h *Host) load() error {
 	}()
 	if h.cfg.Strict {
 		opts.strict = 1
+	}
+	if h.cfg.Reload {
+		opts.reload = 1
 	}
 	var res C.wsgo_load_result
 	C.wsgo_interp_load(h.st, &opts, &res)

@@ -174,7 +174,7 @@ void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_res
         !(load = PyDict_GetItemString(globals, "load"))) /* borrowed */
         goto fail;
     st->loader = Py_NewRef(globals);
-    out = PyObject_CallFunction(load, "sss", opts->target, opts->chdir, opts->pythonpath);
+    out = PyObject_CallFunction(load, "sssi", opts->target, opts->chdir, opts->pythonpath, opts->reload);
     if (out == NULL)
         goto fail;
     /* ("error", report, sources) or ("ok", app, description, bind-or-None) */

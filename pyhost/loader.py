@@ -62,6 +62,9 @@ class LoadError(Exception):
     pass
 
 
+_then = "start wsgo again"  # what to do once the error is fixed
+
+
 def _report(exc, what):
     """A traceback without the loader's own frames, then what to do."""
     tb = exc.__traceback__
@@ -71,7 +74,7 @@ def _report(exc, what):
     ):
         tb = tb.tb_next
     text = "".join(traceback.format_exception(type(exc), exc, tb))
-    return text + "wsgo: %s failed with the error above; fix it and start wsgo again.\n" % what
+    return text + "wsgo: %s failed with the error above; fix it and %s.\n" % (what, _then)
 
 
 def _split(target):
@@ -244,7 +247,10 @@ def _load(target, chdir, pythonpath):
     return app, desc, bind
 
 
-def load(target, chdir, pythonpath):
+def load(target, chdir, pythonpath, reload):
+    global _then
+    if reload:
+        _then = "save: --reload is watching"
     try:
         app, desc, bind = _load(target, chdir, pythonpath)
     except LoadError as exc:

@@ -53,6 +53,7 @@ typedef struct {
     const char *chdir;       /* "" when none */
     const char *pythonpath;  /* extra sys.path entries, '\n'-separated */
     int strict;              /* str bodies are errors, not warnings */
+    int reload;              /* --reload: a report says a save is enough */
 } wsgo_load_opts;
 
 /* What the loader found; strings owned by the caller: free with wsgo_free. */

@@ -35,9 +35,10 @@ type Watcher struct {
 	changes chan string
 	done    chan struct{} // closed when the event loop has ended
 
-	mu    sync.Mutex
-	files map[string]bool // exact paths watched
-	dirs  map[string]bool // their directories, each watched once
+	mu     sync.Mutex
+	files  map[string]bool // exact paths watched
+	dirs   map[string]bool // their directories, each watched once
+	closed bool
 }
 
 // New watches files (the app's source files) and extra (more files whose
@@ -69,10 +70,13 @@ func New(files, extra []string, log *slog.Logger) (*Watcher, error) {
 }
 
 // Add watches more files, e.g. modules the app imported after it started.
-// Files already watched are skipped.
+// Files already watched are skipped. After Close it does nothing.
 func (w *Watcher) Add(files []string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
 	for _, f := range files {
 		path, err := filepath.Abs(f)
 		if err != nil {
@@ -107,6 +111,9 @@ func (w *Watcher) Len() int {
 
 // Close stops watching and closes the Changes channel.
 func (w *Watcher) Close() error {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
 	err := w.fs.Close()
 	<-w.done
 	return err

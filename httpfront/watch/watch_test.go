@@ -158,6 +158,9 @@ func TestCloseEndsChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	write(t, filepath.Join(dir, "app.py"), "after close")
+	if err := w.Add([]string{filepath.Join(dir, "more.py")}); err != nil {
+		t.Errorf("Add after Close: %v", err)
+	}
 	select {
 	case path, ok := <-w.Changes():
 		if ok {
