@@ -28,6 +28,7 @@ const (
 	Aborted  Kind = 'a' // Slot: end the connection with a reset
 	Returned Kind = 'b' // Slot: nothing of a next request read; lend it again
 	Recycle  Kind = 'y' // Data: replace me (the reason, for the log)
+	Reload   Kind = 'h' // the app's files changed (--reload): replace every worker
 )
 
 // Msg is one packet: a kind, a slot and data. Lend carries a descriptor

@@ -33,7 +33,7 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 			case syscall.SIGINT, syscall.SIGTERM:
 				return m.stop(sig, sigs)
 			case syscall.SIGHUP:
-				m.replace("reload (SIGHUP)", m.serving())
+				m.reload("reload (SIGHUP)")
 			case syscall.SIGUSR1:
 				m.dump()
 			case syscall.SIGTTIN:
@@ -84,6 +84,8 @@ func (m *Master) handle(ev event) {
 	case evExit:
 		m.reap(w)
 		m.afterExit(w)
+	case evReload:
+		m.reload("reload (the app's files changed)")
 	case evRespawn:
 		if _, taken := m.current[ev.id]; !taken && ev.id <= m.nextID {
 			m.startPosition(ev.id)
@@ -124,9 +126,20 @@ func (m *Master) startPosition(id int) {
 	m.current[id] = w
 }
 
+// reload replaces every worker, so that the app is imported afresh. While
+// a reload is under way, another waits for it to complete: the workers
+// starting may have imported the code before the latest change.
+func (m *Master) reload(why string) {
+	if m.reloading != nil {
+		m.reloadAgain = why
+		return
+	}
+	m.reloading = m.replace(why, m.serving())
+}
+
 // replace starts a fresh worker for each of old, and drains old once all
 // the fresh ones are ready.
-func (m *Master) replace(why string, old []*worker) {
+func (m *Master) replace(why string, old []*worker) *batch {
 	b := &batch{why: why, fresh: map[*worker]bool{}}
 	for _, o := range old {
 		if o.replaced {
@@ -136,16 +149,18 @@ func (m *Master) replace(why string, old []*worker) {
 		if err != nil {
 			m.log.Error(fmt.Sprintf("wsgo: %s failed: %v", why, err))
 			m.abandon(b)
-			return
+			return nil
 		}
 		w.batch = b
 		b.fresh[w] = true
 		b.old = append(b.old, o)
 		o.replaced = true
 	}
-	if len(b.old) > 0 {
-		m.log.Info(fmt.Sprintf("wsgo: %s: starting %s", why, plural(len(b.old), "new worker")))
+	if len(b.old) == 0 {
+		return nil
 	}
+	m.log.Info(fmt.Sprintf("wsgo: %s: starting %s", why, plural(len(b.old), "new worker")))
+	return b
 }
 
 // complete puts a batch's fresh workers in place and drains the old.
@@ -157,6 +172,20 @@ func (m *Master) complete(b *batch) {
 		m.drain(o)
 	}
 	m.log.Info(fmt.Sprintf("wsgo: %s done", b.why))
+	m.settled(b)
+}
+
+// settled forgets a batch that completed or was abandoned, and runs the
+// reload that waited for it.
+func (m *Master) settled(b *batch) {
+	if b != m.reloading {
+		return
+	}
+	m.reloading = nil
+	if why := m.reloadAgain; why != "" {
+		m.reloadAgain = ""
+		m.reload(why)
+	}
 }
 
 // abandon gives up a batch: its fresh workers go (the ready ones drain,
@@ -172,6 +201,7 @@ func (m *Master) abandon(b *batch) {
 	for _, o := range b.old {
 		o.replaced = false
 	}
+	m.settled(b)
 }
 
 // killMargin is how long past the graceful timeout a draining worker may

@@ -80,6 +80,10 @@ type Master struct {
 	nextID  int             // number for the next new position
 	current map[int]*worker // the serving (or starting) worker of each position
 	crashes map[int]int     // start-up deaths in a row, per position
+	// reloading is the reload under way, or nil; reloadAgain, when not
+	// "", the reason of one asked for meanwhile.
+	reloading   *batch
+	reloadAgain string
 }
 
 type pendingConn struct {

@@ -48,6 +48,7 @@ const (
 	evRecycle                  // the worker asks to be replaced (detail: why)
 	evExit                     // the process is gone and its messages read
 	evRespawn                  // a backoff ended: start position id again
+	evReload                   // the app's files changed (--reload)
 )
 
 type event struct {
@@ -113,6 +114,8 @@ func (m *Master) read(w *worker, done chan<- struct{}) {
 			m.events <- event{kind: evReady, w: w}
 		case handoff.Recycle:
 			m.events <- event{kind: evRecycle, w: w, detail: string(msg.Data)}
+		case handoff.Reload:
+			m.events <- event{kind: evReload, w: w}
 		case handoff.Closed, handoff.Aborted, handoff.Returned:
 			if fd, ok := m.untake(w, msg.Slot); ok {
 				m.settle(fd, msg.Kind)
