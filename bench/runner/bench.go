@@ -58,7 +58,7 @@ func (s sample) cpuPerRequest() float64 {
 	return float64(s.cpu.Microseconds()) / float64(s.wrk.requests)
 }
 
-func prepare(o options) (*bench, error) {
+func prepare(o options) (_ *bench, err error) {
 	if _, err := os.Stat("bench/apps/hello.py"); err != nil {
 		return nil, fmt.Errorf("run from the repository's root (make bench): %v", err)
 	}
@@ -67,13 +67,17 @@ func prepare(o options) (*bench, error) {
 	if err := b.checkTools(); err != nil {
 		return nil, err
 	}
-	var err error
 	if b.apps, err = filepath.Abs("bench/apps"); err != nil {
 		return nil, err
 	}
 	if b.tmp, err = os.MkdirTemp("", "wsgobench-"); err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(b.tmp)
+		}
+	}()
 	b.script = filepath.Join(b.tmp, "report.lua")
 	b.dataFile = filepath.Join(b.tmp, "file8m.bin")
 	b.ceiling = filepath.Join(b.tmp, "ceiling")
@@ -302,8 +306,10 @@ func (b *bench) warm(w workload, l *live) error {
 
 // measure runs wrk once against a warm server.
 func (b *bench) measure(w workload, l *live) (sample, error) {
-	if l.p.hasExited() {
-		return sample{}, fmt.Errorf("the server has exited (%v)\n%s", l.p.cmd.ProcessState, l.p.logExcerpt())
+	// One request first: it answers only after the server has finished
+	// what earlier runs left queued (their connections closed unanswered).
+	if err := l.p.waitReady(l.load.url, w.postBytes, 60*time.Second); err != nil {
+		return sample{}, err
 	}
 	rss := sampleRSS(l.p.pid())
 	defer rss.Peak()
