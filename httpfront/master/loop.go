@@ -267,13 +267,7 @@ func (m *Master) stop(sig os.Signal, sigs <-chan os.Signal) error {
 	m.log.Info(fmt.Sprintf("wsgo: %s received, finishing in-flight requests (up to %s; again to stop now)",
 		sig, m.cfg.GracefulTimeout))
 	m.stopAccepting()
-	m.mu.Lock()
-	all := make([]*worker, 0, len(m.workers))
-	for w := range m.workers {
-		all = append(all, w)
-	}
-	m.mu.Unlock()
-	for _, w := range all {
+	for _, w := range m.living() {
 		m.order(w, handoff.Stop)
 	}
 	for {

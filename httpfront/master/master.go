@@ -218,12 +218,7 @@ func (m *Master) startAll() (handoff.Hello, error) {
 // killAll ends every worker at once and waits for them (start-up failure,
 // second signal).
 func (m *Master) killAll() {
-	m.mu.Lock()
-	ws := make([]*worker, 0, len(m.workers))
-	for w := range m.workers {
-		ws = append(ws, w)
-	}
-	m.mu.Unlock()
+	ws := m.living()
 	for _, w := range ws {
 		w.cmd.Process.Kill()
 	}
@@ -233,6 +228,17 @@ func (m *Master) killAll() {
 			ws = ws[:len(ws)-1]
 		}
 	}
+}
+
+// living lists every worker process not yet reaped.
+func (m *Master) living() []*worker {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ws := make([]*worker, 0, len(m.workers))
+	for w := range m.workers {
+		ws = append(ws, w)
+	}
+	return ws
 }
 
 func exitCode(ps *os.ProcessState) int {
