@@ -258,3 +258,38 @@ func TestAccessLogColoursOnATerminal(t *testing.T) {
 		}
 	}
 }
+
+func TestTerminalShowsAccessLinesByDefault(t *testing.T) {
+	t.Run("stderr a terminal: coloured access lines without --access-log", func(t *testing.T) {
+		master, slave := frontOpenPTY(t)
+		tty := newLogBuffer()
+		go io.Copy(tty, master)
+		s := &server{t: t, logs: tty, exited: make(chan struct{})}
+		s.cmd = exec.Command(binary, "run", "--bind", "127.0.0.1:0", writeApp(t, "front_app.py", frontApp))
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "NO_COLOR=") {
+				s.cmd.Env = append(s.cmd.Env, kv)
+			}
+		}
+		s.cmd.Stdout, s.cmd.Stderr = slave, slave
+		if err := s.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { s.err = s.cmd.Wait(); close(s.exited) }()
+		t.Cleanup(func() { s.stop(syscall.SIGKILL) })
+		awaitStart(t, s)
+		frontGet(t, s, "/ok")
+		line := "\x1b\\[32m127\\.0\\.0\\.1 - - \\[[^]]+\\] \"GET /ok HTTP/1\\.1\" 200 [^\\n]*\x1b\\[0m\\r?\\n"
+		if _, ok := tty.waitFor(regexp.MustCompile(line), 10*time.Second, s.exited); !ok {
+			t.Errorf("no green access line on the terminal:\n%q", tty.String())
+		}
+	})
+	t.Run("stderr not a terminal: no access lines without --access-log", func(t *testing.T) {
+		s := start(t, nil, writeApp(t, "front_app.py", frontApp))
+		frontGet(t, s, "/ok")
+		s.stop(syscall.SIGTERM)
+		if strings.Contains(s.logs.String(), `"GET /ok HTTP/1.1" 200`) {
+			t.Errorf("an access line without --access-log on a non-terminal:\n%s", s.logs.String())
+		}
+	})
+}
