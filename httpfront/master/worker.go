@@ -28,7 +28,7 @@ type worker struct {
 	ch    *handoff.Channel
 	slots *handoff.Slots
 	hello handoff.Hello
-	state *os.ProcessState // once exited
+	state *os.ProcessState // once reaped; the loop's
 
 	// Guarded by Master.mu.
 	phase phase
@@ -134,7 +134,6 @@ func (m *Master) wait(w *worker, read <-chan struct{}) {
 		w.ch.Close()
 		<-read
 	}
-	w.state = w.cmd.ProcessState
 	m.events <- event{kind: evExit, w: w}
 }
 
@@ -168,6 +167,7 @@ func (m *Master) markReady(w *worker) {
 // it had not begun a request on are lent again, a request in flight gets
 // 502, a response begun is cut.
 func (m *Master) reap(w *worker) {
+	w.state = w.cmd.ProcessState // Wait has returned: the event says so
 	m.mu.Lock()
 	delete(m.workers, w)
 	conns := w.conns
