@@ -14,7 +14,7 @@ export PKG_CONFIG_PATH := $(PY_LIBDIR)/pkgconfig
 export CGO_LDFLAGS := -Wl,-rpath,$(PY_LIBDIR)
 endif
 
-.PHONY: build test vet e2e unit setup bench image-test clean
+.PHONY: build test vet e2e unit setup bench bench-quick bench-setup image-test clean
 
 build:
 	$(GO) build -o wsgo .
@@ -26,7 +26,7 @@ setup:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
 	$(GO) vet ./...
-	CGO_ENABLED=0 $(GO) build ./httpfront/... ./wsgi/...
+	CGO_ENABLED=0 $(GO) build ./httpfront/... ./wsgi/... ./bench/...
 
 unit:
 	$(GO) test -count=1 ./wsgi/... ./httpfront/... ./pyhost/...
@@ -37,9 +37,21 @@ e2e:
 test: vet
 	$(GO) test -count=1 ./...
 
-# The thread-pool benchmark (needs wrk): hello world and a 50 ms sleep, 1 thread against 16.
-bench: build
-	bench/threads.sh
+# The benchmark suite: wsgo against gunicorn, uWSGI, waitress and a bare Go
+# server, driven by wrk (bench/runner). `make bench` rewrites
+# docs/BENCHMARKS.md; `make bench-quick` only prints, for development.
+# BENCHFLAGS passes runner options: BENCHFLAGS='-workload hello -server wsgo,uwsgi'.
+BENCHFLAGS ?=
+BENCH_PACKAGES := wrk gunicorn uwsgi uwsgi-plugin-python3 python3-waitress python3-flask python3-django
+
+bench-setup:
+	bash .ci/setup $(BENCH_PACKAGES)
+
+bench: build bench-setup
+	$(GO) run ./bench/runner -out docs/BENCHMARKS.md $(BENCHFLAGS)
+
+bench-quick: build bench-setup
+	$(GO) run ./bench/runner -quick $(BENCHFLAGS)
 
 # The Dockerfile's runtime stage, checked without Docker: debootstrap, chroot,
 # a request over loopback, SIGTERM to PID 1 (needs root; see .ci/image-test).

@@ -20,7 +20,7 @@ func frontFlags() []cli.Flag {
 		&cli.IntFlag{Name: "static-max-age", EnvVars: []string{"WSGO_STATIC_MAX_AGE"},
 			Usage: "Cache-Control max-age of static files in `SECONDS` (0: clients revalidate every time)"},
 		&cli.StringFlag{Name: "access-log", EnvVars: []string{"WSGO_ACCESS_LOG"},
-			Usage: "write one line per request to `FILE` (- for standard output; default: none)"},
+			Usage: "write one line per request to `FILE` (- for standard output; default: to standard error when it is a terminal, else none)"},
 		&cli.StringFlag{Name: "access-log-format", EnvVars: []string{"WSGO_ACCESS_LOG_FORMAT"}, Value: "combined",
 			Usage: "`FORMAT` of the access log: combined or json"},
 		&cli.StringFlag{Name: "forwarded-allow-ips", EnvVars: []string{"WSGO_FORWARDED_ALLOW_IPS", "FORWARDED_ALLOW_IPS"},
@@ -90,7 +90,11 @@ func frontConfig(c *cli.Context, logger *slog.Logger) (cfg httpfront.Config, clo
 		return cfg, nil, err
 	}
 	closeLog = func() {}
-	if path := c.String("access-log"); path != "" {
+	if !c.IsSet("access-log") {
+		if cfg.AccessLog = httpfront.TerminalAccessLog(logger); cfg.AccessLog != nil {
+			closeLog = func() { cfg.AccessLog.Close() }
+		}
+	} else if path := c.String("access-log"); path != "" {
 		if cfg.AccessLog, err = httpfront.OpenAccessLog(path, c.String("access-log-format"), logger); err != nil {
 			return cfg, nil, err
 		}

@@ -132,6 +132,10 @@ func runCommand() *cli.Command {
 				Usage: "serve TLS (HTTP/2 and HTTP/1.1) on every TCP --bind with the PEM certificate chain in `FILE`; re-read on SIGHUP"},
 			&cli.StringFlag{Name: "keyfile", EnvVars: []string{"WSGO_KEYFILE"},
 				Usage: "the PEM private key of --certfile, in `FILE`; re-read on SIGHUP"},
+			&cli.BoolFlag{Name: "reload", EnvVars: []string{"WSGO_RELOAD"},
+				Usage: "development: reload the app when one of its Python files changes; a broken save answers 500 until fixed"},
+			&cli.StringSliceFlag{Name: "reload-extra-file", EnvVars: []string{"WSGO_RELOAD_EXTRA_FILE"},
+				Usage: "with --reload, also reload when `FILE` changes (repeatable)"},
 			&cli.StringFlag{Name: "metrics-bind", EnvVars: []string{"WSGO_METRICS_BIND"},
 				Usage: "serve Prometheus metrics of the master and every worker on `ADDR` (HOST:PORT or unix:PATH), path /metrics (default: off)"},
 		}, frontFlags()...),
@@ -210,6 +214,9 @@ func runMaster(c *cli.Context, workers int, certs *httpfront.Certs, logger *slog
 			if c.Bool("debug") && !httpfront.IsLoopback(l.Addr()) {
 				logger.Warn("wsgo: --debug shows tracebacks and request headers to every client of " + url(l) +
 					", which is not a loopback address; use --debug only on 127.0.0.1 or ::1")
+			}
+			if w := publicWarning(c, l, url(l)); w != "" {
+				logger.Warn(w)
 			}
 		},
 		PidFile: c.String("pid"),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -32,16 +33,26 @@ func runWorker(c *cli.Context, w *handoff.Worker, certs *httpfront.Certs, logger
 		Threads:    c.Int("threads"),
 		QueueSize:  c.Int("queue-size"),
 		Strict:     c.Bool("strict"),
+		Reload:     c.Bool("reload"),
 		Logger:     logger,
 		Timeout:    timeout,
 		StuckAfter: grace,
 		OnStuck:    func() { w.Recycle(handoff.WhyStuck, "a Python thread stays stuck in a request that timed out") },
 	})
+	app, reload, err := withReload(c, logger, host, err)
 	if err != nil {
+		var exit cli.ExitCoder
+		if errors.As(err, &exit) {
+			return err
+		}
 		fmt.Fprint(os.Stderr, strings.TrimRight(err.Error(), "\n")+"\n")
 		return cli.Exit("", exitAppLoad)
 	}
-	app := newRecycler(host, c.Int("max-requests"), c.Int("max-requests-jitter"), c.Int("max-rss"),
+	hello := handoff.Hello{Description: c.Args().First() + " (failed to load)", Python: pyhost.PythonVersion()}
+	if host != nil {
+		hello.Description, hello.ScriptBind = host.Description(), host.ScriptBind()
+	}
+	app = newRecycler(app, c.Int("max-requests"), c.Int("max-requests-jitter"), c.Int("max-rss"),
 		func(why handoff.Why, reason string) { w.Recycle(why, reason) })
 	cfg, closeAccessLog, err := frontConfig(c, logger)
 	if err != nil {
@@ -57,8 +68,7 @@ func runWorker(c *cli.Context, w *handoff.Worker, certs *httpfront.Certs, logger
 		cfg.TLS = certs.Config()
 	}
 	srv := httpfront.New(cfg)
-	if err := w.Ready(handoff.Hello{Description: host.Description(), ScriptBind: host.ScriptBind(),
-		Python: pyhost.PythonVersion()}); err != nil {
+	if err := w.Ready(hello); err != nil {
 		return cli.Exit(fmt.Sprintf("wsgo: worker %d cannot reach the master: %v", w.ID, err), exitFailure)
 	}
 
@@ -81,7 +91,20 @@ func runWorker(c *cli.Context, w *handoff.Worker, certs *httpfront.Certs, logger
 		Dump:    func() { go logStacks(host, logger) },
 		Metrics: gatherMetrics,
 	})
-	giveBack := <-release
+	var giveBack bool
+	changes := reload.changes()
+	for waiting := true; waiting; {
+		select {
+		case giveBack = <-release:
+			waiting = false
+		case path := <-changes:
+			logger.Info(fmt.Sprintf(logReloadChanged, path))
+			reload.stop() // the new workers watch from now on
+			changes = nil
+			w.AskReload()
+		}
+	}
+	reload.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if giveBack {
@@ -92,6 +115,9 @@ func runWorker(c *cli.Context, w *handoff.Worker, certs *httpfront.Certs, logger
 	if err != nil {
 		logger.Warn("wsgo: graceful timeout reached; requests still running were cut", "err", err)
 	}
+	if host == nil { // the app failed to load (--reload): Python has nothing to finish
+		return nil
+	}
 	if err := host.Shutdown(ctx); err != nil {
 		logger.Warn("wsgo: " + err.Error())
 	}
@@ -100,5 +126,9 @@ func runWorker(c *cli.Context, w *handoff.Worker, certs *httpfront.Certs, logger
 
 // logStacks logs the Python stack of every thread (SIGUSR1).
 func logStacks(host *pyhost.Host, logger *slog.Logger) {
+	if host == nil {
+		logger.Info("wsgo: the app failed to load: no Python stacks to show")
+		return
+	}
 	logger.Info(fmt.Sprintf("wsgo: Python stacks of worker pid %d", os.Getpid()), "traceback", host.Stacks())
 }

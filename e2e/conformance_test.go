@@ -859,6 +859,8 @@ func TestConformanceInput(t *testing.T) {
 		{"reads past the end return b''", "xy", "read,read,read:5,readline,readline:3", l("xy", "", "", "", "")},
 		{"reads past the end return empty lists", "xy", "read,readlines,iter", []any{"xy", l(), l()}},
 		{"an empty body reads as b''", "", "read,read:1,readline", l("", "", "")},
+		{"read(0) returns b'' before, between and after reads", lines, "read:0,read:6,read:0,read,read:0", l("", "line1\n", "", "line2\nline3\n", "")},
+		{"read(0) of an empty body returns b''", "", "read:0,readline:0,read", l("", "", "")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

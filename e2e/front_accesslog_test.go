@@ -37,6 +37,30 @@ func frontLogLines(t *testing.T, path string, n int) []string {
 	}
 }
 
+// frontInRequestOrder orders log lines as the requests in want were
+// made: the server logs a request once it is complete, so the client's
+// next request may be logged first. Each path is unique; the request
+// refused before it was parsed is the one with no path.
+func frontInRequestOrder(lines []string, want []frontLogged) []string {
+	out := make([]string, 0, len(lines))
+	used := make([]bool, len(lines))
+	for _, w := range want {
+		for i, l := range lines {
+			if !used[i] && (w.path != "" && strings.Contains(l, w.path) || w.path == "" && strings.Contains(l, strconv.Itoa(w.status))) {
+				used[i] = true
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	for i, l := range lines {
+		if !used[i] {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // frontLogged is what the log must show of a request.
 type frontLogged struct {
 	remote, method, path, query, target string
@@ -94,7 +118,7 @@ func TestAccessLogCombined(t *testing.T) {
 	started := time.Now()
 	s := frontStart(t, nil, "--access-log", path, "--static", "/static="+t.TempDir())
 	want := frontLogRequests(t, s)
-	lines := frontLogLines(t, path, len(want))
+	lines := frontInRequestOrder(frontLogLines(t, path, len(want)), want)
 	re := regexp.MustCompile(`^(\S+) - - \[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] "((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-) "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)"\n$`)
 	dash := func(s string) string {
 		if s == "" {
@@ -135,7 +159,7 @@ func TestAccessLogJSON(t *testing.T) {
 	started := time.Now()
 	s := frontStart(t, nil, "--access-log", path, "--access-log-format", "json", "--static", "/static="+t.TempDir())
 	want := frontLogRequests(t, s)
-	lines := frontLogLines(t, path, len(want))
+	lines := frontInRequestOrder(frontLogLines(t, path, len(want)), want)
 	for i, w := range want {
 		var got map[string]any
 		if err := json.Unmarshal([]byte(lines[i]), &got); err != nil {
@@ -257,4 +281,39 @@ func TestAccessLogColoursOnATerminal(t *testing.T) {
 			t.Errorf("no %s line in colour %s on the terminal:\n%q", status, colour, tty.String())
 		}
 	}
+}
+
+func TestTerminalShowsAccessLinesByDefault(t *testing.T) {
+	t.Run("stderr a terminal: coloured access lines without --access-log", func(t *testing.T) {
+		master, slave := frontOpenPTY(t)
+		tty := newLogBuffer()
+		go io.Copy(tty, master)
+		s := &server{t: t, logs: tty, exited: make(chan struct{})}
+		s.cmd = exec.Command(binary, "run", "--bind", "127.0.0.1:0", writeApp(t, "front_app.py", frontApp))
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "NO_COLOR=") {
+				s.cmd.Env = append(s.cmd.Env, kv)
+			}
+		}
+		s.cmd.Stdout, s.cmd.Stderr = slave, slave
+		if err := s.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { s.err = s.cmd.Wait(); close(s.exited) }()
+		t.Cleanup(func() { s.stop(syscall.SIGKILL) })
+		awaitStart(t, s)
+		frontGet(t, s, "/ok")
+		line := "\x1b\\[32m127\\.0\\.0\\.1 - - \\[[^]]+\\] \"GET /ok HTTP/1\\.1\" 200 [^\\n]*\x1b\\[0m\\r?\\n"
+		if _, ok := tty.waitFor(regexp.MustCompile(line), 10*time.Second, s.exited); !ok {
+			t.Errorf("no green access line on the terminal:\n%q", tty.String())
+		}
+	})
+	t.Run("stderr not a terminal: no access lines without --access-log", func(t *testing.T) {
+		s := start(t, nil, writeApp(t, "front_app.py", frontApp))
+		frontGet(t, s, "/ok")
+		s.stop(syscall.SIGTERM)
+		if strings.Contains(s.logs.String(), `"GET /ok HTTP/1.1" 200`) {
+			t.Errorf("an access line without --access-log on a non-terminal:\n%s", s.logs.String())
+		}
+	})
 }

@@ -357,23 +357,16 @@ func TestMetricsQueueDepth(t *testing.T) {
 	}
 }
 
-// workerPid is the pid of worker id from its ready line.
-func workerPid(t *testing.T, s *server, id int) int {
-	t.Helper()
-	m := regexp.MustCompile(fmt.Sprintf(`wsgo: worker %d \(pid (\d+)\) ready`, id)).FindStringSubmatch(s.logs.String())
-	if m == nil {
-		t.Fatalf("no ready line of worker %d", id)
-	}
-	pid, _ := strconv.Atoi(m[1])
-	return pid
-}
-
 func TestMetricsCountWorkerRestarts(t *testing.T) {
 	s := startMetrics(t, nil, "--workers", "2")
 	if n := s.scrape().sum("wsgo_worker_restarts_total"); n != 0 {
 		t.Fatalf("wsgo_worker_restarts_total = %v before any restart", n)
 	}
-	syscall.Kill(workerPid(t, s.server, 1), syscall.SIGKILL)
+	pid := readyPids(s.server)["1"]
+	if pid == 0 { // kill(0) would signal the test's own process group
+		t.Fatal("no ready line of worker 1")
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
 	if !s.waitLog(`(?s)exited: killed by signal 9.*wsgo: worker 1 \(pid \d+\) ready`, 30*time.Second) {
 		t.Fatal("worker 1 was not restarted")
 	}
@@ -390,6 +383,25 @@ func TestMetricsCountWorkerRestarts(t *testing.T) {
 	}
 	if ws := sc.workers("wsgo_requests_total"); !ws["1"] || !ws["2"] {
 		t.Errorf("after the restart the page has workers %v, want 1 and 2", ws)
+	}
+}
+
+func TestMetricsCountRestartsByReason(t *testing.T) {
+	s := startMetrics(t, nil, "--workers", "1", "--max-requests", "2")
+	s.status("/")
+	s.status("/")
+	if !s.waitLog(`wsgo: recycling worker 1 done`, 30*time.Second) {
+		t.Fatal("worker 1 was not recycled after --max-requests 2")
+	}
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	if !s.waitLog(`wsgo: reload \(SIGHUP\) done`, 30*time.Second) {
+		t.Fatal("SIGHUP did not reload")
+	}
+	sc := s.scrape()
+	for reason, want := range map[string]float64{"max_requests": 1, "reload": 1, "crash": 0, "start_failure": 0, "max_rss": 0, "timeout_stuck": 0} {
+		if n := sc.sum("wsgo_worker_restarts_total", "reason", reason); n != want {
+			t.Errorf("wsgo_worker_restarts_total{reason=%q} = %v, want %v", reason, n, want)
+		}
 	}
 }
 
@@ -421,7 +433,10 @@ func awaitStopped(t *testing.T, pid int) {
 // its late answer is dropped and the next scrape has it back.
 func TestMetricsLeaveOutAWorkerThatDoesNotAnswer(t *testing.T) {
 	s := startMetrics(t, nil, "--workers", "2")
-	pid := workerPid(t, s.server, 2)
+	pid := readyPids(s.server)["2"]
+	if pid == 0 { // kill(0) would signal the test's own process group
+		t.Fatal("no ready line of worker 2")
+	}
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}

@@ -77,6 +77,16 @@ func OpenAccessLog(path, format string, logger *slog.Logger) (*AccessLog, error)
 	return a, nil
 }
 
+// TerminalAccessLog logs access lines to standard error when it is a
+// terminal (coloured, unless NO_COLOR is set), for a developer watching
+// the server; nil when it is not.
+func TerminalAccessLog(logger *slog.Logger) *AccessLog {
+	if !term.IsTerminal(int(os.Stderr.Fd())) {
+		return nil
+	}
+	return newAccessLog(os.Stderr, false, os.Getenv("NO_COLOR") == "", logger)
+}
+
 func newAccessLog(out io.Writer, asJSON, color bool, logger *slog.Logger) *AccessLog {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

@@ -10,7 +10,8 @@
 // goroutine locked for life to an OS thread that owns one Python thread
 // state (PyThreadState_New: no PyGILState, so sub-interpreters can come
 // later). Between requests a worker holds no GIL, so the app's own
-// threading.Thread threads run.
+// threading.Thread threads run. Host.SourceFiles (--reload) runs Python
+// outside requests on a temporary thread state made for the call.
 //
 // # The life of a request
 //

@@ -31,6 +31,7 @@ type Config struct {
 	Threads    int      // Python threads serving requests
 	QueueSize  int      // requests that may wait for a thread before 503
 	Strict     bool     // a str body is a 500, not a warning
+	Reload     bool     // --reload watches for a fix: load errors say to save it
 	Logger     *slog.Logger
 	// Timeout is the front's time limit per request, named in the
 	// wsgo.RequestTimeout raised when a request runs past it (0: none).
@@ -45,6 +46,11 @@ type Config struct {
 // meant for the user as is: a traceback or a sentence naming the fix.
 type LoadError struct {
 	Report string
+	// SourceFiles are the files to watch for a fix (--reload): the app's
+	// own modules imported before the failure, the file a SyntaxError
+	// points at, those in the traceback, and the TARGET's file. Empty
+	// when Python itself could not start.
+	SourceFiles []string
 }
 
 func (e *LoadError) Error() string { return strings.TrimRight(e.Report, "\n") }
@@ -59,9 +65,13 @@ type Host struct {
 	bind    string
 	about   string // JSON from loader.py's _about
 	workers sync.WaitGroup
-	threads []*worker     // by index, each set by its own goroutine before Start returns
-	stop    chan struct{} // closed to make the interpreter's thread finalize
-	exited  chan int      // the interpreter's thread's finalize result
+	threads []*worker // by index, each set by its own goroutine before Start returns
+	// pyMu orders calls into Python outside requests (SourceFiles)
+	// before finalization: Shutdown takes it to set finalized.
+	pyMu      sync.RWMutex
+	finalized bool
+	stop      chan struct{} // closed to make the interpreter's thread finalize
+	exited    chan int      // the interpreter's thread's finalize result
 }
 
 // PythonVersion is the linked CPython's version, e.g. "3.11.2".
@@ -120,8 +130,10 @@ func (h *Host) runInterpreter(ready chan<- error) {
 	}
 	h.st = st
 	if err := h.load(); err != nil {
+		// CPython is not finalized with a broken app: the process exits,
+		// or serves BrokenApp (--reload), which needs no Python.
 		ready <- err
-		return // the process exits; CPython is not finalized with a broken app
+		return
 	}
 	C.wsgo_interp_release(st)
 	ready <- nil
@@ -146,13 +158,16 @@ func (h *Host) load() error {
 		opts.strict = 1
 	}
 	opts.timeout = C.double(h.cfg.Timeout.Seconds())
+	if h.cfg.Reload {
+		opts.reload = 1
+	}
 	var res C.wsgo_load_result
 	C.wsgo_interp_load(h.st, &opts, &res)
 	h.desc = takeString(res.description)
 	h.bind = takeString(res.bind)
 	h.about = takeString(res.about)
 	if res.error != nil {
-		return &LoadError{Report: takeString(res.error)}
+		return &LoadError{Report: takeString(res.error), SourceFiles: lines(takeString(res.sources))}
 	}
 	return nil
 }
@@ -165,6 +180,34 @@ func takeString(p *C.char) string {
 	s := C.GoString(p)
 	C.wsgo_free(unsafe.Pointer(p))
 	return s
+}
+
+// SourceFiles lists the app's own Python files, for --reload to watch:
+// the .py file of every module in sys.modules that is neither in the
+// standard library nor an installed package (see loader.py's
+// _library_dirs), and the TARGET's file. Modules imported lazily (by a
+// request) appear once imported, so call it again later for more. It
+// takes the GIL for a moment; after Shutdown it returns nil.
+func (h *Host) SourceFiles() []string {
+	h.pyMu.RLock()
+	defer h.pyMu.RUnlock()
+	if h.finalized {
+		return nil
+	}
+	var text *C.char
+	if C.wsgo_interp_source_files(h.st, &text) != 0 {
+		h.cfg.Logger.Error("wsgo: listing the app's source files failed", "traceback", takeString(text))
+		return nil
+	}
+	return lines(takeString(text))
+}
+
+// lines splits '\n'-separated text; "" gives nil.
+func lines(text string) []string {
+	if text == "" {
+		return nil
+	}
+	return strings.Split(text, "\n")
 }
 
 // Description names what is served, e.g. "hello.py:application".
@@ -201,6 +244,9 @@ func (h *Host) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("pyhost: Python threads still busy at shutdown: %w", ctx.Err())
 	}
+	h.pyMu.Lock()
+	h.finalized = true
+	h.pyMu.Unlock()
 	close(h.stop)
 	select {
 	case rc := <-h.exited:

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +50,9 @@ func TestMain(m *testing.M) {
 	if target := os.Getenv("PYHOST_CHILD_TARGET"); target != "" {
 		_, err := Start(Config{Target: target, Threads: 1, QueueSize: 1, Logger: testLog})
 		fmt.Print(err)
+		if le, ok := err.(*LoadError); ok {
+			fmt.Printf("\n%s%s\n", sourcesMark, strings.Join(le.SourceFiles, ","))
+		}
 		os.Exit(0)
 	}
 	slog.SetDefault(testLog)
@@ -287,24 +292,107 @@ func TestNoLeakPerRequest(t *testing.T) {
 	}
 }
 
+// sourcesMark starts the line where a child process prints its
+// LoadError.SourceFiles, comma-separated.
+const sourcesMark = "SOURCES: "
+
+// loadInChild starts a Host for target in a child process and returns its
+// output: the LoadError's text and the sourcesMark line.
+func loadInChild(t *testing.T, target string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "PYHOST_CHILD_TARGET="+target)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child for %s: %v\n%s", target, err, out)
+	}
+	return string(out)
+}
+
+func absPaths(t *testing.T, rel ...string) []string {
+	t.Helper()
+	var out []string
+	for _, r := range rel {
+		p, err := filepath.Abs(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// TestSourceFilesAreTheAppsOwnModules: the app file, and a module it
+// imports lazily once imported; never the standard library (json, os...)
+// nor a module from a site-packages directory.
+func TestSourceFilesAreTheAppsOwnModules(t *testing.T) {
+	if got, want := host.SourceFiles(), absPaths(t, "testdata/apps/app.py"); !slices.Equal(got, want) {
+		t.Fatalf("before the lazy import: %q, want %q", got, want)
+	}
+	rec, err := serve(t, request("/import-helper", ""))
+	if err != nil || rec.Body.String() != "lazy_helper with installed_pkg" {
+		t.Fatalf("err %v body %q", err, rec.Body.String())
+	}
+	want := absPaths(t, "testdata/apps/app.py", "testdata/apps/lazy_helper.py")
+	if got := host.SourceFiles(); !slices.Equal(got, want) {
+		t.Fatalf("after the lazy import: %q, want %q", got, want)
+	}
+}
+
 // TestLoadErrors starts CPython in a child process per case, as each
-// life-cycle scenario needs a fresh process.
+// life-cycle scenario needs a fresh process. A failed load still names the
+// files to watch for a fix (--reload), including a module that failed
+// half-imported.
 func TestLoadErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, target, want string
+		sources            []string
 	}{
-		{"missing file", "testdata/apps/nope.py", "wsgo: cannot find the app file 'testdata/apps/nope.py'"},
-		{"missing module", "no_such_module_xyz:app", "wsgo: no module named 'no_such_module_xyz'"},
-		{"missing callable", "testdata/apps/app.py:nothing", "has no 'nothing'; callables defined there: Tracked, application, environ_view, input_view, routes"},
-		{"not callable", "testdata/apps/app.py:closed", "is a list, not a callable WSGI app"},
+		{"missing file", "testdata/apps/nope.py", "wsgo: cannot find the app file 'testdata/apps/nope.py'",
+			[]string{"testdata/apps/nope.py"}},
+		{"missing module", "no_such_module_xyz:app", "wsgo: no module named 'no_such_module_xyz'", nil},
+		{"missing callable", "testdata/apps/app.py:nothing", "has no 'nothing'; callables defined there: Tracked, application, environ_view, input_view, routes",
+			[]string{"testdata/apps/app.py"}},
+		{"not callable", "testdata/apps/app.py:closed", "is a list, not a callable WSGI app",
+			[]string{"testdata/apps/app.py"}},
+		{"syntax error in an imported module", "testdata/broken/syntax_app.py", "SyntaxError",
+			[]string{"testdata/broken/syntax_app.py", "testdata/broken/syntax_helper.py"}},
+		{"exception in an imported module", "testdata/broken/raise_app.py", "NameError: name 'undefined_name' is not defined",
+			[]string{"testdata/broken/raise_app.py", "testdata/broken/raise_helper.py"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "PYHOST_CHILD_TARGET="+tc.target)
-			out, err := cmd.CombinedOutput()
-			if err != nil || !strings.Contains(string(out), tc.want) {
-				t.Fatalf("err %v; output lacks %q:\n%s", err, tc.want, out)
+			out := loadInChild(t, tc.target)
+			if !strings.Contains(out, tc.want) {
+				t.Fatalf("output lacks %q:\n%s", tc.want, out)
+			}
+			_, line, _ := strings.Cut(out, sourcesMark)
+			var got []string
+			if line = strings.TrimSpace(line); line != "" {
+				got = strings.Split(line, ",")
+			}
+			if want := absPaths(t, tc.sources...); !slices.Equal(got, want) {
+				t.Fatalf("SourceFiles %q, want %q\n%s", got, want, out)
 			}
 		})
+	}
+}
+
+func TestBrokenAppFailsEveryRequestWithTheReport(t *testing.T) {
+	var log bytes.Buffer
+	app := BrokenApp(&LoadError{Report: "Traceback (most recent call last):\nSyntaxError: bad\n"},
+		slog.New(slog.NewTextHandler(&log, nil)))
+	for i := 0; i < 2; i++ {
+		rec := &wsgitest.Recorder{}
+		err := app.ServeWSGI(context.Background(), request("/any", ""), rec)
+		var reporter interface{ Traceback() string }
+		if !errors.As(err, &reporter) || reporter.Traceback() != "Traceback (most recent call last):\nSyntaxError: bad\n" {
+			t.Fatalf("error %v has no Traceback() with the traceback", err)
+		}
+		if rec.Started {
+			t.Fatal("BrokenApp started a response; the front must answer the error")
+		}
+	}
+	if n := strings.Count(log.String(), "\n"); n != 2 || !strings.Contains(log.String(), "the app failed to load") {
+		t.Fatalf("want one log line per request, got %d:\n%s", n, log.String())
 	}
 }

@@ -76,6 +76,8 @@ static PyObject *take_pending(wsgo_input *in, Py_ssize_t n)
     Py_ssize_t have = pending_len(in);
     if (n > have)
         n = have;
+    if (n == 0) /* read(0), or nothing buffered: there may be no pending bytes object */
+        return PyBytes_FromStringAndSize(NULL, 0);
     PyObject *b;
     if (in->pos == 0 && n == have)
         b = Py_NewRef(in->pending);

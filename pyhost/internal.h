@@ -25,6 +25,7 @@ enum {
 struct wsgo_interp {
     PyThreadState *main_ts;   /* the starting thread's state */
     PyObject *app;            /* the WSGI callable */
+    PyObject *loader;         /* loader.py's namespace, for source_files() */
     PyObject *keys[F_COUNT];  /* interned environ keys of the fixed fields */
     PyObject *base_environ;   /* constant items every environ starts from */
     PyTypeObject *call_type;  /* start_response: one per request */

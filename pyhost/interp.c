@@ -173,22 +173,24 @@ void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_res
         !(ret = PyEval_EvalCode(code, globals, globals)) ||
         !(load = PyDict_GetItemString(globals, "load"))) /* borrowed */
         goto fail;
+    st->loader = Py_NewRef(globals);
     if (!(st->timeout_exc = PyDict_GetItemString(globals, "RequestTimeout")) ||
         !(st->thread_stacks = PyDict_GetItemString(globals, "thread_stacks")))
         goto fail;
     Py_INCREF(st->timeout_exc); /* borrowed from globals until now */
     Py_INCREF(st->thread_stacks);
-    out = PyObject_CallFunction(load, "sssd", opts->target, opts->chdir, opts->pythonpath,
-                                opts->timeout);
+    out = PyObject_CallFunction(load, "sssdi", opts->target, opts->chdir, opts->pythonpath,
+                                opts->timeout, opts->reload);
     if (out == NULL)
         goto fail;
-    /* ("error", report) or ("ok", app, description, bind-or-None, about) */
-    if (!PyTuple_Check(out) || PyTuple_GET_SIZE(out) < 2) {
+    /* ("error", report, sources) or ("ok", app, description, bind-or-None, about) */
+    if (!PyTuple_Check(out) || PyTuple_GET_SIZE(out) < 3) {
         PyErr_SetString(PyExc_RuntimeError, "wsgo loader returned a malformed result");
         goto fail;
     }
-    if (PyTuple_GET_SIZE(out) == 2) {
+    if (PyTuple_GET_SIZE(out) == 3) {
         res->error = tuple_str(out, 1);
+        res->sources = tuple_str(out, 2);
         goto done;
     }
     st->app = Py_NewRef(PyTuple_GET_ITEM(out, 1));
@@ -207,10 +209,32 @@ done:
 
 void wsgo_interp_release(wsgo_interp *st) { st->main_ts = PyEval_SaveThread(); }
 
+int wsgo_interp_source_files(wsgo_interp *st, char **text)
+{
+    PyThreadState *ts = PyThreadState_New(PyThreadState_GetInterpreter(st->main_ts));
+    PyObject *fn, *files = NULL;
+    const char *s = NULL;
+    Py_ssize_t n = 0;
+
+    *text = NULL;
+    if (ts == NULL)
+        return -1;
+    PyEval_RestoreThread(ts);
+    fn = PyDict_GetItemString(st->loader, "source_files"); /* borrowed */
+    if (fn && (files = PyObject_CallNoArgs(fn)) != NULL)
+        s = PyUnicode_AsUTF8AndSize(files, &n);
+    *text = s ? wsgo_strdup(s, n) : wsgo_report(st);
+    Py_XDECREF(files);
+    PyThreadState_Clear(ts);
+    PyThreadState_DeleteCurrent();
+    return s ? 0 : -1;
+}
+
 int wsgo_interp_finalize(wsgo_interp *st)
 {
     PyEval_RestoreThread(st->main_ts);
     Py_CLEAR(st->app);
+    Py_CLEAR(st->loader);
     for (int i = 0; i < F_COUNT; i++)
         Py_CLEAR(st->keys[i]);
     Py_CLEAR(st->base_environ);

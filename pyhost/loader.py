@@ -2,7 +2,9 @@
 
 load() resolves the TARGET of `wsgo run TARGET` to a WSGI callable, the way
 gunicorn and wsgiref users expect, and returns ("ok", app, description,
-bind, about) or ("error", report). Every report names the problem and the fix.
+bind, about) or ("error", report, source files). Every report names the
+problem and the fix. source_files() names the app's own Python files, for
+--reload.
 """
 
 import ast
@@ -61,6 +63,9 @@ class LoadError(Exception):
     pass
 
 
+_then = "start wsgo again"  # what to do once the error is fixed
+
+
 def _report(exc, what):
     """A traceback without the loader's own frames, then what to do."""
     tb = exc.__traceback__
@@ -70,7 +75,7 @@ def _report(exc, what):
     ):
         tb = tb.tb_next
     text = "".join(traceback.format_exception(type(exc), exc, tb))
-    return text + "wsgo: %s failed with the error above; fix it and start wsgo again.\n" % what
+    return text + "wsgo: %s failed with the error above; fix it and %s.\n" % (what, _then)
 
 
 def _split(target):
@@ -173,6 +178,7 @@ def _uses_wsgiref(path):
 
 
 def _load(target, chdir, pythonpath):
+    global _app_file
     import wsgiref.simple_server
 
     wsgiref.simple_server.make_server = _make_server
@@ -189,7 +195,7 @@ def _load(target, chdir, pythonpath):
     where, expr = _split(target)
     is_file = where.endswith(".py") or os.sep in where
     if is_file:
-        path = os.path.abspath(where)
+        path = _app_file = os.path.abspath(where)
         if not os.path.isfile(path):
             raise LoadError("wsgo: cannot find the app file %r (looked for %s). Check the path, or "
                             "use --chdir DIR to run from the app's directory" % (where, path))
@@ -214,6 +220,8 @@ def _load(target, chdir, pythonpath):
                         "`if __name__ == \"__main__\":`" % (where, exc.code)) from None
     except Exception as exc:
         raise LoadError(_report(exc, what)) from None
+    if not is_file and str(getattr(module, "__file__", None)).endswith(".py"):
+        _app_file = os.path.abspath(module.__file__)
 
     ns = vars(module)
     bind = None
@@ -277,11 +285,107 @@ def _about(app):
     return json.dumps({"name": name, "repr": text, "sys_path": sys.path})
 
 
-def load(target, chdir, pythonpath, timeout):
+def load(target, chdir, pythonpath, timeout, reload):
+    global _then
     if timeout:
         RequestTimeout.message = "the request ran past wsgo's --timeout of %g s" % timeout
+    if reload:
+        _then = "save: --reload is watching"
     try:
         app, desc, bind = _load(target, chdir, pythonpath)
     except LoadError as exc:
-        return ("error", str(exc).rstrip("\n") + "\n")
+        return ("error", str(exc).rstrip("\n") + "\n", _failed_sources(exc))
     return ("ok", app, desc, bind, _about(app))
+
+
+# --reload watches the app's own files: those of every imported module that
+# is neither the standard library nor an installed package.
+
+_app_file = None  # the TARGET's file, once known
+_library = None  # directories holding the standard library and installed packages
+
+
+def _library_dirs():
+    """The standard library (sysconfig's stdlib and platstdlib, under
+    sys.base_prefix in a virtualenv too, and os.py's directory whatever
+    sys.prefix says) and the installed-package
+    directories (purelib, platlib, site.getsitepackages() and the user's
+    site-packages), each as given and as a real path, ending in a separator."""
+    global _library
+    if _library is None:
+        import site
+        import sysconfig
+
+        paths = sysconfig.get_paths()
+        dirs = [paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")]
+        dirs += site.getsitepackages() + [site.getusersitepackages(), os.path.dirname(os.__file__)]
+        dirs = [d for d in dirs if d]
+        _library = tuple({os.path.join(f(d), "") for d in dirs for f in (os.path.abspath, os.path.realpath)})
+    return _library
+
+
+def _is_library(path):
+    """Whether path, or the file a symlink at path leads to, is a library's
+    (Debian's stdlib sitecustomize.py links to /etc)."""
+    for p in (os.path.abspath(path), os.path.realpath(path)):
+        parts = p.split(os.sep)
+        # A virtualenv's packages (VIRTUAL_ENV, or one set up by hand on
+        # sys.path) are in no sysconfig path but always in such a directory.
+        if "site-packages" in parts or "dist-packages" in parts or p.startswith(_library_dirs()):
+            return True
+    return False
+
+
+def _module_files():
+    files = []
+    for module in list(sys.modules.values()):
+        try:
+            path = getattr(module, "__file__", None)
+        except Exception:  # a module's __getattr__ may raise anything
+            continue
+        if isinstance(path, str):
+            files.append(path)
+    return files
+
+
+def _own(paths):
+    """The .py files among paths that are not library files: absolute, and
+    also by their real path when a symlink leads elsewhere (an edit through
+    the link changes the real file, in the real file's directory)."""
+    own = set()
+    for path in paths:
+        if not path.endswith(".py") or _is_library(path):
+            continue
+        path = os.path.abspath(path)
+        own.add(path)
+        own.add(os.path.realpath(path))
+    return own
+
+
+def _watch_list(paths):
+    own = _own(paths)
+    if _app_file:
+        own.add(_app_file)
+    return "\n".join(sorted(own))
+
+
+def source_files():
+    """The files whose change should reload the app, '\n'-separated."""
+    return _watch_list(_module_files())
+
+
+def _failed_sources(exc):
+    """source_files() after a failed load, plus the files the failure
+    points at: modules that failed half-imported are gone from sys.modules
+    but their frames are in the traceback, and a SyntaxError names its file."""
+    files = _module_files()
+    cause = exc.__context__  # the real error: LoadError is raised in its except block
+    while cause is not None:
+        if isinstance(cause, SyntaxError) and cause.filename:
+            files.append(cause.filename)
+        tb = cause.__traceback__
+        while tb is not None:
+            files.append(tb.tb_frame.f_code.co_filename)
+            tb = tb.tb_next
+        cause = cause.__context__
+    return _watch_list(files)

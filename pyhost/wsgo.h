@@ -54,6 +54,7 @@ typedef struct {
     const char *pythonpath;  /* extra sys.path entries, '\n'-separated */
     int strict;              /* str bodies are errors, not warnings */
     double timeout;          /* --timeout in seconds, 0 = none; named in RequestTimeout */
+    int reload;              /* --reload: a report says a save is enough */
 } wsgo_load_opts;
 
 /* What the loader found; strings owned by the caller: free with wsgo_free. */
@@ -62,6 +63,7 @@ typedef struct {
     char *bind;         /* address a wsgiref script asked for, or NULL */
     char *about;        /* JSON: the app's name and repr, sys.path (wsgo check) */
     char *error;        /* NULL on success, else the report to print */
+    char *sources;      /* on error: '\n'-separated files to watch for a fix (--reload) */
 } wsgo_load_result;
 
 void *wsgo_alloc(size_t n); /* GIL: none. NULL when out of memory */
@@ -75,6 +77,14 @@ void wsgo_free(void *p);    /* GIL: none. p may be NULL */
 wsgo_interp *wsgo_interp_new(char **error);
 /* Imports the app. GIL: held. */
 void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_result *res);
+/*
+ * Sets *text to the app's own Python files, '\n'-separated (loader.py's
+ * source_files), and returns 0; or returns -1 with *text the error's report
+ * (or NULL when no thread state could be made). Free *text with wsgo_free.
+ * Runs on a temporary thread state of st's interpreter, so any OS thread
+ * may call it. GIL: none (taken and released inside).
+ */
+int wsgo_interp_source_files(wsgo_interp *st, char **text);
 /* Python's version, e.g. "3.11.2". Static storage. GIL: none. */
 const char *wsgo_python_version(void);
 /* Releases the GIL held since wsgo_interp_new. GIL: held, released on return. */

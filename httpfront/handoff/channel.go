@@ -29,6 +29,7 @@ const (
 	Aborted  Kind = 'a' // Slot: end the connection with a reset
 	Returned Kind = 'b' // Slot: nothing of a next request read; lend it again
 	Recycle  Kind = 'y' // Slot: a Why; Data: replace me (the reason, for the log)
+	Reload   Kind = 'h' // the app's files changed (--reload): replace every worker
 	// The answer to Scrape (Slot: its number): the worker's metrics,
 	// encoded (Prometheus' delimited protobuf), in pieces that each fit a
 	// packet: MetricsPart while more follow, MetricsEnd with the last.

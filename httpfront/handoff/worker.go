@@ -70,6 +70,12 @@ func (w *Worker) Recycle(why Why, reason string) error {
 	return w.ch.Send(Msg{Kind: Recycle, Slot: uint32(why), Data: []byte(reason)}, -1)
 }
 
+// AskReload asks the master to replace every worker: the app's source
+// changed (--reload).
+func (w *Worker) AskReload() error {
+	return w.ch.Send(Msg{Kind: Reload}, -1)
+}
+
 // Orders are what the master may tell a worker to do. Each is called on
 // the goroutine running Serve; Release and Stop come at most once.
 type Orders struct {

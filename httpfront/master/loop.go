@@ -35,7 +35,7 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 			case syscall.SIGINT, syscall.SIGTERM:
 				return m.stop(sig, sigs)
 			case syscall.SIGHUP:
-				m.replace("reload (SIGHUP)", reasonReload, m.serving())
+				m.reload("reload (SIGHUP)")
 			case syscall.SIGUSR1:
 				m.dump()
 			case syscall.SIGTTIN:
@@ -86,6 +86,8 @@ func (m *Master) handle(ev event) {
 	case evExit:
 		m.reap(w)
 		m.afterExit(w)
+	case evReload:
+		m.reload("reload (the app's files changed)")
 	case evRespawn:
 		if _, taken := m.current[ev.id]; !taken && ev.id <= m.nextID {
 			m.startPosition(ev.id)
@@ -128,9 +130,20 @@ func (m *Master) startPosition(id int) {
 	m.current[id] = w
 }
 
+// reload replaces every worker, so that the app is imported afresh. While
+// a reload is under way, another waits for it to complete: the workers
+// starting may have imported the code before the latest change.
+func (m *Master) reload(why string) {
+	if m.reloading != nil {
+		m.reloadAgain = why
+		return
+	}
+	m.reloading = m.replace(why, reasonReload, m.serving())
+}
+
 // replace starts a fresh worker for each of old, and drains old once all
 // the fresh ones are ready.
-func (m *Master) replace(why, reason string, old []*worker) {
+func (m *Master) replace(why, reason string, old []*worker) *batch {
 	b := &batch{why: why, reason: reason, fresh: map[*worker]bool{}}
 	for _, o := range old {
 		if o.replaced {
@@ -140,16 +153,18 @@ func (m *Master) replace(why, reason string, old []*worker) {
 		if err != nil {
 			m.log.Error(fmt.Sprintf("wsgo: %s failed: %v", why, err))
 			m.abandon(b)
-			return
+			return nil
 		}
 		w.batch = b
 		b.fresh[w] = true
 		b.old = append(b.old, o)
 		o.replaced = true
 	}
-	if len(b.old) > 0 {
-		m.log.Info(fmt.Sprintf("wsgo: %s: starting %s", why, plural(len(b.old), "new worker")))
+	if len(b.old) == 0 {
+		return nil
 	}
+	m.log.Info(fmt.Sprintf("wsgo: %s: starting %s", why, plural(len(b.old), "new worker")))
+	return b
 }
 
 // complete puts a batch's fresh workers in place and drains the old.
@@ -162,6 +177,20 @@ func (m *Master) complete(b *batch) {
 	}
 	m.metrics.restarted(b.reason, len(b.old))
 	m.log.Info(fmt.Sprintf("wsgo: %s done", b.why))
+	m.settled(b)
+}
+
+// settled forgets a batch that completed or was abandoned, and runs the
+// reload that waited for it.
+func (m *Master) settled(b *batch) {
+	if b != m.reloading {
+		return
+	}
+	m.reloading = nil
+	if why := m.reloadAgain; why != "" {
+		m.reloadAgain = ""
+		m.reload(why)
+	}
 }
 
 // abandon gives up a batch: its fresh workers go (the ready ones drain,
@@ -177,6 +206,7 @@ func (m *Master) abandon(b *batch) {
 	for _, o := range b.old {
 		o.replaced = false
 	}
+	m.settled(b)
 }
 
 // killMargin is how long past the graceful timeout a draining worker may
@@ -242,13 +272,7 @@ func (m *Master) stop(sig os.Signal, sigs <-chan os.Signal) error {
 	m.log.Info(fmt.Sprintf("wsgo: %s received, finishing in-flight requests (up to %s; again to stop now)",
 		sig, m.cfg.GracefulTimeout))
 	m.stopAccepting()
-	m.mu.Lock()
-	all := make([]*worker, 0, len(m.workers))
-	for w := range m.workers {
-		all = append(all, w)
-	}
-	m.mu.Unlock()
-	for _, w := range all {
+	for _, w := range m.living() {
 		m.order(w, handoff.Stop)
 	}
 	for {

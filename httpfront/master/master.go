@@ -85,6 +85,10 @@ type Master struct {
 	nextID  int             // number for the next new position
 	current map[int]*worker // the serving (or starting) worker of each position
 	crashes map[int]int     // start-up deaths in a row, per position
+	// reloading is the reload under way, or nil; reloadAgain, when not
+	// "", the reason of one asked for meanwhile.
+	reloading   *batch
+	reloadAgain string
 }
 
 type pendingConn struct {
@@ -225,12 +229,7 @@ func (m *Master) startAll() (handoff.Hello, error) {
 // killAll ends every worker at once and waits for them (start-up failure,
 // second signal).
 func (m *Master) killAll() {
-	m.mu.Lock()
-	ws := make([]*worker, 0, len(m.workers))
-	for w := range m.workers {
-		ws = append(ws, w)
-	}
-	m.mu.Unlock()
+	ws := m.living()
 	for _, w := range ws {
 		w.cmd.Process.Kill()
 	}
@@ -240,6 +239,17 @@ func (m *Master) killAll() {
 			ws = ws[:len(ws)-1]
 		}
 	}
+}
+
+// living lists every worker process not yet reaped.
+func (m *Master) living() []*worker {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ws := make([]*worker, 0, len(m.workers))
+	for w := range m.workers {
+		ws = append(ws, w)
+	}
+	return ws
 }
 
 func exitCode(ps *os.ProcessState) int {

@@ -28,7 +28,7 @@ type worker struct {
 	ch    *handoff.Channel
 	slots *handoff.Slots
 	hello handoff.Hello
-	state *os.ProcessState // once exited
+	state *os.ProcessState // once reaped; the loop's
 
 	serial uint64 // the order it was started in (metrics.go)
 
@@ -50,6 +50,7 @@ const (
 	evRecycle                  // the worker asks to be replaced (detail: why)
 	evExit                     // the process is gone and its messages read
 	evRespawn                  // a backoff ended: start position id again
+	evReload                   // the app's files changed (--reload)
 )
 
 type event struct {
@@ -118,6 +119,8 @@ func (m *Master) read(w *worker, done chan<- struct{}) {
 			m.events <- event{kind: evReady, w: w}
 		case handoff.Recycle:
 			m.events <- event{kind: evRecycle, w: w, why: handoff.Why(msg.Slot), detail: string(msg.Data)}
+		case handoff.Reload:
+			m.events <- event{kind: evReload, w: w}
 		case handoff.MetricsPart, handoff.MetricsEnd:
 			m.metrics.received(w, msg)
 		case handoff.Closed, handoff.Aborted, handoff.Returned:
@@ -138,7 +141,6 @@ func (m *Master) wait(w *worker, read <-chan struct{}) {
 		w.ch.Close()
 		<-read
 	}
-	w.state = w.cmd.ProcessState
 	m.events <- event{kind: evExit, w: w}
 }
 
@@ -172,6 +174,7 @@ func (m *Master) markReady(w *worker) {
 // it had not begun a request on are lent again, a request in flight gets
 // 502, a response begun is cut.
 func (m *Master) reap(w *worker) {
+	w.state = w.cmd.ProcessState // Wait has returned: the event says so
 	m.mu.Lock()
 	delete(m.workers, w)
 	conns := w.conns

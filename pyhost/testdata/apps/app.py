@@ -91,6 +91,10 @@ def routes(environ, start_response):
         except ValueError:
             start_response("500 Oops", [("X-Second", "2")], exc_info=sys.exc_info())
         return [b"replaced"]
+    if path == "/import-helper":  # a lazy import, as Django does for views
+        import lazy_helper
+        start_response("200 OK", [])
+        return [lazy_helper.NAME.encode()]
     if path == "/blocks":
         start_response("200 OK", [])
         return [b"%d" % sys.getallocatedblocks()]

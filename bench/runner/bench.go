@@ -1,0 +1,342 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// bench is one run of the suite: its options, where things are, and the
+// results so far.
+type bench struct {
+	options
+	tmp        string // removed at the end
+	apps       string
+	wsgoPath   string
+	ceiling    string
+	dataFile   string
+	script     string // report.lua on disk
+	hasWorkers bool   // this wsgo accepts --workers
+	started    time.Time
+	machine    machine // read at the start
+	loadAfter  string
+	results    map[runCase][]sample
+	failures   map[runCase][]string
+	notes      []string       // said once in the report
+	wsgoLines  map[int]string // wsgo's start line per process count
+}
+
+// runCase is one server on one workload with one process and thread count.
+type runCase struct {
+	workload string
+	server   string
+	procs    int
+	threads  int
+}
+
+func (c runCase) String() string {
+	return fmt.Sprintf("%s %s %d×%d", c.workload, c.server, c.procs, c.threads)
+}
+
+// sample is what one measured run gives.
+type sample struct {
+	wrk      wrkResult
+	cpu      time.Duration // the server tree's user+sys during the wrk run
+	peakRSS  int64         // the server tree's largest resident sum, bytes
+	idleFrom int           // idle connections open when wrk started
+	idleTo   int           // and when it ended
+}
+
+func (s sample) cpuPerRequest() float64 {
+	if s.wrk.requests == 0 {
+		return 0
+	}
+	return float64(s.cpu.Microseconds()) / float64(s.wrk.requests)
+}
+
+func prepare(o options) (_ *bench, err error) {
+	if _, err := os.Stat("bench/apps/hello.py"); err != nil {
+		return nil, fmt.Errorf("run from the repository's root (make bench): %v", err)
+	}
+	b := &bench{options: o, started: time.Now(), results: map[runCase][]sample{},
+		failures: map[runCase][]string{}, wsgoLines: map[int]string{}}
+	if err := b.checkTools(); err != nil {
+		return nil, err
+	}
+	if b.apps, err = filepath.Abs("bench/apps"); err != nil {
+		return nil, err
+	}
+	if b.tmp, err = os.MkdirTemp("", "wsgobench-"); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(b.tmp)
+		}
+	}()
+	b.script = filepath.Join(b.tmp, "report.lua")
+	b.dataFile = filepath.Join(b.tmp, "file8m.bin")
+	b.ceiling = filepath.Join(b.tmp, "ceiling")
+	if err := os.WriteFile(b.script, reportLua, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(b.dataFile, dataBytes(8*mib), 0o644); err != nil {
+		return nil, err
+	}
+	if out, err := exec.Command("go", "build", "-o", b.ceiling, "./bench/ceiling").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building bench/ceiling: %v\n%s", err, out)
+	}
+	if b.wsgoPath, err = filepath.Abs(o.wsgo); err != nil {
+		return nil, err
+	}
+	if b.runs(wsgoName) {
+		help, err := exec.Command(b.wsgoPath, "run", "--help").CombinedOutput()
+		if err != nil {
+			return nil, fmt.Errorf("%s run --help: %v (build it first: make build)\n%s", b.wsgoPath, err, help)
+		}
+		b.hasWorkers = strings.Contains(string(help), "--workers")
+		if !b.hasWorkers && slices.ContainsFunc(o.procs, func(p int) bool { return p > 1 }) {
+			b.note("This wsgo has no `--workers` flag yet, so wsgo's rows with more than 1 process were skipped.")
+		}
+	}
+	if b.runsIdle() {
+		if err := raiseFileLimit(uint64(o.idle) + 1024); err != nil {
+			return nil, err
+		}
+	}
+	b.machine = readMachine(b)
+	return b, nil
+}
+
+func (b *bench) runs(server string) bool {
+	return slices.ContainsFunc(b.servers, func(s *serverKind) bool { return s.name == server })
+}
+
+func (b *bench) runsIdle() bool {
+	return slices.ContainsFunc(b.workloads, func(w workload) bool { return w.idle })
+}
+
+func (b *bench) note(s string) {
+	if !slices.Contains(b.notes, s) {
+		b.notes = append(b.notes, s)
+		fmt.Fprintln(os.Stderr, "note:", s)
+	}
+}
+
+// dataBytes is n bytes of a repeating, non-trivial pattern.
+func dataBytes(n int) []byte {
+	d := make([]byte, n)
+	for i := range d {
+		d[i] = byte(i*7 + i>>11)
+	}
+	return d
+}
+
+// checkTools names the missing programs and how to get them.
+func (b *bench) checkTools() error {
+	need := []string{"wrk", "go"}
+	for _, s := range b.servers {
+		if s.python && s.name != wsgoName {
+			need = append(need, s.argv(launch{})[0])
+		}
+	}
+	var missing []string
+	for _, p := range need {
+		if _, err := exec.LookPath(p); err != nil {
+			missing = append(missing, p)
+		}
+	}
+	if b.runs("uwsgi") {
+		if _, err := os.Stat("/usr/lib/uwsgi/plugins/python3_plugin.so"); err != nil {
+			missing = append(missing, "uWSGI's python3 plugin")
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing %s: run `make bench-setup` (Debian packages)", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// cases lists what runs on workload w, in the report's order.
+func (b *bench) cases(w workload) []runCase {
+	var out []runCase
+	for _, p := range b.procs {
+		for _, s := range b.servers {
+			switch {
+			case !s.python && !w.ceiling,
+				s.anyProcs && p != b.procs[0],
+				s.single && !s.anyProcs && p > 1,
+				s.name == wsgoName && p > 1 && !b.hasWorkers:
+				continue
+			}
+			procs := p
+			if s.anyProcs {
+				procs = 1
+			}
+			out = append(out, runCase{w.name, s.name, procs, s.threadsFor(b.threads)})
+			if w.threadCheck && s.name == wsgoName && p == 1 && b.threads > 1 {
+				out = append(out, runCase{w.name, s.name, 1, 1})
+			}
+		}
+	}
+	return out
+}
+
+// runAll runs the workloads one after the other. A workload's servers
+// all start (and warm up) first, then each round measures every one in
+// turn, one case further along each round so no server always goes first.
+func (b *bench) runAll() {
+	var total int
+	for _, w := range b.workloads {
+		total += len(b.cases(w))
+	}
+	est := time.Duration(total)*(b.warmup+time.Second) + time.Duration(b.rounds*total)*(b.duration+time.Second/3)
+	fmt.Fprintf(os.Stderr, "%d cases, %d round(s) of %v each: about %v\n", total, b.rounds, b.duration, est.Round(time.Minute))
+	for _, w := range b.workloads {
+		b.runWorkload(w)
+	}
+	b.loadAfter = loadAverage()
+}
+
+// live is a started server of one case.
+type live struct {
+	runCase
+	p    *process
+	addr string
+	load wrkLoad
+}
+
+func (b *bench) runWorkload(w workload) {
+	var servers []*live
+	for _, c := range b.cases(w) {
+		l, err := b.start(w, c)
+		if err != nil {
+			b.fail(c, 0, err)
+			continue
+		}
+		servers = append(servers, l)
+	}
+	defer func() {
+		for _, l := range servers {
+			go l.p.stop()
+		}
+		for _, l := range servers {
+			<-l.p.exited
+		}
+	}()
+	var ready []*live
+	for _, l := range servers {
+		if err := b.warm(w, l); err != nil {
+			b.fail(l.runCase, 0, err)
+			continue
+		}
+		ready = append(ready, l)
+	}
+	for r := range b.rounds {
+		for i := range ready {
+			l := ready[(i+r)%len(ready)]
+			s, err := b.measure(w, l)
+			if err != nil {
+				b.fail(l.runCase, r, err)
+				continue
+			}
+			b.results[l.runCase] = append(b.results[l.runCase], s)
+			fmt.Fprintf(os.Stderr, "[%d/%d] %v: %.0f req/s, p99 %v, %d errors, %.1f µs CPU/req, %.1f MiB\n",
+				r+1, b.rounds, l.runCase, s.wrk.perSecond(), s.wrk.p99, s.wrk.errors, s.cpuPerRequest(), float64(s.peakRSS)/mib)
+		}
+	}
+}
+
+func (b *bench) fail(c runCase, round int, err error) {
+	if !slices.Contains(b.failures[c], err.Error()) {
+		b.failures[c] = append(b.failures[c], err.Error())
+	}
+	fmt.Fprintf(os.Stderr, "[%d/%d] %v: FAILED: %v\n", round+1, b.rounds, c, err)
+}
+
+// start launches c's server; warm waits for it.
+func (b *bench) start(w workload, c runCase) (*live, error) {
+	s := serverNamed(c.server)
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	l := launch{apps: b.apps, app: w.app, addr: addr, procs: c.procs, threads: c.threads,
+		wsgo: b.wsgoPath, ceiling: b.ceiling, dataFile: b.dataFile}
+	dir := ""
+	if s.dir != nil {
+		dir = s.dir(l)
+	}
+	env := append(os.Environ(), "WSGOBENCH_FILE="+b.dataFile)
+	logPath := filepath.Join(b.tmp, strings.ReplaceAll(c.String(), " ", "_")+".log")
+	p, err := startServer(s.argv(l), dir, env, logPath)
+	if err != nil {
+		return nil, err
+	}
+	url := "http://" + addr + w.path
+	return &live{runCase: c, p: p, addr: addr, load: wrkLoad{url: url, connections: w.connections(c.procs, b.threads),
+		threads: b.wrkThreads, postBytes: w.postBytes, script: b.script}}, nil
+}
+
+// warm waits for the server's first 200, puts unmeasured load on it, and
+// checks it runs as many processes as asked.
+func (b *bench) warm(w workload, l *live) error {
+	if err := l.p.waitReady(l.load.url, w.postBytes, 60*time.Second); err != nil {
+		return err
+	}
+	if b.warmup > 0 {
+		load := l.load
+		load.duration = b.warmup
+		if _, err := runWrk(load); err != nil {
+			return fmt.Errorf("warmup: %v", err)
+		}
+	}
+	if n := treeSize(l.p.pid()); n < l.procs {
+		return fmt.Errorf("expected %d worker processes, the server's process tree has %d\n%s", l.procs, n, l.p.logExcerpt())
+	}
+	if l.server == wsgoName && l.threads == b.threads {
+		b.wsgoLines[l.procs] = l.p.startLine("wsgo: serving")
+	}
+	return nil
+}
+
+// measure runs wrk once against a warm server.
+func (b *bench) measure(w workload, l *live) (sample, error) {
+	// One request first: it answers only after the server has finished
+	// what earlier runs left queued (their connections closed unanswered).
+	if err := l.p.waitReady(l.load.url, w.postBytes, 60*time.Second); err != nil {
+		return sample{}, err
+	}
+	rss := sampleRSS(l.p.pid())
+	defer rss.Peak()
+	var out sample
+	var idle *idleConns
+	if w.idle {
+		idle = openIdle(l.addr, w.path, b.idle)
+		defer idle.close()
+		out.idleFrom = idle.held()
+	}
+	load := l.load
+	load.duration = b.duration
+	cpu0 := treeCPU(l.p.pid())
+	res, err := runWrk(load)
+	cpu1 := treeCPU(l.p.pid())
+	if err != nil {
+		return sample{}, err
+	}
+	if res.requests == 0 {
+		return sample{}, fmt.Errorf("no response within the %v run", b.duration)
+	}
+	if idle != nil {
+		out.idleTo = idle.held()
+	}
+	if l.p.hasExited() {
+		return sample{}, fmt.Errorf("the server exited during the run (%v)\n%s", l.p.cmd.ProcessState, l.p.logExcerpt())
+	}
+	out.wrk, out.cpu, out.peakRSS = res, cpu1-cpu0, rss.Peak()
+	return out, nil
+}

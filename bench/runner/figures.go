@@ -1,0 +1,53 @@
+package main
+
+import "slices"
+
+// figures summarize one case over its rounds.
+type figures struct {
+	rounds int
+	rps    spread
+	// medians over the rounds
+	p50ms, p99ms, cpuPerReq, rssMiB, mbPerSec float64
+	idleFrom, idleTo                          float64
+	errors                                    int64 // total over the rounds
+}
+
+func (b *bench) figures(c runCase) (figures, bool) {
+	ss := b.results[c]
+	if len(ss) == 0 {
+		return figures{}, false
+	}
+	w := workloads[slices.IndexFunc(workloads, func(w workload) bool { return w.name == c.workload })]
+	med := func(get func(sample) float64) float64 {
+		var xs []float64
+		for _, s := range ss {
+			xs = append(xs, get(s))
+		}
+		return summarize(xs).median
+	}
+	f := figures{rounds: len(ss)}
+	var rps []float64
+	for _, s := range ss {
+		rps = append(rps, s.wrk.perSecond())
+		f.errors += s.wrk.errors
+	}
+	f.rps = summarize(rps)
+	f.p50ms = med(func(s sample) float64 { return float64(s.wrk.p50.Microseconds()) / 1000 })
+	f.p99ms = med(func(s sample) float64 { return float64(s.wrk.p99.Microseconds()) / 1000 })
+	f.cpuPerReq = med(sample.cpuPerRequest)
+	f.rssMiB = med(func(s sample) float64 { return float64(s.peakRSS) / mib })
+	f.mbPerSec = med(func(s sample) float64 { return s.wrk.perSecond() * float64(w.payload) / 1e6 })
+	f.idleFrom = med(func(s sample) float64 { return float64(s.idleFrom) })
+	f.idleTo = med(func(s sample) float64 { return float64(s.idleTo) })
+	return f, true
+}
+
+// caseFor is server s's case on workload w at procs processes with the
+// -threads value (the ceiling's one process stands for every count).
+func (b *bench) caseFor(w, server string, procs int) runCase {
+	s := serverNamed(server)
+	if s.anyProcs {
+		procs = 1
+	}
+	return runCase{w, server, procs, s.threadsFor(b.threads)}
+}

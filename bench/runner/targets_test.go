@@ -1,0 +1,65 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchWith is a bench whose rounds measured these req/s.
+func benchWith(rps map[runCase][]float64) *bench {
+	b := &bench{options: options{threads: 16, procs: []int{1}, workloads: workloads, rounds: 1},
+		results: map[runCase][]sample{}}
+	for c, xs := range rps {
+		for _, x := range xs {
+			b.results[c] = append(b.results[c], sample{wrk: wrkResult{requests: int64(x), duration: time.Second}})
+		}
+	}
+	return b
+}
+
+func TestAtLeast(t *testing.T) {
+	b := benchWith(map[runCase][]float64{
+		{"hello", wsgoName, 1, 16}:   {5800, 6000, 6100},
+		{"hello", ceilingName, 1, 1}: {10000, 9000, 11000},
+	})
+	if got, want := b.atLeast("hello, 1 process", "hello", wsgoName, ceilingName, "", 1, 0.5),
+		"hello, 1 process: wsgo / ceiling = 0.60 (target ≥ 0.50) PASS"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got, want := b.atLeast("hello, 1 process", "hello", wsgoName, ceilingName, "", 1, 0.75),
+		"hello, 1 process: wsgo / ceiling = 0.60 (target ≥ 0.75) MISS (20% short)"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got := b.atLeast("hello, 1 process", "hello", wsgoName, "uwsgi", "", 1, 1.5); !strings.HasSuffix(got, "not measured (no figures for hello uwsgi 1×16)") {
+		t.Errorf("without uwsgi's figures: %q, want not measured", got)
+	}
+}
+
+func TestAtLeastBestPeerPicksTheFastestPeer(t *testing.T) {
+	b := benchWith(map[runCase][]float64{
+		{"flask", wsgoName, 1, 16}:           {3000},
+		{"flask", "gunicorn-sync", 1, 1}:     {1000},
+		{"flask", "uwsgi", 1, 16}:            {2000},
+		{"flask", "gunicorn-gthread", 1, 16}: {1500},
+	})
+	want := "flask, 1 process: wsgo / uwsgi (best peer) = 1.50 (target ≥ 1.20) PASS"
+	if got := b.atLeastBestPeer("flask, 1 process", "flask", 1, 1.2); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+func TestIdleTargetCountsErrors(t *testing.T) {
+	b := benchWith(map[runCase][]float64{
+		{"hello", wsgoName, 1, 16}: {1000},
+		{"idle", wsgoName, 1, 16}:  {950},
+	})
+	b.idle = 2000
+	if got := b.idleTarget(1); !strings.HasSuffix(got, "0 errors (target 0) PASS") {
+		t.Errorf("no errors, 5%% drop: %q, want PASS", got)
+	}
+	b.results[runCase{"idle", wsgoName, 1, 16}][0].wrk.errors = 3
+	if got := b.idleTarget(1); !strings.HasSuffix(got, "3 errors (target 0) MISS") {
+		t.Errorf("3 errors: %q, want MISS", got)
+	}
+}

@@ -1,0 +1,43 @@
+package main
+
+const mib = 1 << 20
+
+// workload is one app and the load wrk puts on it.
+type workload struct {
+	name  string // the -workload value and the report's section
+	title string
+	app   string // module in bench/apps
+	path  string
+	// connections wrk keeps open, for a process count and the -threads value.
+	connections func(procs, threads int) int
+	postBytes   int  // request body wrk sends (POST); 0 for GET
+	payload     int  // body bytes moved per request, for MB/s; 0: no MB/s column
+	ceiling     bool // the bare Go server runs it too
+	idle        bool // the runner holds -idle keep-alive connections open during the run
+	// threadCheck: wsgo also runs with 1 thread, against the -threads figure.
+	threadCheck bool
+}
+
+func fixed(n int) func(int, int) int { return func(int, int) int { return n } }
+
+// perThread keeps every thread of every process busy.
+func perThread(procs, threads int) int { return procs * threads }
+
+var workloads = []workload{
+	{name: "hello", title: "hello world", app: "hello", path: "/",
+		connections: fixed(50), ceiling: true, threadCheck: true},
+	{name: "flask", title: "Flask JSON endpoint", app: "flask_json", path: "/",
+		connections: fixed(50)},
+	{name: "django", title: "Django view rendering a template", app: "django_template", path: "/",
+		connections: fixed(50)},
+	{name: "stream", title: "16 MiB streamed by a generator (256 chunks of 64 KiB)", app: "stream16m", path: "/",
+		connections: fixed(8), payload: 16 * mib},
+	{name: "post", title: "1 MiB POST body read whole", app: "post1m", path: "/",
+		connections: fixed(16), postBytes: mib, payload: mib},
+	{name: "file", title: "8 MiB file through wsgi.file_wrapper (ceiling: Go's http.ServeContent)", app: "file8m", path: "/file",
+		connections: fixed(8), payload: 8 * mib, ceiling: true},
+	{name: "sleep50", title: "50 ms sleep (I/O bound: threads matter)", app: "sleep50", path: "/",
+		connections: perThread, threadCheck: true},
+	{name: "idle", title: "hello world while idle keep-alive connections are held open", app: "hello", path: "/",
+		connections: fixed(50), idle: true},
+}

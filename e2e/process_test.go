@@ -1,0 +1,500 @@
+package e2e
+
+// Tests of the process model (issue 4): a master lends connections to
+// worker processes, replaces those that die, recycle or must reload, and
+// stops gracefully. Load loops are bounded and speak POST, which Go's
+// client never retries: a lost request shows as an error here.
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// procApp answers / with its VERSION, /slow after 200 ms, /crash by
+// dying the way its query says, /sleep10 in C code (time.sleep), /spin
+// in Python, and /stuck by ignoring every exception for ever.
+const procApp = `
+import ctypes, os, time
+
+VERSION = b"v1"
+
+
+def application(environ, start_response):
+    path = environ["PATH_INFO"]
+    environ["wsgi.input"].read()
+    if path == "/crash":
+        how = environ["QUERY_STRING"]
+        if how == "exit":
+            os._exit(3)
+        if how == "abort":
+            os.abort()
+        if how == "segv":
+            ctypes.string_at(0)
+    if path == "/slow":
+        time.sleep(0.2)
+    if path == "/sleep10":
+        time.sleep(10)
+    if path == "/spin":
+        try:
+            while True:
+                time.sleep(0.01)
+        except BaseException as exc:
+            with open(os.environ["MARK_FILE"], "w") as f:
+                f.write("%s.%s: %s" % (type(exc).__module__, type(exc).__name__, exc))
+            raise
+    if path == "/stuck":
+        while True:
+            try:
+                time.sleep(0.05)
+            except BaseException:
+                pass
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [VERSION]
+`
+
+var workerReady = regexp.MustCompile(`wsgo: worker (\d+) \(pid (\d+)\) ready`)
+
+// readyPids returns the pid of each worker position's latest ready line.
+func readyPids(s *server) map[string]int {
+	pids := map[string]int{}
+	for _, m := range workerReady.FindAllStringSubmatch(s.logs.String(), -1) {
+		pids[m[1]], _ = strconv.Atoi(m[2])
+	}
+	return pids
+}
+
+// loadResult counts the outcomes of a load loop.
+type loadResult struct {
+	mu       sync.Mutex
+	statuses map[int]int
+	bodies   map[string]int
+	errs     []error
+}
+
+func (r *loadResult) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return fmt.Sprintf("statuses %v, bodies %v, %d errors %v", r.statuses, r.bodies, len(r.errs), r.errs[:min(len(r.errs), 3)])
+}
+
+// load POSTs path from n clients until stop is closed, or until a
+// client's connect is refused (the server stopped listening). Each client
+// keeps its connection alive between requests.
+func load(t *testing.T, url string, n int, stop <-chan struct{}) (*loadResult, *sync.WaitGroup) {
+	r := &loadResult{statuses: map[int]int{}, bodies: map[string]int{}}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			defer client.CloseIdleConnections()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Post(url, "text/plain", strings.NewReader("x"))
+				var body []byte
+				if err == nil {
+					body, err = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
+				r.mu.Lock()
+				if err != nil {
+					r.errs = append(r.errs, err)
+					if strings.Contains(err.Error(), "connection refused") {
+						r.mu.Unlock()
+						return
+					}
+				} else {
+					r.statuses[resp.StatusCode]++
+					r.bodies[string(body)]++
+				}
+				r.mu.Unlock()
+			}
+		}()
+	}
+	return r, &wg
+}
+
+func procStart(t *testing.T, env []string, args ...string) (*server, string) {
+	t.Helper()
+	app := writeApp(t, "proc_app.py", procApp)
+	return start(t, append(env, "MARK_FILE="+filepath.Join(filepath.Dir(app), "mark")), append([]string{app}, args...)...), app
+}
+
+func TestWorkerKilledUnderLoadIsReplaced(t *testing.T) {
+	s, _ := procStart(t, nil, "--workers", "2")
+	before := readyPids(s)
+	if len(before) != 2 {
+		t.Fatalf("want 2 ready workers, got %v", before)
+	}
+	stop := make(chan struct{})
+	res, wg := load(t, s.URL+"/", 8, stop)
+	time.Sleep(300 * time.Millisecond)
+	killed := time.Now()
+	syscall.Kill(before["1"], syscall.SIGKILL)
+	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(before["1"])+`\) exited: killed by signal 9 \(SIGKILL\)`, 10*time.Second) {
+		t.Fatal("the master did not report the killed worker")
+	}
+	// The replacement is ready when a second "worker 1 ... ready" line is there.
+	for time.Since(killed) < 10*time.Second && readyPids(s)["1"] == before["1"] {
+		time.Sleep(10 * time.Millisecond)
+	}
+	back := time.Since(killed)
+	if readyPids(s)["1"] == before["1"] {
+		t.Fatal("no new worker 1 within 10 s of the kill")
+	}
+	t.Logf("worker 1 back %v after the kill", back.Round(time.Millisecond))
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Log(res)
+	// A request running in the killed worker gets 502; every other succeeds.
+	if len(res.errs) > 0 || res.statuses[200] == 0 || len(res.statuses) > 2 || len(res.statuses) == 2 && res.statuses[502] == 0 {
+		t.Errorf("want only 200s and 502s (those in flight in the killed worker), no failed requests: %v", res)
+	}
+	if n := res.statuses[502]; n > 8 {
+		t.Errorf("%d requests got 502; at most the 8 clients' requests in flight could have run in the killed worker", n)
+	}
+	if _, body := s.get("/"); body != "v1" {
+		t.Errorf("after the kill: %q", body)
+	}
+}
+
+func TestWorkerDeathAnswers502(t *testing.T) {
+	s, _ := procStart(t, nil, "--workers", "1")
+	for _, how := range []string{"exit", "abort", "segv"} {
+		t.Run("os."+how, func(t *testing.T) {
+			pid := readyPids(s)["1"]
+			resp, body := s.do(mustRequest(t, "POST", s.URL+"/crash?"+how, strings.NewReader("x")))
+			if resp.StatusCode != 502 || !strings.Contains(body, "the worker process serving this request died") {
+				t.Errorf("status %d %q; want 502 naming the dead worker", resp.StatusCode, body)
+			}
+			if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) exited: .*; 1 request\(s\) it was running got 502`, 10*time.Second) {
+				t.Error("the master did not log the death and the 502")
+			}
+			for deadline := time.Now().Add(10 * time.Second); readyPids(s)["1"] == pid && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if _, body := s.get("/"); body != "v1" {
+				t.Errorf("the replacement answers %q", body)
+			}
+		})
+	}
+}
+
+func TestReloadOnSIGHUPUnderLoad(t *testing.T) {
+	s, app := procStart(t, nil, "--workers", "2")
+	stop := make(chan struct{})
+	res, wg := load(t, s.URL+"/", 6, stop)
+	time.Sleep(300 * time.Millisecond)
+	src, _ := os.ReadFile(app)
+	if err := os.WriteFile(app, []byte(strings.Replace(string(src), `b"v1"`, `b"v2"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	if !s.waitLog(`wsgo: reload \(SIGHUP\) done`, 20*time.Second) {
+		t.Fatal("the reload did not complete")
+	}
+	// Once the reload is done, only new workers take connections.
+	for i := 0; i < 20; i++ {
+		if _, body := s.get("/"); body != "v2" {
+			t.Fatalf("after the reload, request %d got %q; want v2", i, body)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	t.Log(res)
+	if len(res.errs) > 0 || len(res.statuses) != 1 || res.statuses[200] == 0 {
+		t.Errorf("want every request during the reload answered 200: %v", res)
+	}
+	if res.bodies["v1"] == 0 || res.bodies["v2"] == 0 {
+		t.Errorf("the loop should have seen both versions: %v", res)
+	}
+}
+
+func TestReloadKeepsIdleConnections(t *testing.T) {
+	s, app := procStart(t, nil, "--workers", "1")
+	c, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ask := func() string {
+		t.Helper()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		buf := make([]byte, 4096)
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("the kept-alive connection: %v", err)
+		}
+		return string(buf[:n])
+	}
+	if got := ask(); !strings.HasSuffix(got, "\r\n\r\nv1") {
+		t.Fatalf("first response %q", got)
+	}
+	src, _ := os.ReadFile(app)
+	os.WriteFile(app, []byte(strings.Replace(string(src), `b"v1"`, `b"v2"`, 1)), 0o644)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	if !s.waitLog(`wsgo: worker 1 \(pid \d+\) exited: exit code 0`, 20*time.Second) {
+		t.Fatal("the old worker did not drain")
+	}
+	// The idle connection went back to the master and on to the new worker.
+	if got := ask(); !strings.HasSuffix(got, "\r\n\r\nv2") {
+		t.Fatalf("on the same connection after the reload: %q; want v2", got)
+	}
+}
+
+func TestReloadWithBrokenCodeKeepsOldWorkers(t *testing.T) {
+	s, app := procStart(t, nil, "--workers", "2")
+	os.WriteFile(app, []byte("def application(:\n"), 0o644)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	if !s.waitLog(`\[ERROR\] wsgo: reload \(SIGHUP\) failed: the new worker could not start; the old workers keep serving`, 20*time.Second) {
+		t.Fatal("no failed-reload line")
+	}
+	if !strings.Contains(s.logs.String(), "SyntaxError") {
+		t.Error("the import error is not in the log")
+	}
+	for i := 0; i < 10; i++ {
+		if resp, body := s.get("/"); resp.StatusCode != 200 || body != "v1" {
+			t.Fatalf("request %d after the failed reload: %d %q", i, resp.StatusCode, body)
+		}
+	}
+}
+
+func TestSIGTERMUnderLoadFinishesAcceptedRequests(t *testing.T) {
+	s, _ := procStart(t, nil, "--workers", "2", "--graceful-timeout", "10")
+	stop := make(chan struct{})
+	res, wg := load(t, s.URL+"/slow", 12, stop)
+	time.Sleep(500 * time.Millisecond)
+	signalled := time.Now()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	code, ok := s.wait(15 * time.Second)
+	took := time.Since(signalled)
+	close(stop)
+	wg.Wait()
+	t.Log(res, "exit after", took.Round(time.Millisecond))
+	if !ok || code != 0 {
+		t.Fatalf("exit %v (exited %v); want 0", code, ok)
+	}
+	if took > 10*time.Second {
+		t.Errorf("exit took %v; want within --graceful-timeout 10", took)
+	}
+	// A request either completed, or was refused at connect after the
+	// listeners closed: none is cut or answered with an error.
+	res.mu.Lock()
+	defer res.mu.Unlock()
+	for _, err := range res.errs {
+		if !strings.Contains(err.Error(), "connection refused") {
+			t.Errorf("a request failed otherwise than by a refused connect: %v", err)
+		}
+	}
+	if len(res.statuses) != 1 || res.statuses[200] == 0 {
+		t.Errorf("want only 200s: %v", res.statuses)
+	}
+}
+
+func TestSIGTERMServesTheBacklog(t *testing.T) {
+	// One thread, busy: connections made before the signal wait in the
+	// kernel's and the master's queues, and must all be served.
+	s, _ := procStart(t, nil, "--threads", "1")
+	results := make(chan string, 6)
+	for i := 0; i < 6; i++ {
+		c, err := net.Dial("tcp", s.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		go func(c net.Conn) {
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			b, _ := io.ReadAll(c)
+			results <- string(b)
+		}(c)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	for i := 0; i < 6; i++ {
+		if got := <-results; !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(got, "v1") {
+			t.Errorf("connection %d: %q; want 200 v1", i, got)
+		}
+	}
+	if code, ok := s.wait(15 * time.Second); !ok || code != 0 {
+		t.Errorf("exit %d (exited %v); want 0", code, ok)
+	}
+}
+
+func TestMaxRequestsRecyclesWithoutFailures(t *testing.T) {
+	s, _ := procStart(t, nil, "--workers", "2", "--max-requests", "100", "--max-requests-jitter", "20")
+	stop := make(chan struct{})
+	res, wg := load(t, s.URL+"/", 6, stop)
+	recycles := regexp.MustCompile(`asks to be replaced: it has served (\d+) requests \(--max-requests\)`)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(recycles.FindAllString(s.logs.String(), -1)) < 6 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	t.Log(res)
+	found := recycles.FindAllStringSubmatch(s.logs.String(), -1)
+	if len(found) < 6 {
+		t.Fatalf("only %d recycles in 30 s", len(found))
+	}
+	for _, m := range found {
+		if n, _ := strconv.Atoi(m[1]); n < 100 || n > 120 {
+			t.Errorf("a worker recycled after %d requests; want 100 to 120", n)
+		}
+	}
+	if len(res.errs) > 0 || len(res.statuses) != 1 || res.statuses[200] == 0 {
+		t.Errorf("want every request answered 200 across the recycles: %v", res)
+	}
+}
+
+func TestMaxRSSRecycles(t *testing.T) {
+	// Any Python worker is past 1 MiB: it asks to be replaced after a
+	// request, at the first check.
+	s, _ := procStart(t, nil, "--max-rss", "1")
+	s.get("/")
+	if !s.waitLog(`asks to be replaced: its memory has grown to \d+ MiB \(--max-rss 1\)`, 10*time.Second) {
+		t.Fatal("no recycle for --max-rss")
+	}
+}
+
+func TestTimeoutAnswers504AndInterruptsPython(t *testing.T) {
+	s, app := procStart(t, nil, "--timeout", "1", "--threads", "4")
+	t.Run("a request sleeping in C gets 504 while others are served", func(t *testing.T) {
+		began := time.Now()
+		done := make(chan *http.Response, 1)
+		go func() {
+			resp, _ := http.Post(s.URL+"/sleep10", "text/plain", strings.NewReader("x"))
+			done <- resp
+		}()
+		time.Sleep(200 * time.Millisecond)
+		if _, body := s.get("/"); body != "v1" {
+			t.Errorf("another request meanwhile: %q", body)
+		}
+		resp := <-done
+		if resp == nil || resp.StatusCode != 504 {
+			t.Fatalf("got %v; want 504", resp)
+		}
+		t.Logf("504 after %v", time.Since(began).Round(time.Millisecond))
+		if time.Since(began) > 5*time.Second {
+			t.Errorf("504 came %v after the request; want about 1 s", time.Since(began))
+		}
+		if !s.waitLog(`wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread request=\d+ method=POST path=/sleep10\n(.*\n)*.*time\.sleep\(10\)`, 5*time.Second) {
+			t.Error("the log does not name the request and show where it was stuck")
+		}
+	})
+	t.Run("Python code gets wsgo.RequestTimeout naming the timeout", func(t *testing.T) {
+		resp, _ := s.do(mustRequest(t, "POST", s.URL+"/spin", strings.NewReader("x")))
+		if resp.StatusCode != 504 {
+			t.Fatalf("status %d; want 504", resp.StatusCode)
+		}
+		mark := filepath.Join(filepath.Dir(app), "mark")
+		var got []byte
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if got, _ = os.ReadFile(mark); len(got) > 0 {
+				break
+			}
+		}
+		if want := "wsgo.RequestTimeout: the request ran past wsgo's --timeout of 1 s"; string(got) != want {
+			t.Errorf("the app saw %q; want %q", got, want)
+		}
+	})
+}
+
+func TestStuckThreadReplacesWorker(t *testing.T) {
+	s, _ := procStart(t, nil, "--timeout", "1", "--graceful-timeout", "2")
+	pid := readyPids(s)["1"]
+	resp, _ := s.do(mustRequest(t, "POST", s.URL+"/stuck", strings.NewReader("x")))
+	if resp.StatusCode != 504 {
+		t.Fatalf("status %d; want 504", resp.StatusCode)
+	}
+	if !s.waitLog(`a Python thread is still stuck in a request that timed out`, 10*time.Second) ||
+		!s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) asks to be replaced: a Python thread stays stuck`, 10*time.Second) {
+		t.Fatal("the stuck thread was not reported")
+	}
+	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) (exited|still running)`, 15*time.Second) {
+		t.Fatal("the stuck worker was not replaced")
+	}
+	if _, body := s.get("/"); body != "v1" {
+		t.Errorf("after the replacement: %q", body)
+	}
+	if readyPids(s)["1"] == pid {
+		t.Error("no new worker 1 is ready")
+	}
+}
+
+func TestSignalsForStacksAndWorkerCount(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "wsgo.pid")
+	s, _ := procStart(t, nil, "--workers", "2", "--pid", pidFile, "--threads", "2")
+	if b, _ := os.ReadFile(pidFile); strings.TrimSpace(string(b)) != strconv.Itoa(s.cmd.Process.Pid) {
+		t.Errorf("--pid file holds %q; want the master's pid %d", b, s.cmd.Process.Pid)
+	}
+	t.Run("SIGUSR1 logs every worker's Python stacks", func(t *testing.T) {
+		go http.Post(s.URL+"/slow", "text/plain", strings.NewReader("x"))
+		time.Sleep(50 * time.Millisecond)
+		s.cmd.Process.Signal(syscall.SIGUSR1)
+		if !s.waitLog(`(?s)Python stacks of worker pid \d+.*Python stacks of worker pid \d+`, 10*time.Second) {
+			t.Fatal("not every worker logged its stacks")
+		}
+		if !s.waitLog(`Thread 0x[0-9a-f]+ \(wsgo thread \d, serving request \d+: POST /slow\)`, 5*time.Second) ||
+			!s.waitLog(`in application\n\s+time\.sleep\(0\.2\)`, 5*time.Second) {
+			t.Error("the stacks do not show the request in flight and where it is")
+		}
+	})
+	t.Run("SIGTTIN adds a worker, SIGTTOU removes one", func(t *testing.T) {
+		s.cmd.Process.Signal(syscall.SIGTTIN)
+		if !s.waitLog(`wsgo: worker 3 \(pid \d+\) ready`, 10*time.Second) {
+			t.Fatal("no third worker after SIGTTIN")
+		}
+		s.cmd.Process.Signal(syscall.SIGTTOU)
+		if !s.waitLog(`wsgo: SIGTTOU: one worker fewer, 2 in all`, 10*time.Second) ||
+			!s.waitLog(`wsgo: worker 3 \(pid \d+\) exited: exit code 0`, 10*time.Second) {
+			t.Fatal("worker 3 did not leave after SIGTTOU")
+		}
+	})
+	if code := s.stop(syscall.SIGTERM); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+		t.Errorf("the --pid file is still there after the stop: %v", err)
+	}
+}
+
+func TestWorkersFlag(t *testing.T) {
+	t.Run("auto starts one worker per CPU", func(t *testing.T) {
+		s, _ := procStart(t, nil, "--workers", "auto")
+		if !s.waitLog(`\(Python \S+, \d+ workers?, 16 threads\)`, time.Second) {
+			t.Error("no worker count on the start line")
+		}
+	})
+	for _, bad := range []string{"0", "-1", "many"} {
+		t.Run("--workers "+bad+" is a usage error", func(t *testing.T) {
+			code, out := cliExit(t, nil, "run", writeApp(t, "a.py", procApp), "--workers", bad)
+			if code != 2 || !strings.Contains(out, `--workers "`+bad+`": give a number of at least 1, or auto`) {
+				t.Errorf("exit %d, output %q", code, out)
+			}
+		})
+	}
+	t.Run("an app that cannot be imported stops the start with exit 4", func(t *testing.T) {
+		code, out := cliExit(t, nil, "run", writeApp(t, "broken.py", "import no_such_module_here\n"), "--workers", "2", "-b", "127.0.0.1:0")
+		if code != 4 || !strings.Contains(out, "no_such_module_here") {
+			t.Errorf("exit %d, output %q", code, out)
+		}
+	})
+}

@@ -1,0 +1,182 @@
+// Package watch tells --reload when an app's source files change. It uses
+// inotify (through fsnotify) on the directories holding the files, not a
+// polling loop, and not the files themselves: an editor that saves by
+// writing a new file and renaming it over the old one replaces the inode a
+// file watch would follow, while the directory sees the new name appear.
+package watch
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Debounce is how long the directories must stay quiet after an event
+// before a change is reported: one save is often several events (truncate,
+// write, chmod, rename), and a formatter or a `git checkout` touches many
+// files at once.
+const Debounce = 100 * time.Millisecond
+
+// EventsLost is the path reported when the kernel's event queue
+// overflowed: something may have changed, so a reload is due.
+const EventsLost = "(file events lost)"
+
+// Watcher reports changes to a set of files, and to any *.py file created
+// or changed in their directories (a new module of the app).
+type Watcher struct {
+	fs      *fsnotify.Watcher
+	log     *slog.Logger
+	changes chan string
+	done    chan struct{} // closed when the event loop has ended
+
+	mu     sync.Mutex
+	files  map[string]bool // exact paths watched
+	dirs   map[string]bool // their directories, each watched once
+	closed bool
+}
+
+// New watches files (the app's source files) and extra (more files whose
+// change should reload, e.g. a config file). Paths may be relative to the
+// working directory and need not exist yet, but their directories must.
+// log receives problems of the watch itself; nil discards them.
+func New(files, extra []string, log *slog.Logger) (*Watcher, error) {
+	fs, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("wsgo: --reload cannot watch files: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	w := &Watcher{
+		fs:      fs,
+		log:     log,
+		changes: make(chan string, 1),
+		done:    make(chan struct{}),
+		files:   make(map[string]bool),
+		dirs:    make(map[string]bool),
+	}
+	if err := w.Add(append(append([]string(nil), files...), extra...)); err != nil {
+		fs.Close()
+		return nil, err
+	}
+	go w.loop()
+	return w, nil
+}
+
+// Add watches more files, e.g. modules the app imported after it started.
+// Files already watched are skipped. After Close it does nothing.
+func (w *Watcher) Add(files []string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	for _, f := range files {
+		path, err := filepath.Abs(f)
+		if err != nil {
+			return fmt.Errorf("wsgo: --reload cannot watch %s: %w", f, err)
+		}
+		if w.files[path] {
+			continue
+		}
+		dir := filepath.Dir(path)
+		if !w.dirs[dir] {
+			if err := w.fs.Add(dir); err != nil {
+				return fmt.Errorf("wsgo: --reload cannot watch the directory of %s: %w", f, err)
+			}
+			w.dirs[dir] = true
+		}
+		w.files[path] = true
+	}
+	return nil
+}
+
+// Changes delivers the first changed path of each burst of changes, once
+// the burst is Debounce old. A change that arrives while the previous one
+// is still unread is merged into it. The channel is closed by Close.
+func (w *Watcher) Changes() <-chan string { return w.changes }
+
+// Len is how many files are watched.
+func (w *Watcher) Len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.files)
+}
+
+// Close stops watching and closes the Changes channel.
+func (w *Watcher) Close() error {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	err := w.fs.Close()
+	<-w.done
+	return err
+}
+
+func (w *Watcher) loop() {
+	defer close(w.done)
+	defer close(w.changes)
+	quiet := time.NewTimer(time.Hour)
+	quiet.Stop()
+	defer quiet.Stop()
+	first := "" // the burst's first changed path; "" when none is pending
+	for {
+		select {
+		case ev, ok := <-w.fs.Events:
+			if !ok {
+				return
+			}
+			if !w.relevant(ev.Name) {
+				continue
+			}
+			if first == "" {
+				first = ev.Name
+			}
+			quiet.Reset(Debounce)
+		case err, ok := <-w.fs.Errors:
+			if !ok {
+				return
+			}
+			if !errors.Is(err, fsnotify.ErrEventOverflow) {
+				w.log.Warn("wsgo: --reload: watching files failed", "err", err)
+				continue
+			}
+			if first == "" {
+				first = EventsLost
+			}
+			quiet.Reset(Debounce)
+		case <-quiet.C:
+			select {
+			case w.changes <- first:
+			default: // a change is already waiting to be read
+			}
+			first = ""
+		}
+	}
+}
+
+// relevant reports whether an event on path is a change of the app: a
+// watched file, or a Python file in a watched directory; never an
+// editor's scratch file.
+func (w *Watcher) relevant(path string) bool {
+	if scratch(filepath.Base(path)) {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.files[path] || (strings.HasSuffix(path, ".py") && w.dirs[filepath.Dir(path)])
+}
+
+// scratch reports whether name is an editor's temporary or backup file:
+// vim's .swp/.swx and its 4913 write test, emacs's .#lock files, and the
+// ~ backups of both.
+func scratch(name string) bool {
+	return strings.HasSuffix(name, ".swp") || strings.HasSuffix(name, ".swx") ||
+		strings.HasSuffix(name, "~") || strings.HasPrefix(name, ".#") || name == "4913"
+}

@@ -1,0 +1,3 @@
+import raise_helper  # noqa: F401
+
+application = None

@@ -1,0 +1,3 @@
+import syntax_helper  # noqa: F401
+
+application = None

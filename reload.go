@@ -1,0 +1,123 @@
+package main
+
+// --reload: each worker watches its app's source files; at a change it
+// asks the master for a reload, which starts new workers (importing the
+// code afresh: CPython cannot reliably re-import an app in one process)
+// and drains the old ones once the new are ready, so requests in flight
+// finish on the old code and none is lost. Under --reload an app that
+// fails to import does not stop the worker: it answers 500 (the traceback
+// page under --debug) and watches for the save that fixes it.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"wsgo/httpfront"
+	"wsgo/httpfront/watch"
+	"wsgo/pyhost"
+	"wsgo/wsgi"
+)
+
+// The log lines of --reload; e2e/reload_test.go waits for them.
+const (
+	logReloadWatching = "wsgo: reload: watching %d file(s) for changes"
+	logReloadChanged  = "wsgo: reload: %s changed, reloading"
+	logReloadBroken   = "wsgo: reload: the app failed to load; answering 500 until a save fixes it"
+	logReloadPublic   = "wsgo: --reload is a development feature and %s is not a loopback address; do not use --reload in production"
+)
+
+// refreshAfter is how long after a request the watched files are brought
+// up to date with the modules the app imported while serving (Django
+// imports its views on the first request); requests meanwhile share the
+// refresh.
+const refreshAfter = time.Second
+
+// reloader watches the app's source files for --reload.
+type reloader struct {
+	w          *watch.Watcher
+	host       *pyhost.Host // nil when the app failed to load
+	log        *slog.Logger
+	refreshDue atomic.Bool // a refresh is scheduled
+}
+
+// withReload returns the app to serve and, under --reload, its reloader.
+// Without --reload it changes nothing: a load error stays an error. Under
+// --reload, an app that failed to import is served by pyhost.BrokenApp
+// while its files are watched for the save that fixes it.
+func withReload(c *cli.Context, log *slog.Logger, host *pyhost.Host, loadErr error) (wsgi.App, *reloader, error) {
+	if !c.Bool("reload") {
+		return host, nil, loadErr
+	}
+	r := &reloader{host: host, log: log}
+	app, files := wsgi.App(r), []string(nil)
+	if loadErr != nil {
+		var le *pyhost.LoadError
+		if !errors.As(loadErr, &le) || len(le.SourceFiles) == 0 {
+			return nil, nil, loadErr // Python did not start, or there is nothing to watch
+		}
+		log.Error(logReloadBroken, "traceback", le.Report)
+		app, files = pyhost.BrokenApp(le, log), le.SourceFiles
+	} else {
+		files = host.SourceFiles()
+	}
+	w, err := watch.New(files, c.StringSlice("reload-extra-file"), log)
+	if err != nil {
+		return nil, nil, cli.Exit(err.Error(), exitFailure)
+	}
+	r.w = w
+	log.Info(fmt.Sprintf(logReloadWatching, w.Len()))
+	return app, r, nil
+}
+
+// ServeWSGI serves with the host, then has the modules the request may
+// have imported watched.
+func (r *reloader) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responder) error {
+	err := r.host.ServeWSGI(ctx, req, w)
+	if r.refreshDue.CompareAndSwap(false, true) {
+		time.AfterFunc(refreshAfter, r.refresh)
+	}
+	return err
+}
+
+func (r *reloader) refresh() {
+	r.refreshDue.Store(false) // before listing: a later import gets its own refresh
+	before := r.w.Len()
+	if err := r.w.Add(r.host.SourceFiles()); err != nil {
+		r.log.Warn(err.Error())
+	}
+	if n := r.w.Len(); n > before {
+		r.log.Info(fmt.Sprintf(logReloadWatching, n))
+	}
+}
+
+// changes delivers the first changed file of each save; nil (never
+// ready) without --reload.
+func (r *reloader) changes() <-chan string {
+	if r == nil {
+		return nil
+	}
+	return r.w.Changes()
+}
+
+// stop ends the watching: a worker being replaced leaves saves to the new.
+func (r *reloader) stop() {
+	if r != nil {
+		r.w.Close()
+	}
+}
+
+// publicWarning is the warning for a --reload listener reachable from
+// other machines, or "".
+func publicWarning(c *cli.Context, l net.Listener, url string) string {
+	if c.Bool("reload") && !httpfront.IsLoopback(l.Addr()) {
+		return fmt.Sprintf(logReloadPublic, url)
+	}
+	return ""
+}
