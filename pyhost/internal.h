@@ -59,6 +59,7 @@ struct wsgo_call {
     const char *warning; /* to report with the next output, or NULL */
     PyObject *result;   /* what the app returned */
     PyObject *iter;     /* iterator over result, once needed */
+    PyObject *lent;     /* the chunk the last output borrows, until wsgo_call_next */
     PyObject *input;    /* wsgi.input of this request */
     PyObject *errors;   /* wsgi.errors of this request */
 };
