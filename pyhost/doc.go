@@ -22,6 +22,8 @@
 //     running Python; otherwise it queues it and the running worker takes
 //     it next without dropping the GIL. Handing the GIL between threads on
 //     every request would cost more than the request (see stallAfter).
+//     Another worker is woken only when the running ones take nothing from
+//     the queue and use little CPU: they are blocked, not busy.
 //  3. The worker, holding the GIL, makes one cgo call, wsgo_call_start:
 //     C builds environ from the packed buffer, calls the app, and if it
 //     returned a list or tuple, packs status, headers and the whole body

@@ -69,6 +69,7 @@ type worker struct {
 	t       *C.wsgo_thread
 	ident   uint64              // Python's id of the thread (threading.get_ident())
 	current atomic.Pointer[job] // the request it runs, for stack dumps
+	parked  bool                // in the scheduler's idle list; guarded by its mu
 }
 
 func (w *worker) run(started chan<- struct{}) {
@@ -141,10 +142,12 @@ func (w *worker) emit(j *job, out *C.wsgo_out) bool {
 }
 
 // writeHere writes out on the calling thread, after the connection has
-// written the chunk it was sent, and frees out's buffer. GIL: not held.
+// written the chunk it was sent, and frees out's buffer. The thread still
+// counts as running meanwhile: most writes take microseconds, and waking
+// another thread for each would make the two fight for the GIL; one that
+// blocks on a slow client uses no CPU, which the scheduler sees (stalledIn).
+// GIL: not held.
 func (j *job) writeHere(out *C.wsgo_out) bool {
-	j.sched.pause()
-	defer j.sched.resume()
 	defer freeOut(out)
 	if j.owed {
 		j.owed = false
