@@ -27,6 +27,9 @@ static const char *const mistakes[] = {
                            "e.g. `return [body.encode(\"utf-8\")]`",
 };
 
+/* A first chunk this large is not copied with the head (see respond_step). */
+enum { BORROW_MIN = 64 << 10 };
+
 static const char *const hop_by_hop[] = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
     "te", "trailers", "transfer-encoding", "upgrade", NULL,
@@ -234,9 +237,12 @@ static char *put_str(char *p, PyObject *s, Py_ssize_t from)
 
 /*
  * Packs an output of the given kind: the head if it has not gone out yet,
- * then the chunks, concatenated. Returns 0, or -1 with MemoryError.
+ * then the chunks, concatenated after it. With borrow, the one chunk is
+ * not copied: out->body points into it, and the caller keeps it alive
+ * until the output is written. Returns 0, or -1 with MemoryError.
  */
-static int pack(wsgo_call *c, wsgo_out *out, int kind, PyObject *const *chunks, Py_ssize_t n)
+static int pack(wsgo_call *c, wsgo_out *out, int kind, PyObject *const *chunks, Py_ssize_t n,
+                int borrow)
 {
     size_t size = 0, body = 0;
     int head = !c->headers_sent;
@@ -252,11 +258,12 @@ static int pack(wsgo_call *c, wsgo_out *out, int kind, PyObject *const *chunks, 
     }
     for (Py_ssize_t i = 0; i < n; i++)
         body += (size_t)PyBytes_GET_SIZE(chunks[i]);
-    char *buf = wsgo_alloc(size + body), *p = buf;
-    if (buf == NULL) {
+    char *buf = NULL, *p;
+    if (size + (borrow ? 0 : body) > 0 && (buf = wsgo_alloc(size + (borrow ? 0 : body))) == NULL) {
         PyErr_NoMemory();
         return -1;
     }
+    p = buf;
     if (head) {
         p = put_str(p, c->status, 4);
         p = put_u32(p, (size_t)nh);
@@ -266,7 +273,8 @@ static int pack(wsgo_call *c, wsgo_out *out, int kind, PyObject *const *chunks, 
             p = put_str(p, PyTuple_GET_ITEM(h, 1), 0);
         }
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
+    out->body = borrow ? PyBytes_AS_STRING(chunks[0]) : p;
+    for (Py_ssize_t i = 0; i < n && !borrow; i++) {
         memcpy(p, PyBytes_AS_STRING(chunks[i]), (size_t)PyBytes_GET_SIZE(chunks[i]));
         p += PyBytes_GET_SIZE(chunks[i]);
     }
@@ -274,8 +282,9 @@ static int pack(wsgo_call *c, wsgo_out *out, int kind, PyObject *const *chunks, 
     out->head = head;
     out->status = c->code;
     out->buf = buf;
-    out->body_off = size;
+    out->head_len = size;
     out->body_len = body;
+    out->borrowed = borrow;
     out->warning = c->warning;
     c->warning = NULL;
     c->headers_sent = 1;
@@ -309,6 +318,7 @@ static void finish(wsgo_call *c)
         Py_XDECREF(close);
         Py_XDECREF(r);
     }
+    Py_CLEAR(c->lent);
     Py_CLEAR(c->iter);
     Py_CLEAR(c->result);
     wsgo_errors_detach(c->errors);
@@ -362,7 +372,7 @@ static wsgo_call *respond_whole(wsgo_call *c, wsgo_out *out, PyObject *seq, int 
         items = PySequence_Fast_ITEMS(converted);
     }
     int head = !c->headers_sent;
-    int rc = need_status(c, "returned") < 0 ? -1 : pack(c, out, WSGO_DONE, items, n);
+    int rc = need_status(c, "returned") < 0 ? -1 : pack(c, out, WSGO_DONE, items, n, 0);
     Py_XDECREF(converted);
     if (rc < 0)
         return fail(c, out);
@@ -379,7 +389,7 @@ static wsgo_call *respond_step(wsgo_call *c, wsgo_out *out)
             if (PyErr_Occurred() || need_status(c, "returned an empty body") < 0)
                 return fail(c, out);
             int head = !c->headers_sent;
-            if (pack(c, out, WSGO_DONE, NULL, 0) < 0)
+            if (pack(c, out, WSGO_DONE, NULL, 0, 0) < 0)
                 return fail(c, out);
             out->complete = head;
             return done(c);
@@ -392,8 +402,15 @@ static wsgo_call *respond_step(wsgo_call *c, wsgo_out *out)
             Py_DECREF(chunk);
             continue;
         }
-        int rc = need_status(c, "yielded body bytes") < 0 ? -1 : pack(c, out, WSGO_MORE, &chunk, 1);
-        Py_DECREF(chunk);
+        /* Copied with the head, the first chunk can be written while the
+           app goes on; later ones are written before wsgo_call_next, so
+           they need no copy. */
+        int borrow = c->headers_sent || PyBytes_GET_SIZE(chunk) >= BORROW_MIN;
+        int rc = need_status(c, "yielded body bytes") < 0 ? -1 : pack(c, out, WSGO_MORE, &chunk, 1, borrow);
+        if (rc == 0 && borrow)
+            c->lent = chunk;
+        else
+            Py_DECREF(chunk);
         return rc < 0 ? fail(c, out) : c;
     }
 }
@@ -435,7 +452,7 @@ static wsgo_call *respond(wsgo_call *c, wsgo_out *out)
         if (rc < 0)
             return fail(c, out);
         if (rc == 1) {
-            if (need_status(c, "returned a file_wrapper") < 0 || pack(c, out, WSGO_FILE, NULL, 0) < 0)
+            if (need_status(c, "returned a file_wrapper") < 0 || pack(c, out, WSGO_FILE, NULL, 0, 0) < 0)
                 return fail(c, out);
             out->fd = fd;
             out->file_off = off;
@@ -479,6 +496,7 @@ wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, siz
 wsgo_call *wsgo_call_next(wsgo_call *c, wsgo_out *out)
 {
     memset(out, 0, sizeof *out);
+    Py_CLEAR(c->lent); /* the last output is written */
     if (c->iter == NULL) { /* after WSGO_FILE: the file went out whole */
         out->kind = WSGO_DONE;
         return done(c);
@@ -503,13 +521,14 @@ static PyObject *call_write(wsgo_call *c, PyObject *data)
     PyObject *chunk = as_chunk(c, data, MISTAKE_STR_WRITE);
     if (chunk == NULL)
         return NULL;
-    rc = pack(c, &out, WSGO_MORE, &chunk, 1);
-    Py_DECREF(chunk);
-    if (rc < 0)
+    if (pack(c, &out, WSGO_MORE, &chunk, 1, 1) < 0) {
+        Py_DECREF(chunk);
         return NULL;
+    }
     Py_BEGIN_ALLOW_THREADS
-    rc = wsgoEmit(c->handle, &out); /* Go frees out.buf */
+    rc = wsgoEmit(c->handle, &out); /* Go frees out.buf; chunk stays alive meanwhile */
     Py_END_ALLOW_THREADS
+    Py_DECREF(chunk);
     if (rc != 0) {
         PyErr_SetString(PyExc_OSError, "wsgo: the client disconnected");
         return NULL;
@@ -524,6 +543,7 @@ static int call_traverse(wsgo_call *c, visitproc visit, void *arg)
     Py_VISIT(c->headers);
     Py_VISIT(c->result);
     Py_VISIT(c->iter);
+    Py_VISIT(c->lent);
     Py_VISIT(c->input);
     Py_VISIT(c->errors);
     return 0;
@@ -535,6 +555,7 @@ static int call_clear(wsgo_call *c)
     Py_CLEAR(c->headers);
     Py_CLEAR(c->result);
     Py_CLEAR(c->iter);
+    Py_CLEAR(c->lent);
     Py_CLEAR(c->input);
     Py_CLEAR(c->errors);
     return 0;

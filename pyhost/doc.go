@@ -22,23 +22,35 @@
 //     running Python; otherwise it queues it and the running worker takes
 //     it next without dropping the GIL. Handing the GIL between threads on
 //     every request would cost more than the request (see stallAfter).
+//     Another worker is woken only when the running ones take nothing from
+//     the queue and use little CPU: they are blocked, not busy.
 //  3. The worker, holding the GIL, makes one cgo call, wsgo_call_start:
 //     C builds environ from the packed buffer, calls the app, and if it
 //     returned a list or tuple, packs status, headers and the whole body
 //     into one buffer and calls close(). That is the common case: one
 //     crossing each way, no callback into Go.
 //  4. The worker sends that output to the connection's goroutine as an
-//     event (never blocking: at most one is pending) and takes the next
-//     queued job, or releases the GIL and parks.
+//     event (never blocking) and takes the next queued job, or releases
+//     the GIL and parks.
 //  5. The connection's goroutine writes status, headers and body through
 //     the wsgi.Responder and frees the buffer. No GIL is held while any
 //     byte goes to the network.
 //
-// A generator is walked one non-empty chunk per wsgo_call_next: the worker
-// releases the GIL and waits until the chunk is written and flushed, so a
-// slow client paces the generator, and a client that is gone makes the
-// worker call close() (wsgo_call_abort). wsgi.file_wrapper over a real file
-// is sent by the front with sendfile while the worker waits.
+// Any other iterable is walked one non-empty chunk per wsgo_call_next. The
+// first chunk is copied with the head and sent as an event like a whole
+// response, and the worker goes on with the app at once: PEP 3333 allows
+// producing the next block while another thread transmits this one. So the
+// iterables frameworks return (Flask's and Django's: one chunk, then the
+// end) cost one more crossing and no wait. Every later chunk, and a first
+// one of 64 KiB or more, is borrowed:
+// the worker releases the GIL, waits for the first chunk's ack if it has
+// not come, and writes the chunk itself from the bytes object, which C
+// keeps alive until wsgo_call_next; no copy, no hand-off per chunk. A slow
+// client therefore paces the generator, and a client that is gone makes
+// the worker call close() (wsgo_call_abort). wsgi.file_wrapper over a real
+// file is sent the same way, with sendfile. The Responder is the front's
+// again once ServeWSGI returns (a --timeout): job.resMu makes the worker's
+// writes and that take-back exclude each other.
 //
 // Three things call back from C into Go, each with the GIL released and
 // none on the common path: wsgi.input reads (wsgoBodyRead), the legacy

@@ -23,13 +23,13 @@ func wsgoBodyRead(h C.uintptr_t, p *C.char, n C.size_t) C.ssize_t {
 	return C.ssize_t(j.bodyRead(unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))))
 }
 
-// wsgoEmit sends what write() was given and waits until it is written.
-// out.buf becomes Go's to free. Returns 0, or -1 when the client is gone.
+// wsgoEmit writes what write() was given, before returning. out.buf
+// becomes Go's to free. Returns 0, or -1 when the client is gone.
 //
 //export wsgoEmit
 func wsgoEmit(h C.uintptr_t, out *C.wsgo_out) C.int {
 	j := cgo.Handle(h).Value().(*job)
-	if j.handOver(*out) {
+	if j.writeHere(out) {
 		return 0
 	}
 	return -1

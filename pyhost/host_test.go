@@ -351,7 +351,7 @@ func TestLoadErrors(t *testing.T) {
 		{"missing file", "testdata/apps/nope.py", "wsgo: cannot find the app file 'testdata/apps/nope.py'",
 			[]string{"testdata/apps/nope.py"}},
 		{"missing module", "no_such_module_xyz:app", "wsgo: no module named 'no_such_module_xyz'", nil},
-		{"missing callable", "testdata/apps/app.py:nothing", "has no 'nothing'; callables defined there: Tracked, application, environ_view, input_view, routes",
+		{"missing callable", "testdata/apps/app.py:nothing", "has no 'nothing'; callables defined there: Tracked, application, chunks, environ_view, input_view, routes, slow_stream",
 			[]string{"testdata/apps/app.py"}},
 		{"not callable", "testdata/apps/app.py:closed", "is a list, not a callable WSGI app",
 			[]string{"testdata/apps/app.py"}},

@@ -8,6 +8,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <sys/types.h>
+#include <time.h>
 #include "wsgo.h"
 
 /* The fixed fields of a packed request, in order (see request.go). */
@@ -44,6 +45,7 @@ struct wsgo_thread {
     PyThreadState *ts;
     uintptr_t serving;  /* the request's handle while it runs here, else 0; GIL held */
     int interrupted;    /* a RequestTimeout was raised into it; GIL held */
+    clockid_t cpu_clock; /* the OS thread's CPU-time clock, or -1 */
 };
 
 /* The start_response callable, which also carries the request's state. */
@@ -59,6 +61,7 @@ struct wsgo_call {
     const char *warning; /* to report with the next output, or NULL */
     PyObject *result;   /* what the app returned */
     PyObject *iter;     /* iterator over result, once needed */
+    PyObject *lent;     /* the chunk the last output borrows, until wsgo_call_next */
     PyObject *input;    /* wsgi.input of this request */
     PyObject *errors;   /* wsgi.errors of this request */
 };

@@ -60,19 +60,58 @@ func TestRequestWaitsForTheRunningThreadInsteadOfWakingAnother(t *testing.T) {
 	}
 }
 
+// A thread that takes nothing from the queue for stallAfter, and uses no
+// CPU where the host can tell, is blocked: another takes the queue.
 func TestStalledThreadLetsAnotherTakeTheQueue(t *testing.T) {
+	for _, measured := range []bool{false, true} {
+		s := newScheduler(4)
+		ws := idleWorkers(s, 2)
+		if measured {
+			busyFor(s, false)
+		}
+		s.submit(newJob()) // ws[1] runs, then blocks (never calls next)
+		queued := newJob()
+		s.submit(queued)
+		select {
+		case j := <-ws[0].wake:
+			if j != queued {
+				t.Fatal("the woken thread got the wrong request")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("CPU measured %v: no thread woken 5 s after the running one stalled", measured)
+		}
+	}
+}
+
+// busyFor makes s measure its running threads' CPU time with a clock that
+// advances with wall time (busy) or stands still (blocked).
+func busyFor(s *scheduler, busy bool) {
+	start := time.Now()
+	s.mu.Lock()
+	s.cpu = func() time.Duration {
+		if busy {
+			return time.Since(start)
+		}
+		return 0
+	}
+	s.mu.Unlock()
+}
+
+// A request of pure Python that runs longer than stallAfter is no stall:
+// a second thread would only wait for the GIL.
+func TestBusyThreadIsNotJoinedByAnother(t *testing.T) {
 	s := newScheduler(4)
 	ws := idleWorkers(s, 2)
-	s.submit(newJob()) // ws[1] runs, then blocks (never calls next)
+	busyFor(s, true)
+	s.submit(newJob()) // ws[1] runs Python and takes nothing for a while
 	queued := newJob()
 	s.submit(queued)
-	select {
-	case j := <-ws[0].wake:
-		if j != queued {
-			t.Fatal("the woken thread got the wrong request")
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatalf("no thread woken %v after the running one stalled", 5*time.Second)
+	time.Sleep(100 * stallAfter)
+	if received(ws[0]) != nil {
+		t.Fatal("a second thread was woken beside a busy one")
+	}
+	if s.next() != queued {
+		t.Fatal("the busy thread did not get the queued request")
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"runtime/cgo"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -24,22 +25,31 @@ import (
 )
 
 // A job is one request on its way through a Python thread. The
-// connection's goroutine (ServeWSGI) and the thread talk over two
-// channels: the thread sends each output as an event; for a body chunk or
-// a file it then waits, GIL released, for the ack saying it was written.
-// So at most one event is ever pending, and a send never blocks.
+// connection's goroutine (ServeWSGI) and the Python thread take turns with
+// the Responder: the thread sends the end of the request, and the first
+// chunk of a streamed response, as events, which the connection writes;
+// it writes every later chunk or file itself (emit). resMu makes the turns
+// and a timeout's take-back safe; the order is kept by waiting, before
+// writing, for the ack of the event sent before.
 type job struct {
 	ctx    context.Context
 	req    *wsgi.Request
 	packed []byte     // the request for C; borrowed by C during wsgo_call_start
 	handle cgo.Handle // how C callbacks find this job
-	events chan event // thread -> connection, capacity 1
+	events chan event // thread -> connection; capacity 2: a chunk and the end
 	acks   chan bool  // connection -> thread: true = written, false = client gone
 	sched  *scheduler
 	log    *slog.Logger
 	thread atomic.Pointer[worker] // the thread running it, once one does
+	// owed: a chunk went out as an event and its ack was not taken yet.
+	// Only the Python thread running the job uses it.
+	owed bool
+
+	resMu sync.Mutex
+	res   wsgi.Responder // guarded by resMu
+	werr  error          // the first error writing to the client; guarded by resMu
 	// abandoned: ServeWSGI has returned (timeout); the request's body
-	// and responder belong to the front again.
+	// and responder belong to the front again. Set with resMu held.
 	abandoned atomic.Bool
 }
 
@@ -59,6 +69,7 @@ type worker struct {
 	t       *C.wsgo_thread
 	ident   uint64              // Python's id of the thread (threading.get_ident())
 	current atomic.Pointer[job] // the request it runs, for stack dumps
+	parked  bool                // in the scheduler's idle list; guarded by its mu
 }
 
 func (w *worker) run(started chan<- struct{}) {
@@ -101,10 +112,7 @@ func (w *worker) serve(j *job) {
 	call := C.wsgo_call_start(w.host.st, w.t, (*C.char)(unsafe.Pointer(&j.packed[0])),
 		C.size_t(len(j.packed)), C.uintptr_t(j.handle), &out)
 	for call != nil {
-		C.wsgo_thread_detach(w.t)
-		written := j.handOver(out)
-		C.wsgo_thread_attach(w.t)
-		if !written {
+		if !w.emit(j, &out) {
 			C.wsgo_call_abort(call)
 			j.events <- event{gone: true}
 			return
@@ -114,14 +122,48 @@ func (w *worker) serve(j *job) {
 	j.events <- event{out: out}
 }
 
-// handOver sends a chunk or file to the connection and waits until it is
-// written. GIL: not held.
-func (j *job) handOver(out C.wsgo_out) bool {
-	j.sched.pause()
-	j.events <- event{out: out}
-	ok := <-j.acks
-	j.sched.resume()
+// emit gets a chunk or a file to the client; false means the client is
+// gone. The first chunk, copied with the head, goes to the connection as
+// an event and the app goes on at once, so the usual framework response
+// (an iterable of one chunk) waits for nothing. Later outputs borrow
+// Python's memory or file, so they are written here, before
+// wsgo_call_next, with the GIL released: no hand-off per chunk.
+// GIL: held on entry and on return.
+func (w *worker) emit(j *job, out *C.wsgo_out) bool {
+	if out.kind == C.WSGO_MORE && out.borrowed == 0 {
+		j.owed = true
+		j.events <- event{out: *out} // never blocks: see events
+		return true
+	}
+	C.wsgo_thread_detach(w.t)
+	ok := j.writeHere(out)
+	C.wsgo_thread_attach(w.t)
 	return ok
+}
+
+// writeHere writes out on the calling thread, after the connection has
+// written the chunk it was sent, and frees out's buffer. The thread still
+// counts as running meanwhile: most writes take microseconds, and waking
+// another thread for each would make the two fight for the GIL; one that
+// blocks on a slow client uses no CPU, which the scheduler sees (stalledIn).
+// GIL: not held.
+func (j *job) writeHere(out *C.wsgo_out) bool {
+	defer freeOut(out)
+	if j.owed {
+		j.owed = false
+		if !<-j.acks {
+			return false
+		}
+	}
+	j.resMu.Lock()
+	defer j.resMu.Unlock()
+	if j.abandoned.Load() {
+		return false
+	}
+	if j.werr == nil {
+		j.werr = j.write(j.res, out, true)
+	}
+	return j.werr == nil
 }
 
 // ServeWSGI implements wsgi.App.
@@ -130,10 +172,11 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		ctx:    ctx,
 		req:    req,
 		packed: packRequest(req),
-		events: make(chan event, 1),
+		events: make(chan event, 2),
 		acks:   make(chan bool, 1),
 		sched:  h.sched,
 		log:    h.cfg.Logger,
+		res:    w,
 	}
 	j.handle = cgo.NewHandle(j)
 	if err := h.sched.submit(j); err != nil {
@@ -141,7 +184,6 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		return err
 	}
 	timedOut := ctx.Done()
-	var werr error // the first error writing to the client
 	for {
 		var ev event
 		select {
@@ -149,7 +191,9 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		case <-timedOut:
 			timedOut = nil
 			if errors.Is(context.Cause(ctx), wsgi.ErrTimeout) {
+				j.resMu.Lock() // waits for a write of the Python thread
 				j.abandoned.Store(true)
+				j.resMu.Unlock()
 				go h.abandon(j)
 				return wsgi.ErrTimeout
 			}
@@ -162,23 +206,41 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		case ev.stopped:
 			return errStopped
 		case ev.gone:
-			return werr
+			return j.writeErr()
 		}
 		kind := ev.out.kind
 		if kind == C.WSGO_ERROR {
 			report := C.GoStringN(ev.out.buf, C.int(ev.out.body_len))
-			C.wsgo_free(unsafe.Pointer(ev.out.buf))
+			freeOut(&ev.out)
 			j.logError("the app raised an exception", report)
 			return &AppError{Report: report, HeadersSent: ev.out.headers_sent != 0}
 		}
-		if werr == nil {
-			werr = j.write(w, &ev.out)
+		j.resMu.Lock()
+		if j.werr == nil {
+			// No flush when the next event is in: it follows at once.
+			j.werr = j.write(w, &ev.out, len(j.events) == 0)
 		}
-		C.wsgo_free(unsafe.Pointer(ev.out.buf))
+		werr := j.werr
+		j.resMu.Unlock()
+		freeOut(&ev.out)
 		if kind == C.WSGO_DONE {
 			return werr
 		}
-		j.acks <- werr == nil
+		j.acks <- werr == nil // never blocks: the thread took the last ack before it sent
+	}
+}
+
+func (j *job) writeErr() error {
+	j.resMu.Lock()
+	defer j.resMu.Unlock()
+	return j.werr
+}
+
+// freeOut frees an output's buffer, if it has one.
+func freeOut(out *C.wsgo_out) {
+	if out.buf != nil {
+		C.wsgo_free(unsafe.Pointer(out.buf))
+		out.buf = nil
 	}
 }
 
@@ -199,16 +261,16 @@ func (e *AppError) Error() string { return "pyhost: the app raised an exception"
 // Traceback makes AppError a wsgi.TracebackError, for the --debug page.
 func (e *AppError) Traceback() string { return e.Report }
 
-// write sends one output to the client. The output's buffer is freed by
-// the caller afterwards, so nothing may keep a slice of it.
-func (j *job) write(w wsgi.Responder, out *C.wsgo_out) error {
+// write sends one output to the client; flush: push a chunk through at
+// once. The output's memory is freed or released by the caller
+// afterwards, so nothing may keep a slice of it.
+func (j *job) write(w wsgi.Responder, out *C.wsgo_out, flush bool) error {
 	if out.warning != nil {
 		j.log.Warn(C.GoString(out.warning)+"; wsgo sent it as UTF-8 (shown once; --strict makes it an error)",
 			"request", j.req.ID, "path", j.req.RequestURI)
 	}
-	buf := unsafe.Slice((*byte)(unsafe.Pointer(out.buf)), out.body_off+out.body_len)
 	if out.head != 0 {
-		reason, header := unpackHead(buf[:out.body_off])
+		reason, header := unpackHead(unsafe.Slice((*byte)(unsafe.Pointer(out.buf)), out.head_len))
 		bodyLen := int64(-1)
 		if out.complete != 0 {
 			bodyLen = int64(out.body_len)
@@ -219,13 +281,15 @@ func (j *job) write(w wsgi.Responder, out *C.wsgo_out) error {
 		}
 	}
 	if out.body_len > 0 {
-		if err := w.Write(buf[out.body_off:]); err != nil {
+		if err := w.Write(unsafe.Slice((*byte)(unsafe.Pointer(out.body)), out.body_len)); err != nil {
 			return err
 		}
 	}
 	switch out.kind {
 	case C.WSGO_MORE:
-		return w.Flush()
+		if flush {
+			return w.Flush()
+		}
 	case C.WSGO_FILE:
 		return sendFile(w, int(out.fd), int64(out.file_off), int64(out.file_len))
 	}

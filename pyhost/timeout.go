@@ -41,9 +41,7 @@ func (h *Host) abandon(j *job) {
 			if ev.final() {
 				j.handle.Delete()
 			}
-			if !ev.stopped && !ev.gone {
-				C.wsgo_free(unsafe.Pointer(ev.out.buf))
-			}
+			freeOut(&ev.out)
 			if ev.final() {
 				return
 			}

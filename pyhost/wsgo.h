@@ -20,7 +20,7 @@ typedef struct wsgo_thread wsgo_thread; /* one Python thread state */
 /* Outcome kinds of wsgo_call_start / wsgo_call_next / the write() callable. */
 enum {
     WSGO_DONE = 0,  /* response complete; the call is finished and released */
-    WSGO_MORE = 1,  /* one body chunk; call wsgo_call_next once it is written */
+    WSGO_MORE = 1,  /* one body chunk; call wsgo_call_next (once it is written, if borrowed) */
     WSGO_FILE = 2,  /* send fd from file_off, file_len bytes (-1: to EOF); then wsgo_call_next */
     WSGO_ERROR = 3, /* the app failed; buf holds the report; the call is finished */
 };
@@ -28,8 +28,12 @@ enum {
 /*
  * One output of the application. buf holds, when head is set, the status
  * and headers packed as: u32 len + reason, u32 count, then per header
- * u32 len + name, u32 len + value; the body chunk follows at body_off.
- * For WSGO_ERROR, buf holds the UTF-8 report and body_len its length.
+ * u32 len + name, u32 len + value (head_len bytes in all). body/body_len
+ * is the body chunk: inside buf after the head, or, when borrowed is set,
+ * the memory of a Python bytes object that the call keeps alive until
+ * wsgo_call_next or wsgo_call_abort (like fd). Readers may read it without
+ * the GIL: bytes are immutable. For WSGO_ERROR, buf holds the UTF-8 report
+ * and body_len its length. buf is NULL when there is nothing to hold.
  */
 typedef struct {
     int kind;
@@ -37,9 +41,11 @@ typedef struct {
     int status;        /* status code, when head is set */
     int complete;      /* head and the whole body are in this one output */
     int headers_sent;  /* WSGO_ERROR: headers had already gone out */
+    int borrowed;      /* body is a Python object's memory, not buf's */
     const char *warning; /* static text to log once (a str body sent as UTF-8), or NULL */
     char *buf;         /* owned by the receiver: free with wsgo_free */
-    size_t body_off;
+    size_t head_len;
+    const char *body;
     size_t body_len;
     int fd;            /* WSGO_FILE: borrowed; valid until wsgo_call_next */
     int64_t file_off;
@@ -100,6 +106,11 @@ int wsgo_interp_finalize(wsgo_interp *st);
 wsgo_thread *wsgo_thread_new(wsgo_interp *st);
 void wsgo_thread_attach(wsgo_thread *t); /* GIL: none, held on return */
 void wsgo_thread_detach(wsgo_thread *t); /* GIL: held, released on return */
+/*
+ * CPU time the OS thread that made t has used, in nanoseconds, or -1 if
+ * the system cannot tell. Any thread may ask, while t exists. GIL: none.
+ */
+int64_t wsgo_thread_cpu_ns(wsgo_thread *t);
 /* Clears and deletes the thread state. GIL: none. */
 void wsgo_thread_delete(wsgo_thread *t);
 

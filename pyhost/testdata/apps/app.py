@@ -1,6 +1,7 @@
 """pyhost's in-process test app: one route per behaviour, dispatched on PATH_INFO."""
 import json
 import sys
+import time
 
 closed = []  # names of responses whose close() ran
 
@@ -19,6 +20,27 @@ class Tracked:
 
     def close(self):
         closed.append(self.name)
+
+
+def chunks(sizes):
+    """Fresh bytes objects, each referenced only by the server once yielded."""
+    for i, n in enumerate(sizes):
+        yield bytes([ord("a") + i]) * n
+
+
+def slow_stream():
+    """Streams until past --timeout, then swallows wsgo.RequestTimeout and
+    yields three more chunks."""
+    yield b"first"
+    late = None
+    while late is None or late < 3:
+        try:
+            time.sleep(0.01)
+        except BaseException:
+            late = 0
+        if late is not None:
+            late += 1
+        yield b"more"
 
 
 def environ_view(environ, start_response):
@@ -67,6 +89,12 @@ def routes(environ, start_response):
     if path == "/tracked-fail":
         start_response("200 OK", [])
         return Tracked("tracked-fail", [b"a", b"b"], fail_at=1)
+    if path.startswith("/stream/"):  # chunk sizes, comma-separated
+        start_response("200 OK", [])
+        return Tracked(path, chunks(int(n) for n in path[len("/stream/"):].split(",")))
+    if path == "/slow-stream":
+        start_response("200 OK", [])
+        return Tracked("slow-stream", slow_stream())
     if path == "/closed":
         start_response("200 OK", [])
         return [json.dumps(closed).encode()]
