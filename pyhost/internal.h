@@ -8,7 +8,6 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <sys/types.h>
-#include <time.h>
 #include "wsgo.h"
 
 /* The fixed fields of a packed request, in order (see request.go). */
@@ -45,7 +44,6 @@ struct wsgo_thread {
     PyThreadState *ts;
     uintptr_t serving;  /* the request's handle while it runs here, else 0; GIL held */
     int interrupted;    /* a RequestTimeout was raised into it; GIL held */
-    clockid_t cpu_clock; /* the OS thread's CPU-time clock, or -1 */
 };
 
 /* The start_response callable, which also carries the request's state. */
