@@ -17,6 +17,13 @@ enum {
     F_CONTENT_LENGTH, F_COUNT
 };
 
+/* Header names and values seen lately, reused by environ.c. */
+enum { HEADER_CACHE = 32, CACHED_VALUE_MAX = 256 };
+typedef struct {
+    PyObject *key;   /* "HTTP_..." str, or NULL */
+    PyObject *value; /* its last value, or NULL */
+} wsgo_header_cache;
+
 /*
  * One interpreter's state. Every Python object wsgo keeps lives here (never
  * in a C global), so interpreters can later run side by side. All fields
@@ -27,6 +34,10 @@ struct wsgo_interp {
     PyObject *app;            /* the WSGI callable */
     PyObject *loader;         /* loader.py's namespace, for source_files() */
     PyObject *keys[F_COUNT];  /* interned environ keys of the fixed fields */
+    PyObject *values[F_COUNT]; /* each fixed field's last value, reused when it repeats */
+    wsgo_header_cache headers[HEADER_CACHE];
+    unsigned header_next;     /* the headers entry to replace next */
+    PyObject *k_input, *k_errors; /* interned "wsgi.input", "wsgi.errors" */
     PyObject *base_environ;   /* constant items every environ starts from */
     PyTypeObject *call_type;  /* start_response: one per request */
     PyTypeObject *input_type; /* wsgi.input */
@@ -76,6 +87,7 @@ int wsgo_add_type(PyTypeObject **slot, PyType_Spec *spec);
 PyObject *wsgo_environ_new(wsgo_interp *st, const char *req, size_t len,
                            PyObject *input, PyObject *errors);
 int wsgo_environ_init(wsgo_interp *st);
+void wsgo_environ_clear(wsgo_interp *st);
 
 /* input.c */
 extern PyType_Spec wsgo_input_spec;

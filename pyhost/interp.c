@@ -235,9 +235,7 @@ int wsgo_interp_finalize(wsgo_interp *st)
     PyEval_RestoreThread(st->main_ts);
     Py_CLEAR(st->app);
     Py_CLEAR(st->loader);
-    for (int i = 0; i < F_COUNT; i++)
-        Py_CLEAR(st->keys[i]);
-    Py_CLEAR(st->base_environ);
+    wsgo_environ_clear(st);
     Py_CLEAR(st->call_type);
     Py_CLEAR(st->input_type);
     Py_CLEAR(st->errors_type);
