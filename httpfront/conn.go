@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,11 +41,12 @@ type conn struct {
 	rwc   net.Conn
 	cr    connReader
 	br    *bufio.Reader
-	bw    *bufio.Writer
-	idle  bool      // waiting for a request, where Shutdown may end it; guarded by s.mu
-	fresh bool      // no request yet: Shutdown lets it bring its first; guarded by s.mu
-	tls   *tls.Conn // rwc, when the connection is TLS; else nil
-	lent  Lent      // the socket under rwc, when another process lent it; else nil
+	bw    *bufio.Writer // from writers while a request is served; nil while idle
+	sw    stallWriter   // under bw
+	idle  bool          // waiting for a request, where Shutdown may end it; guarded by s.mu
+	fresh bool          // no request yet: Shutdown lets it bring its first; guarded by s.mu
+	tls   *tls.Conn     // rwc, when the connection is TLS; else nil
+	lent  Lent          // the socket under rwc, when another process lent it; else nil
 
 	remoteIP, remotePort string // "" on a unix socket
 	trusted              bool   // its proxy headers are believed (proxy.go)
@@ -55,7 +57,7 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c := &conn{s: s, rwc: rwc, localName: "localhost"}
 	c.cr.conn = rwc
 	c.br = bufio.NewReaderSize(&c.cr, readBufSize)
-	c.bw = bufio.NewWriterSize(stallWriter{rwc, s.stallTimeout}, writeBufSize)
+	c.sw = stallWriter{rwc, s.stallTimeout}
 	c.tls, _ = rwc.(*tls.Conn)
 	if c.tls != nil {
 		c.lent, _ = c.tls.NetConn().(Lent)
@@ -87,10 +89,12 @@ func hostPort(a *net.TCPAddr) (name, port string) {
 
 func (c *conn) serve() {
 	defer c.s.removeConn(c)
+	defer c.dropWriter()
 	if c.tls != nil && !c.handshake(c.tls) {
 		return
 	}
 	for c.awaitRequest() {
+		c.takeWriter()
 		c.s.setIdle(c, false)
 		if !c.handle() {
 			c.close()
@@ -120,8 +124,33 @@ func (c *conn) awaitRequest() bool {
 	if c.s.shuttingDown() && !c.s.isFresh(c) {
 		return false
 	}
+	c.dropWriter() // the last response is flushed
 	_, err := c.br.Peek(1)
 	return err == nil
+}
+
+// writers holds the write buffers of connections between requests: an
+// idle keep-alive connection holds none (2,000 of them would otherwise
+// hold 32 MiB).
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufSize) }}
+
+// takeWriter gives the connection a write buffer for a request.
+func (c *conn) takeWriter() {
+	if c.bw == nil {
+		c.bw = writers.Get().(*bufio.Writer)
+		c.bw.Reset(&c.sw)
+	}
+}
+
+// dropWriter gives the write buffer back, discarding what it may hold
+// (nothing, unless the connection is ending). A response used after its
+// request ended fails before it touches the buffer (responseState.usable).
+func (c *conn) dropWriter() {
+	if c.bw != nil {
+		c.bw.Reset(nil)
+		writers.Put(c.bw)
+		c.bw = nil
+	}
 }
 
 // end closes a connection between requests, or gives a lent one back to

@@ -358,3 +358,41 @@ func TestClientGone(t *testing.T) {
 		t.Error("request context not cancelled")
 	}
 }
+
+// Write buffers go back to a pool while a connection is idle, so one
+// connection's next response may be written through the buffer another
+// used. Interleaved keep-alive connections, with bodies smaller and larger
+// than a buffer, must each get exactly their own responses.
+func TestIdleConnectionsShareWriteBuffersCleanly(t *testing.T) {
+	app := wsgitest.FuncApp(func(ctx context.Context, req *wsgi.Request, w wsgi.Responder) error {
+		n := len(req.RawPath) * 1000 // /a: 2,000 bytes; /aaaaaaaaaaaaaaaaaaaa: 21,000
+		if err := w.Start(200, "OK", nil, -1); err != nil {
+			return err
+		}
+		return w.Write([]byte(strings.Repeat(req.RawPath[1:2], n)))
+	})
+	ts := startServer(t, app, Config{}, nil)
+	conns := make([]net.Conn, 3)
+	readers := make([]*bufio.Reader, 3)
+	for i := range conns {
+		conns[i] = dial(t, "tcp", ts.addr)
+		readers[i] = bufio.NewReader(conns[i])
+	}
+	for round := range 4 {
+		for i, c := range conns {
+			path := "/" + strings.Repeat(string(rune('a'+i)), 1+round*6)
+			if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(readers[i], nil)
+			if err != nil {
+				t.Fatalf("round %d, connection %d: %v", round, i, err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want := strings.Repeat(path[1:2], len(path)*1000); err != nil || string(body) != want {
+				t.Fatalf("round %d, connection %d: %d bytes (%v), want %d bytes of %q", round, i, len(body), err, len(want), path[1:2])
+			}
+		}
+	}
+}

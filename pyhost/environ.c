@@ -7,6 +7,11 @@
  *   and u32 length + value.
  *
  * Values are decoded as latin-1, as PEP 3333 asks of native strings.
+ * Most of them repeat from request to request (the method, the protocol,
+ * the server's name and port, a client's Host and User-Agent), so the
+ * last value of each fixed field and of recent headers is kept and reused
+ * when the bytes are the same: a memcmp instead of a new str, its hash
+ * and its deallocation. Header names are kept likewise.
  */
 #include "internal.h"
 
@@ -38,7 +43,12 @@ int wsgo_environ_init(wsgo_interp *st)
     for (int i = 0; i < F_COUNT; i++)
         if (!(st->keys[i] = PyUnicode_InternFromString(field_keys[i])))
             return -1;
-    if (!(d = PyDict_New()) || !(version = Py_BuildValue("(ii)", 1, 0)) ||
+    if (!(st->k_input = PyUnicode_InternFromString("wsgi.input")) ||
+        !(st->k_errors = PyUnicode_InternFromString("wsgi.errors")))
+        return -1;
+    /* Room for a whole environ: PyDict_Copy keeps the size, so adding the
+       request's items never resizes. (_PyDict_NewPresized: 3.10 to 3.13.) */
+    if (!(d = _PyDict_NewPresized(40)) || !(version = Py_BuildValue("(ii)", 1, 0)) ||
         !(empty = PyUnicode_FromString("")))
         goto done;
     if (PyDict_SetItemString(d, "wsgi.version", version) < 0 ||
@@ -56,6 +66,21 @@ done:
     Py_XDECREF(version);
     Py_XDECREF(empty);
     return rc;
+}
+
+void wsgo_environ_clear(wsgo_interp *st)
+{
+    for (int i = 0; i < F_COUNT; i++) {
+        Py_CLEAR(st->keys[i]);
+        Py_CLEAR(st->values[i]);
+    }
+    for (int i = 0; i < HEADER_CACHE; i++) {
+        Py_CLEAR(st->headers[i].key);
+        Py_CLEAR(st->headers[i].value);
+    }
+    Py_CLEAR(st->k_input);
+    Py_CLEAR(st->k_errors);
+    Py_CLEAR(st->base_environ);
 }
 
 /* A reader over the packed request; fails closed on a short buffer. */
@@ -80,14 +105,44 @@ static int next_field(packed *r, const char **s, uint32_t *n)
     return 0;
 }
 
-static int set_latin1(PyObject *d, PyObject *key, const char *s, uint32_t n)
+/* Whether str o (latin-1, as all of ours) holds exactly s[0:n]. */
+static int same(PyObject *o, const char *s, uint32_t n)
 {
+    return o && PyUnicode_GET_LENGTH(o) == n && memcmp(PyUnicode_1BYTE_DATA(o), s, n) == 0;
+}
+
+/* d[key] = s[0:n] as latin-1, reusing *last when it holds the same bytes
+   and keeping the new value there when short. */
+static int set_latin1(PyObject *d, PyObject *key, PyObject **last, const char *s, uint32_t n)
+{
+    if (same(*last, s, n))
+        return PyDict_SetItem(d, key, *last);
     PyObject *v = PyUnicode_DecodeLatin1(s, n, NULL);
     if (v == NULL)
         return -1;
     int rc = PyDict_SetItem(d, key, v);
+    if (n <= CACHED_VALUE_MAX)
+        Py_XSETREF(*last, Py_NewRef(v));
     Py_DECREF(v);
     return rc;
+}
+
+/* The cache entry of header key ks[0:kn], made (replacing the oldest) if
+   needed; NULL with an exception. */
+static wsgo_header_cache *header_entry(wsgo_interp *st, const char *ks, uint32_t kn)
+{
+    for (int i = 0; i < HEADER_CACHE; i++)
+        if (same(st->headers[i].key, ks, kn))
+            return &st->headers[i];
+    /* Not interned: a client may send any names, and Python 3.12 never
+       frees an interned str. Kept here, the str keeps its hash. */
+    PyObject *key = PyUnicode_FromStringAndSize(ks, kn);
+    if (key == NULL)
+        return NULL;
+    wsgo_header_cache *e = &st->headers[st->header_next++ % HEADER_CACHE];
+    Py_XSETREF(e->key, key);
+    Py_CLEAR(e->value);
+    return e;
 }
 
 /* A new environ dict, or NULL with an exception. GIL: held. */
@@ -101,13 +156,12 @@ PyObject *wsgo_environ_new(wsgo_interp *st, const char *req, size_t len,
 
     if (d == NULL)
         return NULL;
-    if (PyDict_SetItemString(d, "wsgi.input", input) < 0 ||
-        PyDict_SetItemString(d, "wsgi.errors", errors) < 0)
+    if (PyDict_SetItem(d, st->k_input, input) < 0 || PyDict_SetItem(d, st->k_errors, errors) < 0)
         goto fail;
     for (int i = 0; i < F_COUNT; i++) {
         if (next_field(&r, &s, &n) < 0)
             goto malformed;
-        if (s && set_latin1(d, st->keys[i], s, n) < 0)
+        if (s && set_latin1(d, st->keys[i], &st->values[i], s, n) < 0)
             goto fail;
     }
     if (r.end - r.p < 4)
@@ -119,12 +173,8 @@ PyObject *wsgo_environ_new(wsgo_interp *st, const char *req, size_t len,
         uint32_t kn;
         if (next_field(&r, &ks, &kn) < 0 || ks == NULL || next_field(&r, &s, &n) < 0 || s == NULL)
             goto malformed;
-        PyObject *key = PyUnicode_FromStringAndSize(ks, kn);
-        if (key == NULL)
-            goto fail;
-        int rc = set_latin1(d, key, s, n);
-        Py_DECREF(key);
-        if (rc < 0)
+        wsgo_header_cache *e = header_entry(st, ks, kn);
+        if (e == NULL || set_latin1(d, e->key, &e->value, s, n) < 0)
             goto fail;
     }
     return d;

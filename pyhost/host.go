@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -114,27 +115,14 @@ func Start(cfg Config) (*Host, error) {
 	for i := 0; i < cfg.Threads; i++ {
 		<-started
 	}
-	h.sched.mu.Lock()
-	h.sched.cpu = h.threadsCPU
-	h.sched.mu.Unlock()
-	return h, nil
-}
-
-// threadsCPU is the CPU time the Python threads that are not parked have
-// used, or 0 when the system cannot tell. The scheduler calls it with its
-// lock held, which keeps the threads from parking or exiting meanwhile.
-func (h *Host) threadsCPU() time.Duration {
-	var sum int64
-	for _, w := range h.threads {
-		if !w.parked {
-			n := int64(C.wsgo_thread_cpu_ns(w.t))
-			if n < 0 {
-				return 0
-			}
-			sum += n
-		}
+	// The scheduler reads the meters with its lock held; a thread exits
+	// only once the scheduler has stopped, and measures no more.
+	if !slices.ContainsFunc(h.threads, func(w *worker) bool { return w.meter == nil }) {
+		h.sched.mu.Lock()
+		h.sched.threads = h.threads
+		h.sched.mu.Unlock()
 	}
-	return time.Duration(sum)
+	return h, nil
 }
 
 // runInterpreter owns the OS thread CPython starts and ends on: init and

@@ -8,7 +8,6 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <sys/types.h>
-#include <time.h>
 #include "wsgo.h"
 
 /* The fixed fields of a packed request, in order (see request.go). */
@@ -17,6 +16,13 @@ enum {
     F_SERVER_PORT, F_REMOTE_ADDR, F_REMOTE_PORT, F_CONTENT_TYPE,
     F_CONTENT_LENGTH, F_COUNT
 };
+
+/* Header names and values seen lately, reused by environ.c. */
+enum { HEADER_CACHE = 32, CACHED_VALUE_MAX = 256 };
+typedef struct {
+    PyObject *key;   /* "HTTP_..." str, or NULL */
+    PyObject *value; /* its last value, or NULL */
+} wsgo_header_cache;
 
 /*
  * One interpreter's state. Every Python object wsgo keeps lives here (never
@@ -28,6 +34,10 @@ struct wsgo_interp {
     PyObject *app;            /* the WSGI callable */
     PyObject *loader;         /* loader.py's namespace, for source_files() */
     PyObject *keys[F_COUNT];  /* interned environ keys of the fixed fields */
+    PyObject *values[F_COUNT]; /* each fixed field's last value, reused when it repeats */
+    wsgo_header_cache headers[HEADER_CACHE];
+    unsigned header_next;     /* the headers entry to replace next */
+    PyObject *k_input, *k_errors; /* interned "wsgi.input", "wsgi.errors" */
     PyObject *base_environ;   /* constant items every environ starts from */
     PyTypeObject *call_type;  /* start_response: one per request */
     PyTypeObject *input_type; /* wsgi.input */
@@ -45,7 +55,6 @@ struct wsgo_thread {
     PyThreadState *ts;
     uintptr_t serving;  /* the request's handle while it runs here, else 0; GIL held */
     int interrupted;    /* a RequestTimeout was raised into it; GIL held */
-    clockid_t cpu_clock; /* the OS thread's CPU-time clock, or -1 */
 };
 
 /* The start_response callable, which also carries the request's state. */
@@ -78,6 +87,7 @@ int wsgo_add_type(PyTypeObject **slot, PyType_Spec *spec);
 PyObject *wsgo_environ_new(wsgo_interp *st, const char *req, size_t len,
                            PyObject *input, PyObject *errors);
 int wsgo_environ_init(wsgo_interp *st);
+void wsgo_environ_clear(wsgo_interp *st);
 
 /* input.c */
 extern PyType_Spec wsgo_input_spec;

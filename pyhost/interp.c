@@ -4,7 +4,6 @@
  */
 #include "internal.h"
 
-#include <pthread.h>
 #include <string.h>
 
 void *wsgo_alloc(size_t n) { return PyMem_RawMalloc(n ? n : 1); }
@@ -236,9 +235,7 @@ int wsgo_interp_finalize(wsgo_interp *st)
     PyEval_RestoreThread(st->main_ts);
     Py_CLEAR(st->app);
     Py_CLEAR(st->loader);
-    for (int i = 0; i < F_COUNT; i++)
-        Py_CLEAR(st->keys[i]);
-    Py_CLEAR(st->base_environ);
+    wsgo_environ_clear(st);
     Py_CLEAR(st->call_type);
     Py_CLEAR(st->input_type);
     Py_CLEAR(st->errors_type);
@@ -261,8 +258,6 @@ wsgo_thread *wsgo_thread_new(wsgo_interp *st)
         return NULL;
     t->serving = 0;
     t->interrupted = 0;
-    if (pthread_getcpuclockid(pthread_self(), &t->cpu_clock) != 0)
-        t->cpu_clock = -1;
     /* Binds to the calling OS thread (3.12+ records it here). */
     t->ts = PyThreadState_New(PyThreadState_GetInterpreter(st->main_ts));
     if (t->ts == NULL) {
@@ -270,14 +265,6 @@ wsgo_thread *wsgo_thread_new(wsgo_interp *st)
         return NULL;
     }
     return t;
-}
-
-int64_t wsgo_thread_cpu_ns(wsgo_thread *t)
-{
-    struct timespec ts;
-    if (t->cpu_clock == -1 || clock_gettime(t->cpu_clock, &ts) != 0)
-        return -1;
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 void wsgo_thread_attach(wsgo_thread *t) { PyEval_RestoreThread(t->ts); }

@@ -37,12 +37,14 @@ type scheduler struct {
 	timer    *time.Timer
 	timerOn  bool
 	stopped  bool
-	// cpu returns the CPU time used so far by the threads not parked; nil
-	// when it cannot be measured (then a thread that takes nothing from
-	// the queue for stallAfter counts as blocked).
-	cpu    func() time.Duration
-	mark   time.Duration // cpu() at markAt, the start of the current measure
-	markAt time.Time     // zero: no measure under way
+	// threads are every thread, each with a meter; nil when the system
+	// cannot measure them (then a thread that takes nothing from the
+	// queue for stallAfter counts as blocked, and none sheds). See
+	// sched_load.go.
+	threads   []*worker
+	windowAt  [2]time.Time // each gauge's window start; zero: none yet
+	blocked   bool         // the last stall window found the running threads blocked
+	busyShare float64      // the share of a core they used in the last shed window
 }
 
 func newScheduler(queueSize int) *scheduler {
@@ -84,36 +86,9 @@ func (s *scheduler) dispatchLocked(now time.Time) {
 		w.parked = false
 		s.active++
 		s.lastTake = now
-		s.markAt = time.Time{}  // the set of running threads changed
+		s.joined(w)
 		w.wake <- s.queue.pop() // never blocks: an idle worker's wake is empty
 	}
-}
-
-// stalledIn returns 0 when the running threads have stalled, or how long
-// to wait before asking again. The CPU time they use is measured over a
-// window that starts after the last take, sampled only when the timer is
-// to be armed or has fired (a sample costs a system call per thread).
-func (s *scheduler) stalledIn(now time.Time) time.Duration {
-	wait := stallAfter - now.Sub(s.lastTake)
-	if s.cpu == nil || wait > 0 && s.timerOn {
-		return wait
-	}
-	if s.markAt.IsZero() || s.markAt.Before(s.lastTake) {
-		s.mark, s.markAt = s.cpu(), now
-	}
-	since := now.Sub(s.markAt)
-	switch {
-	case wait > 0:
-		return wait
-	case since < stallAfter/2: // too short to tell
-		return stallAfter/2 - since
-	}
-	used := s.cpu()
-	if used-s.mark < since/2 {
-		return 0
-	}
-	s.mark, s.markAt = used, now // busy: measure the next window
-	return stallAfter
 }
 
 func (s *scheduler) onTimer() {
@@ -124,14 +99,16 @@ func (s *scheduler) onTimer() {
 }
 
 // next is called by a thread that has finished a request while it still
-// holds the GIL: it returns the next queued request, or nil.
+// holds the GIL: it returns the next queued request, or nil when there is
+// none or the thread should shed (see shedLocked).
 func (s *scheduler) next() *job {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.queue.len() == 0 {
+	now := time.Now()
+	if s.queue.len() == 0 || s.shedLocked(now) {
 		return nil
 	}
-	s.lastTake = time.Now()
+	s.lastTake = now
 	return s.queue.pop()
 }
 
@@ -141,8 +118,9 @@ func (s *scheduler) next() *job {
 func (s *scheduler) park(w *worker) (j *job, stop bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.queue.len() > 0 {
-		s.lastTake = time.Now()
+	now := time.Now()
+	if s.queue.len() > 0 && !s.shedLocked(now) {
+		s.lastTake = now
 		return s.queue.pop(), false
 	}
 	s.active--
@@ -151,7 +129,6 @@ func (s *scheduler) park(w *worker) (j *job, stop bool) {
 	}
 	s.idle = append(s.idle, w)
 	w.parked = true
-	s.markAt = time.Time{}
 	return nil, false
 }
 

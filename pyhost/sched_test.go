@@ -67,7 +67,7 @@ func TestStalledThreadLetsAnotherTakeTheQueue(t *testing.T) {
 		s := newScheduler(4)
 		ws := idleWorkers(s, 2)
 		if measured {
-			busyFor(s, false)
+			measure(s, ws, fakeMeter{})
 		}
 		s.submit(newJob()) // ws[1] runs, then blocks (never calls next)
 		queued := newJob()
@@ -83,35 +83,74 @@ func TestStalledThreadLetsAnotherTakeTheQueue(t *testing.T) {
 	}
 }
 
-// busyFor makes s measure its running threads' CPU time with a clock that
-// advances with wall time (busy) or stands still (blocked).
-func busyFor(s *scheduler, busy bool) {
-	start := time.Now()
-	s.mu.Lock()
-	s.cpu = func() time.Duration {
-		if busy {
-			return time.Since(start)
-		}
-		return 0
-	}
-	s.mu.Unlock()
+// fakeMeter is a thread whose CPU clock advances with wall time (busy) or
+// stands still (blocked, or waiting for a CPU when runnable).
+type fakeMeter struct {
+	start         time.Time
+	busy, waiting bool
 }
 
-// A request of pure Python that runs longer than stallAfter is no stall:
-// a second thread would only wait for the GIL.
-func TestBusyThreadIsNotJoinedByAnother(t *testing.T) {
-	s := newScheduler(4)
-	ws := idleWorkers(s, 2)
-	busyFor(s, true)
-	s.submit(newJob()) // ws[1] runs Python and takes nothing for a while
-	queued := newJob()
-	s.submit(queued)
-	time.Sleep(100 * stallAfter)
-	if received(ws[0]) != nil {
-		t.Fatal("a second thread was woken beside a busy one")
+func (f fakeMeter) cpu() time.Duration {
+	if f.busy {
+		return time.Since(f.start)
 	}
-	if s.next() != queued {
-		t.Fatal("the busy thread did not get the queued request")
+	return 0
+}
+
+func (f fakeMeter) runnable() bool { return f.busy || f.waiting }
+
+func measure(s *scheduler, ws []*worker, m fakeMeter) {
+	m.start = time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range ws {
+		w.meter = m
+	}
+	s.threads = ws
+}
+
+// A request of pure Python that runs longer than stallAfter is no stall,
+// even when the machine is so busy that its thread waits for a CPU: a
+// second thread would only wait for the GIL.
+func TestBusyThreadIsNotJoinedByAnother(t *testing.T) {
+	for _, m := range []fakeMeter{{busy: true}, {waiting: true}} {
+		s := newScheduler(4)
+		ws := idleWorkers(s, 2)
+		measure(s, ws, m)
+		s.submit(newJob()) // ws[1] runs Python and takes nothing for a while
+		queued := newJob()
+		s.submit(queued)
+		time.Sleep(100 * stallAfter)
+		if received(ws[0]) != nil {
+			t.Fatalf("%+v: a second thread was woken beside a busy one", m)
+		}
+		if s.next() != queued {
+			t.Fatalf("%+v: the busy thread did not get the queued request", m)
+		}
+	}
+}
+
+// Two threads running requests that together keep a core busy: the one
+// that finishes parks and leaves the queue to the other. Beside a blocked
+// thread it takes the next request.
+func TestThreadShedsBesideABusyOne(t *testing.T) {
+	for _, m := range []fakeMeter{{busy: true}, {}} {
+		s := newScheduler(4)
+		ws := idleWorkers(s, 2)
+		measure(s, ws, m)
+		s.mu.Lock()
+		s.idle, s.active = nil, 2 // both run requests
+		for _, w := range ws {
+			w.parked = false
+		}
+		s.mu.Unlock()
+		s.submit(newJob())
+		s.next() // starts the measure
+		s.submit(newJob())
+		time.Sleep(4 * stallAfter)
+		if got := s.next(); (got == nil) != m.busy {
+			t.Fatalf("%+v: next() = %v; want nil only beside a busy thread", m, got)
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"wsgo/wsgi"
@@ -70,11 +71,18 @@ type worker struct {
 	ident   uint64              // Python's id of the thread (threading.get_ident())
 	current atomic.Pointer[job] // the request it runs, for stack dumps
 	parked  bool                // in the scheduler's idle list; guarded by its mu
+	meter   meter               // nil when the system cannot measure the thread
+	marks   [2]time.Duration    // meter.cpu() at the start of each gauge's window; guarded by the scheduler's mu
 }
 
 func (w *worker) run(started chan<- struct{}) {
 	defer w.host.workers.Done()
 	runtime.LockOSThread() // the thread state is bound to this OS thread
+	load := newThreadLoad()
+	if load != nil {
+		defer load.close()
+		w.meter = load
+	}
 	s := w.host.sched
 	w.t = C.wsgo_thread_new(w.host.st)
 	w.ident = uint64(C.wsgo_thread_ident(w.t))

@@ -106,11 +106,6 @@ int wsgo_interp_finalize(wsgo_interp *st);
 wsgo_thread *wsgo_thread_new(wsgo_interp *st);
 void wsgo_thread_attach(wsgo_thread *t); /* GIL: none, held on return */
 void wsgo_thread_detach(wsgo_thread *t); /* GIL: held, released on return */
-/*
- * CPU time the OS thread that made t has used, in nanoseconds, or -1 if
- * the system cannot tell. Any thread may ask, while t exists. GIL: none.
- */
-int64_t wsgo_thread_cpu_ns(wsgo_thread *t);
 /* Clears and deletes the thread state. GIL: none. */
 void wsgo_thread_delete(wsgo_thread *t);
 
