@@ -52,6 +52,7 @@ func TestResponseOnTheWire(t *testing.T) {
 	write := func(s string) func(w wsgi.Responder) error {
 		return func(w wsgi.Responder) error { return w.Write([]byte(s)) }
 	}
+	flush := func(w wsgi.Responder) error { return w.Flush() }
 	sendFile := func(off, n int64) func(w wsgi.Responder) error {
 		return func(w wsgi.Responder) error { return w.SendFile(f, off, n) }
 	}
@@ -60,6 +61,7 @@ func TestResponseOnTheWire(t *testing.T) {
 	}
 
 	const head = "Server: wsgo\r\nDate: X\r\n"
+	big := strings.Repeat("0123456789", 4000) // over writeBufSize
 	tests := []struct {
 		name string
 		app  wsgitest.FuncApp
@@ -90,6 +92,21 @@ func TestResponseOnTheWire(t *testing.T) {
 		app:  respond(200, "OK", nil, -1, "hello", "", " world!"),
 		req:  getClose,
 		want: "HTTP/1.1 200 OK\r\n" + head + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n7\r\n world!\r\n0\r\n\r\n",
+	}, {
+		name: "a chunk too big for the write buffer goes out whole, framed, after what was buffered",
+		app:  respond(200, "OK", nil, -1, "hi", big, "end"),
+		req:  getClose,
+		want: "HTTP/1.1 200 OK\r\n" + head + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nhi\r\n9c40\r\n" + big + "\r\n3\r\nend\r\n0\r\n\r\n",
+	}, {
+		name: "a chunk too big for the write buffer goes out after a flush emptied it",
+		app:  sendFiles(nil, -1, write("hi"), flush, write(big)),
+		req:  getClose,
+		want: "HTTP/1.1 200 OK\r\n" + head + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nhi\r\n9c40\r\n" + big + "\r\n0\r\n\r\n",
+	}, {
+		name: "a write too big for the write buffer follows what was buffered",
+		app:  respond(200, "OK", nil, 40005, "hi", big, "end"),
+		req:  getClose,
+		want: "HTTP/1.1 200 OK\r\n" + head + "Content-Length: 40005\r\nConnection: close\r\n\r\nhi" + big + "end",
 	}, {
 		name: "bodyLen becomes Content-Length",
 		app:  respond(200, "OK", nil, 5, "he", "llo"),

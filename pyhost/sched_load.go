@@ -57,9 +57,12 @@ func (s *scheduler) joined(w *worker) {
 	}
 }
 
+// anyRunnable reports whether a running thread is on a CPU, waiting for
+// one, or in wsgo's own code (where it may sleep waiting for the Go
+// runtime, which is no sign of an app blocked on I/O).
 func (s *scheduler) anyRunnable() bool {
 	for _, w := range s.threads {
-		if !w.parked && w.meter.runnable() {
+		if !w.parked && (w.inWsgo.Load() || w.meter.runnable()) {
 			return true
 		}
 	}

@@ -130,6 +130,32 @@ func TestBusyThreadIsNotJoinedByAnother(t *testing.T) {
 	}
 }
 
+// A thread asleep in wsgo's own code between the app's steps (waiting
+// for the Go runtime to run it, on a loaded machine) is not blocked in
+// the app: it takes the queue next, and no second thread is woken.
+func TestThreadInWsgoCodeIsNotJoinedByAnother(t *testing.T) {
+	s := newScheduler(4)
+	ws := idleWorkers(s, 2)
+	measure(s, ws, fakeMeter{}) // no CPU, not runnable
+	s.submit(newJob())          // ws[1] runs
+	ws[1].inWsgo.Store(true)
+	queued := newJob()
+	s.submit(queued)
+	time.Sleep(100 * stallAfter)
+	if received(ws[0]) != nil {
+		t.Fatal("a second thread was woken beside one in wsgo's code")
+	}
+	ws[1].inWsgo.Store(false) // back in the app, blocked
+	select {
+	case j := <-ws[0].wake:
+		if j != queued {
+			t.Fatal("the woken thread got the wrong request")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no thread woken 5 s after the running one blocked in the app")
+	}
+}
+
 // Two threads running requests that together keep a core busy: the one
 // that finishes parks and leaves the queue to the other. Beside a blocked
 // thread it takes the next request.

@@ -73,6 +73,10 @@ type worker struct {
 	parked  bool                // in the scheduler's idle list; guarded by its mu
 	meter   meter               // nil when the system cannot measure the thread
 	marks   [2]time.Duration    // meter.cpu() at the start of each gauge's window; guarded by the scheduler's mu
+	// inWsgo: the thread runs wsgo's own Go code between the app's steps
+	// (it may wait for the Go runtime, never for the app), so it is not
+	// blocked in the sense of stalledIn.
+	inWsgo atomic.Bool
 }
 
 func (w *worker) run(started chan<- struct{}) {
@@ -117,15 +121,19 @@ func (w *worker) serve(j *job) {
 	w.current.Store(j)
 	defer w.current.Store(nil)
 	var out C.wsgo_out
+	w.inWsgo.Store(false)
 	call := C.wsgo_call_start(w.host.st, w.t, (*C.char)(unsafe.Pointer(&j.packed[0])),
 		C.size_t(len(j.packed)), C.uintptr_t(j.handle), &out)
+	w.inWsgo.Store(true)
 	for call != nil {
 		if !w.emit(j, &out) {
 			C.wsgo_call_abort(call)
 			j.events <- event{gone: true}
 			return
 		}
+		w.inWsgo.Store(false)
 		call = C.wsgo_call_next(call, &out)
+		w.inWsgo.Store(true)
 	}
 	j.events <- event{out: out}
 }
@@ -144,8 +152,10 @@ func (w *worker) emit(j *job, out *C.wsgo_out) bool {
 		return true
 	}
 	C.wsgo_thread_detach(w.t)
+	w.inWsgo.Store(false) // the client may block the write
 	ok := j.writeHere(out)
 	C.wsgo_thread_attach(w.t)
+	w.inWsgo.Store(true)
 	return ok
 }
 
