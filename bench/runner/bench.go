@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,11 +21,14 @@ type bench struct {
 	ceiling    string
 	dataFile   string
 	script     string // report.lua on disk
+	pacedLua   string // report.lua + paced.lua on disk
 	hasWorkers bool   // this wsgo accepts --workers
 	started    time.Time
 	machine    machine // read at the start
 	loadAfter  string
 	results    map[runCase][]sample
+	paced      map[runCase]sample     // the run at the same load (runPaced)
+	offered    map[pacedGroup]float64 // the load of each paced group, req/s
 	failures   map[runCase][]string
 	notes      []string       // said once in the report
 	wsgoLines  map[int]string // wsgo's start line per process count
@@ -63,7 +67,8 @@ func prepare(o options) (_ *bench, err error) {
 		return nil, fmt.Errorf("run from the repository's root (make bench): %v", err)
 	}
 	b := &bench{options: o, started: time.Now(), results: map[runCase][]sample{},
-		failures: map[runCase][]string{}, wsgoLines: map[int]string{}}
+		failures: map[runCase][]string{}, wsgoLines: map[int]string{},
+		paced: map[runCase]sample{}, offered: map[pacedGroup]float64{}}
 	if err := b.checkTools(); err != nil {
 		return nil, err
 	}
@@ -82,6 +87,10 @@ func prepare(o options) (_ *bench, err error) {
 	b.dataFile = filepath.Join(b.tmp, "file8m.bin")
 	b.ceiling = filepath.Join(b.tmp, "ceiling")
 	if err := os.WriteFile(b.script, reportLua, 0o644); err != nil {
+		return nil, err
+	}
+	b.pacedLua = filepath.Join(b.tmp, "paced.lua")
+	if err := os.WriteFile(b.pacedLua, append(slices.Clip(reportLua), pacedLua...), 0o644); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(b.dataFile, dataBytes(8*mib), 0o644); err != nil {
@@ -194,7 +203,8 @@ func (b *bench) runAll() {
 	for _, w := range b.workloads {
 		total += len(b.cases(w))
 	}
-	est := time.Duration(total)*(b.warmup+time.Second) + time.Duration(b.rounds*total)*(b.duration+time.Second/3)
+	// warmups, the rounds, and the paced run (runPaced)
+	est := time.Duration(total)*(b.warmup+time.Second) + time.Duration((b.rounds+1)*total)*(b.duration+time.Second/3)
 	fmt.Fprintf(os.Stderr, "%d cases, %d round(s) of %v each: about %v\n", total, b.rounds, b.duration, est.Round(time.Minute))
 	for _, w := range b.workloads {
 		b.runWorkload(w)
@@ -239,7 +249,7 @@ func (b *bench) runWorkload(w workload) {
 	for r := range b.rounds {
 		for i := range ready {
 			l := ready[(i+r)%len(ready)]
-			s, err := b.measure(w, l)
+			s, err := b.measure(w, l, 0)
 			if err != nil {
 				b.fail(l.runCase, r, err)
 				continue
@@ -247,6 +257,50 @@ func (b *bench) runWorkload(w workload) {
 			b.results[l.runCase] = append(b.results[l.runCase], s)
 			fmt.Fprintf(os.Stderr, "[%d/%d] %v: %.0f req/s, p99 %v, %d errors, %.1f µs CPU/req, %.1f MiB\n",
 				r+1, b.rounds, l.runCase, s.wrk.perSecond(), s.wrk.p99, s.wrk.errors, s.cpuPerRequest(), float64(s.peakRSS)/mib)
+		}
+	}
+	b.runPaced(w, ready)
+}
+
+// pacedGroup is the servers of one workload and process count.
+type pacedGroup struct {
+	workload string
+	procs    int
+}
+
+// runPaced measures every Python server once more at the same load: half
+// the lowest median req/s among those of each process count, so that none
+// is saturated and their latencies compare (the p99 target). Saturated,
+// a closed loop like wrk's measures each server at its own throughput.
+func (b *bench) runPaced(w workload, ready []*live) {
+	for _, procs := range b.procs {
+		var group []*live
+		var lowest float64
+		for _, l := range ready {
+			f, ok := b.figures(l.runCase)
+			if !ok || l.procs != procs || !serverNamed(l.server).python {
+				continue
+			}
+			group = append(group, l)
+			if lowest == 0 || f.rps.median < lowest {
+				lowest = f.rps.median
+			}
+		}
+		if len(group) < 2 {
+			continue
+		}
+		rate := lowest / 2
+		b.offered[pacedGroup{w.name, procs}] = rate
+		for _, l := range group {
+			paceMs := max(1, int(math.Round(float64(l.load.connections)*1000/rate)))
+			s, err := b.measure(w, l, paceMs)
+			if err != nil {
+				b.fail(l.runCase, b.rounds, err)
+				continue
+			}
+			b.paced[l.runCase] = s
+			fmt.Fprintf(os.Stderr, "[paced %.0f req/s] %v: %.0f req/s, p50 %v, p99 %v, %d errors\n",
+				rate, l.runCase, s.wrk.perSecond(), s.wrk.p50, s.wrk.p99, s.wrk.errors)
 		}
 	}
 }
@@ -304,8 +358,9 @@ func (b *bench) warm(w workload, l *live) error {
 	return nil
 }
 
-// measure runs wrk once against a warm server.
-func (b *bench) measure(w workload, l *live) (sample, error) {
+// measure runs wrk once against a warm server; paceMs > 0 paces it
+// (wrkLoad.paceMs).
+func (b *bench) measure(w workload, l *live, paceMs int) (sample, error) {
 	// One request first: it answers only after the server has finished
 	// what earlier runs left queued (their connections closed unanswered).
 	if err := l.p.waitReady(l.load.url, w.postBytes, 60*time.Second); err != nil {
@@ -322,6 +377,13 @@ func (b *bench) measure(w workload, l *live) (sample, error) {
 	}
 	load := l.load
 	load.duration = b.duration
+	if paceMs > 0 {
+		load.paceMs, load.script = paceMs, b.pacedLua
+		// Long enough for about 200 requests, for a p99 worth the name
+		// at low rates (sleep50), within 15 s.
+		need := time.Duration(paceMs) * time.Millisecond * 200 / time.Duration(l.load.connections)
+		load.duration = min(max(b.duration, need.Round(time.Second)), 15*time.Second)
+	}
 	cpu0 := treeCPU(l.p.pid())
 	res, err := runWrk(load)
 	cpu1 := treeCPU(l.p.pid())

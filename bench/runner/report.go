@@ -91,7 +91,12 @@ func (b *bench) howToRun(p func(string, ...any)) {
 	p("turn, with one wrk run on loopback (the order shifts by one each round), once one request has been")
 	p("answered (so nothing an earlier run left queued is still running). req/s is the median over the")
 	p("rounds with [min–max]; the other figures are medians too; errors are summed. p50 and p99 are wrk's")
-	p("latency percentiles. Errors are wrk's socket errors (connect, read, write, timeout) plus responses")
+	p("latency percentiles; wrk sends each connection's next request as soon as the answer comes, so in")
+	p("the main tables every server runs saturated and its latency is measured at its own throughput.")
+	p("For latency at the same load, each Python server then runs once more paced (below each table):")
+	p("every connection waits a random 0 to 2× its share of the offered rate before each request, the")
+	p("offered rate being half the slowest server's median, and the p99 target uses those runs.")
+	p("Errors are wrk's socket errors (connect, read, write, timeout) plus responses")
 	p("with status 400 or more; wrk also counts as a read error the close that ends a body sent without")
 	p("Content-Length or chunking (uWSGI's --http-socket does that for streams). CPU µs/req is user+sys")
 	p("time of the server's whole process tree (/proc/PID/stat, reaped children included) during the")
@@ -150,8 +155,30 @@ func (b *bench) workloadTables(p func(string, ...any), w workload) {
 			p("%s", b.row(w, c, base, baseOK))
 		}
 		p("")
+		b.pacedTable(p, w.name, procs, rows)
 	}
 }
+
+// pacedTable shows the runs at the same load (runPaced).
+func (b *bench) pacedTable(p func(string, ...any), w string, procs int, rows []runCase) {
+	rate, ok := b.offered[pacedGroup{w, procs}]
+	if !ok {
+		return
+	}
+	p("At the same load, %s req/s offered to each (half the slowest median above), one paced run:", num(rate))
+	p("")
+	p("| server | processes × threads | req/s | p50 ms | p99 ms | errors |")
+	p("|---|---|---|---|---|---|")
+	for _, c := range rows {
+		if s, ok := b.paced[c]; ok {
+			p("| %s | %d × %d | %s | %s | %s | %d |", c.server, c.procs, c.threads, num(s.wrk.perSecond()),
+				num(ms(s.wrk.p50)), num(ms(s.wrk.p99)), s.wrk.errors)
+		}
+	}
+	p("")
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func (b *bench) row(w workload, c runCase, base figures, baseOK bool) string {
 	label := fmt.Sprintf("%d × %d", c.procs, c.threads)

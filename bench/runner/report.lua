@@ -1,7 +1,9 @@
 -- wrk script of bench/runner: optionally POSTs a body of N bytes (the
 -- first argument after `--`), and prints one machine-readable summary line.
+-- paced.lua adds a delay() hook to this script (see wrk.go).
 
 function init(args)
+  pace_ms = tonumber(args[2] or "0")
   local n = tonumber(args[1] or "0")
   if n > 0 then
     wrk.method = "POST"

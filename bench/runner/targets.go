@@ -132,28 +132,31 @@ func (b *bench) threadTarget(w string, min float64) string {
 	return fmt.Sprintf("%s = %.2f (target ≥ %.2f) %s", what, got, min, verdict(got, min))
 }
 
-// p99Target: wsgo's p99 no higher than the lowest of its peers'.
+// p99Target: at the same load (the paced runs), wsgo's p99 no higher
+// than the lowest of its peers'.
 func (b *bench) p99Target(w string, procs int) string {
-	what := fmt.Sprintf("p99 %s, %s", w, plural(procs, "process"))
-	mine, ok := b.figures(b.caseFor(w, wsgoName, procs))
+	rate := b.offered[pacedGroup{w, procs}]
+	what := fmt.Sprintf("p99 %s, %s, at %s req/s", w, plural(procs, "process"), num(rate))
+	mine, ok := b.paced[b.caseFor(w, wsgoName, procs)]
 	var peer string
 	var low float64
 	for _, s := range servers {
 		if !s.python || s.name == wsgoName {
 			continue
 		}
-		if f, ok := b.figures(b.caseFor(w, s.name, procs)); ok && (peer == "" || f.p99ms < low) {
-			peer, low = s.name, f.p99ms
+		if f, ok := b.paced[b.caseFor(w, s.name, procs)]; ok && (peer == "" || ms(f.wrk.p99) < low) {
+			peer, low = s.name, ms(f.wrk.p99)
 		}
 	}
 	if !ok || peer == "" {
-		return b.notMeasured(what, b.caseFor(w, wsgoName, procs))
+		return b.notMeasured(fmt.Sprintf("p99 %s, %s", w, plural(procs, "process")), b.caseFor(w, wsgoName, procs))
 	}
+	mineMs := ms(mine.wrk.p99)
 	v := "PASS"
-	if mine.p99ms > low {
-		v = fmt.Sprintf("MISS (%s ms higher)", num(mine.p99ms-low))
+	if mineMs > low {
+		v = fmt.Sprintf("MISS (%s ms higher)", num(mineMs-low))
 	}
-	return fmt.Sprintf("%s: wsgo %s ms, lowest peer %s %s ms (target: no higher) %s", what, num(mine.p99ms), peer, num(low), v)
+	return fmt.Sprintf("%s: wsgo %s ms, lowest peer %s %s ms (target: no higher) %s", what, num(mineMs), peer, num(low), v)
 }
 
 // rssTarget: wsgo's peak RSS per worker process no more than gunicorn

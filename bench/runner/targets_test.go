@@ -63,3 +63,26 @@ func TestIdleTargetCountsErrors(t *testing.T) {
 		t.Errorf("3 errors: %q, want MISS", got)
 	}
 }
+
+func TestP99TargetComparesThePacedRuns(t *testing.T) {
+	b := benchWith(map[runCase][]float64{{"hello", wsgoName, 1, 16}: {9000}})
+	p99 := func(ms float64) sample {
+		return sample{wrk: wrkResult{p99: time.Duration(ms * float64(time.Millisecond))}}
+	}
+	b.offered = map[pacedGroup]float64{{"hello", 1}: 2500}
+	b.paced = map[runCase]sample{
+		{"hello", wsgoName, 1, 16}:           p99(2),
+		{"hello", "uwsgi", 1, 16}:            p99(3),
+		{"hello", "gunicorn-gthread", 1, 16}: p99(2.5),
+		{"hello", ceilingName, 1, 1}:         p99(0.5), // not a peer: no Python
+	}
+	want := "p99 hello, 1 process, at 2,500 req/s: wsgo 2.00 ms, lowest peer gunicorn-gthread 2.50 ms (target: no higher) PASS"
+	if got := b.p99Target("hello", 1); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	b.paced[runCase{"hello", "uwsgi", 1, 16}] = p99(1.5)
+	want = "p99 hello, 1 process, at 2,500 req/s: wsgo 2.00 ms, lowest peer uwsgi 1.50 ms (target: no higher) MISS (0.50 ms higher)"
+	if got := b.p99Target("hello", 1); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

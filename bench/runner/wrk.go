@@ -13,6 +13,9 @@ import (
 //go:embed report.lua
 var reportLua []byte
 
+//go:embed paced.lua
+var pacedLua []byte
+
 // wrkResult is one wrk run as its done() hook reports it.
 type wrkResult struct {
 	requests int64
@@ -73,6 +76,9 @@ type wrkLoad struct {
 	duration    time.Duration
 	postBytes   int
 	script      string // path of report.lua on disk
+	// paceMs > 0: a paced run, each connection waiting paceMs on average
+	// before each request; script is then report.lua + paced.lua.
+	paceMs int
 }
 
 func runWrk(l wrkLoad) (wrkResult, error) {
@@ -80,7 +86,7 @@ func runWrk(l wrkLoad) (wrkResult, error) {
 	args := []string{
 		"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(l.connections),
 		"-d" + strconv.Itoa(int(l.duration/time.Second)) + "s", // wrk takes whole seconds
-		"--timeout", "5s", "-s", l.script, l.url, "--", strconv.Itoa(l.postBytes),
+		"--timeout", "5s", "-s", l.script, l.url, "--", strconv.Itoa(l.postBytes), strconv.Itoa(l.paceMs),
 	}
 	out, err := exec.Command("wrk", args...).CombinedOutput()
 	if err != nil {
