@@ -127,7 +127,9 @@ func (w *worker) serve(j *job) {
 	w.inWsgo.Store(true)
 	for call != nil {
 		if !w.emit(j, &out) {
+			w.inWsgo.Store(false) // the app's close() runs
 			C.wsgo_call_abort(call)
+			w.inWsgo.Store(true)
 			j.events <- event{gone: true}
 			return
 		}
