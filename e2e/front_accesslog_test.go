@@ -248,6 +248,21 @@ func frontOpenPTY(t *testing.T) (master, slave *os.File) {
 	return master, slave
 }
 
+// startOnTerminal runs `wsgo run --bind 127.0.0.1:0 ARGS...` with stdout
+// on the terminal slave, stderr on stderr (the slave, or a buffer) and
+// NO_COLOR unset; logs is where the test reads wsgo's log lines.
+func startOnTerminal(t *testing.T, slave *os.File, stderr io.Writer, logs *logBuffer, args ...string) *server {
+	s := &server{t: t, logs: logs, exited: make(chan struct{})}
+	s.cmd = exec.Command(binary, append([]string{"run", "--bind", "127.0.0.1:0"}, args...)...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NO_COLOR=") {
+			s.cmd.Env = append(s.cmd.Env, kv)
+		}
+	}
+	s.cmd.Stdout, s.cmd.Stderr = slave, stderr
+	return awaitStart(t, s.run())
+}
+
 func TestAccessLogColoursOnATerminal(t *testing.T) {
 	master, slave := frontOpenPTY(t)
 	tty := newLogBuffer()
@@ -255,21 +270,9 @@ func TestAccessLogColoursOnATerminal(t *testing.T) {
 
 	staticDir := t.TempDir()
 	os.WriteFile(filepath.Join(staticDir, "f.txt"), []byte("f"), 0o644)
-	s := &server{t: t, logs: newLogBuffer(), exited: make(chan struct{})}
-	s.cmd = exec.Command(binary, "run", "--bind", "127.0.0.1:0", "--access-log", "-", "--static", "/s="+staticDir,
+	logs := newLogBuffer()
+	s := startOnTerminal(t, slave, logs, logs, "--access-log", "-", "--static", "/s="+staticDir,
 		writeApp(t, "front_app.py", frontApp))
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "NO_COLOR=") {
-			s.cmd.Env = append(s.cmd.Env, kv)
-		}
-	}
-	s.cmd.Stdout, s.cmd.Stderr = slave, s.logs
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.err = s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() { s.stop(syscall.SIGKILL) })
-	awaitStart(t, s)
 
 	frontGet(t, s, "/ok")
 	frontGet(t, s, "/s/f.txt", "If-None-Match", "*")
@@ -288,20 +291,7 @@ func TestTerminalShowsAccessLinesByDefault(t *testing.T) {
 		master, slave := frontOpenPTY(t)
 		tty := newLogBuffer()
 		go io.Copy(tty, master)
-		s := &server{t: t, logs: tty, exited: make(chan struct{})}
-		s.cmd = exec.Command(binary, "run", "--bind", "127.0.0.1:0", writeApp(t, "front_app.py", frontApp))
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "NO_COLOR=") {
-				s.cmd.Env = append(s.cmd.Env, kv)
-			}
-		}
-		s.cmd.Stdout, s.cmd.Stderr = slave, slave
-		if err := s.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { s.err = s.cmd.Wait(); close(s.exited) }()
-		t.Cleanup(func() { s.stop(syscall.SIGKILL) })
-		awaitStart(t, s)
+		s := startOnTerminal(t, slave, slave, tty, writeApp(t, "front_app.py", frontApp))
 		frontGet(t, s, "/ok")
 		line := "\x1b\\[32m127\\.0\\.0\\.1 - - \\[[^]]+\\] \"GET /ok HTTP/1\\.1\" 200 [^\\n]*\x1b\\[0m\\r?\\n"
 		if _, ok := tty.waitFor(regexp.MustCompile(line), 10*time.Second, s.exited); !ok {

@@ -147,14 +147,20 @@ func launchProgram(t testing.TB, env []string, program string, args ...string) *
 	s.cmd = exec.Command(program, args...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	return s.run()
+}
+
+// run starts s.cmd as it is set up, and kills it at the end of the test.
+func (s *server) run() *server {
+	s.t.Helper()
 	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
+		s.t.Fatal(err)
 	}
 	go func() { s.err = s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() {
+	s.t.Cleanup(func() {
 		s.stop(syscall.SIGKILL)
-		if t.Failed() {
-			t.Logf("wsgo output:\n%s", s.logs.String())
+		if s.t.Failed() {
+			s.t.Logf("wsgo output:\n%s", s.logs.String())
 		}
 	})
 	return s

@@ -468,7 +468,7 @@ func TestMetricsCountHTTP2Requests(t *testing.T) {
 	before := s.scrape()
 	client := tlsClient(false, cert)
 	for path, want := range map[string]int{"/": 200, "/missing": 404, "/boom": 500} {
-		resp, _ := tlsFetch(t, client, mustRequest(t, "GET", s.URL+path, nil))
+		resp, _ := frontDo(t, client, mustRequest(t, "GET", s.URL+path, nil))
 		if resp.StatusCode != want || resp.ProtoMajor != 2 {
 			t.Fatalf("GET %s: %s over %s, want %d over HTTP/2", path, resp.Status, resp.Proto, want)
 		}

@@ -165,21 +165,6 @@ func startTLS(t *testing.T, cert testCert, args ...string) *server {
 	return s
 }
 
-// tlsFetch sends req with client and returns the response and its whole body.
-func tlsFetch(t *testing.T, client *http.Client, req *http.Request) (*http.Response, string) {
-	t.Helper()
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", req.Method, req.URL, err)
-	}
-	return resp, string(body)
-}
-
 // tlsEnviron decodes tlsApp's answer.
 func tlsEnviron(t *testing.T, body string) map[string]any {
 	t.Helper()
@@ -208,7 +193,7 @@ func TestTLSHTTP2(t *testing.T) {
 	t.Run("GET over HTTP/2 sees an https environ", func(t *testing.T) {
 		req := mustRequest(t, "GET", s.URL+"/some/path?q=1", nil)
 		req.Header.Set("X-Test", "yes")
-		resp, body := tlsFetch(t, client, req)
+		resp, body := frontDo(t, client, req)
 		if resp.Proto != "HTTP/2.0" || resp.StatusCode != 200 {
 			t.Fatalf("got %s %s; want HTTP/2.0 200", resp.Proto, resp.Status)
 		}
@@ -232,7 +217,7 @@ func TestTLSHTTP2(t *testing.T) {
 	t.Run("POST bodies over HTTP/2, with and without Content-Length", func(t *testing.T) {
 		payload := strings.Repeat("payload ", 5000)
 		req := mustRequest(t, "POST", s.URL+"/post", strings.NewReader(payload))
-		resp, body := tlsFetch(t, client, req)
+		resp, body := frontDo(t, client, req)
 		if resp.Proto != "HTTP/2.0" {
 			t.Fatalf("got %s; want HTTP/2.0", resp.Proto)
 		}
@@ -248,7 +233,7 @@ func TestTLSHTTP2(t *testing.T) {
 			pw.Close()
 		}()
 		req = mustRequest(t, "POST", s.URL+"/post", pr)
-		resp, body = tlsFetch(t, client, req)
+		resp, body = frontDo(t, client, req)
 		if resp.Proto != "HTTP/2.0" {
 			t.Fatalf("got %s; want HTTP/2.0", resp.Proto)
 		}
@@ -270,7 +255,7 @@ func TestTLSHTTP2(t *testing.T) {
 		if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first\n" {
 			t.Fatalf("first chunk %q, %v; want \"first\\n\"", first, err)
 		}
-		if _, body := tlsFetch(t, client, mustRequest(t, "GET", s.URL+"/release", nil)); body != "released\n" {
+		if _, body := frontDo(t, client, mustRequest(t, "GET", s.URL+"/release", nil)); body != "released\n" {
 			t.Fatalf("/release answered %q", body)
 		}
 		rest, err := io.ReadAll(resp.Body)
@@ -280,14 +265,14 @@ func TestTLSHTTP2(t *testing.T) {
 	})
 
 	t.Run("wsgi.file_wrapper over HTTP/2 sends the whole file", func(t *testing.T) {
-		resp, body := tlsFetch(t, client, mustRequest(t, "GET", s.URL+"/file", nil))
+		resp, body := frontDo(t, client, mustRequest(t, "GET", s.URL+"/file", nil))
 		if resp.Proto != "HTTP/2.0" || body != tlsApp {
 			t.Errorf("got %s with %d bytes; want HTTP/2.0 and the app's source (%d bytes)", resp.Proto, len(body), len(tlsApp))
 		}
 	})
 
 	t.Run("HEAD over HTTP/2 has the length and no body", func(t *testing.T) {
-		resp, body := tlsFetch(t, client, mustRequest(t, "HEAD", s.URL+"/x", nil))
+		resp, body := frontDo(t, client, mustRequest(t, "HEAD", s.URL+"/x", nil))
 		if resp.Proto != "HTTP/2.0" || resp.StatusCode != 200 || body != "" || resp.ContentLength <= 0 {
 			t.Errorf("HEAD: %s %d, Content-Length %d, body %q; want HTTP/2.0 200, the GET's length, no body",
 				resp.Proto, resp.StatusCode, resp.ContentLength, body)
@@ -306,7 +291,7 @@ func TestTLSHTTP2(t *testing.T) {
 				}
 			}
 			// The connection lives on for other streams.
-			if resp, _ := tlsFetch(t, client, mustRequest(t, "GET", s.URL+"/after", nil)); resp.StatusCode != 200 {
+			if resp, _ := frontDo(t, client, mustRequest(t, "GET", s.URL+"/after", nil)); resp.StatusCode != 200 {
 				t.Errorf("next request: %d", resp.StatusCode)
 			}
 		})
@@ -314,7 +299,7 @@ func TestTLSHTTP2(t *testing.T) {
 
 	t.Run("HTTP/1.1 over TLS when the client does not offer h2", func(t *testing.T) {
 		http1 := tlsClient(true, cert)
-		resp, body := tlsFetch(t, http1, mustRequest(t, "POST", s.URL+"/one?x=2", strings.NewReader("hello")))
+		resp, body := frontDo(t, http1, mustRequest(t, "POST", s.URL+"/one?x=2", strings.NewReader("hello")))
 		if resp.Proto != "HTTP/1.1" || resp.Status != "200 Fine Thanks" {
 			t.Fatalf("got %s %q; want HTTP/1.1 \"200 Fine Thanks\" (the app's reason phrase)", resp.Proto, resp.Status)
 		}
@@ -323,7 +308,7 @@ func TestTLSHTTP2(t *testing.T) {
 			"SERVER_NAME": "127.0.0.1", "SERVER_PORT": port, "REQUEST_URI": "/one?x=2",
 			"CONTENT_LENGTH": "5", "body": "hello",
 		})
-		resp, body = tlsFetch(t, http1, mustRequest(t, "GET", s.URL+"/file", nil))
+		resp, body = frontDo(t, http1, mustRequest(t, "GET", s.URL+"/file", nil))
 		if resp.Proto != "HTTP/1.1" || body != tlsApp {
 			t.Errorf("file over HTTP/1.1 and TLS: %s with %d bytes; want the app's source (%d bytes)", resp.Proto, len(body), len(tlsApp))
 		}
@@ -344,12 +329,12 @@ func TestTLSUnixSocketStaysPlain(t *testing.T) {
 	if !s.waitLog(`on https://127\.0\.0\.1:\d+, unix:`+sock, time.Second) {
 		t.Errorf("the start line does not list https://127.0.0.1:PORT, unix:%s", sock)
 	}
-	resp, body := tlsFetch(t, cliUnixClient(sock), mustRequest(t, "GET", "http://unix/x", nil))
+	resp, body := frontDo(t, cliUnixClient(sock), mustRequest(t, "GET", "http://unix/x", nil))
 	seen := tlsEnviron(t, body)
 	if resp.Proto != "HTTP/1.1" || seen["wsgi.url_scheme"] != "http" || seen["HTTPS"] != nil {
 		t.Errorf("unix socket: %s, url_scheme %v, HTTPS %v; want plain HTTP/1.1, http, no HTTPS", resp.Proto, seen["wsgi.url_scheme"], seen["HTTPS"])
 	}
-	if resp, _ := tlsFetch(t, tlsClient(false, cert), mustRequest(t, "GET", s.URL+"/", nil)); resp.Proto != "HTTP/2.0" {
+	if resp, _ := frontDo(t, tlsClient(false, cert), mustRequest(t, "GET", s.URL+"/", nil)); resp.Proto != "HTTP/2.0" {
 		t.Errorf("TCP bind: %s; want HTTP/2.0", resp.Proto)
 	}
 }
@@ -357,7 +342,7 @@ func TestTLSUnixSocketStaysPlain(t *testing.T) {
 // presented returns the certificate a new handshake with s presents.
 func presented(t *testing.T, s *server, trust ...testCert) []byte {
 	t.Helper()
-	resp, _ := tlsFetch(t, tlsClient(false, trust...), mustRequest(t, "GET", s.URL+"/", nil))
+	resp, _ := frontDo(t, tlsClient(false, trust...), mustRequest(t, "GET", s.URL+"/", nil))
 	return resp.TLS.PeerCertificates[0].Raw
 }
 
