@@ -391,18 +391,3 @@ func TestStaticFlagErrors(t *testing.T) {
 		}
 	}
 }
-
-func TestStaticDirIsResolvedBeforeChdir(t *testing.T) {
-	dir, _ := frontStaticTree(t)
-	wd, _ := os.Getwd()
-	rel, err := filepath.Rel(wd, dir) // the binary runs in the test's directory
-	if err != nil {
-		t.Fatal(err)
-	}
-	appDir := t.TempDir()
-	os.WriteFile(filepath.Join(appDir, "app.py"), []byte(frontApp), 0o644)
-	s := start(t, nil, "--chdir", appDir, "--static", "/s="+rel, "app:application")
-	if resp, body := frontGet(t, s, "/s/hello.txt"); resp.StatusCode != 200 || body != "0123456789abcdefghij" {
-		t.Errorf("%d %q", resp.StatusCode, body)
-	}
-}

@@ -53,15 +53,19 @@ type accessEntry struct {
 	referer, userAgent    string
 }
 
+// ParseAccessLogFormat reads --access-log-format: "combined" or "json".
+func ParseAccessLogFormat(format string) (asJSON bool, err error) {
+	if format != "json" && format != "combined" {
+		return false, fmt.Errorf("wsgo: --access-log-format %q: use combined or json", format)
+	}
+	return format == "json", nil
+}
+
 // OpenAccessLog opens path ("-" for standard output; a file is appended
-// to, created if need be) for the format "combined" or "json". Lines of
+// to, created if need be), in JSON lines or the combined format. Lines of
 // the combined format are coloured by status class when the output is a
 // terminal and NO_COLOR is not set.
-func OpenAccessLog(path, format string, logger *slog.Logger) (*AccessLog, error) {
-	asJSON := format == "json"
-	if !asJSON && format != "combined" {
-		return nil, fmt.Errorf("wsgo: --access-log-format %q: use combined or json", format)
-	}
+func OpenAccessLog(path string, asJSON bool, logger *slog.Logger) (*AccessLog, error) {
 	f := os.Stdout
 	if path != "-" {
 		var err error

@@ -2,7 +2,6 @@ package httpfront
 
 import (
 	"html/template"
-	"net"
 	"strconv"
 	"strings"
 
@@ -68,11 +67,4 @@ func debugPage(req *wsgi.Request, traceback string) string {
 func lastLine(s string) string {
 	s = strings.TrimRight(s, "\n")
 	return s[strings.LastIndexByte(s, '\n')+1:]
-}
-
-// IsLoopback reports whether a listener's address is reachable from this
-// machine only. A unix socket is not: a proxy may carry anyone to it.
-func IsLoopback(addr net.Addr) bool {
-	a, ok := addr.(*net.TCPAddr)
-	return ok && a.IP.IsLoopback()
 }

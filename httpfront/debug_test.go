@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -61,23 +60,6 @@ func TestDebugPage(t *testing.T) {
 			t.Errorf("%d %q", resp.StatusCode, body)
 		}
 	})
-}
-
-func TestIsLoopback(t *testing.T) {
-	for _, tt := range []struct {
-		addr net.Addr
-		want bool
-	}{
-		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80}, true},
-		{&net.TCPAddr{IP: net.IPv6loopback, Port: 80}, true},
-		{&net.TCPAddr{IP: net.IPv4zero, Port: 80}, false},
-		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 80}, false},
-		{&net.UnixAddr{Name: "/run/app.sock", Net: "unix"}, false}, // a proxy may carry anyone to it
-	} {
-		if got := IsLoopback(tt.addr); got != tt.want {
-			t.Errorf("IsLoopback(%v) = %v; want %v", tt.addr, got, tt.want)
-		}
-	}
 }
 
 // syncBuffer is a bytes.Buffer safe for a server's goroutines.

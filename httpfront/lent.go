@@ -3,7 +3,7 @@ package httpfront
 import "net"
 
 // Lent is a connection that another process accepted and lent to this one
-// (see package httpfront/handoff). That process keeps its own descriptor
+// (see package handoff). That process keeps its own descriptor
 // of the socket, so closing ours does not end the connection by itself;
 // and it must know, should this process die, whether a request was in
 // flight. The server therefore tells a Lent connection:

@@ -162,10 +162,10 @@ func (s *Server) Serve(l net.Listener) error {
 				return nil
 			}
 			if !temporary(err) {
-				return fmt.Errorf("wsgo: accepting connections on %s: %w", URL(l), err)
+				return fmt.Errorf("wsgo: accepting connections on %s: %w", l.Addr(), err)
 			}
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.log.Warn("wsgo: accept failed, retrying", "listener", URL(l), "err", err, "retry_in", delay)
+			s.log.Warn("wsgo: accept failed, retrying", "listener", l.Addr().String(), "err", err, "retry_in", delay)
 			select {
 			case <-time.After(delay):
 			case <-s.closing:

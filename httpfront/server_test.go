@@ -46,7 +46,7 @@ func startServer(t *testing.T, app wsgitest.FuncApp, cfg Config, l net.Listener)
 	t.Helper()
 	if l == nil {
 		var err error
-		if l, err = Listen("127.0.0.1:0"); err != nil {
+		if l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -152,7 +152,7 @@ func TestShutdownIsGraceful(t *testing.T) {
 		}
 		return echoPath(ctx, req, w)
 	}
-	l, err := Listen("127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestServeAfterShutdownReturnsNil(t *testing.T) {
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	l, err := Listen("127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@
 // handoff), starts and replaces workers (crash, --max-requests, a stuck
 // thread, SIGHUP, SIGTTIN/SIGTTOU) and stops them gracefully. It never
 // runs Python: a worker is the same binary, executed again.
-package master
+package supervisor
 
 import (
 	"errors"
@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"wsgo/httpfront/handoff"
+	"wsgo/handoff"
 )
 
 // Config is what Run needs.

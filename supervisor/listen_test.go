@@ -1,11 +1,7 @@
-package httpfront
+package supervisor
 
 import (
-	"bufio"
-	"context"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -89,7 +85,7 @@ func TestURL(t *testing.T) {
 	}
 }
 
-func TestUnixSocket(t *testing.T) {
+func TestListenReplacesAStaleSocket(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "wsgo.sock")
 	// A socket file left by a server that died without cleaning up.
 	stale, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
@@ -103,55 +99,59 @@ func TestUnixSocket(t *testing.T) {
 	if err != nil {
 		t.Fatalf("stale socket not replaced: %v", err)
 	}
-	requests := make(chan seen, 1)
-	startServer(t, capture(requests), Config{}, l)
-
-	t.Run("request over the socket", func(t *testing.T) {
-		client := &http.Client{Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-			},
-		}}
-		defer client.CloseIdleConnections()
-		resp, err := client.Get("http://wsgo.local/x")
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		got := <-requests
-		if got.req.RemoteAddr != "" || got.req.RemotePort != "" || got.req.ServerName != "wsgo.local" || got.req.ServerPort != "80" {
-			t.Errorf("remote %q %q server %q %q", got.req.RemoteAddr, got.req.RemotePort, got.req.ServerName, got.req.ServerPort)
-		}
-	})
-	t.Run("request without Host names localhost", func(t *testing.T) {
-		c := dial(t, "unix", sock)
-		io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
-		readResponse(t, bufio.NewReader(c), "GET")
-		got := <-requests
-		if got.req.ServerName != "localhost" || got.req.ServerPort != "" {
-			t.Errorf("server %q %q, want localhost and no port", got.req.ServerName, got.req.ServerPort)
-		}
-	})
+	defer l.Close()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatalf("the new socket does not accept: %v", err)
+	}
+	c.Close()
 }
 
-func TestIPv6(t *testing.T) {
+func TestIPv6URL(t *testing.T) {
 	l, err := Listen("[::1]:0")
 	if err != nil {
 		t.Skipf("no IPv6 loopback: %v", err)
 	}
+	defer l.Close()
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	if got, want := URL(l), "http://[::1]:"+port; got != want {
 		t.Errorf("URL = %q, want %q", got, want)
 	}
-	requests := make(chan seen, 1)
-	startServer(t, capture(requests), Config{}, l)
+}
 
-	c := dial(t, "tcp", l.Addr().String())
-	io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
-	readResponse(t, bufio.NewReader(c), "GET")
-	got := <-requests
-	if got.req.RemoteAddr != "::1" || got.req.ServerName != "[::1]" || got.req.ServerPort != port {
-		t.Errorf("remote %q server %q %q", got.req.RemoteAddr, got.req.ServerName, got.req.ServerPort)
+func TestIsLoopback(t *testing.T) {
+	for _, tt := range []struct {
+		addr net.Addr
+		want bool
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80}, true},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 80}, true},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 80}, false},
+		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 80}, false},
+		{&net.UnixAddr{Name: "/run/app.sock", Net: "unix"}, false}, // a proxy may carry anyone to it
+	} {
+		if got := IsLoopback(tt.addr); got != tt.want {
+			t.Errorf("IsLoopback(%v) = %v; want %v", tt.addr, got, tt.want)
+		}
+	}
+}
+
+func TestTLSURLSaysHTTPSForTCPOnly(t *testing.T) {
+	tcp, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	if got := TLSURL(tcp); !strings.HasPrefix(got, "https://127.0.0.1:") {
+		t.Errorf("TLSURL of a TCP listener = %q; want https://127.0.0.1:PORT", got)
+	}
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	unix, err := Listen("unix:" + sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close()
+	if got := TLSURL(unix); got != "unix:"+sock {
+		t.Errorf("TLSURL of a unix socket listener = %q; want unix:%s", got, sock)
 	}
 }

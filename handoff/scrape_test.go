@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// pair makes the master's channel and a Worker on the other end.
-func pair(t *testing.T) (*Channel, *Worker) {
+// pair makes the master's channel and a worker's Link on the other end.
+func pair(t *testing.T) (*Channel, *Link) {
 	t.Helper()
 	master, f, err := Pair()
 	if err != nil {
@@ -17,7 +17,7 @@ func pair(t *testing.T) (*Channel, *Worker) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { master.Close(); ch.Close() })
-	return master, &Worker{ID: 1, ch: ch}
+	return master, &Link{ID: 1, ch: ch}
 }
 
 // TestScrapeAnswerComesInPieces checks that metrics larger than a packet

@@ -1,4 +1,4 @@
-package main
+package supervisor
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"os/signal"
 	"syscall"
 	"unsafe"
+
+	"wsgo/internal/exitcode"
 )
 
 // As a container's entrypoint wsgo is PID 1, which has two duties no
@@ -22,9 +24,9 @@ import (
 var forwardedSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTTIN, syscall.SIGTTOU}
 
-// runInit runs os.Args as a child of this PID 1 and returns the exit code
+// RunInit runs os.Args as a child of this PID 1 and returns the exit code
 // to leave with: the child's, or 128+N if signal N killed it.
-func runInit() int {
+func RunInit() int {
 	// Registered before the child starts, so that no signal is missed.
 	forward := make(chan os.Signal, 8)
 	signal.Notify(forward, forwardedSignals...)
@@ -34,7 +36,7 @@ func runInit() int {
 	exe, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "wsgo: running as PID 1, cannot find my own executable (is /proc mounted?): %v\n", err)
-		return exitFailure
+		return exitcode.Failure
 	}
 	// The child gets a process group of its own, so that a signal sent to
 	// ours is not delivered twice; on a terminal (docker run -t), its group
@@ -48,7 +50,7 @@ func runInit() int {
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "wsgo: running as PID 1, cannot start the server process: %v\n", err)
-		return exitFailure
+		return exitcode.Failure
 	}
 	for {
 		select {

@@ -1,4 +1,4 @@
-package master
+package supervisor
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"time"
 
-	"wsgo/httpfront/handoff"
+	"wsgo/handoff"
 )
 
 // batch is a replacement in progress: fresh workers start and, once all

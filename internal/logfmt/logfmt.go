@@ -1,4 +1,6 @@
-package httpfront
+// Package logfmt formats every line wsgo logs, the master's and the
+// workers', one way.
+package logfmt
 
 import (
 	"context"
@@ -75,7 +77,7 @@ func (h *lineHandler) WithGroup(string) slog.Handler { return h }
 
 func levelName(l slog.Level) string {
 	switch {
-	case l >= slog.LevelError+4:
+	case l >= Critical:
 		return "CRITICAL"
 	case l >= slog.LevelError:
 		return "ERROR"
@@ -85,4 +87,24 @@ func levelName(l slog.Level) string {
 		return "INFO"
 	}
 	return "DEBUG"
+}
+
+// Critical is the level above Error, as in Python's logging.
+const Critical = slog.LevelError + 4
+
+// ParseLevel reads a --log-level: debug, info, warning, error or critical.
+func ParseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warning", "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	case "critical":
+		return Critical, nil
+	}
+	return 0, fmt.Errorf("--log-level %q: use debug, info, warning, error or critical", s)
 }

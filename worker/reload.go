@@ -1,4 +1,4 @@
-package main
+package worker
 
 // --reload: each worker watches its app's source files; at a change it
 // asks the master for a reload, which starts new workers (importing the
@@ -13,14 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync/atomic"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
-	"wsgo/httpfront"
-	"wsgo/httpfront/watch"
+	"wsgo/internal/config"
+	"wsgo/internal/exitcode"
+	"wsgo/internal/watch"
 	"wsgo/pyhost"
 	"wsgo/wsgi"
 )
@@ -30,7 +28,6 @@ const (
 	logReloadWatching = "wsgo: reload: watching %d file(s) for changes"
 	logReloadChanged  = "wsgo: reload: %s changed, reloading"
 	logReloadBroken   = "wsgo: reload: the app failed to load; answering 500 until a save fixes it"
-	logReloadPublic   = "wsgo: --reload is a development feature and %s is not a loopback address; do not use --reload in production"
 )
 
 // refreshAfter is how long after a request the watched files are brought
@@ -51,8 +48,8 @@ type reloader struct {
 // Without --reload it changes nothing: a load error stays an error. Under
 // --reload, an app that failed to import is served by pyhost.BrokenApp
 // while its files are watched for the save that fixes it.
-func withReload(c *cli.Context, log *slog.Logger, host *pyhost.Host, loadErr error) (wsgi.App, *reloader, error) {
-	if !c.Bool("reload") {
+func withReload(o *config.Options, log *slog.Logger, host *pyhost.Host, loadErr error) (wsgi.App, *reloader, error) {
+	if !o.Reload {
 		return host, nil, loadErr
 	}
 	r := &reloader{host: host, log: log}
@@ -67,9 +64,9 @@ func withReload(c *cli.Context, log *slog.Logger, host *pyhost.Host, loadErr err
 	} else {
 		files = host.SourceFiles()
 	}
-	w, err := watch.New(files, c.StringSlice("reload-extra-file"), log)
+	w, err := watch.New(files, o.ReloadExtraFiles, log)
 	if err != nil {
-		return nil, nil, cli.Exit(err.Error(), exitFailure)
+		return nil, nil, exitcode.Errorf(exitcode.Failure, "%s", err.Error())
 	}
 	r.w = w
 	log.Info(fmt.Sprintf(logReloadWatching, w.Len()))
@@ -111,13 +108,4 @@ func (r *reloader) stop() {
 	if r != nil {
 		r.w.Close()
 	}
-}
-
-// publicWarning is the warning for a --reload listener reachable from
-// other machines, or "".
-func publicWarning(c *cli.Context, l net.Listener, url string) string {
-	if c.Bool("reload") && !httpfront.IsLoopback(l.Addr()) {
-		return fmt.Sprintf(logReloadPublic, url)
-	}
-	return ""
 }

@@ -1,4 +1,4 @@
-package master
+package supervisor
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"wsgo/httpfront/handoff"
+	"wsgo/handoff"
 )
 
 // accept takes connections from l and lends them, until stop. It

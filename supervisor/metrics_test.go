@@ -1,4 +1,4 @@
-package master
+package supervisor
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
-	"wsgo/httpfront/handoff"
+	"wsgo/handoff"
 )
 
 // encoded is what a worker with one counter at 3 sends.

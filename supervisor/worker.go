@@ -1,4 +1,4 @@
-package master
+package supervisor
 
 import (
 	"encoding/json"
@@ -9,7 +9,8 @@ import (
 	"syscall"
 	"time"
 
-	"wsgo/httpfront/handoff"
+	"wsgo/handoff"
+	"wsgo/internal/exitcode"
 )
 
 // phase is where a worker is in its life.
@@ -226,7 +227,7 @@ func describeExit(ps *os.ProcessState) string {
 		return s
 	case ws.ExitStatus() == 0:
 		return "exit code 0"
-	case ws.ExitStatus() == 4:
+	case ws.ExitStatus() == exitcode.AppImport:
 		return "exit code 4 (the app could not be imported; its error is above)"
 	default:
 		return fmt.Sprintf("exit code %d", ws.ExitStatus())

@@ -1,4 +1,4 @@
-package httpfront
+package supervisor
 
 import (
 	"errors"
@@ -134,4 +134,11 @@ func listenError(bind string, err error) error {
 		return fmt.Errorf("wsgo: cannot listen on %s: cannot resolve host %q; use an IP address or a name this machine resolves with --bind", bind, dns.Name)
 	}
 	return fmt.Errorf("wsgo: cannot listen on %s: %v", bind, err)
+}
+
+// IsLoopback reports whether a listener's address is reachable from this
+// machine only. A unix socket is not: a proxy may carry anyone to it.
+func IsLoopback(addr net.Addr) bool {
+	a, ok := addr.(*net.TCPAddr)
+	return ok && a.IP.IsLoopback()
 }

@@ -23,16 +23,16 @@ type Hello struct {
 	Python      string // the Python version
 }
 
-// Worker is a worker process's end of the wire.
-type Worker struct {
+// Link is a worker process's end of the wire to its master.
+type Link struct {
 	ID    int
 	ch    *Channel
 	slots *Slots
 }
 
-// Join returns the Worker this process is, or nil when it is not one
+// Join returns this worker process's Link, or nil when it is not a worker
 // (Env unset). It removes Env, so the app does not see it.
-func Join() (*Worker, error) {
+func Join() (*Link, error) {
 	v, ok := os.LookupEnv(Env)
 	if !ok {
 		return nil, nil
@@ -53,11 +53,11 @@ func Join() (*Worker, error) {
 		ch.Close()
 		return nil, err
 	}
-	return &Worker{ID: id, ch: ch, slots: slots}, nil
+	return &Link{ID: id, ch: ch, slots: slots}, nil
 }
 
 // Ready tells the master the app is loaded and connections may come.
-func (w *Worker) Ready(h Hello) error {
+func (w *Link) Ready(h Hello) error {
 	data, err := json.Marshal(h)
 	if err != nil {
 		return err
@@ -66,13 +66,13 @@ func (w *Worker) Ready(h Hello) error {
 }
 
 // Recycle asks the master to replace this worker, for reason.
-func (w *Worker) Recycle(why Why, reason string) error {
+func (w *Link) Recycle(why Why, reason string) error {
 	return w.ch.Send(Msg{Kind: Recycle, Slot: uint32(why), Data: []byte(reason)}, -1)
 }
 
 // AskReload asks the master to replace every worker: the app's source
 // changed (--reload).
-func (w *Worker) AskReload() error {
+func (w *Link) AskReload() error {
 	return w.ch.Send(Msg{Kind: Reload}, -1)
 }
 
@@ -90,7 +90,7 @@ type Orders struct {
 
 // Serve receives orders until the master goes away or says Release or
 // Stop (whose handler it calls before returning).
-func (w *Worker) Serve(o Orders) error {
+func (w *Link) Serve(o Orders) error {
 	for {
 		m, fd, err := w.ch.Recv()
 		if err != nil {
@@ -127,7 +127,7 @@ func (w *Worker) Serve(o Orders) error {
 
 // answerScrape sends the metrics gather returns, in pieces that fit a
 // packet.
-func (w *Worker) answerScrape(scrape uint32, gather func() []byte) {
+func (w *Link) answerScrape(scrape uint32, gather func() []byte) {
 	var data []byte
 	if gather != nil {
 		data = gather()
@@ -142,7 +142,7 @@ func (w *Worker) answerScrape(scrape uint32, gather func() []byte) {
 }
 
 // adopt wraps a lent descriptor.
-func (w *Worker) adopt(slot uint32, fd int) (net.Conn, error) {
+func (w *Link) adopt(slot uint32, fd int) (net.Conn, error) {
 	if fd < 0 || slot >= NumSlots {
 		return nil, fmt.Errorf("handoff: a Lend order without a descriptor or with slot %d", slot)
 	}
@@ -158,7 +158,7 @@ func (w *Worker) adopt(slot uint32, fd int) (net.Conn, error) {
 // lentConn is a connection the master lent; see httpfront.Lent.
 type lentConn struct {
 	net.Conn
-	w      *Worker
+	w      *Link
 	slot   uint32
 	opaque bool // Encrypted: its state stays Opaque
 	end    sync.Once

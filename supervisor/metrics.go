@@ -1,4 +1,4 @@
-package master
+package supervisor
 
 import (
 	"bytes"
@@ -21,8 +21,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"google.golang.org/protobuf/proto"
 
-	"wsgo/httpfront"
-	"wsgo/httpfront/handoff"
+	"wsgo/handoff"
 )
 
 // The master serves the metrics (--metrics-bind) on a listener of its
@@ -131,7 +130,7 @@ func (m *Master) serveMetrics() error {
 		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelDebug)}
 	go x.server.Serve(l)
 	m.metrics = x
-	where := httpfront.URL(l)
+	where := URL(l)
 	if _, isTCP := l.Addr().(*net.TCPAddr); isTCP {
 		where += "/metrics"
 	} else {

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"bytes"
@@ -12,12 +12,12 @@ import (
 	"wsgo/pyhost"
 )
 
-// workerMetrics makes what a worker measures for --metrics-bind: its
+// newMetrics makes what a worker measures for --metrics-bind: its
 // front's requests (front, for httpfront.Config) and its Python threads
 // (none when host is nil: an app that failed to load under --reload).
 // gather encodes them for the master, which asks at each scrape
 // (handoff.Orders.Metrics); nothing in it takes the GIL.
-func workerMetrics(host *pyhost.Host, logger *slog.Logger) (front *httpfront.Metrics, gather func() []byte) {
+func newMetrics(host *pyhost.Host, logger *slog.Logger) (front *httpfront.Metrics, gather func() []byte) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if host != nil {

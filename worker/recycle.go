@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"wsgo/httpfront/handoff"
+	"wsgo/handoff"
 	"wsgo/wsgi"
 )
 

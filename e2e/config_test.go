@@ -1,0 +1,84 @@
+package e2e
+
+// Tests of how the command line becomes one configuration: paths are
+// taken from the directory wsgo was started in, and a bad flag stops wsgo
+// before any worker imports the app.
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startIn runs `wsgo run ARGS... --bind 127.0.0.1:0` in dir and waits for
+// its start line.
+func startIn(t *testing.T, dir string, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, logs: newLogBuffer(), exited: make(chan struct{})}
+	s.cmd = exec.Command(binary, append(append([]string{"run"}, args...), "--bind", "127.0.0.1:0")...)
+	s.cmd.Dir = dir
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	return awaitStart(t, s.run())
+}
+
+func TestRelativePathsAreTakenFromTheStartDirectoryNotChdir(t *testing.T) {
+	startDir, appDir := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(startDir, "public"), 0o755)
+	os.WriteFile(filepath.Join(startDir, "public", "hello.txt"), []byte("from the start directory"), 0o644)
+	// The same names under the app's directory, which --chdir moves into,
+	// must not be what is used.
+	os.MkdirAll(filepath.Join(appDir, "public"), 0o755)
+	os.WriteFile(filepath.Join(appDir, "public", "hello.txt"), []byte("from the app directory"), 0o644)
+	os.WriteFile(filepath.Join(appDir, "app.py"), []byte(frontApp), 0o644)
+
+	s := startIn(t, startDir, "--chdir", appDir, "--static", "/s=public", "--access-log", "access.log", "app:application")
+	if resp, body := s.get("/s/hello.txt"); resp.StatusCode != 200 || body != "from the start directory" {
+		t.Errorf("GET /s/hello.txt: %d %q; want 200 from the start directory", resp.StatusCode, body)
+	}
+	s.get("/logged")
+	want := filepath.Join(startDir, "access.log")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(want)
+		if strings.Contains(string(b), "GET /logged ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has no line for GET /logged: %q", want, b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(appDir, "access.log")); err == nil {
+		t.Errorf("an access log was written in the --chdir directory too")
+	}
+}
+
+func TestBadFrontFlagsExit2BeforeAnyWorkerStarts(t *testing.T) {
+	// The app says when it is imported: a bad flag must stop wsgo first.
+	app := writeApp(t, "app.py", "import sys\nprint('APP IMPORTED', file=sys.stderr, flush=True)\n"+frontApp)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--keep-alive", "-1"}, "wsgo run: --keep-alive must be at least 0"},
+		{[]string{"--access-log-format", "jsn"}, `--access-log-format "jsn": use combined or json`},
+		{[]string{"--static", "/s=no-such-dir"}, `bad --static "/s=no-such-dir"`},
+		{[]string{"--forwarded-allow-ips", "not-an-ip"}, "not-an-ip"},
+		{[]string{"--limit-request-line", "0"}, "wsgo run: --limit-request-line must be at least 1"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out := cliExit(t, nil, append(append([]string{"run"}, tc.args...), "--workers", "2", app)...)
+			if code != 2 || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d; want 2 and %q in:\n%s", code, tc.want, out)
+			}
+			for _, early := range []string{"APP IMPORTED", "worker 1"} {
+				if strings.Contains(out, early) {
+					t.Errorf("%q appears before the usage error:\n%s", early, out)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,110 @@
+package config
+
+import (
+	"slices"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"wsgo/httpfront"
+)
+
+// RunDescription is `wsgo run --help`'s text above the flags.
+const RunDescription = "TARGET is one of:\n" +
+	"   file.py                 the file's `application`, else its `app`\n" +
+	"   file.py:callable        a named callable in the file\n" +
+	"   package.module:callable a callable in an importable module\n" +
+	"   module:factory()        the app a factory returns (literal arguments allowed)\n\n" +
+	"The file's directory (or --chdir) goes first on sys.path. A wsgiref script that\n" +
+	"calls make_server(host, port, app).serve_forever() is served on that address\n" +
+	"unless --bind is given. Every flag can also be set as WSGO_<FLAG>, e.g.\n" +
+	"WSGO_BIND=0.0.0.0:8000 or WSGO_THREADS=32."
+
+// RunFlags are the flags of `wsgo run`, each also a WSGO_* variable.
+// README.md's table and docs/ describe them; Parse reads them.
+func RunFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "bind", Aliases: []string{"b"}, EnvVars: []string{"WSGO_BIND"},
+			Value: cli.NewStringSlice(DefaultBind),
+			Usage: "`ADDR` to listen on: HOST:PORT, :PORT, [IPV6]:PORT or unix:PATH (repeatable)"},
+		&cli.StringFlag{Name: "workers", Aliases: []string{"w"}, EnvVars: []string{"WSGO_WORKERS"}, Value: "1",
+			Usage: "`N` worker processes, each with its own Python and --threads; auto = one per CPU"},
+		&cli.IntFlag{Name: "threads", EnvVars: []string{"WSGO_THREADS"}, Value: 16,
+			Usage: "`N` Python threads per worker serve requests (more helps apps that wait on I/O)"},
+		&cli.IntFlag{Name: "queue-size", EnvVars: []string{"WSGO_QUEUE_SIZE"}, Value: 1024,
+			Usage: "`N` requests may wait for a free thread; beyond that clients get 503"},
+		&cli.StringFlag{Name: "chdir", EnvVars: []string{"WSGO_CHDIR"},
+			Usage: "change to `DIR` before loading the app; it goes first on sys.path"},
+		&cli.StringSliceFlag{Name: "pythonpath", EnvVars: []string{"WSGO_PYTHONPATH"},
+			Usage: "add `DIR` to sys.path (repeatable)"},
+		&cli.StringSliceFlag{Name: "env", EnvVars: []string{"WSGO_ENV"},
+			Usage: "set environment variable `KEY=VALUE` for the app (repeatable)"},
+		&cli.IntFlag{Name: "graceful-timeout", EnvVars: []string{"WSGO_GRACEFUL_TIMEOUT"}, Value: 30,
+			Usage: "`SECONDS` in-flight requests get to finish after SIGTERM, SIGINT, or a worker's replacement"},
+		&cli.IntFlag{Name: "timeout", Aliases: []string{"t"}, EnvVars: []string{"WSGO_TIMEOUT"}, Value: 0,
+			Usage: "`SECONDS` a request may run; past it the client gets 504 and Python gets wsgo.RequestTimeout (0 = no limit)"},
+		&cli.IntFlag{Name: "max-requests", EnvVars: []string{"WSGO_MAX_REQUESTS"},
+			Usage: "replace a worker after it has served `N` requests (0 = never)"},
+		&cli.IntFlag{Name: "max-requests-jitter", EnvVars: []string{"WSGO_MAX_REQUESTS_JITTER"},
+			Usage: "add a random 0..`N` to each worker's --max-requests, so workers do not all recycle at once"},
+		&cli.IntFlag{Name: "max-rss", EnvVars: []string{"WSGO_MAX_RSS"},
+			Usage: "replace a worker whose memory (RSS) has grown past `MIB` mebibytes, checked between requests (0 = never)"},
+		&cli.StringFlag{Name: "pid", Aliases: []string{"p"}, EnvVars: []string{"WSGO_PID"},
+			Usage: "write the master process's PID to `FILE` (removed at exit)"},
+		&cli.StringFlag{Name: "log-level", EnvVars: []string{"WSGO_LOG_LEVEL"}, Value: "info",
+			Usage: "`LEVEL`: debug, info, warning, error or critical"},
+		&cli.BoolFlag{Name: "strict", EnvVars: []string{"WSGO_STRICT"},
+			Usage: "answer 500 when the app sends str where WSGI needs bytes (default: warn once, send UTF-8)"},
+		&cli.StringFlag{Name: "certfile", EnvVars: []string{"WSGO_CERTFILE"},
+			Usage: "serve TLS (HTTP/2 and HTTP/1.1) on every TCP --bind with the PEM certificate chain in `FILE`; re-read on SIGHUP"},
+		&cli.StringFlag{Name: "keyfile", EnvVars: []string{"WSGO_KEYFILE"},
+			Usage: "the PEM private key of --certfile, in `FILE`; re-read on SIGHUP"},
+		&cli.BoolFlag{Name: "reload", EnvVars: []string{"WSGO_RELOAD"},
+			Usage: "development: reload the app when one of its Python files changes; a broken save answers 500 until fixed"},
+		&cli.StringSliceFlag{Name: "reload-extra-file", EnvVars: []string{"WSGO_RELOAD_EXTRA_FILE"},
+			Usage: "with --reload, also reload when `FILE` changes (repeatable)"},
+		&cli.StringFlag{Name: "metrics-bind", EnvVars: []string{"WSGO_METRICS_BIND"},
+			Usage: "serve Prometheus metrics of the master and every worker on `ADDR` (HOST:PORT or unix:PATH), path /metrics (default: off)"},
+		&cli.StringSliceFlag{Name: "static", EnvVars: []string{"WSGO_STATIC"},
+			Usage: "serve the files of DIR under the URL prefix, from Go (`/PREFIX=DIR`, repeatable)"},
+		&cli.IntFlag{Name: "static-max-age", EnvVars: []string{"WSGO_STATIC_MAX_AGE"},
+			Usage: "Cache-Control max-age of static files in `SECONDS` (0: clients revalidate every time)"},
+		&cli.StringFlag{Name: "access-log", EnvVars: []string{"WSGO_ACCESS_LOG"},
+			Usage: "write one line per request to `FILE` (- for standard output; default: to standard error when it is a terminal, else none)"},
+		&cli.StringFlag{Name: "access-log-format", EnvVars: []string{"WSGO_ACCESS_LOG_FORMAT"}, Value: "combined",
+			Usage: "`FORMAT` of the access log: combined or json"},
+		&cli.StringFlag{Name: "forwarded-allow-ips", EnvVars: []string{"WSGO_FORWARDED_ALLOW_IPS", "FORWARDED_ALLOW_IPS"},
+			Value: "127.0.0.1,::1",
+			Usage: "proxies whose X-Forwarded-* and Forwarded headers are believed: `LIST` of addresses, CIDRs, unix, or *"},
+		&cli.IntFlag{Name: "limit-request-line", EnvVars: []string{"WSGO_LIMIT_REQUEST_LINE"},
+			Value: httpfront.DefaultLimitRequestLine, Usage: "longest request line in `BYTES`; longer gets 414"},
+		&cli.IntFlag{Name: "limit-request-fields", EnvVars: []string{"WSGO_LIMIT_REQUEST_FIELDS"},
+			Value: httpfront.DefaultLimitRequestFields, Usage: "most header fields in a request (`N`); more gets 431"},
+		&cli.IntFlag{Name: "limit-request-field_size", EnvVars: []string{"WSGO_LIMIT_REQUEST_FIELD_SIZE"},
+			Value: httpfront.DefaultLimitRequestFieldSize, Usage: "longest header field in `BYTES`; longer gets 431"},
+		&cli.Int64Flag{Name: "max-body-size", EnvVars: []string{"WSGO_MAX_BODY_SIZE"},
+			Usage: "largest request body in `BYTES`; larger gets 413 (0: no limit)"},
+		&cli.IntFlag{Name: "keep-alive", EnvVars: []string{"WSGO_KEEP_ALIVE"}, Value: secs(httpfront.DefaultKeepAlive),
+			Usage: "`SECONDS` an idle connection waits for its next request (0: one request per connection)"},
+		&cli.IntFlag{Name: "header-timeout", EnvVars: []string{"WSGO_HEADER_TIMEOUT"}, Value: secs(httpfront.DefaultHeaderTimeout),
+			Usage: "`SECONDS` a request's headers may take to arrive (against slowloris)"},
+		&cli.IntFlag{Name: "stall-timeout", EnvVars: []string{"WSGO_STALL_TIMEOUT"}, Value: secs(httpfront.DefaultStallTimeout),
+			Usage: "`SECONDS` a body read or response write may make no progress before the client is dropped"},
+		&cli.BoolFlag{Name: "debug", EnvVars: []string{"WSGO_DEBUG"},
+			Usage: "show an HTML page with the traceback when the app raises before responding (never in production)"},
+	}
+}
+
+// CheckFlags are the flags of `wsgo check`: those of `wsgo run` that
+// decide where the app is and what it sees.
+func CheckFlags() []cli.Flag {
+	var picked []cli.Flag
+	for _, f := range RunFlags() {
+		if slices.Contains([]string{"chdir", "pythonpath", "env"}, f.Names()[0]) {
+			picked = append(picked, f)
+		}
+	}
+	return picked
+}
+
+func secs(d time.Duration) int { return int(d / time.Second) }

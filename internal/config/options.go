@@ -1,0 +1,70 @@
+// Package config turns wsgo's command line and WSGO_* variables into one
+// validated Options. The master parses and validates before any worker
+// starts, so a bad flag exits 2 at once, naming the flag; a worker (the
+// same binary, run again with the same arguments in the same directory)
+// parses them again and gets the same Options.
+//
+// Paths are resolved against the directory wsgo was started in, before
+// --chdir moves the worker into the app's directory.
+package config
+
+import (
+	"log/slog"
+	"time"
+
+	"wsgo/httpfront"
+)
+
+// DefaultBind is where wsgo listens when neither --bind nor a wsgiref
+// script says where.
+const DefaultBind = "127.0.0.1:8000"
+
+// Options is the whole configuration of `wsgo run`.
+type Options struct {
+	Target string // the app: file.py, module:callable, ...
+
+	// Process model (the supervisor's).
+	Binds             []string // as given; empty: the script's make_server address, else DefaultBind
+	Workers           int
+	GracefulTimeout   time.Duration
+	MaxRequests       int
+	MaxRequestsJitter int
+	MaxRSSMiB         int
+	PidFile           string // absolute, or ""
+	MetricsBind       string
+
+	// Python (pyhost's).
+	Python           Python
+	Threads          int
+	QueueSize        int
+	Timeout          time.Duration // 0: no limit
+	Strict           bool
+	Reload           bool
+	ReloadExtraFiles []string // absolute
+
+	LogLevel slog.Level
+
+	// TLS: both files absolute, or both "". Certs holds them as Parse
+	// loaded them: the master to check them, each worker (started by
+	// SIGHUP, say) to serve what the files hold now.
+	CertFile, KeyFile string
+	Certs             *httpfront.Certs
+
+	// Front is the HTTP front's configuration but for what only a worker
+	// can make (App, Logger, AccessLog, TLS, Metrics, Timeout).
+	Front httpfront.Config
+	// AccessLog is the --access-log path ("-": standard output; absolute
+	// otherwise); AccessLogSet is false when the flag was not given, which
+	// means to the terminal when standard error is one.
+	AccessLog     string
+	AccessLogSet  bool
+	AccessLogJSON bool
+}
+
+// Python is what `wsgo run` and `wsgo check` share: where the app is and
+// what it sees.
+type Python struct {
+	Chdir      string   // absolute, or "" to stay
+	PythonPath []string // as given: sys.path entries, resolved by Python
+	Env        []string // KEY=VALUE, set in the process before Python starts
+}

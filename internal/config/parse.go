@@ -1,0 +1,211 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"wsgo/httpfront"
+	"wsgo/internal/exitcode"
+	"wsgo/internal/logfmt"
+)
+
+// Parse reads `wsgo run`'s flags into Options and checks every one of
+// them. Its errors are usage errors (exit 2) that name the flag and the
+// fix. It also applies --env to this process, so that what Python starts
+// with is what the user asked for.
+func Parse(c *cli.Context) (*Options, error) {
+	if c.NArg() != 1 {
+		return nil, usage("wsgo run: give one TARGET, e.g. `wsgo run hello.py` or `wsgo run pkg.module:app`")
+	}
+	o := &Options{Target: c.Args().First()}
+	var err error
+	if o.LogLevel, err = logfmt.ParseLevel(c.String("log-level")); err != nil {
+		return nil, usage("wsgo run: " + err.Error())
+	}
+	if o.Python, err = parsePython(c); err != nil {
+		return nil, err
+	}
+	if o.Workers, err = parseWorkers(c.String("workers")); err != nil {
+		return nil, usage(err.Error())
+	}
+	for _, name := range []string{"timeout", "max-requests", "max-requests-jitter", "max-rss", "graceful-timeout"} {
+		if c.Int(name) < 0 {
+			return nil, usage(fmt.Sprintf("wsgo run: --%s must be 0 or more", name))
+		}
+	}
+	for _, name := range []string{"keep-alive", "static-max-age"} {
+		if c.Int(name) < 0 {
+			return nil, usage(fmt.Sprintf("wsgo run: --%s must be at least 0", name))
+		}
+	}
+	if c.Int("threads") < 1 || c.Int("queue-size") < 1 {
+		return nil, usage("wsgo run: --threads and --queue-size must be at least 1")
+	}
+	for _, name := range []string{"limit-request-line", "limit-request-fields", "limit-request-field_size", "header-timeout", "stall-timeout"} {
+		if c.Int(name) < 1 {
+			return nil, usage(fmt.Sprintf("wsgo run: --%s must be at least 1", name))
+		}
+	}
+	if c.Int64("max-body-size") < 0 {
+		return nil, usage("wsgo run: --max-body-size must be at least 0 (0: no limit)")
+	}
+	if c.IsSet("bind") {
+		o.Binds = c.StringSlice("bind")
+	}
+	o.Threads, o.QueueSize = c.Int("threads"), c.Int("queue-size")
+	o.Timeout = seconds(c, "timeout")
+	o.GracefulTimeout = seconds(c, "graceful-timeout")
+	o.MaxRequests, o.MaxRequestsJitter, o.MaxRSSMiB = c.Int("max-requests"), c.Int("max-requests-jitter"), c.Int("max-rss")
+	o.Strict, o.Reload = c.Bool("strict"), c.Bool("reload")
+	o.MetricsBind = c.String("metrics-bind")
+	if o.PidFile, err = absPath(c, "pid"); err != nil {
+		return nil, err
+	}
+	for _, f := range c.StringSlice("reload-extra-file") {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, usage(fmt.Sprintf("wsgo run: --reload-extra-file %q: %v", f, err))
+		}
+		o.ReloadExtraFiles = append(o.ReloadExtraFiles, abs)
+	}
+	if err := o.parseTLS(c); err != nil {
+		return nil, err
+	}
+	if err := o.parseFront(c); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// ParseCheck reads `wsgo check`'s flags: the target and where it is.
+func ParseCheck(c *cli.Context) (target string, py Python, err error) {
+	if c.NArg() != 1 {
+		return "", py, usage("wsgo check: give one TARGET, e.g. `wsgo check hello.py` or `wsgo check pkg.module:app`")
+	}
+	py, err = parsePython(c)
+	return c.Args().First(), py, err
+}
+
+func parsePython(c *cli.Context) (Python, error) {
+	py := Python{PythonPath: c.StringSlice("pythonpath"), Env: c.StringSlice("env")}
+	for _, kv := range py.Env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return py, usage(fmt.Sprintf("wsgo %s: --env %q must be KEY=VALUE", c.Command.Name, kv))
+		}
+		os.Setenv(k, v)
+	}
+	var err error
+	py.Chdir, err = absPath(c, "chdir")
+	return py, err
+}
+
+// parseFront reads the HTTP front's flags into o.Front and the access
+// log's into o.AccessLog*.
+func (o *Options) parseFront(c *cli.Context) error {
+	o.Front = httpfront.Config{
+		KeepAlive:             seconds(c, "keep-alive"),
+		HeaderTimeout:         seconds(c, "header-timeout"),
+		StallTimeout:          seconds(c, "stall-timeout"),
+		LimitRequestLine:      c.Int("limit-request-line"),
+		LimitRequestFields:    c.Int("limit-request-fields"),
+		LimitRequestFieldSize: c.Int("limit-request-field_size"),
+		MaxBodySize:           c.Int64("max-body-size"),
+		StaticMaxAge:          seconds(c, "static-max-age"),
+		Debug:                 c.Bool("debug"),
+	}
+	if o.Front.KeepAlive == 0 {
+		o.Front.KeepAlive = -1 // Config's zero is the default
+	}
+	for _, spec := range c.StringSlice("static") {
+		dir, err := httpfront.ParseStatic(spec)
+		if err != nil {
+			return usage(err.Error())
+		}
+		o.Front.Static = append(o.Front.Static, dir)
+	}
+	var err error
+	if o.Front.ForwardedAllow, err = httpfront.ParseAllowList(c.String("forwarded-allow-ips")); err != nil {
+		return usage(err.Error())
+	}
+	if o.AccessLogJSON, err = httpfront.ParseAccessLogFormat(c.String("access-log-format")); err != nil {
+		return usage(err.Error())
+	}
+	o.AccessLogSet = c.IsSet("access-log")
+	o.AccessLog = c.String("access-log")
+	if o.AccessLog == "" || o.AccessLog == "-" {
+		return nil
+	}
+	if o.AccessLog, err = absPath(c, "access-log"); err != nil {
+		return err
+	}
+	// Opened here once so that a path that cannot be written stops wsgo
+	// before any worker starts; each worker opens it for itself.
+	f, err := os.OpenFile(o.AccessLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return usage(fmt.Sprintf("wsgo: cannot open --access-log %s: %v; give a writable file, or - for standard output", o.AccessLog, err))
+	}
+	return f.Close()
+}
+
+// parseTLS reads --certfile and --keyfile. A file that cannot be read, or
+// a key that does not match, is a bad flag.
+func (o *Options) parseTLS(c *cli.Context) error {
+	cert, key := c.String("certfile"), c.String("keyfile")
+	switch {
+	case cert == "" && key == "":
+		return nil
+	case cert == "" || key == "":
+		return usage("wsgo run: TLS needs both --certfile and --keyfile (PEM files)")
+	}
+	var err error
+	if o.CertFile, err = absPath(c, "certfile"); err != nil {
+		return err
+	}
+	if o.KeyFile, err = absPath(c, "keyfile"); err != nil {
+		return err
+	}
+	if o.Certs, err = httpfront.LoadCerts(o.CertFile, o.KeyFile); err != nil {
+		return usage(err.Error())
+	}
+	return nil
+}
+
+// parseWorkers reads --workers: a count, or auto for one per CPU.
+func parseWorkers(s string) (int, error) {
+	if strings.EqualFold(s, "auto") {
+		return runtime.NumCPU(), nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("wsgo run: --workers %q: give a number of at least 1, or auto (one per CPU)", s)
+	}
+	return n, nil
+}
+
+// absPath is the flag's path made absolute against the directory wsgo
+// was started in, or "" when the flag is empty.
+func absPath(c *cli.Context, name string) (string, error) {
+	p := c.String(name)
+	if p == "" {
+		return "", nil
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", usage(fmt.Sprintf("wsgo run: --%s %q: %v", name, p, err))
+	}
+	return abs, nil
+}
+
+func seconds(c *cli.Context, name string) time.Duration {
+	return time.Duration(c.Int(name)) * time.Second
+}
+
+func usage(msg string) error { return exitcode.Errorf(exitcode.Usage, "%s", msg) }

@@ -1,0 +1,123 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"wsgo/internal/exitcode"
+)
+
+// parse runs `wsgo run ARGS...` through urfave/cli as main does and
+// returns what Parse made of it.
+func parse(t *testing.T, args ...string) (*Options, error) {
+	t.Helper()
+	var o *Options
+	var perr error
+	app := &cli.App{
+		Commands: []*cli.Command{{Name: "run", Flags: RunFlags(), Action: func(c *cli.Context) error {
+			o, perr = Parse(c)
+			return nil
+		}}},
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	if err := app.Run(Interspersed(append([]string{"wsgo", "run"}, args...))); err != nil {
+		t.Fatalf("urfave/cli refused %v: %v", args, err)
+	}
+	return o, perr
+}
+
+func TestPathsAreMadeAbsoluteAgainstTheStartDirectory(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	os.Mkdir("public", 0o755)
+	o, err := parse(t, "app.py", "--chdir", "src", "--static", "/s=public", "--access-log", "logs/../access.log",
+		"--pid", "wsgo.pid", "--reload-extra-file", "settings.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{o.Python.Chdir, o.Front.Static[0].Dir, o.AccessLog, o.PidFile, o.ReloadExtraFiles[0]}
+	want := []string{"src", "public", "access.log", "wsgo.pid", "settings.toml"}
+	for i := range want {
+		want[i] = filepath.Join(dir, want[i])
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("paths %q; want %q", got, want)
+	}
+}
+
+func TestEveryFlagHasAWSGOVariable(t *testing.T) {
+	for _, f := range RunFlags() {
+		name := f.Names()[0]
+		env := "WSGO_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		var vars []string
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			vars = f.EnvVars
+		case *cli.StringSliceFlag:
+			vars = f.EnvVars
+		case *cli.IntFlag:
+			vars = f.EnvVars
+		case *cli.Int64Flag:
+			vars = f.EnvVars
+		case *cli.BoolFlag:
+			vars = f.EnvVars
+		default:
+			t.Fatalf("--%s: a flag type this test does not know", name)
+		}
+		if !slices.Contains(vars, env) {
+			t.Errorf("--%s is not read from %s (it reads %v)", name, env, vars)
+		}
+	}
+}
+
+func TestVariablesSetOptions(t *testing.T) {
+	t.Setenv("WSGO_THREADS", "7")
+	t.Setenv("WSGO_TIMEOUT", "30")
+	t.Setenv("WSGO_KEEP_ALIVE", "0")
+	o, err := parse(t, "app.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Threads != 7 || o.Timeout != 30*time.Second || o.Front.KeepAlive != -1 {
+		t.Errorf("threads %d, timeout %v, keep-alive %v; want 7, 30s, -1 (one request per connection)",
+			o.Threads, o.Timeout, o.Front.KeepAlive)
+	}
+}
+
+func TestBadValuesAreUsageErrorsNamingTheFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--workers", "0"}, `--workers "0": give a number of at least 1, or auto`},
+		{[]string{"--keep-alive", "-1"}, "--keep-alive must be at least 0"},
+		{[]string{"--stall-timeout", "0"}, "--stall-timeout must be at least 1"},
+		{[]string{"--access-log-format", "jsn"}, `--access-log-format "jsn": use combined or json`},
+		{[]string{"--access-log", "/no/such/dir/a.log"}, "cannot open --access-log /no/such/dir/a.log"},
+		{[]string{"--static", "s=public"}, "the URL prefix must start with /"},
+		{[]string{"--certfile", "cert.pem"}, "TLS needs both --certfile and --keyfile"},
+		{[]string{"--log-level", "loud"}, `--log-level "loud"`},
+		{[]string{"--env", "NOEQUALS"}, `--env "NOEQUALS" must be KEY=VALUE`},
+	} {
+		_, err := parse(t, append([]string{"app.py"}, tc.args...)...)
+		var ec *exitcode.Error
+		if !errors.As(err, &ec) || ec.Code != exitcode.Usage || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v; want a usage error containing %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestInterspersedPutsTheTargetAfterTheFlags(t *testing.T) {
+	got := Interspersed([]string{"wsgo", "run", "app.py", "-b", ":80", "--reload", "--threads=4", "-w", "2"})
+	want := []string{"wsgo", "run", "--bind", ":80", "--reload", "--threads=4", "--workers", "2", "--", "app.py"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Interspersed = %q; want %q", got, want)
+	}
+}

@@ -1,0 +1,149 @@
+// Package worker is a worker process's life: it imports the app (pyhost),
+// tells the master it is ready, serves the connections the master lends it
+// (httpfront) until told to stop, and asks to be replaced when it should
+// be: --max-requests, --max-rss, a stuck pythread, or a --reload save.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"wsgo/handoff"
+	"wsgo/httpfront"
+	"wsgo/internal/config"
+	"wsgo/internal/exitcode"
+	"wsgo/pyhost"
+)
+
+// Run is a worker process: it imports the app, says so, and serves the
+// connections the master lends it until told to stop.
+func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
+	// The master decides: a terminal's Ctrl-C or hang-up reaches the whole
+	// process group, and must not stop workers behind the master's back.
+	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGTTIN, syscall.SIGTTOU)
+	host, err := pyhost.Start(pyhost.Config{
+		Target:     o.Target,
+		Chdir:      o.Python.Chdir,
+		PythonPath: o.Python.PythonPath,
+		Threads:    o.Threads,
+		QueueSize:  o.QueueSize,
+		Strict:     o.Strict,
+		Reload:     o.Reload,
+		Logger:     logger,
+		Timeout:    o.Timeout,
+		StuckAfter: o.GracefulTimeout,
+		OnStuck:    func() { link.Recycle(handoff.WhyStuck, "a Python thread stays stuck in a request that timed out") },
+	})
+	app, reload, err := withReload(o, logger, host, err)
+	if err != nil {
+		var exit *exitcode.Error
+		if errors.As(err, &exit) {
+			return err
+		}
+		fmt.Fprint(os.Stderr, strings.TrimRight(err.Error(), "\n")+"\n")
+		return &exitcode.Error{Code: exitcode.AppImport}
+	}
+	hello := handoff.Hello{Description: o.Target + " (failed to load)", Python: pyhost.PythonVersion()}
+	if host != nil {
+		hello.Description, hello.ScriptBind = host.Description(), host.ScriptBind()
+	}
+	app = newRecycler(app, o.MaxRequests, o.MaxRequestsJitter, o.MaxRSSMiB,
+		func(why handoff.Why, reason string) { link.Recycle(why, reason) })
+	cfg := o.Front
+	cfg.App, cfg.Logger, cfg.Timeout = app, logger, o.Timeout
+	if cfg.AccessLog, err = openAccessLog(o, logger); err != nil {
+		return exitcode.Errorf(exitcode.Usage, "%s", err.Error())
+	}
+	if cfg.AccessLog != nil {
+		defer cfg.AccessLog.Close()
+	}
+	var gatherMetrics func() []byte
+	if o.MetricsBind != "" {
+		cfg.Metrics, gatherMetrics = newMetrics(host, logger)
+	}
+	if o.Certs != nil { // read by this worker's Parse: one started by SIGHUP serves renewed files
+		cfg.TLS = o.Certs.Config()
+	}
+	srv := httpfront.New(cfg)
+	if err := link.Ready(hello); err != nil {
+		return exitcode.Errorf(exitcode.Failure, "wsgo: worker %d cannot reach the master: %v", link.ID, err)
+	}
+
+	release := make(chan bool, 2) // true: give connections back; false: close them
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGUSR1)
+	go func() {
+		for sig := range sigs {
+			if sig == syscall.SIGUSR1 {
+				go logStacks(host, logger)
+				continue
+			}
+			release <- false
+		}
+	}()
+	go link.Serve(handoff.Orders{
+		Conn:    srv.ServeConn,
+		Release: func() { release <- true },
+		Stop:    func() { release <- false },
+		Dump:    func() { go logStacks(host, logger) },
+		Metrics: gatherMetrics,
+	})
+	var giveBack bool
+	changes := reload.changes()
+	for waiting := true; waiting; {
+		select {
+		case giveBack = <-release:
+			waiting = false
+		case path := <-changes:
+			logger.Info(fmt.Sprintf(logReloadChanged, path))
+			reload.stop() // the new workers watch from now on
+			changes = nil
+			link.AskReload()
+		}
+	}
+	reload.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), o.GracefulTimeout)
+	defer cancel()
+	if giveBack {
+		err = srv.Release(ctx)
+	} else {
+		err = srv.Shutdown(ctx)
+	}
+	if err != nil {
+		logger.Warn("wsgo: graceful timeout reached; requests still running were cut", "err", err)
+	}
+	if host == nil { // the app failed to load (--reload): Python has nothing to finish
+		return nil
+	}
+	if err := host.Shutdown(ctx); err != nil {
+		logger.Warn("wsgo: " + err.Error())
+	}
+	return nil
+}
+
+// openAccessLog opens --access-log; without the flag, access lines go to
+// standard error when it is a terminal (a developer watching).
+func openAccessLog(o *config.Options, logger *slog.Logger) (*httpfront.AccessLog, error) {
+	switch {
+	case !o.AccessLogSet:
+		return httpfront.TerminalAccessLog(logger), nil
+	case o.AccessLog == "":
+		return nil, nil
+	}
+	return httpfront.OpenAccessLog(o.AccessLog, o.AccessLogJSON, logger)
+}
+
+// logStacks logs the Python stack of every thread (SIGUSR1).
+func logStacks(host *pyhost.Host, logger *slog.Logger) {
+	if host == nil {
+		logger.Info("wsgo: the app failed to load: no Python stacks to show")
+		return
+	}
+	logger.Info(fmt.Sprintf("wsgo: Python stacks of worker pid %d", os.Getpid()), "traceback", host.Stacks())
+}
