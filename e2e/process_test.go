@@ -187,6 +187,11 @@ func TestWorkerDeathAnswers502(t *testing.T) {
 			if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) exited: .*; 1 request\(s\) it was running got 502`, 10*time.Second) {
 				t.Error("the master did not log the death and the 502")
 			}
+			// The Go runtime catches a signal in C code and exits 2: the
+			// master reads its report and names the crash.
+			if how == "segv" && !s.waitLog(`exited: crashed: SIGSEGV: segmentation violation; .*signal arrived during cgo execution \(a crash in C code`, time.Second) {
+				t.Error("the master did not name the segmentation fault")
+			}
 			for deadline := time.Now().Add(10 * time.Second); readyPids(s)["1"] == pid && time.Now().Before(deadline); {
 				time.Sleep(10 * time.Millisecond)
 			}

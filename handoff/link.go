@@ -13,7 +13,7 @@ import (
 )
 
 // Env is set in a worker's environment to its number; the channel is its
-// descriptor 3 and the slot table its descriptor 4.
+// descriptor 3, the slot table its descriptor 4, its crash file (crash.go) 5.
 const Env = "WSGO_INTERNAL_WORKER"
 
 // Hello is what a worker tells the master once its app is imported.
@@ -44,6 +44,10 @@ func Join() (*Link, error) {
 	}
 	ch, err := Open(os.NewFile(3, "wsgo-channel"))
 	if err != nil {
+		return nil, err
+	}
+	if err := reportCrashes(); err != nil {
+		ch.Close()
 		return nil, err
 	}
 	f := os.NewFile(4, "wsgo-slots")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,6 +29,7 @@ type worker struct {
 	cmd   *exec.Cmd
 	ch    *handoff.Channel
 	slots *handoff.Slots
+	crash *os.File // its Go runtime's crash report, if it crashes (handoff.NewCrashFile)
 	hello handoff.Hello
 	state *os.ProcessState // once reaped; the loop's
 
@@ -74,8 +76,16 @@ func (m *Master) spawn(id int) (*worker, error) {
 		chFile.Close()
 		return nil, err
 	}
+	crash, err := handoff.NewCrashFile()
+	if err != nil {
+		ch.Close()
+		chFile.Close()
+		slots.Unmap()
+		slotsFile.Close()
+		return nil, err
+	}
 	cmd := m.cfg.Command()
-	cmd.ExtraFiles = []*os.File{chFile, slotsFile} // descriptors 3 and 4
+	cmd.ExtraFiles = []*os.File{chFile, slotsFile, crash} // descriptors 3, 4 and 5
 	cmd.Env = append(cmd.Environ(), handoff.Env+"="+strconv.Itoa(id))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	err = cmd.Start()
@@ -84,9 +94,10 @@ func (m *Master) spawn(id int) (*worker, error) {
 	if err != nil {
 		ch.Close()
 		slots.Unmap()
+		crash.Close()
 		return nil, fmt.Errorf("wsgo: starting a worker: %w", err)
 	}
-	w := &worker{id: id, cmd: cmd, ch: ch, slots: slots, conns: map[uint32]int{}}
+	w := &worker{id: id, cmd: cmd, ch: ch, slots: slots, crash: crash, conns: map[uint32]int{}}
 	m.mu.Lock()
 	m.spawned++
 	w.serial = m.spawned
@@ -198,8 +209,10 @@ func (m *Master) reap(w *worker) {
 	}
 	w.slots.Unmap()
 	w.ch.Close()
+	crash := handoff.CrashSummary(w.crash)
+	w.crash.Close()
 	m.metrics.answeredItself("502", failed)
-	msg := fmt.Sprintf("wsgo: worker %d (pid %d) exited: %s", w.id, w.cmd.Process.Pid, describeExit(w.state))
+	msg := fmt.Sprintf("wsgo: worker %d (pid %d) exited: %s", w.id, w.cmd.Process.Pid, describeExit(w.state, crash))
 	if failed > 0 {
 		msg += fmt.Sprintf("; %d request(s) it was running got 502", failed)
 	}
@@ -210,8 +223,9 @@ func (m *Master) reap(w *worker) {
 	}
 }
 
-// describeExit says how a process ended, in words an operator can act on.
-func describeExit(ps *os.ProcessState) string {
+// describeExit says how a process ended, in words an operator can act on;
+// crash is the head of its Go runtime's crash report, or "".
+func describeExit(ps *os.ProcessState, crash string) string {
 	ws, ok := ps.Sys().(syscall.WaitStatus)
 	switch {
 	case !ok:
@@ -229,6 +243,12 @@ func describeExit(ps *os.ProcessState) string {
 		return "exit code 0"
 	case ws.ExitStatus() == exitcode.AppImport:
 		return "exit code 4 (the app could not be imported; its error is above)"
+	case ws.ExitStatus() == exitcode.GoCrash && crash != "":
+		s := "crashed: " + crash
+		if strings.Contains(crash, "signal arrived during cgo execution") {
+			s += " (a crash in C code: the app's, a C extension's or CPython's)"
+		}
+		return s + "; the full report is above"
 	default:
 		return fmt.Sprintf("exit code %d", ws.ExitStatus())
 	}

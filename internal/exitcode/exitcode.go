@@ -12,6 +12,10 @@ const (
 	Usage     = 2 // bad flags or arguments
 	Listen    = 3 // a --bind address cannot be listened on
 	AppImport = 4 // Python could not start or the app could not be imported
+
+	// GoCrash is the code the Go runtime exits with after a panic, a fatal
+	// error or a signal in C code; its report goes to standard error.
+	GoCrash = 2
 )
 
 // Error is an error that ends the process with Code. Its ExitCode method
