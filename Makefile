@@ -14,12 +14,18 @@ export PKG_CONFIG_PATH := $(PY_LIBDIR)/pkgconfig
 export CGO_LDFLAGS := -Wl,-rpath,$(PY_LIBDIR)
 endif
 
-.PHONY: build test vet e2e unit setup bench bench-quick bench-setup image-test clean
+.PHONY: build run test vet e2e unit setup bench bench-quick bench-setup image-test clean
 
-build:
+build: setup
 	$(GO) build -o wsgo .
 
-# Installs what building and testing need (Debian packages); run once.
+# Sets up and builds what is missing, then serves an example.
+EXAMPLE ?= examples/hello.py
+run: build
+	./wsgo run $(EXAMPLE)
+
+# Installs what building and testing need (Debian packages) when missing;
+# quick when nothing is.
 setup:
 	bash .ci/setup
 
@@ -34,7 +40,7 @@ unit:
 e2e:
 	$(GO) test -count=1 ./e2e/...
 
-test: vet
+test: setup vet
 	$(GO) test -count=1 ./...
 
 # The benchmark suite: wsgo against gunicorn, uWSGI, waitress and a bare Go

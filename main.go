@@ -8,6 +8,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"runtime"
@@ -30,6 +31,9 @@ func main() {
 	if os.Getpid() == 1 {
 		os.Exit(supervisor.RunInit()) // a container's PID 1 reaps and forwards
 	}
+	if len(os.Args) > 1 && os.Args[1] == "python" {
+		os.Exit(worker.Python(os.Args[2:])) // every argument is Python's
+	}
 	app := &cli.App{
 		Name:  "wsgo",
 		Usage: "serve a Python WSGI app over HTTP, from one binary",
@@ -41,12 +45,13 @@ func main() {
 		HideHelpCommand: true,
 		Commands: []*cli.Command{
 			{
-				Name:        "run",
-				Usage:       "serve a WSGI app",
-				ArgsUsage:   "TARGET",
-				Description: config.RunDescription,
-				Flags:       config.RunFlags(),
-				Action:      run,
+				Name:         "run",
+				Usage:        "serve a WSGI app",
+				ArgsUsage:    "TARGET",
+				Description:  config.RunDescription,
+				Flags:        config.RunFlags(),
+				Action:       run,
+				OnUsageError: usageError,
 			},
 			{
 				Name:      "check",
@@ -54,8 +59,14 @@ func main() {
 				ArgsUsage: "TARGET",
 				Description: "TARGET and the flags below are those of `wsgo run`. Prints the callable found,\n" +
 					"the Python version and sys.path, or the error `run` would stop with.",
-				Flags:  config.CheckFlags(),
-				Action: check,
+				Flags:        config.CheckFlags(),
+				Action:       check,
+				OnUsageError: usageError,
+			},
+			{
+				Name:      "python",
+				Usage:     "run the linked Python as `python3 ARGS` would (manage.py, -m pip, -c); WSGO_CHDIR, WSGO_PYTHONPATH and WSGO_ENV apply",
+				ArgsUsage: "ARGS...",
 			},
 			{
 				Name:   "version",
@@ -65,9 +76,11 @@ func main() {
 		},
 		ExitErrHandler: exit,
 	}
-	if err := app.Run(config.Interspersed(os.Args)); err != nil {
-		exit(nil, err)
+	args, err := config.Interspersed(os.Args)
+	if err == nil {
+		err = app.Run(args)
 	}
+	exit(nil, err)
 }
 
 // run is `wsgo run`: the master process, or a worker when the master
@@ -77,7 +90,16 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	logger := logfmt.NewLogger(os.Stderr, o.LogLevel)
+	logOut := io.Writer(os.Stderr)
+	if o.ErrorLog != "" {
+		f, err := os.OpenFile(o.ErrorLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return exitcode.Errorf(exitcode.Usage, "wsgo: cannot open --error-log %s: %v", o.ErrorLog, err)
+		}
+		defer f.Close()
+		logOut = f
+	}
+	logger := logfmt.NewLogger(logOut, o.LogLevel)
 	slog.SetDefault(logger)
 	link, err := handoff.Join()
 	if err != nil {
@@ -85,6 +107,9 @@ func run(c *cli.Context) error {
 	}
 	if link != nil {
 		return worker.Run(o, link, logger)
+	}
+	for _, note := range o.Notes {
+		logger.Info(note)
 	}
 	return supervisor.Serve(o, logger)
 }
@@ -96,6 +121,8 @@ func check(c *cli.Context) error {
 	}
 	return worker.Check(target, py)
 }
+
+func usageError(c *cli.Context, err error, _ bool) error { return config.UsageError(c, err) }
 
 func printVersion(*cli.Context) error {
 	fmt.Printf("wsgo %s\nGo %s\nPython %s\n", version, strings.TrimPrefix(runtime.Version(), "go"),

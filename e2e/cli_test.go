@@ -266,7 +266,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"--threads not a number", nil, []string{"run", "--threads", "many", app},
 			"Run `wsgo run --help` for the flags."},
 		{"an unknown flag", nil, []string{"run", "--nosuch", app},
-			"flag provided but not defined: -nosuch"},
+			"wsgo run: unknown flag --nosuch\nRun `wsgo run --help` for the flags."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -142,4 +142,12 @@ wsgo_call *wsgo_call_next(wsgo_call *call, wsgo_out *out);
 /* The client is gone: calls the response's close() and releases call. GIL: held. */
 void wsgo_call_abort(wsgo_call *call);
 
+/*
+ * `wsgo python ARGS`: runs Python's own command line (argv[0] is the
+ * program name, the rest as `python3` takes them), then finalizes it.
+ * Returns the exit code. Call once, with no interpreter running and no
+ * other use of Python in the process. GIL: none (it takes and ends it).
+ */
+int wsgo_python_main(int argc, char **argv);
+
 #endif

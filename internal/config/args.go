@@ -1,30 +1,52 @@
 package config
 
 import (
+	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 )
 
-// Interspersed moves the TARGET of `run` and `check` after their flags, so
-// `wsgo run app.py --threads 4` works as gunicorn users expect (urfave/cli
-// v2 stops parsing flags at the first argument), and spells every alias by
-// its flag's name (urfave/cli v2 refuses `--bind A -b B`).
-func Interspersed(args []string) []string {
+// Commands are wsgo's commands, for "did you mean" on a misspelt one.
+var Commands = []string{"run", "check", "python", "version"}
+
+// Interspersed checks the command line before urfave/cli sees it, and
+// rewrites it so that urfave/cli v2 takes what gunicorn users type:
+//   - the TARGET of `run` and `check` may come before flags
+//     (`wsgo run app.py --threads 4`): urfave/cli v2 stops at the first
+//     argument, so the target is moved after the flags;
+//   - every alias is spelt by its flag's name (urfave/cli v2 refuses
+//     `--bind A -b B`);
+//   - an unknown flag or command is a usage error that says what to type
+//     instead, not urfave/cli's whole help;
+//   - `wsgo --version` is `wsgo version`.
+func Interspersed(args []string) ([]string, error) {
 	if len(args) < 2 {
-		return args
+		return args, nil
 	}
 	var cmdFlags []cli.Flag
-	switch args[1] {
-	case "run":
+	switch cmd := args[1]; {
+	case cmd == "run":
 		cmdFlags = RunFlags()
-	case "check":
+	case cmd == "check":
 		cmdFlags = CheckFlags()
+	case cmd == "--version" || cmd == "-v" || cmd == "-V":
+		return []string{args[0], "version"}, nil
+	case cmd == "help" || cmd == "version" || strings.HasPrefix(cmd, "-"):
+		return args, nil
 	default:
-		return args
+		msg := fmt.Sprintf("wsgo: unknown command %q", cmd)
+		if s := suggest(cmd, Commands); s != "" {
+			msg += fmt.Sprintf("; did you mean `wsgo %s`?", s)
+		} else if strings.HasSuffix(cmd, ".py") || strings.Contains(cmd, ":") {
+			msg += fmt.Sprintf("; to serve it: `wsgo run %s`", cmd)
+		}
+		return nil, usage(msg + "\nCommands: " + strings.Join(Commands, ", ") + ". Run `wsgo --help` for more.")
 	}
 	takesValue, canonical := map[string]bool{}, map[string]string{}
-	for _, f := range cmdFlags {
+	for _, f := range append(cmdFlags, cli.HelpFlag) {
 		_, isBool := f.(*cli.BoolFlag)
 		for _, n := range f.Names() {
 			takesValue[n] = !isBool
@@ -41,12 +63,14 @@ func Interspersed(args []string) []string {
 			i = len(rest)
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-			if c, ok := canonical[name]; ok {
-				name = c
-				a = "--" + name
-				if hasValue {
-					a += "=" + value
-				}
+			c, ok := canonical[name]
+			if !ok {
+				return nil, unknownFlag(args[1], a, name, canonical)
+			}
+			name = c
+			a = "--" + name
+			if hasValue {
+				a += "=" + value
 			}
 			flags = append(flags, a)
 			if !hasValue && takesValue[name] && i+1 < len(rest) {
@@ -61,5 +85,90 @@ func Interspersed(args []string) []string {
 	if len(positional) > 0 {
 		out = append(append(out, "--"), positional...)
 	}
-	return out
+	return out, nil
+}
+
+// unknownFlag is the usage error for a flag the command does not have:
+// what it means in wsgo when it is another server's, else the nearest
+// flag wsgo has.
+func unknownFlag(cmd, given, name string, known map[string]string) error {
+	msg := fmt.Sprintf("wsgo %s: unknown flag %s", cmd, given)
+	if hint, ok := foreignFlags[name]; ok {
+		msg += ": " + hint
+	} else {
+		names := make([]string, 0, len(known))
+		for n := range known {
+			if len(n) > 1 {
+				names = append(names, n)
+			}
+		}
+		slices.Sort(names)
+		if s := suggest(name, names); s != "" {
+			msg += fmt.Sprintf("; did you mean --%s?", s)
+		}
+	}
+	return usage(msg + fmt.Sprintf("\nRun `wsgo %s --help` for the flags.", cmd))
+}
+
+// suggest is the candidate nearest to s, if it is near enough to be what
+// was meant (one letter wrong, and one more per three letters), else "".
+func suggest(s string, candidates []string) string {
+	best, bestDist := "", len(s)/3+2
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestDist || (d == bestDist && best == "" && strings.HasPrefix(c, s)) {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// foreignFlags are flags of gunicorn and uWSGI that wsgo does not take
+// under that name, with what to do instead. gunicorn's flags that wsgo has
+// under the same meaning are aliases of wsgo's own (flags.go).
+var foreignFlags = map[string]string{
+	"access-logformat":   "gunicorn's format string is not supported; wsgo's --access-log-format is combined or json",
+	"worker-connections": "it applies to gunicorn's async workers; wsgo's concurrency is --workers × --threads",
+	"http":               "uWSGI's --http is --bind in wsgo (e.g. --bind 0.0.0.0:8000)",
+	"http-socket":        "uWSGI's --http-socket is --bind in wsgo",
+	"socket":             "wsgo speaks HTTP, not the uwsgi protocol: point the proxy at --bind over HTTP",
+	"module":             "give the module as wsgo's TARGET: `wsgo run package.module:application`",
+	"wsgi-file":          "give the file as wsgo's TARGET: `wsgo run path/to/file.py`",
+	"processes":          "uWSGI's --processes is --workers in wsgo",
+	"master":             "wsgo always runs a master process: leave it out",
+	"enable-threads":     "Python threads always work in wsgo: leave it out",
+	"home":               "uWSGI's --home (a virtualenv) is not supported yet; put the venv's site-packages on --pythonpath",
+	"virtualenv":         "not supported yet; put the venv's site-packages on --pythonpath",
+	"harakiri":           "uWSGI's --harakiri is --timeout in wsgo",
+	"max-requests-delta": "uWSGI's --max-requests-delta is --max-requests-jitter in wsgo",
+	"static-map":         "uWSGI's --static-map /url=dir is --static /url=dir in wsgo",
+	"check-config":       "gunicorn's --check-config is `wsgo check TARGET` in wsgo",
+	"print-config":       "not supported; `wsgo run --help` lists every flag with its WSGO_* variable",
+}
+
+// UsageError is urfave/cli's complaint about a flag's value, said as wsgo
+// says usage errors: `--threads`, not `-threads`, and no page of help.
+func UsageError(c *cli.Context, err error) error {
+	msg := regexp.MustCompile(`flag -(\w)`).ReplaceAllString(err.Error(), "flag --$1")
+	return usage(fmt.Sprintf("wsgo %s: %s\nRun `wsgo %s --help` for the flags.", c.Command.Name, msg, c.Command.Name))
 }

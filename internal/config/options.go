@@ -43,6 +43,11 @@ type Options struct {
 	ReloadExtraFiles []string // absolute
 
 	LogLevel slog.Level
+	ErrorLog string // absolute path for wsgo's own log lines, or "" for standard error
+
+	// Notes are what the master says at start about how the command line
+	// was read (PORT, WEB_CONCURRENCY, gunicorn flags, the config file).
+	Notes []string
 
 	// TLS: both files absolute, or both "". Certs holds them as Parse
 	// loaded them: the master to check them, each worker (started by

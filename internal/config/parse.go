@@ -17,15 +17,22 @@ import (
 )
 
 // Parse reads `wsgo run`'s flags into Options and checks every one of
-// them. Its errors are usage errors (exit 2) that name the flag and the
+// them. Precedence: flags, then WSGO_* variables, then the configuration
+// file (conffile.go), then PORT and WEB_CONCURRENCY, then defaults. Its errors are usage errors (exit 2) that name the flag and the
 // fix. It also applies --env to this process, so that what Python starts
 // with is what the user asked for.
 func Parse(c *cli.Context) (*Options, error) {
-	if c.NArg() != 1 {
+	fileTarget, notes, err := applyConfigFile(c)
+	if err != nil {
+		return nil, err
+	}
+	o := &Options{Target: c.Args().First(), Notes: notes}
+	switch {
+	case c.NArg() == 0 && fileTarget != "":
+		o.Target = fileTarget
+	case c.NArg() != 1:
 		return nil, usage("wsgo run: give one TARGET, e.g. `wsgo run hello.py` or `wsgo run pkg.module:app`")
 	}
-	o := &Options{Target: c.Args().First()}
-	var err error
 	if o.LogLevel, err = logfmt.ParseLevel(c.String("log-level")); err != nil {
 		return nil, usage("wsgo run: " + err.Error())
 	}
@@ -74,6 +81,12 @@ func Parse(c *cli.Context) (*Options, error) {
 			return nil, usage(fmt.Sprintf("wsgo run: --reload-extra-file %q: %v", f, err))
 		}
 		o.ReloadExtraFiles = append(o.ReloadExtraFiles, abs)
+	}
+	if o.ErrorLog, err = openable(c, "error-log"); err != nil {
+		return nil, err
+	}
+	if err := o.parseGunicorn(c); err != nil {
+		return nil, err
 	}
 	if err := o.parseTLS(c); err != nil {
 		return nil, err
@@ -140,19 +153,29 @@ func (o *Options) parseFront(c *cli.Context) error {
 	}
 	o.AccessLogSet = c.IsSet("access-log")
 	o.AccessLog = c.String("access-log")
-	if o.AccessLog == "" || o.AccessLog == "-" {
-		return nil
+	if o.AccessLog != "-" {
+		o.AccessLog, err = openable(c, "access-log")
 	}
-	if o.AccessLog, err = absPath(c, "access-log"); err != nil {
-		return err
+	return err
+}
+
+// openable is a log file flag's path made absolute, after opening it
+// once, so that a path that cannot be written stops wsgo before any
+// worker starts (each process opens it for itself). "" and "-" (standard
+// output or error) are returned as "".
+func openable(c *cli.Context, name string) (string, error) {
+	if v := c.String(name); v == "" || v == "-" {
+		return "", nil
 	}
-	// Opened here once so that a path that cannot be written stops wsgo
-	// before any worker starts; each worker opens it for itself.
-	f, err := os.OpenFile(o.AccessLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	path, err := absPath(c, name)
 	if err != nil {
-		return usage(fmt.Sprintf("wsgo: cannot open --access-log %s: %v; give a writable file, or - for standard output", o.AccessLog, err))
+		return "", err
 	}
-	return f.Close()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return "", usage(fmt.Sprintf("wsgo: cannot open --%s %s: %v; give a writable file, or - for standard output", name, path, err))
+	}
+	return path, f.Close()
 }
 
 // parseTLS reads --certfile and --keyfile. A file that cannot be read, or

@@ -27,7 +27,11 @@ func parse(t *testing.T, args ...string) (*Options, error) {
 		}}},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
-	if err := app.Run(Interspersed(append([]string{"wsgo", "run"}, args...))); err != nil {
+	full, err := Interspersed(append([]string{"wsgo", "run"}, args...))
+	if err != nil {
+		return nil, err
+	}
+	if err := app.Run(full); err != nil {
 		t.Fatalf("urfave/cli refused %v: %v", args, err)
 	}
 	return o, perr
@@ -115,8 +119,11 @@ func TestBadValuesAreUsageErrorsNamingTheFlag(t *testing.T) {
 }
 
 func TestInterspersedPutsTheTargetAfterTheFlags(t *testing.T) {
-	got := Interspersed([]string{"wsgo", "run", "app.py", "-b", ":80", "--reload", "--threads=4", "-w", "2"})
-	want := []string{"wsgo", "run", "--bind", ":80", "--reload", "--threads=4", "--workers", "2", "--", "app.py"}
+	got, err := Interspersed([]string{"wsgo", "run", "app.py", "-b", ":80", "--reload", "--threads=4", "-w", "2", "-e", "A=1", "--access-logfile", "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"wsgo", "run", "--bind", ":80", "--reload", "--threads=4", "--workers", "2", "--env", "A=1", "--access-log", "-", "--", "app.py"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Interspersed = %q; want %q", got, want)
 	}

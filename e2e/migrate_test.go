@@ -1,0 +1,172 @@
+package e2e
+
+// Tests of what gunicorn and uWSGI users bring along: their flags, PORT and
+// WEB_CONCURRENCY, a gunicorn-style configuration file, and `wsgo python`
+// for a runtime image without a python3.
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestGunicornFlagsAreUnderstood(t *testing.T) {
+	app := filepath.Join(cliData(t, "cli"), "flags_app.py")
+	dir := t.TempDir()
+	accessLog, errorLog := filepath.Join(dir, "access.log"), filepath.Join(dir, "error.log")
+	addr := "127.0.0.1:" + freePort(t)
+	s := launch(t, nil, "-b", addr, "-e", "GREETING=hello", "--access-logfile", accessLog, "--error-logfile", errorLog,
+		"-k", "sync", "--preload", app)
+	// The start line goes to the --error-logfile, not to standard error.
+	waitFile(t, errorLog, "wsgo: serving ")
+	s.URL = "http://" + addr
+	if _, body := s.get("/env/GREETING"); body != "hello\n" {
+		t.Errorf("-e: the app sees GREETING=%q", body)
+	}
+	waitFile(t, accessLog, "GET /env/GREETING ")
+	// --error-logfile takes wsgo's own lines: the master's start line and
+	// the notes on -k sync and --preload.
+	for _, want := range []string{"one thread per worker (--threads 1)", "1 worker, 1 threads)",
+		"--preload changes nothing: each worker imports the app itself"} {
+		waitFile(t, errorLog, want)
+	}
+}
+
+func TestForeignFlagsAreUsageErrorsThatSayWhatToDo(t *testing.T) {
+	app := filepath.Join(cliData(t, "cli"), "flags_app.py")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--bnd", ":8000", app}, "wsgo run: unknown flag --bnd; did you mean --bind?"},
+		{[]string{"run", "--thread", "4", app}, "did you mean --threads?"},
+		{[]string{"run", "-k", "gevent", app}, "--worker-class gevent is refused: wsgo serves WSGI apps on threads"},
+		{[]string{"run", "--daemon", app}, "--daemon is refused: wsgo stays in the foreground"},
+		{[]string{"run", "--http", ":8000", app}, "uWSGI's --http is --bind in wsgo"},
+		{[]string{"run", "--threads", "many", app}, `wsgo run: invalid value "many" for flag --threads`},
+		{[]string{"serve", app}, `wsgo: unknown command "serve"`},
+		{[]string{"rn", app}, "did you mean `wsgo run`?"},
+		{[]string{app}, "to serve it: `wsgo run " + app + "`"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out := cliExit(t, nil, tc.args...)
+			if code != 2 || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d; want 2 and %q in:\n%s", code, tc.want, out)
+			}
+			if n := strings.Count(out, "\n"); n > 3 {
+				t.Errorf("%d lines; a usage error is a short message, not the help:\n%s", n, out)
+			}
+		})
+	}
+}
+
+func TestDashDashVersion(t *testing.T) {
+	code, out := cliExit(t, nil, "--version")
+	if code != 0 || !strings.HasPrefix(out, "wsgo ") || !strings.Contains(out, "\nPython 3.") {
+		t.Errorf("exit %d, output %q; want 0 and the versions", code, out)
+	}
+}
+
+func TestPORTAndWEB_CONCURRENCYAsGunicornReadsThem(t *testing.T) {
+	app := filepath.Join(cliData(t, "cli"), "flags_app.py")
+	port := freePort(t)
+	s := cliStartRaw(t, []string{"PORT=" + port, "WEB_CONCURRENCY=3"}, "run", app)
+	_, urls, _, _ := cliStartParts(t, s)
+	if urls != "http://0.0.0.0:"+port {
+		t.Errorf("listening on %s; want http://0.0.0.0:%s from PORT", urls, port)
+	}
+	if !strings.Contains(s.logs.String(), "3 workers,") || !strings.Contains(s.logs.String(), "from PORT, as gunicorn does") {
+		t.Errorf("the start does not say 3 workers and PORT:\n%s", s.logs.String())
+	}
+	// --bind wins over PORT.
+	s2 := start(t, []string{"PORT=" + port}, app)
+	if _, urls, _, _ := cliStartParts(t, s2); !strings.HasPrefix(urls, "http://127.0.0.1:") {
+		t.Errorf("--bind did not win over PORT: %s", urls)
+	}
+}
+
+func TestConfigFileWithGunicornSettings(t *testing.T) {
+	dir := cliData(t, "cli")
+	port := freePort(t)
+	conf := `import multiprocessing
+bind = "127.0.0.1:` + port + `"
+workers = 2
+threads = 3
+raw_env = ["GREETING=from the file", "OTHER=x"]
+wsgi_app = "flags_app:application"
+proc_name = "myapp"
+def post_fork(server, worker):
+    pass
+`
+	os.WriteFile(filepath.Join(dir, "wsgo.conf.py"), []byte(conf), 0o644)
+	t.Run("wsgo.conf.py in the start directory, flags win", func(t *testing.T) {
+		s := &server{t: t, logs: newLogBuffer(), exited: make(chan struct{})}
+		s.cmd = exec.Command(binary, "run", "--threads", "5")
+		s.cmd.Dir, s.cmd.Env = dir, append(os.Environ(), "WSGO_WORKERS=1")
+		s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+		awaitStart(t, s.run())
+		_, urls, _, threads := cliStartParts(t, s)
+		if urls != "http://127.0.0.1:"+port || threads != "5" || !strings.Contains(s.logs.String(), "1 worker,") {
+			t.Errorf("bind %s, threads %s; want the file's bind, --threads 5 and WSGO_WORKERS=1:\n%s", urls, threads, s.logs.String())
+		}
+		if _, body := s.get("/env/GREETING"); body != "from the file\n" {
+			t.Errorf("raw_env: GREETING=%q", body)
+		}
+		for _, want := range []string{"settings read from wsgo.conf.py", "ignored, not wsgo settings: proc_name",
+			"not run, wsgo has no server hooks: post_fork"} {
+			if !strings.Contains(s.logs.String(), want) {
+				t.Errorf("the log lacks %q", want)
+			}
+		}
+	})
+	t.Run("-c FILE, and a broken file is a usage error with its traceback", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "bad.conf.py")
+		os.WriteFile(bad, []byte("workers = 1\nimport no_such_module_here\n"), 0o644)
+		code, out := cliExit(t, nil, "run", "-c", bad, filepath.Join(dir, "flags_app.py"))
+		if code != 2 || !strings.Contains(out, "the configuration file "+bad+" failed") ||
+			!strings.Contains(out, "ModuleNotFoundError: No module named 'no_such_module_here'") {
+			t.Errorf("exit %d:\n%s", code, out)
+		}
+	})
+}
+
+func TestWsgoPython(t *testing.T) {
+	lib := t.TempDir()
+	os.WriteFile(filepath.Join(lib, "mylib.py"), []byte("VALUE = 42\n"), 0o644)
+	cmd := exec.Command(binary, "python", "-c", "import sys, os, mylib; print(mylib.VALUE, os.environ['X']); sys.exit(3)")
+	cmd.Env = append(os.Environ(), "WSGO_PYTHONPATH="+lib, "WSGO_ENV=X=from-env")
+	out, _ := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 3 || string(out) != "42 from-env\n" {
+		t.Errorf("exit %d, output %q; want 3 and \"42 from-env\\n\"", cmd.ProcessState.ExitCode(), out)
+	}
+}
+
+// freePort is a loopback TCP port nobody listens on now.
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// waitFile waits up to 10 s for path to contain want.
+func waitFile(t *testing.T, path, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(path)
+		if strings.Contains(string(b), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s lacks %q:\n%s", filepath.Base(path), want, b)
+			return
+		}
+	}
+}

@@ -1,0 +1,159 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// A configuration file is Python, as gunicorn's is: wsgo runs it with the
+// Python it links (`wsgo python`, in a child process, so that the master
+// never starts Python) and takes the module-level names that are
+// gunicorn's setting names. Flags and WSGO_* variables win over it.
+
+// DefaultConfigFile is read when present in the start directory and
+// --config is not given, as gunicorn reads ./gunicorn.conf.py.
+const DefaultConfigFile = "wsgo.conf.py"
+
+// readSettings runs a configuration file and prints its settings as JSON:
+// values JSON can hold as they are, others by repr(); callables by name
+// only (gunicorn's server hooks, which wsgo does not run).
+const readSettings = `
+import json, runpy, sys
+ns = runpy.run_path(sys.argv[1], run_name="__config__")
+out, hooks = {}, []
+for k, v in ns.items():
+    if k.startswith("_") or type(v) is type(sys):
+        continue
+    if callable(v):
+        hooks.append(k)
+        continue
+    try:
+        json.dumps(v)
+        out[k] = v
+    except (TypeError, ValueError):
+        out[k] = repr(v)
+json.dump({"settings": out, "hooks": hooks}, sys.stdout)
+`
+
+// gunicornSettings maps gunicorn's setting names to wsgo's flags.
+var gunicornSettings = map[string]string{
+	"bind": "bind", "workers": "workers", "threads": "threads", "timeout": "timeout",
+	"graceful_timeout": "graceful-timeout", "keepalive": "keep-alive", "max_requests": "max-requests",
+	"max_requests_jitter": "max-requests-jitter", "accesslog": "access-log", "errorlog": "error-log",
+	"loglevel": "log-level", "forwarded_allow_ips": "forwarded-allow-ips", "raw_env": "env", "chdir": "chdir",
+	"pythonpath": "pythonpath", "pidfile": "pid", "certfile": "certfile", "keyfile": "keyfile", "reload": "reload",
+	"reload_extra_files": "reload-extra-file", "limit_request_line": "limit-request-line",
+	"limit_request_fields": "limit-request-fields", "limit_request_field_size": "limit-request-field_size",
+	"worker_class": "worker-class", "preload_app": "preload", "daemon": "daemon",
+}
+
+// applyConfigFile sets, from --config FILE or ./wsgo.conf.py, every flag
+// the command line and the environment left unset; it returns the
+// file's wsgi_app (gunicorn's TARGET setting) and what to say about it.
+func applyConfigFile(c *cli.Context) (target string, notes []string, err error) {
+	path := c.String("config")
+	if path == "" {
+		if _, err := os.Stat(DefaultConfigFile); err != nil {
+			return "", nil, nil
+		}
+		path = DefaultConfigFile
+	}
+	if _, err := os.Stat(path); err != nil {
+		return "", nil, usage(fmt.Sprintf("wsgo run: --config %s: %v", path, err))
+	}
+	var got struct {
+		Settings map[string]any
+		Hooks    []string
+	}
+	cmd := exec.Command("/proc/self/exe", "python", "-c", readSettings, path)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err == nil {
+		err = json.Unmarshal(out, &got)
+	}
+	if err != nil {
+		return "", nil, usage(fmt.Sprintf("wsgo run: the configuration file %s failed (%v):\n%s", path, err,
+			strings.TrimRight(stderr.String(), "\n")))
+	}
+	var ignored []string
+	for name, v := range got.Settings {
+		if name == "wsgi_app" {
+			target, _ = v.(string)
+			continue
+		}
+		flag, ok := gunicornSettings[name]
+		if !ok {
+			ignored = append(ignored, name)
+			continue
+		}
+		if c.IsSet(flag) {
+			continue // flags and WSGO_* win
+		}
+		values, err := settingValues(name, flag, v)
+		if err != nil {
+			return "", nil, usage(fmt.Sprintf("wsgo run: %s: %v", path, err))
+		}
+		for _, s := range values {
+			if err := c.Set(flag, s); err != nil {
+				return "", nil, usage(fmt.Sprintf("wsgo run: %s: %s = %v: %v", path, name, v, err))
+			}
+		}
+	}
+	notes = append(notes, "wsgo: settings read from "+path)
+	if len(ignored) > 0 {
+		sort.Strings(ignored)
+		notes = append(notes, fmt.Sprintf("wsgo: %s: ignored, not wsgo settings: %s", path, strings.Join(ignored, ", ")))
+	}
+	if len(got.Hooks) > 0 {
+		slices.Sort(got.Hooks)
+		notes = append(notes, fmt.Sprintf("wsgo: %s: not run, wsgo has no server hooks: %s", path, strings.Join(got.Hooks, ", ")))
+	}
+	return target, notes, nil
+}
+
+// settingValues turns a setting's Python value into flag values: a list
+// gives one value each (bind, raw_env), gunicorn's comma-separated
+// strings stay whole, numbers and booleans are spelt as flags take them.
+func settingValues(name, flag string, v any) ([]string, error) {
+	switch v := v.(type) {
+	case string:
+		if flag == "pythonpath" {
+			return strings.Split(v, ","), nil
+		}
+		return []string{v}, nil
+	case bool:
+		return []string{strconv.FormatBool(v)}, nil
+	case float64:
+		if v != float64(int64(v)) {
+			return nil, fmt.Errorf("%s = %v: give a whole number", name, v)
+		}
+		return []string{strconv.FormatInt(int64(v), 10)}, nil
+	case []any:
+		var out []string
+		for _, e := range v {
+			s, err := settingValues(name, flag, e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s...)
+		}
+		if flag == "forwarded-allow-ips" {
+			return []string{strings.Join(out, ",")}, nil
+		}
+		return out, nil
+	case nil:
+		return nil, nil
+	}
+	return nil, errors.New(name + ": a value wsgo cannot use")
+}

@@ -1,0 +1,31 @@
+package pyhost
+
+/*
+#include <stdlib.h>
+#include "wsgo.h"
+*/
+import "C"
+
+import (
+	"runtime"
+	"unsafe"
+)
+
+// PythonMain runs the linked Python as its command line would, with args
+// as its arguments after the program name, and returns its exit code
+// (`wsgo python manage.py migrate`). Nothing else may use Python in this
+// process, before or after.
+func PythonMain(args []string) int {
+	runtime.LockOSThread() // Python's main thread is the one that starts it
+	argv := make([]*C.char, 0, len(args)+1)
+	for _, a := range append([]string{"wsgo"}, args...) {
+		argv = append(argv, C.CString(a))
+	}
+	defer func() {
+		for _, p := range argv {
+			C.free(unsafe.Pointer(p))
+		}
+	}()
+	// argv is Go memory holding C pointers: C reads it during the call only.
+	return int(C.wsgo_python_main(C.int(len(argv)), &argv[0]))
+}

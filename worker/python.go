@@ -1,0 +1,53 @@
+package worker
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"wsgo/pyhost"
+)
+
+// Python is `wsgo python ARGS…`: the linked interpreter as a command line,
+// for what a runtime image without a python3 executable still needs
+// (`wsgo python manage.py migrate`, `wsgo python -m pip --version`). ARGS
+// go to Python untouched, so wsgo's own settings come from the
+// environment as `wsgo run` reads them: WSGO_CHDIR, WSGO_PYTHONPATH,
+// WSGO_ENV, and VIRTUAL_ENV's site-packages.
+func Python(args []string) int {
+	for _, kv := range splitList(os.Getenv("WSGO_ENV")) {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			os.Setenv(k, v)
+		}
+	}
+	if dir := os.Getenv("WSGO_CHDIR"); dir != "" {
+		if err := os.Chdir(dir); err != nil {
+			fmt.Fprintf(os.Stderr, "wsgo python: WSGO_CHDIR: %v\n", err)
+			return 2
+		}
+	}
+	path := splitList(os.Getenv("WSGO_PYTHONPATH"))
+	if venv := os.Getenv("VIRTUAL_ENV"); venv != "" {
+		v := strings.SplitN(pyhost.PythonVersion(), ".", 3) // 3.11.2
+		path = append(path, filepath.Join(venv, "lib", "python"+v[0]+"."+v[1], "site-packages"))
+	}
+	if old := os.Getenv("PYTHONPATH"); old != "" {
+		path = append(path, old)
+	}
+	if len(path) > 0 {
+		os.Setenv("PYTHONPATH", strings.Join(path, string(os.PathListSeparator)))
+	}
+	return pyhost.PythonMain(args)
+}
+
+// splitList splits a WSGO_* list variable as urfave/cli does: by commas.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
