@@ -99,7 +99,11 @@ func run(c *cli.Context) error {
 		defer f.Close()
 		logOut = f
 	}
-	logger := logfmt.NewLogger(logOut, o.LogLevel)
+	newLogger := logfmt.NewLogger
+	if o.LogJSON {
+		newLogger = logfmt.NewJSONLogger
+	}
+	logger := newLogger(logOut, o.LogLevel)
 	slog.SetDefault(logger)
 	link, err := handoff.Join()
 	if err != nil {

@@ -46,7 +46,11 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		if errors.As(err, &exit) {
 			return err
 		}
-		fmt.Fprint(os.Stderr, strings.TrimRight(err.Error(), "\n")+"\n")
+		if o.LogJSON {
+			logger.Error("wsgo: the app could not be imported", "traceback", err.Error())
+		} else { // as Python prints it: the traceback is the message
+			fmt.Fprint(os.Stderr, strings.TrimRight(err.Error(), "\n")+"\n")
+		}
 		return &exitcode.Error{Code: exitcode.AppImport}
 	}
 	hello := handoff.Hello{Description: o.Target + " (failed to load)", Python: pyhost.PythonVersion()}

@@ -51,6 +51,8 @@ func RunFlags() []cli.Flag {
 			Usage: "replace a worker whose memory (RSS) has grown past `MIB` mebibytes, checked between requests (0 = never)"},
 		&cli.StringFlag{Name: "pid", Aliases: []string{"p"}, EnvVars: []string{"WSGO_PID"},
 			Usage: "write the master process's PID to `FILE` (removed at exit)"},
+		&cli.StringFlag{Name: "log-format", EnvVars: []string{"WSGO_LOG_FORMAT"}, Value: "text",
+			Usage: "`FORMAT` of wsgo's own log lines (the app's wsgi.errors included): text or json (one object per line)"},
 		&cli.StringFlag{Name: "error-log", Aliases: []string{"error-logfile", "log-file"}, EnvVars: []string{"WSGO_ERROR_LOG"},
 			Usage: "write wsgo's own log lines to `FILE` instead of standard error (- for standard error)"},
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, EnvVars: []string{"WSGO_CONFIG"},

@@ -43,6 +43,7 @@ type Options struct {
 	ReloadExtraFiles []string // absolute
 
 	LogLevel slog.Level
+	LogJSON  bool   // --log-format json
 	ErrorLog string // absolute path for wsgo's own log lines, or "" for standard error
 
 	// Notes are what the master says at start about how the command line

@@ -36,6 +36,12 @@ func Parse(c *cli.Context) (*Options, error) {
 	if o.LogLevel, err = logfmt.ParseLevel(c.String("log-level")); err != nil {
 		return nil, usage("wsgo run: " + err.Error())
 	}
+	switch f := c.String("log-format"); f {
+	case "text", "json":
+		o.LogJSON = f == "json"
+	default:
+		return nil, usage(fmt.Sprintf("wsgo run: --log-format %q: use text or json", f))
+	}
 	if o.Python, err = parsePython(c); err != nil {
 		return nil, err
 	}

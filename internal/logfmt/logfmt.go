@@ -108,3 +108,18 @@ func ParseLevel(s string) (slog.Level, error) {
 	}
 	return 0, fmt.Errorf("--log-level %q: use debug, info, warning, error or critical", s)
 }
+
+// NewJSONLogger logs one JSON object per line to w, for log pipelines:
+// "time", "level" (named as NewLogger names them), "msg", "pid", then the
+// attributes; a traceback stays whole in "traceback".
+func NewJSONLogger(w io.Writer, level slog.Level) *slog.Logger {
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.LevelKey && len(groups) == 0 {
+			if l, ok := a.Value.Any().(slog.Level); ok {
+				return slog.String(slog.LevelKey, levelName(l))
+			}
+		}
+		return a
+	}})
+	return slog.New(h).With("pid", os.Getpid())
+}
