@@ -832,3 +832,27 @@ func cliSocketPath(t *testing.T) string {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	return filepath.Join(dir, "w.sock")
 }
+
+func TestSecondSignalSaysWsgoKilledTheWorkers(t *testing.T) {
+	s := start(t, nil, filepath.Join(cliData(t, "cli"), "signal_app.py"))
+	result := cliGetAsync(s.URL + "/sleep")
+	if !s.waitLog(`signal_app: /sleep started`, 10*time.Second) {
+		t.Fatal("the request did not reach the app")
+	}
+	s.cmd.Process.Signal(syscall.SIGINT)
+	if !s.waitLog(`finishing in-flight requests`, 10*time.Second) {
+		t.Fatal("no graceful shutdown line")
+	}
+	s.cmd.Process.Signal(syscall.SIGINT)
+	if _, ok := s.wait(10 * time.Second); !ok {
+		t.Fatal("wsgo did not exit at the second SIGINT")
+	}
+	out := s.logs.String()
+	if !regexp.MustCompile(`worker 1 \(pid \d+\) exited: killed by wsgo \(SIGKILL\): a second signal said to stop now`).MatchString(out) {
+		t.Errorf("the exit line does not say wsgo killed the worker:\n%s", out)
+	}
+	if strings.Contains(out, "out-of-memory") {
+		t.Errorf("the exit line blames the out-of-memory killer for wsgo's own kill:\n%s", out)
+	}
+	<-result
+}

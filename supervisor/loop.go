@@ -201,7 +201,7 @@ func (m *Master) abandon(b *batch) {
 	}
 	for f := range b.fresh {
 		f.batch = nil
-		f.cmd.Process.Kill()
+		f.kill("its replacement batch was abandoned")
 	}
 	for _, o := range b.old {
 		o.replaced = false
@@ -236,7 +236,7 @@ func (m *Master) order(w *worker, k handoff.Kind) {
 	w.drainDeadline = time.AfterFunc(m.cfg.GracefulTimeout+killMargin, func() {
 		m.log.Warn(fmt.Sprintf("wsgo: worker %d (pid %d) still running %s after --graceful-timeout %s; killing it",
 			w.id, w.cmd.Process.Pid, killMargin, m.cfg.GracefulTimeout))
-		w.cmd.Process.Kill()
+		w.kill("it ran past --graceful-timeout")
 	})
 }
 
@@ -285,7 +285,7 @@ func (m *Master) stop(sig os.Signal, sigs <-chan os.Signal) error {
 		select {
 		case <-sigs:
 			m.log.Warn("wsgo: second signal, stopping now")
-			m.killAll()
+			m.killAll("a second signal said to stop now")
 			m.closePending()
 			return fmt.Errorf("wsgo: stopped by a second signal")
 		case ev := <-m.events:

@@ -138,13 +138,13 @@ func Run(cfg Config) error {
 			binds, from = []string{hello.ScriptBind}, " (the address the script gave make_server)"
 		}
 		if err := m.listen(binds); err != nil {
-			m.killAll()
+			m.killAll("wsgo could not start")
 			return err
 		}
 	}
 	if cfg.PidFile != "" {
 		if err := os.WriteFile(cfg.PidFile, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
-			m.killAll()
+			m.killAll("wsgo could not start")
 			return fmt.Errorf("wsgo: --pid %s: %w", cfg.PidFile, err)
 		}
 		defer os.Remove(cfg.PidFile)
@@ -154,7 +154,7 @@ func Run(cfg Config) error {
 		urls = append(urls, cfg.URL(l))
 		f, err := l.(interface{ File() (*os.File, error) }).File()
 		if err != nil {
-			m.killAll()
+			m.killAll("wsgo could not start")
 			return &ListenError{fmt.Errorf("wsgo: %s: %w", cfg.URL(l), err)}
 		}
 		m.listenFiles = append(m.listenFiles, f)
@@ -202,7 +202,7 @@ func (m *Master) startAll() (handoff.Hello, error) {
 		m.nextID++
 		w, err := m.spawn(m.nextID)
 		if err != nil {
-			m.killAll()
+			m.killAll("wsgo could not start")
 			return handoff.Hello{}, err
 		}
 		m.current[w.id] = w
@@ -219,7 +219,7 @@ func (m *Master) startAll() (handoff.Hello, error) {
 			ready++
 		case evExit:
 			m.reap(ev.w)
-			m.killAll()
+			m.killAll("wsgo could not start")
 			return hello, &StartError{Code: exitCode(ev.w.state)}
 		}
 	}
@@ -227,11 +227,11 @@ func (m *Master) startAll() (handoff.Hello, error) {
 }
 
 // killAll ends every worker at once and waits for them (start-up failure,
-// second signal).
-func (m *Master) killAll() {
+// second signal), saying why.
+func (m *Master) killAll(why string) {
 	ws := m.living()
 	for _, w := range ws {
-		w.cmd.Process.Kill()
+		w.kill(why)
 	}
 	for len(ws) > 0 {
 		if ev := <-m.events; ev.kind == evExit {

@@ -30,6 +30,9 @@ type worker struct {
 	ch    *handoff.Channel
 	slots *handoff.Slots
 	crash *os.File // its Go runtime's crash report, if it crashes (handoff.NewCrashFile)
+	// killedFor says why the master sent SIGKILL, for the exit's log line;
+	// set before the kill, read at reap (the loop's).
+	killedFor string
 	hello handoff.Hello
 	state *os.ProcessState // once reaped; the loop's
 
@@ -212,7 +215,7 @@ func (m *Master) reap(w *worker) {
 	crash := handoff.CrashSummary(w.crash)
 	w.crash.Close()
 	m.metrics.answeredItself("502", failed)
-	msg := fmt.Sprintf("wsgo: worker %d (pid %d) exited: %s", w.id, w.cmd.Process.Pid, describeExit(w.state, crash))
+	msg := fmt.Sprintf("wsgo: worker %d (pid %d) exited: %s", w.id, w.cmd.Process.Pid, describeExit(w.state, crash, w.killedFor))
 	if failed > 0 {
 		msg += fmt.Sprintf("; %d request(s) it was running got 502", failed)
 	}
@@ -224,15 +227,19 @@ func (m *Master) reap(w *worker) {
 }
 
 // describeExit says how a process ended, in words an operator can act on;
-// crash is the head of its Go runtime's crash report, or "".
-func describeExit(ps *os.ProcessState, crash string) string {
+// crash is the head of its Go runtime's crash report, or ""; killedFor why
+// wsgo killed it, or "".
+func describeExit(ps *os.ProcessState, crash, killedFor string) string {
 	ws, ok := ps.Sys().(syscall.WaitStatus)
 	switch {
 	case !ok:
 		return ps.String()
 	case ws.Signaled():
 		s := fmt.Sprintf("killed by signal %d (%s)", int(ws.Signal()), signalName(ws.Signal()))
-		if ws.Signal() == syscall.SIGKILL {
+		switch {
+		case ws.Signal() == syscall.SIGKILL && killedFor != "":
+			s = "killed by wsgo (SIGKILL): " + killedFor
+		case ws.Signal() == syscall.SIGKILL:
 			s += "; if nobody sent it, the kernel's out-of-memory killer may have"
 		}
 		if ws.CoreDump() {
@@ -268,4 +275,10 @@ func signalName(s syscall.Signal) string {
 		return "SIGTERM"
 	}
 	return s.String()
+}
+
+// kill ends w at once with SIGKILL, saying why in its exit's log line.
+func (w *worker) kill(why string) {
+	w.killedFor = why
+	w.cmd.Process.Kill()
 }
