@@ -42,7 +42,7 @@ test: vet
 # docs/BENCHMARKS.md; `make bench-quick` only prints, for development.
 # BENCHFLAGS passes runner options: BENCHFLAGS='-workload hello -server wsgo,uwsgi'.
 BENCHFLAGS ?=
-BENCH_PACKAGES := wrk gunicorn uwsgi uwsgi-plugin-python3 python3-waitress python3-flask python3-django
+BENCH_PACKAGES := wrk gunicorn uwsgi uwsgi-plugin-python3 python3-waitress python3-flask python3-django apache2 libapache2-mod-wsgi-py3 util-linux
 
 bench-setup:
 	bash .ci/setup $(BENCH_PACKAGES)
