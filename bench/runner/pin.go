@@ -66,7 +66,7 @@ func (f *pinFlag) resolve(allowed []int) (pinning, error) {
 		return pinning{}, fmt.Errorf("-pin=%s: this process may only run on CPUs %s", f.list, cpuList(allowed))
 	}
 	if len(p.wrk) == 0 {
-		return pinning{}, fmt.Errorf("-pin: CPUs %s leave none for wrk; the per-core mode needs at least 2 CPUs", cpuList(p.server))
+		return pinning{}, fmt.Errorf("-pin: CPUs %s leave none for wrk; the per-core mode needs at least 2 CPUs (turn it off with -pin=false)", cpuList(p.server))
 	}
 	return p, nil
 }
