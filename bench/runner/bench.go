@@ -30,7 +30,7 @@ type bench struct {
 	paced      map[runCase]sample     // the run at the same load (runPaced)
 	offered    map[pacedGroup]float64 // the load of each paced group, req/s
 	failures   map[runCase][]string
-	appCosts   map[string]appCost // per workload: the app alone, no server
+	appCosts   map[string]appCost // per app: the app alone, no server
 	memory     map[runCase]memory // per process, for workloads with memoryCheck
 	notes      []string           // said once in the report
 	wsgoLines  map[layout]string  // wsgo's start line per table
@@ -241,12 +241,17 @@ func (b *bench) cases(w workload) []runCase {
 // all start (and warm up) first, then each round measures every one in
 // turn, one case further along each round so no server always goes first.
 func (b *bench) runAll() {
-	var total int
+	var total, paced int
 	for _, w := range b.workloads {
-		total += len(b.cases(w))
+		for _, c := range b.cases(w) {
+			total++
+			if !c.pinned {
+				paced++
+			}
+		}
 	}
-	// warmups, the rounds, and the paced run (runPaced)
-	est := time.Duration(total)*(b.warmup+time.Second) + time.Duration((b.rounds+1)*total)*(b.duration+time.Second/3)
+	// warmups, the rounds, and the paced run (runPaced) of the unpinned
+	est := time.Duration(total)*(b.warmup+time.Second) + time.Duration(b.rounds*total+paced)*(b.duration+time.Second/3)
 	fmt.Fprintf(os.Stderr, "%d cases, %d round(s) of %v each: about %v\n", total, b.rounds, b.duration, est.Round(time.Minute))
 	for _, w := range b.workloads {
 		b.measureAppCost(w)
