@@ -27,6 +27,11 @@ func (b *bench) report() string {
 	p("- started %s; %d round(s) of %d s measured after %d s of warmup, servers interleaved%s",
 		b.started.UTC().Format("2006-01-02 15:04 MST"), b.rounds, int(b.duration/time.Second), int(b.warmup/time.Second), mode)
 	p("- wrk threads: %d; threads per process: %d; ratios are to %s with the same process count", b.wrkThreads, b.threads, b.baseline)
+	if b.pin.on() {
+		p("- per core (-pin): servers pinned to CPU %s, wrk to CPU %s", cpuList(b.pin.server), cpuList(b.pin.wrk))
+	} else {
+		p("- per core: not run (-pin not given)")
+	}
 	p("- load average (1, 5, 15 min) before: %s; after: %s", b.machine.loadBefore, b.loadAfter)
 	p("")
 	p("## Machine")
