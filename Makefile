@@ -43,21 +43,22 @@ e2e:
 test: setup vet
 	$(GO) test -count=1 ./...
 
-# The benchmark suite: wsgo against gunicorn, uWSGI, waitress and a bare Go
-# server, driven by wrk (bench/runner). `make bench` rewrites
-# docs/BENCHMARKS.md; `make bench-quick` only prints, for development.
-# BENCHFLAGS passes runner options: BENCHFLAGS='-workload hello -server wsgo,uwsgi'.
+# The benchmark suite: wsgo against gunicorn, uWSGI, mod_wsgi, waitress and a
+# bare Go server, driven by wrk (bench/runner), also per core (-pin: servers on
+# CPU 0, wrk on the others). `make bench` rewrites docs/BENCHMARKS.md;
+# `make bench-quick` only prints, for development. BENCHFLAGS passes runner
+# options: BENCHFLAGS='-workload hello -server wsgo,uwsgi', or -pin=false.
 BENCHFLAGS ?=
-BENCH_PACKAGES := wrk gunicorn uwsgi uwsgi-plugin-python3 python3-waitress python3-flask python3-django
+BENCH_PACKAGES := wrk gunicorn uwsgi uwsgi-plugin-python3 python3-waitress python3-flask python3-django apache2 libapache2-mod-wsgi-py3 util-linux
 
 bench-setup:
 	bash .ci/setup $(BENCH_PACKAGES)
 
 bench: build bench-setup
-	$(GO) run ./bench/runner -out docs/BENCHMARKS.md $(BENCHFLAGS)
+	$(GO) run ./bench/runner -pin -out docs/BENCHMARKS.md $(BENCHFLAGS)
 
 bench-quick: build bench-setup
-	$(GO) run ./bench/runner -quick $(BENCHFLAGS)
+	$(GO) run ./bench/runner -pin -quick $(BENCHFLAGS)
 
 # The Dockerfile's runtime stage, checked without Docker: debootstrap, chroot,
 # a request over loopback, SIGTERM to PID 1 (needs root; see .ci/image-test).

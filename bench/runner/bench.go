@@ -30,20 +30,51 @@ type bench struct {
 	paced      map[runCase]sample     // the run at the same load (runPaced)
 	offered    map[pacedGroup]float64 // the load of each paced group, req/s
 	failures   map[runCase][]string
-	notes      []string       // said once in the report
-	wsgoLines  map[int]string // wsgo's start line per process count
+	appCosts   map[string]appCost // per app: the app alone, no server
+	memory     map[runCase]memory // per process, for workloads with memoryCheck
+	notes      []string           // said once in the report
+	wsgoLines  map[layout]string  // wsgo's start line per table
+	serverDirs int                // servers started so far: each has a directory
 }
 
-// runCase is one server on one workload with one process and thread count.
+// runCase is one server on one workload with one process and thread
+// count, pinned (-pin) or not.
 type runCase struct {
 	workload string
 	server   string
 	procs    int
 	threads  int
+	pinned   bool
 }
 
+func (c runCase) layout() layout { return layout{c.procs, c.pinned} }
+
 func (c runCase) String() string {
-	return fmt.Sprintf("%s %s %d×%d", c.workload, c.server, c.procs, c.threads)
+	s := fmt.Sprintf("%s %s %d×%d", c.workload, c.server, c.procs, c.threads)
+	if c.pinned {
+		s += " pinned"
+	}
+	return s
+}
+
+// layout is how the servers of one table run: their process count, and
+// whether they are pinned to the -pin CPUs (one worker per CPU).
+type layout struct {
+	procs  int
+	pinned bool
+}
+
+// layouts are the report's tables per workload: one per -processes count,
+// then the pinned one.
+func (b *bench) layouts() []layout {
+	var out []layout
+	for _, p := range b.procs {
+		out = append(out, layout{procs: p})
+	}
+	if b.pin.on() {
+		out = append(out, layout{procs: len(b.pin.server), pinned: true})
+	}
+	return out
 }
 
 // sample is what one measured run gives.
@@ -67,7 +98,8 @@ func prepare(o options) (_ *bench, err error) {
 		return nil, fmt.Errorf("run from the repository's root (make bench): %v", err)
 	}
 	b := &bench{options: o, started: time.Now(), results: map[runCase][]sample{},
-		failures: map[runCase][]string{}, wsgoLines: map[int]string{},
+		failures: map[runCase][]string{}, wsgoLines: map[layout]string{},
+		appCosts: map[string]appCost{}, memory: map[runCase]memory{},
 		paced: map[runCase]sample{}, offered: map[pacedGroup]float64{}}
 	if err := b.checkTools(); err != nil {
 		return nil, err
@@ -83,6 +115,11 @@ func prepare(o options) (_ *bench, err error) {
 			os.RemoveAll(b.tmp)
 		}
 	}()
+	// Apache, started as root, serves as www-data, which must read its
+	// configuration and the data file here.
+	if err := os.Chmod(b.tmp, 0o755); err != nil {
+		return nil, err
+	}
 	b.script = filepath.Join(b.tmp, "report.lua")
 	b.dataFile = filepath.Join(b.tmp, "file8m.bin")
 	b.ceiling = filepath.Join(b.tmp, "ceiling")
@@ -147,21 +184,28 @@ func dataBytes(n int) []byte {
 
 // checkTools names the missing programs and how to get them.
 func (b *bench) checkTools() error {
-	need := []string{"wrk", "go"}
+	need := []string{"wrk", "go", peerPython}
+	if b.pin.on() {
+		need = append(need, "taskset")
+	}
+	var files []string
 	for _, s := range b.servers {
 		if s.python && s.name != wsgoName {
 			need = append(need, s.argv(launch{})[0])
 		}
+		if s.needs != "" {
+			files = append(files, s.needs)
+		}
 	}
 	var missing []string
 	for _, p := range need {
-		if _, err := exec.LookPath(p); err != nil {
+		if _, err := exec.LookPath(p); err != nil && !slices.Contains(missing, p) {
 			missing = append(missing, p)
 		}
 	}
-	if b.runs("uwsgi") {
-		if _, err := os.Stat("/usr/lib/uwsgi/plugins/python3_plugin.so"); err != nil {
-			missing = append(missing, "uWSGI's python3 plugin")
+	for _, f := range files {
+		if _, err := os.Stat(f); err != nil && !slices.Contains(missing, f) {
+			missing = append(missing, f)
 		}
 	}
 	if len(missing) > 0 {
@@ -173,22 +217,20 @@ func (b *bench) checkTools() error {
 // cases lists what runs on workload w, in the report's order.
 func (b *bench) cases(w workload) []runCase {
 	var out []runCase
-	for _, p := range b.procs {
+	for _, lay := range b.layouts() {
 		for _, s := range b.servers {
 			switch {
 			case !s.python && !w.ceiling,
-				s.anyProcs && p != b.procs[0],
-				s.single && !s.anyProcs && p > 1,
-				s.name == wsgoName && p > 1 && !b.hasWorkers:
+				s.anyProcs && !lay.pinned && lay.procs != b.procs[0],
+				s.single && !s.anyProcs && lay.procs > 1,
+				s.name == wsgoName && lay.procs > 1 && !b.hasWorkers:
 				continue
 			}
-			procs := p
-			if s.anyProcs {
-				procs = 1
-			}
-			out = append(out, runCase{w.name, s.name, procs, s.threadsFor(b.threads)})
-			if w.threadCheck && s.name == wsgoName && p == 1 && b.threads > 1 {
-				out = append(out, runCase{w.name, s.name, 1, 1})
+			c := b.caseFor(w.name, s.name, lay)
+			out = append(out, c)
+			if w.threadCheck && s.name == wsgoName && lay.procs == 1 && b.threads > 1 {
+				c.threads = 1
+				out = append(out, c)
 			}
 		}
 	}
@@ -199,14 +241,20 @@ func (b *bench) cases(w workload) []runCase {
 // all start (and warm up) first, then each round measures every one in
 // turn, one case further along each round so no server always goes first.
 func (b *bench) runAll() {
-	var total int
+	var total, paced int
 	for _, w := range b.workloads {
-		total += len(b.cases(w))
+		for _, c := range b.cases(w) {
+			total++
+			if !c.pinned {
+				paced++
+			}
+		}
 	}
-	// warmups, the rounds, and the paced run (runPaced)
-	est := time.Duration(total)*(b.warmup+time.Second) + time.Duration((b.rounds+1)*total)*(b.duration+time.Second/3)
+	// warmups, the rounds, and the paced run (runPaced) of the unpinned
+	est := time.Duration(total)*(b.warmup+time.Second) + time.Duration(b.rounds*total+paced)*(b.duration+time.Second/3)
 	fmt.Fprintf(os.Stderr, "%d cases, %d round(s) of %v each: about %v\n", total, b.rounds, b.duration, est.Round(time.Minute))
 	for _, w := range b.workloads {
+		b.measureAppCost(w)
 		b.runWorkload(w)
 	}
 	b.loadAfter = loadAverage()
@@ -259,6 +307,9 @@ func (b *bench) runWorkload(w workload) {
 				r+1, b.rounds, l.runCase, s.wrk.perSecond(), s.wrk.p99, s.wrk.errors, s.cpuPerRequest(), float64(s.peakRSS)/mib)
 		}
 	}
+	for _, l := range ready {
+		b.snapshotMemory(w, l, true)
+	}
 	b.runPaced(w, ready)
 }
 
@@ -278,7 +329,7 @@ func (b *bench) runPaced(w workload, ready []*live) {
 		var lowest float64
 		for _, l := range ready {
 			f, ok := b.figures(l.runCase)
-			if !ok || l.procs != procs || !serverNamed(l.server).python {
+			if !ok || l.procs != procs || l.pinned || !serverNamed(l.server).python {
 				continue
 			}
 			group = append(group, l)
@@ -319,21 +370,35 @@ func (b *bench) start(w workload, c runCase) (*live, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.serverDirs++
 	l := launch{apps: b.apps, app: w.app, addr: addr, procs: c.procs, threads: c.threads,
-		wsgo: b.wsgoPath, ceiling: b.ceiling, dataFile: b.dataFile}
+		wsgo: b.wsgoPath, ceiling: b.ceiling, dataFile: b.dataFile,
+		dir: filepath.Join(b.tmp, fmt.Sprintf("server%d", b.serverDirs))}
+	if err := os.Mkdir(l.dir, 0o755); err != nil {
+		return nil, err
+	}
+	if s.setup != nil {
+		if err := s.setup(l); err != nil {
+			return nil, fmt.Errorf("writing %s's configuration: %v", s.name, err)
+		}
+	}
 	dir := ""
 	if s.dir != nil {
 		dir = s.dir(l)
 	}
 	env := append(os.Environ(), "WSGOBENCH_FILE="+b.dataFile)
 	logPath := filepath.Join(b.tmp, strings.ReplaceAll(c.String(), " ", "_")+".log")
-	p, err := startServer(s.argv(l), dir, env, logPath)
+	var serverCPUs, wrkCPUs []int
+	if c.pinned {
+		serverCPUs, wrkCPUs = b.pin.server, b.pin.wrk
+	}
+	p, err := startServer(pinned(serverCPUs, s.argv(l)), dir, env, logPath)
 	if err != nil {
 		return nil, err
 	}
 	url := "http://" + addr + w.path
 	return &live{runCase: c, p: p, addr: addr, load: wrkLoad{url: url, connections: w.connections(c.procs, b.threads),
-		threads: b.wrkThreads, postBytes: w.postBytes, script: b.script}}, nil
+		threads: b.wrkThreads, postBytes: w.postBytes, script: b.script, cpus: wrkCPUs}}, nil
 }
 
 // warm waits for the server's first 200, puts unmeasured load on it, and
@@ -342,6 +407,7 @@ func (b *bench) warm(w workload, l *live) error {
 	if err := l.p.waitReady(l.load.url, w.postBytes, 60*time.Second); err != nil {
 		return err
 	}
+	b.snapshotMemory(w, l, false)
 	if b.warmup > 0 {
 		load := l.load
 		load.duration = b.warmup
@@ -353,7 +419,7 @@ func (b *bench) warm(w workload, l *live) error {
 		return fmt.Errorf("expected %d worker processes, the server's process tree has %d\n%s", l.procs, n, l.p.logExcerpt())
 	}
 	if l.server == wsgoName && l.threads == b.threads {
-		b.wsgoLines[l.procs] = l.p.startLine("wsgo: serving")
+		b.wsgoLines[l.layout()] = l.p.startLine("wsgo: serving")
 	}
 	return nil
 }

@@ -1,7 +1,5 @@
 package main
 
-import "slices"
-
 // figures summarize one case over its rounds.
 type figures struct {
 	rounds int
@@ -17,7 +15,7 @@ func (b *bench) figures(c runCase) (figures, bool) {
 	if len(ss) == 0 {
 		return figures{}, false
 	}
-	w := workloads[slices.IndexFunc(workloads, func(w workload) bool { return w.name == c.workload })]
+	w := workloadNamed(c.workload)
 	med := func(get func(sample) float64) float64 {
 		var xs []float64
 		for _, s := range ss {
@@ -42,12 +40,25 @@ func (b *bench) figures(c runCase) (figures, bool) {
 	return f, true
 }
 
-// caseFor is server s's case on workload w at procs processes with the
+// caseFor is server s's case on workload w in a table's layout with the
 // -threads value (the ceiling's one process stands for every count).
-func (b *bench) caseFor(w, server string, procs int) runCase {
+func (b *bench) caseFor(w, server string, lay layout) runCase {
 	s := serverNamed(server)
+	procs := lay.procs
 	if s.anyProcs {
 		procs = 1
 	}
-	return runCase{w, server, procs, s.threadsFor(b.threads)}
+	return runCase{w, server, procs, s.threadsFor(b.threads), lay.pinned}
+}
+
+// hostOverhead is c's CPU µs per request less its app's own cost per call
+// (appCost): what the server adds. Not for the ceiling, which runs no app.
+func (b *bench) hostOverhead(c runCase) (float64, bool) {
+	f, ok := b.figures(c)
+	w := workloadNamed(c.workload)
+	app, appOK := b.appCosts[w.app]
+	if !ok || !appOK || app.err != nil || !serverNamed(c.server).python {
+		return 0, false
+	}
+	return f.cpuPerReq - app.cpuPerCall(), true
 }

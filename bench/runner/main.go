@@ -1,7 +1,9 @@
 // Command runner is wsgo's benchmark suite (`make bench`): it starts wsgo
-// and its peers (gunicorn sync and gthread, uWSGI, waitress) and a bare Go
-// server (the ceiling) on each workload in bench/apps, drives them with
-// wrk on loopback, round by round, and writes docs/BENCHMARKS.md.
+// and its peers (gunicorn sync and gthread, uWSGI with and without threads,
+// mod_wsgi, waitress) and a bare Go server (the ceiling) on each workload in
+// bench/apps, drives them with wrk on loopback, round by round, optionally
+// also with servers and wrk pinned to separate CPUs (-pin), and writes
+// docs/BENCHMARKS.md.
 package main
 
 import (
@@ -22,6 +24,7 @@ type options struct {
 	duration   time.Duration
 	warmup     time.Duration
 	procs      []int
+	pin        pinning
 	threads    int
 	idle       int
 	wrkThreads int
@@ -38,6 +41,7 @@ func parseOptions(args []string) (options, error) {
 		o                                  = options{args: args}
 		workloadList, serverList, procList string
 		durationSec, warmupSec             int
+		pin                                pinFlag
 	)
 	fs.StringVar(&workloadList, "workload", "", "comma-separated `NAMES` of workloads to run (default all): "+strings.Join(workloadNames(), ", "))
 	fs.StringVar(&serverList, "server", "", "comma-separated `NAMES` of servers to run (default all): "+strings.Join(serverNames(), ", "))
@@ -45,6 +49,8 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&durationSec, "duration", 5, "`SECONDS` each measured wrk run lasts")
 	fs.IntVar(&warmupSec, "warmup", 1, "`SECONDS` of unmeasured load before each measured run (0: none)")
 	fs.StringVar(&procList, "processes", "1,2", "comma-separated process `COUNTS`; every server runs with each")
+	fs.Var(&pin, "pin", "per-core mode: also run every server pinned to CPU 0 (or the `CPUS` given, taskset syntax: -pin=0,2-3), "+
+		"one worker per CPU, and wrk to the other CPUs, in tables of their own")
 	fs.IntVar(&o.threads, "threads", 16, "`N` threads per process for every threaded server")
 	fs.IntVar(&o.idle, "idle", 2000, "`N` idle keep-alive connections held open in the idle workload")
 	fs.IntVar(&o.wrkThreads, "wrk-threads", 1, "`N` wrk threads (wrk shares the machine's cores with the server)")
@@ -81,6 +87,13 @@ func parseOptions(args []string) (options, error) {
 	}
 	if serverNamed(o.baseline) == nil {
 		return o, fmt.Errorf("-baseline %q: use one of %s", o.baseline, strings.Join(serverNames(), ", "))
+	}
+	cpus, err := allowedCPUs()
+	if err != nil {
+		return o, err
+	}
+	if o.pin, err = pin.resolve(cpus); err != nil {
+		return o, err
 	}
 	for _, f := range strings.Split(procList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))

@@ -161,13 +161,20 @@ func (s *rssSampler) Peak() int64 {
 func treeRSS(members []procStat) int64 {
 	var sum int64
 	for _, st := range members {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(st.pid) + "/statm")
-		if err != nil {
-			continue
-		}
-		if rss, err := parseStatmRSS(b, os.Getpagesize()); err == nil {
-			sum += rss
-		}
+		sum += processRSS(st.pid)
 	}
 	return sum
+}
+
+// processRSS is one process's resident memory in bytes; 0 once it is gone.
+func processRSS(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
+	if err != nil {
+		return 0
+	}
+	rss, err := parseStatmRSS(b, os.Getpagesize())
+	if err != nil {
+		return 0
+	}
+	return rss
 }

@@ -27,6 +27,11 @@ func (b *bench) report() string {
 	p("- started %s; %d round(s) of %d s measured after %d s of warmup, servers interleaved%s",
 		b.started.UTC().Format("2006-01-02 15:04 MST"), b.rounds, int(b.duration/time.Second), int(b.warmup/time.Second), mode)
 	p("- wrk threads: %d; threads per process: %d; ratios are to %s with the same process count", b.wrkThreads, b.threads, b.baseline)
+	if b.pin.on() {
+		p("- per core (-pin): servers pinned to CPU %s, wrk to CPU %s", cpuList(b.pin.server), cpuList(b.pin.wrk))
+	} else {
+		p("- per core: not run (-pin not given)")
+	}
 	p("- load average (1, 5, 15 min) before: %s; after: %s", b.machine.loadBefore, b.loadAfter)
 	p("")
 	p("## Machine")
@@ -42,9 +47,15 @@ func (b *bench) report() string {
 		p("| %s | %s |", v[0], v[1])
 	}
 	p("")
+	p("## Targets (issue 13: per core)")
+	p("")
+	for _, line := range b.issue13Targets() {
+		p("- %s", line)
+	}
+	p("")
 	p("## Targets (issue 5)")
 	p("")
-	for _, line := range b.targets() {
+	for _, line := range b.issue5Targets() {
 		p("- %s", line)
 	}
 	p("")
@@ -53,15 +64,20 @@ func (b *bench) report() string {
 	for _, w := range b.workloads {
 		b.workloadTables(p, w)
 	}
-	if len(b.notes) > 0 || len(b.failures) > 0 || len(b.wsgoLines) > 0 {
+	if len(b.notes) > 0 || len(b.failures) > 0 || len(b.wsgoLines) > 0 || len(b.appCosts) > 0 {
 		p("## Notes")
 		p("")
 		for _, n := range b.notes {
 			p("- %s", n)
 		}
-		for _, procs := range b.procs {
-			if line, ok := b.wsgoLines[procs]; ok {
-				p("- wsgo's start line with %s: `%s`", plural(procs, "process"), line)
+		for _, lay := range b.layouts() {
+			if line, ok := b.wsgoLines[lay]; ok {
+				p("- wsgo's start line, %s: `%s`", b.layoutName(lay), line)
+			}
+		}
+		for _, w := range b.workloads {
+			if a, ok := b.appCosts[w.app]; ok && a.err != nil {
+				p("- the cost of %s alone was not measured: %s", w.app, strings.ReplaceAll(strings.TrimSpace(a.err.Error()), "\n", " / "))
 			}
 		}
 		for _, w := range b.workloads {
@@ -79,10 +95,11 @@ func (b *bench) howToRun(p func(string, ...any)) {
 	p("## How to run")
 	p("")
 	p("```sh")
-	p("make bench-setup   # Debian packages: wrk gunicorn uwsgi uwsgi-plugin-python3 python3-waitress python3-flask python3-django")
-	p("make bench         # the full suite; rewrites this file")
+	p("make bench-setup   # Debian packages: wrk gunicorn uwsgi uwsgi-plugin-python3 python3-waitress python3-flask python3-django apache2 libapache2-mod-wsgi-py3 util-linux")
+	p("make bench         # the full suite, with the per-core tables (-pin); rewrites this file")
 	p("make bench-quick   # 1 round of 2 s, printed only: for development")
 	p("go run ./bench/runner -workload hello -server wsgo,uwsgi -rounds 1   # one workload, some servers")
+	p("go run ./bench/runner -quick -workload flask -processes 1 -pin       # one workload, on one core")
 	p("go run ./bench/runner -h                                            # every option")
 	p("```")
 	p("")
@@ -105,8 +122,20 @@ func (b *bench) howToRun(p func(string, ...any)) {
 	p("100 ms during the measured runs. MB/s counts the body bytes the workload moves (10^6 bytes). A")
 	p("figure in parentheses is its ratio to the baseline server's with the same process count. The")
 	p("ceiling is a bare Go net/http server (bench/ceiling, no Python, GOMAXPROCS left default): one")
-	p("process using every core, shown in every process count's table. gunicorn sync runs one thread per")
-	p("process; waitress is single-process, so it runs in 1-process tables only.")
+	p("process using every core, shown in every process count's table. gunicorn sync and uwsgi-1t run one")
+	p("thread per process; waitress is single-process, so it runs in 1-process tables only. mod_wsgi is")
+	p("Debian's Apache with its event MPM in front of a WSGIDaemonProcess of the same processes and threads,")
+	p("run in the foreground from a configuration the runner writes (bench/runner/modwsgi.go).")
+	p("")
+	p("Per core (-pin, which `make bench` passes): every server's process tree runs under `taskset -c` on")
+	p("the -pin CPUs (CPU 0 by default) with one worker per CPU, wrk under `taskset` on the other CPUs, and")
+	p("the ceiling's GOMAXPROCS follows its one CPU. These are the pinned tables; the others are not pinned.")
+	p("")
+	p("Host µs/req is what the server adds to the app: its CPU µs/req less the app's own CPU cost per call,")
+	p("measured before the workload's runs by calling the same app in a loop in-process with no server")
+	p("(Debian's python3, an environ prepared once by wsgiref.util.setup_testing_defaults, the iterable")
+	p("consumed and closed: bench/runner/appcost.py). On hello world a memory table gives each tree's")
+	p("resident memory per process (its master, its largest worker) after the first answer and after the rounds.")
 	p("")
 }
 
@@ -126,11 +155,17 @@ func (b *bench) workloadTables(p func(string, ...any), w workload) {
 		p("wrk: %d connections.", conns)
 	}
 	p("")
+	app, appOK := b.appCosts[w.app]
+	if appOK && app.err == nil {
+		p("The app alone, called in a loop in-process with no server (%s, bench/runner/appcost.py): %s µs CPU per call"+
+			" (%s µs wall). Host µs/req is each server's CPU µs/req less that.", peerPython, num(app.cpuPerCall()), num(app.wallPerCall()))
+		p("")
+	}
 	cases := b.cases(w)
-	for _, procs := range b.procs {
+	for _, lay := range b.layouts() {
 		var rows []runCase
 		for _, c := range cases {
-			if c.procs == procs || serverNamed(c.server).anyProcs {
+			if c.pinned == lay.pinned && (c.procs == lay.procs || serverNamed(c.server).anyProcs) {
 				rows = append(rows, c)
 			}
 		}
@@ -138,14 +173,14 @@ func (b *bench) workloadTables(p func(string, ...any), w workload) {
 			continue
 		}
 		slices.SortStableFunc(rows, func(x, y runCase) int { return serverIndex(x.server) - serverIndex(y.server) })
-		base, baseOK := b.figures(b.caseFor(w.name, b.baseline, procs))
-		p("%s:", plural(procs, "process"))
+		base, baseOK := b.figures(b.caseFor(w.name, b.baseline, lay))
+		p("%s:", b.layoutName(lay))
 		p("")
 		head := "| server | processes × threads | req/s median [min–max] | ratio |"
 		if w.payload > 0 {
 			head += " MB/s |"
 		}
-		head += " p50 ms | p99 ms | errors | CPU µs/req | peak RSS MiB |"
+		head += " p50 ms | p99 ms | errors | CPU µs/req | host µs/req | peak RSS MiB |"
 		if w.idle {
 			head += " idle held |"
 		}
@@ -155,8 +190,46 @@ func (b *bench) workloadTables(p func(string, ...any), w workload) {
 			p("%s", b.row(w, c, base, baseOK))
 		}
 		p("")
-		b.pacedTable(p, w.name, procs, rows)
+		if !lay.pinned {
+			b.pacedTable(p, w.name, lay.procs, rows)
+		}
 	}
+	if w.memoryCheck {
+		b.memoryTable(p, cases)
+	}
+}
+
+// layoutName heads a layout's table.
+func (b *bench) layoutName(lay layout) string {
+	if !lay.pinned {
+		return plural(lay.procs, "process")
+	}
+	return fmt.Sprintf("%s, pinned: servers on CPU %s, wrk on CPU %s", plural(lay.procs, "process"), cpuList(b.pin.server), cpuList(b.pin.wrk))
+}
+
+// memoryTable gives the resident memory per process of each server.
+func (b *bench) memoryTable(p func(string, ...any), cases []runCase) {
+	p("Resident memory per process, MiB: idle (after the first answer) → after the measured rounds. The master is the")
+	p("root of the process tree when it has other processes; the worker is the largest of those (mod_wsgi: its daemon).")
+	p("")
+	p("| server | processes × threads | master | worker |")
+	p("|---|---|---|---|")
+	mem := func(idle, loaded int64) string {
+		if idle == 0 && loaded == 0 {
+			return "–"
+		}
+		return num(float64(idle)/mib) + " → " + num(float64(loaded)/mib)
+	}
+	for _, c := range cases {
+		if m, ok := b.memory[c]; ok {
+			label := fmt.Sprintf("%d × %d", c.procs, c.threads)
+			if c.pinned {
+				label += ", pinned"
+			}
+			p("| %s | %s | %s | %s |", c.server, label, mem(m.idle.master, m.loaded.master), mem(m.idle.worker, m.loaded.worker))
+		}
+	}
+	p("")
 }
 
 // pacedTable shows the runs at the same load (runPaced).
@@ -183,7 +256,11 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func (b *bench) row(w workload, c runCase, base figures, baseOK bool) string {
 	label := fmt.Sprintf("%d × %d", c.procs, c.threads)
 	if serverNamed(c.server).anyProcs {
-		label = fmt.Sprintf("1 × GOMAXPROCS (%d)", b.machine.cpus)
+		cpus := b.machine.cpus
+		if c.pinned {
+			cpus = len(b.pin.server)
+		}
+		label = fmt.Sprintf("1 × GOMAXPROCS (%d)", cpus)
 	}
 	f, ok := b.figures(c)
 	if !ok {
@@ -205,8 +282,14 @@ func (b *bench) row(w workload, c runCase, base figures, baseOK bool) string {
 		num(f.p50ms)+ratio(f.p50ms, base.p50ms),
 		num(f.p99ms)+ratio(f.p99ms, base.p99ms),
 		strconv.FormatInt(f.errors, 10),
-		num(f.cpuPerReq)+ratio(f.cpuPerReq, base.cpuPerReq),
-		num(f.rssMiB)+ratio(f.rssMiB, base.rssMiB))
+		num(f.cpuPerReq)+ratio(f.cpuPerReq, base.cpuPerReq))
+	if host, ok := b.hostOverhead(c); ok {
+		baseHost, _ := b.hostOverhead(b.caseFor(c.workload, b.baseline, c.layout()))
+		cells = append(cells, num(host)+ratio(host, baseHost))
+	} else {
+		cells = append(cells, "–")
+	}
+	cells = append(cells, num(f.rssMiB)+ratio(f.rssMiB, base.rssMiB))
 	if w.idle {
 		cells = append(cells, fmt.Sprintf("%.0f → %.0f", f.idleFrom, f.idleTo))
 	}

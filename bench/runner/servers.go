@@ -25,6 +25,7 @@ type launch struct {
 	wsgo     string // absolute path of the wsgo binary
 	ceiling  string // absolute path of the built bench/ceiling
 	dataFile string // the file /file serves
+	dir      string // a directory of this run's own, for generated configuration
 }
 
 // serverKind is one server under test.
@@ -39,6 +40,8 @@ type serverKind struct {
 	python   bool // a WSGI server (all but the ceiling)
 	argv     func(l launch) []string
 	dir      func(l launch) string // working directory; "" for the runner's
+	setup    func(l launch) error  // writes what argv names into l.dir; nil: nothing to write
+	needs    string                // a file it needs besides its program (a plugin); "" for none
 }
 
 func (s *serverKind) threadsFor(threads int) int {
@@ -66,22 +69,29 @@ var servers = []*serverKind{
 		return []string{"gunicorn", "--bind", l.addr, "--workers", strconv.Itoa(l.procs), "--worker-class", "gthread",
 			"--threads", strconv.Itoa(l.threads), "--chdir", l.apps, l.app + ":application"}
 	}},
-	// --http-socket: uWSGI itself speaks HTTP (no router process). It closes
-	// every connection after its response without saying so, which wrk
-	// counts as a read error; the Connection: close header says it, as
-	// RFC 9112 section 9.6 asks.
-	{name: "uwsgi", threaded: true, python: true, argv: func(l launch) []string {
-		return []string{"uwsgi", "--plugin", "python3", "--http-socket", l.addr,
-			"--processes", strconv.Itoa(l.procs), "--threads", strconv.Itoa(l.threads),
-			"--master", "--disable-logging", "--die-on-term", "--need-app",
-			"--chdir", l.apps, "--module", l.app + ":application", "--add-header", "Connection: close"}
-	}},
+	{name: "uwsgi", threaded: true, python: true, argv: uwsgiArgv, needs: uwsgiPlugin},
+	// uWSGI's best configuration on one core: no threads.
+	{name: "uwsgi-1t", python: true, argv: uwsgiArgv, needs: uwsgiPlugin},
+	{name: modWSGIName, threaded: true, python: true, argv: modWSGIArgv, setup: writeModWSGIConfig, needs: modWSGIModule},
 	{name: "waitress", single: true, threaded: true, python: true, argv: func(l launch) []string {
 		return []string{"waitress-serve", "--listen=" + l.addr, "--threads=" + strconv.Itoa(l.threads), l.app + ":application"}
 	}, dir: func(l launch) string { return l.apps }},
 	{name: ceilingName, single: true, anyProcs: true, argv: func(l launch) []string {
 		return []string{l.ceiling, "-addr", l.addr, "-file", l.dataFile}
 	}},
+}
+
+const uwsgiPlugin = "/usr/lib/uwsgi/plugins/python3_plugin.so"
+
+// uwsgiArgv: --http-socket makes uWSGI itself speak HTTP (no router
+// process). It closes every connection after its response without saying
+// so, which wrk counts as a read error; the Connection: close header says
+// it, as RFC 9112 section 9.6 asks.
+func uwsgiArgv(l launch) []string {
+	return []string{"uwsgi", "--plugin", "python3", "--http-socket", l.addr,
+		"--processes", strconv.Itoa(l.procs), "--threads", strconv.Itoa(l.threads),
+		"--master", "--disable-logging", "--die-on-term", "--need-app",
+		"--chdir", l.apps, "--module", l.app + ":application", "--add-header", "Connection: close"}
 }
 
 func serverNamed(name string) *serverKind {

@@ -20,67 +20,67 @@ func benchWith(rps map[runCase][]float64) *bench {
 
 func TestAtLeast(t *testing.T) {
 	b := benchWith(map[runCase][]float64{
-		{"hello", wsgoName, 1, 16}:   {5800, 6000, 6100},
-		{"hello", ceilingName, 1, 1}: {10000, 9000, 11000},
+		{"hello", wsgoName, 1, 16, false}:   {5800, 6000, 6100},
+		{"hello", ceilingName, 1, 1, false}: {10000, 9000, 11000},
 	})
-	if got, want := b.atLeast("hello, 1 process", "hello", wsgoName, ceilingName, "", 1, 0.5),
+	if got, want := b.atLeast("hello", wsgoName, ceilingName, layout{procs: 1}, 0.5),
 		"hello, 1 process: wsgo / ceiling = 0.60 (target ≥ 0.50) PASS"; got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
-	if got, want := b.atLeast("hello, 1 process", "hello", wsgoName, ceilingName, "", 1, 0.75),
+	if got, want := b.atLeast("hello", wsgoName, ceilingName, layout{procs: 1}, 0.75),
 		"hello, 1 process: wsgo / ceiling = 0.60 (target ≥ 0.75) MISS (20% short)"; got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
-	if got := b.atLeast("hello, 1 process", "hello", wsgoName, "uwsgi", "", 1, 1.5); !strings.HasSuffix(got, "not measured (no figures for hello uwsgi 1×16)") {
+	if got := b.atLeast("hello", wsgoName, "uwsgi", layout{procs: 1}, 1.5); !strings.HasSuffix(got, "not measured (no figures for hello uwsgi 1×16)") {
 		t.Errorf("without uwsgi's figures: %q, want not measured", got)
 	}
 }
 
 func TestAtLeastBestPeerPicksTheFastestPeer(t *testing.T) {
 	b := benchWith(map[runCase][]float64{
-		{"flask", wsgoName, 1, 16}:           {3000},
-		{"flask", "gunicorn-sync", 1, 1}:     {1000},
-		{"flask", "uwsgi", 1, 16}:            {2000},
-		{"flask", "gunicorn-gthread", 1, 16}: {1500},
+		{"flask", wsgoName, 1, 16, false}:           {3000},
+		{"flask", "gunicorn-sync", 1, 1, false}:     {1000},
+		{"flask", "uwsgi", 1, 16, false}:            {2000},
+		{"flask", "gunicorn-gthread", 1, 16, false}: {1500},
 	})
 	want := "flask, 1 process: wsgo / uwsgi (best peer) = 1.50 (target ≥ 1.20) PASS"
-	if got := b.atLeastBestPeer("flask, 1 process", "flask", 1, 1.2); got != want {
+	if got := b.atLeastBestPeer("flask", layout{procs: 1}, nil, 1.2); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
 
 func TestIdleTargetCountsErrors(t *testing.T) {
 	b := benchWith(map[runCase][]float64{
-		{"hello", wsgoName, 1, 16}: {1000},
-		{"idle", wsgoName, 1, 16}:  {950},
+		{"hello", wsgoName, 1, 16, false}: {1000},
+		{"idle", wsgoName, 1, 16, false}:  {950},
 	})
 	b.idle = 2000
 	if got := b.idleTarget(1); !strings.HasSuffix(got, "0 errors (target 0) PASS") {
 		t.Errorf("no errors, 5%% drop: %q, want PASS", got)
 	}
-	b.results[runCase{"idle", wsgoName, 1, 16}][0].wrk.errors = 3
+	b.results[runCase{"idle", wsgoName, 1, 16, false}][0].wrk.errors = 3
 	if got := b.idleTarget(1); !strings.HasSuffix(got, "3 errors (target 0) MISS") {
 		t.Errorf("3 errors: %q, want MISS", got)
 	}
 }
 
 func TestP99TargetComparesThePacedRuns(t *testing.T) {
-	b := benchWith(map[runCase][]float64{{"hello", wsgoName, 1, 16}: {9000}})
+	b := benchWith(map[runCase][]float64{{"hello", wsgoName, 1, 16, false}: {9000}})
 	p99 := func(ms float64) sample {
 		return sample{wrk: wrkResult{p99: time.Duration(ms * float64(time.Millisecond))}}
 	}
 	b.offered = map[pacedGroup]float64{{"hello", 1}: 2500}
 	b.paced = map[runCase]sample{
-		{"hello", wsgoName, 1, 16}:           p99(2),
-		{"hello", "uwsgi", 1, 16}:            p99(3),
-		{"hello", "gunicorn-gthread", 1, 16}: p99(2.5),
-		{"hello", ceilingName, 1, 1}:         p99(0.5), // not a peer: no Python
+		{"hello", wsgoName, 1, 16, false}:           p99(2),
+		{"hello", "uwsgi", 1, 16, false}:            p99(3),
+		{"hello", "gunicorn-gthread", 1, 16, false}: p99(2.5),
+		{"hello", ceilingName, 1, 1, false}:         p99(0.5), // not a peer: no Python
 	}
 	want := "p99 hello, 1 process, at 2,500 req/s: wsgo 2.00 ms, lowest peer gunicorn-gthread 2.50 ms (target: no higher) PASS"
 	if got := b.p99Target("hello", 1); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
-	b.paced[runCase{"hello", "uwsgi", 1, 16}] = p99(1.5)
+	b.paced[runCase{"hello", "uwsgi", 1, 16, false}] = p99(1.5)
 	want = "p99 hello, 1 process, at 2,500 req/s: wsgo 2.00 ms, lowest peer uwsgi 1.50 ms (target: no higher) MISS (0.50 ms higher)"
 	if got := b.p99Target("hello", 1); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)

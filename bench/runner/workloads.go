@@ -1,5 +1,7 @@
 package main
 
+import "slices"
+
 const mib = 1 << 20
 
 // workload is one app and the load wrk puts on it.
@@ -16,6 +18,7 @@ type workload struct {
 	idle        bool // the runner holds -idle keep-alive connections open during the run
 	// threadCheck: wsgo also runs with 1 thread, against the -threads figure.
 	threadCheck bool
+	memoryCheck bool // each server's memory per process is recorded, idle and after the rounds
 }
 
 func fixed(n int) func(int, int) int { return func(int, int) int { return n } }
@@ -25,11 +28,11 @@ func perThread(procs, threads int) int { return procs * threads }
 
 var workloads = []workload{
 	{name: "hello", title: "hello world", app: "hello", path: "/",
-		connections: fixed(50), ceiling: true, threadCheck: true},
+		connections: fixed(50), ceiling: true, threadCheck: true, memoryCheck: true},
 	{name: "flask", title: "Flask JSON endpoint", app: "flask_json", path: "/",
-		connections: fixed(50)},
+		connections: fixed(50), threadCheck: true},
 	{name: "django", title: "Django view rendering a template", app: "django_template", path: "/",
-		connections: fixed(50)},
+		connections: fixed(50), threadCheck: true},
 	{name: "stream", title: "16 MiB streamed by a generator (256 chunks of 64 KiB)", app: "stream16m", path: "/",
 		connections: fixed(8), payload: 16 * mib},
 	{name: "post", title: "1 MiB POST body read whole", app: "post1m", path: "/",
@@ -40,4 +43,8 @@ var workloads = []workload{
 		connections: perThread, threadCheck: true},
 	{name: "idle", title: "hello world while idle keep-alive connections are held open", app: "hello", path: "/",
 		connections: fixed(50), idle: true},
+}
+
+func workloadNamed(name string) workload {
+	return workloads[slices.IndexFunc(workloads, func(w workload) bool { return w.name == name })]
 }

@@ -79,6 +79,7 @@ type wrkLoad struct {
 	// paceMs > 0: a paced run, each connection waiting paceMs on average
 	// before each request; script is then report.lua + paced.lua.
 	paceMs int
+	cpus   []int // wrk runs only on these (-pin); nil: anywhere
 }
 
 func runWrk(l wrkLoad) (wrkResult, error) {
@@ -88,7 +89,8 @@ func runWrk(l wrkLoad) (wrkResult, error) {
 		"-d" + strconv.Itoa(int(l.duration/time.Second)) + "s", // wrk takes whole seconds
 		"--timeout", "5s", "-s", l.script, l.url, "--", strconv.Itoa(l.postBytes), strconv.Itoa(l.paceMs),
 	}
-	out, err := exec.Command("wrk", args...).CombinedOutput()
+	argv := pinned(l.cpus, append([]string{"wrk"}, args...))
+	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
