@@ -28,12 +28,23 @@ type batch struct {
 func (m *Master) loop(sigs <-chan os.Signal) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var delayOver <-chan time.Time // set during --shutdown-delay
 	for {
 		select {
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGINT, syscall.SIGTERM:
-				return m.stop(sig, sigs)
+				switch {
+				case delayOver != nil:
+					return m.stopNow()
+				case m.cfg.ShutdownDelay > 0:
+					m.beginDraining()
+					m.log.Info(fmt.Sprintf("wsgo: %s received: /readyz answers 503; still serving new connections for --shutdown-delay %s, then finishing in-flight requests (again to stop now)",
+						sig, m.cfg.ShutdownDelay))
+					delayOver = time.After(m.cfg.ShutdownDelay)
+				default:
+					return m.stop(fmt.Sprintf("%s received", sig), sigs)
+				}
 			case syscall.SIGHUP:
 				m.reload("reload (SIGHUP)")
 			case syscall.SIGUSR1:
@@ -50,6 +61,8 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 			m.handle(ev)
 		case now := <-tick.C:
 			m.expirePending(now)
+		case <-delayOver:
+			return m.stop("--shutdown-delay over", sigs)
 		}
 	}
 }
@@ -268,9 +281,10 @@ func (m *Master) dump() {
 // stop is the graceful stop: accept what the kernel already accepted,
 // then tell every worker to finish and exit, killing those still busy
 // after the graceful timeout. A second signal stops at once.
-func (m *Master) stop(sig os.Signal, sigs <-chan os.Signal) error {
-	m.log.Info(fmt.Sprintf("wsgo: %s received, finishing in-flight requests (up to %s; again to stop now)",
-		sig, m.cfg.GracefulTimeout))
+func (m *Master) stop(why string, sigs <-chan os.Signal) error {
+	m.beginDraining()
+	m.log.Info(fmt.Sprintf("wsgo: %s, finishing in-flight requests (up to %s; again to stop now)",
+		why, m.cfg.GracefulTimeout))
 	m.stopAccepting()
 	for _, w := range m.living() {
 		m.order(w, handoff.Stop)
@@ -284,10 +298,7 @@ func (m *Master) stop(sig os.Signal, sigs <-chan os.Signal) error {
 		}
 		select {
 		case <-sigs:
-			m.log.Warn("wsgo: second signal, stopping now")
-			m.killAll()
-			m.closePending()
-			return fmt.Errorf("wsgo: stopped by a second signal")
+			return m.stopNow()
 		case ev := <-m.events:
 			switch ev.kind {
 			case evExit:
@@ -300,6 +311,14 @@ func (m *Master) stop(sig os.Signal, sigs <-chan os.Signal) error {
 	m.closePending()
 	m.log.Info("wsgo: stopped")
 	return nil
+}
+
+// stopNow is the stop of a second signal: every worker is killed.
+func (m *Master) stopNow() error {
+	m.log.Warn("wsgo: second signal, stopping now")
+	m.killAll()
+	m.closePending()
+	return fmt.Errorf("wsgo: stopped by a second signal")
 }
 
 // closePending closes connections no worker will serve.

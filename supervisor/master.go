@@ -34,13 +34,17 @@ type Config struct {
 	// arguments. Run adds the descriptors and environment of the wire.
 	Command         func() *exec.Cmd
 	GracefulTimeout time.Duration
-	PidFile         string
-	Threads         int // per worker, for the start line
-	Logger          *slog.Logger
+	// ShutdownDelay is how long the listeners keep accepting after
+	// SIGTERM, with /readyz answering 503, before the graceful drain.
+	ShutdownDelay time.Duration
+	PidFile       string
+	Threads       int // per worker, for the start line
+	Logger        *slog.Logger
 	// Listening, if set, is called with each listener before the start
 	// line (for warnings about where it listens).
 	Listening func(net.Listener)
-	// MetricsBind, if set, is the address to serve metrics on (metrics.go).
+	// MetricsBind, if set, is the address to serve metrics and health
+	// checks on (metrics.go, health.go).
 	MetricsBind string
 }
 
@@ -79,6 +83,7 @@ type Master struct {
 	spawned  uint64               // workers started so far (worker.serial)
 	pending  []pendingConn        // accepted, waiting for a ready worker
 	stopping bool                 // the listeners are closing
+	draining bool                 // SIGTERM came: not ready (health.go)
 
 	// Owned by the loop goroutine.
 	target  int             // how many workers should serve (SIGTTIN/SIGTTOU)

@@ -126,6 +126,7 @@ func (m *Master) serveMetrics() error {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(
 		prometheus.Gatherers{prometheus.GathererFunc(x.gatherWorkers), x.registry},
 		promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelError)}))
+	m.handleHealth(mux)
 	x.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelDebug)}
 	go x.server.Serve(l)
@@ -136,7 +137,7 @@ func (m *Master) serveMetrics() error {
 	} else {
 		where += ", path /metrics"
 	}
-	m.log.Info("wsgo: metrics on " + where)
+	m.log.Info("wsgo: metrics on " + where + "; health checks at /healthz and /readyz")
 	return nil
 }
 

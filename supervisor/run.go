@@ -40,6 +40,7 @@ func Serve(o *config.Options, logger *slog.Logger) error {
 			return exec.Command("/proc/self/exe", os.Args[1:]...)
 		},
 		GracefulTimeout: o.GracefulTimeout,
+		ShutdownDelay:   o.ShutdownDelay,
 		MetricsBind:     o.MetricsBind,
 		Listening: func(l net.Listener) {
 			if IsLoopback(l.Addr()) {

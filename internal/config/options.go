@@ -27,6 +27,7 @@ type Options struct {
 	Binds             []string // as given; empty: the script's make_server address, else DefaultBind
 	Workers           int
 	GracefulTimeout   time.Duration
+	ShutdownDelay     time.Duration // SIGTERM: still accepting, not ready
 	MaxRequests       int
 	MaxRequestsJitter int
 	MaxRSSMiB         int

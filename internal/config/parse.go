@@ -35,7 +35,7 @@ func Parse(c *cli.Context) (*Options, error) {
 	if o.Workers, err = parseWorkers(c.String("workers")); err != nil {
 		return nil, usage(err.Error())
 	}
-	for _, name := range []string{"timeout", "max-requests", "max-requests-jitter", "max-rss", "graceful-timeout"} {
+	for _, name := range []string{"timeout", "max-requests", "max-requests-jitter", "max-rss", "graceful-timeout", "shutdown-delay"} {
 		if c.Int(name) < 0 {
 			return nil, usage(fmt.Sprintf("wsgo run: --%s must be 0 or more", name))
 		}
@@ -62,6 +62,7 @@ func Parse(c *cli.Context) (*Options, error) {
 	o.Threads, o.QueueSize = c.Int("threads"), c.Int("queue-size")
 	o.Timeout = seconds(c, "timeout")
 	o.GracefulTimeout = seconds(c, "graceful-timeout")
+	o.ShutdownDelay = seconds(c, "shutdown-delay")
 	o.MaxRequests, o.MaxRequestsJitter, o.MaxRSSMiB = c.Int("max-requests"), c.Int("max-requests-jitter"), c.Int("max-rss")
 	o.Strict, o.Reload = c.Bool("strict"), c.Bool("reload")
 	o.MetricsBind = c.String("metrics-bind")
