@@ -222,9 +222,9 @@ func (m *Master) abandon(b *batch) {
 	m.settled(b)
 }
 
-// killMargin is how long past the graceful timeout a draining worker may
+// KillMargin is how long past the graceful timeout a draining worker may
 // take to exit before it is killed.
-const killMargin = 2 * time.Second
+const KillMargin = 2 * time.Second
 
 // drain tells w to give its idle connections back and finish the rest;
 // past the graceful timeout it is killed.
@@ -246,9 +246,9 @@ func (m *Master) order(w *worker, k handoff.Kind) {
 	w.ch.Send(handoff.Msg{Kind: k}, -1)
 	// The worker cuts its own requests at the graceful timeout; the
 	// margin lets it do so, and say so, before it is killed.
-	w.drainDeadline = time.AfterFunc(m.cfg.GracefulTimeout+killMargin, func() {
+	w.drainDeadline = time.AfterFunc(m.cfg.GracefulTimeout+KillMargin, func() {
 		m.log.Warn(fmt.Sprintf("wsgo: worker %d (pid %d) still running %s after --graceful-timeout %s; killing it",
-			w.id, w.cmd.Process.Pid, killMargin, m.cfg.GracefulTimeout))
+			w.id, w.cmd.Process.Pid, KillMargin, m.cfg.GracefulTimeout))
 		w.cmd.Process.Kill()
 	})
 }

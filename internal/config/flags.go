@@ -28,7 +28,7 @@ func RunFlags() []cli.Flag {
 			Value: cli.NewStringSlice(DefaultBind),
 			Usage: "`ADDR` to listen on: HOST:PORT, :PORT, [IPV6]:PORT or unix:PATH (repeatable)"},
 		&cli.StringFlag{Name: "workers", Aliases: []string{"w"}, EnvVars: []string{"WSGO_WORKERS"}, Value: "1",
-			Usage: "`N` worker processes, each with its own Python and --threads; auto = one per CPU"},
+			Usage: "`N` worker processes, each with its own Python and --threads; auto = one per CPU the process may use (a container's CPU limit counts)"},
 		&cli.IntFlag{Name: "threads", EnvVars: []string{"WSGO_THREADS"}, Value: 16,
 			Usage: "`N` Python threads per worker serve requests (more helps apps that wait on I/O)"},
 		&cli.IntFlag{Name: "queue-size", EnvVars: []string{"WSGO_QUEUE_SIZE"}, Value: 1024,

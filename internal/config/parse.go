@@ -179,10 +179,14 @@ func (o *Options) parseTLS(c *cli.Context) error {
 	return nil
 }
 
-// parseWorkers reads --workers: a count, or auto for one per CPU.
+// parseWorkers reads --workers: a count, or auto for one per CPU this
+// process may use: Go's GOMAXPROCS, which is the CPUs of the affinity
+// mask lowered to a container's CPU limit (its cgroup's quota), or the
+// GOMAXPROCS variable when set. runtime.NumCPU would count every CPU of
+// a Kubernetes node, however small the pod's limit.
 func parseWorkers(s string) (int, error) {
 	if strings.EqualFold(s, "auto") {
-		return runtime.NumCPU(), nil
+		return runtime.GOMAXPROCS(0), nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
