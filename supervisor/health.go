@@ -46,11 +46,16 @@ func plainText(w http.ResponseWriter, code int, body string) {
 	w.Write([]byte(body))
 }
 
-// beginDraining turns readiness to 503 for good (SIGTERM, SIGINT).
-func (m *Master) beginDraining() {
+// beginDraining turns readiness to 503 for good (SIGTERM, SIGINT), and
+// tells systemd.
+func (m *Master) beginDraining(status string) {
 	m.mu.Lock()
+	already := m.draining
 	m.draining = true
 	m.mu.Unlock()
+	if !already {
+		m.notify("STOPPING=1", "STATUS="+status)
+	}
 }
 
 func (m *Master) isDraining() bool {

@@ -29,8 +29,11 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var delayOver <-chan time.Time // set during --shutdown-delay
+	watchdog := m.notifier.ticks()
 	for {
 		select {
+		case <-watchdog:
+			m.notify("WATCHDOG=1")
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGINT, syscall.SIGTERM:
@@ -38,7 +41,7 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 				case delayOver != nil:
 					return m.stopNow()
 				case m.cfg.ShutdownDelay > 0:
-					m.beginDraining()
+					m.beginDraining(fmt.Sprintf("%s received: draining after --shutdown-delay %s", sig, m.cfg.ShutdownDelay))
 					m.log.Info(fmt.Sprintf("wsgo: %s received: /readyz answers 503; still serving new connections for --shutdown-delay %s, then finishing in-flight requests (again to stop now)",
 						sig, m.cfg.ShutdownDelay))
 					delayOver = time.After(m.cfg.ShutdownDelay)
@@ -147,11 +150,15 @@ func (m *Master) startPosition(id int) {
 // a reload is under way, another waits for it to complete: the workers
 // starting may have imported the code before the latest change.
 func (m *Master) reload(why string) {
+	m.notify(reloading(why)...)
 	if m.reloading != nil {
 		m.reloadAgain = why
 		return
 	}
 	m.reloading = m.replace(why, reasonReload, m.serving())
+	if m.reloading == nil {
+		m.notifyReady()
+	}
 }
 
 // replace starts a fresh worker for each of old, and drains old once all
@@ -203,7 +210,14 @@ func (m *Master) settled(b *batch) {
 	if why := m.reloadAgain; why != "" {
 		m.reloadAgain = ""
 		m.reload(why)
+		return
 	}
+	m.notifyReady()
+}
+
+// notifyReady tells systemd that wsgo serves (after start and reloads).
+func (m *Master) notifyReady() {
+	m.notify("READY=1", "STATUS="+m.status)
 }
 
 // abandon gives up a batch: its fresh workers go (the ready ones drain,
@@ -282,13 +296,14 @@ func (m *Master) dump() {
 // then tell every worker to finish and exit, killing those still busy
 // after the graceful timeout. A second signal stops at once.
 func (m *Master) stop(why string, sigs <-chan os.Signal) error {
-	m.beginDraining()
+	m.beginDraining(why + ": finishing in-flight requests")
 	m.log.Info(fmt.Sprintf("wsgo: %s, finishing in-flight requests (up to %s; again to stop now)",
 		why, m.cfg.GracefulTimeout))
 	m.stopAccepting()
 	for _, w := range m.living() {
 		m.order(w, handoff.Stop)
 	}
+	watchdog := m.notifier.ticks()
 	for {
 		m.mu.Lock()
 		left := len(m.workers)
@@ -297,6 +312,8 @@ func (m *Master) stop(why string, sigs <-chan os.Signal) error {
 			break
 		}
 		select {
+		case <-watchdog:
+			m.notify("WATCHDOG=1")
 		case <-sigs:
 			return m.stopNow()
 		case ev := <-m.events:

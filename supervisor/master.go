@@ -76,7 +76,9 @@ type Master struct {
 	accepting   sync.WaitGroup
 	events      chan event
 
-	metrics *metrics // nil without MetricsBind
+	metrics  *metrics  // nil without MetricsBind
+	notifier *notifier // nil without NOTIFY_SOCKET (systemd.go)
+	status   string    // the STATUS= of READY=1
 
 	mu       sync.Mutex
 	workers  map[*worker]struct{} // every process not yet reaped
@@ -113,6 +115,16 @@ func Run(cfg Config) error {
 		current: map[int]*worker{},
 		crashes: map[int]int{},
 	}
+	// systemd's variables are for the master alone.
+	var activated []net.Listener
+	if Activated() {
+		var err error
+		if activated, err = activatedListeners(); err != nil {
+			return err
+		}
+	}
+	m.notifier = newNotifier()
+	forgetSystemd()
 	// Before the first worker: a supervisor may signal as soon as it sees
 	// the start line, and SIGINT from a terminal reaches workers too.
 	sigs := make(chan os.Signal, 8)
@@ -126,7 +138,10 @@ func Run(cfg Config) error {
 		}
 		defer m.metrics.close()
 	}
-	if len(cfg.Binds) > 0 {
+	from := ""
+	if activated != nil {
+		m.listeners, from = activated, " (sockets from systemd)"
+	} else if len(cfg.Binds) > 0 {
 		if err := m.listen(cfg.Binds); err != nil {
 			return err
 		}
@@ -136,8 +151,7 @@ func Run(cfg Config) error {
 		m.closeListeners()
 		return err
 	}
-	from := ""
-	if len(cfg.Binds) == 0 {
+	if len(m.listeners) == 0 {
 		binds := []string{cfg.DefaultBind}
 		if hello.ScriptBind != "" {
 			binds, from = []string{hello.ScriptBind}, " (the address the script gave make_server)"
@@ -169,8 +183,10 @@ func Run(cfg Config) error {
 		m.accepting.Add(1)
 		go m.accept(l, int(f.Fd())) // Fd makes it (and l: one open file) blocking
 	}
-	m.log.Info(fmt.Sprintf("wsgo: serving %s on %s%s (Python %s, %s, %d threads)", hello.Description,
-		strings.Join(urls, ", "), from, hello.Python, plural(cfg.Workers, "worker"), cfg.Threads))
+	m.status = fmt.Sprintf("serving %s on %s", hello.Description, strings.Join(urls, ", "))
+	m.log.Info(fmt.Sprintf("wsgo: %s%s (Python %s, %s, %d threads)", m.status, from, hello.Python,
+		plural(cfg.Workers, "worker"), cfg.Threads))
+	m.notifyReady()
 	return m.loop(sigs)
 }
 

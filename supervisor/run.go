@@ -23,6 +23,9 @@ const (
 // workers (this binary, run again with the same arguments) and supervises
 // them until SIGTERM or SIGINT. Its error carries the exit code.
 func Serve(o *config.Options, logger *slog.Logger) error {
+	if Activated() && len(o.Binds) > 0 {
+		return exitcode.Errorf(exitcode.Usage, "wsgo run: systemd passed listening sockets (LISTEN_FDS), which take the place of --bind; drop --bind (or WSGO_BIND), or the .socket unit")
+	}
 	url := URL
 	if o.Certs != nil {
 		logger.Info("wsgo: TLS certificate: " + o.Certs.Describe())
