@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"wsgo/handoff"
+	"wsgo/internal/config"
 )
 
 // Config is what Run needs.
@@ -43,6 +44,8 @@ type Config struct {
 	// Listening, if set, is called with each listener before the start
 	// line (for warnings about where it listens).
 	Listening func(net.Listener)
+	// Privileges, if set, is who to run as once listening (privileges.go).
+	Privileges *config.Privileges
 	// MetricsBind, if set, is the address to serve metrics and health
 	// checks on (metrics.go, health.go).
 	MetricsBind string
@@ -73,6 +76,7 @@ type Master struct {
 	log         *slog.Logger
 	listeners   []net.Listener
 	listenFiles []*os.File // blocking duplicates, accepted from
+	socketFiles []string   // the unix sockets it made (and removes at exit)
 	accepting   sync.WaitGroup
 	events      chan event
 
@@ -161,6 +165,11 @@ func Run(cfg Config) error {
 			return err
 		}
 	}
+	if err := m.dropPrivileges(); err != nil {
+		m.killAll()
+		m.closeListeners()
+		return err
+	}
 	if cfg.PidFile != "" {
 		if err := os.WriteFile(cfg.PidFile, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
 			m.killAll()
@@ -199,7 +208,7 @@ func plural(n int, what string) string {
 
 func (m *Master) listen(binds []string) error {
 	for _, b := range binds {
-		l, err := m.cfg.Listen(b)
+		l, err := m.listenOwn(b)
 		if err != nil {
 			m.closeListeners()
 			return &ListenError{err}
@@ -207,6 +216,17 @@ func (m *Master) listen(binds []string) error {
 		m.listeners = append(m.listeners, l)
 	}
 	return nil
+}
+
+// listenOwn listens on bind, remembering the socket file it makes.
+func (m *Master) listenOwn(bind string) (net.Listener, error) {
+	l, err := m.cfg.Listen(bind)
+	if err == nil {
+		if a, ok := l.Addr().(*net.UnixAddr); ok {
+			m.socketFiles = append(m.socketFiles, a.Name)
+		}
+	}
+	return l, err
 }
 
 func (m *Master) closeListeners() {

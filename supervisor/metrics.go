@@ -85,7 +85,7 @@ type reply struct {
 
 // serveMetrics listens on the metrics address and serves there.
 func (m *Master) serveMetrics() error {
-	l, err := m.cfg.Listen(m.cfg.MetricsBind)
+	l, err := m.listenOwn(m.cfg.MetricsBind)
 	if err != nil {
 		// Listen's advice names --bind, the flag it usually serves.
 		return &ListenError{errors.New(strings.ReplaceAll(err.Error(), "--bind", "--metrics-bind"))}

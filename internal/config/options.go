@@ -31,7 +31,9 @@ type Options struct {
 	MaxRequests       int
 	MaxRequestsJitter int
 	MaxRSSMiB         int
-	PidFile           string // absolute, or ""
+	PidFile           string      // absolute, or ""
+	Privileges        *Privileges // --user, --group; nil: stay who we are
+	Umask             int         // -1: inherited
 	MetricsBind       string
 
 	// Python (pyhost's).

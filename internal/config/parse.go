@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -31,6 +32,15 @@ func Parse(c *cli.Context) (*Options, error) {
 	}
 	if o.Python, err = parsePython(c); err != nil {
 		return nil, err
+	}
+	if o.Privileges, err = parsePrivileges(c.String("user"), c.String("group")); err != nil {
+		return nil, err
+	}
+	if o.Umask, err = parseUmask(c.String("umask")); err != nil {
+		return nil, err
+	}
+	if o.Umask >= 0 { // now: the files wsgo makes from here on, the access log's included
+		syscall.Umask(o.Umask)
 	}
 	if o.Workers, err = parseWorkers(c.String("workers")); err != nil {
 		return nil, usage(err.Error())
@@ -149,11 +159,18 @@ func (o *Options) parseFront(c *cli.Context) error {
 	}
 	// Opened here once so that a path that cannot be written stops wsgo
 	// before any worker starts; each worker opens it for itself.
+	_, err = os.Lstat(o.AccessLog)
+	created := os.IsNotExist(err)
 	f, err := os.OpenFile(o.AccessLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return usage(fmt.Sprintf("wsgo: cannot open --access-log %s: %v; give a writable file, or - for standard output", o.AccessLog, err))
 	}
-	return f.Close()
+	defer f.Close()
+	if p := o.Privileges; created && p != nil && os.Geteuid() == 0 {
+		// The workers open it as --user.
+		return f.Chown(p.UID, p.GID)
+	}
+	return nil
 }
 
 // parseTLS reads --certfile and --keyfile. A file that cannot be read, or
