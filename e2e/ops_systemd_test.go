@@ -193,7 +193,7 @@ func TestOpsSocketActivationWithBindIsAUsageError(t *testing.T) {
 	}
 }
 
-func TestOpsNoNotifySocketNoSystemdVariables(t *testing.T) {
+func TestOpsSystemdVariablesNeverReachTheApp(t *testing.T) {
 	app := writeApp(t, "env_app.py", opsEnvApp)
 	s := start(t, []string{"LISTEN_PID=1", "LISTEN_FDS=1"}, app)
 	if resp, body := s.get("/"); resp.StatusCode != 200 || body != opsNoSystemdVariables {
