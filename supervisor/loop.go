@@ -28,12 +28,26 @@ type batch struct {
 func (m *Master) loop(sigs <-chan os.Signal) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var delayOver <-chan time.Time // set during --shutdown-delay
+	watchdog := m.notifier.ticks()
 	for {
 		select {
+		case <-watchdog:
+			m.notify("WATCHDOG=1")
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGINT, syscall.SIGTERM:
-				return m.stop(sig, sigs)
+				switch {
+				case delayOver != nil:
+					return m.stopNow()
+				case m.cfg.ShutdownDelay > 0:
+					m.beginDraining(fmt.Sprintf("%s received: draining after --shutdown-delay %s", sig, m.cfg.ShutdownDelay))
+					m.log.Info(fmt.Sprintf("wsgo: %s received: /readyz answers 503; still serving new connections for --shutdown-delay %s, then finishing in-flight requests (again to stop now)",
+						sig, m.cfg.ShutdownDelay))
+					delayOver = time.After(m.cfg.ShutdownDelay)
+				default:
+					return m.stop(fmt.Sprintf("%s received", sig), sigs)
+				}
 			case syscall.SIGHUP:
 				m.reload("reload (SIGHUP)")
 			case syscall.SIGUSR1:
@@ -50,6 +64,8 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 			m.handle(ev)
 		case now := <-tick.C:
 			m.expirePending(now)
+		case <-delayOver:
+			return m.stop("--shutdown-delay over", sigs)
 		}
 	}
 }
@@ -134,11 +150,15 @@ func (m *Master) startPosition(id int) {
 // a reload is under way, another waits for it to complete: the workers
 // starting may have imported the code before the latest change.
 func (m *Master) reload(why string) {
+	m.notify(reloading(why)...)
 	if m.reloading != nil {
 		m.reloadAgain = why
 		return
 	}
 	m.reloading = m.replace(why, reasonReload, m.serving())
+	if m.reloading == nil {
+		m.notifyReady()
+	}
 }
 
 // replace starts a fresh worker for each of old, and drains old once all
@@ -190,7 +210,14 @@ func (m *Master) settled(b *batch) {
 	if why := m.reloadAgain; why != "" {
 		m.reloadAgain = ""
 		m.reload(why)
+		return
 	}
+	m.notifyReady()
+}
+
+// notifyReady tells systemd that wsgo serves (after start and reloads).
+func (m *Master) notifyReady() {
+	m.notify("READY=1", "STATUS="+m.status)
 }
 
 // abandon gives up a batch: its fresh workers go (the ready ones drain,
@@ -209,9 +236,9 @@ func (m *Master) abandon(b *batch) {
 	m.settled(b)
 }
 
-// killMargin is how long past the graceful timeout a draining worker may
+// KillMargin is how long past the graceful timeout a draining worker may
 // take to exit before it is killed.
-const killMargin = 2 * time.Second
+const KillMargin = 2 * time.Second
 
 // drain tells w to give its idle connections back and finish the rest;
 // past the graceful timeout it is killed.
@@ -233,9 +260,9 @@ func (m *Master) order(w *worker, k handoff.Kind) {
 	w.ch.Send(handoff.Msg{Kind: k}, -1)
 	// The worker cuts its own requests at the graceful timeout; the
 	// margin lets it do so, and say so, before it is killed.
-	w.drainDeadline = time.AfterFunc(m.cfg.GracefulTimeout+killMargin, func() {
+	w.drainDeadline = time.AfterFunc(m.cfg.GracefulTimeout+KillMargin, func() {
 		m.log.Warn(fmt.Sprintf("wsgo: worker %d (pid %d) still running %s after --graceful-timeout %s; killing it",
-			w.id, w.cmd.Process.Pid, killMargin, m.cfg.GracefulTimeout))
+			w.id, w.cmd.Process.Pid, KillMargin, m.cfg.GracefulTimeout))
 		w.kill("it ran past --graceful-timeout")
 	})
 }
@@ -268,13 +295,15 @@ func (m *Master) dump() {
 // stop is the graceful stop: accept what the kernel already accepted,
 // then tell every worker to finish and exit, killing those still busy
 // after the graceful timeout. A second signal stops at once.
-func (m *Master) stop(sig os.Signal, sigs <-chan os.Signal) error {
-	m.log.Info(fmt.Sprintf("wsgo: %s received, finishing in-flight requests (up to %s; again to stop now)",
-		sig, m.cfg.GracefulTimeout))
+func (m *Master) stop(why string, sigs <-chan os.Signal) error {
+	m.beginDraining(why + ": finishing in-flight requests")
+	m.log.Info(fmt.Sprintf("wsgo: %s, finishing in-flight requests (up to %s; again to stop now)",
+		why, m.cfg.GracefulTimeout))
 	m.stopAccepting()
 	for _, w := range m.living() {
 		m.order(w, handoff.Stop)
 	}
+	watchdog := m.notifier.ticks()
 	for {
 		m.mu.Lock()
 		left := len(m.workers)
@@ -283,11 +312,10 @@ func (m *Master) stop(sig os.Signal, sigs <-chan os.Signal) error {
 			break
 		}
 		select {
+		case <-watchdog:
+			m.notify("WATCHDOG=1")
 		case <-sigs:
-			m.log.Warn("wsgo: second signal, stopping now")
-			m.killAll("a second signal said to stop now")
-			m.closePending()
-			return fmt.Errorf("wsgo: stopped by a second signal")
+			return m.stopNow()
 		case ev := <-m.events:
 			switch ev.kind {
 			case evExit:
@@ -300,6 +328,14 @@ func (m *Master) stop(sig os.Signal, sigs <-chan os.Signal) error {
 	m.closePending()
 	m.log.Info("wsgo: stopped")
 	return nil
+}
+
+// stopNow is the stop of a second signal: every worker is killed.
+func (m *Master) stopNow() error {
+	m.log.Warn("wsgo: second signal, stopping now")
+	m.killAll("a second signal said to stop now")
+	m.closePending()
+	return fmt.Errorf("wsgo: stopped by a second signal")
 }
 
 // closePending closes connections no worker will serve.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"wsgo/handoff"
+	"wsgo/internal/config"
 )
 
 // Config is what Run needs.
@@ -34,13 +35,19 @@ type Config struct {
 	// arguments. Run adds the descriptors and environment of the wire.
 	Command         func() *exec.Cmd
 	GracefulTimeout time.Duration
-	PidFile         string
-	Threads         int // per worker, for the start line
-	Logger          *slog.Logger
+	// ShutdownDelay is how long the listeners keep accepting after
+	// SIGTERM, with /readyz answering 503, before the graceful drain.
+	ShutdownDelay time.Duration
+	PidFile       string
+	Threads       int // per worker, for the start line
+	Logger        *slog.Logger
 	// Listening, if set, is called with each listener before the start
 	// line (for warnings about where it listens).
 	Listening func(net.Listener)
-	// MetricsBind, if set, is the address to serve metrics on (metrics.go).
+	// Privileges, if set, is who to run as once listening (privileges.go).
+	Privileges *config.Privileges
+	// MetricsBind, if set, is the address to serve metrics and health
+	// checks on (metrics.go, health.go).
 	MetricsBind string
 }
 
@@ -69,16 +76,20 @@ type Master struct {
 	log         *slog.Logger
 	listeners   []net.Listener
 	listenFiles []*os.File // blocking duplicates, accepted from
+	socketFiles []string   // the unix sockets it made (and removes at exit)
 	accepting   sync.WaitGroup
 	events      chan event
 
-	metrics *metrics // nil without MetricsBind
+	metrics  *metrics  // nil without MetricsBind
+	notifier *notifier // nil without NOTIFY_SOCKET (systemd.go)
+	status   string    // the STATUS= of READY=1
 
 	mu       sync.Mutex
 	workers  map[*worker]struct{} // every process not yet reaped
 	spawned  uint64               // workers started so far (worker.serial)
 	pending  []pendingConn        // accepted, waiting for a ready worker
 	stopping bool                 // the listeners are closing
+	draining bool                 // SIGTERM came: not ready (health.go)
 
 	// Owned by the loop goroutine.
 	target  int             // how many workers should serve (SIGTTIN/SIGTTOU)
@@ -108,6 +119,16 @@ func Run(cfg Config) error {
 		current: map[int]*worker{},
 		crashes: map[int]int{},
 	}
+	// systemd's variables are for the master alone.
+	var activated []net.Listener
+	if Activated() {
+		var err error
+		if activated, err = activatedListeners(); err != nil {
+			return err
+		}
+	}
+	m.notifier = newNotifier()
+	forgetSystemd()
 	// Before the first worker: a supervisor may signal as soon as it sees
 	// the start line, and SIGINT from a terminal reaches workers too.
 	sigs := make(chan os.Signal, 8)
@@ -121,7 +142,10 @@ func Run(cfg Config) error {
 		}
 		defer m.metrics.close()
 	}
-	if len(cfg.Binds) > 0 {
+	from := ""
+	if activated != nil {
+		m.listeners, from = activated, " (sockets from systemd)"
+	} else if len(cfg.Binds) > 0 {
 		if err := m.listen(cfg.Binds); err != nil {
 			return err
 		}
@@ -131,8 +155,7 @@ func Run(cfg Config) error {
 		m.closeListeners()
 		return err
 	}
-	from := ""
-	if len(cfg.Binds) == 0 {
+	if len(m.listeners) == 0 {
 		binds := []string{cfg.DefaultBind}
 		if hello.ScriptBind != "" {
 			binds, from = []string{hello.ScriptBind}, " (the address the script gave make_server)"
@@ -141,6 +164,11 @@ func Run(cfg Config) error {
 			m.killAll("wsgo could not start")
 			return err
 		}
+	}
+	if err := m.dropPrivileges(); err != nil {
+		m.killAll("wsgo could not start")
+		m.closeListeners()
+		return err
 	}
 	if cfg.PidFile != "" {
 		if err := os.WriteFile(cfg.PidFile, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
@@ -164,8 +192,10 @@ func Run(cfg Config) error {
 		m.accepting.Add(1)
 		go m.accept(l, int(f.Fd())) // Fd makes it (and l: one open file) blocking
 	}
-	m.log.Info(fmt.Sprintf("wsgo: serving %s on %s%s (Python %s, %s, %d threads)", hello.Description,
-		strings.Join(urls, ", "), from, hello.Python, plural(cfg.Workers, "worker"), cfg.Threads))
+	m.status = fmt.Sprintf("serving %s on %s", hello.Description, strings.Join(urls, ", "))
+	m.log.Info(fmt.Sprintf("wsgo: %s%s (Python %s, %s, %d threads)", m.status, from, hello.Python,
+		plural(cfg.Workers, "worker"), cfg.Threads))
+	m.notifyReady()
 	return m.loop(sigs)
 }
 
@@ -178,7 +208,7 @@ func plural(n int, what string) string {
 
 func (m *Master) listen(binds []string) error {
 	for _, b := range binds {
-		l, err := m.cfg.Listen(b)
+		l, err := m.listenOwn(b)
 		if err != nil {
 			m.closeListeners()
 			return &ListenError{err}
@@ -186,6 +216,17 @@ func (m *Master) listen(binds []string) error {
 		m.listeners = append(m.listeners, l)
 	}
 	return nil
+}
+
+// listenOwn listens on bind, remembering the socket file it makes.
+func (m *Master) listenOwn(bind string) (net.Listener, error) {
+	l, err := m.cfg.Listen(bind)
+	if err == nil {
+		if a, ok := l.Addr().(*net.UnixAddr); ok {
+			m.socketFiles = append(m.socketFiles, a.Name)
+		}
+	}
+	return l, err
 }
 
 func (m *Master) closeListeners() {

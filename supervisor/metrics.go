@@ -85,7 +85,7 @@ type reply struct {
 
 // serveMetrics listens on the metrics address and serves there.
 func (m *Master) serveMetrics() error {
-	l, err := m.cfg.Listen(m.cfg.MetricsBind)
+	l, err := m.listenOwn(m.cfg.MetricsBind)
 	if err != nil {
 		// Listen's advice names --bind, the flag it usually serves.
 		return &ListenError{errors.New(strings.ReplaceAll(err.Error(), "--bind", "--metrics-bind"))}
@@ -126,6 +126,7 @@ func (m *Master) serveMetrics() error {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(
 		prometheus.Gatherers{prometheus.GathererFunc(x.gatherWorkers), x.registry},
 		promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelError)}))
+	m.handleHealth(mux)
 	x.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelDebug)}
 	go x.server.Serve(l)
@@ -136,7 +137,7 @@ func (m *Master) serveMetrics() error {
 	} else {
 		where += ", path /metrics"
 	}
-	m.log.Info("wsgo: metrics on " + where)
+	m.log.Info("wsgo: metrics on " + where + "; health checks at /healthz and /readyz")
 	return nil
 }
 

@@ -23,6 +23,12 @@ const (
 // workers (this binary, run again with the same arguments) and supervises
 // them until SIGTERM or SIGINT. Its error carries the exit code.
 func Serve(o *config.Options, logger *slog.Logger) error {
+	if Activated() && len(o.Binds) > 0 {
+		return exitcode.Errorf(exitcode.Usage, "wsgo run: systemd passed listening sockets (LISTEN_FDS), which take the place of --bind; drop --bind (or WSGO_BIND), or the .socket unit")
+	}
+	if err := checkPrivileges(o); err != nil {
+		return err
+	}
 	url := URL
 	if o.Certs != nil {
 		logger.Info("wsgo: TLS certificate: " + o.Certs.Describe())
@@ -34,12 +40,14 @@ func Serve(o *config.Options, logger *slog.Logger) error {
 		DefaultBind: config.DefaultBind,
 		Listen:      Listen,
 		URL:         url,
-		Command: func() *exec.Cmd {
+		Command: asUser(o.Privileges, func() *exec.Cmd {
 			// /proc/self/exe: the very binary running, even if a deploy
 			// has replaced the file since.
 			return exec.Command("/proc/self/exe", os.Args[1:]...)
-		},
+		}),
+		Privileges:      o.Privileges,
 		GracefulTimeout: o.GracefulTimeout,
+		ShutdownDelay:   o.ShutdownDelay,
 		MetricsBind:     o.MetricsBind,
 		Listening: func(l net.Listener) {
 			if IsLoopback(l.Addr()) {

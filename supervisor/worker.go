@@ -33,8 +33,8 @@ type worker struct {
 	// killedFor says why the master sent SIGKILL, for the exit's log line;
 	// set before the kill, read at reap (the loop's).
 	killedFor string
-	hello handoff.Hello
-	state *os.ProcessState // once reaped; the loop's
+	hello     handoff.Hello
+	state     *os.ProcessState // once reaped; the loop's
 
 	serial uint64 // the order it was started in (metrics.go)
 

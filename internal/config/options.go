@@ -27,10 +27,13 @@ type Options struct {
 	Binds             []string // as given; empty: the script's make_server address, else DefaultBind
 	Workers           int
 	GracefulTimeout   time.Duration
+	ShutdownDelay     time.Duration // SIGTERM: still accepting, not ready
 	MaxRequests       int
 	MaxRequestsJitter int
 	MaxRSSMiB         int
-	PidFile           string // absolute, or ""
+	PidFile           string      // absolute, or ""
+	Privileges        *Privileges // --user, --group; nil: stay who we are
+	Umask             int         // -1: inherited
 	MetricsBind       string
 
 	// Python (pyhost's).

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -45,10 +46,19 @@ func Parse(c *cli.Context) (*Options, error) {
 	if o.Python, err = parsePython(c); err != nil {
 		return nil, err
 	}
+	if o.Privileges, err = parsePrivileges(c.String("user"), c.String("group")); err != nil {
+		return nil, err
+	}
+	if o.Umask, err = parseUmask(c.String("umask")); err != nil {
+		return nil, err
+	}
+	if o.Umask >= 0 { // now: the files wsgo makes from here on, the access log's included
+		syscall.Umask(o.Umask)
+	}
 	if o.Workers, err = parseWorkers(c.String("workers")); err != nil {
 		return nil, usage(err.Error())
 	}
-	for _, name := range []string{"timeout", "max-requests", "max-requests-jitter", "max-rss", "graceful-timeout"} {
+	for _, name := range []string{"timeout", "max-requests", "max-requests-jitter", "max-rss", "graceful-timeout", "shutdown-delay"} {
 		if c.Int(name) < 0 {
 			return nil, usage(fmt.Sprintf("wsgo run: --%s must be 0 or more", name))
 		}
@@ -75,6 +85,7 @@ func Parse(c *cli.Context) (*Options, error) {
 	o.Threads, o.QueueSize = c.Int("threads"), c.Int("queue-size")
 	o.Timeout = seconds(c, "timeout")
 	o.GracefulTimeout = seconds(c, "graceful-timeout")
+	o.ShutdownDelay = seconds(c, "shutdown-delay")
 	o.MaxRequests, o.MaxRequestsJitter, o.MaxRSSMiB = c.Int("max-requests"), c.Int("max-requests-jitter"), c.Int("max-rss")
 	o.Strict, o.Reload = c.Bool("strict"), c.Bool("reload")
 	o.MetricsBind = c.String("metrics-bind")
@@ -88,7 +99,7 @@ func Parse(c *cli.Context) (*Options, error) {
 		}
 		o.ReloadExtraFiles = append(o.ReloadExtraFiles, abs)
 	}
-	if o.ErrorLog, err = openable(c, "error-log"); err != nil {
+	if o.ErrorLog, err = o.openable(c, "error-log"); err != nil {
 		return nil, err
 	}
 	if err := o.parseGunicorn(c); err != nil {
@@ -160,16 +171,17 @@ func (o *Options) parseFront(c *cli.Context) error {
 	o.AccessLogSet = c.IsSet("access-log")
 	o.AccessLog = c.String("access-log")
 	if o.AccessLog != "-" {
-		o.AccessLog, err = openable(c, "access-log")
+		o.AccessLog, err = o.openable(c, "access-log")
 	}
 	return err
 }
 
 // openable is a log file flag's path made absolute, after opening it
 // once, so that a path that cannot be written stops wsgo before any
-// worker starts (each process opens it for itself). "" and "-" (standard
+// worker starts (each process opens it for itself, as --user if given:
+// a file created here is handed to that user). "" and "-" (standard
 // output or error) are returned as "".
-func openable(c *cli.Context, name string) (string, error) {
+func (o *Options) openable(c *cli.Context, name string) (string, error) {
 	if v := c.String(name); v == "" || v == "-" {
 		return "", nil
 	}
@@ -177,11 +189,17 @@ func openable(c *cli.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	_, err = os.Lstat(path)
+	created := os.IsNotExist(err)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return "", usage(fmt.Sprintf("wsgo: cannot open --%s %s: %v; give a writable file, or - for standard output", name, path, err))
 	}
-	return path, f.Close()
+	defer f.Close()
+	if p := o.Privileges; created && p != nil && os.Geteuid() == 0 {
+		return path, f.Chown(p.UID, p.GID)
+	}
+	return path, nil
 }
 
 // parseTLS reads --certfile and --keyfile. A file that cannot be read, or
@@ -207,10 +225,14 @@ func (o *Options) parseTLS(c *cli.Context) error {
 	return nil
 }
 
-// parseWorkers reads --workers: a count, or auto for one per CPU.
+// parseWorkers reads --workers: a count, or auto for one per CPU this
+// process may use: Go's GOMAXPROCS, which is the CPUs of the affinity
+// mask lowered to a container's CPU limit (its cgroup's quota), or the
+// GOMAXPROCS variable when set. runtime.NumCPU would count every CPU of
+// a Kubernetes node, however small the pod's limit.
 func parseWorkers(s string) (int, error) {
 	if strings.EqualFold(s, "auto") {
-		return runtime.NumCPU(), nil
+		return runtime.GOMAXPROCS(0), nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
