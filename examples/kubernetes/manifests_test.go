@@ -8,7 +8,6 @@ package kubernetes
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/urfave/cli/v2"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -94,22 +92,9 @@ func parseArgs(t *testing.T, args []string) *config.Options {
 	if len(args) == 0 || args[0] != "run" {
 		t.Fatalf("args %q: want `run TARGET FLAGS...` (the image's entrypoint is wsgo)", args)
 	}
-	var o *config.Options
-	var perr error
-	app := &cli.App{
-		Commands: []*cli.Command{{Name: "run", Flags: config.RunFlags(), Action: func(c *cli.Context) error {
-			o, perr = config.Parse(c)
-			return nil
-		}}},
-		ExitErrHandler: func(*cli.Context, error) {},
-		Writer:         io.Discard, // urfave/cli's help after a bad flag; the error says it
-		ErrWriter:      io.Discard,
-	}
-	if err := app.Run(config.Interspersed(append([]string{"wsgo"}, args...))); err != nil {
+	o, err := config.ParseArgs(args[1:]...)
+	if err != nil {
 		t.Fatalf("args %q: %v", args, err)
-	}
-	if perr != nil {
-		t.Fatalf("args %q: %v", args, perr)
 	}
 	return o
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -171,4 +172,30 @@ var foreignFlags = map[string]string{
 func UsageError(c *cli.Context, err error) error {
 	msg := regexp.MustCompile(`flag -(\w)`).ReplaceAllString(err.Error(), "flag --$1")
 	return usage(fmt.Sprintf("wsgo %s: %s\nRun `wsgo %s --help` for the flags.", c.Command.Name, msg, c.Command.Name))
+}
+
+// ParseArgs is Parse for `wsgo run ARGS...` given as a list, as the
+// command line would give it: for checking a command line written down
+// elsewhere (a Kubernetes manifest, a unit file) without running it.
+func ParseArgs(args ...string) (*Options, error) {
+	full, err := Interspersed(append([]string{"wsgo", "run"}, args...))
+	if err != nil {
+		return nil, err
+	}
+	var o *Options
+	var perr error
+	app := &cli.App{
+		Commands: []*cli.Command{{Name: "run", Flags: RunFlags(), Action: func(c *cli.Context) error {
+			o, perr = Parse(c)
+			return nil
+		}}},
+		OnUsageError:   func(c *cli.Context, err error, _ bool) error { return UsageError(c, err) },
+		ExitErrHandler: func(*cli.Context, error) {},
+		Writer:         io.Discard, // no help pages: the error says it
+		ErrWriter:      io.Discard,
+	}
+	if err := app.Run(full); err != nil {
+		return nil, err
+	}
+	return o, perr
 }

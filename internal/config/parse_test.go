@@ -14,27 +14,10 @@ import (
 	"wsgo/internal/exitcode"
 )
 
-// parse runs `wsgo run ARGS...` through urfave/cli as main does and
-// returns what Parse made of it.
+// parse runs `wsgo run ARGS...` through urfave/cli as main does.
 func parse(t *testing.T, args ...string) (*Options, error) {
 	t.Helper()
-	var o *Options
-	var perr error
-	app := &cli.App{
-		Commands: []*cli.Command{{Name: "run", Flags: RunFlags(), Action: func(c *cli.Context) error {
-			o, perr = Parse(c)
-			return nil
-		}}},
-		ExitErrHandler: func(*cli.Context, error) {},
-	}
-	full, err := Interspersed(append([]string{"wsgo", "run"}, args...))
-	if err != nil {
-		return nil, err
-	}
-	if err := app.Run(full); err != nil {
-		t.Fatalf("urfave/cli refused %v: %v", args, err)
-	}
-	return o, perr
+	return ParseArgs(args...)
 }
 
 func TestPathsAreMadeAbsoluteAgainstTheStartDirectory(t *testing.T) {
