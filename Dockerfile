@@ -5,6 +5,9 @@
 #   docker build -t wsgo .
 #   docker run -p 8000:8000 -v "$PWD/examples:/app" wsgo run hello.py
 #
+# An app's image builds FROM this one: examples/django_project/Dockerfile,
+# explained in docs/docker.md.
+#
 # `make image-test` checks the runtime stage without Docker: it builds its
 # root file system with debootstrap and runs the RUN lines marked below.
 

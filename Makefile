@@ -63,8 +63,9 @@ bench: build bench-setup
 bench-quick: build bench-setup
 	$(GO) run ./bench/runner -pin -quick $(BENCHFLAGS)
 
-# The Dockerfile's runtime stage, checked without Docker: debootstrap, chroot,
-# a request over loopback, SIGTERM to PID 1 (needs root; see .ci/image-test).
+# The Dockerfiles, checked without Docker: wsgo's runtime stage and the Django
+# example's image on it, built with debootstrap and chroot, requested over
+# loopback, stopped by SIGTERM to PID 1 (needs root; see .ci/image-test).
 image-test: build
 	bash .ci/image-test
 
