@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -31,8 +32,8 @@ func main() {
 	if os.Getpid() == 1 {
 		os.Exit(supervisor.RunInit()) // a container's PID 1 reaps and forwards
 	}
-	if len(os.Args) > 1 && os.Args[1] == "python" {
-		os.Exit(worker.Python(os.Args[2:])) // every argument is Python's
+	if args, ok := pythonArgs(os.Args); ok {
+		os.Exit(worker.Python(args)) // every argument is Python's
 	}
 	app := &cli.App{
 		Name:  "wsgo",
@@ -124,6 +125,23 @@ func check(c *cli.Context) error {
 		return err
 	}
 	return worker.Check(target, py)
+}
+
+// pythonArgs says whether the command line is Python's: `wsgo python
+// ARGS`, or `wsgo -FLAG …` (wsgo is sys.executable for the app, so
+// multiprocessing's spawn and pip start `wsgo -c …`, `wsgo -m …`). wsgo's
+// own only global flags are help and version.
+func pythonArgs(args []string) ([]string, bool) {
+	if len(args) < 2 {
+		return nil, false
+	}
+	switch a := args[1]; {
+	case a == "python":
+		return args[2:], true
+	case strings.HasPrefix(a, "-") && !slices.Contains([]string{"-h", "--help", "-v", "-V", "--version"}, a):
+		return args[1:], true
+	}
+	return nil, false
 }
 
 func usageError(c *cli.Context, err error, _ bool) error { return config.UsageError(c, err) }

@@ -146,6 +146,21 @@ func TestWsgoPython(t *testing.T) {
 	}
 }
 
+// TestWsgoPythonIsSysExecutable: Python started again by the app, as
+// multiprocessing's spawn does (`sys.executable -c …`), is wsgo again.
+func TestWsgoPythonIsSysExecutable(t *testing.T) {
+	script := writeApp(t, "spawn.py", `import multiprocessing, sys
+if __name__ == "__main__":
+    multiprocessing.set_start_method("spawn")
+    with multiprocessing.Pool(2) as pool:
+        print(sys.executable, pool.map(abs, [-1, -2, -3]))
+`)
+	out, err := exec.Command(binary, "python", script).CombinedOutput()
+	if want := binary + " [1, 2, 3]\n"; err != nil || string(out) != want {
+		t.Errorf("%v, output %q; want %q", err, out, want)
+	}
+}
+
 // freePort is a loopback TCP port nobody listens on now.
 func freePort(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

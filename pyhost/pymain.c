@@ -4,12 +4,15 @@
 
 #include "wsgo.h"
 
-int wsgo_python_main(int argc, char **argv)
+int wsgo_python_main(int argc, char **argv, const char *executable)
 {
     PyConfig config;
     PyStatus status;
 
     PyConfig_InitPythonConfig(&config);
+    status = PyConfig_SetBytesString(&config, &config.executable, executable);
+    if (PyStatus_Exception(status))
+        goto fail;
     status = PyConfig_SetBytesArgv(&config, argc, argv);
     if (PyStatus_Exception(status))
         goto fail;

@@ -13,9 +13,11 @@ import (
 
 // PythonMain runs the linked Python as its command line would, with args
 // as its arguments after the program name, and returns its exit code
-// (`wsgo python manage.py migrate`). Nothing else may use Python in this
-// process, before or after.
-func PythonMain(args []string) int {
+// (`wsgo python manage.py migrate`). sys.executable is executable, so
+// that Python started again by the app (multiprocessing's spawn, pip)
+// comes back here. Nothing else may use Python in this process, before
+// or after.
+func PythonMain(executable string, args []string) int {
 	runtime.LockOSThread() // Python's main thread is the one that starts it
 	argv := make([]*C.char, 0, len(args)+1)
 	for _, a := range append([]string{"wsgo"}, args...) {
@@ -26,6 +28,8 @@ func PythonMain(args []string) int {
 			C.free(unsafe.Pointer(p))
 		}
 	}()
+	exe := C.CString(executable)
+	defer C.free(unsafe.Pointer(exe))
 	// argv is Go memory holding C pointers: C reads it during the call only.
-	return int(C.wsgo_python_main(C.int(len(argv)), &argv[0]))
+	return int(C.wsgo_python_main(C.int(len(argv)), &argv[0], exe))
 }

@@ -145,9 +145,11 @@ void wsgo_call_abort(wsgo_call *call);
 /*
  * `wsgo python ARGS`: runs Python's own command line (argv[0] is the
  * program name, the rest as `python3` takes them), then finalizes it.
- * Returns the exit code. Call once, with no interpreter running and no
- * other use of Python in the process. GIL: none (it takes and ends it).
+ * executable becomes sys.executable. Returns the exit code. Call once,
+ * with no interpreter running and no other use of Python in the process.
+ * The strings are the caller's, read during the call. GIL: none (it
+ * takes and ends it).
  */
-int wsgo_python_main(int argc, char **argv);
+int wsgo_python_main(int argc, char **argv, const char *executable);
 
 #endif

@@ -9,7 +9,9 @@ import (
 	"wsgo/pyhost"
 )
 
-// Python is `wsgo python ARGS…`: the linked interpreter as a command line,
+// Python is `wsgo python ARGS…` (and `wsgo -c …`, `wsgo -m …`: wsgo is
+// sys.executable, which Python started again runs as `sys.executable
+// -FLAGS …`): the linked interpreter as a command line,
 // for what a runtime image without a python3 executable still needs
 // (`wsgo python manage.py migrate`, `wsgo python -m pip --version`). ARGS
 // go to Python untouched, so wsgo's own settings come from the
@@ -38,7 +40,12 @@ func Python(args []string) int {
 	if len(path) > 0 {
 		os.Setenv("PYTHONPATH", strings.Join(path, string(os.PathListSeparator)))
 	}
-	return pyhost.PythonMain(args)
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "wsgo python: cannot find wsgo's own executable (is /proc mounted?): %v\n", err)
+		return 1
+	}
+	return pyhost.PythonMain(exe, args)
 }
 
 // splitList splits a WSGO_* list variable as urfave/cli does: by commas.
