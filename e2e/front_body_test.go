@@ -16,11 +16,7 @@ import (
 
 func TestSlowUploadsHoldNoPythonThread(t *testing.T) {
 	srv := start(t, nil, writeApp(t, "front_app.py", frontApp), "--threads", "2", "--metrics-bind", "127.0.0.1:0")
-	m := metricsLine.FindStringSubmatch(srv.logs.String())
-	if m == nil {
-		t.Fatalf("no metrics line in the output:\n%s", srv.logs.String())
-	}
-	s := &metricsServer{server: srv, metricsURL: m[1]}
+	s := frontMetrics(t, srv)
 
 	const uploads, size = 4, 10 // each trickles one byte a second
 	var done atomic.Int32       // uploads answered

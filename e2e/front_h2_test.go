@@ -217,11 +217,7 @@ func TestH2RapidResetIsNoAppError(t *testing.T) {
 	cert := makeCert(t, t.TempDir(), "reset")
 	env := []string{"WSGO_CERTFILE=" + cert.certFile, "WSGO_KEYFILE=" + cert.keyFile}
 	srv := start(t, env, writeApp(t, "h2_app.py", h2App), "--threads", "2", "--metrics-bind", "127.0.0.1:0")
-	m := metricsLine.FindStringSubmatch(srv.logs.String())
-	if m == nil {
-		t.Fatalf("no metrics line in the output:\n%s", srv.logs.String())
-	}
-	s := &metricsServer{server: srv, metricsURL: m[1]}
+	s := frontMetrics(t, srv)
 
 	raw := dialH2(t, srv, cert)
 	const resets = 100
