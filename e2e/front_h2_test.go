@@ -162,10 +162,17 @@ func (h *h2Conn) request(id uint32, method, path string, endStream bool, header 
 }
 
 // statuses reads frames until each of streams has its response HEADERS
-// (or a reset, "reset"), answering the server's SETTINGS on the way.
+// or, first, a reset ("reset"); the server may reset a stream after its
+// response too, to stop a body it did not read. It answers the server's
+// SETTINGS on the way.
 func (h *h2Conn) statuses(streams ...uint32) map[uint32]string {
 	h.t.Helper()
 	got := map[uint32]string{}
+	first := func(id uint32, what string) {
+		if _, seen := got[id]; !seen && slices.Contains(streams, id) {
+			got[id] = what
+		}
+	}
 	for len(got) < len(streams) {
 		f, err := h.fr.ReadFrame()
 		if err != nil {
@@ -177,13 +184,9 @@ func (h *h2Conn) statuses(streams ...uint32) map[uint32]string {
 				h.fr.WriteSettingsAck()
 			}
 		case *http2.MetaHeadersFrame:
-			if slices.Contains(streams, f.StreamID) {
-				got[f.StreamID] = f.PseudoValue("status")
-			}
+			first(f.StreamID, f.PseudoValue("status"))
 		case *http2.RSTStreamFrame:
-			if slices.Contains(streams, f.StreamID) {
-				got[f.StreamID] = "reset"
-			}
+			first(f.StreamID, "reset")
 		case *http2.GoAwayFrame:
 			h.t.Fatalf("GOAWAY %v (got %v so far)", f.ErrCode, got)
 		}

@@ -44,6 +44,10 @@ func badRequest(why string) *headError { return &headError{http.StatusBadRequest
 // that ended a body with an extra CRLF).
 const maxEmptyLines = 8
 
+// keptHeadBuffer is the most a connection keeps of its head buffer
+// between requests.
+const keptHeadBuffer = 16 << 10
+
 // fieldSpan locates one header field in headReader.buf.
 type fieldSpan struct{ name, colon, value, end int }
 
@@ -62,6 +66,9 @@ type headReader struct {
 // refused with its status; any other error is the connection's (the
 // client went quiet or away) and gets no answer.
 func (r *headReader) read() (*requestHead, error) {
+	if cap(r.buf) > keptHeadBuffer {
+		r.buf = nil // an idle connection should not hold a large head's memory
+	}
 	r.buf, r.fields = r.buf[:0], r.fields[:0]
 	for empty := 0; ; empty++ {
 		n, err := r.readLine(r.limits.line, r.limits.lineTooLong)
@@ -76,7 +83,7 @@ func (r *headReader) read() (*requestHead, error) {
 		}
 	}
 	r.line = len(r.buf)
-	h := &requestHead{length: 0}
+	h := &requestHead{}
 	if err := r.requestLine(h); err != nil {
 		return nil, err
 	}
