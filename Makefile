@@ -14,7 +14,7 @@ export PKG_CONFIG_PATH := $(PY_LIBDIR)/pkgconfig
 export CGO_LDFLAGS := -Wl,-rpath,$(PY_LIBDIR)
 endif
 
-.PHONY: build run test vet e2e unit setup bench bench-quick bench-setup image-test clean
+.PHONY: build run test vet e2e unit fuzz setup bench bench-quick bench-setup image-test clean
 
 build: setup
 	$(GO) build -o wsgo .
@@ -45,6 +45,21 @@ e2e:
 test: setup vet
 	$(GO) test -count=1 ./...
 	cd examples/kubernetes && $(GO) test -count=1 ./...
+
+# Fuzzing: every Fuzz target of FUZZ_PACKAGES searches for FUZZTIME each
+# (`make test` runs only their seeds, from the code and testdata/fuzz).
+# A failing input is written to the package's testdata/fuzz: commit it
+# with the fix, and it stays a test.
+FUZZTIME ?= 30s
+FUZZ_PACKAGES ?= ./httpfront/
+
+fuzz:
+	@for pkg in $(FUZZ_PACKAGES); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$target ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
 
 # The benchmark suite: wsgo against gunicorn, uWSGI, mod_wsgi, waitress and a
 # bare Go server, driven by wrk (bench/runner), also per core (-pin: servers on

@@ -121,3 +121,13 @@ func frontStr(v *string) string {
 	}
 	return *v
 }
+
+// frontMetrics is s, started with --metrics-bind, with its metrics page.
+func frontMetrics(t *testing.T, s *server) *metricsServer {
+	t.Helper()
+	m := metricsLine.FindStringSubmatch(s.logs.String())
+	if m == nil {
+		t.Fatalf("no metrics line in the output:\n%s", s.logs.String())
+	}
+	return &metricsServer{server: s, metricsURL: m[1]}
+}

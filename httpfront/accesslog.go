@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"strconv"
 	"sync"
@@ -148,26 +147,21 @@ func (a *AccessLog) served(r *responseState) {
 		method: req.Method, target: req.RequestURI, proto: req.Proto, path: req.RawPath, query: req.RawQuery,
 		status: r.status, bytes: r.sent, duration: time.Since(r.start), requestID: r.requestID,
 	}
-	if i := headerIndex(req.Header, "Referer"); i >= 0 {
-		e.referer = req.Header[i].Value
-	}
-	if i := headerIndex(req.Header, "User-Agent"); i >= 0 {
-		e.userAgent = req.Header[i].Value
-	}
+	e.referer, e.userAgent = headerValue(req.Header, "Referer"), headerValue(req.Header, "User-Agent")
 	a.add(e)
 }
 
-// rejected logs a request refused for its head; hreq is nil when it could
+// rejected logs a request refused for its head; h is nil when it could
 // not be parsed.
-func (a *AccessLog) rejected(c *conn, hreq *http.Request, status int, bytes int64, start time.Time) {
+func (a *AccessLog) rejected(c *conn, h *requestHead, status int, bytes int64, start time.Time) {
 	if a == nil {
 		return
 	}
 	e := accessEntry{time: start, remote: c.remoteIP, status: status, bytes: bytes, duration: time.Since(start)}
-	if hreq != nil {
-		e.method, e.target, e.proto = hreq.Method, hreq.RequestURI, hreq.Proto
-		e.path, e.query = splitTarget(hreq.RequestURI)
-		e.referer, e.userAgent = hreq.Header.Get("Referer"), hreq.Header.Get("User-Agent")
+	if h != nil {
+		e.method, e.target, e.proto = h.method, h.target, h.proto
+		e.path, e.query = splitTarget(h.target)
+		e.referer, e.userAgent = headerValue(h.header, "Referer"), headerValue(h.header, "User-Agent")
 	}
 	a.add(e)
 }

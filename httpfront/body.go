@@ -5,22 +5,21 @@ import (
 	"time"
 )
 
-// body is the request body as the application reads it: http.Request's
-// body (bounded, de-chunked), with Expect: 100-continue answered on the
-// first read.
+// body is an HTTP/1 request body as the application reads it: de-chunked
+// or bounded by its Content-Length, capped at --max-body-size, with
+// Expect: 100-continue answered on the first read.
 type body struct {
 	c      *conn
 	res    *response
-	r      io.Reader
-	length int64 // declared length, -1 when chunked
+	r      io.Reader // nil without a body
+	length int64     // declared length, -1 when chunked
 	read   int64
-	limit  int64 // Config.MaxBodySize: reading past it fails; 0: no limit
 	// waiting: the client waits for 100 Continue before it sends the body.
 	// The interim response goes out on the first read, if the final one
 	// has not started yet.
 	waiting bool
 	eof     bool
-	err     error // a failed read (client gone, malformed chunk); the body is lost
+	err     error // a failed read (client gone, malformed chunk, too large); the body is lost
 }
 
 func (b *body) Read(p []byte) (int, error) {
@@ -39,15 +38,8 @@ func (b *body) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	if b.limit > 0 && int64(len(p)) > b.limit-b.read {
-		p = p[:b.limit-b.read+1] // one byte over tells the body is too large
-	}
 	n, err := b.r.Read(p)
 	b.read += int64(n)
-	if over := b.read - b.limit; b.limit > 0 && over > 0 {
-		b.err = errBodyTooLarge
-		return n - int(over), b.err
-	}
 	switch {
 	case err == io.EOF:
 		b.eof = true
@@ -78,4 +70,34 @@ func (b *body) drain() bool {
 	b.c.rwc.SetReadDeadline(time.Now().Add(drainTimeout))
 	_, err := io.CopyN(io.Discard, b.r, maxDrain+1)
 	return err == io.EOF
+}
+
+// capBody returns r, failing with errBodyTooLarge once it has given more
+// than limit bytes (0: no limit; r nil: no body).
+func capBody(r io.Reader, limit int64) io.Reader {
+	if r == nil || limit <= 0 {
+		return r
+	}
+	return &cappedBody{r: r, left: limit}
+}
+
+type cappedBody struct {
+	r    io.Reader
+	left int64 // bytes still allowed
+}
+
+func (c *cappedBody) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left+1] // one byte over tells the body is too large
+	}
+	n, err := c.r.Read(p)
+	if int64(n) > c.left {
+		n, c.left = int(c.left), -1
+		return n, errBodyTooLarge
+	}
+	c.left -= int64(n)
+	return n, err
 }

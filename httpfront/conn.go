@@ -2,15 +2,12 @@ package httpfront
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -32,15 +29,13 @@ const (
 // lastID numbers requests across the process, for log lines.
 var lastID atomic.Uint64
 
-// errPanic stands for a recovered panic of the application.
-var errPanic = errors.New("wsgo: panic serving the request")
-
 // conn is one client connection, served by one goroutine.
 type conn struct {
 	s     *Server
 	rwc   net.Conn
 	cr    connReader
 	br    *bufio.Reader
+	head  headReader    // reads request heads from br
 	bw    *bufio.Writer // from writers while a request is served; nil while idle
 	sw    stallWriter   // under bw
 	idle  bool          // waiting for a request, where Shutdown may end it; guarded by s.mu
@@ -57,6 +52,7 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c := &conn{s: s, rwc: rwc, localName: "localhost"}
 	c.cr.conn = rwc
 	c.br = bufio.NewReaderSize(&c.cr, readBufSize)
+	c.head = headReader{br: c.br, limits: s.limits}
 	c.sw = stallWriter{rwc, s.stallTimeout}
 	c.tls, _ = rwc.(*tls.Conn)
 	if c.tls != nil {
@@ -173,16 +169,70 @@ func (c *conn) end(clean bool) {
 // connection may carry another.
 func (c *conn) handle() bool {
 	start := time.Now()
-	hreq, head, status, why := c.readRequest()
-	if status != 0 {
-		c.s.accessLog.rejected(c, hreq, status, c.reject(status, why), start)
-		c.s.metrics.answered(status, start)
+	c.rwc.SetReadDeadline(time.Now().Add(c.s.headerTimeout))
+	h, err := c.head.read()
+	var refused *headError
+	switch {
+	case errors.As(err, &refused):
+	case err != nil:
+		c.s.log.Debug("wsgo: connection dropped in a request head", "remote", c.peer(), "err", err)
+		return false
+	default:
+		if status, why := c.s.limits.bodyStatus(h.length); status != 0 {
+			refused = &headError{status, why}
+		}
+	}
+	if refused != nil {
+		c.s.logRefusal(refused.status, refused.why, c.peer())
+		c.s.accessLog.rejected(c, h, refused.status, c.reject(refused.status), start)
+		c.s.metrics.answered(refused.status, start)
 		return false
 	}
-	if hreq == nil {
-		return false
+	// New for each request: a Responder or Body kept past ServeWSGI must
+	// fail, not act on the next request.
+	b := &body{c: c, length: h.length, eof: h.length == 0, waiting: h.expect && !h.http10}
+	switch {
+	case h.chunked:
+		b.r = &chunkedReader{br: c.br, limits: c.s.limits}
+	case h.length > 0:
+		b.r = &lengthReader{r: c.br, left: h.length}
 	}
-	return c.serveRequest(hreq, head, start)
+	b.r = capBody(b.r, c.s.limits.body)
+	res := &response{
+		responseState: responseState{start: start, remain: -1},
+		c:             c,
+		body:          b,
+		isHead:        h.method == http.MethodHead,
+		http10:        h.http10,
+		close:         h.close || c.s.noKeepAlive,
+	}
+	b.res = res
+	c.cr.stall = c.s.stallTimeout
+	return c.s.serveRequest(c.s.ctx, c.request(h, b), res, c.trusted)
+}
+
+// request makes the contract's request of a head read from the connection.
+func (c *conn) request(h *requestHead, b *body) *wsgi.Request {
+	path, query := splitTarget(h.target)
+	name, port := c.serverAddr(h.host)
+	return &wsgi.Request{
+		ID:               lastID.Add(1),
+		Method:           h.method,
+		RequestURI:       h.target,
+		RawPath:          path,
+		RawQuery:         query,
+		Proto:            h.proto,
+		Scheme:           c.scheme(),
+		ServerName:       name,
+		ServerPort:       port,
+		RemoteAddr:       c.remoteIP,
+		RemotePort:       c.remotePort,
+		Header:           h.header,
+		ContentType:      h.contentType,
+		ContentLength:    h.length,
+		HasContentLength: h.hasLength,
+		Body:             b,
+	}
 }
 
 // scheme is wsgi.url_scheme for the connection's requests.
@@ -193,121 +243,15 @@ func (c *conn) scheme() string {
 	return "http"
 }
 
-// readRequest reads and checks one request head. It returns the request
-// and its raw head; or the status to refuse it with, and the request when
-// it could be parsed; or neither, when the client went quiet or away
-// before the head was complete.
-func (c *conn) readRequest() (*http.Request, []byte, int, string) {
-	c.rwc.SetReadDeadline(time.Now().Add(c.s.headerTimeout))
-	c.cr.recordHead(c.br, c.s.limits.headCap())
-	hreq, err := http.ReadRequest(c.br)
-	rec, sockErr := c.cr.stopRecording()
-	head, status, why := c.s.limits.measureHead(rec)
-	switch {
-	case status != 0:
-		return nil, nil, status, why
-	case err == nil:
-		if status, why = checkRequest(hreq, head); status == 0 {
-			status, why = c.s.limits.bodyStatus(hreq)
-		}
-		return hreq, head, status, why
-	case head != nil:
-		if status, why = framingStatus(head, false); status == 0 {
-			status, why = http.StatusBadRequest, err.Error()
-		}
-		return nil, nil, status, why
-	case sockErr != nil:
-		c.s.log.Debug("wsgo: connection dropped in a request head", "remote", c.peer(), "err", sockErr)
-		return nil, nil, 0, ""
-	}
-	return nil, nil, http.StatusBadRequest, err.Error()
-}
-
 // reject answers a request that cannot be served and returns the length
 // of the body it sent. The body is constant: echoing client bytes back
-// invites reflected content. A limit's refusal is a warning naming the
-// flag, for the operator may have set it too low.
-func (c *conn) reject(status int, why string) int64 {
-	level := slog.LevelDebug
-	if isLimit(status) {
-		level = slog.LevelWarn
-		why += "; raise the flag if such requests are legitimate"
-	}
-	c.s.log.Log(context.Background(), level, "wsgo: request refused", "status", status, "why", why, "remote", c.peer())
+// invites reflected content.
+func (c *conn) reject(status int) int64 {
 	text := http.StatusText(status)
 	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nServer: wsgo\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n",
 		status, text, httpDate(time.Now()), len(text)+1, text)
 	c.bw.Flush()
 	return int64(len(text) + 1)
-}
-
-// serveRequest runs the application for one request and completes its
-// response. It reports whether the connection may carry another request.
-func (c *conn) serveRequest(hreq *http.Request, head []byte, start time.Time) bool {
-	c.s.metrics.begin()
-	defer c.s.metrics.end()
-	ctx, cancel := context.WithCancel(c.s.ctx)
-	defer cancel()
-	if c.s.timeout > 0 {
-		var stop context.CancelFunc
-		ctx, stop = context.WithTimeoutCause(ctx, c.s.timeout, wsgi.ErrTimeout)
-		defer stop()
-	}
-	// New for each request: a Responder or Body kept past ServeWSGI must
-	// fail, not act on the next request.
-	b := &body{
-		c:       c,
-		r:       hreq.Body,
-		length:  hreq.ContentLength,
-		eof:     hreq.Body == http.NoBody,
-		limit:   c.s.limits.body,
-		waiting: hreq.ProtoMinor == 1 && hreq.Body != http.NoBody && hasToken(hreq.Header["Expect"], "100-continue"),
-	}
-	req := c.wsgiRequest(hreq, head, b)
-	if c.trusted {
-		forward(req, c.s.trust)
-	}
-	res := &response{
-		responseState: responseState{req: req, requestID: requestID(req), start: start, cancel: cancel, remain: -1},
-		c:             c,
-		body:          b,
-		isHead:        hreq.Method == http.MethodHead,
-		http10:        hreq.ProtoMinor == 0,
-		close:         hreq.Close || c.s.noKeepAlive,
-	}
-	b.res = res
-	c.cr.stall = c.s.stallTimeout
-	var app wsgi.App = c.s.app
-	if files := c.s.static.match(req.RawPath); files != nil {
-		app = files // never spooled: a body sent with a GET is drained unread
-	} else if !req.HasContentLength && hreq.Body != http.NoBody {
-		spooled, n, release, err := spoolBody(b)
-		if err != nil {
-			status, why := http.StatusBadRequest, "reading a chunked body: "+err.Error()
-			if errors.Is(err, errBodyTooLarge) {
-				status, why = http.StatusRequestEntityTooLarge, c.s.limits.bodyWhy()
-			}
-			res.status, res.sent = status, c.reject(status, why)
-			c.s.answered(&res.responseState)
-			return false
-		}
-		defer release()
-		req.Body, req.ContentLength, req.HasContentLength = spooled, n, true
-	}
-	keep := res.finish(c.s.callApp(ctx, app, req, res))
-	c.s.answered(&res.responseState)
-	return keep && b.drain()
-}
-
-// callApp runs app, turning a panic into errPanic.
-func (s *Server) callApp(ctx context.Context, app wsgi.App, req *wsgi.Request, w wsgi.Responder) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			s.log.Error("wsgo: panic serving a request", "id", req.ID, "panic", p, "stack", string(debug.Stack()))
-			err = errPanic
-		}
-	}()
-	return app.ServeWSGI(ctx, req, w)
 }
 
 // close ends the connection after its last response. Closing a socket
@@ -348,61 +292,19 @@ func (c *conn) peer() string {
 	return net.JoinHostPort(c.remoteIP, c.remotePort)
 }
 
-// connReader sits under the connection's bufio.Reader.
-//
-// While a request head is read it keeps a copy of the bytes and caps how
-// many are pulled from the socket: http.ReadRequest has no size limit, and
-// it drops what we must still check (a Content-Length next to a
-// Transfer-Encoding) or want (the order of the headers).
-//
-// While a body is read it renews the read deadline before each read, so a
-// stalled client times out and a slow one does not.
+// connReader sits under the connection's bufio.Reader. While a body is
+// read it renews the read deadline before each read, so a stalled client
+// times out and a slow one does not.
 type connReader struct {
 	conn  net.Conn
 	stall time.Duration // if > 0, each read may wait this long
-
-	recording bool
-	rec       []byte
-	left      int   // bytes the head may still pull from the socket
-	err       error // the socket's first error while recording
 }
 
 func (r *connReader) Read(p []byte) (int, error) {
-	if r.recording {
-		if r.left <= 0 {
-			return 0, io.EOF
-		}
-		p = p[:min(len(p), r.left)]
-	}
 	if r.stall > 0 {
 		r.conn.SetReadDeadline(time.Now().Add(r.stall))
 	}
-	n, err := r.conn.Read(p)
-	if r.recording {
-		r.rec = append(r.rec, p[:n]...)
-		r.left -= n
-		if err != nil && r.err == nil {
-			r.err = err
-		}
-	}
-	return n, err
-}
-
-// recordHead starts recording a head of at most limit bytes, beginning
-// with what br already holds.
-func (r *connReader) recordHead(br *bufio.Reader, limit int) {
-	held, _ := br.Peek(br.Buffered())
-	r.rec = append(r.rec[:0], held...)
-	r.left = limit - len(r.rec)
-	r.err = nil
-	r.recording = true
-}
-
-// stopRecording returns the recorded bytes (valid until the next
-// recordHead) and the socket error met, if any.
-func (r *connReader) stopRecording() ([]byte, error) {
-	r.recording = false
-	return r.rec, r.err
+	return r.conn.Read(p)
 }
 
 // stallWriter renews the write deadline for each slice it writes, so a

@@ -3,6 +3,7 @@ package httpfront
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -115,44 +116,25 @@ func (handoffAddr) Network() string { return "h2" }
 func (handoffAddr) String() string  { return "HTTP/2 connections from the TLS listeners" }
 
 // serveH2 serves one HTTP/2 request: the same wsgi.Request an HTTP/1
-// request makes, answered through h2response.
+// request makes, under the same limits, answered through h2response.
 func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
-	s.metrics.begin()
-	defer s.metrics.end()
-	ctx, cancel := context.WithCancel(hr.Context())
-	defer cancel()
 	res := &h2response{
-		responseState: responseState{start: time.Now(), cancel: cancel, remain: -1},
+		responseState: responseState{start: time.Now(), remain: -1},
 		w:             w,
 		rc:            http.NewResponseController(w),
 		isHead:        hr.Method == http.MethodHead,
-		log:           s.log,
-		debug:         s.debug,
+		s:             s,
+		remote:        hr.RemoteAddr,
 	}
-	req := h2Request(hr, &h2body{r: hr.Body, res: res})
-	res.req, res.requestID = req, requestID(req)
-	defer s.answered(&res.responseState)
-	if s.trust.trustsPeer(h2Peer(hr)) {
-		forward(req, s.trust)
+	body := &h2body{r: capBody(hr.Body, s.limits.body), rc: res.rc, stall: s.stallTimeout, res: res}
+	req := h2Request(hr, body)
+	if status, why := s.limits.h2Status(hr); status != 0 {
+		res.req = req
+		res.refuse(status, why)
+		s.answered(&res.responseState)
+		return
 	}
-	var app wsgi.App = s.app
-	if files := s.static.match(req.RawPath); files != nil {
-		app = files
-	} else if hr.ContentLength < 0 {
-		// A body without Content-Length: read it whole first, as for a
-		// chunked HTTP/1 body (see spoolBody). A request that ends with
-		// its headers has length 0.
-		spooled, n, release, err := spoolBody(req.Body)
-		if err != nil {
-			s.log.Debug("wsgo: HTTP/2 request body lost", "id", req.ID, "err", err)
-			res.status = http.StatusBadRequest
-			http.Error(w, http.StatusText(res.status), res.status)
-			return
-		}
-		defer release()
-		req.Body, req.ContentLength, req.HasContentLength = spooled, n, true
-	}
-	res.finish(s.callApp(ctx, app, req, res))
+	s.serveRequest(hr.Context(), req, res, s.trust.trustsPeer(h2Peer(hr)))
 }
 
 // h2Peer is the client's address of an HTTP/2 request.
@@ -202,17 +184,21 @@ func h2Request(hr *http.Request, body io.Reader) *wsgi.Request {
 	return req
 }
 
-// h2body is the request body as the app reads it; it fails once the
+// h2body is an HTTP/2 request body as the app reads it: capped at
+// --max-body-size, each read bounded by --stall-timeout; it fails once the
 // request is over, like the HTTP/1 body.
 type h2body struct {
-	r   io.Reader
-	res *h2response
+	r     io.Reader
+	rc    *http.ResponseController
+	stall time.Duration
+	res   *h2response
 }
 
 func (b *h2body) Read(p []byte) (int, error) {
 	if b.res.done {
 		return 0, errDone
 	}
+	b.rc.SetReadDeadline(time.Now().Add(b.stall))
 	return b.r.Read(p)
 }
 
@@ -224,8 +210,18 @@ type h2response struct {
 	w      http.ResponseWriter
 	rc     *http.ResponseController
 	isHead bool
-	debug  bool
-	log    *slog.Logger
+	s      *Server
+	remote string // the client's address, for log lines
+}
+
+func (r *h2response) state() *responseState { return &r.responseState }
+
+func (r *h2response) refuse(status int, why string) {
+	r.s.logRefusal(status, why, r.remote)
+	text := http.StatusText(status) + "\n"
+	if r.Start(status, http.StatusText(status), plainText, int64(len(text))) == nil {
+		r.Write([]byte(text))
+	}
 }
 
 // connectionHeaders may not appear in HTTP/2 (RFC 9113 8.2.2); framing is
@@ -300,15 +296,18 @@ func (r *h2response) SendFile(f *os.File, off, n int64) error {
 
 // finish completes the response once ServeWSGI has returned err. A
 // response that cannot be whole ends with a stream reset, so the client
-// cannot take it for a whole one.
-func (r *h2response) finish(err error) {
+// cannot take it for a whole one; so does one for a client that left.
+func (r *h2response) finish(err error) bool {
 	defer func() { r.done = true }()
 	switch {
 	case r.err != nil:
+	case errors.Is(err, errClientGone):
+		panic(http.ErrAbortHandler)
 	case !r.started:
-		sendFailure(r, err, r.log, r.req, r.debug)
+		sendFailure(r, err, r.s.log, r.req, r.s.debug)
 	case err != nil || !r.noBody && r.remain > 0:
-		r.log.Debug("wsgo: HTTP/2 stream reset: the response is incomplete", "id", r.req.ID)
+		r.s.log.Debug("wsgo: HTTP/2 stream reset: the response is incomplete", "id", r.req.ID)
 		panic(http.ErrAbortHandler)
 	}
+	return false
 }

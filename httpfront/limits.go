@@ -1,7 +1,6 @@
 package httpfront
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -35,58 +34,10 @@ type limits struct {
 }
 
 // headCap is the most bytes a head within the limits can take, with its
-// line ends and the empty line that ends it, plus one. Reading no more
-// than this is safe: a record cut there always breaks a limit (see
-// measureHead), so no valid head is ever cut short.
+// line ends and the empty line that ends it: HTTP/2's bound on a header
+// list (the HTTP/1 head is checked line by line as it arrives).
 func (l limits) headCap() int {
-	return l.line + 2 + l.fields*(l.fieldSize+2) + 2 + 1
-}
-
-// measureHead finds the request head in the bytes read for it and checks
-// it against the limits. The head excludes the empty line that ends it; it
-// is nil when that line has not arrived. Lines end in CRLF or a bare LF,
-// as http.ReadRequest accepts both.
-func (l limits) measureHead(rec []byte) (head []byte, status int, why string) {
-	lineEnd := bytes.IndexByte(rec, '\n')
-	if lineEnd < 0 {
-		if len(rec) > l.line+1 { // +1 for a CR still to come
-			return nil, http.StatusRequestURITooLong, l.lineWhy()
-		}
-		return nil, 0, ""
-	}
-	if len(bytes.TrimSuffix(rec[:lineEnd], []byte("\r"))) > l.line {
-		return nil, http.StatusRequestURITooLong, l.lineWhy()
-	}
-	fields, fieldStart := 0, -1
-	for i := lineEnd + 1; ; {
-		j := bytes.IndexByte(rec[i:], '\n')
-		line := rec[i:]
-		if j >= 0 {
-			line = rec[i : i+j]
-		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		switch {
-		case len(line) == 0 && j >= 0:
-			return rec[:i], 0, ""
-		case len(line) == 0:
-			return nil, 0, "" // the rest has yet to arrive
-		}
-		if line[0] != ' ' && line[0] != '\t' || fieldStart < 0 { // a new field; obs-fold lines extend the one above
-			fields++
-			fieldStart = i
-		}
-		switch {
-		case fields > l.fields:
-			return nil, http.StatusRequestHeaderFieldsTooLarge,
-				fmt.Sprintf("more than --limit-request-fields (%d) header fields", l.fields)
-		case i+len(line)-fieldStart > l.fieldSize:
-			return nil, http.StatusRequestHeaderFieldsTooLarge,
-				fmt.Sprintf("a header field longer than --limit-request-field_size (%d bytes)", l.fieldSize)
-		case j < 0:
-			return nil, 0, "" // the rest has yet to arrive
-		}
-		i += j + 1
-	}
+	return l.line + 2 + l.fields*(l.fieldSize+2) + 2
 }
 
 func (l limits) lineWhy() string {
@@ -94,8 +45,8 @@ func (l limits) lineWhy() string {
 }
 
 // bodyStatus refuses a request whose declared body is over the limit.
-func (l limits) bodyStatus(hreq *http.Request) (int, string) {
-	if l.body > 0 && hreq.ContentLength > l.body {
+func (l limits) bodyStatus(length int64) (int, string) {
+	if l.body > 0 && length > l.body {
 		return http.StatusRequestEntityTooLarge, l.bodyWhy()
 	}
 	return 0, ""
@@ -110,4 +61,43 @@ func (l limits) bodyWhy() string {
 func isLimit(status int) bool {
 	return status == http.StatusRequestURITooLong || status == http.StatusRequestHeaderFieldsTooLarge ||
 		status == http.StatusRequestEntityTooLarge
+}
+
+func (l limits) lineTooLong() error {
+	return &headError{http.StatusRequestURITooLong, l.lineWhy()}
+}
+
+func (l limits) fieldTooLong() error {
+	return &headError{http.StatusRequestHeaderFieldsTooLarge,
+		fmt.Sprintf("a header field longer than --limit-request-field_size (%d bytes)", l.fieldSize)}
+}
+
+func (l limits) fieldsWhy() string {
+	return fmt.Sprintf("more than --limit-request-fields (%d) header fields", l.fields)
+}
+
+// h2Status applies the limits of an HTTP/1 head to an HTTP/2 request, as
+// if it came as one (method SP target SP HTTP/1.1, "Name: value" lines),
+// so that a limit does not depend on the protocol the client chose.
+func (l limits) h2Status(hr *http.Request) (int, string) {
+	if len(hr.Method)+len(hr.RequestURI)+len(" HTTP/1.1")+1 > l.line {
+		return http.StatusRequestURITooLong, l.lineWhy()
+	}
+	fields, longest := 0, 0
+	if hr.Host != "" {
+		fields, longest = 1, len("Host: ")+len(hr.Host)
+	}
+	for name, values := range hr.Header {
+		for _, v := range values {
+			fields++
+			longest = max(longest, len(name)+len(": ")+len(v))
+		}
+	}
+	switch {
+	case fields > l.fields:
+		return http.StatusRequestHeaderFieldsTooLarge, l.fieldsWhy()
+	case longest > l.fieldSize:
+		return http.StatusRequestHeaderFieldsTooLarge, l.fieldTooLong().Error()
+	}
+	return l.bodyStatus(hr.ContentLength)
 }

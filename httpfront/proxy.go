@@ -240,6 +240,14 @@ func validPort(s string) bool {
 	return err == nil && n > 0
 }
 
+// headerValue is the value of the first header called name, or "".
+func headerValue(hs []wsgi.Header, name string) string {
+	if i := headerIndex(hs, name); i >= 0 {
+		return hs[i].Value
+	}
+	return ""
+}
+
 // headerIndex is the index of the first header called name, or -1.
 func headerIndex(hs []wsgi.Header, name string) int {
 	for i, h := range hs {

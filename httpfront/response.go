@@ -261,12 +261,24 @@ func (r *response) SendFile(f *os.File, off, n int64) error {
 	return nil
 }
 
-// finish completes the response once ServeWSGI has returned err, and
-// reports whether the connection may carry another request.
+func (r *response) state() *responseState { return &r.responseState }
+
+func (r *response) refuse(status int, why string) {
+	r.c.s.logRefusal(status, why, r.c.peer())
+	r.status, r.sent = status, r.c.reject(status)
+}
+
+// finish completes the response once ServeWSGI has returned err and reads
+// what the app left of the body; it reports whether the connection may
+// carry another request.
 func (r *response) finish(err error) bool {
+	return r.complete(err) && r.body.drain()
+}
+
+func (r *response) complete(err error) bool {
 	defer func() { r.done = true }()
 	switch {
-	case r.err != nil:
+	case r.err != nil || errors.Is(err, errClientGone):
 		return false
 	case !r.started:
 		// After a timeout the app may still hold the request body: the

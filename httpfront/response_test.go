@@ -292,7 +292,7 @@ func TestStartRefuses(t *testing.T) {
 }
 
 func TestKeepAlive(t *testing.T) {
-	ts := startServer(t, func(ctx context.Context, req *wsgi.Request, w wsgi.Responder) error {
+	app := func(ctx context.Context, req *wsgi.Request, w wsgi.Responder) error {
 		switch req.RawPath {
 		case "/unknown-length":
 			return respond(200, "OK", nil, -1, "stream")(ctx, req, w)
@@ -302,31 +302,35 @@ func TestKeepAlive(t *testing.T) {
 			return wsgi.ErrOverloaded
 		}
 		return echoPath(ctx, req, w)
-	}, Config{}, nil)
+	}
+	ts := startServer(t, app, Config{}, nil)
+	streaming := startServer(t, app, Config{StreamRequestBody: true}, nil)
 
 	tests := []struct {
 		name      string
+		server    *testServer
 		method    string
 		req       string
 		wantBody  string
 		wantClose bool
 		wantConn  string // the Connection header but close
 	}{
-		{"HTTP/1.1 keeps the connection by default", "GET", "GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "/a", false, ""},
-		{"HTTP/1.1 chunked response keeps the connection", "GET", "GET /unknown-length HTTP/1.1\r\nHost: x\r\n\r\n", "stream", false, ""},
-		{"HTTP/1.0 keep-alive with a known length", "GET", "GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "/b", false, "keep-alive"},
-		{"HEAD leaves the connection usable", "HEAD", "HEAD /head HTTP/1.1\r\nHost: x\r\n\r\n", "", false, ""},
-		{"error before Start keeps the connection", "GET", "GET /fail HTTP/1.1\r\nHost: x\r\n\r\n", "Internal Server Error\n", false, ""},
-		{"overload keeps the connection", "GET", "GET /overloaded HTTP/1.1\r\nHost: x\r\n\r\n", "Service Unavailable\n", false, ""},
-		{"unread small request body is drained", "POST", "POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", "/c", false, ""},
-		{"unread small chunked body is drained", "POST", "POST /d HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "/d", false, ""},
-		{"HTTP/1.0 keep-alive with unknown length closes", "GET", "GET /unknown-length HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "stream", true, ""},
-		{"HTTP/1.1 Connection: close closes", "GET", "GET /e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "/e", true, ""},
-		{"unread large request body closes", "POST", "POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n", "/f", true, ""},
+		{"HTTP/1.1 keeps the connection by default", ts, "GET", "GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "/a", false, ""},
+		{"HTTP/1.1 chunked response keeps the connection", ts, "GET", "GET /unknown-length HTTP/1.1\r\nHost: x\r\n\r\n", "stream", false, ""},
+		{"HTTP/1.0 keep-alive with a known length", ts, "GET", "GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "/b", false, "keep-alive"},
+		{"HEAD leaves the connection usable", ts, "HEAD", "HEAD /head HTTP/1.1\r\nHost: x\r\n\r\n", "", false, ""},
+		{"error before Start keeps the connection", ts, "GET", "GET /fail HTTP/1.1\r\nHost: x\r\n\r\n", "Internal Server Error\n", false, ""},
+		{"overload keeps the connection", ts, "GET", "GET /overloaded HTTP/1.1\r\nHost: x\r\n\r\n", "Service Unavailable\n", false, ""},
+		{"unread small request body is drained", ts, "POST", "POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", "/c", false, ""},
+		{"unread small request body is drained, streaming", streaming, "POST", "POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", "/c", false, ""},
+		{"unread small chunked body is drained", ts, "POST", "POST /d HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "/d", false, ""},
+		{"HTTP/1.0 keep-alive with unknown length closes", ts, "GET", "GET /unknown-length HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "stream", true, ""},
+		{"HTTP/1.1 Connection: close closes", ts, "GET", "GET /e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "/e", true, ""},
+		{"unread large request body closes", streaming, "POST", "POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n", "/f", true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := dial(t, "tcp", ts.addr)
+			c := dial(t, "tcp", tt.server.addr)
 			br := bufio.NewReader(c)
 			io.WriteString(c, tt.req)
 			resp, body := readResponse(t, br, tt.method)

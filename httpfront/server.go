@@ -1,7 +1,9 @@
 // Package httpfront is wsgo's HTTP/1.x server. It is our own rather than
 // net/http's because a WSGI application's reason phrase ("200 Everything
 // Fine", "404 NOT FOUND") must reach the client as given, which
-// http.ResponseWriter cannot do. net/http is used only to parse requests.
+// http.ResponseWriter cannot do; it reads each request head once
+// (head.go). net/http serves HTTP/2 only (h2.go); both protocols then take
+// one path to the app (serve.go).
 //
 // It has no cgo: it talks to Python only through the wsgi contract.
 package httpfront
@@ -57,11 +59,18 @@ type Config struct {
 	// Debug answers an exception before the response started with an HTML
 	// page showing its traceback and the request.
 	Debug bool
-	// Timeout bounds each request, from its head being read to the end of
-	// its response; past it the app is told (wsgi.ErrTimeout) and the
-	// client gets 504, or a cut connection once the response has begun.
-	// Zero: no limit.
+	// Timeout bounds each request, from the start of the app (once the
+	// body is received) to the end of its response; past it the app is
+	// told (wsgi.ErrTimeout) and the client gets 504, or a cut connection
+	// once the response has begun. Zero: no limit.
 	Timeout time.Duration
+	// StreamRequestBody passes a request body with a Content-Length to
+	// the app as it arrives, for apps that stream uploads on purpose.
+	// Otherwise every body is received whole first (memory up to a
+	// bound, then an unlinked temporary file; see spoolBody), so that a
+	// slow uploader costs memory, not a Python thread. Chunked bodies
+	// are received whole either way: the app must know their length.
+	StreamRequestBody bool
 	// TLS, when set, makes every TCP connection a TLS one, with HTTP/2
 	// when the client chooses it (ALPN). Unix sockets stay plain.
 	TLS *tls.Config
@@ -84,6 +93,7 @@ type Server struct {
 	trust         *AllowList
 	debug         bool
 	timeout       time.Duration
+	streamBody    bool // Config.StreamRequestBody
 	tlsConfig     *tls.Config
 	metrics       *Metrics
 
@@ -125,6 +135,7 @@ func New(cfg Config) *Server {
 		debug:       cfg.Debug,
 		noKeepAlive: cfg.KeepAlive < 0,
 		timeout:     cfg.Timeout,
+		streamBody:  cfg.StreamRequestBody,
 		tlsConfig:   cfg.TLS,
 		metrics:     cfg.Metrics,
 		closing:     make(chan struct{}),

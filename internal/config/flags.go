@@ -104,6 +104,8 @@ func RunFlags() []cli.Flag {
 			Value: httpfront.DefaultLimitRequestFieldSize, Usage: "longest header field in `BYTES`; longer gets 431"},
 		&cli.Int64Flag{Name: "max-body-size", EnvVars: []string{"WSGO_MAX_BODY_SIZE"},
 			Usage: "largest request body in `BYTES`; larger gets 413 (0: no limit)"},
+		&cli.BoolFlag{Name: "stream-request-body", EnvVars: []string{"WSGO_STREAM_REQUEST_BODY"},
+			Usage: "pass a request body with a Content-Length to the app as it arrives, rather than receiving it whole first (for apps that stream uploads; a slow client then holds a Python thread)"},
 		&cli.IntFlag{Name: "keep-alive", EnvVars: []string{"WSGO_KEEP_ALIVE"}, Value: secs(httpfront.DefaultKeepAlive),
 			Usage: "`SECONDS` an idle connection waits for its next request (0: one request per connection)"},
 		&cli.IntFlag{Name: "header-timeout", EnvVars: []string{"WSGO_HEADER_TIMEOUT"}, Value: secs(httpfront.DefaultHeaderTimeout),

@@ -148,6 +148,7 @@ func (o *Options) parseFront(c *cli.Context) error {
 		LimitRequestFields:    c.Int("limit-request-fields"),
 		LimitRequestFieldSize: c.Int("limit-request-field_size"),
 		MaxBodySize:           c.Int64("max-body-size"),
+		StreamRequestBody:     c.Bool("stream-request-body"),
 		StaticMaxAge:          seconds(c, "static-max-age"),
 		Debug:                 c.Bool("debug"),
 	}

@@ -1,0 +1,258 @@
+package e2e
+
+// HTTP/2 keeps every limit and timeout HTTP/1.1 has: the request limits,
+// --max-body-size with or without content-length, the stall timeout on a
+// body that never comes (which costs no Python thread), and a client's
+// stream resets are no application error.
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// h2App answers with the length of the body it read; /seen lists the
+// paths it was asked for; /slow takes a tenth of a second.
+const h2App = `import json, time
+seen = []
+
+def application(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/seen":
+        body = json.dumps(seen).encode()
+    else:
+        seen.append(path)
+        if path == "/slow":
+            time.sleep(0.1)
+        body = b"%d" % len(environ["wsgi.input"].read())
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+`
+
+// startH2 serves h2App over TLS with cert and ARGS.
+func startH2(t *testing.T, cert testCert, args ...string) *server {
+	t.Helper()
+	env := []string{"WSGO_CERTFILE=" + cert.certFile, "WSGO_KEYFILE=" + cert.keyFile}
+	return start(t, env, append([]string{writeApp(t, "h2_app.py", h2App)}, args...)...)
+}
+
+// h2Seen lists the paths h2App was asked for.
+func h2Seen(t *testing.T, s *server, client *http.Client) []string {
+	t.Helper()
+	_, body := frontDo(t, client, mustRequest(t, "GET", s.URL+"/seen", nil))
+	var seen []string
+	if err := json.Unmarshal([]byte(body), &seen); err != nil {
+		t.Fatalf("/seen: %v: %q", err, body)
+	}
+	return seen
+}
+
+func TestH2RequestLimits(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "limits")
+	s := startH2(t, cert, "--max-body-size", "1000", "--limit-request-fields", "20",
+		"--limit-request-field_size", "200", "--limit-request-line", "100")
+	big := strings.Repeat("b", 2000)
+	tests := []struct {
+		name, method, path string
+		body               func() io.Reader // nil: none
+		header             []string
+		status             int
+	}{
+		{"a request within the limits", "POST", "/ok", func() io.Reader { return strings.NewReader("small") }, nil, 200},
+		{"25 header fields", "GET", "/fields", nil, func() []string {
+			var h []string
+			for i := range 25 {
+				h = append(h, fmt.Sprintf("X-F%d", i), "v")
+			}
+			return h
+		}(), 431},
+		{"a header field of 300 bytes", "GET", "/field-size", nil, []string{"X-Big", strings.Repeat("v", 300)}, 431},
+		{"a target of 150 bytes", "GET", "/line?" + strings.Repeat("q", 150), nil, nil, 414},
+		{"a declared body over --max-body-size", "POST", "/declared", func() io.Reader { return strings.NewReader(big) }, nil, 413},
+		// io.MultiReader hides the length: the client sends no content-length.
+		{"an undeclared body over --max-body-size", "POST", "/undeclared", func() io.Reader { return io.MultiReader(strings.NewReader(big)) }, nil, 413},
+	}
+	for _, http1 := range []bool{false, true} {
+		client := tlsClient(http1, cert)
+		wantProto := map[bool]string{false: "HTTP/2.0", true: "HTTP/1.1"}[http1]
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("%s: %s gets %d", wantProto, tc.name, tc.status), func(t *testing.T) {
+				var body io.Reader
+				if tc.body != nil {
+					body = tc.body()
+				}
+				req := mustRequest(t, tc.method, s.URL+tc.path, body)
+				for i := 0; i < len(tc.header); i += 2 {
+					req.Header.Add(tc.header[i], tc.header[i+1])
+				}
+				resp, _ := frontDo(t, client, req)
+				if resp.Proto != wantProto || resp.StatusCode != tc.status {
+					t.Fatalf("got %s %d; want %s %d", resp.Proto, resp.StatusCode, wantProto, tc.status)
+				}
+			})
+		}
+		if seen := h2Seen(t, s, client); slices.ContainsFunc(seen, func(p string) bool { return p != "/ok" }) {
+			t.Errorf("%s: the app saw refused requests: %q", wantProto, seen)
+		}
+	}
+}
+
+// h2Conn is a raw HTTP/2 client connection, for what Go's client will
+// not do: declare a body and never send it, reset streams at once.
+type h2Conn struct {
+	t   *testing.T
+	c   *tls.Conn
+	fr  *http2.Framer
+	enc *hpack.Encoder
+	buf bytes.Buffer
+}
+
+func dialH2(t *testing.T, s *server, cert testCert) *h2Conn {
+	t.Helper()
+	pool := x509.NewCertPool()
+	parsed, err := x509.ParseCertificate(cert.der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AddCert(parsed)
+	c, err := tls.Dial("tcp", s.Addr, &tls.Config{RootCAs: pool, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if p := c.ConnectionState().NegotiatedProtocol; p != "h2" {
+		t.Fatalf("negotiated %q, want h2", p)
+	}
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	h := &h2Conn{t: t, c: c, fr: http2.NewFramer(c, c)}
+	h.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	h.enc = hpack.NewEncoder(&h.buf)
+	if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// request sends the HEADERS of a request on stream id: pseudo-headers
+// for method and path, then the name/value pairs given.
+func (h *h2Conn) request(id uint32, method, path string, endStream bool, header ...string) {
+	h.t.Helper()
+	h.buf.Reset()
+	fields := append([]string{":method", method, ":scheme", "https", ":authority", "127.0.0.1", ":path", path}, header...)
+	for i := 0; i < len(fields); i += 2 {
+		h.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+	}
+	if err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: h.buf.Bytes(), EndStream: endStream, EndHeaders: true}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// statuses reads frames until each of streams has its response HEADERS
+// or, first, a reset ("reset"); the server may reset a stream after its
+// response too, to stop a body it did not read. It answers the server's
+// SETTINGS on the way.
+func (h *h2Conn) statuses(streams ...uint32) map[uint32]string {
+	h.t.Helper()
+	got := map[uint32]string{}
+	first := func(id uint32, what string) {
+		if _, seen := got[id]; !seen && slices.Contains(streams, id) {
+			got[id] = what
+		}
+	}
+	for len(got) < len(streams) {
+		f, err := h.fr.ReadFrame()
+		if err != nil {
+			h.t.Fatalf("reading frames (got %v so far): %v", got, err)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				h.fr.WriteSettingsAck()
+			}
+		case *http2.MetaHeadersFrame:
+			first(f.StreamID, f.PseudoValue("status"))
+		case *http2.RSTStreamFrame:
+			first(f.StreamID, "reset")
+		case *http2.GoAwayFrame:
+			h.t.Fatalf("GOAWAY %v (got %v so far)", f.ErrCode, got)
+		}
+	}
+	return got
+}
+
+func TestH2StalledBodyHoldsNoPythonThread(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "stall")
+	s := startH2(t, cert, "--threads", "1", "--stall-timeout", "3")
+	raw := dialH2(t, s, cert)
+	// Two requests that declare a body and never send it.
+	raw.request(1, "POST", "/stalled-1", false, "content-length", "1000000")
+	raw.request(3, "POST", "/stalled-2", false, "content-length", "1000000")
+
+	// Meanwhile the one Python thread serves another client.
+	resp, body := frontDo(t, tlsClient(false, cert), mustRequest(t, "GET", s.URL+"/meanwhile", nil))
+	if resp.StatusCode != 200 || body != "0" {
+		t.Fatalf("GET while two bodies stall: %s %q; want 200 \"0\"", resp.Status, body)
+	}
+	// And the stalled ones time out with 408, never reaching the app.
+	if got := raw.statuses(1, 3); got[1] != "408" || got[3] != "408" {
+		t.Errorf("stalled streams got %v; want 408 for both", got)
+	}
+	if seen := h2Seen(t, s, tlsClient(false, cert)); slices.Contains(seen, "/stalled-1") || slices.Contains(seen, "/stalled-2") {
+		t.Errorf("the app saw the stalled requests: %q", seen)
+	}
+}
+
+func TestH2RapidResetIsNoAppError(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "reset")
+	env := []string{"WSGO_CERTFILE=" + cert.certFile, "WSGO_KEYFILE=" + cert.keyFile}
+	srv := start(t, env, writeApp(t, "h2_app.py", h2App), "--threads", "2", "--metrics-bind", "127.0.0.1:0")
+	s := frontMetrics(t, srv)
+
+	raw := dialH2(t, srv, cert)
+	const resets = 100
+	for i := range uint32(resets) {
+		id := 2*i + 1
+		raw.request(id, "GET", "/slow", true)
+		if err := raw.fr.WriteRSTStream(id, http2.ErrCodeCancel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A last request on the same connection: once it is answered, every
+	// stream before it has reached the server.
+	const last = 2*resets + 1
+	raw.request(last, "GET", "/last", true)
+	if got := raw.statuses(last); got[last] != "200" {
+		t.Fatalf("the request after the resets got %v; want 200", got)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for s.scrape().sum("wsgo_requests_in_flight") > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("requests still in flight 30 s after the resets")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	sc := s.scrape()
+	if n := sc.sum("wsgo_requests_total", "code", "5xx"); n != 0 {
+		t.Errorf("%v requests counted as 5xx; a reset is the client's doing", n)
+	}
+	if n := sc.sum("wsgo_requests_total", "code", "2xx") + sc.sum("wsgo_requests_total", "code", "none"); n < 2 {
+		t.Errorf("%v requests counted as 2xx or none; want at least /last and one reset", n)
+	}
+	if logs := srv.logs.String(); strings.Contains(logs, "[ERROR]") {
+		t.Errorf("ERROR lines for client resets:\n%s", logs)
+	}
+}

@@ -1,0 +1,81 @@
+package e2e
+
+// RFC 9112 rules of the request head, over raw sockets: obs-fold, the
+// forms of the request target, empty lines before the request line, chunk
+// sizes.
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRFC9112RequestHead(t *testing.T) {
+	s := frontStart(t, nil)
+	const closing = "Connection: close\r\n"
+
+	refused := []struct {
+		name, path, raw string // path: PATH_INFO the app must not see; "-" for none
+		status          string
+	}{
+		{"an obs-folded Host", "/folded-host", "GET /folded-host HTTP/1.1\r\nHost: good.example\r\n <script>@evil\r\n\r\n", "400"},
+		{"an obs-folded field", "/folded", "GET /folded HTTP/1.1\r\nHost: h\r\nX-A: a\r\n\tb\r\n\r\n", "400"},
+		{"an absolute-form target with a malformed authority", "/bad-authority", "GET http://evil<x>/bad-authority HTTP/1.1\r\nHost: good.example\r\n\r\n", "400"},
+		{"an absolute-form target with userinfo", "/userinfo", "GET http://user@good.example/userinfo HTTP/1.1\r\nHost: good.example\r\n\r\n", "400"},
+		{"GET *", "*", "GET * HTTP/1.1\r\nHost: h\r\n\r\n", "400"},
+		{"GET host:80", "", // PATH_INFO of an authority-form target
+			"GET host:80 HTTP/1.1\r\nHost: h\r\n\r\n", "400"},
+		{"CONNECT", "-", "CONNECT good.example:443 HTTP/1.1\r\nHost: good.example:443\r\n\r\n", "501"},
+		{"a chunk size past 63 bits", "/overflow", "POST /overflow HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\nx\r\n0\r\n\r\n", "400"},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name+" gets "+tc.status, func(t *testing.T) {
+			if got := s.raw(tc.raw); !strings.HasPrefix(got, "HTTP/1.1 "+tc.status+" ") {
+				t.Fatalf("got %q; want %s", got, tc.status)
+			}
+			if tc.path != "-" && frontSeen(t, s, tc.path) {
+				t.Errorf("the app saw %s", tc.path)
+			}
+		})
+	}
+
+	served := []struct {
+		name, raw        string
+		host, serverName string // HTTP_HOST and SERVER_NAME the app must see
+		serverPort, clen string
+		path             string // for frontSeen
+	}{
+		{"an absolute-form target's authority replaces Host", "GET http://evil.example:8080/abs HTTP/1.1\r\nHost: good.example\r\n" + closing + "\r\n",
+			"evil.example:8080", "evil.example", "8080", "<absent>", "/abs"},
+		{"empty lines before the request line are ignored", "\r\n\r\nGET /after-empty-lines HTTP/1.1\r\nHost: good.example\r\n" + closing + "\r\n",
+			"good.example", "good.example", "80", "<absent>", "/after-empty-lines"},
+		{"chunk sizes with more than 16 leading zeros are read", "POST /zeros HTTP/1.1\r\nHost: good.example\r\nTransfer-Encoding: chunked\r\n" + closing + "\r\n" +
+			strings.Repeat("0", 30) + "5\r\nhello\r\n" + strings.Repeat("0", 30) + "\r\n\r\n",
+			"good.example", "good.example", "80", "5", "/zeros"},
+	}
+	for _, tc := range served {
+		t.Run(tc.name, func(t *testing.T) {
+			got := s.raw(tc.raw)
+			head, body, _ := strings.Cut(got, "\r\n\r\n")
+			if !strings.HasPrefix(head, "HTTP/1.1 200 ") {
+				t.Fatalf("got %q; want 200", got)
+			}
+			env := frontEnviron(t, body)
+			if h, n, p, l := frontStr(env["HTTP_HOST"]), frontStr(env["SERVER_NAME"]), frontStr(env["SERVER_PORT"]), frontStr(env["CONTENT_LENGTH"]); h != tc.host || n != tc.serverName || p != tc.serverPort || l != tc.clen {
+				t.Errorf("HTTP_HOST %q SERVER_NAME %q SERVER_PORT %q CONTENT_LENGTH %q; want %q %q %q %q", h, n, p, l, tc.host, tc.serverName, tc.serverPort, tc.clen)
+			}
+			if !frontSeen(t, s, tc.path) {
+				t.Errorf("the app did not see %s", tc.path)
+			}
+		})
+	}
+
+	t.Run("OPTIONS * reaches the app with PATH_INFO *", func(t *testing.T) {
+		// As gunicorn and waitress give it; CGI has no rule for it.
+		if got := s.raw("OPTIONS * HTTP/1.1\r\nHost: h\r\n" + closing + "\r\n"); !strings.HasPrefix(got, "HTTP/1.1 200 ") {
+			t.Fatalf("got %q; want 200", got)
+		}
+		if !frontSeen(t, s, "*") {
+			t.Errorf("the app did not see PATH_INFO *")
+		}
+	})
+}

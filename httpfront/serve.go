@@ -1,0 +1,112 @@
+package httpfront
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime/debug"
+
+	"wsgo/wsgi"
+)
+
+// errPanic stands for a recovered panic of the application.
+var errPanic = errors.New("wsgo: panic serving the request")
+
+// errClientGone is what an app's run amounts to when the client left (an
+// HTTP/2 stream reset, a connection closed under a hard stop) before the
+// response began: there is no one to answer, and nothing went wrong.
+var errClientGone = errors.New("wsgo: the client left before the response began")
+
+// answerer is the answering side of one request, HTTP/1 (response) or
+// HTTP/2 (h2response): what serveRequest needs beyond a wsgi.Responder.
+type answerer interface {
+	wsgi.Responder
+	state() *responseState
+	// refuse answers a request the front will not pass to the app, with
+	// a constant body, and logs why.
+	refuse(status int, why string)
+	// finish completes the response once the app returned err; it
+	// reports whether the connection may carry another request.
+	finish(err error) bool
+}
+
+// serveRequest serves one request whatever its protocol: the files of a
+// --static directory or the app, with the body received whole first
+// (spoolBody: a slow uploader then costs memory, not a Python thread),
+// the proxy headers of a trusted peer applied, under --timeout. It
+// reports whether the connection may carry another request.
+func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answerer, trusted bool) bool {
+	s.metrics.begin()
+	defer s.metrics.end()
+	st := x.state()
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	if trusted {
+		forward(req, s.trust)
+	}
+	st.req, st.requestID, st.cancel = req, requestID(req), cancel
+	defer s.answered(st)
+
+	var app wsgi.App = s.app
+	if files := s.static.match(req.RawPath); files != nil {
+		app = files // never spooled: a body sent with a GET is drained unread
+	} else if req.ContentLength < 0 || req.ContentLength > 0 && !s.streamBody {
+		spooled, n, release, err := spoolBody(req.Body)
+		if err != nil {
+			x.refuse(s.bodyRefusal(err))
+			return false
+		}
+		defer release()
+		req.Body, req.ContentLength, req.HasContentLength = spooled, n, true
+	}
+	if s.timeout > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, s.timeout, wsgi.ErrTimeout)
+		defer stop()
+	}
+	err := s.callApp(ctx, app, req, x)
+	if !st.started && st.err == nil && ctx.Err() != nil && !errors.Is(context.Cause(ctx), wsgi.ErrTimeout) {
+		s.log.Debug("wsgo: the client left before the response began", "id", req.ID)
+		err = errClientGone
+	}
+	return x.finish(err)
+}
+
+// bodyRefusal is the status and reason to refuse a request whose body
+// could not be received whole.
+func (s *Server) bodyRefusal(err error) (int, string) {
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		return http.StatusRequestEntityTooLarge, s.limits.bodyWhy()
+	}
+	var ne net.Error
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return http.StatusRequestTimeout, "the request body stopped coming for --stall-timeout"
+	}
+	return http.StatusBadRequest, "reading the request body: " + err.Error()
+}
+
+// callApp runs app, turning a panic into errPanic.
+func (s *Server) callApp(ctx context.Context, app wsgi.App, req *wsgi.Request, w wsgi.Responder) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("wsgo: panic serving a request", "id", req.ID, "panic", p, "stack", string(debug.Stack()))
+			err = errPanic
+		}
+	}()
+	return app.ServeWSGI(ctx, req, w)
+}
+
+// logRefusal logs a request the front refused. A limit's refusal is a
+// warning naming the flag, for the operator may have set it too low.
+func (s *Server) logRefusal(status int, why, remote string) {
+	level := slog.LevelDebug
+	if isLimit(status) {
+		level = slog.LevelWarn
+		why += "; raise the flag if such requests are legitimate"
+	}
+	s.log.Log(context.Background(), level, "wsgo: request refused", "status", status, "why", why, "remote", remote)
+}
