@@ -157,6 +157,29 @@ static PyObject *check_headers(PyObject *headers)
     return out;
 }
 
+/*
+ * Raises the exception of exc_info (start_response after the headers went
+ * out, PEP 3333), with its traceback; a tuple that holds no exception, as
+ * sys.exc_info() gives outside an except block, is a TypeError instead.
+ * Always returns NULL.
+ */
+static PyObject *reraise(PyObject *exc_info)
+{
+    PyObject *value = PyTuple_Check(exc_info) && PyTuple_GET_SIZE(exc_info) == 3
+                          ? PyTuple_GET_ITEM(exc_info, 1) : NULL;
+    if (value == NULL || !PyExceptionInstance_Check(value)) {
+        PyErr_Format(PyExc_TypeError,
+                     "start_response: exc_info must be sys.exc_info() of an exception being "
+                     "handled, (type, value, traceback); got %R", exc_info);
+        return NULL;
+    }
+    PyObject *tb = PyTuple_GET_ITEM(exc_info, 2);
+    if (PyTraceBack_Check(tb) && PyException_SetTraceback(value, tb) < 0)
+        return NULL;
+    PyErr_SetObject((PyObject *)Py_TYPE(value), value);
+    return NULL;
+}
+
 /* start_response(status, headers, exc_info=None) -> write */
 static PyObject *call_start_response(wsgo_call *c, PyObject *args, PyObject *kwds)
 {
@@ -168,18 +191,8 @@ static PyObject *call_start_response(wsgo_call *c, PyObject *args, PyObject *kwd
                                      &headers, &exc_info))
         return NULL;
     if (exc_info != Py_None) {
-        if (c->headers_sent) { /* too late to change the response: re-raise */
-            if (!PyTuple_Check(exc_info) || PyTuple_GET_SIZE(exc_info) != 3) {
-                PyErr_SetString(PyExc_TypeError,
-                                "start_response: exc_info must be a (type, value, traceback) tuple "
-                                "as sys.exc_info() returns");
-                return NULL;
-            }
-            PyObject *t = PyTuple_GET_ITEM(exc_info, 0), *v = PyTuple_GET_ITEM(exc_info, 1),
-                     *tb = PyTuple_GET_ITEM(exc_info, 2);
-            PyErr_Restore(Py_NewRef(t), Py_NewRef(v), tb == Py_None ? NULL : Py_NewRef(tb));
-            return NULL;
-        }
+        if (c->headers_sent) /* too late to change the response: re-raise */
+            return reraise(exc_info);
     } else if (c->status != NULL) {
         PyErr_SetString(PyExc_AssertionError,
                         "start_response() was already called for this request; to replace the "
@@ -335,7 +348,7 @@ static wsgo_call *fail(wsgo_call *c, wsgo_out *out)
     out->kind = WSGO_ERROR;
     out->headers_sent = c->headers_sent;
     out->buf = report;
-    out->body_len = strlen(report);
+    out->body_len = report ? strlen(report) : 0;
     finish(c);
     Py_DECREF(c);
     return NULL;
@@ -476,7 +489,7 @@ wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, siz
     if (c == NULL) {
         out->kind = WSGO_ERROR;
         out->buf = wsgo_report(st);
-        out->body_len = strlen(out->buf);
+        out->body_len = out->buf ? strlen(out->buf) : 0;
         return NULL;
     }
     c->st = st;

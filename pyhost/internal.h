@@ -79,7 +79,10 @@ struct wsgo_call {
 enum { WSGO_LOG_APP = 0, WSGO_LOG_ERROR = 1 };
 
 /* interp.c */
+/* The pending exception as a traceback text (free with wsgo_free), cleared;
+   NULL only when out of memory. GIL: held. */
 char *wsgo_report(wsgo_interp *st);
+char *wsgo_text(PyObject *s);
 char *wsgo_strdup(const char *s, Py_ssize_t n);
 int wsgo_add_type(PyTypeObject **slot, PyType_Spec *spec);
 

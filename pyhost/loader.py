@@ -265,8 +265,10 @@ RequestTimeout.__module__ = "wsgo"
 
 
 def thread_stacks():
-    """The Python stack of every thread, by thread id, most recent call last."""
+    """The Python stack of every thread, by thread id, most recent call last;
+    bytes of file names that are not UTF-8 are shown escaped (\\xe9)."""
     return {ident: "".join(traceback.format_stack(frame))
+            .encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
             for ident, frame in sys._current_frames().items()}
 
 

@@ -231,6 +231,9 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		kind := ev.out.kind
 		if kind == C.WSGO_ERROR {
 			report := C.GoStringN(ev.out.buf, C.int(ev.out.body_len))
+			if ev.out.buf == nil {
+				report = "wsgo: out of memory formatting the app's exception\n"
+			}
 			freeOut(&ev.out)
 			j.logError("the app raised an exception", report)
 			return &AppError{Report: report, HeadersSent: ev.out.headers_sent != 0}

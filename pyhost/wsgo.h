@@ -33,7 +33,7 @@ enum {
  * the memory of a Python bytes object that the call keeps alive until
  * wsgo_call_next or wsgo_call_abort (like fd). Readers may read it without
  * the GIL: bytes are immutable. For WSGO_ERROR, buf holds the UTF-8 report
- * and body_len its length. buf is NULL when there is nothing to hold.
+ * and body_len its length (NULL and 0 when out of memory). buf is NULL when there is nothing to hold.
  */
 typedef struct {
     int kind;
