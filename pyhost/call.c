@@ -479,7 +479,7 @@ static wsgo_call *respond(wsgo_call *c, wsgo_out *out)
 }
 
 wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, size_t len,
-                           uintptr_t handle, wsgo_out *out)
+                           int64_t body_len, uintptr_t handle, wsgo_out *out)
 {
     PyObject *environ;
     wsgo_call *c;
@@ -496,7 +496,7 @@ wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, siz
     c->thread = t;
     c->handle = handle;
     wsgo_thread_serving(t, handle);
-    if (!(c->input = wsgo_input_new(st, handle)) || !(c->errors = wsgo_errors_new(st, handle)) ||
+    if (!(c->input = wsgo_input_new(st, handle, body_len)) || !(c->errors = wsgo_errors_new(st, handle)) ||
         !(environ = wsgo_environ_new(st, req, len, c->input, c->errors)))
         return fail(c, out);
     c->result = PyObject_CallFunctionObjArgs(st->app, environ, (PyObject *)c, NULL);
@@ -519,16 +519,21 @@ wsgo_call *wsgo_call_next(wsgo_call *c, wsgo_out *out)
 
 void wsgo_call_abort(wsgo_call *c) { done(c); }
 
+static PyObject *write_ended(void)
+{
+    PyErr_SetString(PyExc_RuntimeError, "write() called after the response ended (it timed "
+                                         "out, or a thread the app started outlived it)");
+    return NULL;
+}
+
 /* write(data): the legacy imperative body API; sends data before returning. */
 static PyObject *call_write(wsgo_call *c, PyObject *data)
 {
     wsgo_out out = {0};
     int rc;
 
-    if (c->handle == 0) {
-        PyErr_SetString(PyExc_RuntimeError, "write() called after the response ended");
-        return NULL;
-    }
+    if (c->handle == 0)
+        return write_ended();
     if (need_status(c, "called write()") < 0)
         return NULL;
     PyObject *chunk = as_chunk(c, data, MISTAKE_STR_WRITE);
@@ -542,6 +547,8 @@ static PyObject *call_write(wsgo_call *c, PyObject *data)
     rc = wsgoEmit(c->handle, &out); /* Go frees out.buf; chunk stays alive meanwhile */
     Py_END_ALLOW_THREADS
     Py_DECREF(chunk);
+    if (rc == WSGO_ENDED)
+        return write_ended();
     if (rc != 0) {
         PyErr_SetString(PyExc_OSError, "wsgo: the client disconnected");
         return NULL;

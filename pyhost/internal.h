@@ -82,7 +82,7 @@ enum { WSGO_LOG_APP = 0, WSGO_LOG_ERROR = 1 };
 /* The pending exception as a traceback text (free with wsgo_free), cleared;
    NULL only when out of memory. GIL: held. */
 char *wsgo_report(wsgo_interp *st);
-char *wsgo_text(PyObject *s);
+char *wsgo_text(PyObject *s, size_t *len);
 char *wsgo_strdup(const char *s, Py_ssize_t n);
 int wsgo_add_type(PyTypeObject **slot, PyType_Spec *spec);
 
@@ -94,7 +94,8 @@ void wsgo_environ_clear(wsgo_interp *st);
 
 /* input.c */
 extern PyType_Spec wsgo_input_spec;
-PyObject *wsgo_input_new(wsgo_interp *st, uintptr_t handle);
+/* length: the body's length, -1 when unknown */
+PyObject *wsgo_input_new(wsgo_interp *st, uintptr_t handle, int64_t length);
 void wsgo_input_detach(PyObject *input);
 
 /* errors.c */

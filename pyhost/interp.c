@@ -76,7 +76,7 @@ char *wsgo_report(wsgo_interp *st)
         text = PyObject_Str(exc);
     }
     if (text)
-        report = wsgo_text(text);
+        report = wsgo_text(text, NULL);
     if (report == NULL)
         report = wsgo_strdup("wsgo: an exception was raised and could not be formatted\n", -1);
     PyErr_Clear();
@@ -88,12 +88,12 @@ char *wsgo_report(wsgo_interp *st)
 }
 
 /*
- * str s as a NUL-terminated UTF-8 copy (free with wsgo_free), or NULL with
- * an exception. Surrogates that stand for undecodable bytes (file names
+ * str s as a NUL-terminated UTF-8 copy (free with wsgo_free) and its
+ * length in *len (when len is not NULL), or NULL with an exception. Surrogates that stand for undecodable bytes (file names
  * in another encoding) become those bytes again, as the OS gave them.
  * GIL: held.
  */
-char *wsgo_text(PyObject *s)
+char *wsgo_text(PyObject *s, size_t *len)
 {
     PyObject *b = PyUnicode_AsEncodedString(s, "utf-8", "surrogateescape");
     if (b == NULL && PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
@@ -103,6 +103,8 @@ char *wsgo_text(PyObject *s)
     if (b == NULL)
         return NULL;
     char *copy = wsgo_strdup(PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b));
+    if (len)
+        *len = (size_t)PyBytes_GET_SIZE(b);
     Py_DECREF(b);
     if (copy == NULL)
         PyErr_NoMemory();
@@ -197,7 +199,7 @@ static int tuple_str(PyObject *t, Py_ssize_t i, char **out)
         PyErr_Format(PyExc_TypeError, "wsgo loader: item %zd of its result is no str", i);
         return -1;
     }
-    *out = wsgo_text(o);
+    *out = wsgo_text(o, NULL);
     return *out ? 0 : -1;
 }
 
@@ -269,7 +271,7 @@ int wsgo_interp_source_files(wsgo_interp *st, char **text)
         return -1;
     PyEval_RestoreThread(ts);
     fn = PyDict_GetItemString(st->loader, "source_files"); /* borrowed */
-    if (fn && (files = PyObject_CallNoArgs(fn)) != NULL && (*text = wsgo_text(files)) != NULL)
+    if (fn && (files = PyObject_CallNoArgs(fn)) != NULL && (*text = wsgo_text(files, NULL)) != NULL)
         rc = 0;
     else
         *text = wsgo_report(st);

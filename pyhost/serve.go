@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"runtime/cgo"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,26 +31,33 @@ import (
 // it writes every later chunk or file itself (emit). resMu makes the turns
 // and a timeout's take-back safe; the order is kept by waiting, before
 // writing, for the ack of the event sent before.
+//
+// Threads the app started may hold the request's wsgi.input, wsgi.errors
+// or write() past its end: their callbacks find the job by handle in
+// jobs (export.go) for as long as C may use it, and find it ended once
+// the body and the Responder are the front's again.
 type job struct {
 	ctx    context.Context
 	req    *wsgi.Request
 	packed []byte     // the request for C; borrowed by C during wsgo_call_start
-	handle cgo.Handle // how C callbacks find this job
+	handle uintptr    // how C callbacks find this job (see jobs)
 	events chan event // thread -> connection; capacity 2: a chunk and the end
 	acks   chan bool  // connection -> thread: true = written, false = client gone
 	sched  *scheduler
 	log    *slog.Logger
 	thread atomic.Pointer[worker] // the thread running it, once one does
 	// owed: a chunk went out as an event and its ack was not taken yet.
-	// Only the Python thread running the job uses it.
-	owed bool
+	// Set by the Python thread running the job; whoever writes next takes it.
+	owed atomic.Bool
 
-	resMu sync.Mutex
-	res   wsgi.Responder // guarded by resMu
-	werr  error          // the first error writing to the client; guarded by resMu
-	// abandoned: ServeWSGI has returned (timeout); the request's body
-	// and responder belong to the front again. Set with resMu held.
-	abandoned atomic.Bool
+	resMu  sync.Mutex
+	res    wsgi.Responder // guarded by resMu
+	werr   error          // the first error writing to the client; guarded by resMu
+	bodyMu sync.Mutex     // one wsgi.input read at a time, and none once ended
+	// ended: ServeWSGI has returned, or is about to (a timeout); the
+	// request's body and Responder belong to the front again. Set with
+	// resMu and bodyMu held (end).
+	ended atomic.Bool
 }
 
 // event is one output of the app, or the end of a job.
@@ -122,8 +128,12 @@ func (w *worker) serve(j *job) {
 	defer w.current.Store(nil)
 	var out C.wsgo_out
 	w.inWsgo.Store(false)
+	bodyLen := int64(-1)
+	if j.req.HasContentLength {
+		bodyLen = j.req.ContentLength
+	}
 	call := C.wsgo_call_start(w.host.st, w.t, (*C.char)(unsafe.Pointer(&j.packed[0])),
-		C.size_t(len(j.packed)), C.uintptr_t(j.handle), &out)
+		C.size_t(len(j.packed)), C.int64_t(bodyLen), C.uintptr_t(j.handle), &out)
 	w.inWsgo.Store(true)
 	for call != nil {
 		if !w.emit(j, &out) {
@@ -149,7 +159,7 @@ func (w *worker) serve(j *job) {
 // GIL: held on entry and on return.
 func (w *worker) emit(j *job, out *C.wsgo_out) bool {
 	if out.kind == C.WSGO_MORE && out.borrowed == 0 {
-		j.owed = true
+		j.owed.Store(true)
 		j.events <- event{out: *out} // never blocks: see events
 		return true
 	}
@@ -169,15 +179,12 @@ func (w *worker) emit(j *job, out *C.wsgo_out) bool {
 // GIL: not held.
 func (j *job) writeHere(out *C.wsgo_out) bool {
 	defer freeOut(out)
-	if j.owed {
-		j.owed = false
-		if !<-j.acks {
-			return false
-		}
+	if j.owed.Swap(false) && !<-j.acks {
+		return false
 	}
 	j.resMu.Lock()
 	defer j.resMu.Unlock()
-	if j.abandoned.Load() {
+	if j.ended.Load() {
 		return false
 	}
 	if j.werr == nil {
@@ -198,9 +205,10 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		log:    h.cfg.Logger,
 		res:    w,
 	}
-	j.handle = cgo.NewHandle(j)
+	j.handle = jobs.add(j)
+	defer j.end()
 	if err := h.sched.submit(j); err != nil {
-		j.handle.Delete()
+		jobs.remove(j.handle)
 		return err
 	}
 	timedOut := ctx.Done()
@@ -211,16 +219,14 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		case <-timedOut:
 			timedOut = nil
 			if errors.Is(context.Cause(ctx), wsgi.ErrTimeout) {
-				j.resMu.Lock() // waits for a write of the Python thread
-				j.abandoned.Store(true)
-				j.resMu.Unlock()
+				j.end() // waits for a write or body read of the Python thread
 				go h.abandon(j)
 				return wsgi.ErrTimeout
 			}
 			continue
 		}
 		if ev.final() {
-			j.handle.Delete() // C is done with it
+			jobs.remove(j.handle) // C is done with it
 		}
 		switch {
 		case ev.stopped:
@@ -251,6 +257,16 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		}
 		j.acks <- werr == nil // never blocks: the thread took the last ack before it sent
 	}
+}
+
+// end gives the request's body and Responder back to the front: it waits
+// for a write or a body read in progress, and refuses later ones.
+func (j *job) end() {
+	j.resMu.Lock()
+	j.bodyMu.Lock()
+	j.ended.Store(true)
+	j.bodyMu.Unlock()
+	j.resMu.Unlock()
 }
 
 func (j *job) writeErr() error {
@@ -340,10 +356,13 @@ func (j *job) logError(msg, detail string) {
 // Python thread serving the job.
 
 // bodyRead fills p from the request body: fewer bytes only at its end;
-// -1 when the body could not be read (client gone, malformed chunking).
+// -1 when the body could not be read (client gone, malformed chunking),
+// bodyEnded once the request has ended.
 func (j *job) bodyRead(p []byte) int {
-	if j.abandoned.Load() {
-		return -1
+	j.bodyMu.Lock()
+	defer j.bodyMu.Unlock()
+	if j.ended.Load() {
+		return bodyEnded
 	}
 	j.sched.pause()
 	defer j.sched.resume()
@@ -373,9 +392,9 @@ func readFull(r io.Reader, p []byte) (int, error) {
 
 // logAppText logs what reached wsgi.errors (level 0, line by line) or an
 // exception report from a response's close() (level 1). j is nil once the
-// request is over.
+// request is over: a thread of the app wrote after its end.
 func logAppText(j *job, level int, text string) {
-	log := slog.Default()
+	log := slog.Default().With("after", "its request ended")
 	if j != nil {
 		log = j.log.With("request", j.req.ID, "path", j.req.RequestURI)
 	}

@@ -39,7 +39,7 @@ func (h *Host) abandon(j *job) {
 		select {
 		case ev := <-j.events:
 			if ev.final() {
-				j.handle.Delete()
+				jobs.remove(j.handle)
 			}
 			freeOut(&ev.out)
 			if ev.final() {

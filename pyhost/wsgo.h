@@ -26,6 +26,13 @@ enum {
 };
 
 /*
+ * What the callbacks into Go (wsgoBodyRead, wsgoEmit) return when the
+ * request has ended: a thread the app started outlived it. Its handle may
+ * be stale by then; Go never reuses one, so that is safe.
+ */
+#define WSGO_ENDED (-2)
+
+/*
  * One output of the application. buf holds, when head is set, the status
  * and headers packed as: u32 len + reason, u32 count, then per header
  * u32 len + name, u32 len + value (head_len bytes in all). body/body_len
@@ -126,14 +133,15 @@ uint64_t wsgo_thread_ident(wsgo_thread *t);
 
 /*
  * Calls the app for one request, on thread t (the caller's). req/len is the packed request built by
- * pyhost/request.go (borrowed for the call). handle is Go's cgo.Handle for
- * the request, given back in the wsgoBodyRead/wsgoEmit/wsgoLog callbacks.
+ * pyhost/request.go (borrowed for the call); body_len the body's length, or
+ * -1 when unknown. handle is Go's handle for the request (never 0, never
+ * reused), given back in the wsgoBodyRead/wsgoEmit/wsgoLog callbacks.
  * Fills *out. For WSGO_MORE and WSGO_FILE, returns a new reference that
  * the caller passes on to wsgo_call_next or wsgo_call_abort; otherwise
  * returns NULL and the request is over (close() called). GIL: held.
  */
 wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, size_t len,
-                           uintptr_t handle, wsgo_out *out);
+                           int64_t body_len, uintptr_t handle, wsgo_out *out);
 /*
  * The output after a WSGO_MORE/WSGO_FILE was written. Consumes call; returns
  * it again (same rule as wsgo_call_start) when more is to come. GIL: held.
