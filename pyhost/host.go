@@ -67,8 +67,9 @@ type Host struct {
 	about   string // JSON from loader.py's _about
 	workers sync.WaitGroup
 	threads []*worker // by index, each set by its own goroutine before Start returns
-	// pyMu orders calls into Python outside requests (SourceFiles)
-	// before finalization: Shutdown takes it to set finalized.
+	// pyMu orders calls into Python from outside its threads
+	// (withPython: SourceFiles, Stacks, a timeout's interrupt) before
+	// finalization: Shutdown takes it to set finalized.
 	pyMu      sync.RWMutex
 	finalized bool
 	stop      chan struct{} // closed to make the interpreter's thread finalize
@@ -105,7 +106,7 @@ func Start(cfg Config) (*Host, error) {
 		return nil, err
 	}
 	h.sched.active = cfg.Threads // each worker parks itself once ready
-	started := make(chan struct{}, cfg.Threads)
+	started := make(chan error, cfg.Threads)
 	h.threads = make([]*worker, cfg.Threads)
 	for i := 0; i < cfg.Threads; i++ {
 		w := &worker{host: h, index: i, wake: make(chan *job, 1)}
@@ -113,7 +114,9 @@ func Start(cfg Config) (*Host, error) {
 		go w.run(started)
 	}
 	for i := 0; i < cfg.Threads; i++ {
-		<-started
+		if err := <-started; err != nil {
+			return nil, err
+		}
 	}
 	// The scheduler reads the meters with its lock held; a thread exits
 	// only once the scheduler has stopped, and measures no more.
@@ -197,13 +200,12 @@ func takeString(p *C.char) string {
 // request) appear once imported, so call it again later for more. It
 // takes the GIL for a moment; after Shutdown it returns nil.
 func (h *Host) SourceFiles() []string {
-	h.pyMu.RLock()
-	defer h.pyMu.RUnlock()
-	if h.finalized {
+	var text *C.char
+	var rc C.int
+	if !h.withPython(func() { rc = C.wsgo_interp_source_files(h.st, &text) }) {
 		return nil
 	}
-	var text *C.char
-	if C.wsgo_interp_source_files(h.st, &text) != 0 {
+	if rc != 0 {
 		h.cfg.Logger.Error("wsgo: listing the app's source files failed", "traceback", takeString(text))
 		return nil
 	}
@@ -252,9 +254,20 @@ func (h *Host) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("pyhost: Python threads still busy at shutdown: %w", ctx.Err())
 	}
-	h.pyMu.Lock()
-	h.finalized = true
-	h.pyMu.Unlock()
+	// Once set, nothing enters Python from outside (withPython); a caller
+	// already in waits for the GIL, which may never come.
+	marked := make(chan struct{})
+	go func() {
+		h.pyMu.Lock()
+		h.finalized = true
+		h.pyMu.Unlock()
+		close(marked)
+	}()
+	select {
+	case <-marked:
+	case <-ctx.Done():
+		return fmt.Errorf("pyhost: a thread keeps the GIL at shutdown: %w", ctx.Err())
+	}
 	close(h.stop)
 	select {
 	case rc := <-h.exited:

@@ -37,6 +37,10 @@ type scheduler struct {
 	timer    *time.Timer
 	timerOn  bool
 	stopped  bool
+	// wedged: a thread has held the GIL in C code past a request's
+	// timeout (see abandon), so no request can run until it lets go: new
+	// ones are refused at once (503) rather than left to time out.
+	wedged bool
 	// threads are every thread, each with a meter; nil when the system
 	// cannot measure them (then a thread that takes nothing from the
 	// queue for stallAfter counts as blocked, and none sheds). See
@@ -61,7 +65,7 @@ func (s *scheduler) submit(j *job) error {
 	if s.stopped {
 		return errStopped
 	}
-	if !s.queue.push(j) {
+	if s.wedged || !s.queue.push(j) {
 		return wsgi.ErrOverloaded
 	}
 	s.dispatchLocked(time.Now())
@@ -159,8 +163,23 @@ func (s *scheduler) stop() {
 		w.wake <- nil
 	}
 	s.idle = nil
+	s.refuseQueued(errStopped)
+}
+
+// setWedged marks whether a thread holds the GIL past a timeout; while it
+// does, queued requests and new ones are refused as overload.
+func (s *scheduler) setWedged(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wedged = on
+	if on {
+		s.refuseQueued(wsgi.ErrOverloaded)
+	}
+}
+
+func (s *scheduler) refuseQueued(err error) {
 	for s.queue.len() > 0 {
-		s.queue.pop().events <- event{stopped: true}
+		s.queue.pop().events <- event{refused: err}
 	}
 }
 

@@ -216,7 +216,7 @@ func TestStopWakesParkedThreadsAndFailsQueuedRequests(t *testing.T) {
 	if j, ok := <-ws[0].wake; !ok || j != nil {
 		t.Fatal("a parked thread was not told to exit")
 	}
-	if ev := <-queued.events; !ev.stopped {
+	if ev := <-queued.events; ev.refused != errStopped {
 		t.Fatal("the queued request was not failed")
 	}
 	if err := s.submit(newJob()); !errors.Is(err, errStopped) {
@@ -261,5 +261,24 @@ func TestLoadCountsBusyThreadsAndQueuedRequests(t *testing.T) {
 	s.submit(newJob()) // no thread is left: it waits
 	if got := s.load(1); got != (Load{Threads: 1, Busy: 1, Queued: 1}) {
 		t.Fatalf("one running, one queued: %+v", got)
+	}
+}
+
+// While a thread holds the GIL past a timeout, no request can run: the
+// queued ones and new ones are refused as overload at once, until it lets go.
+func TestWedgedSchedulerRefusesRequests(t *testing.T) {
+	s := newScheduler(2)
+	queued := newJob()
+	s.submit(queued) // no worker: it stays queued
+	s.setWedged(true)
+	if ev := <-queued.events; ev.refused != wsgi.ErrOverloaded {
+		t.Fatalf("the queued request got %+v", ev)
+	}
+	if err := s.submit(newJob()); err != wsgi.ErrOverloaded {
+		t.Fatalf("submit while wedged: %v", err)
+	}
+	s.setWedged(false)
+	if err := s.submit(newJob()); err != nil {
+		t.Fatalf("submit once the GIL is back: %v", err)
 	}
 }

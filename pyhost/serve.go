@@ -64,7 +64,7 @@ type job struct {
 type event struct {
 	out     C.wsgo_out // its buf belongs to the receiver
 	gone    bool       // the client left; the response was closed
-	stopped bool       // the host stopped before the job ran
+	refused error      // the job never ran: the host stopped, or is wedged (sched.go)
 }
 
 // worker is one Python thread: a goroutine locked to its OS thread, which
@@ -85,7 +85,7 @@ type worker struct {
 	inWsgo atomic.Bool
 }
 
-func (w *worker) run(started chan<- struct{}) {
+func (w *worker) run(started chan<- error) {
 	defer w.host.workers.Done()
 	runtime.LockOSThread() // the thread state is bound to this OS thread
 	load := newThreadLoad()
@@ -94,11 +94,14 @@ func (w *worker) run(started chan<- struct{}) {
 		w.meter = load
 	}
 	s := w.host.sched
-	w.t = C.wsgo_thread_new(w.host.st)
+	if w.t = C.wsgo_thread_new(w.host.st); w.t == nil {
+		started <- errors.New("pyhost: out of memory making a Python thread state")
+		return
+	}
 	w.ident = uint64(C.wsgo_thread_ident(w.t))
 	w.host.threads[w.index] = w
 	j, stop := s.park(w) // counted as active until parked (see Start)
-	started <- struct{}{}
+	started <- nil
 	for !stop {
 		if j == nil {
 			j = <-w.wake
@@ -229,8 +232,8 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 			jobs.remove(j.handle) // C is done with it
 		}
 		switch {
-		case ev.stopped:
-			return errStopped
+		case ev.refused != nil:
+			return ev.refused
 		case ev.gone:
 			return j.writeErr()
 		}
@@ -285,7 +288,7 @@ func freeOut(out *C.wsgo_out) {
 
 // final reports whether ev is the job's last event.
 func (ev *event) final() bool {
-	return ev.stopped || ev.gone || ev.out.kind == C.WSGO_DONE || ev.out.kind == C.WSGO_ERROR
+	return ev.refused != nil || ev.gone || ev.out.kind == C.WSGO_DONE || ev.out.kind == C.WSGO_ERROR
 }
 
 // AppError is an exception the app raised; it was logged with its

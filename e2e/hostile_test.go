@@ -1,0 +1,56 @@
+package e2e
+
+// Apps that misbehave the way real ones do by mistake (issue 12): none
+// may crash or wedge a worker for good.
+
+import (
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// startHostile serves testdata/hostile/app.py with flags.
+func startHostile(t *testing.T, env []string, flags ...string) *server {
+	t.Helper()
+	app, err := filepath.Abs(filepath.Join("testdata", "hostile", "app.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return start(t, append(env, "PYTHONDONTWRITEBYTECODE=1"), append([]string{app}, flags...)...)
+}
+
+// A request spinning in C with the GIL held: the client gets 504, the log
+// names the request at once and says why there is no stack, requests
+// meanwhile are refused at once instead of timing out, and the worker is
+// replaced once --graceful-timeout has passed since the timeout.
+func TestRequestHoldingTheGILInCIsReportedAndItsWorkerReplaced(t *testing.T) {
+	s := startHostile(t, nil, "--timeout", "1", "--graceful-timeout", "2", "--threads", "2")
+	pid := readyPids(s)["1"]
+	if resp, _ := s.get("/regex"); resp.StatusCode != 504 {
+		t.Fatalf("status %d; want 504", resp.StatusCode)
+	}
+	if !s.waitLog(`wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread request=\d+ method=GET path=/regex\nits thread has held the GIL for over 1s in C code, so no Python stack can be shown`, 5*time.Second) {
+		t.Fatal("the timeout of the request was not logged")
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Get(s.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 && resp.StatusCode != 200 {
+		t.Errorf("a request while the GIL is held got %d; want 503 (or 200 from a new worker)", resp.StatusCode)
+	}
+	if !s.waitLog(`a Python thread is still stuck in a request that timed out request=\d+ path=/regex`, 10*time.Second) ||
+		!s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) asks to be replaced: a Python thread stays stuck`, 10*time.Second) {
+		t.Fatal("the stuck thread was not reported")
+	}
+	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) (exited|still running)`, 15*time.Second) {
+		t.Fatal("the stuck worker was not replaced")
+	}
+	if _, body := s.get("/"); body == "pid "+strconv.Itoa(pid) || readyPids(s)["1"] == pid {
+		t.Errorf("after the replacement: %q from worker pids %v", body, readyPids(s))
+	}
+}
