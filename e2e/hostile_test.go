@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -52,5 +53,23 @@ func TestRequestHoldingTheGILInCIsReportedAndItsWorkerReplaced(t *testing.T) {
 	}
 	if _, body := s.get("/"); body == "pid "+strconv.Itoa(pid) || readyPids(s)["1"] == pid {
 		t.Errorf("after the replacement: %q from worker pids %v", body, readyPids(s))
+	}
+}
+
+// PYTHON* variables of the environment do not configure the server's
+// interpreter (PYTHONOPTIMIZE would strip the app's asserts, PYTHONVERBOSE
+// floods the log), except PYTHONPATH and PYTHONDONTWRITEBYTECODE, which a
+// deployment sets on purpose.
+func TestPythonVariablesOfTheEnvironmentAreIgnoredButPYTHONPATH(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "from_pythonpath.py"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startHostile(t, []string{"PYTHONOPTIMIZE=2", "PYTHONVERBOSE=1", "PYTHONPATH=" + dir})
+	if _, body := s.get("/flags"); body != "optimize=0 verbose=0 module on PYTHONPATH found" {
+		t.Fatalf("got %q", body)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "__pycache__")); !os.IsNotExist(err) {
+		t.Errorf("PYTHONDONTWRITEBYTECODE=1 was not honoured: %v", err)
 	}
 }

@@ -314,19 +314,36 @@ static int need_status(wsgo_call *c, const char *when)
     return -1;
 }
 
-/* The request is over: close() the response (PEP 3333: always), drop state. */
+/* Logs the pending exception as the response's close() failing. */
+static void log_close_error(wsgo_call *c)
+{
+    char *report = wsgo_report(c->st);
+    uintptr_t h = c->handle;
+    if (report == NULL)
+        return;
+    Py_BEGIN_ALLOW_THREADS
+    wsgoLog(h, WSGO_LOG_ERROR, report, strlen(report));
+    Py_END_ALLOW_THREADS
+    wsgo_free(report);
+}
+
+/*
+ * The request is over: close() the response (PEP 3333: always), drop
+ * state. A RequestTimeout not yet raised is withdrawn first: close()
+ * releases what the app holds, and must not be cut short.
+ */
 static void finish(wsgo_call *c)
 {
+    wsgo_thread_serving(c->thread, 0);
     if (c->result && !PyList_CheckExact(c->result) && !PyTuple_CheckExact(c->result)) {
         PyObject *close = PyObject_GetAttr(c->result, c->st->s_close), *r = NULL;
-        if (close == NULL)
-            PyErr_Clear();
-        else if ((r = PyObject_CallNoArgs(close)) == NULL) {
-            char *report = wsgo_report(c->st);
-            Py_BEGIN_ALLOW_THREADS
-            wsgoLog(c->handle, WSGO_LOG_ERROR, report, strlen(report));
-            Py_END_ALLOW_THREADS
-            wsgo_free(report);
+        if (close == NULL) {
+            if (PyErr_ExceptionMatches(PyExc_AttributeError))
+                PyErr_Clear(); /* an iterable without close() */
+            else
+                log_close_error(c);
+        } else if ((r = PyObject_CallNoArgs(close)) == NULL) {
+            log_close_error(c);
         }
         Py_XDECREF(close);
         Py_XDECREF(r);
@@ -334,10 +351,12 @@ static void finish(wsgo_call *c)
     Py_CLEAR(c->lent);
     Py_CLEAR(c->iter);
     Py_CLEAR(c->result);
+    if (c->context && PyContext_Exit(c->context) < 0)
+        PyErr_Clear(); /* only if a C extension left another context entered */
+    Py_CLEAR(c->context);
     wsgo_errors_detach(c->errors);
     wsgo_input_detach(c->input);
     c->handle = 0;
-    wsgo_thread_serving(c->thread, 0);
 }
 
 /* Ends the request with the pending exception as a WSGO_ERROR. */
@@ -499,6 +518,14 @@ wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, siz
     if (!(c->input = wsgo_input_new(st, handle, body_len)) || !(c->errors = wsgo_errors_new(st, handle)) ||
         !(environ = wsgo_environ_new(st, req, len, c->input, c->errors)))
         return fail(c, out);
+    /* Each request starts with contextvars at their defaults, as on a
+       server that starts a thread per request: what one request set must
+       not show in the next on this thread. */
+    if (!(c->context = PyContext_New()) || PyContext_Enter(c->context) < 0) {
+        Py_CLEAR(c->context);
+        Py_DECREF(environ);
+        return fail(c, out);
+    }
     c->result = PyObject_CallFunctionObjArgs(st->app, environ, (PyObject *)c, NULL);
     Py_DECREF(environ);
     if (c->result == NULL)
@@ -564,6 +591,7 @@ static int call_traverse(wsgo_call *c, visitproc visit, void *arg)
     Py_VISIT(c->result);
     Py_VISIT(c->iter);
     Py_VISIT(c->lent);
+    Py_VISIT(c->context);
     Py_VISIT(c->input);
     Py_VISIT(c->errors);
     return 0;
@@ -576,6 +604,7 @@ static int call_clear(wsgo_call *c)
     Py_CLEAR(c->result);
     Py_CLEAR(c->iter);
     Py_CLEAR(c->lent);
+    Py_CLEAR(c->context);
     Py_CLEAR(c->input);
     Py_CLEAR(c->errors);
     return 0;

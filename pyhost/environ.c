@@ -34,6 +34,21 @@ static const char *const field_keys[F_COUNT] = {
     [F_CONTENT_LENGTH] = "CONTENT_LENGTH",
 };
 
+/*
+ * A dict with room for n items: PyDict_Copy keeps the size, so adding a
+ * request's items to a copy never resizes. _PyDict_NewPresized is private
+ * API, known to exist from 3.10 to 3.13; later versions get a plain dict.
+ */
+static PyObject *new_presized(Py_ssize_t n)
+{
+#if PY_VERSION_HEX < 0x030E0000
+    return _PyDict_NewPresized(n);
+#else
+    (void)n;
+    return PyDict_New();
+#endif
+}
+
 /* The items that are the same in every environ. */
 int wsgo_environ_init(wsgo_interp *st)
 {
@@ -46,9 +61,7 @@ int wsgo_environ_init(wsgo_interp *st)
     if (!(st->k_input = PyUnicode_InternFromString("wsgi.input")) ||
         !(st->k_errors = PyUnicode_InternFromString("wsgi.errors")))
         return -1;
-    /* Room for a whole environ: PyDict_Copy keeps the size, so adding the
-       request's items never resizes. (_PyDict_NewPresized: 3.10 to 3.13.) */
-    if (!(d = _PyDict_NewPresized(40)) || !(version = Py_BuildValue("(ii)", 1, 0)) ||
+    if (!(d = new_presized(40)) || !(version = Py_BuildValue("(ii)", 1, 0)) ||
         !(empty = PyUnicode_FromString("")))
         goto done;
     if (PyDict_SetItemString(d, "wsgi.version", version) < 0 ||

@@ -244,3 +244,37 @@ func TestReadlineOfALongLineIsLinear(t *testing.T) {
 		t.Fatal("readline() of a 64 MiB line did not return within 3 s")
 	}
 }
+
+// A request whose close() is still running when its time is up: close()
+// runs to its end (it releases what the app holds); RequestTimeout is not
+// raised inside it.
+func TestTimeoutDoesNotInterruptClose(t *testing.T) {
+	ctx, cancel := context.WithTimeoutCause(context.Background(), 150*time.Millisecond, wsgi.ErrTimeout)
+	defer cancel()
+	if err := host.ServeWSGI(ctx, request("/hostile/slow-close/", ""), &wsgitest.Recorder{}); !errors.Is(err, wsgi.ErrTimeout) {
+		t.Fatalf("err %v, want a timeout", err)
+	}
+	var got string
+	waitFor(t, "close() to end", func() bool {
+		rec, err := serve(t, request("/hostile/late-seen/slow-close", ""))
+		got = rec.Body.String()
+		return err == nil && got != "null"
+	})
+	if got != `"completed"` {
+		t.Fatalf("close() ended with %s", got)
+	}
+}
+
+// Each request runs in a fresh contextvars.Context: what one request set
+// never shows in the next on the same Python thread.
+func TestContextVariablesDoNotCarryIntoTheNextRequest(t *testing.T) {
+	for range 10 {
+		if _, err := serve(t, request("/hostile/contextvar/set", "")); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := serve(t, request("/hostile/contextvar/get", ""))
+		if err != nil || rec.Body.String() != "unset" {
+			t.Fatalf("err %v, the next request saw %q", err, rec.Body.String())
+		}
+	}
+}

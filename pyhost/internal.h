@@ -71,6 +71,7 @@ struct wsgo_call {
     PyObject *result;   /* what the app returned */
     PyObject *iter;     /* iterator over result, once needed */
     PyObject *lent;     /* the chunk the last output borrows, until wsgo_call_next */
+    PyObject *context;  /* the request's own contextvars.Context, entered while it runs */
     PyObject *input;    /* wsgi.input of this request */
     PyObject *errors;   /* wsgi.errors of this request */
 };
@@ -83,6 +84,13 @@ enum { WSGO_LOG_APP = 0, WSGO_LOG_ERROR = 1 };
    NULL only when out of memory. GIL: held. */
 char *wsgo_report(wsgo_interp *st);
 char *wsgo_text(PyObject *s, size_t *len);
+/*
+ * Clears the pending exception if it is an ordinary failure (an Exception
+ * other than MemoryError) and returns 1; returns 0 and leaves it set when
+ * it must not be swallowed: MemoryError, wsgo.RequestTimeout and other
+ * BaseExceptions. GIL: held.
+ */
+int wsgo_clear_ordinary(void);
 char *wsgo_strdup(const char *s, Py_ssize_t n);
 int wsgo_add_type(PyTypeObject **slot, PyType_Spec *spec);
 

@@ -111,6 +111,14 @@ char *wsgo_text(PyObject *s, size_t *len)
     return copy;
 }
 
+int wsgo_clear_ordinary(void)
+{
+    if (!PyErr_ExceptionMatches(PyExc_Exception) || PyErr_ExceptionMatches(PyExc_MemoryError))
+        return 0;
+    PyErr_Clear();
+    return 1;
+}
+
 /* Interns the names and builds the types; 0, or -1 with an exception. */
 static int init_state(wsgo_interp *st)
 {
@@ -146,9 +154,17 @@ wsgo_interp *wsgo_interp_new(char **error)
 
     *error = NULL;
     PyConfig_InitPythonConfig(&config);
-    config.install_signal_handlers = 0; /* Go owns SIGINT and SIGTERM */
+    config.install_signal_handlers = 0; /* Go owns the signals (see signals.c) */
     config.buffered_stdio = 0;          /* print() reaches the log at once */
     config.parse_argv = 0;
+    /* A server does not take its interpreter's settings from whatever
+       PYTHON* variables its environment holds (PYTHONHOME, PYTHONOPTIMIZE,
+       PYTHONINSPECT...), save the two deployments set on purpose:
+       PYTHONDONTWRITEBYTECODE here, PYTHONPATH in loader.py. */
+    config.use_environment = 0;
+    const char *nobytecode = getenv("PYTHONDONTWRITEBYTECODE");
+    if (nobytecode && *nobytecode)
+        config.write_bytecode = 0;
     status = PyConfig_SetBytesString(&config, &config.program_name, "wsgo");
     if (PyStatus_Exception(status))
         goto fail;
@@ -294,12 +310,13 @@ int wsgo_interp_finalize(wsgo_interp *st)
     Py_CLEAR(st->format_exception);
     Py_CLEAR(st->timeout_exc);
     Py_CLEAR(st->thread_stacks);
-    Py_CLEAR(st->s_close);
-    Py_CLEAR(st->s_fileno);
-    Py_CLEAR(st->s_tell);
-    Py_CLEAR(st->s_write);
+    /* Threads of the app still run during finalization (atexit handlers,
+       non-daemon threads), and a request's objects they hold use st: st
+       outlives them, and so do the interned names (start_response looks
+       up "write"), which the interpreter frees with itself. */
+    int rc = Py_FinalizeEx();
     wsgo_free(st);
-    return Py_FinalizeEx();
+    return rc;
 }
 
 wsgo_thread *wsgo_thread_new(wsgo_interp *st)

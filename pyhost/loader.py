@@ -205,7 +205,11 @@ def _load(target, chdir, pythonpath):
         base = os.getcwd()
         sys.argv = [target]
     extra = [os.path.abspath(p) for p in pythonpath.split("\n") if p]
-    sys.path[:0] = [base] + extra
+    # The interpreter ignores PYTHON* variables (interp.c), but PYTHONPATH
+    # is honoured: its entries follow --pythonpath's, as Python puts them
+    # after the script's directory.
+    env_path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:0] = [base] + extra + env_path
 
     what = "importing %s" % where
     try:

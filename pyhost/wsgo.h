@@ -104,7 +104,7 @@ const char *wsgo_python_version(void);
 void wsgo_interp_release(wsgo_interp *st);
 /*
  * Takes the GIL back on the starting thread, runs atexit handlers and
- * finalizes CPython; frees st. Every wsgo_thread must be gone.
+ * finalizes CPython; then frees st. Every wsgo_thread must be gone.
  * GIL: none on entry, gone on return. Returns 0, or -1 if finalizing failed.
  */
 int wsgo_interp_finalize(wsgo_interp *st);

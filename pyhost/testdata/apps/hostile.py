@@ -1,6 +1,7 @@
 """Routes of pyhost's test app that misuse the WSGI API the way real apps do
 by mistake: bad exc_info, threads that outlive their request, and so on.
 Each answers what the app saw, so a test can check it."""
+import contextvars
 import json
 import sys
 import threading
@@ -142,6 +143,27 @@ def long_line(environ, start_response):
     return [b"%d" % len(line)]
 
 
+def slow_close(start_response):
+    """A response whose close() runs past the request's timeout; records
+    whether it completed or what interrupted it."""
+    import time
+
+    def close():
+        try:
+            for _ in range(50):
+                time.sleep(0.01)
+        except BaseException as exc:
+            late["slow-close"] = type(exc).__name__
+            raise
+        late["slow-close"] = "completed"
+
+    start_response("200 OK", [])
+    return Closing([b"x"], close)
+
+
+request_var = contextvars.ContextVar("request_var", default="unset")
+
+
 def route(environ, start_response):
     """Dispatches /hostile/NAME/ARG."""
     _, _, name, arg = (environ["PATH_INFO"] + "/").split("/", 4)[:4]
@@ -153,8 +175,15 @@ def route(environ, start_response):
         return read_big(environ, start_response)
     if name == "long-line":
         return long_line(environ, start_response)
+    if name == "slow-close":
+        return slow_close(start_response)
     if name == "read-on":
         return read_on(environ, start_response)
+    if name == "contextvar":  # set it, or answer its value
+        if arg == "set":
+            request_var.set("set by an earlier request")
+        start_response("200 OK", [])
+        return [request_var.get().encode()]
     if name == "late-thread":
         return late_thread(arg, environ, start_response)
     if name == "late-seen":
