@@ -4,10 +4,12 @@ package e2e
 // may crash or wedge a worker for good.
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -71,5 +73,39 @@ func TestPythonVariablesOfTheEnvironmentAreIgnoredButPYTHONPATH(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "__pycache__")); !os.IsNotExist(err) {
 		t.Errorf("PYTHONDONTWRITEBYTECODE=1 was not honoured: %v", err)
+	}
+}
+
+// An app's handlers for signals wsgo does not use run on Python's main
+// thread when the signal comes; an exception in one is logged. A handler
+// for a signal wsgo uses is refused at install, saying why.
+func TestAppSignalHandlersRunAndWsgosSignalsAreRefused(t *testing.T) {
+	app, err := filepath.Abs(filepath.Join("testdata", "hostile", "signals_app.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, []string{"PYTHONDONTWRITEBYTECODE=1"}, app)
+	pid := readyPids(s)["1"]
+	refused := "SIGTERM: wsgo uses SIGTERM to stop a worker gracefully, so the app cannot handle it: " +
+		"for cleanup when a worker stops, use atexit.register(); handlers for other signals " +
+		"(SIGUSR2, SIGALRM, SIGWINCH, SIGRTMIN+n) run on Python's main thread"
+	want := func(n int) string { return fmt.Sprintf("pid %d usr2=%d; %s", pid, n, refused) }
+	if _, body := s.get("/"); body != want(0) {
+		t.Fatalf("got  %q\nwant %q", body, want(0))
+	}
+	syscall.Kill(pid, syscall.SIGUSR2)
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); body != want(1); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the SIGUSR2 handler did not run: %q", body)
+		}
+		_, body = s.get("/")
+	}
+	syscall.Kill(pid, syscall.SIGALRM)
+	if !s.waitLog(`wsgo: the app's handler for SIGALRM raised an exception\n(.*\n)*RuntimeError: the SIGALRM handler failed`, 10*time.Second) {
+		t.Error("the exception of the SIGALRM handler was not logged")
+	}
+	if _, body := s.get("/"); body != want(1) || readyPids(s)["1"] != pid {
+		t.Errorf("after the signals: %q from workers %v", body, readyPids(s))
 	}
 }

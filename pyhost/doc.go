@@ -61,6 +61,18 @@
 // ended wsgi.errors lines are still logged while wsgi.input and write()
 // raise an error naming the mistake.
 //
+// # Signals
+//
+// Go owns every signal. Python runs signal handlers only on its main
+// thread, the one that started CPython (runInterpreter), which never runs
+// Python again once the app is imported; and a handler installed the
+// usual way (sigaction) would take the signal from Go's runtime. So
+// loader.py wraps signal.signal: a signal wsgo uses is refused with a
+// ValueError that says why (use atexit for cleanup); for any other, Python
+// records the handler, Go's OS-level handler is put back, and Go relays
+// the signal to runInterpreter, which takes the GIL and runs the handler
+// (signals.c, signals.go).
+//
 // # Errors
 //
 // An exception before the headers went out becomes an *AppError and a 500

@@ -130,7 +130,8 @@ func Start(cfg Config) (*Host, error) {
 
 // runInterpreter owns the OS thread CPython starts and ends on: init and
 // finalize must happen on the same thread, and Go would otherwise move the
-// goroutine between threads.
+// goroutine between threads. In between it runs the app's signal
+// handlers, which Python runs on this thread only.
 func (h *Host) runInterpreter(ready chan<- error) {
 	runtime.LockOSThread()
 	var cerr *C.char
@@ -148,8 +149,15 @@ func (h *Host) runInterpreter(ready chan<- error) {
 	}
 	C.wsgo_interp_release(st)
 	ready <- nil
-	<-h.stop
-	h.exited <- int(C.wsgo_interp_finalize(st))
+	for {
+		select {
+		case sig := <-appSignals:
+			h.runSignalHandler(sig)
+		case <-h.stop:
+			h.exited <- int(C.wsgo_interp_finalize(st))
+			return
+		}
+	}
 }
 
 func (h *Host) load() error {

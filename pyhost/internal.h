@@ -118,6 +118,9 @@ int wsgo_file_wrapper_fd(wsgo_interp *st, PyObject *wrapper, int *fd, int64_t *o
 /* interrupt.c: marks t as running request `handle` (0: none). GIL: held, by t. */
 void wsgo_thread_serving(wsgo_thread *t, uintptr_t handle);
 
+/* signals.c: puts _route_signal in loader.py's globals. */
+int wsgo_signals_init(PyObject *globals);
+
 /* call.c */
 extern PyType_Spec wsgo_call_spec;
 

@@ -227,7 +227,7 @@ void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_res
     memset(res, 0, sizeof *res);
     st->strict = opts->strict;
     if (!(globals = PyDict_New()) || !(builtins = PyImport_ImportModule("builtins")) ||
-        PyDict_SetItemString(globals, "__builtins__", builtins) < 0 ||
+        PyDict_SetItemString(globals, "__builtins__", builtins) < 0 || wsgo_signals_init(globals) < 0 ||
         !(code = Py_CompileString(opts->loader_src, "<wsgo loader>", Py_file_input)) ||
         !(ret = PyEval_EvalCode(code, globals, globals)) ||
         !(load = PyDict_GetItemString(globals, "load"))) /* borrowed */

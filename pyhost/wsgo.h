@@ -100,6 +100,19 @@ void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_res
 int wsgo_interp_source_files(wsgo_interp *st, char **text);
 /* Python's version, e.g. "3.11.2". Static storage. GIL: none. */
 const char *wsgo_python_version(void);
+/* Kinds of handler the app gives a signal, in the wsgoSignal callback. */
+enum {
+    WSGO_SIGNAL_HANDLER = 0, /* a Python function: relay the signal to it */
+    WSGO_SIGNAL_IGNORE = 1,  /* signal.SIG_IGN */
+    WSGO_SIGNAL_DEFAULT = 2, /* signal.SIG_DFL */
+};
+/*
+ * Runs the app's Python handler for signal sig, which Go has relayed, on
+ * the thread that called wsgo_interp_new (the only one where Python runs
+ * signal handlers). Returns NULL, or the report of an exception the
+ * handler raised (free with wsgo_free). GIL: none; taken and released.
+ */
+char *wsgo_run_signal_handler(wsgo_interp *st, int sig);
 /* Releases the GIL held since wsgo_interp_new. GIL: held, released on return. */
 void wsgo_interp_release(wsgo_interp *st);
 /*
