@@ -10,13 +10,6 @@
 #include <sys/types.h>
 #include "wsgo.h"
 
-/* The fixed fields of a packed request, in order (see request.go). */
-enum {
-    F_METHOD, F_PATH, F_QUERY, F_URI, F_PROTO, F_SCHEME, F_SERVER_NAME,
-    F_SERVER_PORT, F_REMOTE_ADDR, F_REMOTE_PORT, F_CONTENT_TYPE,
-    F_CONTENT_LENGTH, F_COUNT
-};
-
 /* Header names and values seen lately, reused by environ.c. */
 enum { HEADER_CACHE = 32, CACHED_VALUE_MAX = 256 };
 typedef struct {
@@ -33,8 +26,8 @@ struct wsgo_interp {
     PyThreadState *main_ts;   /* the starting thread's state */
     PyObject *app;            /* the WSGI callable */
     PyObject *loader;         /* loader.py's namespace, for source_files() */
-    PyObject *keys[F_COUNT];  /* interned environ keys of the fixed fields */
-    PyObject *values[F_COUNT]; /* each fixed field's last value, reused when it repeats */
+    PyObject *keys[WSGO_F_COUNT];  /* interned environ keys of the fixed fields */
+    PyObject *values[WSGO_F_COUNT]; /* each fixed field's last value, reused when it repeats */
     wsgo_header_cache headers[HEADER_CACHE];
     unsigned header_next;     /* the headers entry to replace next */
     PyObject *k_input, *k_errors; /* interned "wsgi.input", "wsgi.errors" */

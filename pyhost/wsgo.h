@@ -17,6 +17,38 @@ typedef struct wsgo_interp wsgo_interp; /* one interpreter's state: app, types, 
 typedef struct wsgo_call wsgo_call;     /* one request in flight (a Python object) */
 typedef struct wsgo_thread wsgo_thread; /* one Python thread state */
 
+/*
+ * The packed request, the one format in which a request crosses from Go
+ * (pyhost/request.go packs it) to C (environ.c builds environ from it).
+ * Every length and count is a native-endian u32.
+ *
+ *   WSGO_F_COUNT fixed fields, in the order of WSGO_F_* below, each
+ *     u32 length, then that many bytes; or, for a field the request does
+ *     not have (only CONTENT_TYPE and CONTENT_LENGTH), WSGO_ABSENT alone;
+ *   u32 header count, then per header
+ *     u32 length + its environ key ("HTTP_USER_AGENT", "HTTPS"),
+ *     u32 length + its value (repeated headers already joined).
+ *
+ * Bytes become str as latin-1 (PEP 3333 native strings). PATH_INFO is the
+ * percent-decoded path. C fails closed on a buffer that ends early.
+ */
+#define WSGO_ABSENT 0xFFFFFFFFu
+enum {
+    WSGO_F_METHOD,         /* REQUEST_METHOD */
+    WSGO_F_PATH,           /* PATH_INFO */
+    WSGO_F_QUERY,          /* QUERY_STRING */
+    WSGO_F_URI,            /* REQUEST_URI */
+    WSGO_F_PROTO,          /* SERVER_PROTOCOL */
+    WSGO_F_SCHEME,         /* wsgi.url_scheme */
+    WSGO_F_SERVER_NAME,    /* SERVER_NAME */
+    WSGO_F_SERVER_PORT,    /* SERVER_PORT */
+    WSGO_F_REMOTE_ADDR,    /* REMOTE_ADDR */
+    WSGO_F_REMOTE_PORT,    /* REMOTE_PORT */
+    WSGO_F_CONTENT_TYPE,   /* CONTENT_TYPE, or WSGO_ABSENT */
+    WSGO_F_CONTENT_LENGTH, /* CONTENT_LENGTH, or WSGO_ABSENT */
+    WSGO_F_COUNT
+};
+
 /* Outcome kinds of wsgo_call_start / wsgo_call_next / the write() callable. */
 enum {
     WSGO_DONE = 0,  /* response complete; the call is finished and released */
