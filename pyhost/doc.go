@@ -6,30 +6,38 @@
 // # Threads
 //
 // One interpreter. CPython starts and finalizes on one goroutine locked to
-// its OS thread (runInterpreter). Requests run on --threads workers, each a
-// goroutine locked for life to an OS thread that owns one Python thread
-// state (PyThreadState_New: no PyGILState, so sub-interpreters can come
-// later). Between requests a worker holds no GIL, so the app's own
-// threading.Thread threads run. Host.SourceFiles (--reload) runs Python
-// outside requests on a temporary thread state made for the call.
+// its OS thread (runInterpreter). Requests run on --threads pythreads
+// (Python threads that serve requests; a "worker" is a worker process),
+// each a goroutine locked for life to an OS thread that owns one Python
+// thread state (PyThreadState_New: no PyGILState, so sub-interpreters can
+// come later). Between requests a pythread holds no GIL, so the app's own
+// threading.Thread threads run. Host.SourceFiles (--reload), Host.Stacks
+// and a timeout's interrupt run Python from outside on a temporary thread
+// state made for the call (withPython), never after finalization.
+//
+// Words: "import" is loading the app (importApp, wsgo_interp_import);
+// the scheduler's "gauges" measure how busy the running pythreads are
+// (sched_gauges.go) from each one's "threadcpu" meter (threadcpu_*.go);
+// Host.Load is the snapshot of busy pythreads and queued requests that
+// metrics read (busy.go).
 //
 // # The life of a request
 //
 //  1. httpfront parses the request and calls Host.ServeWSGI on the
 //     connection's goroutine, which packs the request into one buffer
 //     (request.go) and hands a job to the scheduler (sched.go).
-//  2. The scheduler gives the job to an idle worker only if no worker is
-//     running Python; otherwise it queues it and the running worker takes
+//  2. The scheduler gives the job to an idle pythread only if no pythread is
+//     running Python; otherwise it queues it and the running pythread takes
 //     it next without dropping the GIL. Handing the GIL between threads on
 //     every request would cost more than the request (see stallAfter).
-//     Another worker is woken only when the running ones take nothing from
+//     Another pythread is woken only when the running ones take nothing from
 //     the queue and use little CPU: they are blocked, not busy.
-//  3. The worker, holding the GIL, makes one cgo call, wsgo_call_start:
+//  3. The pythread, holding the GIL, makes one cgo call, wsgo_call_start:
 //     C builds environ from the packed buffer, calls the app, and if it
 //     returned a list or tuple, packs status, headers and the whole body
 //     into one buffer and calls close(). That is the common case: one
 //     crossing each way, no callback into Go.
-//  4. The worker sends that output to the connection's goroutine as an
+//  4. The pythread sends that output to the connection's goroutine as an
 //     event (never blocking) and takes the next queued job, or releases
 //     the GIL and parks.
 //  5. The connection's goroutine writes status, headers and body through
@@ -38,18 +46,18 @@
 //
 // Any other iterable is walked one non-empty chunk per wsgo_call_next. The
 // first chunk is copied with the head and sent as an event like a whole
-// response, and the worker goes on with the app at once: PEP 3333 allows
+// response, and the pythread goes on with the app at once: PEP 3333 allows
 // producing the next block while another thread transmits this one. So the
 // iterables frameworks return (Flask's and Django's: one chunk, then the
 // end) cost one more crossing and no wait. Every later chunk, and a first
 // one of 64 KiB or more, is borrowed:
-// the worker releases the GIL, waits for the first chunk's ack if it has
+// the pythread releases the GIL, waits for the first chunk's ack if it has
 // not come, and writes the chunk itself from the bytes object, which C
 // keeps alive until wsgo_call_next; no copy, no hand-off per chunk. A slow
 // client therefore paces the generator, and a client that is gone makes
-// the worker call close() (wsgo_call_abort). wsgi.file_wrapper over a real
+// the pythread call close() (wsgo_call_abort). wsgi.file_wrapper over a real
 // file is sent the same way, with sendfile. The Responder is the front's
-// again once ServeWSGI returns (a --timeout): job.resMu makes the worker's
+// again once ServeWSGI returns (a --timeout): job.resMu makes the pythread's
 // writes and that take-back exclude each other.
 //
 // Three things call back from C into Go, each with the GIL released and

@@ -59,14 +59,14 @@ func (e *LoadError) Error() string { return strings.TrimRight(e.Report, "\n") }
 // Host runs one CPython interpreter and a pool of Python threads, and
 // serves WSGI requests with them. It implements wsgi.App.
 type Host struct {
-	st      *C.wsgo_interp
-	cfg     Config
-	sched   *scheduler
-	desc    string
-	bind    string
-	about   string // JSON from loader.py's _about
-	workers sync.WaitGroup
-	threads []*worker // by index, each set by its own goroutine before Start returns
+	st        *C.wsgo_interp
+	cfg       Config
+	sched     *scheduler
+	desc      string
+	bind      string
+	about     string // JSON from loader.py's _about
+	running   sync.WaitGroup
+	pythreads []*pythread // by index, each set by its own goroutine before Start returns
 	// pyMu orders calls into Python from outside its threads
 	// (withPython: SourceFiles, Stacks, a timeout's interrupt) before
 	// finalization: Shutdown takes it to set finalized.
@@ -105,13 +105,13 @@ func Start(cfg Config) (*Host, error) {
 	if err := <-ready; err != nil {
 		return nil, err
 	}
-	h.sched.active = cfg.Threads // each worker parks itself once ready
+	h.sched.active = cfg.Threads // each pythread parks itself once ready
 	started := make(chan error, cfg.Threads)
-	h.threads = make([]*worker, cfg.Threads)
+	h.pythreads = make([]*pythread, cfg.Threads)
 	for i := 0; i < cfg.Threads; i++ {
-		w := &worker{host: h, index: i, wake: make(chan *job, 1)}
-		h.workers.Add(1)
-		go w.run(started)
+		p := &pythread{host: h, index: i, wake: make(chan *job, 1)}
+		h.running.Add(1)
+		go p.run(started)
 	}
 	for i := 0; i < cfg.Threads; i++ {
 		if err := <-started; err != nil {
@@ -120,9 +120,9 @@ func Start(cfg Config) (*Host, error) {
 	}
 	// The scheduler reads the meters with its lock held; a thread exits
 	// only once the scheduler has stopped, and measures no more.
-	if !slices.ContainsFunc(h.threads, func(w *worker) bool { return w.meter == nil }) {
+	if !slices.ContainsFunc(h.pythreads, func(p *pythread) bool { return p.meter == nil }) {
 		h.sched.mu.Lock()
-		h.sched.threads = h.threads
+		h.sched.pythreads = h.pythreads
 		h.sched.mu.Unlock()
 	}
 	return h, nil
@@ -141,7 +141,7 @@ func (h *Host) runInterpreter(ready chan<- error) {
 		return
 	}
 	h.st = st
-	if err := h.load(); err != nil {
+	if err := h.importApp(); err != nil {
 		// CPython is not finalized with a broken app: the process exits,
 		// or serves BrokenApp (--reload), which needs no Python.
 		ready <- err
@@ -160,8 +160,8 @@ func (h *Host) runInterpreter(ready chan<- error) {
 	}
 }
 
-func (h *Host) load() error {
-	opts := C.wsgo_load_opts{
+func (h *Host) importApp() error {
+	opts := C.wsgo_import_opts{
 		loader_src: C.CString(loaderSource),
 		target:     C.CString(h.cfg.Target),
 		chdir:      C.CString(h.cfg.Chdir),
@@ -180,8 +180,8 @@ func (h *Host) load() error {
 	if h.cfg.Reload {
 		opts.reload = 1
 	}
-	var res C.wsgo_load_result
-	C.wsgo_interp_load(h.st, &opts, &res)
+	var res C.wsgo_import_result
+	C.wsgo_interp_import(h.st, &opts, &res)
 	h.desc = takeString(res.description)
 	h.bind = takeString(res.bind)
 	h.about = takeString(res.about)
@@ -256,7 +256,7 @@ func (h *Host) About() (About, error) {
 func (h *Host) Shutdown(ctx context.Context) error {
 	h.sched.stop()
 	done := make(chan struct{})
-	go func() { h.workers.Wait(); close(done) }()
+	go func() { h.running.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():

@@ -219,7 +219,7 @@ static int tuple_str(PyObject *t, Py_ssize_t i, char **out)
     return *out ? 0 : -1;
 }
 
-void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_result *res)
+void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_import_result *res)
 {
     PyObject *globals = NULL, *builtins = NULL, *code = NULL, *ret = NULL, *load = NULL,
              *out = NULL;

@@ -37,15 +37,15 @@ import (
 // jobs (export.go) for as long as C may use it, and find it ended once
 // the body and the Responder are the front's again.
 type job struct {
-	ctx    context.Context
-	req    *wsgi.Request
-	packed []byte     // the request for C; borrowed by C during wsgo_call_start
-	handle uintptr    // how C callbacks find this job (see jobs)
-	events chan event // thread -> connection; capacity 2: a chunk and the end
-	acks   chan bool  // connection -> thread: true = written, false = client gone
-	sched  *scheduler
-	log    *slog.Logger
-	thread atomic.Pointer[worker] // the thread running it, once one does
+	ctx      context.Context
+	req      *wsgi.Request
+	packed   []byte     // the request for C; borrowed by C during wsgo_call_start
+	handle   uintptr    // how C callbacks find this job (see jobs)
+	events   chan event // thread -> connection; capacity 2: a chunk and the end
+	acks     chan bool  // connection -> thread: true = written, false = client gone
+	sched    *scheduler
+	log      *slog.Logger
+	pythread atomic.Pointer[pythread] // the pythread running it, once one does
 	// owed: a chunk went out as an event and its ack was not taken yet.
 	// Set by the Python thread running the job; whoever writes next takes it.
 	owed atomic.Bool
@@ -67,9 +67,9 @@ type event struct {
 	refused error      // the job never ran: the host stopped, or is wedged (sched.go)
 }
 
-// worker is one Python thread: a goroutine locked to its OS thread, which
-// owns a Python thread state for its whole life.
-type worker struct {
+// pythread is one Python thread that serves requests: a goroutine locked
+// to its OS thread, which owns a Python thread state for its whole life.
+type pythread struct {
 	host    *Host
 	index   int
 	wake    chan *job // the scheduler's hand-off; nil means exit
@@ -85,70 +85,70 @@ type worker struct {
 	inWsgo atomic.Bool
 }
 
-func (w *worker) run(started chan<- error) {
-	defer w.host.workers.Done()
+func (p *pythread) run(started chan<- error) {
+	defer p.host.running.Done()
 	runtime.LockOSThread() // the thread state is bound to this OS thread
-	load := newThreadLoad()
-	if load != nil {
-		defer load.close()
-		w.meter = load
+	cpu := newThreadCPU()
+	if cpu != nil {
+		defer cpu.close()
+		p.meter = cpu
 	}
-	s := w.host.sched
-	if w.t = C.wsgo_thread_new(w.host.st); w.t == nil {
+	s := p.host.sched
+	if p.t = C.wsgo_thread_new(p.host.st); p.t == nil {
 		started <- errors.New("pyhost: out of memory making a Python thread state")
 		return
 	}
-	w.ident = uint64(C.wsgo_thread_ident(w.t))
-	w.host.threads[w.index] = w
-	j, stop := s.park(w) // counted as active until parked (see Start)
+	p.ident = uint64(C.wsgo_thread_ident(p.t))
+	p.host.pythreads[p.index] = p
+	j, stop := s.park(p) // counted as active until parked (see Start)
 	started <- nil
 	for !stop {
 		if j == nil {
-			j = <-w.wake
+			j = <-p.wake
 			if j == nil {
 				break
 			}
 		}
-		C.wsgo_thread_attach(w.t)
+		C.wsgo_thread_attach(p.t)
 		for j != nil { // drain the queue while holding the GIL
-			w.serve(j)
+			p.serve(j)
 			j = s.next()
 		}
-		C.wsgo_thread_detach(w.t)
-		j, stop = s.park(w)
+		C.wsgo_thread_detach(p.t)
+		j, stop = s.park(p)
 	}
-	C.wsgo_thread_delete(w.t)
+	C.wsgo_thread_delete(p.t)
 }
 
 // serve runs one request. GIL: held on entry and on return.
-func (w *worker) serve(j *job) {
+func (p *pythread) serve(j *job) {
 	if j.ctx.Err() != nil { // the client left while the request was queued
 		j.events <- event{gone: true}
 		return
 	}
-	j.thread.Store(w)
-	w.current.Store(j)
-	defer w.current.Store(nil)
+	j.pythread.Store(p)
+	p.current.Store(j)
+	defer p.current.Store(nil)
 	var out C.wsgo_out
-	w.inWsgo.Store(false)
+	p.inWsgo.Store(false)
 	bodyLen := int64(-1)
 	if j.req.HasContentLength {
 		bodyLen = j.req.ContentLength
 	}
-	call := C.wsgo_call_start(w.host.st, w.t, (*C.char)(unsafe.Pointer(&j.packed[0])),
+	call := C.wsgo_call_start(p.host.st, p.t, (*C.char)(unsafe.Pointer(&j.packed[0])),
 		C.size_t(len(j.packed)), C.int64_t(bodyLen), C.uintptr_t(j.handle), &out)
-	w.inWsgo.Store(true)
+	p.inWsgo.Store(true)
 	for call != nil {
-		if !w.emit(j, &out) {
-			w.inWsgo.Store(false) // the app's close() runs
+		if !p.emit(j, &out) {
+			p.inWsgo.Store(false) // the app's close() runs
 			C.wsgo_call_abort(call)
-			w.inWsgo.Store(true)
+			p.inWsgo.Store(true)
 			j.events <- event{gone: true}
 			return
 		}
-		w.inWsgo.Store(false)
+		p.inWsgo.Store(false)
 		call = C.wsgo_call_next(call, &out)
-		w.inWsgo.Store(true)
+		p.inWsgo.Store(true)
 	}
 	j.events <- event{out: out}
 }
@@ -160,17 +160,17 @@ func (w *worker) serve(j *job) {
 // Python's memory or file, so they are written here, before
 // wsgo_call_next, with the GIL released: no hand-off per chunk.
 // GIL: held on entry and on return.
-func (w *worker) emit(j *job, out *C.wsgo_out) bool {
+func (p *pythread) emit(j *job, out *C.wsgo_out) bool {
 	if out.kind == C.WSGO_MORE && out.borrowed == 0 {
 		j.owed.Store(true)
 		j.events <- event{out: *out} // never blocks: see events
 		return true
 	}
-	C.wsgo_thread_detach(w.t)
-	w.inWsgo.Store(false) // the client may block the write
+	C.wsgo_thread_detach(p.t)
+	p.inWsgo.Store(false) // the client may block the write
 	ok := j.writeHere(out)
-	C.wsgo_thread_attach(w.t)
-	w.inWsgo.Store(true)
+	C.wsgo_thread_attach(p.t)
+	p.inWsgo.Store(true)
 	return ok
 }
 

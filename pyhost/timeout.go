@@ -42,11 +42,11 @@ func (h *Host) abandon(j *job) {
 		j.log.Warn(msg, "request", j.req.ID, "method", j.req.Method, "path", j.req.RequestURI, "traceback", where)
 	}
 	var interrupted chan string
-	if w := j.thread.Load(); w == nil {
+	if p := j.pythread.Load(); p == nil {
 		logTimeout("it was still waiting for a free Python thread")
 	} else {
 		interrupted = make(chan string, 1)
-		go func() { interrupted <- h.interrupt(w, j) }()
+		go func() { interrupted <- h.interrupt(p, j) }()
 		select {
 		case stack := <-interrupted:
 			logTimeout("its Python stack was:\n" + stack)
@@ -85,12 +85,12 @@ func (h *Host) abandon(j *job) {
 	}
 }
 
-// interrupt raises RequestTimeout in w if it still runs j, and returns w's
+// interrupt raises RequestTimeout in p if it still runs j, and returns p's
 // stack. It waits for the GIL on a thread state of its own, for as long as
 // it takes.
-func (h *Host) interrupt(w *worker, j *job) string {
+func (h *Host) interrupt(p *pythread, j *job) string {
 	var stack string
-	if !h.withPython(func() { stack = takeString(C.wsgo_interrupt(h.st, w.t, C.uintptr_t(j.handle))) }) {
+	if !h.withPython(func() { stack = takeString(C.wsgo_interrupt(h.st, p.t, C.uintptr_t(j.handle))) }) {
 		return "(Python has been finalized)\n"
 	}
 	if stack == "" {
@@ -120,12 +120,12 @@ func (h *Host) withPython(f func()) bool {
 func (h *Host) Stacks() string {
 	names := map[uint64]string{}
 	var idents []uint64
-	for i, w := range h.threads {
-		names[w.ident] = fmt.Sprintf("wsgo thread %d, idle", i+1)
-		if j := w.current.Load(); j != nil {
-			names[w.ident] = fmt.Sprintf("wsgo thread %d, serving request %d: %s %s", i+1, j.req.ID, j.req.Method, j.req.RequestURI)
+	for i, p := range h.pythreads {
+		names[p.ident] = fmt.Sprintf("wsgo thread %d, idle", i+1)
+		if j := p.current.Load(); j != nil {
+			names[p.ident] = fmt.Sprintf("wsgo thread %d, serving request %d: %s %s", i+1, j.req.ID, j.req.Method, j.req.RequestURI)
 		}
-		idents = append(idents, w.ident)
+		idents = append(idents, p.ident)
 	}
 	read := make(chan map[uint64]string, 1)
 	go func() { read <- h.stacks() }()

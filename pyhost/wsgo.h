@@ -100,7 +100,7 @@ typedef struct {
     int strict;              /* str bodies are errors, not warnings */
     double timeout;          /* --timeout in seconds, 0 = none; named in RequestTimeout */
     int reload;              /* --reload: a report says a save is enough */
-} wsgo_load_opts;
+} wsgo_import_opts;
 
 /* What the loader found; strings owned by the caller: free with wsgo_free. */
 typedef struct {
@@ -109,7 +109,7 @@ typedef struct {
     char *about;        /* JSON: the app's name and repr, sys.path (wsgo check) */
     char *error;        /* NULL on success, else the report to print */
     char *sources;      /* on error: '\n'-separated files to watch for a fix (--reload) */
-} wsgo_load_result;
+} wsgo_import_result;
 
 void *wsgo_alloc(size_t n); /* GIL: none. NULL when out of memory */
 void wsgo_free(void *p);    /* GIL: none. p may be NULL */
@@ -121,7 +121,7 @@ void wsgo_free(void *p);    /* GIL: none. p may be NULL */
  */
 wsgo_interp *wsgo_interp_new(char **error);
 /* Imports the app. GIL: held. */
-void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_result *res);
+void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_import_result *res);
 /*
  * Sets *text to the app's own Python files, '\n'-separated (loader.py's
  * source_files), and returns 0; or returns -1 with *text the error's report
