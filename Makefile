@@ -14,7 +14,7 @@ export PKG_CONFIG_PATH := $(PY_LIBDIR)/pkgconfig
 export CGO_LDFLAGS := -Wl,-rpath,$(PY_LIBDIR)
 endif
 
-.PHONY: build test vet e2e unit setup bench bench-quick bench-setup image-test clean
+.PHONY: build test vet e2e unit fuzz setup bench bench-quick bench-setup image-test clean
 
 build:
 	$(GO) build -o wsgo .
@@ -36,6 +36,12 @@ e2e:
 
 test: vet
 	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 -run Stress ./pyhost/
+
+# Fuzzing, each target for FUZZTIME (their seed corpora run in `make test`).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzPackedRequest -fuzztime $(FUZZTIME) ./pyhost/
 
 # The benchmark suite: wsgo against gunicorn, uWSGI, waitress and a bare Go
 # server, driven by wrk (bench/runner). `make bench` rewrites

@@ -164,6 +164,15 @@ def slow_close(start_response):
 request_var = contextvars.ContextVar("request_var", default="unset")
 
 
+def close_raises(start_response):
+    """A response whose close() raises."""
+    def close():
+        raise OSError("close() failed")
+
+    start_response("200 OK", [])
+    return Closing([b"closing"], close)
+
+
 def route(environ, start_response):
     """Dispatches /hostile/NAME/ARG."""
     _, _, name, arg = (environ["PATH_INFO"] + "/").split("/", 4)[:4]
@@ -177,6 +186,8 @@ def route(environ, start_response):
         return long_line(environ, start_response)
     if name == "slow-close":
         return slow_close(start_response)
+    if name == "close-raises":
+        return close_raises(start_response)
     if name == "read-on":
         return read_on(environ, start_response)
     if name == "contextvar":  # set it, or answer its value
