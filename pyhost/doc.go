@@ -86,5 +86,17 @@
 // An exception before the headers went out becomes an *AppError and a 500
 // from the front; after, the front cuts the connection so the client
 // cannot take a partial body for a whole one. The traceback is logged here
-// with the request's ID.
+// with the request's ID. start_response validates status and headers
+// (call.c) and raises in the app's frame; the front only frames them.
+//
+// # Timeouts
+//
+// Past --timeout, ServeWSGI takes the request's body and Responder back
+// (job.end) and abandon raises wsgo.RequestTimeout into its pythread
+// (PyThreadState_SetAsyncExc, which needs the GIL). A pythread that holds
+// the GIL in C code for over gilWait is logged without a stack, and the
+// scheduler refuses requests (503) until the GIL comes back; either way
+// Config.OnStuck is called StuckAfter after the timeout if the pythread
+// is still busy. A pending RequestTimeout is withdrawn before the
+// response's close() runs, and never reaches the next request.
 package pyhost
