@@ -45,13 +45,14 @@ e2e:
 test: setup vet
 	$(GO) test -count=1 ./...
 	cd examples/kubernetes && $(GO) test -count=1 ./...
+	$(GO) test -race -count=1 -run Stress ./pyhost/
 
 # Fuzzing: every Fuzz target of FUZZ_PACKAGES searches for FUZZTIME each
 # (`make test` runs only their seeds, from the code and testdata/fuzz).
 # A failing input is written to the package's testdata/fuzz: commit it
 # with the fix, and it stays a test.
 FUZZTIME ?= 30s
-FUZZ_PACKAGES ?= ./httpfront/
+FUZZ_PACKAGES ?= ./httpfront/ ./pyhost/
 
 fuzz:
 	@for pkg in $(FUZZ_PACKAGES); do \

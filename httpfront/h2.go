@@ -229,7 +229,7 @@ func (r *h2response) refuse(status int, why string) {
 var connectionHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te", "Content-Length"}
 
 func (r *h2response) Start(status int, reason string, header []wsgi.Header, bodyLen int64) error {
-	h, err := r.checkStart(status, reason, header, r.isHead, bodyLen)
+	h, err := r.checkStart(status, header, r.isHead, bodyLen)
 	if err != nil {
 		return err
 	}

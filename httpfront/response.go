@@ -74,36 +74,28 @@ type head struct {
 }
 
 // checkStart checks that the response may start, then its head (checkHead).
-func (r *responseState) checkStart(status int, reason string, header []wsgi.Header, isHead bool, bodyLen int64) (head, error) {
+func (r *responseState) checkStart(status int, header []wsgi.Header, isHead bool, bodyLen int64) (head, error) {
 	if err := r.usable(); err != nil {
 		return head{}, err
 	}
 	if r.started {
 		return head{}, errStarted
 	}
-	return checkHead(status, reason, header, isHead, bodyLen)
+	return checkHead(status, header, isHead, bodyLen)
 }
 
-// checkHead checks a response's status and headers, and decides the
-// Content-Length to send (length, -1 for none) and the body bytes allowed
-// (remain, -1 for any). bodyLen is the length the host knows, or -1.
+// checkHead checks a response's framing, and decides the Content-Length
+// to send (length, -1 for none) and the body bytes allowed (remain, -1
+// for any). bodyLen is the length the host knows, or -1. Names, values
+// and the reason phrase are the host's to validate (wsgi.Responder.Start).
 // Everything is checked before anything is written, so that a refused
 // start leaves the host free to answer 500.
-func checkHead(status int, reason string, header []wsgi.Header, isHead bool, bodyLen int64) (head, error) {
+func checkHead(status int, header []wsgi.Header, isHead bool, bodyLen int64) (head, error) {
 	h := head{declared: -1, length: -1, remain: -1}
 	if status < 100 || status > 999 {
 		return h, fmt.Errorf("wsgo: invalid response status %d", status)
 	}
-	if !validFieldValue(reason) {
-		return h, fmt.Errorf("wsgo: response reason phrase %q has a control character", reason)
-	}
 	for _, f := range header {
-		if !validToken(f.Name) {
-			return h, fmt.Errorf("wsgo: invalid response header name %q", f.Name)
-		}
-		if !validFieldValue(f.Value) {
-			return h, fmt.Errorf("wsgo: response header %s has a control character in its value", f.Name)
-		}
 		switch {
 		case strings.EqualFold(f.Name, "Content-Length"):
 			n, ok := parseLength(f.Value)
@@ -138,7 +130,7 @@ func checkHead(status int, reason string, header []wsgi.Header, isHead bool, bod
 
 // Start writes the status line and headers into the buffer.
 func (r *response) Start(status int, reason string, header []wsgi.Header, bodyLen int64) error {
-	h, err := r.checkStart(status, reason, header, r.isHead, bodyLen)
+	h, err := r.checkStart(status, header, r.isHead, bodyLen)
 	if err != nil {
 		return err
 	}

@@ -232,10 +232,6 @@ func TestStartRefuses(t *testing.T) {
 		reason string
 		header []wsgi.Header
 	}{
-		{"header value with CRLF", 200, "OK", []wsgi.Header{{Name: "X", Value: "a\r\nInjected: yes"}}},
-		{"header name with a space", 200, "OK", []wsgi.Header{{Name: "Bad Name", Value: "x"}}},
-		{"empty header name", 200, "OK", []wsgi.Header{{Name: "", Value: "x"}}},
-		{"reason with LF", 200, "OK\nInjected: yes", nil},
 		{"status below 100", 99, "Odd", nil},
 		{"status of four digits", 1000, "Odd", nil},
 		{"Content-Length not a number", 200, "OK", []wsgi.Header{{Name: "Content-Length", Value: "12abc"}}},

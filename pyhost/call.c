@@ -157,6 +157,29 @@ static PyObject *check_headers(PyObject *headers)
     return out;
 }
 
+/*
+ * Raises the exception of exc_info (start_response after the headers went
+ * out, PEP 3333), with its traceback; a tuple that holds no exception, as
+ * sys.exc_info() gives outside an except block, is a TypeError instead.
+ * Always returns NULL.
+ */
+static PyObject *reraise(PyObject *exc_info)
+{
+    PyObject *value = PyTuple_Check(exc_info) && PyTuple_GET_SIZE(exc_info) == 3
+                          ? PyTuple_GET_ITEM(exc_info, 1) : NULL;
+    if (value == NULL || !PyExceptionInstance_Check(value)) {
+        PyErr_Format(PyExc_TypeError,
+                     "start_response: exc_info must be sys.exc_info() of an exception being "
+                     "handled, (type, value, traceback); got %R", exc_info);
+        return NULL;
+    }
+    PyObject *tb = PyTuple_GET_ITEM(exc_info, 2);
+    if (PyTraceBack_Check(tb) && PyException_SetTraceback(value, tb) < 0)
+        return NULL;
+    PyErr_SetObject((PyObject *)Py_TYPE(value), value);
+    return NULL;
+}
+
 /* start_response(status, headers, exc_info=None) -> write */
 static PyObject *call_start_response(wsgo_call *c, PyObject *args, PyObject *kwds)
 {
@@ -168,18 +191,8 @@ static PyObject *call_start_response(wsgo_call *c, PyObject *args, PyObject *kwd
                                      &headers, &exc_info))
         return NULL;
     if (exc_info != Py_None) {
-        if (c->headers_sent) { /* too late to change the response: re-raise */
-            if (!PyTuple_Check(exc_info) || PyTuple_GET_SIZE(exc_info) != 3) {
-                PyErr_SetString(PyExc_TypeError,
-                                "start_response: exc_info must be a (type, value, traceback) tuple "
-                                "as sys.exc_info() returns");
-                return NULL;
-            }
-            PyObject *t = PyTuple_GET_ITEM(exc_info, 0), *v = PyTuple_GET_ITEM(exc_info, 1),
-                     *tb = PyTuple_GET_ITEM(exc_info, 2);
-            PyErr_Restore(Py_NewRef(t), Py_NewRef(v), tb == Py_None ? NULL : Py_NewRef(tb));
-            return NULL;
-        }
+        if (c->headers_sent) /* too late to change the response: re-raise */
+            return reraise(exc_info);
     } else if (c->status != NULL) {
         PyErr_SetString(PyExc_AssertionError,
                         "start_response() was already called for this request; to replace the "
@@ -301,19 +314,36 @@ static int need_status(wsgo_call *c, const char *when)
     return -1;
 }
 
-/* The request is over: close() the response (PEP 3333: always), drop state. */
+/* Logs the pending exception as the response's close() failing. */
+static void log_close_error(wsgo_call *c)
+{
+    char *report = wsgo_report(c->st);
+    uintptr_t h = c->handle;
+    if (report == NULL)
+        return;
+    Py_BEGIN_ALLOW_THREADS
+    wsgoLog(h, WSGO_LOG_ERROR, report, strlen(report));
+    Py_END_ALLOW_THREADS
+    wsgo_free(report);
+}
+
+/*
+ * The request is over: close() the response (PEP 3333: always), drop
+ * state. A RequestTimeout not yet raised is withdrawn first: close()
+ * releases what the app holds, and must not be cut short.
+ */
 static void finish(wsgo_call *c)
 {
+    wsgo_thread_serving(c->thread, 0);
     if (c->result && !PyList_CheckExact(c->result) && !PyTuple_CheckExact(c->result)) {
         PyObject *close = PyObject_GetAttr(c->result, c->st->s_close), *r = NULL;
-        if (close == NULL)
-            PyErr_Clear();
-        else if ((r = PyObject_CallNoArgs(close)) == NULL) {
-            char *report = wsgo_report(c->st);
-            Py_BEGIN_ALLOW_THREADS
-            wsgoLog(c->handle, WSGO_LOG_ERROR, report, strlen(report));
-            Py_END_ALLOW_THREADS
-            wsgo_free(report);
+        if (close == NULL) {
+            if (PyErr_ExceptionMatches(PyExc_AttributeError))
+                PyErr_Clear(); /* an iterable without close() */
+            else
+                log_close_error(c);
+        } else if ((r = PyObject_CallNoArgs(close)) == NULL) {
+            log_close_error(c);
         }
         Py_XDECREF(close);
         Py_XDECREF(r);
@@ -321,10 +351,12 @@ static void finish(wsgo_call *c)
     Py_CLEAR(c->lent);
     Py_CLEAR(c->iter);
     Py_CLEAR(c->result);
+    if (c->context && PyContext_Exit(c->context) < 0)
+        PyErr_Clear(); /* only if a C extension left another context entered */
+    Py_CLEAR(c->context);
     wsgo_errors_detach(c->errors);
     wsgo_input_detach(c->input);
     c->handle = 0;
-    wsgo_thread_serving(c->thread, 0);
 }
 
 /* Ends the request with the pending exception as a WSGO_ERROR. */
@@ -335,7 +367,7 @@ static wsgo_call *fail(wsgo_call *c, wsgo_out *out)
     out->kind = WSGO_ERROR;
     out->headers_sent = c->headers_sent;
     out->buf = report;
-    out->body_len = strlen(report);
+    out->body_len = report ? strlen(report) : 0;
     finish(c);
     Py_DECREF(c);
     return NULL;
@@ -466,7 +498,7 @@ static wsgo_call *respond(wsgo_call *c, wsgo_out *out)
 }
 
 wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, size_t len,
-                           uintptr_t handle, wsgo_out *out)
+                           int64_t body_len, uintptr_t handle, wsgo_out *out)
 {
     PyObject *environ;
     wsgo_call *c;
@@ -476,16 +508,24 @@ wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, siz
     if (c == NULL) {
         out->kind = WSGO_ERROR;
         out->buf = wsgo_report(st);
-        out->body_len = strlen(out->buf);
+        out->body_len = out->buf ? strlen(out->buf) : 0;
         return NULL;
     }
     c->st = st;
     c->thread = t;
     c->handle = handle;
     wsgo_thread_serving(t, handle);
-    if (!(c->input = wsgo_input_new(st, handle)) || !(c->errors = wsgo_errors_new(st, handle)) ||
+    if (!(c->input = wsgo_input_new(st, handle, body_len)) || !(c->errors = wsgo_errors_new(st, handle)) ||
         !(environ = wsgo_environ_new(st, req, len, c->input, c->errors)))
         return fail(c, out);
+    /* Each request starts with contextvars at their defaults, as on a
+       server that starts a thread per request: what one request set must
+       not show in the next on this thread. */
+    if (!(c->context = PyContext_New()) || PyContext_Enter(c->context) < 0) {
+        Py_CLEAR(c->context);
+        Py_DECREF(environ);
+        return fail(c, out);
+    }
     c->result = PyObject_CallFunctionObjArgs(st->app, environ, (PyObject *)c, NULL);
     Py_DECREF(environ);
     if (c->result == NULL)
@@ -506,16 +546,21 @@ wsgo_call *wsgo_call_next(wsgo_call *c, wsgo_out *out)
 
 void wsgo_call_abort(wsgo_call *c) { done(c); }
 
+static PyObject *write_ended(void)
+{
+    PyErr_SetString(PyExc_RuntimeError, "write() called after the response ended (it timed "
+                                         "out, or a thread the app started outlived it)");
+    return NULL;
+}
+
 /* write(data): the legacy imperative body API; sends data before returning. */
 static PyObject *call_write(wsgo_call *c, PyObject *data)
 {
     wsgo_out out = {0};
     int rc;
 
-    if (c->handle == 0) {
-        PyErr_SetString(PyExc_RuntimeError, "write() called after the response ended");
-        return NULL;
-    }
+    if (c->handle == 0)
+        return write_ended();
     if (need_status(c, "called write()") < 0)
         return NULL;
     PyObject *chunk = as_chunk(c, data, MISTAKE_STR_WRITE);
@@ -529,6 +574,8 @@ static PyObject *call_write(wsgo_call *c, PyObject *data)
     rc = wsgoEmit(c->handle, &out); /* Go frees out.buf; chunk stays alive meanwhile */
     Py_END_ALLOW_THREADS
     Py_DECREF(chunk);
+    if (rc == WSGO_ENDED)
+        return write_ended();
     if (rc != 0) {
         PyErr_SetString(PyExc_OSError, "wsgo: the client disconnected");
         return NULL;
@@ -544,6 +591,7 @@ static int call_traverse(wsgo_call *c, visitproc visit, void *arg)
     Py_VISIT(c->result);
     Py_VISIT(c->iter);
     Py_VISIT(c->lent);
+    Py_VISIT(c->context);
     Py_VISIT(c->input);
     Py_VISIT(c->errors);
     return 0;
@@ -556,6 +604,7 @@ static int call_clear(wsgo_call *c)
     Py_CLEAR(c->result);
     Py_CLEAR(c->iter);
     Py_CLEAR(c->lent);
+    Py_CLEAR(c->context);
     Py_CLEAR(c->input);
     Py_CLEAR(c->errors);
     return 0;

@@ -6,30 +6,38 @@
 // # Threads
 //
 // One interpreter. CPython starts and finalizes on one goroutine locked to
-// its OS thread (runInterpreter). Requests run on --threads workers, each a
-// goroutine locked for life to an OS thread that owns one Python thread
-// state (PyThreadState_New: no PyGILState, so sub-interpreters can come
-// later). Between requests a worker holds no GIL, so the app's own
-// threading.Thread threads run. Host.SourceFiles (--reload) runs Python
-// outside requests on a temporary thread state made for the call.
+// its OS thread (runInterpreter). Requests run on --threads pythreads
+// (Python threads that serve requests; a "worker" is a worker process),
+// each a goroutine locked for life to an OS thread that owns one Python
+// thread state (PyThreadState_New: no PyGILState, so sub-interpreters can
+// come later). Between requests a pythread holds no GIL, so the app's own
+// threading.Thread threads run. Host.SourceFiles (--reload), Host.Stacks
+// and a timeout's interrupt run Python from outside on a temporary thread
+// state made for the call (withPython), never after finalization.
+//
+// Words: "import" is loading the app (importApp, wsgo_interp_import);
+// the scheduler's "gauges" measure how busy the running pythreads are
+// (sched_gauges.go) from each one's "threadcpu" meter (threadcpu_*.go);
+// Host.Load is the snapshot of busy pythreads and queued requests that
+// metrics read (busy.go).
 //
 // # The life of a request
 //
 //  1. httpfront parses the request and calls Host.ServeWSGI on the
 //     connection's goroutine, which packs the request into one buffer
 //     (request.go) and hands a job to the scheduler (sched.go).
-//  2. The scheduler gives the job to an idle worker only if no worker is
-//     running Python; otherwise it queues it and the running worker takes
+//  2. The scheduler gives the job to an idle pythread only if no pythread is
+//     running Python; otherwise it queues it and the running pythread takes
 //     it next without dropping the GIL. Handing the GIL between threads on
 //     every request would cost more than the request (see stallAfter).
-//     Another worker is woken only when the running ones take nothing from
+//     Another pythread is woken only when the running ones take nothing from
 //     the queue and use little CPU: they are blocked, not busy.
-//  3. The worker, holding the GIL, makes one cgo call, wsgo_call_start:
+//  3. The pythread, holding the GIL, makes one cgo call, wsgo_call_start:
 //     C builds environ from the packed buffer, calls the app, and if it
 //     returned a list or tuple, packs status, headers and the whole body
 //     into one buffer and calls close(). That is the common case: one
 //     crossing each way, no callback into Go.
-//  4. The worker sends that output to the connection's goroutine as an
+//  4. The pythread sends that output to the connection's goroutine as an
 //     event (never blocking) and takes the next queued job, or releases
 //     the GIL and parks.
 //  5. The connection's goroutine writes status, headers and body through
@@ -38,28 +46,58 @@
 //
 // Any other iterable is walked one non-empty chunk per wsgo_call_next. The
 // first chunk is copied with the head and sent as an event like a whole
-// response, and the worker goes on with the app at once: PEP 3333 allows
+// response, and the pythread goes on with the app at once: PEP 3333 allows
 // producing the next block while another thread transmits this one. So the
 // iterables frameworks return (Flask's and Django's: one chunk, then the
 // end) cost one more crossing and no wait. Every later chunk, and a first
 // one of 64 KiB or more, is borrowed:
-// the worker releases the GIL, waits for the first chunk's ack if it has
+// the pythread releases the GIL, waits for the first chunk's ack if it has
 // not come, and writes the chunk itself from the bytes object, which C
 // keeps alive until wsgo_call_next; no copy, no hand-off per chunk. A slow
 // client therefore paces the generator, and a client that is gone makes
-// the worker call close() (wsgo_call_abort). wsgi.file_wrapper over a real
+// the pythread call close() (wsgo_call_abort). wsgi.file_wrapper over a real
 // file is sent the same way, with sendfile. The Responder is the front's
-// again once ServeWSGI returns (a --timeout): job.resMu makes the worker's
+// again once ServeWSGI returns (a --timeout): job.resMu makes the pythread's
 // writes and that take-back exclude each other.
 //
 // Three things call back from C into Go, each with the GIL released and
 // none on the common path: wsgi.input reads (wsgoBodyRead), the legacy
-// write() callable (wsgoEmit), and wsgi.errors lines (wsgoLog).
+// write() callable (wsgoEmit), and wsgi.errors lines (wsgoLog). A thread
+// the app started may make them after its request ended (Flask's
+// copy_current_request_context does): they find the request by a handle
+// Go never reuses, so a stale one finds nothing, and once the request has
+// ended wsgi.errors lines are still logged while wsgi.input and write()
+// raise an error naming the mistake.
+//
+// # Signals
+//
+// Go owns every signal. Python runs signal handlers only on its main
+// thread, the one that started CPython (runInterpreter), which never runs
+// Python again once the app is imported; and a handler installed the
+// usual way (sigaction) would take the signal from Go's runtime. So
+// loader.py wraps signal.signal: for a signal wsgo uses, no handler is
+// installed and a RuntimeWarning says why (use atexit for cleanup), so a
+// library that does it at import still imports; for any other, Python
+// records the handler, Go's OS-level handler is put back, and Go relays
+// the signal to runInterpreter, which takes the GIL and runs the handler
+// (signals.c, signals.go).
 //
 // # Errors
 //
 // An exception before the headers went out becomes an *AppError and a 500
 // from the front; after, the front cuts the connection so the client
 // cannot take a partial body for a whole one. The traceback is logged here
-// with the request's ID.
+// with the request's ID. start_response validates status and headers
+// (call.c) and raises in the app's frame; the front only frames them.
+//
+// # Timeouts
+//
+// Past --timeout, ServeWSGI takes the request's body and Responder back
+// (job.end) and abandon raises wsgo.RequestTimeout into its pythread
+// (PyThreadState_SetAsyncExc, which needs the GIL). A pythread that holds
+// the GIL in C code for over gilWait is logged without a stack, and the
+// scheduler refuses requests (503) until the GIL comes back; either way
+// Config.OnStuck is called StuckAfter after the timeout if the pythread
+// is still busy. A pending RequestTimeout is withdrawn before the
+// response's close() runs, and never reaches the next request.
 package pyhost

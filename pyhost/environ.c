@@ -1,13 +1,8 @@
 /*
  * environ.c: the PEP 3333 environ, built in one pass from the packed
- * request that request.go writes:
+ * request (its format is in wsgo.h).
  *
- *   F_COUNT fields, each u32 length + bytes (length 0xFFFFFFFF: absent),
- *   then u32 header count, then per header u32 length + key ("HTTP_...")
- *   and u32 length + value.
- *
- * Values are decoded as latin-1, as PEP 3333 asks of native strings.
- * Most of them repeat from request to request (the method, the protocol,
+ * Most values repeat from request to request (the method, the protocol,
  * the server's name and port, a client's Host and User-Agent), so the
  * last value of each fixed field and of recent headers is kept and reused
  * when the bytes are the same: a memcmp instead of a new str, its hash
@@ -17,22 +12,35 @@
 
 #include <string.h>
 
-#define ABSENT 0xFFFFFFFFu
-
-static const char *const field_keys[F_COUNT] = {
-    [F_METHOD] = "REQUEST_METHOD",
-    [F_PATH] = "PATH_INFO",
-    [F_QUERY] = "QUERY_STRING",
-    [F_URI] = "REQUEST_URI",
-    [F_PROTO] = "SERVER_PROTOCOL",
-    [F_SCHEME] = "wsgi.url_scheme",
-    [F_SERVER_NAME] = "SERVER_NAME",
-    [F_SERVER_PORT] = "SERVER_PORT",
-    [F_REMOTE_ADDR] = "REMOTE_ADDR",
-    [F_REMOTE_PORT] = "REMOTE_PORT",
-    [F_CONTENT_TYPE] = "CONTENT_TYPE",
-    [F_CONTENT_LENGTH] = "CONTENT_LENGTH",
+static const char *const field_keys[WSGO_F_COUNT] = {
+    [WSGO_F_METHOD] = "REQUEST_METHOD",
+    [WSGO_F_PATH] = "PATH_INFO",
+    [WSGO_F_QUERY] = "QUERY_STRING",
+    [WSGO_F_URI] = "REQUEST_URI",
+    [WSGO_F_PROTO] = "SERVER_PROTOCOL",
+    [WSGO_F_SCHEME] = "wsgi.url_scheme",
+    [WSGO_F_SERVER_NAME] = "SERVER_NAME",
+    [WSGO_F_SERVER_PORT] = "SERVER_PORT",
+    [WSGO_F_REMOTE_ADDR] = "REMOTE_ADDR",
+    [WSGO_F_REMOTE_PORT] = "REMOTE_PORT",
+    [WSGO_F_CONTENT_TYPE] = "CONTENT_TYPE",
+    [WSGO_F_CONTENT_LENGTH] = "CONTENT_LENGTH",
 };
+
+/*
+ * A dict with room for n items: PyDict_Copy keeps the size, so adding a
+ * request's items to a copy never resizes. _PyDict_NewPresized is private
+ * API, known to exist from 3.10 to 3.13; later versions get a plain dict.
+ */
+static PyObject *new_presized(Py_ssize_t n)
+{
+#if PY_VERSION_HEX < 0x030E0000
+    return _PyDict_NewPresized(n);
+#else
+    (void)n;
+    return PyDict_New();
+#endif
+}
 
 /* The items that are the same in every environ. */
 int wsgo_environ_init(wsgo_interp *st)
@@ -40,15 +48,13 @@ int wsgo_environ_init(wsgo_interp *st)
     PyObject *d = NULL, *version = NULL, *empty = NULL;
     int rc = -1;
 
-    for (int i = 0; i < F_COUNT; i++)
+    for (int i = 0; i < WSGO_F_COUNT; i++)
         if (!(st->keys[i] = PyUnicode_InternFromString(field_keys[i])))
             return -1;
     if (!(st->k_input = PyUnicode_InternFromString("wsgi.input")) ||
         !(st->k_errors = PyUnicode_InternFromString("wsgi.errors")))
         return -1;
-    /* Room for a whole environ: PyDict_Copy keeps the size, so adding the
-       request's items never resizes. (_PyDict_NewPresized: 3.10 to 3.13.) */
-    if (!(d = _PyDict_NewPresized(40)) || !(version = Py_BuildValue("(ii)", 1, 0)) ||
+    if (!(d = new_presized(40)) || !(version = Py_BuildValue("(ii)", 1, 0)) ||
         !(empty = PyUnicode_FromString("")))
         goto done;
     if (PyDict_SetItemString(d, "wsgi.version", version) < 0 ||
@@ -70,7 +76,7 @@ done:
 
 void wsgo_environ_clear(wsgo_interp *st)
 {
-    for (int i = 0; i < F_COUNT; i++) {
+    for (int i = 0; i < WSGO_F_COUNT; i++) {
         Py_CLEAR(st->keys[i]);
         Py_CLEAR(st->values[i]);
     }
@@ -94,7 +100,7 @@ static int next_field(packed *r, const char **s, uint32_t *n)
         return -1;
     memcpy(n, r->p, 4);
     r->p += 4;
-    if (*n == ABSENT) {
+    if (*n == WSGO_ABSENT) {
         *s = NULL;
         return 0;
     }
@@ -136,7 +142,7 @@ static wsgo_header_cache *header_entry(wsgo_interp *st, const char *ks, uint32_t
             return &st->headers[i];
     /* Not interned: a client may send any names, and Python 3.12 never
        frees an interned str. Kept here, the str keeps its hash. */
-    PyObject *key = PyUnicode_FromStringAndSize(ks, kn);
+    PyObject *key = PyUnicode_DecodeLatin1(ks, kn, NULL);
     if (key == NULL)
         return NULL;
     wsgo_header_cache *e = &st->headers[st->header_next++ % HEADER_CACHE];
@@ -158,7 +164,7 @@ PyObject *wsgo_environ_new(wsgo_interp *st, const char *req, size_t len,
         return NULL;
     if (PyDict_SetItem(d, st->k_input, input) < 0 || PyDict_SetItem(d, st->k_errors, errors) < 0)
         goto fail;
-    for (int i = 0; i < F_COUNT; i++) {
+    for (int i = 0; i < WSGO_F_COUNT; i++) {
         if (next_field(&r, &s, &n) < 0)
             goto malformed;
         if (s && set_latin1(d, st->keys[i], &st->values[i], s, n) < 0)

@@ -1,6 +1,8 @@
 /*
  * errors.c: wsgi.errors, a text stream into the server's log. Whole lines
- * go to Go (wsgoLog), which marks them with the request.
+ * go to Go (wsgoLog), which marks them with the request. Each thread
+ * keeps its own partial line, so two threads that write parts of lines
+ * (the request's and one it started) never mix them.
  */
 #include "internal.h"
 #include "_cgo_export.h"
@@ -8,7 +10,7 @@
 typedef struct {
     PyObject_HEAD
     uintptr_t handle; /* the request; 0 once it is over (lines still logged) */
-    PyObject *partial; /* text written since the last newline, or NULL */
+    PyObject *partials; /* {thread id: text written since its last newline}, or NULL */
 } wsgo_errors;
 
 PyObject *wsgo_errors_new(wsgo_interp *st, uintptr_t handle)
@@ -19,30 +21,34 @@ PyObject *wsgo_errors_new(wsgo_interp *st, uintptr_t handle)
     return (PyObject *)e;
 }
 
+/* Logs text (lines without their last newline). GIL: held, released meanwhile. */
 static int log_text(wsgo_errors *e, PyObject *text)
 {
-    Py_ssize_t n;
-    const char *s = PyUnicode_AsUTF8AndSize(text, &n);
+    size_t n;
+    char *s = wsgo_text(text, &n);
     if (s == NULL)
         return -1;
     uintptr_t h = e->handle;
     Py_BEGIN_ALLOW_THREADS
-    wsgoLog(h, WSGO_LOG_APP, (char *)s, (size_t)n);
+    wsgoLog(h, WSGO_LOG_APP, s, n);
     Py_END_ALLOW_THREADS
+    wsgo_free(s);
     return 0;
 }
 
+/* flush(): logs every thread's partial line. */
 static PyObject *errors_flush(wsgo_errors *e, PyObject *unused)
 {
     (void)unused;
-    if (e->partial) {
-        PyObject *p = e->partial;
-        e->partial = NULL;
-        int rc = log_text(e, p);
-        Py_DECREF(p);
-        if (rc < 0)
-            return NULL;
-    }
+    PyObject *partials = e->partials, *key, *text;
+    Py_ssize_t pos = 0;
+    int rc = 0;
+    e->partials = NULL; /* taken whole: writes meanwhile start afresh */
+    while (partials && rc == 0 && PyDict_Next(partials, &pos, &key, &text))
+        rc = log_text(e, text);
+    Py_XDECREF(partials);
+    if (rc < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -51,8 +57,15 @@ void wsgo_errors_detach(PyObject *o)
     if (o == NULL)
         return;
     PyObject *r = errors_flush((wsgo_errors *)o, NULL);
-    if (r == NULL)
-        PyErr_Clear();
+    if (r == NULL) { /* out of memory: say so rather than lose it silently */
+        char *report = wsgo_report(NULL);
+        uintptr_t h = ((wsgo_errors *)o)->handle;
+        Py_BEGIN_ALLOW_THREADS
+        if (report)
+            wsgoLog(h, WSGO_LOG_ERROR, report, strlen(report));
+        Py_END_ALLOW_THREADS
+        wsgo_free(report);
+    }
     Py_XDECREF(r);
     ((wsgo_errors *)o)->handle = 0;
 }
@@ -64,29 +77,37 @@ static PyObject *errors_write(wsgo_errors *e, PyObject *s)
                      Py_TYPE(s)->tp_name);
         return NULL;
     }
-    PyObject *text = e->partial ? PyUnicode_Concat(e->partial, s) : Py_NewRef(s);
-    if (text == NULL)
+    PyObject *key = PyLong_FromUnsignedLong(PyThread_get_thread_ident()), *text = NULL,
+             *lines = NULL, *rest = NULL, *result = NULL;
+    if (key == NULL)
         return NULL;
-    Py_CLEAR(e->partial);
+    PyObject *partial = e->partials ? PyDict_GetItemWithError(e->partials, key) : NULL;
+    if (partial == NULL && PyErr_Occurred())
+        goto done;
+    if (!(text = partial ? PyUnicode_Concat(partial, s) : Py_NewRef(s)))
+        goto done;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     Py_ssize_t nl = PyUnicode_FindChar(text, '\n', 0, n, -1);
-    if (nl >= 0) {
-        PyObject *lines = PyUnicode_Substring(text, 0, nl);
-        if (lines == NULL || log_text(e, lines) < 0) {
-            Py_XDECREF(lines);
-            Py_DECREF(text);
-            return NULL;
-        }
-        Py_DECREF(lines);
-        if (nl + 1 < n && !(e->partial = PyUnicode_Substring(text, nl + 1, n))) {
-            Py_DECREF(text);
-            return NULL;
-        }
-        Py_DECREF(text);
-    } else {
-        e->partial = text;
+    if (nl == -2 || (nl >= 0 && !(lines = PyUnicode_Substring(text, 0, nl))) ||
+        !(rest = nl >= 0 ? PyUnicode_Substring(text, nl + 1, n) : Py_NewRef(text)))
+        goto done;
+    /* This thread's partial line is stored before the GIL is let go to log. */
+    if (PyUnicode_GET_LENGTH(rest) > 0) {
+        if (e->partials == NULL && !(e->partials = PyDict_New()))
+            goto done;
+        if (PyDict_SetItem(e->partials, key, rest) < 0)
+            goto done;
+    } else if (partial != NULL && PyDict_DelItem(e->partials, key) < 0) {
+        goto done;
     }
-    return PyLong_FromSsize_t(PyUnicode_GET_LENGTH(s));
+    if (lines == NULL || log_text(e, lines) == 0)
+        result = PyLong_FromSsize_t(PyUnicode_GET_LENGTH(s));
+done:
+    Py_DECREF(key);
+    Py_XDECREF(text);
+    Py_XDECREF(lines);
+    Py_XDECREF(rest);
+    return result;
 }
 
 static PyObject *errors_writelines(wsgo_errors *e, PyObject *seq)
@@ -112,6 +133,7 @@ static PyObject *errors_writelines(wsgo_errors *e, PyObject *seq)
 static int errors_traverse(wsgo_errors *e, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(e));
+    Py_VISIT(e->partials);
     return 0;
 }
 
@@ -119,7 +141,7 @@ static void errors_dealloc(wsgo_errors *e)
 {
     PyTypeObject *tp = Py_TYPE(e);
     PyObject_GC_UnTrack(e);
-    Py_CLEAR(e->partial);
+    Py_CLEAR(e->partials);
     tp->tp_free(e);
     Py_DECREF(tp);
 }

@@ -52,7 +52,9 @@ static PyObject *fw_close(wsgo_file_wrapper *fw, PyObject *unused)
     (void)unused;
     PyObject *close = PyObject_GetAttrString(fw->filelike, "close");
     if (close == NULL) {
-        PyErr_Clear();
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+            return NULL;
+        PyErr_Clear(); /* a file-like without close() */
         Py_RETURN_NONE;
     }
     PyObject *r = PyObject_CallNoArgs(close);
@@ -70,16 +72,14 @@ int wsgo_file_wrapper_fd(wsgo_interp *st, PyObject *o, int *fd, int64_t *off, in
     wsgo_file_wrapper *fw = (wsgo_file_wrapper *)o;
     struct stat sb;
     PyObject *r = PyObject_CallMethodNoArgs(fw->filelike, st->s_fileno);
-    if (r == NULL) { /* BytesIO and friends: no descriptor */
-        PyErr_Clear();
-        return 0;
-    }
+    if (r == NULL) /* BytesIO and friends: no descriptor */
+        return wsgo_clear_ordinary() ? 0 : -1;
     long n = PyLong_AsLong(r);
     Py_DECREF(r);
-    if (n < 0 || PyErr_Occurred()) {
-        PyErr_Clear();
+    if (n == -1 && PyErr_Occurred())
+        return wsgo_clear_ordinary() ? 0 : -1;
+    if (n < 0)
         return 0;
-    }
     if (fstat((int)n, &sb) < 0 || !S_ISREG(sb.st_mode))
         return 0;
     int64_t pos = 0;
@@ -88,7 +88,8 @@ int wsgo_file_wrapper_fd(wsgo_interp *st, PyObject *o, int *fd, int64_t *off, in
         Py_DECREF(r);
     }
     if (r == NULL || pos < 0 || PyErr_Occurred()) {
-        PyErr_Clear();
+        if (PyErr_Occurred() && !wsgo_clear_ordinary())
+            return -1;
         pos = lseek((int)n, 0, SEEK_CUR);
         if (pos < 0)
             return 0;

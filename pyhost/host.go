@@ -59,16 +59,17 @@ func (e *LoadError) Error() string { return strings.TrimRight(e.Report, "\n") }
 // Host runs one CPython interpreter and a pool of Python threads, and
 // serves WSGI requests with them. It implements wsgi.App.
 type Host struct {
-	st      *C.wsgo_interp
-	cfg     Config
-	sched   *scheduler
-	desc    string
-	bind    string
-	about   string // JSON from loader.py's _about
-	workers sync.WaitGroup
-	threads []*worker // by index, each set by its own goroutine before Start returns
-	// pyMu orders calls into Python outside requests (SourceFiles)
-	// before finalization: Shutdown takes it to set finalized.
+	st        *C.wsgo_interp
+	cfg       Config
+	sched     *scheduler
+	desc      string
+	bind      string
+	about     string // JSON from loader.py's _about
+	running   sync.WaitGroup
+	pythreads []*pythread // by index, each set by its own goroutine before Start returns
+	// pyMu orders calls into Python from outside its threads
+	// (withPython: SourceFiles, Stacks, a timeout's interrupt) before
+	// finalization: Shutdown takes it to set finalized.
 	pyMu      sync.RWMutex
 	finalized bool
 	stop      chan struct{} // closed to make the interpreter's thread finalize
@@ -104,22 +105,24 @@ func Start(cfg Config) (*Host, error) {
 	if err := <-ready; err != nil {
 		return nil, err
 	}
-	h.sched.active = cfg.Threads // each worker parks itself once ready
-	started := make(chan struct{}, cfg.Threads)
-	h.threads = make([]*worker, cfg.Threads)
+	h.sched.active = cfg.Threads // each pythread parks itself once ready
+	started := make(chan error, cfg.Threads)
+	h.pythreads = make([]*pythread, cfg.Threads)
 	for i := 0; i < cfg.Threads; i++ {
-		w := &worker{host: h, index: i, wake: make(chan *job, 1)}
-		h.workers.Add(1)
-		go w.run(started)
+		p := &pythread{host: h, index: i, wake: make(chan *job, 1)}
+		h.running.Add(1)
+		go p.run(started)
 	}
 	for i := 0; i < cfg.Threads; i++ {
-		<-started
+		if err := <-started; err != nil {
+			return nil, err
+		}
 	}
 	// The scheduler reads the meters with its lock held; a thread exits
 	// only once the scheduler has stopped, and measures no more.
-	if !slices.ContainsFunc(h.threads, func(w *worker) bool { return w.meter == nil }) {
+	if !slices.ContainsFunc(h.pythreads, func(p *pythread) bool { return p.meter == nil }) {
 		h.sched.mu.Lock()
-		h.sched.threads = h.threads
+		h.sched.pythreads = h.pythreads
 		h.sched.mu.Unlock()
 	}
 	return h, nil
@@ -127,7 +130,8 @@ func Start(cfg Config) (*Host, error) {
 
 // runInterpreter owns the OS thread CPython starts and ends on: init and
 // finalize must happen on the same thread, and Go would otherwise move the
-// goroutine between threads.
+// goroutine between threads. In between it runs the app's signal
+// handlers, which Python runs on this thread only.
 func (h *Host) runInterpreter(ready chan<- error) {
 	runtime.LockOSThread()
 	var cerr *C.char
@@ -137,7 +141,7 @@ func (h *Host) runInterpreter(ready chan<- error) {
 		return
 	}
 	h.st = st
-	if err := h.load(); err != nil {
+	if err := h.importApp(); err != nil {
 		// CPython is not finalized with a broken app: the process exits,
 		// or serves BrokenApp (--reload), which needs no Python.
 		ready <- err
@@ -145,12 +149,19 @@ func (h *Host) runInterpreter(ready chan<- error) {
 	}
 	C.wsgo_interp_release(st)
 	ready <- nil
-	<-h.stop
-	h.exited <- int(C.wsgo_interp_finalize(st))
+	for {
+		select {
+		case sig := <-appSignals:
+			h.runSignalHandler(sig)
+		case <-h.stop:
+			h.exited <- int(C.wsgo_interp_finalize(st))
+			return
+		}
+	}
 }
 
-func (h *Host) load() error {
-	opts := C.wsgo_load_opts{
+func (h *Host) importApp() error {
+	opts := C.wsgo_import_opts{
 		loader_src: C.CString(loaderSource),
 		target:     C.CString(h.cfg.Target),
 		chdir:      C.CString(h.cfg.Chdir),
@@ -169,8 +180,8 @@ func (h *Host) load() error {
 	if h.cfg.Reload {
 		opts.reload = 1
 	}
-	var res C.wsgo_load_result
-	C.wsgo_interp_load(h.st, &opts, &res)
+	var res C.wsgo_import_result
+	C.wsgo_interp_import(h.st, &opts, &res)
 	h.desc = takeString(res.description)
 	h.bind = takeString(res.bind)
 	h.about = takeString(res.about)
@@ -197,13 +208,12 @@ func takeString(p *C.char) string {
 // request) appear once imported, so call it again later for more. It
 // takes the GIL for a moment; after Shutdown it returns nil.
 func (h *Host) SourceFiles() []string {
-	h.pyMu.RLock()
-	defer h.pyMu.RUnlock()
-	if h.finalized {
+	var text *C.char
+	var rc C.int
+	if !h.withPython(func() { rc = C.wsgo_interp_source_files(h.st, &text) }) {
 		return nil
 	}
-	var text *C.char
-	if C.wsgo_interp_source_files(h.st, &text) != 0 {
+	if rc != 0 {
 		h.cfg.Logger.Error("wsgo: listing the app's source files failed", "traceback", takeString(text))
 		return nil
 	}
@@ -246,15 +256,26 @@ func (h *Host) About() (About, error) {
 func (h *Host) Shutdown(ctx context.Context) error {
 	h.sched.stop()
 	done := make(chan struct{})
-	go func() { h.workers.Wait(); close(done) }()
+	go func() { h.running.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
 		return fmt.Errorf("pyhost: Python threads still busy at shutdown: %w", ctx.Err())
 	}
-	h.pyMu.Lock()
-	h.finalized = true
-	h.pyMu.Unlock()
+	// Once set, nothing enters Python from outside (withPython); a caller
+	// already in waits for the GIL, which may never come.
+	marked := make(chan struct{})
+	go func() {
+		h.pyMu.Lock()
+		h.finalized = true
+		h.pyMu.Unlock()
+		close(marked)
+	}()
+	select {
+	case <-marked:
+	case <-ctx.Done():
+		return fmt.Errorf("pyhost: a thread keeps the GIL at shutdown: %w", ctx.Err())
+	}
 	close(h.stop)
 	select {
 	case rc := <-h.exited:

@@ -300,7 +300,14 @@ const sourcesMark = "SOURCES: "
 // output: the LoadError's text and the sourcesMark line.
 func loadInChild(t *testing.T, target string) string {
 	t.Helper()
+	return loadInChildIn(t, "", target)
+}
+
+// loadInChildIn is loadInChild with the child's working directory set.
+func loadInChildIn(t *testing.T, dir, target string) string {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PYHOST_CHILD_TARGET="+target)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -326,14 +333,14 @@ func absPaths(t *testing.T, rel ...string) []string {
 // imports lazily once imported; never the standard library (json, os...)
 // nor a module from a site-packages directory.
 func TestSourceFilesAreTheAppsOwnModules(t *testing.T) {
-	if got, want := host.SourceFiles(), absPaths(t, "testdata/apps/app.py"); !slices.Equal(got, want) {
+	if got, want := host.SourceFiles(), absPaths(t, "testdata/apps/app.py", "testdata/apps/hostile.py"); !slices.Equal(got, want) {
 		t.Fatalf("before the lazy import: %q, want %q", got, want)
 	}
 	rec, err := serve(t, request("/import-helper", ""))
 	if err != nil || rec.Body.String() != "lazy_helper with installed_pkg" {
 		t.Fatalf("err %v body %q", err, rec.Body.String())
 	}
-	want := absPaths(t, "testdata/apps/app.py", "testdata/apps/lazy_helper.py")
+	want := absPaths(t, "testdata/apps/app.py", "testdata/apps/hostile.py", "testdata/apps/lazy_helper.py")
 	if got := host.SourceFiles(); !slices.Equal(got, want) {
 		t.Fatalf("after the lazy import: %q, want %q", got, want)
 	}
@@ -352,9 +359,9 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"testdata/apps/nope.py"}},
 		{"missing module", "no_such_module_xyz:app", "wsgo: no module named 'no_such_module_xyz'", nil},
 		{"missing callable", "testdata/apps/app.py:nothing", "has no 'nothing'; callables defined there: Tracked, application, chunks, environ_view, input_view, routes, slow_stream",
-			[]string{"testdata/apps/app.py"}},
+			[]string{"testdata/apps/app.py", "testdata/apps/hostile.py"}},
 		{"not callable", "testdata/apps/app.py:closed", "is a list, not a callable WSGI app",
-			[]string{"testdata/apps/app.py"}},
+			[]string{"testdata/apps/app.py", "testdata/apps/hostile.py"}},
 		{"syntax error in an imported module", "testdata/broken/syntax_app.py", "SyntaxError",
 			[]string{"testdata/broken/syntax_app.py", "testdata/broken/syntax_helper.py"}},
 		{"exception in an imported module", "testdata/broken/raise_app.py", "NameError: name 'undefined_name' is not defined",

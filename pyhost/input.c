@@ -1,30 +1,45 @@
 /*
  * input.c: wsgi.input. Bytes come from Go (wsgoBodyRead) with the GIL
  * released, straight into the bytes object that is returned. Only what the
- * app asks for is read; readline keeps the few bytes it read past the line.
+ * app asks for is read, and no more memory is taken than the body can
+ * fill: read(n) of a large n reads in chunks unless the body's length says
+ * it has that much. readline keeps what it read past the line in a buffer
+ * and never scans a byte of it twice, so a long line costs linear time.
  */
 #include "internal.h"
 #include "_cgo_export.h"
 
 #include <string.h>
 
-#define LINE_CHUNK 8192     /* readline reads this much at a time at most */
-#define READALL_CHUNK 65536 /* read() grows its result by this much at first */
+#define LINE_CHUNK 8192       /* readline reads this much at a time at most */
+#define READ_CHUNK 65536      /* read() of an unknown length starts with this */
+#define READ_MAX (1 << 20)    /* and reads at most this much per call into Go */
 
 typedef struct {
     PyObject_HEAD
-    uintptr_t handle; /* 0 once the request is over: reads give b'' */
-    PyObject *pending; /* bytes read past the last line, or NULL */
-    Py_ssize_t pos;    /* start of the unread part of pending */
+    uintptr_t handle; /* 0 once the request is over: reads raise ValueError */
+    int64_t left;     /* body bytes not read from Go yet; -1: unknown */
     int eof;
+    char *buf;        /* read past the last line returned (PyMem), or NULL */
+    Py_ssize_t start, end, cap; /* the unread part is buf[start:end] */
+    Py_ssize_t scanned; /* buf[start:scanned] holds no newline */
 } wsgo_input;
 
-PyObject *wsgo_input_new(wsgo_interp *st, uintptr_t handle)
+PyObject *wsgo_input_new(wsgo_interp *st, uintptr_t handle, int64_t length)
 {
     wsgo_input *in = (wsgo_input *)st->input_type->tp_alloc(st->input_type, 0);
-    if (in)
+    if (in) {
         in->handle = handle;
+        in->left = length;
+    }
     return (PyObject *)in;
+}
+
+static void drop_buffer(wsgo_input *in)
+{
+    PyMem_Free(in->buf);
+    in->buf = NULL;
+    in->start = in->end = in->cap = in->scanned = 0;
 }
 
 void wsgo_input_detach(PyObject *o)
@@ -34,63 +49,95 @@ void wsgo_input_detach(PyObject *o)
         return;
     in->handle = 0;
     in->eof = 1;
-    Py_CLEAR(in->pending);
+    drop_buffer(in);
 }
 
-static Py_ssize_t pending_len(wsgo_input *in)
+static PyObject *ended(void)
 {
-    return in->pending ? PyBytes_GET_SIZE(in->pending) - in->pos : 0;
+    PyErr_SetString(PyExc_ValueError,
+                    "wsgi.input: the request has ended; read its body before the response "
+                    "ends (a thread the app started outlived its request)");
+    return NULL;
 }
 
-/* Reads up to n bytes from the body into a new bytes object (fewer only at EOF). */
+/* Reads up to n bytes from Go into a new bytes object (fewer only at EOF). */
 static PyObject *read_body(wsgo_input *in, Py_ssize_t n)
 {
+    if (in->left >= 0 && n > in->left)
+        n = (Py_ssize_t)in->left;
+    if (n == 0 || in->eof) {
+        in->eof = in->eof || in->left == 0;
+        return PyBytes_FromStringAndSize(NULL, 0);
+    }
     PyObject *b = PyBytes_FromStringAndSize(NULL, n);
-    ssize_t got = 0;
     if (b == NULL)
         return NULL;
-    if (n > 0 && !in->eof && in->handle) {
-        char *p = PyBytes_AS_STRING(b); /* ours alone until returned */
-        Py_BEGIN_ALLOW_THREADS
-        got = wsgoBodyRead(in->handle, p, (size_t)n);
-        Py_END_ALLOW_THREADS
-        if (got < 0) {
-            Py_DECREF(b);
-            in->eof = 1;
-            PyErr_SetString(PyExc_OSError,
-                            "wsgo: the client disconnected or sent a malformed body while the app "
-                            "was reading wsgi.input");
-            return NULL;
-        }
-        if (got < n)
-            in->eof = 1;
-    }
-    if (got < n && _PyBytes_Resize(&b, got) < 0)
+    char *p = PyBytes_AS_STRING(b); /* ours alone until returned */
+    uintptr_t h = in->handle;
+    ssize_t got;
+    Py_BEGIN_ALLOW_THREADS
+    got = wsgoBodyRead(h, p, (size_t)n);
+    Py_END_ALLOW_THREADS
+    if (got < 0) {
+        Py_DECREF(b);
+        if (got == WSGO_ENDED)
+            return ended();
+        in->eof = 1;
+        PyErr_SetString(PyExc_OSError,
+                        "wsgo: the client disconnected or sent a malformed body while the app "
+                        "was reading wsgi.input");
         return NULL;
+    }
+    if (in->left >= 0)
+        in->left -= got;
+    if (got < n) { /* the end of the body: a shorter copy */
+        in->eof = 1;
+        PyObject *shorter = PyBytes_FromStringAndSize(p, got);
+        Py_DECREF(b);
+        return shorter;
+    }
     return b;
 }
 
-/* Takes up to n bytes from pending. */
-static PyObject *take_pending(wsgo_input *in, Py_ssize_t n)
+static Py_ssize_t buffered(wsgo_input *in) { return in->end - in->start; }
+
+/* Takes the first n buffered bytes (n <= buffered). */
+static PyObject *take(wsgo_input *in, Py_ssize_t n)
 {
-    Py_ssize_t have = pending_len(in);
-    if (n > have)
-        n = have;
-    if (n == 0) /* read(0), or nothing buffered: there may be no pending bytes object */
-        return PyBytes_FromStringAndSize(NULL, 0);
-    PyObject *b;
-    if (in->pos == 0 && n == have)
-        b = Py_NewRef(in->pending);
-    else
-        b = PyBytes_FromStringAndSize(PyBytes_AS_STRING(in->pending) + in->pos, n);
+    PyObject *b = PyBytes_FromStringAndSize(in->buf ? in->buf + in->start : NULL, n);
     if (b == NULL)
         return NULL;
-    in->pos += n;
-    if (pending_len(in) == 0) {
-        Py_CLEAR(in->pending);
-        in->pos = 0;
-    }
+    in->start += n;
+    if (in->start == in->end)
+        in->start = in->end = in->scanned = 0;
     return b;
+}
+
+/* Appends b's bytes to the buffer: 0, or -1 with MemoryError. */
+static int append(wsgo_input *in, PyObject *b)
+{
+    Py_ssize_t n = PyBytes_GET_SIZE(b);
+    if (in->end + n > in->cap && in->start > 0) { /* move the unread part to the front */
+        memmove(in->buf, in->buf + in->start, (size_t)buffered(in));
+        in->end -= in->start;
+        in->scanned -= in->start;
+        in->start = 0;
+    }
+    if (in->end + n > in->cap) { /* grow geometrically: appends stay linear */
+        Py_ssize_t cap = in->cap ? in->cap : LINE_CHUNK;
+        while (cap < in->end + n)
+            cap *= 2;
+        char *p = PyMem_Realloc(in->buf, (size_t)cap);
+        if (p == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        in->buf = p;
+        in->cap = cap;
+    }
+    memcpy(in->buf + in->end, PyBytes_AS_STRING(b), (size_t)n);
+    in->end += n;
+    return 0;
 }
 
 /* Parses a size argument: None or a negative int mean "all". */
@@ -109,38 +156,45 @@ static int size_arg(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t *size, c
     return 0;
 }
 
-static PyObject *concat(PyObject *a, PyObject *b)
+/*
+ * read(size): up to size bytes (size < 0: all), the buffered ones first.
+ * One call into Go when the body's length is known and small enough;
+ * otherwise chunks that grow, so a large size on a small body costs little.
+ */
+static PyObject *read_upto(wsgo_input *in, Py_ssize_t size)
 {
-    PyBytes_Concat(&a, b); /* steals a; a is NULL on error */
-    Py_DECREF(b);
-    return a;
-}
-
-static PyObject *read_all(wsgo_input *in)
-{
-    PyObject *parts = PyList_New(0), *sep = NULL, *out = NULL;
-    Py_ssize_t chunk = READALL_CHUNK;
+    Py_ssize_t have = buffered(in);
+    if (in->handle == 0)
+        return ended();
+    if (size >= 0 && (size <= have || (have && in->eof)))
+        return take(in, size < have ? size : have);
+    PyObject *parts = PyList_New(0), *out = NULL, *sep = NULL;
     if (parts == NULL)
         return NULL;
-    if (pending_len(in)) {
-        PyObject *p = take_pending(in, pending_len(in));
-        if (p == NULL || PyList_Append(parts, p) < 0) {
-            Py_XDECREF(p);
+    if (have) {
+        PyObject *head = take(in, have);
+        if (head == NULL || PyList_Append(parts, head) < 0) {
+            Py_XDECREF(head);
             goto done;
         }
-        Py_DECREF(p);
+        Py_DECREF(head);
     }
-    while (!in->eof && in->handle) {
-        PyObject *b = read_body(in, chunk);
+    Py_ssize_t want = size < 0 ? PY_SSIZE_T_MAX : size - have, chunk = READ_CHUNK;
+    do {
+        Py_ssize_t n = in->left >= 0 ? READ_MAX : chunk;
+        PyObject *b = read_body(in, want < n ? want : n);
         if (b == NULL || PyList_Append(parts, b) < 0) {
             Py_XDECREF(b);
             goto done;
         }
+        want -= PyBytes_GET_SIZE(b);
         Py_DECREF(b);
-        if (chunk < 16 * READALL_CHUNK)
+        if (chunk < READ_MAX)
             chunk *= 2;
-    }
-    if ((sep = PyBytes_FromStringAndSize(NULL, 0)) != NULL)
+    } while (want > 0 && !in->eof);
+    if (PyList_GET_SIZE(parts) == 1)
+        out = Py_NewRef(PyList_GET_ITEM(parts, 0));
+    else if ((sep = PyBytes_FromStringAndSize(NULL, 0)) != NULL)
         out = PyObject_CallMethod(sep, "join", "O", parts);
 done:
     Py_DECREF(parts);
@@ -153,57 +207,35 @@ static PyObject *input_read(wsgo_input *in, PyObject *const *args, Py_ssize_t na
     Py_ssize_t size;
     if (size_arg(args, nargs, &size, "read") < 0)
         return NULL;
-    if (size < 0)
-        return read_all(in);
-    Py_ssize_t have = pending_len(in);
-    if (have >= size || (have && in->eof))
-        return take_pending(in, size);
-    PyObject *head = have ? take_pending(in, have) : NULL;
-    if (have && head == NULL)
-        return NULL;
-    PyObject *rest = read_body(in, size - have);
-    if (rest == NULL) {
-        Py_XDECREF(head);
-        return NULL;
-    }
-    return head ? concat(head, rest) : rest;
+    return read_upto(in, size);
 }
 
 static PyObject *readline(wsgo_input *in, Py_ssize_t size)
 {
+    if (in->handle == 0)
+        return ended();
     for (;;) {
-        Py_ssize_t have = pending_len(in);
-        if (have) {
-            const char *p = PyBytes_AS_STRING(in->pending) + in->pos;
-            Py_ssize_t limit = size >= 0 && size < have ? size : have;
-            const char *nl = memchr(p, '\n', (size_t)limit);
+        Py_ssize_t have = buffered(in);
+        Py_ssize_t limit = size >= 0 && size < have ? size : have;
+        Py_ssize_t from = in->scanned > in->start ? in->scanned : in->start;
+        if (from < in->start + limit) {
+            const char *nl = memchr(in->buf + from, '\n', (size_t)(in->start + limit - from));
             if (nl)
-                return take_pending(in, nl - p + 1);
-            if (limit == size || in->eof || !in->handle)
-                return take_pending(in, limit);
-        } else if (in->eof || !in->handle || size == 0) {
-            return PyBytes_FromStringAndSize(NULL, 0);
+                return take(in, nl - (in->buf + in->start) + 1);
+            in->scanned = in->start + limit;
         }
+        if (limit == size || in->eof)
+            return take(in, limit);
         Py_ssize_t want = LINE_CHUNK;
         if (size >= 0 && size - have < want)
             want = size - have;
         PyObject *more = read_body(in, want);
         if (more == NULL)
             return NULL;
-        if (have) {
-            PyObject *rest = take_pending(in, have);
-            if (rest == NULL) {
-                Py_DECREF(more);
-                return NULL;
-            }
-            more = concat(rest, more);
-            if (more == NULL)
-                return NULL;
-        }
-        Py_XSETREF(in->pending, more);
-        in->pos = 0;
-        if (PyBytes_GET_SIZE(more) == 0)
-            Py_CLEAR(in->pending);
+        int rc = append(in, more);
+        Py_DECREF(more);
+        if (rc < 0)
+            return NULL;
     }
 }
 
@@ -259,7 +291,7 @@ static void input_dealloc(wsgo_input *in)
 {
     PyTypeObject *tp = Py_TYPE(in);
     PyObject_GC_UnTrack(in);
-    Py_CLEAR(in->pending);
+    drop_buffer(in);
     tp->tp_free(in);
     Py_DECREF(tp);
 }

@@ -10,13 +10,6 @@
 #include <sys/types.h>
 #include "wsgo.h"
 
-/* The fixed fields of a packed request, in order (see request.go). */
-enum {
-    F_METHOD, F_PATH, F_QUERY, F_URI, F_PROTO, F_SCHEME, F_SERVER_NAME,
-    F_SERVER_PORT, F_REMOTE_ADDR, F_REMOTE_PORT, F_CONTENT_TYPE,
-    F_CONTENT_LENGTH, F_COUNT
-};
-
 /* Header names and values seen lately, reused by environ.c. */
 enum { HEADER_CACHE = 32, CACHED_VALUE_MAX = 256 };
 typedef struct {
@@ -33,8 +26,8 @@ struct wsgo_interp {
     PyThreadState *main_ts;   /* the starting thread's state */
     PyObject *app;            /* the WSGI callable */
     PyObject *loader;         /* loader.py's namespace, for source_files() */
-    PyObject *keys[F_COUNT];  /* interned environ keys of the fixed fields */
-    PyObject *values[F_COUNT]; /* each fixed field's last value, reused when it repeats */
+    PyObject *keys[WSGO_F_COUNT];  /* interned environ keys of the fixed fields */
+    PyObject *values[WSGO_F_COUNT]; /* each fixed field's last value, reused when it repeats */
     wsgo_header_cache headers[HEADER_CACHE];
     unsigned header_next;     /* the headers entry to replace next */
     PyObject *k_input, *k_errors; /* interned "wsgi.input", "wsgi.errors" */
@@ -71,6 +64,7 @@ struct wsgo_call {
     PyObject *result;   /* what the app returned */
     PyObject *iter;     /* iterator over result, once needed */
     PyObject *lent;     /* the chunk the last output borrows, until wsgo_call_next */
+    PyObject *context;  /* the request's own contextvars.Context, entered while it runs */
     PyObject *input;    /* wsgi.input of this request */
     PyObject *errors;   /* wsgi.errors of this request */
 };
@@ -79,7 +73,17 @@ struct wsgo_call {
 enum { WSGO_LOG_APP = 0, WSGO_LOG_ERROR = 1 };
 
 /* interp.c */
+/* The pending exception as a traceback text (free with wsgo_free), cleared;
+   NULL only when out of memory. GIL: held. */
 char *wsgo_report(wsgo_interp *st);
+char *wsgo_text(PyObject *s, size_t *len);
+/*
+ * Clears the pending exception if it is an ordinary failure (an Exception
+ * other than MemoryError) and returns 1; returns 0 and leaves it set when
+ * it must not be swallowed: MemoryError, wsgo.RequestTimeout and other
+ * BaseExceptions. GIL: held.
+ */
+int wsgo_clear_ordinary(void);
 char *wsgo_strdup(const char *s, Py_ssize_t n);
 int wsgo_add_type(PyTypeObject **slot, PyType_Spec *spec);
 
@@ -91,7 +95,8 @@ void wsgo_environ_clear(wsgo_interp *st);
 
 /* input.c */
 extern PyType_Spec wsgo_input_spec;
-PyObject *wsgo_input_new(wsgo_interp *st, uintptr_t handle);
+/* length: the body's length, -1 when unknown */
+PyObject *wsgo_input_new(wsgo_interp *st, uintptr_t handle, int64_t length);
 void wsgo_input_detach(PyObject *input);
 
 /* errors.c */
@@ -105,6 +110,9 @@ int wsgo_file_wrapper_fd(wsgo_interp *st, PyObject *wrapper, int *fd, int64_t *o
 
 /* interrupt.c: marks t as running request `handle` (0: none). GIL: held, by t. */
 void wsgo_thread_serving(wsgo_thread *t, uintptr_t handle);
+
+/* signals.c: puts _route_signal in loader.py's globals. */
+int wsgo_signals_init(PyObject *globals);
 
 /* call.c */
 extern PyType_Spec wsgo_call_spec;

@@ -33,49 +33,90 @@ int wsgo_add_type(PyTypeObject **slot, PyType_Spec *spec)
 }
 
 /*
- * Takes the pending Python exception and returns its traceback as UTF-8
- * text (free with wsgo_free); the exception is cleared. GIL: held.
+ * The pending exception as an instance with its traceback (new
+ * reference), or NULL when none is set; the exception is cleared.
+ * GIL: held.
  */
-char *wsgo_report(wsgo_interp *st)
+static PyObject *take_exception(void)
 {
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
     PyObject *type = NULL, *value = NULL, *tb = NULL;
-    PyObject *lines = NULL, *empty = NULL, *text = NULL;
-    char *report = NULL;
-
     PyErr_Fetch(&type, &value, &tb);
     if (type == NULL)
-        return wsgo_strdup("wsgo: unknown error (no Python exception set)\n", -1);
+        return NULL;
     PyErr_NormalizeException(&type, &value, &tb);
-    if (tb != NULL && value != NULL)
-        PyException_SetTraceback(value, tb);
+    if (value != NULL && PyExceptionInstance_Check(value)) {
+        if (tb != NULL)
+            PyException_SetTraceback(value, tb);
+    } else { /* not an exception: PyErr_Restore was given junk */
+        Py_CLEAR(value);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
 
+char *wsgo_report(wsgo_interp *st)
+{
+    PyObject *exc = take_exception(), *lines = NULL, *empty = NULL, *text = NULL;
+    char *report = NULL;
+
+    if (exc == NULL)
+        return wsgo_strdup("wsgo: unknown error (no Python exception set)\n", -1);
     if (st && st->format_exception) {
-        lines = PyObject_CallFunctionObjArgs(st->format_exception, type,
-                                             value ? value : Py_None,
-                                             tb ? tb : Py_None, NULL);
+        lines = PyObject_CallOneArg(st->format_exception, exc);
         if (lines && (empty = PyUnicode_FromString("")) != NULL)
             text = PyUnicode_Join(empty, lines);
     }
-    if (text == NULL) { /* formatting failed: fall back to str(value) */
+    if (text == NULL) { /* formatting failed: fall back to str(exc) */
         PyErr_Clear();
-        text = value ? PyObject_Str(value) : NULL;
+        text = PyObject_Str(exc);
     }
-    if (text) {
-        Py_ssize_t n;
-        const char *s = PyUnicode_AsUTF8AndSize(text, &n);
-        if (s)
-            report = wsgo_strdup(s, n);
-    }
+    if (text)
+        report = wsgo_text(text, NULL);
     if (report == NULL)
         report = wsgo_strdup("wsgo: an exception was raised and could not be formatted\n", -1);
     PyErr_Clear();
-    Py_XDECREF(type);
-    Py_XDECREF(value);
-    Py_XDECREF(tb);
+    Py_DECREF(exc);
     Py_XDECREF(lines);
     Py_XDECREF(empty);
     Py_XDECREF(text);
     return report;
+}
+
+/*
+ * str s as a NUL-terminated UTF-8 copy (free with wsgo_free) and its
+ * length in *len (when len is not NULL), or NULL with an exception. Surrogates that stand for undecodable bytes (file names
+ * in another encoding) become those bytes again, as the OS gave them.
+ * GIL: held.
+ */
+char *wsgo_text(PyObject *s, size_t *len)
+{
+    PyObject *b = PyUnicode_AsEncodedString(s, "utf-8", "surrogateescape");
+    if (b == NULL && PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+        PyErr_Clear(); /* a lone surrogate of other origin: show it escaped */
+        b = PyUnicode_AsEncodedString(s, "utf-8", "backslashreplace");
+    }
+    if (b == NULL)
+        return NULL;
+    char *copy = wsgo_strdup(PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b));
+    if (len)
+        *len = (size_t)PyBytes_GET_SIZE(b);
+    Py_DECREF(b);
+    if (copy == NULL)
+        PyErr_NoMemory();
+    return copy;
+}
+
+int wsgo_clear_ordinary(void)
+{
+    if (!PyErr_ExceptionMatches(PyExc_Exception) || PyErr_ExceptionMatches(PyExc_MemoryError))
+        return 0;
+    PyErr_Clear();
+    return 1;
 }
 
 /* Interns the names and builds the types; 0, or -1 with an exception. */
@@ -113,9 +154,17 @@ wsgo_interp *wsgo_interp_new(char **error)
 
     *error = NULL;
     PyConfig_InitPythonConfig(&config);
-    config.install_signal_handlers = 0; /* Go owns SIGINT and SIGTERM */
+    config.install_signal_handlers = 0; /* Go owns the signals (see signals.c) */
     config.buffered_stdio = 0;          /* print() reaches the log at once */
     config.parse_argv = 0;
+    /* A server does not take its interpreter's settings from whatever
+       PYTHON* variables its environment holds (PYTHONHOME, PYTHONOPTIMIZE,
+       PYTHONINSPECT...), save the two deployments set on purpose:
+       PYTHONDONTWRITEBYTECODE here, PYTHONPATH in loader.py. */
+    config.use_environment = 0;
+    const char *nobytecode = getenv("PYTHONDONTWRITEBYTECODE");
+    if (nobytecode && *nobytecode)
+        config.write_bytecode = 0;
     status = PyConfig_SetBytesString(&config, &config.program_name, "wsgo");
     if (PyStatus_Exception(status))
         goto fail;
@@ -150,25 +199,35 @@ fail:
     return NULL;
 }
 
-/* Copies the str item i of tuple t into a new C string, or NULL for None. */
-static char *tuple_str(PyObject *t, Py_ssize_t i)
+/*
+ * Copies the str item i of tuple t into *out (NULL for None). Returns 0,
+ * or -1 with an exception: the item is no str, or out of memory.
+ */
+static int tuple_str(PyObject *t, Py_ssize_t i, char **out)
 {
     PyObject *o = PyTuple_GetItem(t, i);
-    if (o == NULL || o == Py_None)
-        return NULL;
-    Py_ssize_t n;
-    const char *s = PyUnicode_AsUTF8AndSize(o, &n);
-    return s ? wsgo_strdup(s, n) : NULL;
+    *out = NULL;
+    if (o == NULL)
+        return -1;
+    if (o == Py_None)
+        return 0;
+    if (!PyUnicode_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "wsgo loader: item %zd of its result is no str", i);
+        return -1;
+    }
+    *out = wsgo_text(o, NULL);
+    return *out ? 0 : -1;
 }
 
-void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_result *res)
+void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_import_result *res)
 {
-    PyObject *globals = NULL, *code = NULL, *ret = NULL, *load = NULL, *out = NULL;
+    PyObject *globals = NULL, *builtins = NULL, *code = NULL, *ret = NULL, *load = NULL,
+             *out = NULL;
 
     memset(res, 0, sizeof *res);
     st->strict = opts->strict;
-    if (!(globals = PyDict_New()) ||
-        PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0 ||
+    if (!(globals = PyDict_New()) || !(builtins = PyImport_ImportModule("builtins")) ||
+        PyDict_SetItemString(globals, "__builtins__", builtins) < 0 || wsgo_signals_init(globals) < 0 ||
         !(code = Py_CompileString(opts->loader_src, "<wsgo loader>", Py_file_input)) ||
         !(ret = PyEval_EvalCode(code, globals, globals)) ||
         !(load = PyDict_GetItemString(globals, "load"))) /* borrowed */
@@ -179,8 +238,11 @@ void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_res
         goto fail;
     Py_INCREF(st->timeout_exc); /* borrowed from globals until now */
     Py_INCREF(st->thread_stacks);
-    out = PyObject_CallFunction(load, "sssdi", opts->target, opts->chdir, opts->pythonpath,
-                                opts->timeout, opts->reload);
+    /* Paths as the OS gives them: undecodable bytes become surrogates. */
+    out = PyObject_CallFunction(load, "O&O&O&di", PyUnicode_DecodeFSDefault, opts->target,
+                                PyUnicode_DecodeFSDefault, opts->chdir,
+                                PyUnicode_DecodeFSDefault, opts->pythonpath, opts->timeout,
+                                opts->reload);
     if (out == NULL)
         goto fail;
     /* ("error", report, sources) or ("ok", app, description, bind-or-None, about) */
@@ -189,19 +251,24 @@ void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_res
         goto fail;
     }
     if (PyTuple_GET_SIZE(out) == 3) {
-        res->error = tuple_str(out, 1);
-        res->sources = tuple_str(out, 2);
+        if (tuple_str(out, 1, &res->error) < 0 || tuple_str(out, 2, &res->sources) < 0 ||
+            res->error == NULL)
+            goto fail;
         goto done;
     }
+    if (tuple_str(out, 2, &res->description) < 0 || tuple_str(out, 3, &res->bind) < 0 ||
+        tuple_str(out, 4, &res->about) < 0)
+        goto fail;
     st->app = Py_NewRef(PyTuple_GET_ITEM(out, 1));
-    res->description = tuple_str(out, 2);
-    res->bind = tuple_str(out, 3);
-    res->about = tuple_str(out, 4);
     goto done;
 fail:
+    wsgo_free(res->error); /* a partial result: the failure is the report */
     res->error = wsgo_report(st);
+    if (res->error == NULL)
+        res->error = wsgo_strdup("wsgo: out of memory loading the app\n", -1);
 done:
     Py_XDECREF(globals);
+    Py_XDECREF(builtins);
     Py_XDECREF(code);
     Py_XDECREF(ret);
     Py_XDECREF(out);
@@ -213,21 +280,21 @@ int wsgo_interp_source_files(wsgo_interp *st, char **text)
 {
     PyThreadState *ts = PyThreadState_New(PyThreadState_GetInterpreter(st->main_ts));
     PyObject *fn, *files = NULL;
-    const char *s = NULL;
-    Py_ssize_t n = 0;
+    int rc = -1;
 
     *text = NULL;
     if (ts == NULL)
         return -1;
     PyEval_RestoreThread(ts);
     fn = PyDict_GetItemString(st->loader, "source_files"); /* borrowed */
-    if (fn && (files = PyObject_CallNoArgs(fn)) != NULL)
-        s = PyUnicode_AsUTF8AndSize(files, &n);
-    *text = s ? wsgo_strdup(s, n) : wsgo_report(st);
+    if (fn && (files = PyObject_CallNoArgs(fn)) != NULL && (*text = wsgo_text(files, NULL)) != NULL)
+        rc = 0;
+    else
+        *text = wsgo_report(st);
     Py_XDECREF(files);
     PyThreadState_Clear(ts);
     PyThreadState_DeleteCurrent();
-    return s ? 0 : -1;
+    return rc;
 }
 
 int wsgo_interp_finalize(wsgo_interp *st)
@@ -243,12 +310,13 @@ int wsgo_interp_finalize(wsgo_interp *st)
     Py_CLEAR(st->format_exception);
     Py_CLEAR(st->timeout_exc);
     Py_CLEAR(st->thread_stacks);
-    Py_CLEAR(st->s_close);
-    Py_CLEAR(st->s_fileno);
-    Py_CLEAR(st->s_tell);
-    Py_CLEAR(st->s_write);
+    /* Threads of the app still run during finalization (atexit handlers,
+       non-daemon threads), and a request's objects they hold use st: st
+       outlives them, and so do the interned names (start_response looks
+       up "write"), which the interpreter frees with itself. */
+    int rc = Py_FinalizeEx();
     wsgo_free(st);
-    return Py_FinalizeEx();
+    return rc;
 }
 
 wsgo_thread *wsgo_thread_new(wsgo_interp *st)

@@ -63,8 +63,15 @@ char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle)
             stack = wsgo_strdup(s, n);
         Py_XDECREF(d);
         Py_XDECREF(key);
-        if (PyThreadState_SetAsyncExc(t->ts->thread_id, st->timeout_exc) == 1)
-            t->interrupted = 1;
+    }
+    /* Reading the stacks ran Python, which may have let the GIL go and t
+       finish the request and start another: look again, with no Python
+       code between the look and the raise. */
+    if (t->serving != handle) {
+        wsgo_free(stack);
+        stack = NULL;
+    } else if (PyThreadState_SetAsyncExc(t->ts->thread_id, st->timeout_exc) == 1) {
+        t->interrupted = 1;
     }
     leave(self);
     return stack;

@@ -177,9 +177,57 @@ def _uses_wsgiref(path):
         return False
 
 
+# Signals wsgo uses, and what for: signal.signal() refuses them (see
+# _guard_signals). Go's runtime owns the fatal ones, SIGURG (goroutine
+# preemption) and SIGPIPE.
+_WSGO_SIGNALS = {
+    "SIGTERM": "to stop a worker gracefully", "SIGINT": "to stop the server",
+    "SIGHUP": "to replace the workers", "SIGUSR1": "to log every thread's Python stack",
+    "SIGTTIN": "to add a worker", "SIGTTOU": "to remove a worker",
+    "SIGQUIT": "to stop at once", "SIGCHLD": "for its own processes",
+    "SIGPIPE": "for connections that close", "SIGURG": "to schedule its threads",
+    "SIGSEGV": "to report crashes", "SIGBUS": "to report crashes", "SIGFPE": "to report crashes",
+    "SIGILL": "to report crashes", "SIGABRT": "to report crashes", "SIGTRAP": "to report crashes",
+    "SIGSYS": "to report crashes",
+}
+
+
+def _guard_signals():
+    """Wraps signal.signal: handlers for signals wsgo does not use run on
+    Python's main thread when the signal comes (Go relays it, see
+    signals.c). A handler for a signal wsgo uses is not installed: a
+    RuntimeWarning says why and what to do instead, and the call returns
+    the handler in place, so that a library doing this at import still
+    imports (under gunicorn or uWSGI such a handler silently replaces the
+    server's own)."""
+    import signal
+
+    original = signal.signal
+    owned = {getattr(signal, name): why for name, why in _WSGO_SIGNALS.items() if hasattr(signal, name)}
+
+    def wsgo_signal(signalnum, handler):
+        if signalnum in owned:
+            name = signal.Signals(signalnum).name
+            import warnings
+
+            warnings.warn(
+                "wsgo uses %s %s, so the app's handler is not installed: for cleanup when a worker "
+                "stops, use atexit.register(); handlers for other signals (SIGUSR2, SIGALRM, "
+                "SIGWINCH, SIGRTMIN+n) run on Python's main thread" % (name, owned[signalnum]),
+                RuntimeWarning, stacklevel=2)
+            return signal.getsignal(signalnum)
+        kind = 0 if callable(handler) else 1 if handler == signal.SIG_IGN else 2
+        return _route_signal(original, signalnum, handler, kind)  # noqa: F821 (from signals.c)
+
+    wsgo_signal.__doc__ = original.__doc__
+    signal.signal = wsgo_signal
+
+
 def _load(target, chdir, pythonpath):
     global _app_file
     import wsgiref.simple_server
+
+    _guard_signals()
 
     wsgiref.simple_server.make_server = _make_server
     if chdir:
@@ -205,7 +253,11 @@ def _load(target, chdir, pythonpath):
         base = os.getcwd()
         sys.argv = [target]
     extra = [os.path.abspath(p) for p in pythonpath.split("\n") if p]
-    sys.path[:0] = [base] + extra
+    # The interpreter ignores PYTHON* variables (interp.c), but PYTHONPATH
+    # is honoured: its entries follow --pythonpath's, as Python puts them
+    # after the script's directory.
+    env_path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:0] = [base] + extra + env_path
 
     what = "importing %s" % where
     try:
@@ -265,8 +317,10 @@ RequestTimeout.__module__ = "wsgo"
 
 
 def thread_stacks():
-    """The Python stack of every thread, by thread id, most recent call last."""
+    """The Python stack of every thread, by thread id, most recent call last;
+    bytes of file names that are not UTF-8 are shown escaped (\\xe9)."""
     return {ident: "".join(traceback.format_stack(frame))
+            .encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
             for ident, frame in sys._current_frames().items()}
 
 

@@ -1,5 +1,10 @@
 package pyhost
 
+/*
+#include "wsgo.h"
+*/
+import "C"
+
 import (
 	"encoding/binary"
 	"strconv"
@@ -8,40 +13,44 @@ import (
 	"wsgo/wsgi"
 )
 
-// absent marks a field the request does not have (environ.c leaves its key out).
-const absent = 0xFFFFFFFF
-
-// packRequest lays out a request for environ.c in one buffer: the fixed
-// fields in the order of internal.h's F_* constants, then the headers as
-// ready-made environ keys (HTTP_USER_AGENT) and values, repeated names
-// joined. Lengths are native-endian u32.
+// packRequest lays out a request for environ.c in one buffer, in the
+// format wsgo.h specifies: the fixed fields in the order of WSGO_F_*,
+// then the headers as ready-made environ keys (HTTP_USER_AGENT) and
+// values, repeated names joined.
 func packRequest(r *wsgi.Request) []byte {
-	size := 64 + len(r.Method) + 2*len(r.RawPath) + len(r.RawQuery) + len(r.RequestURI) +
-		len(r.Proto) + len(r.Scheme) + len(r.ServerName) + len(r.ServerPort) +
-		len(r.RemoteAddr) + len(r.RemotePort) + len(r.ContentType) + 20
+	var fields [C.WSGO_F_COUNT]string
+	fields[C.WSGO_F_METHOD] = r.Method
+	fields[C.WSGO_F_PATH] = unescapePath(r.RawPath)
+	fields[C.WSGO_F_QUERY] = r.RawQuery
+	fields[C.WSGO_F_URI] = r.RequestURI
+	fields[C.WSGO_F_PROTO] = r.Proto
+	fields[C.WSGO_F_SCHEME] = r.Scheme
+	fields[C.WSGO_F_SERVER_NAME] = r.ServerName
+	fields[C.WSGO_F_SERVER_PORT] = r.ServerPort
+	fields[C.WSGO_F_REMOTE_ADDR] = r.RemoteAddr
+	fields[C.WSGO_F_REMOTE_PORT] = r.RemotePort
+	fields[C.WSGO_F_CONTENT_TYPE] = r.ContentType
+	if r.HasContentLength {
+		fields[C.WSGO_F_CONTENT_LENGTH] = strconv.FormatInt(r.ContentLength, 10)
+	}
+	var absent [C.WSGO_F_COUNT]bool
+	absent[C.WSGO_F_CONTENT_TYPE] = r.ContentType == ""
+	absent[C.WSGO_F_CONTENT_LENGTH] = !r.HasContentLength
+
+	size := 4*len(fields) + 4 + 21 // and HTTPS: on
+	for _, f := range fields {
+		size += len(f)
+	}
 	for _, h := range r.Header {
 		size += 13 + len(h.Name) + len(h.Value)
 	}
 	b := make([]byte, 0, size)
-	b = putField(b, r.Method)
-	b = putField(b, unescapePath(r.RawPath))
-	b = putField(b, r.RawQuery)
-	b = putField(b, r.RequestURI)
-	b = putField(b, r.Proto)
-	b = putField(b, r.Scheme)
-	b = putField(b, r.ServerName)
-	b = putField(b, r.ServerPort)
-	b = putField(b, r.RemoteAddr)
-	b = putField(b, r.RemotePort)
-	if r.ContentType != "" {
-		b = putField(b, r.ContentType)
-	} else {
-		b = binary.NativeEndian.AppendUint32(b, absent)
-	}
-	if r.HasContentLength {
-		b = putField(b, strconv.FormatInt(r.ContentLength, 10))
-	} else {
-		b = binary.NativeEndian.AppendUint32(b, absent)
+	for i, f := range fields {
+		if absent[i] {
+			b = binary.NativeEndian.AppendUint32(b, C.WSGO_ABSENT)
+		} else {
+			b = putField(b, f)
+		}
 	}
 	keys, values := environHeaders(r.Header)
 	if r.Scheme == "https" {

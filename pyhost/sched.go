@@ -30,18 +30,22 @@ var errStopped = errors.New("pyhost: the Python host is shutting down")
 // scheduler hands requests to Python threads. All fields are guarded by mu.
 type scheduler struct {
 	mu       sync.Mutex
-	queue    ring      // requests no thread has taken yet
-	idle     []*worker // parked threads, most recently used last (LIFO keeps caches warm)
-	active   int       // threads running Python for a request (holding or wanting the GIL)
-	lastTake time.Time // when a thread last took a request
+	queue    ring        // requests no thread has taken yet
+	idle     []*pythread // parked threads, most recently used last (LIFO keeps caches warm)
+	active   int         // threads running Python for a request (holding or wanting the GIL)
+	lastTake time.Time   // when a thread last took a request
 	timer    *time.Timer
 	timerOn  bool
 	stopped  bool
+	// wedged: a thread has held the GIL in C code past a request's
+	// timeout (see abandon), so no request can run until it lets go: new
+	// ones are refused at once (503) rather than left to time out.
+	wedged bool
 	// threads are every thread, each with a meter; nil when the system
 	// cannot measure them (then a thread that takes nothing from the
 	// queue for stallAfter counts as blocked, and none sheds). See
-	// sched_load.go.
-	threads   []*worker
+	// sched_gauges.go.
+	pythreads []*pythread
 	windowAt  [2]time.Time // each gauge's window start; zero: none yet
 	blocked   bool         // the last stall window found the running threads blocked
 	busyShare float64      // the share of a core they used in the last shed window
@@ -61,7 +65,7 @@ func (s *scheduler) submit(j *job) error {
 	if s.stopped {
 		return errStopped
 	}
-	if !s.queue.push(j) {
+	if s.wedged || !s.queue.push(j) {
 		return wsgi.ErrOverloaded
 	}
 	s.dispatchLocked(time.Now())
@@ -81,13 +85,13 @@ func (s *scheduler) dispatchLocked(now time.Time) {
 				return
 			}
 		}
-		w := s.idle[len(s.idle)-1]
+		p := s.idle[len(s.idle)-1]
 		s.idle = s.idle[:len(s.idle)-1]
-		w.parked = false
+		p.parked = false
 		s.active++
 		s.lastTake = now
-		s.joined(w)
-		w.wake <- s.queue.pop() // never blocks: an idle worker's wake is empty
+		s.joined(p)
+		p.wake <- s.queue.pop() // never blocks: an idle pythread's wake is empty
 	}
 }
 
@@ -113,9 +117,9 @@ func (s *scheduler) next() *job {
 }
 
 // park is called by a thread that has released the GIL with nothing left
-// to do. It returns a request that arrived meanwhile, or parks w and
+// to do. It returns a request that arrived meanwhile, or parks p and
 // returns nil; stop reports that the host is shutting down.
-func (s *scheduler) park(w *worker) (j *job, stop bool) {
+func (s *scheduler) park(p *pythread) (j *job, stop bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -127,8 +131,8 @@ func (s *scheduler) park(w *worker) (j *job, stop bool) {
 	if s.stopped {
 		return nil, true
 	}
-	s.idle = append(s.idle, w)
-	w.parked = true
+	s.idle = append(s.idle, p)
+	p.parked = true
 	return nil, false
 }
 
@@ -155,12 +159,27 @@ func (s *scheduler) stop() {
 	defer s.mu.Unlock()
 	s.stopped = true
 	s.timer.Stop()
-	for _, w := range s.idle {
-		w.wake <- nil
+	for _, p := range s.idle {
+		p.wake <- nil
 	}
 	s.idle = nil
+	s.refuseQueued(errStopped)
+}
+
+// setWedged marks whether a thread holds the GIL past a timeout; while it
+// does, queued requests and new ones are refused as overload.
+func (s *scheduler) setWedged(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wedged = on
+	if on {
+		s.refuseQueued(wsgi.ErrOverloaded)
+	}
+}
+
+func (s *scheduler) refuseQueued(err error) {
 	for s.queue.len() > 0 {
-		s.queue.pop().events <- event{stopped: true}
+		s.queue.pop().events <- event{refused: err}
 	}
 }
 

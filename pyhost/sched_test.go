@@ -8,13 +8,13 @@ import (
 	"wsgo/wsgi"
 )
 
-func idleWorkers(s *scheduler, n int) []*worker {
-	ws := make([]*worker, n)
+func idleWorkers(s *scheduler, n int) []*pythread {
+	ws := make([]*pythread, n)
 	for i := range ws {
-		ws[i] = &worker{wake: make(chan *job, 1)}
-		s.active++ // as Start does: each worker parks itself
+		ws[i] = &pythread{wake: make(chan *job, 1)}
+		s.active++ // as Start does: each pythread parks itself
 		if j, stop := s.park(ws[i]); j != nil || stop {
-			panic("parking a new worker got work")
+			panic("parking a new pythread got work")
 		}
 	}
 	return ws
@@ -22,7 +22,7 @@ func idleWorkers(s *scheduler, n int) []*worker {
 
 func newJob() *job { return &job{events: make(chan event, 1)} }
 
-func received(w *worker) *job {
+func received(w *pythread) *job {
 	select {
 	case j := <-w.wake:
 		return j
@@ -39,7 +39,7 @@ func TestRequestGoesToTheMostRecentIdleThreadWhenNoneRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	if received(ws[1]) != j || received(ws[0]) != nil || s.active != 1 {
-		t.Fatalf("want the job on the last parked worker; active %d", s.active)
+		t.Fatalf("want the job on the last parked pythread; active %d", s.active)
 	}
 }
 
@@ -99,14 +99,14 @@ func (f fakeMeter) cpu() time.Duration {
 
 func (f fakeMeter) runnable() bool { return f.busy || f.waiting }
 
-func measure(s *scheduler, ws []*worker, m fakeMeter) {
+func measure(s *scheduler, ws []*pythread, m fakeMeter) {
 	m.start = time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, w := range ws {
 		w.meter = m
 	}
-	s.threads = ws
+	s.pythreads = ws
 }
 
 // A request of pure Python that runs longer than stallAfter is no stall,
@@ -209,20 +209,20 @@ func TestFullQueueIsOverloaded(t *testing.T) {
 func TestStopWakesParkedThreadsAndFailsQueuedRequests(t *testing.T) {
 	s := newScheduler(2)
 	queued := newJob()
-	s.submit(queued) // no worker yet: it stays queued
-	ws := []*worker{{wake: make(chan *job, 1)}}
+	s.submit(queued) // no pythread yet: it stays queued
+	ws := []*pythread{{wake: make(chan *job, 1)}}
 	s.idle = ws
 	s.stop()
 	if j, ok := <-ws[0].wake; !ok || j != nil {
 		t.Fatal("a parked thread was not told to exit")
 	}
-	if ev := <-queued.events; !ev.stopped {
+	if ev := <-queued.events; ev.refused != errStopped {
 		t.Fatal("the queued request was not failed")
 	}
 	if err := s.submit(newJob()); !errors.Is(err, errStopped) {
 		t.Fatalf("submit after stop: %v", err)
 	}
-	if _, stop := s.park(&worker{}); !stop {
+	if _, stop := s.park(&pythread{}); !stop {
 		t.Fatal("a thread parking after stop was not told to exit")
 	}
 }
@@ -254,12 +254,31 @@ func TestEnvironKey(t *testing.T) {
 func TestLoadCountsBusyThreadsAndQueuedRequests(t *testing.T) {
 	s := newScheduler(4)
 	idleWorkers(s, 1)
-	if got := s.load(1); got != (Load{Threads: 1}) {
+	if got := s.snapshot(1); got != (Load{Threads: 1}) {
 		t.Fatalf("idle: %+v", got)
 	}
 	s.submit(newJob()) // the thread runs it
 	s.submit(newJob()) // no thread is left: it waits
-	if got := s.load(1); got != (Load{Threads: 1, Busy: 1, Queued: 1}) {
+	if got := s.snapshot(1); got != (Load{Threads: 1, Busy: 1, Queued: 1}) {
 		t.Fatalf("one running, one queued: %+v", got)
+	}
+}
+
+// While a thread holds the GIL past a timeout, no request can run: the
+// queued ones and new ones are refused as overload at once, until it lets go.
+func TestWedgedSchedulerRefusesRequests(t *testing.T) {
+	s := newScheduler(2)
+	queued := newJob()
+	s.submit(queued) // no pythread: it stays queued
+	s.setWedged(true)
+	if ev := <-queued.events; ev.refused != wsgi.ErrOverloaded {
+		t.Fatalf("the queued request got %+v", ev)
+	}
+	if err := s.submit(newJob()); err != wsgi.ErrOverloaded {
+		t.Fatalf("submit while wedged: %v", err)
+	}
+	s.setWedged(false)
+	if err := s.submit(newJob()); err != nil {
+		t.Fatalf("submit once the GIL is back: %v", err)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"runtime/cgo"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,38 +31,45 @@ import (
 // it writes every later chunk or file itself (emit). resMu makes the turns
 // and a timeout's take-back safe; the order is kept by waiting, before
 // writing, for the ack of the event sent before.
+//
+// Threads the app started may hold the request's wsgi.input, wsgi.errors
+// or write() past its end: their callbacks find the job by handle in
+// jobs (export.go) for as long as C may use it, and find it ended once
+// the body and the Responder are the front's again.
 type job struct {
-	ctx    context.Context
-	req    *wsgi.Request
-	packed []byte     // the request for C; borrowed by C during wsgo_call_start
-	handle cgo.Handle // how C callbacks find this job
-	events chan event // thread -> connection; capacity 2: a chunk and the end
-	acks   chan bool  // connection -> thread: true = written, false = client gone
-	sched  *scheduler
-	log    *slog.Logger
-	thread atomic.Pointer[worker] // the thread running it, once one does
+	ctx      context.Context
+	req      *wsgi.Request
+	packed   []byte     // the request for C; borrowed by C during wsgo_call_start
+	handle   uintptr    // how C callbacks find this job (see jobs)
+	events   chan event // thread -> connection; capacity 2: a chunk and the end
+	acks     chan bool  // connection -> thread: true = written, false = client gone
+	sched    *scheduler
+	log      *slog.Logger
+	pythread atomic.Pointer[pythread] // the pythread running it, once one does
 	// owed: a chunk went out as an event and its ack was not taken yet.
-	// Only the Python thread running the job uses it.
-	owed bool
+	// Set by the Python thread running the job; whoever writes next takes it.
+	owed atomic.Bool
 
-	resMu sync.Mutex
-	res   wsgi.Responder // guarded by resMu
-	werr  error          // the first error writing to the client; guarded by resMu
-	// abandoned: ServeWSGI has returned (timeout); the request's body
-	// and responder belong to the front again. Set with resMu held.
-	abandoned atomic.Bool
+	resMu  sync.Mutex
+	res    wsgi.Responder // guarded by resMu
+	werr   error          // the first error writing to the client; guarded by resMu
+	bodyMu sync.Mutex     // one wsgi.input read at a time, and none once ended
+	// ended: ServeWSGI has returned, or is about to (a timeout); the
+	// request's body and Responder belong to the front again. Set with
+	// resMu and bodyMu held (end).
+	ended atomic.Bool
 }
 
 // event is one output of the app, or the end of a job.
 type event struct {
 	out     C.wsgo_out // its buf belongs to the receiver
 	gone    bool       // the client left; the response was closed
-	stopped bool       // the host stopped before the job ran
+	refused error      // the job never ran: the host stopped, or is wedged (sched.go)
 }
 
-// worker is one Python thread: a goroutine locked to its OS thread, which
-// owns a Python thread state for its whole life.
-type worker struct {
+// pythread is one Python thread that serves requests: a goroutine locked
+// to its OS thread, which owns a Python thread state for its whole life.
+type pythread struct {
 	host    *Host
 	index   int
 	wake    chan *job // the scheduler's hand-off; nil means exit
@@ -79,63 +85,70 @@ type worker struct {
 	inWsgo atomic.Bool
 }
 
-func (w *worker) run(started chan<- struct{}) {
-	defer w.host.workers.Done()
+func (p *pythread) run(started chan<- error) {
+	defer p.host.running.Done()
 	runtime.LockOSThread() // the thread state is bound to this OS thread
-	load := newThreadLoad()
-	if load != nil {
-		defer load.close()
-		w.meter = load
+	cpu := newThreadCPU()
+	if cpu != nil {
+		defer cpu.close()
+		p.meter = cpu
 	}
-	s := w.host.sched
-	w.t = C.wsgo_thread_new(w.host.st)
-	w.ident = uint64(C.wsgo_thread_ident(w.t))
-	w.host.threads[w.index] = w
-	j, stop := s.park(w) // counted as active until parked (see Start)
-	started <- struct{}{}
+	s := p.host.sched
+	if p.t = C.wsgo_thread_new(p.host.st); p.t == nil {
+		started <- errors.New("pyhost: out of memory making a Python thread state")
+		return
+	}
+	p.ident = uint64(C.wsgo_thread_ident(p.t))
+	p.host.pythreads[p.index] = p
+	j, stop := s.park(p) // counted as active until parked (see Start)
+	started <- nil
 	for !stop {
 		if j == nil {
-			j = <-w.wake
+			j = <-p.wake
 			if j == nil {
 				break
 			}
 		}
-		C.wsgo_thread_attach(w.t)
+		C.wsgo_thread_attach(p.t)
 		for j != nil { // drain the queue while holding the GIL
-			w.serve(j)
+			p.serve(j)
 			j = s.next()
 		}
-		C.wsgo_thread_detach(w.t)
-		j, stop = s.park(w)
+		C.wsgo_thread_detach(p.t)
+		j, stop = s.park(p)
 	}
-	C.wsgo_thread_delete(w.t)
+	C.wsgo_thread_delete(p.t)
 }
 
 // serve runs one request. GIL: held on entry and on return.
-func (w *worker) serve(j *job) {
+func (p *pythread) serve(j *job) {
 	if j.ctx.Err() != nil { // the client left while the request was queued
 		j.events <- event{gone: true}
 		return
 	}
-	j.thread.Store(w)
-	w.current.Store(j)
-	defer w.current.Store(nil)
+	j.pythread.Store(p)
+	p.current.Store(j)
+	defer p.current.Store(nil)
 	var out C.wsgo_out
-	w.inWsgo.Store(false)
-	call := C.wsgo_call_start(w.host.st, w.t, (*C.char)(unsafe.Pointer(&j.packed[0])),
-		C.size_t(len(j.packed)), C.uintptr_t(j.handle), &out)
-	w.inWsgo.Store(true)
+	p.inWsgo.Store(false)
+	bodyLen := int64(-1)
+	if j.req.HasContentLength {
+		bodyLen = j.req.ContentLength
+	}
+	call := C.wsgo_call_start(p.host.st, p.t, (*C.char)(unsafe.Pointer(&j.packed[0])),
+		C.size_t(len(j.packed)), C.int64_t(bodyLen), C.uintptr_t(j.handle), &out)
+	p.inWsgo.Store(true)
 	for call != nil {
-		if !w.emit(j, &out) {
-			w.inWsgo.Store(false) // the app's close() runs
+		if !p.emit(j, &out) {
+			p.inWsgo.Store(false) // the app's close() runs
 			C.wsgo_call_abort(call)
-			w.inWsgo.Store(true)
+			p.inWsgo.Store(true)
 			j.events <- event{gone: true}
 			return
 		}
-		w.inWsgo.Store(false)
+		p.inWsgo.Store(false)
 		call = C.wsgo_call_next(call, &out)
-		w.inWsgo.Store(true)
+		p.inWsgo.Store(true)
 	}
 	j.events <- event{out: out}
 }
@@ -147,17 +160,17 @@ func (w *worker) serve(j *job) {
 // Python's memory or file, so they are written here, before
 // wsgo_call_next, with the GIL released: no hand-off per chunk.
 // GIL: held on entry and on return.
-func (w *worker) emit(j *job, out *C.wsgo_out) bool {
+func (p *pythread) emit(j *job, out *C.wsgo_out) bool {
 	if out.kind == C.WSGO_MORE && out.borrowed == 0 {
-		j.owed = true
+		j.owed.Store(true)
 		j.events <- event{out: *out} // never blocks: see events
 		return true
 	}
-	C.wsgo_thread_detach(w.t)
-	w.inWsgo.Store(false) // the client may block the write
+	C.wsgo_thread_detach(p.t)
+	p.inWsgo.Store(false) // the client may block the write
 	ok := j.writeHere(out)
-	C.wsgo_thread_attach(w.t)
-	w.inWsgo.Store(true)
+	C.wsgo_thread_attach(p.t)
+	p.inWsgo.Store(true)
 	return ok
 }
 
@@ -169,15 +182,12 @@ func (w *worker) emit(j *job, out *C.wsgo_out) bool {
 // GIL: not held.
 func (j *job) writeHere(out *C.wsgo_out) bool {
 	defer freeOut(out)
-	if j.owed {
-		j.owed = false
-		if !<-j.acks {
-			return false
-		}
+	if j.owed.Swap(false) && !<-j.acks {
+		return false
 	}
 	j.resMu.Lock()
 	defer j.resMu.Unlock()
-	if j.abandoned.Load() {
+	if j.ended.Load() {
 		return false
 	}
 	if j.werr == nil {
@@ -198,9 +208,10 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		log:    h.cfg.Logger,
 		res:    w,
 	}
-	j.handle = cgo.NewHandle(j)
+	j.handle = jobs.add(j)
+	defer j.end()
 	if err := h.sched.submit(j); err != nil {
-		j.handle.Delete()
+		jobs.remove(j.handle)
 		return err
 	}
 	timedOut := ctx.Done()
@@ -211,26 +222,27 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		case <-timedOut:
 			timedOut = nil
 			if errors.Is(context.Cause(ctx), wsgi.ErrTimeout) {
-				j.resMu.Lock() // waits for a write of the Python thread
-				j.abandoned.Store(true)
-				j.resMu.Unlock()
+				j.end() // waits for a write or body read of the Python thread
 				go h.abandon(j)
 				return wsgi.ErrTimeout
 			}
 			continue
 		}
 		if ev.final() {
-			j.handle.Delete() // C is done with it
+			jobs.remove(j.handle) // C is done with it
 		}
 		switch {
-		case ev.stopped:
-			return errStopped
+		case ev.refused != nil:
+			return ev.refused
 		case ev.gone:
 			return j.writeErr()
 		}
 		kind := ev.out.kind
 		if kind == C.WSGO_ERROR {
 			report := C.GoStringN(ev.out.buf, C.int(ev.out.body_len))
+			if ev.out.buf == nil {
+				report = "wsgo: out of memory formatting the app's exception\n"
+			}
 			freeOut(&ev.out)
 			j.logError("the app raised an exception", report)
 			return &AppError{Report: report, HeadersSent: ev.out.headers_sent != 0}
@@ -250,6 +262,16 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 	}
 }
 
+// end gives the request's body and Responder back to the front: it waits
+// for a write or a body read in progress, and refuses later ones.
+func (j *job) end() {
+	j.resMu.Lock()
+	j.bodyMu.Lock()
+	j.ended.Store(true)
+	j.bodyMu.Unlock()
+	j.resMu.Unlock()
+}
+
 func (j *job) writeErr() error {
 	j.resMu.Lock()
 	defer j.resMu.Unlock()
@@ -266,7 +288,7 @@ func freeOut(out *C.wsgo_out) {
 
 // final reports whether ev is the job's last event.
 func (ev *event) final() bool {
-	return ev.stopped || ev.gone || ev.out.kind == C.WSGO_DONE || ev.out.kind == C.WSGO_ERROR
+	return ev.refused != nil || ev.gone || ev.out.kind == C.WSGO_DONE || ev.out.kind == C.WSGO_ERROR
 }
 
 // AppError is an exception the app raised; it was logged with its
@@ -337,10 +359,13 @@ func (j *job) logError(msg, detail string) {
 // Python thread serving the job.
 
 // bodyRead fills p from the request body: fewer bytes only at its end;
-// -1 when the body could not be read (client gone, malformed chunking).
+// -1 when the body could not be read (client gone, malformed chunking),
+// bodyEnded once the request has ended.
 func (j *job) bodyRead(p []byte) int {
-	if j.abandoned.Load() {
-		return -1
+	j.bodyMu.Lock()
+	defer j.bodyMu.Unlock()
+	if j.ended.Load() {
+		return bodyEnded
 	}
 	j.sched.pause()
 	defer j.sched.resume()
@@ -370,9 +395,9 @@ func readFull(r io.Reader, p []byte) (int, error) {
 
 // logAppText logs what reached wsgi.errors (level 0, line by line) or an
 // exception report from a response's close() (level 1). j is nil once the
-// request is over.
+// request is over: a thread of the app wrote after its end.
 func logAppText(j *job, level int, text string) {
-	log := slog.Default()
+	log := slog.Default().With("after", "its request ended")
 	if j != nil {
 		log = j.log.With("request", j.req.ID, "path", j.req.RequestURI)
 	}

@@ -8,12 +8,19 @@ import "C"
 import (
 	"encoding/binary"
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
 	"unsafe"
 )
+
+// gilWait is how long wsgo waits for the GIL to look at Python from
+// outside (a timeout's interrupt, the stacks). A thread running Python
+// hands the GIL over within milliseconds when asked (sys.getswitchinterval
+// is 5 ms); one that keeps it this long is in C code that does not let go
+// (a regular expression that backtracks, a C extension's loop), and may
+// never.
+const gilWait = time.Second
 
 // abandon takes over a request that ran past its time limit, once its
 // client has been answered: it raises wsgo.RequestTimeout into the
@@ -21,31 +28,52 @@ import (
 // rest of the request's output (acknowledging chunks as unsent, so the
 // response's close() runs). If the thread is still busy StuckAfter later
 // (blocked in C code that never looks at the exception), it reports the
-// host stuck through Config.OnStuck.
+// host stuck through Config.OnStuck: counted from the timeout, whether or
+// not the GIL could be had meanwhile.
 func (h *Host) abandon(j *job) {
-	where := "it was still waiting for a free Python thread"
-	if w := j.thread.Load(); w != nil {
-		where = "its Python stack was:\n" + h.interrupt(w, j)
-	}
-	j.log.Warn("wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread",
-		"request", j.req.ID, "method", j.req.Method, "path", j.req.RequestURI, "traceback", where)
 	var stuck <-chan time.Time
 	if h.cfg.StuckAfter > 0 {
 		t := time.NewTimer(h.cfg.StuckAfter)
 		defer t.Stop()
 		stuck = t.C
 	}
+	const msg = "wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread"
+	logTimeout := func(where string) {
+		j.log.Warn(msg, "request", j.req.ID, "method", j.req.Method, "path", j.req.RequestURI, "traceback", where)
+	}
+	var interrupted chan string
+	if p := j.pythread.Load(); p == nil {
+		logTimeout("it was still waiting for a free Python thread")
+	} else {
+		interrupted = make(chan string, 1)
+		go func() { interrupted <- h.interrupt(p, j) }()
+		select {
+		case stack := <-interrupted:
+			logTimeout("its Python stack was:\n" + stack)
+			interrupted = nil
+		case <-time.After(gilWait):
+			logTimeout(fmt.Sprintf("its thread has held the GIL for over %v in C code, so no Python stack "+
+				"can be shown, and no request can run: new ones get 503 until it lets go; "+
+				"wsgo.RequestTimeout is raised then", gilWait))
+			h.sched.setWedged(true)
+		}
+	}
 	for {
 		select {
 		case ev := <-j.events:
 			if ev.final() {
-				j.handle.Delete()
+				jobs.remove(j.handle)
 			}
 			freeOut(&ev.out)
 			if ev.final() {
 				return
 			}
 			j.acks <- false
+		case stack := <-interrupted:
+			h.sched.setWedged(false)
+			j.log.Warn("wsgo: the thread of a timed-out request let go of the GIL; wsgo.RequestTimeout raised",
+				"request", j.req.ID, "path", j.req.RequestURI, "traceback", "its Python stack was:\n"+stack)
+			interrupted = nil
 		case <-stuck:
 			j.log.Error("wsgo: a Python thread is still stuck in a request that timed out",
 				"request", j.req.ID, "path", j.req.RequestURI, "stuck_for", h.cfg.StuckAfter)
@@ -57,42 +85,65 @@ func (h *Host) abandon(j *job) {
 	}
 }
 
-// interrupt raises RequestTimeout in w if it still runs j, and returns w's
-// stack. It waits for the GIL on a thread of its own.
-func (h *Host) interrupt(w *worker, j *job) string {
-	runtime.LockOSThread() // the temporary thread state is bound to this thread
-	defer runtime.UnlockOSThread()
-	stack := takeString(C.wsgo_interrupt(h.st, w.t, C.uintptr_t(j.handle)))
+// interrupt raises RequestTimeout in p if it still runs j, and returns p's
+// stack. It waits for the GIL on a thread state of its own, for as long as
+// it takes.
+func (h *Host) interrupt(p *pythread, j *job) string {
+	var stack string
+	if !h.withPython(func() { stack = takeString(C.wsgo_interrupt(h.st, p.t, C.uintptr_t(j.handle))) }) {
+		return "(Python has been finalized)\n"
+	}
 	if stack == "" {
 		return "(the request had just finished)\n"
 	}
 	return stack
 }
 
+// withPython runs f, which enters Python from outside its threads, unless
+// Python has been finalized; it reports whether f ran. Finalization
+// waits for f (see Shutdown).
+func (h *Host) withPython(f func()) bool {
+	h.pyMu.RLock()
+	defer h.pyMu.RUnlock()
+	if h.finalized {
+		return false
+	}
+	f()
+	return true
+}
+
 // Stacks returns the Python stack of every thread of the interpreter,
 // each headed by what the thread is: a wsgo thread and the request it
-// serves, or another thread of the app. It waits for the GIL, so a thread
-// holding the GIL forever in C code makes it wait forever.
+// serves, or another thread of the app. It waits gilWait for the GIL;
+// when a thread keeps it (in C code), it lists what each wsgo thread
+// serves instead, and says so.
 func (h *Host) Stacks() string {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var n C.size_t
-	buf := C.wsgo_stacks(h.st, &n)
-	if buf == nil {
-		return "(Python could not list its threads)\n"
-	}
-	defer C.wsgo_free(unsafe.Pointer(buf))
-	stacks := parseStacks(unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(n)))
 	names := map[uint64]string{}
-	for i, w := range h.threads {
-		names[w.ident] = fmt.Sprintf("wsgo thread %d, idle", i+1)
-		if j := w.current.Load(); j != nil {
-			names[w.ident] = fmt.Sprintf("wsgo thread %d, serving request %d: %s %s", i+1, j.req.ID, j.req.Method, j.req.RequestURI)
+	var idents []uint64
+	for i, p := range h.pythreads {
+		names[p.ident] = fmt.Sprintf("wsgo thread %d, idle", i+1)
+		if j := p.current.Load(); j != nil {
+			names[p.ident] = fmt.Sprintf("wsgo thread %d, serving request %d: %s %s", i+1, j.req.ID, j.req.Method, j.req.RequestURI)
 		}
+		idents = append(idents, p.ident)
 	}
-	idents := make([]uint64, 0, len(stacks))
-	for id := range stacks {
-		idents = append(idents, id)
+	read := make(chan map[uint64]string, 1)
+	go func() { read <- h.stacks() }()
+	var stacks map[uint64]string
+	select {
+	case stacks = <-read:
+		if stacks == nil {
+			return "(Python could not list its threads)\n"
+		}
+		idents = idents[:0]
+		for id := range stacks {
+			idents = append(idents, id)
+		}
+	case <-time.After(gilWait):
+		stacks = map[uint64]string{}
+		for _, id := range idents {
+			stacks[id] = fmt.Sprintf("  (unknown: a thread has held the GIL for over %v in C code)\n", gilWait)
+		}
 	}
 	sort.Slice(idents, func(a, b int) bool { return idents[a] < idents[b] })
 	var b strings.Builder
@@ -104,6 +155,21 @@ func (h *Host) Stacks() string {
 		fmt.Fprintf(&b, "Thread %#x (%s), most recent call last:\n%s\n", id, name, stacks[id])
 	}
 	return b.String()
+}
+
+// stacks reads every thread's stack, waiting for the GIL as long as it
+// takes; nil if Python failed or is finalized.
+func (h *Host) stacks() map[uint64]string {
+	var stacks map[uint64]string
+	h.withPython(func() {
+		var n C.size_t
+		buf := C.wsgo_stacks(h.st, &n)
+		if buf != nil {
+			stacks = parseStacks(unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(n)))
+			C.wsgo_free(unsafe.Pointer(buf))
+		}
+	})
+	return stacks
 }
 
 // parseStacks reads wsgo_stacks' packing: u32 count, then per thread u64

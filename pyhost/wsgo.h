@@ -17,6 +17,38 @@ typedef struct wsgo_interp wsgo_interp; /* one interpreter's state: app, types, 
 typedef struct wsgo_call wsgo_call;     /* one request in flight (a Python object) */
 typedef struct wsgo_thread wsgo_thread; /* one Python thread state */
 
+/*
+ * The packed request, the one format in which a request crosses from Go
+ * (pyhost/request.go packs it) to C (environ.c builds environ from it).
+ * Every length and count is a native-endian u32.
+ *
+ *   WSGO_F_COUNT fixed fields, in the order of WSGO_F_* below, each
+ *     u32 length, then that many bytes; or, for a field the request does
+ *     not have (only CONTENT_TYPE and CONTENT_LENGTH), WSGO_ABSENT alone;
+ *   u32 header count, then per header
+ *     u32 length + its environ key ("HTTP_USER_AGENT", "HTTPS"),
+ *     u32 length + its value (repeated headers already joined).
+ *
+ * Bytes become str as latin-1 (PEP 3333 native strings). PATH_INFO is the
+ * percent-decoded path. C fails closed on a buffer that ends early.
+ */
+#define WSGO_ABSENT 0xFFFFFFFFu
+enum {
+    WSGO_F_METHOD,         /* REQUEST_METHOD */
+    WSGO_F_PATH,           /* PATH_INFO */
+    WSGO_F_QUERY,          /* QUERY_STRING */
+    WSGO_F_URI,            /* REQUEST_URI */
+    WSGO_F_PROTO,          /* SERVER_PROTOCOL */
+    WSGO_F_SCHEME,         /* wsgi.url_scheme */
+    WSGO_F_SERVER_NAME,    /* SERVER_NAME */
+    WSGO_F_SERVER_PORT,    /* SERVER_PORT */
+    WSGO_F_REMOTE_ADDR,    /* REMOTE_ADDR */
+    WSGO_F_REMOTE_PORT,    /* REMOTE_PORT */
+    WSGO_F_CONTENT_TYPE,   /* CONTENT_TYPE, or WSGO_ABSENT */
+    WSGO_F_CONTENT_LENGTH, /* CONTENT_LENGTH, or WSGO_ABSENT */
+    WSGO_F_COUNT
+};
+
 /* Outcome kinds of wsgo_call_start / wsgo_call_next / the write() callable. */
 enum {
     WSGO_DONE = 0,  /* response complete; the call is finished and released */
@@ -26,6 +58,13 @@ enum {
 };
 
 /*
+ * What the callbacks into Go (wsgoBodyRead, wsgoEmit) return when the
+ * request has ended: a thread the app started outlived it. Its handle may
+ * be stale by then; Go never reuses one, so that is safe.
+ */
+#define WSGO_ENDED (-2)
+
+/*
  * One output of the application. buf holds, when head is set, the status
  * and headers packed as: u32 len + reason, u32 count, then per header
  * u32 len + name, u32 len + value (head_len bytes in all). body/body_len
@@ -33,7 +72,7 @@ enum {
  * the memory of a Python bytes object that the call keeps alive until
  * wsgo_call_next or wsgo_call_abort (like fd). Readers may read it without
  * the GIL: bytes are immutable. For WSGO_ERROR, buf holds the UTF-8 report
- * and body_len its length. buf is NULL when there is nothing to hold.
+ * and body_len its length (NULL and 0 when out of memory). buf is NULL when there is nothing to hold.
  */
 typedef struct {
     int kind;
@@ -61,7 +100,7 @@ typedef struct {
     int strict;              /* str bodies are errors, not warnings */
     double timeout;          /* --timeout in seconds, 0 = none; named in RequestTimeout */
     int reload;              /* --reload: a report says a save is enough */
-} wsgo_load_opts;
+} wsgo_import_opts;
 
 /* What the loader found; strings owned by the caller: free with wsgo_free. */
 typedef struct {
@@ -70,7 +109,7 @@ typedef struct {
     char *about;        /* JSON: the app's name and repr, sys.path (wsgo check) */
     char *error;        /* NULL on success, else the report to print */
     char *sources;      /* on error: '\n'-separated files to watch for a fix (--reload) */
-} wsgo_load_result;
+} wsgo_import_result;
 
 void *wsgo_alloc(size_t n); /* GIL: none. NULL when out of memory */
 void wsgo_free(void *p);    /* GIL: none. p may be NULL */
@@ -82,7 +121,7 @@ void wsgo_free(void *p);    /* GIL: none. p may be NULL */
  */
 wsgo_interp *wsgo_interp_new(char **error);
 /* Imports the app. GIL: held. */
-void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_result *res);
+void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_import_result *res);
 /*
  * Sets *text to the app's own Python files, '\n'-separated (loader.py's
  * source_files), and returns 0; or returns -1 with *text the error's report
@@ -93,11 +132,24 @@ void wsgo_interp_load(wsgo_interp *st, const wsgo_load_opts *opts, wsgo_load_res
 int wsgo_interp_source_files(wsgo_interp *st, char **text);
 /* Python's version, e.g. "3.11.2". Static storage. GIL: none. */
 const char *wsgo_python_version(void);
+/* Kinds of handler the app gives a signal, in the wsgoSignal callback. */
+enum {
+    WSGO_SIGNAL_HANDLER = 0, /* a Python function: relay the signal to it */
+    WSGO_SIGNAL_IGNORE = 1,  /* signal.SIG_IGN */
+    WSGO_SIGNAL_DEFAULT = 2, /* signal.SIG_DFL */
+};
+/*
+ * Runs the app's Python handler for signal sig, which Go has relayed, on
+ * the thread that called wsgo_interp_new (the only one where Python runs
+ * signal handlers). Returns NULL, or the report of an exception the
+ * handler raised (free with wsgo_free). GIL: none; taken and released.
+ */
+char *wsgo_run_signal_handler(wsgo_interp *st, int sig);
 /* Releases the GIL held since wsgo_interp_new. GIL: held, released on return. */
 void wsgo_interp_release(wsgo_interp *st);
 /*
  * Takes the GIL back on the starting thread, runs atexit handlers and
- * finalizes CPython; frees st. Every wsgo_thread must be gone.
+ * finalizes CPython; then frees st. Every wsgo_thread must be gone.
  * GIL: none on entry, gone on return. Returns 0, or -1 if finalizing failed.
  */
 int wsgo_interp_finalize(wsgo_interp *st);
@@ -126,14 +178,15 @@ uint64_t wsgo_thread_ident(wsgo_thread *t);
 
 /*
  * Calls the app for one request, on thread t (the caller's). req/len is the packed request built by
- * pyhost/request.go (borrowed for the call). handle is Go's cgo.Handle for
- * the request, given back in the wsgoBodyRead/wsgoEmit/wsgoLog callbacks.
+ * pyhost/request.go (borrowed for the call); body_len the body's length, or
+ * -1 when unknown. handle is Go's handle for the request (never 0, never
+ * reused), given back in the wsgoBodyRead/wsgoEmit/wsgoLog callbacks.
  * Fills *out. For WSGO_MORE and WSGO_FILE, returns a new reference that
  * the caller passes on to wsgo_call_next or wsgo_call_abort; otherwise
  * returns NULL and the request is over (close() called). GIL: held.
  */
 wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, size_t len,
-                           uintptr_t handle, wsgo_out *out);
+                           int64_t body_len, uintptr_t handle, wsgo_out *out);
 /*
  * The output after a WSGO_MORE/WSGO_FILE was written. Consumes call; returns
  * it again (same rule as wsgo_call_start) when more is to come. GIL: held.

@@ -89,6 +89,13 @@ type Request struct {
 // Responder writes one response. It is dead once ServeWSGI returns.
 type Responder interface {
 	// Start sends the status line and headers. reason is sent as given.
+	// The host validates what the application gave before calling Start,
+	// where a mistake can still be raised in the application's own frame
+	// (pyhost does it in start_response): a status of three digits,
+	// header names that are RFC 9110 tokens, values and reason without
+	// control characters (no header injection), no hop-by-hop headers.
+	// The front only frames: it checks the status range and
+	// Content-Length, which decide the framing, and nothing else.
 	// bodyLen is the exact length of the body when the host knows it
 	// (the whole response was produced at once), else -1; the front uses
 	// it to frame the body when the application gave no Content-Length.

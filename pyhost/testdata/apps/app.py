@@ -3,6 +3,8 @@ import json
 import sys
 import time
 
+import hostile
+
 closed = []  # names of responses whose close() ran
 
 
@@ -62,6 +64,8 @@ def input_view(environ, start_response):
 
 def routes(environ, start_response):
     path = environ["PATH_INFO"]
+    if path.startswith("/hostile/"):
+        return hostile.route(environ, start_response)
     if path == "/hello":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"Hello, ", b"world!"]

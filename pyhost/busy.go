@@ -9,10 +9,10 @@ type Load struct {
 
 // Load reads the scheduler's Go-side state: no GIL and no cgo, so it
 // answers at once however busy Python is.
-func (h *Host) Load() Load { return h.sched.load(h.cfg.Threads) }
+func (h *Host) Load() Load { return h.sched.snapshot(h.cfg.Threads) }
 
-// load: every thread that is not parked is serving a request.
-func (s *scheduler) load(threads int) Load {
+// snapshot: every pythread that is not parked is serving a request.
+func (s *scheduler) snapshot(threads int) Load {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Load{Threads: threads, Busy: threads - len(s.idle), Queued: s.queue.len()}

@@ -8,26 +8,26 @@ import "time"
 // time the running threads used over a window, each thread counted from
 // the window's start or from when it was woken, whichever is later.
 
-// meter measures one thread (threadLoad; fakes in tests).
+// meter measures one thread (threadCPU; fakes in tests).
 type meter interface {
 	cpu() time.Duration // CPU time used so far
 	runnable() bool     // running or waiting for a CPU now (not blocked)
 }
 
-// The two gauges, indexes of scheduler.windowAt and worker.marks.
+// The two gauges, indexes of scheduler.windowAt and pythread.marks.
 const (
 	stallGauge = iota // restarted whenever a verdict is drawn
 	shedGauge         // windows of 2 × stallAfter
 )
 
 // measured reports whether the scheduler can measure its threads.
-func (s *scheduler) measured() bool { return s.threads != nil }
+func (s *scheduler) measured() bool { return s.pythreads != nil }
 
 // startGauge starts a window of gauge g.
 func (s *scheduler) startGauge(g int, now time.Time) {
-	for _, w := range s.threads {
-		if !w.parked {
-			w.marks[g] = w.meter.cpu()
+	for _, p := range s.pythreads {
+		if !p.parked {
+			p.marks[g] = p.meter.cpu()
 		}
 	}
 	s.windowAt[g] = now
@@ -37,11 +37,11 @@ func (s *scheduler) startGauge(g int, now time.Time) {
 // window, and starts the next.
 func (s *scheduler) lap(g int, now time.Time) float64 {
 	var used time.Duration
-	for _, w := range s.threads {
-		if !w.parked {
-			c := w.meter.cpu()
-			used += c - w.marks[g]
-			w.marks[g] = c
+	for _, p := range s.pythreads {
+		if !p.parked {
+			c := p.meter.cpu()
+			used += c - p.marks[g]
+			p.marks[g] = c
 		}
 	}
 	share := float64(used) / float64(now.Sub(s.windowAt[g]))
@@ -50,10 +50,10 @@ func (s *scheduler) lap(g int, now time.Time) float64 {
 }
 
 // joined counts a thread just woken from now on.
-func (s *scheduler) joined(w *worker) {
+func (s *scheduler) joined(p *pythread) {
 	if s.measured() {
-		c := w.meter.cpu()
-		w.marks = [2]time.Duration{c, c}
+		c := p.meter.cpu()
+		p.marks = [2]time.Duration{c, c}
 	}
 }
 
@@ -61,8 +61,8 @@ func (s *scheduler) joined(w *worker) {
 // one, or in wsgo's own code (where it may sleep waiting for the Go
 // runtime, which is no sign of an app blocked on I/O).
 func (s *scheduler) anyRunnable() bool {
-	for _, w := range s.threads {
-		if !w.parked && (w.inWsgo.Load() || w.meter.runnable()) {
+	for _, p := range s.pythreads {
+		if !p.parked && (p.inWsgo.Load() || p.meter.runnable()) {
 			return true
 		}
 	}

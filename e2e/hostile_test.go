@@ -1,0 +1,111 @@
+package e2e
+
+// Apps that misbehave the way real ones do by mistake (issue 12): none
+// may crash or wedge a worker for good.
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startHostile serves testdata/hostile/app.py with flags.
+func startHostile(t *testing.T, env []string, flags ...string) *server {
+	t.Helper()
+	app, err := filepath.Abs(filepath.Join("testdata", "hostile", "app.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return start(t, append(env, "PYTHONDONTWRITEBYTECODE=1"), append([]string{app}, flags...)...)
+}
+
+// A request spinning in C with the GIL held: the client gets 504, the log
+// names the request at once and says why there is no stack, requests
+// meanwhile are refused at once instead of timing out, and the worker is
+// replaced once --graceful-timeout has passed since the timeout.
+func TestRequestHoldingTheGILInCIsReportedAndItsWorkerReplaced(t *testing.T) {
+	s := startHostile(t, nil, "--timeout", "1", "--graceful-timeout", "2", "--threads", "2")
+	pid := readyPids(s)["1"]
+	if resp, _ := s.get("/regex"); resp.StatusCode != 504 {
+		t.Fatalf("status %d; want 504", resp.StatusCode)
+	}
+	if !s.waitLog(`wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread request=\d+ method=GET path=/regex\nits thread has held the GIL for over 1s in C code, so no Python stack can be shown`, 5*time.Second) {
+		t.Fatal("the timeout of the request was not logged")
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Get(s.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 && resp.StatusCode != 200 {
+		t.Errorf("a request while the GIL is held got %d; want 503 (or 200 from a new worker)", resp.StatusCode)
+	}
+	if !s.waitLog(`a Python thread is still stuck in a request that timed out request=\d+ path=/regex`, 10*time.Second) ||
+		!s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) asks to be replaced: a Python thread stays stuck`, 10*time.Second) {
+		t.Fatal("the stuck thread was not reported")
+	}
+	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) (exited|still running)`, 15*time.Second) {
+		t.Fatal("the stuck worker was not replaced")
+	}
+	if _, body := s.get("/"); body == "pid "+strconv.Itoa(pid) || readyPids(s)["1"] == pid {
+		t.Errorf("after the replacement: %q from worker pids %v", body, readyPids(s))
+	}
+}
+
+// PYTHON* variables of the environment do not configure the server's
+// interpreter (PYTHONOPTIMIZE would strip the app's asserts, PYTHONVERBOSE
+// floods the log), except PYTHONPATH and PYTHONDONTWRITEBYTECODE, which a
+// deployment sets on purpose.
+func TestPythonVariablesOfTheEnvironmentAreIgnoredButPYTHONPATH(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "from_pythonpath.py"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startHostile(t, []string{"PYTHONOPTIMIZE=2", "PYTHONVERBOSE=1", "PYTHONPATH=" + dir})
+	if _, body := s.get("/flags"); body != "optimize=0 verbose=0 module on PYTHONPATH found" {
+		t.Fatalf("got %q", body)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "__pycache__")); !os.IsNotExist(err) {
+		t.Errorf("PYTHONDONTWRITEBYTECODE=1 was not honoured: %v", err)
+	}
+}
+
+// An app's handlers for signals wsgo does not use run on Python's main
+// thread when the signal comes; an exception in one is logged. A handler
+// for a signal wsgo uses is refused at install, saying why.
+func TestAppSignalHandlersRunAndWsgosSignalsAreNotInstalled(t *testing.T) {
+	app, err := filepath.Abs(filepath.Join("testdata", "hostile", "signals_app.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, []string{"PYTHONDONTWRITEBYTECODE=1"}, app)
+	pid := readyPids(s)["1"]
+	refused := "SIGTERM: RuntimeWarning: wsgo uses SIGTERM to stop a worker gracefully, so the app's handler is " +
+		"not installed: for cleanup when a worker stops, use atexit.register(); handlers for other signals " +
+		"(SIGUSR2, SIGALRM, SIGWINCH, SIGRTMIN+n) run on Python's main thread"
+	want := func(n int) string { return fmt.Sprintf("pid %d usr2=%d; %s", pid, n, refused) }
+	if _, body := s.get("/"); body != want(0) {
+		t.Fatalf("got  %q\nwant %q", body, want(0))
+	}
+	syscall.Kill(pid, syscall.SIGUSR2)
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); body != want(1); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the SIGUSR2 handler did not run: %q", body)
+		}
+		_, body = s.get("/")
+	}
+	syscall.Kill(pid, syscall.SIGALRM)
+	if !s.waitLog(`wsgo: the app's handler for SIGALRM raised an exception\n(.*\n)*RuntimeError: the SIGALRM handler failed`, 10*time.Second) {
+		t.Error("the exception of the SIGALRM handler was not logged")
+	}
+	if _, body := s.get("/"); body != want(1) || readyPids(s)["1"] != pid {
+		t.Errorf("after the signals: %q from workers %v", body, readyPids(s))
+	}
+}

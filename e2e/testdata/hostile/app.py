@@ -1,0 +1,26 @@
+"""An app that does what real apps do by mistake, for e2e/hostile_test.go.
+
+/regex spins in C code with the GIL held (a regular expression that
+backtracks for ever); /flags shows what PYTHON* variables changed; /
+answers which worker process it is.
+"""
+import os
+import re
+import sys
+
+
+def application(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/flags":  # what the PYTHON* variables of the environment did
+        try:
+            import from_pythonpath  # noqa: F401
+            found = "found"
+        except ImportError:
+            found = "not found"
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"optimize=%d verbose=%d module on PYTHONPATH %s" % (
+            sys.flags.optimize, sys.flags.verbose, found.encode())]
+    if path == "/regex":
+        re.match(r"(a+)+$", "a" * 64 + "b")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"pid %d" % os.getpid()]
