@@ -157,7 +157,20 @@ if __name__ == "__main__":
 `)
 	out, err := exec.Command(binary, "python", script).CombinedOutput()
 	if want := binary + " [1, 2, 3]\n"; err != nil || string(out) != want {
-		t.Errorf("%v, output %q; want %q", err, out, want)
+		t.Errorf("wsgo python: %v, output %q; want %q", err, out, want)
+	}
+
+	// The same from an app that wsgo run serves.
+	app := writeApp(t, "spawn_app.py", `import multiprocessing, sys
+def application(environ, start_response):
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        body = "%s %s" % (sys.executable, pool.map(abs, [-1, -2, -3]))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body.encode()]
+`)
+	s := start(t, nil, app)
+	if _, body := s.get("/"); body != binary+" [1, 2, 3]" {
+		t.Errorf("wsgo run: %q; want %q", body, binary+" [1, 2, 3]")
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -134,8 +135,15 @@ func Start(cfg Config) (*Host, error) {
 // handlers, which Python runs on this thread only.
 func (h *Host) runInterpreter(ready chan<- error) {
 	runtime.LockOSThread()
+	exe, err := os.Executable()
+	if err != nil {
+		ready <- &LoadError{Report: fmt.Sprintf("wsgo: cannot find wsgo's own executable (is /proc mounted?): %v\n", err)}
+		return
+	}
+	cexe := C.CString(exe)
+	defer C.free(unsafe.Pointer(cexe))
 	var cerr *C.char
-	st := C.wsgo_interp_new(&cerr)
+	st := C.wsgo_interp_new(cexe, &cerr)
 	if st == nil {
 		ready <- &LoadError{Report: takeString(cerr)}
 		return

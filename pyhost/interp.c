@@ -146,7 +146,7 @@ done:
     return rc;
 }
 
-wsgo_interp *wsgo_interp_new(char **error)
+wsgo_interp *wsgo_interp_new(const char *executable, char **error)
 {
     PyConfig config;
     PyStatus status;
@@ -166,6 +166,11 @@ wsgo_interp *wsgo_interp_new(char **error)
     if (nobytecode && *nobytecode)
         config.write_bytecode = 0;
     status = PyConfig_SetBytesString(&config, &config.program_name, "wsgo");
+    if (PyStatus_Exception(status))
+        goto fail;
+    /* wsgo runs `wsgo -c ...` as Python (main.go), so multiprocessing's
+     * spawn and other re-runs of sys.executable come back to it. */
+    status = PyConfig_SetBytesString(&config, &config.executable, executable);
     if (PyStatus_Exception(status))
         goto fail;
     status = Py_InitializeFromConfig(&config);

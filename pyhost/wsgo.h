@@ -116,10 +116,11 @@ void wsgo_free(void *p);    /* GIL: none. p may be NULL */
 
 /*
  * Starts CPython on the calling OS thread, which must stay the same for
- * wsgo_interp_finalize. Returns NULL and sets *error (free with wsgo_free)
+ * wsgo_interp_finalize. executable (borrowed for the call) becomes
+ * sys.executable. Returns NULL and sets *error (free with wsgo_free)
  * if CPython cannot start. GIL: held on return, by this thread.
  */
-wsgo_interp *wsgo_interp_new(char **error);
+wsgo_interp *wsgo_interp_new(const char *executable, char **error);
 /* Imports the app. GIL: held. */
 void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_import_result *res);
 /*
