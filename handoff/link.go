@@ -164,7 +164,7 @@ type lentConn struct {
 	net.Conn
 	w      *Link
 	slot   uint32
-	opaque bool // Encrypted: its state stays Opaque
+	opaque bool // Pin: its state stays Opaque
 	end    sync.Once
 }
 
@@ -211,7 +211,7 @@ func (c *lentConn) Idle() {
 	}
 }
 
-func (c *lentConn) Encrypted() {
+func (c *lentConn) Pin() {
 	c.opaque = true
 	c.w.slots.Set(c.slot, Opaque)
 }

@@ -74,6 +74,11 @@ func badAllowItem(item string) error {
 	return fmt.Errorf(`wsgo: bad --forwarded-allow-ips entry %q: use IP addresses (10.0.0.1), CIDR ranges (10.0.0.0/8), "unix" for unix-socket peers, or "*" for everyone, separated by commas`, item)
 }
 
+// Empty reports whether the list trusts no one.
+func (a *AllowList) Empty() bool {
+	return !a.all && !a.unix && len(a.prefixes) == 0
+}
+
 // trusts reports whether ip is a trusted proxy.
 func (a *AllowList) trusts(ip netip.Addr) bool {
 	if a.all {

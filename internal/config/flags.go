@@ -96,6 +96,8 @@ func RunFlags() []cli.Flag {
 		&cli.StringFlag{Name: "forwarded-allow-ips", EnvVars: []string{"WSGO_FORWARDED_ALLOW_IPS", "FORWARDED_ALLOW_IPS"},
 			Value: "127.0.0.1,::1",
 			Usage: "proxies whose X-Forwarded-* and Forwarded headers are believed: `LIST` of addresses, CIDRs, unix, or *"},
+		&cli.BoolFlag{Name: "proxy-protocol", EnvVars: []string{"WSGO_PROXY_PROTOCOL"},
+			Usage: "connections from --forwarded-allow-ips peers must open with a PROXY protocol header (v1 or v2; HAProxy, AWS NLB), whose client address becomes REMOTE_ADDR; other peers are served as plain HTTP"},
 		&cli.IntFlag{Name: "limit-request-line", EnvVars: []string{"WSGO_LIMIT_REQUEST_LINE"},
 			Value: httpfront.DefaultLimitRequestLine, Usage: "longest request line in `BYTES`; longer gets 414"},
 		&cli.IntFlag{Name: "limit-request-fields", EnvVars: []string{"WSGO_LIMIT_REQUEST_FIELDS"},

@@ -151,6 +151,7 @@ func (o *Options) parseFront(c *cli.Context) error {
 		StreamRequestBody:     c.Bool("stream-request-body"),
 		StaticMaxAge:          seconds(c, "static-max-age"),
 		Debug:                 c.Bool("debug"),
+		ProxyProtocol:         c.Bool("proxy-protocol"),
 	}
 	if o.Front.KeepAlive == 0 {
 		o.Front.KeepAlive = -1 // Config's zero is the default
@@ -165,6 +166,9 @@ func (o *Options) parseFront(c *cli.Context) error {
 	var err error
 	if o.Front.ForwardedAllow, err = httpfront.ParseAllowList(c.String("forwarded-allow-ips")); err != nil {
 		return usage(err.Error())
+	}
+	if o.Front.ProxyProtocol && o.Front.ForwardedAllow.Empty() {
+		return usage("wsgo run: --proxy-protocol needs the load balancers that send the PROXY header in --forwarded-allow-ips (addresses or CIDRs); it is empty")
 	}
 	if o.AccessLogJSON, err = httpfront.ParseAccessLogFormat(c.String("access-log-format")); err != nil {
 		return usage(err.Error())
