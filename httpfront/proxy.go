@@ -121,9 +121,10 @@ type hop struct {
 
 // forward applies the proxy headers of a request from a trusted peer:
 // REMOTE_ADDR and REMOTE_PORT, wsgi.url_scheme, HTTP_HOST, SERVER_NAME and
-// SERVER_PORT. Malformed headers are ignored, each on its own.
+// SERVER_PORT, and the start of SCRIPT_NAME (X-Forwarded-Prefix: the path
+// the proxy stripped). Malformed headers are ignored, each on its own.
 func forward(req *wsgi.Request, trust *AllowList) {
-	var xff, fwd, xproto, xhost, xport []string
+	var xff, fwd, xproto, xhost, xport, xprefix []string
 	for _, h := range req.Header {
 		switch h.Name {
 		case "X-Forwarded-For":
@@ -136,7 +137,12 @@ func forward(req *wsgi.Request, trust *AllowList) {
 			xhost = append(xhost, h.Value)
 		case "X-Forwarded-Port":
 			xport = append(xport, h.Value)
+		case "X-Forwarded-Prefix":
+			xprefix = append(xprefix, h.Value)
 		}
+	}
+	if prefix, ok := checkedPrefix(lastItem(xprefix)); ok {
+		req.RawScriptName = prefix // SCRIPT_NAME before --root-path's (mount.go)
 	}
 	elem := pickClient(parseForwarded(fwd), trust)
 	client := pickClient(forwardedFor(xff), trust)

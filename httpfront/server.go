@@ -76,6 +76,9 @@ type Config struct {
 	TLS *tls.Config
 	// Metrics, when set, counts the requests (NewMetrics).
 	Metrics *Metrics
+	// RootPath is the URL path the app is mounted at ("/app", or ""):
+	// SCRIPT_NAME; requests outside it get 404 (mount.go).
+	RootPath string
 	// ProxyProtocol makes the peers of ForwardedAllow open each
 	// connection with a PROXY protocol header (proxyproto.go).
 	ProxyProtocol bool
@@ -100,6 +103,7 @@ type Server struct {
 	tlsConfig     *tls.Config
 	metrics       *Metrics
 	proxyProtocol bool
+	rootPath      string
 
 	// ctx is the parent of every request context; cancelled when a
 	// Shutdown runs out of time.
@@ -143,6 +147,7 @@ func New(cfg Config) *Server {
 		tlsConfig:     cfg.TLS,
 		metrics:       cfg.Metrics,
 		proxyProtocol: cfg.ProxyProtocol,
+		rootPath:      cfg.RootPath,
 		closing:       make(chan struct{}),
 		listeners:     make(map[net.Listener]struct{}),
 		conns:         make(map[*conn]struct{}),

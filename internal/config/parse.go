@@ -163,7 +163,14 @@ func (o *Options) parseFront(c *cli.Context) error {
 		}
 		o.Front.Static = append(o.Front.Static, dir)
 	}
+	root := c.String("root-path")
+	if !c.IsSet("root-path") {
+		root = os.Getenv("SCRIPT_NAME") // as gunicorn reads it
+	}
 	var err error
+	if o.Front.RootPath, err = httpfront.ParseRootPath(root); err != nil {
+		return usage(err.Error())
+	}
 	if o.Front.ForwardedAllow, err = httpfront.ParseAllowList(c.String("forwarded-allow-ips")); err != nil {
 		return usage(err.Error())
 	}
