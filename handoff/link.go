@@ -87,6 +87,8 @@ type Orders struct {
 	Release func()         // give idle connections back, finish the rest
 	Stop    func()         // shut down gracefully (also when the master is gone)
 	Dump    func()         // log the Python stacks
+	// Draining: readiness turns to 503 for good; serve on. Nil: ignored.
+	Draining func()
 	// Metrics returns the worker's metrics for Scrape, encoded; it runs
 	// on a goroutine of its own. Nil: the worker has none.
 	Metrics func() []byte
@@ -119,6 +121,10 @@ func (w *Link) Serve(o Orders) error {
 			return nil
 		case Dump:
 			o.Dump()
+		case Draining:
+			if o.Draining != nil {
+				o.Draining()
+			}
 		case Scrape:
 			go w.answerScrape(m.Slot, o.Metrics)
 		default:

@@ -73,11 +73,15 @@ func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answe
 	return x.finish(err)
 }
 
-// route picks what answers a request: a --static directory, Go for a
-// request outside --root-path, else the app, with SCRIPT_NAME set.
+// route picks what answers a request: a health check, a --static
+// directory, Go for a request outside --root-path, else the app, with
+// SCRIPT_NAME set.
 // toPython: it is the app, whose requests have their bodies spooled (the
 // others are drained unread).
 func (s *Server) route(req *wsgi.Request) (app wsgi.App, toPython bool) {
+	if check := s.healthCheck(req); check != nil {
+		return check, false
+	}
 	if files := s.static.match(req.RawPath); files != nil {
 		return files, false
 	}

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -79,6 +80,9 @@ type Config struct {
 	// RootPath is the URL path the app is mounted at ("/app", or ""):
 	// SCRIPT_NAME; requests outside it get 404 (mount.go).
 	RootPath string
+	// HealthPath, when set ("/", "/-/"), makes HealthPath+"healthz" and
+	// HealthPath+"readyz" health checks answered by the server (health.go).
+	HealthPath string
 	// ProxyProtocol makes the peers of ForwardedAllow open each
 	// connection with a PROXY protocol header (proxyproto.go).
 	ProxyProtocol bool
@@ -104,6 +108,8 @@ type Server struct {
 	metrics       *Metrics
 	proxyProtocol bool
 	rootPath      string
+	healthPath    string
+	draining      atomic.Bool // SetDraining: readiness is 503
 
 	// ctx is the parent of every request context; cancelled when a
 	// Shutdown runs out of time.
@@ -148,6 +154,7 @@ func New(cfg Config) *Server {
 		metrics:       cfg.Metrics,
 		proxyProtocol: cfg.ProxyProtocol,
 		rootPath:      cfg.RootPath,
+		healthPath:    cfg.HealthPath,
 		closing:       make(chan struct{}),
 		listeners:     make(map[net.Listener]struct{}),
 		conns:         make(map[*conn]struct{}),

@@ -92,11 +92,12 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		}
 	}()
 	go link.Serve(handoff.Orders{
-		Conn:    srv.ServeConn,
-		Release: func() { release <- true },
-		Stop:    func() { release <- false },
-		Dump:    func() { go logStacks(host, logger) },
-		Metrics: gatherMetrics,
+		Conn:     srv.ServeConn,
+		Release:  func() { release <- true },
+		Stop:     func() { release <- false },
+		Dump:     func() { go logStacks(host, logger) },
+		Draining: srv.SetDraining,
+		Metrics:  gatherMetrics,
 	})
 	var giveBack bool
 	changes := reload.changes()

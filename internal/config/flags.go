@@ -85,6 +85,8 @@ func RunFlags() []cli.Flag {
 			Usage: "with --reload, also reload when `FILE` changes (repeatable)"},
 		&cli.StringFlag{Name: "metrics-bind", EnvVars: []string{"WSGO_METRICS_BIND"},
 			Usage: "serve Prometheus metrics of the master and every worker (/metrics) and health checks (/healthz, /readyz) on `ADDR` (HOST:PORT or unix:PATH; default: off)"},
+		&cli.StringFlag{Name: "health-path", EnvVars: []string{"WSGO_HEALTH_PATH"},
+			Usage: "answer health checks on the app's listeners too, from Go: `PREFIX`/healthz and PREFIX/readyz (e.g. /- for /-/healthz; default: off)"},
 		&cli.StringFlag{Name: "root-path", EnvVars: []string{"WSGO_ROOT_PATH"},
 			Usage: "mount the app at the URL `PATH` (e.g. /app): SCRIPT_NAME is PATH, PATH_INFO the rest, other paths get 404 (default: SCRIPT_NAME from the environment, else none)"},
 		&cli.StringSliceFlag{Name: "static", EnvVars: []string{"WSGO_STATIC"},

@@ -171,6 +171,9 @@ func (o *Options) parseFront(c *cli.Context) error {
 	if o.Front.RootPath, err = httpfront.ParseRootPath(root); err != nil {
 		return usage(err.Error())
 	}
+	if o.Front.HealthPath, err = httpfront.ParseHealthPath(c.String("health-path")); err != nil {
+		return usage(err.Error())
+	}
 	if o.Front.ForwardedAllow, err = httpfront.ParseAllowList(c.String("forwarded-allow-ips")); err != nil {
 		return usage(err.Error())
 	}
