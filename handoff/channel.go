@@ -19,6 +19,7 @@ const (
 	Release Kind = 'R' // give idle connections back, finish the rest, exit
 	Stop    Kind = 'S' // shutdown: finish in-flight requests, close, exit
 	Dump    Kind = 'D' // log the Python stack of every thread
+	Reopen  Kind = 'O' // reopen the log files (SIGUSR1, logrotate)
 	// Draining: the master is stopping (SIGTERM with --shutdown-delay):
 	// readiness turns to 503, connections are still served.
 	Draining Kind = 'd'

@@ -87,6 +87,7 @@ type Orders struct {
 	Release func()         // give idle connections back, finish the rest
 	Stop    func()         // shut down gracefully (also when the master is gone)
 	Dump    func()         // log the Python stacks
+	Reopen  func()         // reopen the log files
 	// Draining: readiness turns to 503 for good; serve on. Nil: ignored.
 	Draining func()
 	// Metrics returns the worker's metrics for Scrape, encoded; it runs
@@ -121,6 +122,8 @@ func (w *Link) Serve(o Orders) error {
 			return nil
 		case Dump:
 			o.Dump()
+		case Reopen:
+			o.Reopen()
 		case Draining:
 			if o.Draining != nil {
 				o.Draining()
