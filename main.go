@@ -93,7 +93,7 @@ func run(c *cli.Context) error {
 	}
 	logOut := io.Writer(os.Stderr)
 	if o.ErrorLog != "" {
-		f, err := os.OpenFile(o.ErrorLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		f, err := logfmt.OpenFile(o.ErrorLog) // reopened on SIGUSR1
 		if err != nil {
 			return exitcode.Errorf(exitcode.Usage, "wsgo: cannot open --error-log %s: %v", o.ErrorLog, err)
 		}

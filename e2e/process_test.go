@@ -450,10 +450,10 @@ func TestSignalsForStacksAndWorkerCount(t *testing.T) {
 	if b, _ := os.ReadFile(pidFile); strings.TrimSpace(string(b)) != strconv.Itoa(s.cmd.Process.Pid) {
 		t.Errorf("--pid file holds %q; want the master's pid %d", b, s.cmd.Process.Pid)
 	}
-	t.Run("SIGUSR1 logs every worker's Python stacks", func(t *testing.T) {
+	t.Run("SIGUSR2 logs every worker's Python stacks", func(t *testing.T) {
 		go http.Post(s.URL+"/slow", "text/plain", strings.NewReader("x"))
 		time.Sleep(50 * time.Millisecond)
-		s.cmd.Process.Signal(syscall.SIGUSR1)
+		s.cmd.Process.Signal(syscall.SIGUSR2)
 		if !s.waitLog(`(?s)Python stacks of worker pid \d+.*Python stacks of worker pid \d+`, 10*time.Second) {
 			t.Fatal("not every worker logged its stacks")
 		}

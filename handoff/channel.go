@@ -19,7 +19,11 @@ const (
 	Release Kind = 'R' // give idle connections back, finish the rest, exit
 	Stop    Kind = 'S' // shutdown: finish in-flight requests, close, exit
 	Dump    Kind = 'D' // log the Python stack of every thread
-	Scrape  Kind = 'M' // Slot: a scrape number; answer with the worker's metrics
+	Reopen  Kind = 'O' // reopen the log files (SIGUSR1, logrotate)
+	// Draining: the master is stopping (SIGTERM with --shutdown-delay):
+	// readiness turns to 503, connections are still served.
+	Draining Kind = 'd'
+	Scrape   Kind = 'M' // Slot: a scrape number; answer with the worker's metrics
 )
 
 // Worker to master.

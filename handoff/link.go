@@ -87,6 +87,9 @@ type Orders struct {
 	Release func()         // give idle connections back, finish the rest
 	Stop    func()         // shut down gracefully (also when the master is gone)
 	Dump    func()         // log the Python stacks
+	Reopen  func()         // reopen the log files
+	// Draining: readiness turns to 503 for good; serve on. Nil: ignored.
+	Draining func()
 	// Metrics returns the worker's metrics for Scrape, encoded; it runs
 	// on a goroutine of its own. Nil: the worker has none.
 	Metrics func() []byte
@@ -119,6 +122,12 @@ func (w *Link) Serve(o Orders) error {
 			return nil
 		case Dump:
 			o.Dump()
+		case Reopen:
+			o.Reopen()
+		case Draining:
+			if o.Draining != nil {
+				o.Draining()
+			}
 		case Scrape:
 			go w.answerScrape(m.Slot, o.Metrics)
 		default:
@@ -164,7 +173,7 @@ type lentConn struct {
 	net.Conn
 	w      *Link
 	slot   uint32
-	opaque bool // Encrypted: its state stays Opaque
+	opaque bool // Pin: its state stays Opaque
 	end    sync.Once
 }
 
@@ -211,7 +220,7 @@ func (c *lentConn) Idle() {
 	}
 }
 
-func (c *lentConn) Encrypted() {
+func (c *lentConn) Pin() {
 	c.opaque = true
 	c.w.slots.Set(c.slot, Opaque)
 }

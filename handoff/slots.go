@@ -18,7 +18,7 @@ const (
 	Idle                // waiting for a request, nothing of one read
 	Busy                // a request is being read or run; no response byte sent
 	Sent                // response bytes have gone out
-	Opaque              // TLS: the session lives in the worker; the master can only reset it
+	Opaque              // TLS or a PROXY header: what it carries lives in the worker; the master can only reset it
 )
 
 // NumSlots bounds the connections one worker holds at once.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"wsgo/internal/logfmt"
 )
 
 // accessQueue is how many lines may wait for the writer. Past it, lines
@@ -26,7 +28,7 @@ type AccessLog struct {
 	entries chan accessEntry
 	out     io.Writer
 	w       *bufio.Writer
-	file    *os.File      // closed by Close; nil for standard output
+	file    *logfmt.File  // closed by Close; nil for standard output
 	json    *json.Encoder // encodes into line
 	line    bytes.Buffer  // the line being written; run's own
 	color   bool
@@ -62,21 +64,20 @@ func ParseAccessLogFormat(format string) (asJSON bool, err error) {
 
 // OpenAccessLog opens path ("-" for standard output; a file is appended
 // to, created if need be), in JSON lines or the combined format. Lines of
-// the combined format are coloured by status class when the output is a
-// terminal and NO_COLOR is not set.
+// the combined format are coloured by status class when standard output
+// is a terminal and NO_COLOR is not set. A file is reopened by
+// logfmt.ReopenAll.
 func OpenAccessLog(path string, asJSON bool, logger *slog.Logger) (*AccessLog, error) {
-	f := os.Stdout
-	if path != "-" {
-		var err error
-		if f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
-			return nil, fmt.Errorf("wsgo: cannot open --access-log %s: %v; give a writable file, or - for standard output", path, err)
-		}
+	if path == "-" {
+		color := !asJSON && term.IsTerminal(int(os.Stdout.Fd())) && os.Getenv("NO_COLOR") == ""
+		return newAccessLog(os.Stdout, asJSON, color, logger), nil
 	}
-	color := !asJSON && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
-	a := newAccessLog(f, asJSON, color, logger)
-	if path != "-" {
-		a.file = f
+	f, err := logfmt.OpenFile(path) // reopened on SIGUSR1
+	if err != nil {
+		return nil, fmt.Errorf("wsgo: cannot open --access-log %s: %v; give a writable file, or - for standard output", path, err)
 	}
+	a := newAccessLog(f, asJSON, false, logger)
+	a.file = f
 	return a, nil
 }
 

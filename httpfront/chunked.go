@@ -171,8 +171,8 @@ func (r *lengthReader) Read(p []byte) (int, error) {
 	return n, unexpected(err)
 }
 
-// unexpected is err, but an end of input inside a body is an error of its
-// own: the body is cut short.
+// unexpected is err, but an end of input inside a body or a PROXY header
+// is an error of its own: it is cut short.
 func unexpected(err error) error {
 	if err == io.EOF {
 		return io.ErrUnexpectedEOF

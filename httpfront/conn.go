@@ -40,8 +40,12 @@ type conn struct {
 	sw    stallWriter   // under bw
 	idle  bool          // waiting for a request, where Shutdown may end it; guarded by s.mu
 	fresh bool          // no request yet: Shutdown lets it bring its first; guarded by s.mu
+	raw   net.Conn      // the socket: rwc, or what rwc encrypts
 	tls   *tls.Conn     // rwc, when the connection is TLS; else nil
-	lent  Lent          // the socket under rwc, when another process lent it; else nil
+	lent  Lent          // raw, when another process lent it; else nil
+	// pinned: the connection carries state only this process has (a TLS
+	// session, a PROXY header's addresses); it cannot go back to its owner.
+	pinned bool
 
 	remoteIP, remotePort string // "" on a unix socket
 	trusted              bool   // its proxy headers are believed (proxy.go)
@@ -49,28 +53,44 @@ type conn struct {
 }
 
 func newConn(s *Server, rwc net.Conn) *conn {
-	c := &conn{s: s, rwc: rwc, localName: "localhost"}
+	c := &conn{s: s, rwc: rwc, raw: rwc}
 	c.cr.conn = rwc
 	c.br = bufio.NewReaderSize(&c.cr, readBufSize)
 	c.head = headReader{br: c.br, limits: s.limits}
 	c.sw = stallWriter{rwc, s.stallTimeout}
-	c.tls, _ = rwc.(*tls.Conn)
-	if c.tls != nil {
-		c.lent, _ = c.tls.NetConn().(Lent)
-		if c.lent != nil {
-			c.lent.Encrypted()
-		}
-	} else {
-		c.lent, _ = rwc.(Lent)
-	}
-	if a, ok := rwc.RemoteAddr().(*net.TCPAddr); ok {
+	c.lent, _ = rwc.(Lent)
+	c.setPeer(rwc.RemoteAddr(), rwc.LocalAddr())
+	return c
+}
+
+// setPeer takes the connection's addresses: the socket's, or those of a
+// PROXY header.
+func (c *conn) setPeer(remote, local net.Addr) {
+	c.remoteIP, c.remotePort = "", ""
+	if a, ok := remote.(*net.TCPAddr); ok {
 		c.remoteIP, c.remotePort = a.IP.String(), strconv.Itoa(a.Port)
 	}
-	c.trusted = s.trust.trustsPeer(rwc.RemoteAddr())
-	if a, ok := rwc.LocalAddr().(*net.TCPAddr); ok {
+	c.trusted = c.s.trust.trustsPeer(remote)
+	c.localName, c.localPort = "localhost", ""
+	if a, ok := local.(*net.TCPAddr); ok {
 		c.localName, c.localPort = hostPort(a)
 	}
-	return c
+}
+
+// startTLS makes the connection a TLS one over under (the socket, or the
+// socket with a PROXY header's addresses); the handshake comes next.
+func (c *conn) startTLS(under net.Conn) {
+	c.tls = tls.Server(under, c.s.tlsConfig)
+	c.rwc, c.cr.conn, c.sw.conn = c.tls, c.tls, c.tls
+	c.pin()
+}
+
+// pin marks the connection as one that cannot go back to its owner.
+func (c *conn) pin() {
+	if !c.pinned && c.lent != nil {
+		c.lent.Pin()
+	}
+	c.pinned = true
 }
 
 // hostPort gives SERVER_NAME and SERVER_PORT for a socket address; IPv6
@@ -86,10 +106,24 @@ func hostPort(a *net.TCPAddr) (name, port string) {
 func (c *conn) serve() {
 	defer c.s.removeConn(c)
 	defer c.dropWriter()
-	if c.tls != nil && !c.handshake(c.tls) {
-		return
+	under := c.raw
+	if c.s.proxyProtocol && c.trusted {
+		var ok bool
+		if under, ok = c.readProxyHeader(); !ok {
+			return
+		}
 	}
-	for c.awaitRequest() {
+	if _, isTCP := c.raw.LocalAddr().(*net.TCPAddr); isTCP && c.s.tlsConfig != nil {
+		c.startTLS(under)
+		if !c.handshake(c.tls) {
+			return
+		}
+	}
+	for n := 0; c.awaitRequest(); n++ {
+		if n == 0 && c.s.proxyProtocol && c.tls == nil && !c.pinned && c.forgedProxyHeader() {
+			c.rwc.Close()
+			return
+		}
 		c.takeWriter()
 		c.s.setIdle(c, false)
 		if !c.handle() {
@@ -154,8 +188,8 @@ func (c *conn) dropWriter() {
 // next request has been read. clean: the last response is complete, so
 // unread input (a next request) is no reason for a reset.
 func (c *conn) end(clean bool) {
-	if c.lent != nil && c.tls == nil && c.s.isReleasing() && c.br.Buffered() == 0 {
-		c.lent.Return() // (a TLS session cannot move to another process)
+	if c.lent != nil && !c.pinned && c.s.isReleasing() && c.br.Buffered() == 0 {
+		c.lent.Return()
 		return
 	}
 	if clean {
@@ -270,18 +304,14 @@ func (c *conn) close() {
 // response broken off for a whole one: a clean close (or a TLS
 // close_notify) would end a response framed by the connection's end.
 func (c *conn) cut() {
-	raw := c.rwc
-	if c.tls != nil {
-		raw = c.tls.NetConn()
-	}
-	switch raw := raw.(type) {
-	case Lent:
-		raw.Abort()
+	if c.lent != nil {
+		c.lent.Abort()
 		return
-	case *net.TCPConn:
-		raw.SetLinger(0)
 	}
-	raw.Close()
+	if tcp, ok := c.raw.(*net.TCPConn); ok {
+		tcp.SetLinger(0)
+	}
+	c.raw.Close()
 }
 
 // peer names the client in log lines.

@@ -12,12 +12,13 @@ import "net"
 //   - Close: the connection is over (after a FIN, see conn.close);
 //   - Abort: end it with a reset;
 //   - Return: take it back, nothing of a next request has been read;
-//   - Encrypted: it carries TLS, whose session lives in this process: the
-//     owner cannot answer on it or lend it again, only end it.
+//   - Pin: it carries state that lives in this process only (a TLS
+//     session, the addresses of a PROXY header read from it): the owner
+//     cannot answer on it or lend it again, only end it.
 type Lent interface {
 	net.Conn
 	Idle()
 	Abort()
 	Return()
-	Encrypted()
+	Pin()
 }

@@ -74,6 +74,11 @@ func badAllowItem(item string) error {
 	return fmt.Errorf(`wsgo: bad --forwarded-allow-ips entry %q: use IP addresses (10.0.0.1), CIDR ranges (10.0.0.0/8), "unix" for unix-socket peers, or "*" for everyone, separated by commas`, item)
 }
 
+// Empty reports whether the list trusts no one.
+func (a *AllowList) Empty() bool {
+	return !a.all && !a.unix && len(a.prefixes) == 0
+}
+
 // trusts reports whether ip is a trusted proxy.
 func (a *AllowList) trusts(ip netip.Addr) bool {
 	if a.all {
@@ -116,9 +121,10 @@ type hop struct {
 
 // forward applies the proxy headers of a request from a trusted peer:
 // REMOTE_ADDR and REMOTE_PORT, wsgi.url_scheme, HTTP_HOST, SERVER_NAME and
-// SERVER_PORT. Malformed headers are ignored, each on its own.
+// SERVER_PORT, and the start of SCRIPT_NAME (X-Forwarded-Prefix: the path
+// the proxy stripped). Malformed headers are ignored, each on its own.
 func forward(req *wsgi.Request, trust *AllowList) {
-	var xff, fwd, xproto, xhost, xport []string
+	var xff, fwd, xproto, xhost, xport, xprefix []string
 	for _, h := range req.Header {
 		switch h.Name {
 		case "X-Forwarded-For":
@@ -131,7 +137,12 @@ func forward(req *wsgi.Request, trust *AllowList) {
 			xhost = append(xhost, h.Value)
 		case "X-Forwarded-Port":
 			xport = append(xport, h.Value)
+		case "X-Forwarded-Prefix":
+			xprefix = append(xprefix, h.Value)
 		}
+	}
+	if prefix, ok := checkedPrefix(lastItem(xprefix)); ok {
+		req.RawScriptName = prefix // SCRIPT_NAME before --root-path's (mount.go)
 	}
 	elem := pickClient(parseForwarded(fwd), trust)
 	client := pickClient(forwardedFor(xff), trust)

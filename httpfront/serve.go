@@ -50,10 +50,8 @@ func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answe
 	st.req, st.requestID, st.cancel = req, requestID(req), cancel
 	defer s.answered(st)
 
-	var app wsgi.App = s.app
-	if files := s.static.match(req.RawPath); files != nil {
-		app = files // never spooled: a body sent with a GET is drained unread
-	} else if req.ContentLength < 0 || req.ContentLength > 0 && !s.streamBody {
+	app, toPython := s.route(req)
+	if toPython && (req.ContentLength < 0 || req.ContentLength > 0 && !s.streamBody) {
 		spooled, n, release, err := spoolBody(req.Body)
 		if err != nil {
 			x.refuse(s.bodyRefusal(err))
@@ -73,6 +71,24 @@ func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answe
 		err = errClientGone
 	}
 	return x.finish(err)
+}
+
+// route picks what answers a request: a health check, a --static
+// directory, Go for a request outside --root-path, else the app, with
+// SCRIPT_NAME set.
+// toPython: it is the app, whose requests have their bodies spooled (the
+// others are drained unread).
+func (s *Server) route(req *wsgi.Request) (app wsgi.App, toPython bool) {
+	if check := s.healthCheck(req); check != nil {
+		return check, false
+	}
+	if files := s.static.match(req.RawPath); files != nil {
+		return files, false
+	}
+	if !mount(req, s.rootPath) {
+		return outsideMount, false
+	}
+	return s.app, true
 }
 
 // bodyRefusal is the status and reason to refuse a request whose body

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -76,6 +77,15 @@ type Config struct {
 	TLS *tls.Config
 	// Metrics, when set, counts the requests (NewMetrics).
 	Metrics *Metrics
+	// RootPath is the URL path the app is mounted at ("/app", or ""):
+	// SCRIPT_NAME; requests outside it get 404 (mount.go).
+	RootPath string
+	// HealthPath, when set ("/", "/-/"), makes HealthPath+"healthz" and
+	// HealthPath+"readyz" health checks answered by the server (health.go).
+	HealthPath string
+	// ProxyProtocol makes the peers of ForwardedAllow open each
+	// connection with a PROXY protocol header (proxyproto.go).
+	ProxyProtocol bool
 }
 
 // Server serves HTTP/1.0 and HTTP/1.1 on any number of listeners, and
@@ -96,6 +106,10 @@ type Server struct {
 	streamBody    bool // Config.StreamRequestBody
 	tlsConfig     *tls.Config
 	metrics       *Metrics
+	proxyProtocol bool
+	rootPath      string
+	healthPath    string
+	draining      atomic.Bool // SetDraining: readiness is 503
 
 	// ctx is the parent of every request context; cancelled when a
 	// Shutdown runs out of time.
@@ -129,18 +143,21 @@ func New(cfg Config) *Server {
 			fieldSize: orDefault(cfg.LimitRequestFieldSize, DefaultLimitRequestFieldSize),
 			body:      max(cfg.MaxBodySize, 0),
 		},
-		static:      newStaticFiles(cfg.Static, cfg.StaticMaxAge),
-		accessLog:   cfg.AccessLog,
-		trust:       cfg.ForwardedAllow,
-		debug:       cfg.Debug,
-		noKeepAlive: cfg.KeepAlive < 0,
-		timeout:     cfg.Timeout,
-		streamBody:  cfg.StreamRequestBody,
-		tlsConfig:   cfg.TLS,
-		metrics:     cfg.Metrics,
-		closing:     make(chan struct{}),
-		listeners:   make(map[net.Listener]struct{}),
-		conns:       make(map[*conn]struct{}),
+		static:        newStaticFiles(cfg.Static, cfg.StaticMaxAge),
+		accessLog:     cfg.AccessLog,
+		trust:         cfg.ForwardedAllow,
+		debug:         cfg.Debug,
+		noKeepAlive:   cfg.KeepAlive < 0,
+		timeout:       cfg.Timeout,
+		streamBody:    cfg.StreamRequestBody,
+		tlsConfig:     cfg.TLS,
+		metrics:       cfg.Metrics,
+		proxyProtocol: cfg.ProxyProtocol,
+		rootPath:      cfg.RootPath,
+		healthPath:    cfg.HealthPath,
+		closing:       make(chan struct{}),
+		listeners:     make(map[net.Listener]struct{}),
+		conns:         make(map[*conn]struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -193,10 +210,7 @@ func (s *Server) Serve(l net.Listener) error {
 // lent by another process implements Lent. After Shutdown or Release has
 // begun it closes rwc (or gives it back) instead.
 func (s *Server) ServeConn(rwc net.Conn) {
-	if _, isTCP := rwc.LocalAddr().(*net.TCPAddr); isTCP && s.tlsConfig != nil {
-		rwc = tls.Server(rwc, s.tlsConfig) // the handshake runs in the connection's goroutine
-	}
-	c := newConn(s, rwc)
+	c := newConn(s, rwc) // TLS and a PROXY header come in the connection's goroutine
 	if !s.addConn(c) {
 		c.end(false)
 		s.live.Done()

@@ -15,6 +15,7 @@
 static const char *const field_keys[WSGO_F_COUNT] = {
     [WSGO_F_METHOD] = "REQUEST_METHOD",
     [WSGO_F_PATH] = "PATH_INFO",
+    [WSGO_F_SCRIPT_NAME] = "SCRIPT_NAME",
     [WSGO_F_QUERY] = "QUERY_STRING",
     [WSGO_F_URI] = "REQUEST_URI",
     [WSGO_F_PROTO] = "SERVER_PROTOCOL",
@@ -45,7 +46,7 @@ static PyObject *new_presized(Py_ssize_t n)
 /* The items that are the same in every environ. */
 int wsgo_environ_init(wsgo_interp *st)
 {
-    PyObject *d = NULL, *version = NULL, *empty = NULL;
+    PyObject *d = NULL, *version = NULL;
     int rc = -1;
 
     for (int i = 0; i < WSGO_F_COUNT; i++)
@@ -54,23 +55,20 @@ int wsgo_environ_init(wsgo_interp *st)
     if (!(st->k_input = PyUnicode_InternFromString("wsgi.input")) ||
         !(st->k_errors = PyUnicode_InternFromString("wsgi.errors")))
         return -1;
-    if (!(d = new_presized(40)) || !(version = Py_BuildValue("(ii)", 1, 0)) ||
-        !(empty = PyUnicode_FromString("")))
+    if (!(d = new_presized(40)) || !(version = Py_BuildValue("(ii)", 1, 0)))
         goto done;
     if (PyDict_SetItemString(d, "wsgi.version", version) < 0 ||
         PyDict_SetItemString(d, "wsgi.multithread", Py_True) < 0 ||
         PyDict_SetItemString(d, "wsgi.multiprocess", Py_False) < 0 ||
         PyDict_SetItemString(d, "wsgi.run_once", Py_False) < 0 ||
         PyDict_SetItemString(d, "wsgi.input_terminated", Py_True) < 0 ||
-        PyDict_SetItemString(d, "wsgi.file_wrapper", (PyObject *)st->file_wrapper_type) < 0 ||
-        PyDict_SetItemString(d, "SCRIPT_NAME", empty) < 0)
+        PyDict_SetItemString(d, "wsgi.file_wrapper", (PyObject *)st->file_wrapper_type) < 0)
         goto done;
     st->base_environ = Py_NewRef(d);
     rc = 0;
 done:
     Py_XDECREF(d);
     Py_XDECREF(version);
-    Py_XDECREF(empty);
     return rc;
 }
 

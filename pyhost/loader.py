@@ -182,7 +182,7 @@ def _uses_wsgiref(path):
 # preemption) and SIGPIPE.
 _WSGO_SIGNALS = {
     "SIGTERM": "to stop a worker gracefully", "SIGINT": "to stop the server",
-    "SIGHUP": "to replace the workers", "SIGUSR1": "to log every thread's Python stack",
+    "SIGHUP": "to replace the workers", "SIGUSR1": "to reopen its log files",
     "SIGTTIN": "to add a worker", "SIGTTOU": "to remove a worker",
     "SIGQUIT": "to stop at once", "SIGCHLD": "for its own processes",
     "SIGPIPE": "for connections that close", "SIGURG": "to schedule its threads",

@@ -21,6 +21,7 @@ func packRequest(r *wsgi.Request) []byte {
 	var fields [C.WSGO_F_COUNT]string
 	fields[C.WSGO_F_METHOD] = r.Method
 	fields[C.WSGO_F_PATH] = unescapePath(r.RawPath)
+	fields[C.WSGO_F_SCRIPT_NAME] = unescapePath(r.RawScriptName)
 	fields[C.WSGO_F_QUERY] = r.RawQuery
 	fields[C.WSGO_F_URI] = r.RequestURI
 	fields[C.WSGO_F_PROTO] = r.Proto

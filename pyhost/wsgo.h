@@ -29,13 +29,14 @@ typedef struct wsgo_thread wsgo_thread; /* one Python thread state */
  *     u32 length + its environ key ("HTTP_USER_AGENT", "HTTPS"),
  *     u32 length + its value (repeated headers already joined).
  *
- * Bytes become str as latin-1 (PEP 3333 native strings). PATH_INFO is the
- * percent-decoded path. C fails closed on a buffer that ends early.
+ * Bytes become str as latin-1 (PEP 3333 native strings). SCRIPT_NAME and
+ * PATH_INFO are the percent-decoded mount point and path below it. C fails closed on a buffer that ends early.
  */
 #define WSGO_ABSENT 0xFFFFFFFFu
 enum {
     WSGO_F_METHOD,         /* REQUEST_METHOD */
     WSGO_F_PATH,           /* PATH_INFO */
+    WSGO_F_SCRIPT_NAME,    /* SCRIPT_NAME */
     WSGO_F_QUERY,          /* QUERY_STRING */
     WSGO_F_URI,            /* REQUEST_URI */
     WSGO_F_PROTO,          /* SERVER_PROTOCOL */

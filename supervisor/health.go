@@ -2,6 +2,8 @@ package supervisor
 
 import (
 	"net/http"
+
+	"wsgo/handoff"
 )
 
 // Health checks, served by the master beside /metrics (--metrics-bind),
@@ -55,6 +57,15 @@ func (m *Master) beginDraining(status string) {
 	m.mu.Unlock()
 	if !already {
 		m.notify("STOPPING=1", "STATUS="+status)
+		m.tellAll(handoff.Draining) // for --health-path on the app's listeners
+	}
+}
+
+// tellAll sends an order without data to every worker not yet reaped; a
+// starting one reads it once ready.
+func (m *Master) tellAll(k handoff.Kind) {
+	for _, w := range m.living() {
+		w.ch.Send(handoff.Msg{Kind: k}, -1)
 	}
 }
 

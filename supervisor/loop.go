@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"wsgo/handoff"
+	"wsgo/internal/logfmt"
 )
 
 // batch is a replacement in progress: fresh workers start and, once all
@@ -51,6 +52,8 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 			case syscall.SIGHUP:
 				m.reload("reload (SIGHUP)")
 			case syscall.SIGUSR1:
+				m.reopenLogs()
+			case syscall.SIGUSR2:
 				m.dump()
 			case syscall.SIGTTIN:
 				m.target++
@@ -281,7 +284,18 @@ func (m *Master) shrink() {
 	m.drain(w)
 }
 
-// dump asks every ready worker to log its Python stacks (SIGUSR1).
+// reopenLogs reopens the log files of the master and every worker
+// (SIGUSR1), after logrotate renamed them.
+func (m *Master) reopenLogs() {
+	if err := logfmt.ReopenAll(); err != nil {
+		m.log.Error(err.Error())
+	} else {
+		m.log.Info("wsgo: SIGUSR1: log files reopened; the workers reopen theirs")
+	}
+	m.tellAll(handoff.Reopen)
+}
+
+// dump asks every ready worker to log its Python stacks (SIGUSR2).
 func (m *Master) dump() {
 	m.mu.Lock()
 	defer m.mu.Unlock()

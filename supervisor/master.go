@@ -133,7 +133,7 @@ func Run(cfg Config) error {
 	// the start line, and SIGINT from a terminal reaches workers too.
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1,
-		syscall.SIGTTIN, syscall.SIGTTOU)
+		syscall.SIGUSR2, syscall.SIGTTIN, syscall.SIGTTOU)
 	defer signal.Stop(sigs)
 
 	if cfg.MetricsBind != "" {

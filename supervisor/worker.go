@@ -179,7 +179,11 @@ func (m *Master) markReady(w *worker) {
 	w.phase = ready
 	waiting := m.pending
 	m.pending = nil
+	draining := m.draining
 	m.mu.Unlock()
+	if draining { // started during --shutdown-delay
+		w.ch.Send(handoff.Msg{Kind: handoff.Draining}, -1)
+	}
 	for _, p := range waiting {
 		m.lend(p.fd)
 	}

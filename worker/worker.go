@@ -18,6 +18,7 @@ import (
 	"wsgo/httpfront"
 	"wsgo/internal/config"
 	"wsgo/internal/exitcode"
+	"wsgo/internal/logfmt"
 	"wsgo/pyhost"
 )
 
@@ -84,19 +85,21 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGUSR1)
 	go func() {
 		for sig := range sigs {
-			if sig == syscall.SIGUSR1 {
-				go logStacks(host, logger)
+			if sig == syscall.SIGUSR1 { // sent to this worker alone, as to a gunicorn worker
+				reopenLogs(logger)
 				continue
 			}
 			release <- false
 		}
 	}()
 	go link.Serve(handoff.Orders{
-		Conn:    srv.ServeConn,
-		Release: func() { release <- true },
-		Stop:    func() { release <- false },
-		Dump:    func() { go logStacks(host, logger) },
-		Metrics: gatherMetrics,
+		Conn:     srv.ServeConn,
+		Release:  func() { release <- true },
+		Stop:     func() { release <- false },
+		Dump:     func() { go logStacks(host, logger) },
+		Reopen:   func() { reopenLogs(logger) },
+		Draining: srv.SetDraining,
+		Metrics:  gatherMetrics,
 	})
 	var giveBack bool
 	changes := reload.changes()
@@ -143,7 +146,17 @@ func openAccessLog(o *config.Options, logger *slog.Logger) (*httpfront.AccessLog
 	return httpfront.OpenAccessLog(o.AccessLog, o.AccessLogJSON, logger)
 }
 
-// logStacks logs the Python stack of every thread (SIGUSR1).
+// reopenLogs reopens the log files (SIGUSR1 to the master or to this
+// worker).
+func reopenLogs(logger *slog.Logger) {
+	if err := logfmt.ReopenAll(); err != nil {
+		logger.Error(err.Error())
+		return
+	}
+	logger.Info(fmt.Sprintf("wsgo: worker pid %d reopened its log files", os.Getpid()))
+}
+
+// logStacks logs the Python stack of every thread (SIGUSR2 to the master).
 func logStacks(host *pyhost.Host, logger *slog.Logger) {
 	if host == nil {
 		logger.Info("wsgo: the app failed to load: no Python stacks to show")

@@ -61,14 +61,18 @@ type Request struct {
 	ID         uint64 // unique per process, for log lines
 	Method     string
 	RequestURI string // the raw request target, as received
-	RawPath    string // the path of the target, still percent-encoded
-	RawQuery   string // the query of the target, without '?'
-	Proto      string // "HTTP/1.1"
-	Scheme     string // "http" or "https"
-	ServerName string
-	ServerPort string
-	RemoteAddr string // peer IP, or "" on a unix socket
-	RemotePort string
+	RawPath    string // the path of the target, still percent-encoded; below RawScriptName
+	// RawScriptName is where the app is mounted (SCRIPT_NAME), still
+	// percent-encoded: "" or "/prefix"; RawScriptName+RawPath is the
+	// path the client asked for.
+	RawScriptName string
+	RawQuery      string // the query of the target, without '?'
+	Proto         string // "HTTP/1.1"
+	Scheme        string // "http" or "https"
+	ServerName    string
+	ServerPort    string
+	RemoteAddr    string // peer IP, or "" on a unix socket
+	RemotePort    string
 
 	// Header holds every request header but Content-Length, Content-Type
 	// and hop-by-hop framing headers; repeated names appear repeatedly.

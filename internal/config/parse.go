@@ -151,6 +151,7 @@ func (o *Options) parseFront(c *cli.Context) error {
 		StreamRequestBody:     c.Bool("stream-request-body"),
 		StaticMaxAge:          seconds(c, "static-max-age"),
 		Debug:                 c.Bool("debug"),
+		ProxyProtocol:         c.Bool("proxy-protocol"),
 	}
 	if o.Front.KeepAlive == 0 {
 		o.Front.KeepAlive = -1 // Config's zero is the default
@@ -162,9 +163,22 @@ func (o *Options) parseFront(c *cli.Context) error {
 		}
 		o.Front.Static = append(o.Front.Static, dir)
 	}
+	root := c.String("root-path")
+	if !c.IsSet("root-path") {
+		root = os.Getenv("SCRIPT_NAME") // as gunicorn reads it
+	}
 	var err error
+	if o.Front.RootPath, err = httpfront.ParseRootPath(root); err != nil {
+		return usage(err.Error())
+	}
+	if o.Front.HealthPath, err = httpfront.ParseHealthPath(c.String("health-path")); err != nil {
+		return usage(err.Error())
+	}
 	if o.Front.ForwardedAllow, err = httpfront.ParseAllowList(c.String("forwarded-allow-ips")); err != nil {
 		return usage(err.Error())
+	}
+	if o.Front.ProxyProtocol && o.Front.ForwardedAllow.Empty() {
+		return usage("wsgo run: --proxy-protocol needs the load balancers that send the PROXY header in --forwarded-allow-ips (addresses or CIDRs); it is empty")
 	}
 	if o.AccessLogJSON, err = httpfront.ParseAccessLogFormat(c.String("access-log-format")); err != nil {
 		return usage(err.Error())

@@ -1,0 +1,177 @@
+package e2e
+
+// --proxy-protocol: PROXY protocol v1 and v2 headers from the peers of
+// --forwarded-allow-ips, over raw sockets, plain and under TLS.
+
+import (
+	"bufio"
+	"context"
+	bigendian "encoding/binary"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ppV2 encodes a PROXY v2 header: cmd 1 (PROXY) or 0 (LOCAL), TCP over
+// the family of src.
+func ppV2(cmd byte, src, dst netip.AddrPort) []byte {
+	fam := byte(0x11)
+	if src.Addr().Is6() {
+		fam = 0x21
+	}
+	addrs := append(src.Addr().AsSlice(), dst.Addr().AsSlice()...)
+	addrs = bigendian.BigEndian.AppendUint16(addrs, src.Port())
+	addrs = bigendian.BigEndian.AppendUint16(addrs, dst.Port())
+	h := append([]byte("\r\n\r\n\x00\r\nQUIT\n"), 0x20|cmd, fam)
+	h = bigendian.BigEndian.AppendUint16(h, uint16(len(addrs)))
+	return append(h, addrs...)
+}
+
+// ppExchange dials s from local (nil: any address), sends data, and
+// returns all it gets until the server closes the connection.
+func ppExchange(t *testing.T, s *server, local net.Addr, data string) string {
+	t.Helper()
+	d := net.Dialer{LocalAddr: local, Timeout: confTimeout}
+	c, err := d.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(confTimeout))
+	if _, err := io.WriteString(c, data); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(c)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the server kept the connection open; got %q", got)
+	}
+	return string(got)
+}
+
+// ppRemote reads frontApp's REMOTE_ADDR and REMOTE_PORT from each
+// response in wire, in order.
+func ppRemote(t *testing.T, wire string) [][2]string {
+	t.Helper()
+	br := bufio.NewReader(strings.NewReader(wire))
+	var got [][2]string
+	for {
+		if _, err := br.Peek(1); err == io.EOF {
+			return got
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("reading %q: %v", wire, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		var env map[string]any
+		if err := json.Unmarshal(body, &env); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("status %d, body %q", resp.StatusCode, body)
+		}
+		port, _ := env["REMOTE_PORT"].(string)
+		got = append(got, [2]string{env["REMOTE_ADDR"].(string), port})
+	}
+}
+
+const ppGet = "GET / HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+
+func TestOpsHTTPProxyProtocol(t *testing.T) {
+	accessLog := filepath.Join(t.TempDir(), "access.log")
+	s := frontStart(t, nil, "--proxy-protocol", "--forwarded-allow-ips", "127.0.0.1", "--access-log", accessLog)
+	src4, dst4 := netip.MustParseAddrPort("203.0.113.7:4711"), netip.MustParseAddrPort("10.0.0.5:443")
+	src6, dst6 := netip.MustParseAddrPort("[2001:db8::7]:5000"), netip.MustParseAddrPort("[2001:db8::1]:443")
+	other := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
+	cases := []struct {
+		name  string
+		local net.Addr
+		send  string
+		addr  string // REMOTE_ADDR of both requests; "": the connection is closed, unanswered
+		port  string // "": the socket's own, whatever it is
+	}{
+		{"v1 TCP4", nil, "PROXY TCP4 203.0.113.7 10.0.0.5 4711 443\r\n" + ppGet, "203.0.113.7", "4711"},
+		{"v1 TCP6", nil, "PROXY TCP6 2001:db8::7 2001:db8::1 5000 443\r\n" + ppGet, "2001:db8::7", "5000"},
+		{"v1 UNKNOWN keeps the peer", nil, "PROXY UNKNOWN\r\n" + ppGet, "127.0.0.1", ""},
+		{"v2 TCP4", nil, string(ppV2(1, src4, dst4)) + ppGet, "203.0.113.7", "4711"},
+		{"v2 TCP6", nil, string(ppV2(1, src6, dst6)) + ppGet, "2001:db8::7", "5000"},
+		{"v2 LOCAL keeps the peer", nil, string(ppV2(0, src4, dst4)) + ppGet, "127.0.0.1", ""},
+		{"malformed v1", nil, "PROXY TCP4 203.0.113.7 10.0.0.5 99999 443\r\n" + ppGet, "", ""},
+		{"malformed v2", nil, string(ppV2(1, src4, dst4)[:13]) + "\x51\x00\x0c" + ppGet, "", ""},
+		{"an allowed peer without a header", nil, ppGet, "", ""},
+		{"another peer without a header is served", other, ppGet, "127.0.0.2", ""},
+		{"another peer's v1 header", other, "PROXY TCP4 203.0.113.7 10.0.0.5 4711 443\r\n" + ppGet, "", ""},
+		{"another peer's v2 header", other, string(ppV2(1, src4, dst4)) + ppGet, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			wire := ppExchange(t, s, tc.local, tc.send)
+			if tc.addr == "" {
+				if wire != "" {
+					t.Fatalf("the connection was answered: %q", wire)
+				}
+				return
+			}
+			got := ppRemote(t, wire)
+			if len(got) != 2 {
+				t.Fatalf("%d responses, want 2: %q", len(got), wire)
+			}
+			for _, g := range got {
+				if g[0] != tc.addr || tc.port != "" && g[1] != tc.port {
+					t.Fatalf("REMOTE_ADDR, REMOTE_PORT = %q; want %q, %q", g, tc.addr, tc.port)
+				}
+			}
+		})
+	}
+	log, err := os.ReadFile(accessLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(log), "\n") {
+		if strings.HasPrefix(line, "203.0.113.7 ") {
+			n++
+		}
+	}
+	if n != 4 {
+		t.Fatalf("the access log has %d lines from 203.0.113.7, want 4:\n%s", n, log)
+	}
+}
+
+// The PROXY header comes before the TLS ClientHello; HTTP/1.1 and HTTP/2
+// requests both see its address.
+func TestOpsHTTPProxyProtocolTLS(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "localhost")
+	s := frontStart(t, []string{"WSGO_CERTFILE=" + cert.certFile, "WSGO_KEYFILE=" + cert.keyFile, "WSGO_PROXY_PROTOCOL=1"})
+	for _, http1 := range []bool{true, false} {
+		client := tlsClient(http1, cert)
+		tr := client.Transport.(*http.Transport)
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				_, err = io.WriteString(c, "PROXY TCP6 2001:db8::9 2001:db8::1 6000 443\r\n")
+			}
+			return c, err
+		}
+		resp, body := frontDo(t, client, mustRequest(t, "GET", s.URL+"/", nil))
+		env := tlsEnviron(t, body)
+		if env["REMOTE_ADDR"] != "2001:db8::9" || env["REMOTE_PORT"] != "6000" || env["wsgi.url_scheme"] != "https" {
+			t.Fatalf("%s: environ %v", resp.Proto, env)
+		}
+		if wantProto := map[bool]string{true: "HTTP/1.1", false: "HTTP/2.0"}[http1]; resp.Proto != wantProto {
+			t.Fatalf("served over %s, want %s", resp.Proto, wantProto)
+		}
+	}
+}
+
+func TestOpsHTTPProxyProtocolNeedsAllowedPeers(t *testing.T) {
+	s := launch(t, nil, writeApp(t, "app.py", frontApp), "--proxy-protocol", "--forwarded-allow-ips", "")
+	code, ok := s.wait(20 * time.Second)
+	if !ok || code != 2 || !strings.Contains(s.logs.String(), "--proxy-protocol needs the load balancers") {
+		t.Fatalf("exit %d (exited: %v); output:\n%s", code, ok, s.logs.String())
+	}
+}
