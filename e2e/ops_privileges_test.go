@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"regexp"
@@ -61,6 +62,28 @@ func opsUserDir(t *testing.T, u *user.User) string {
 	return dir
 }
 
+// opsClosedPython is the Python library the binary under test links when
+// nobody cannot reach it (a directory on its path closed to others), else "".
+func opsClosedPython(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("ldd", binary).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || !strings.HasPrefix(f[0], "libpython") {
+			continue
+		}
+		for dir := filepath.Dir(f[2]); dir != "/"; dir = filepath.Dir(dir) {
+			if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o001 == 0 {
+				return f[2]
+			}
+		}
+	}
+	return ""
+}
+
 // opsFreeLowPort finds a port below 1024 nobody listens on.
 func opsFreeLowPort(t *testing.T) int {
 	t.Helper()
@@ -98,6 +121,16 @@ func TestOpsUserDropsPrivilegesAfterListening(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := opsUserDir(t, nobody)
+	if lib := opsClosedPython(t); lib != "" {
+		// The Python under test (a pyenv build under /root) is out of
+		// nobody's reach: wsgo must say so at once rather than start
+		// workers that cannot load it.
+		code, out := cliExit(t, nil, "run", filepath.Join(dir, "who.py"), "--user", "nobody", "--bind", "127.0.0.1:0")
+		if want := "wsgo run: nobody cannot load " + lib; code != 2 || !strings.Contains(out, want) {
+			t.Errorf("exit %d; want 2 and %q in:\n%s", code, want, out)
+		}
+		return
+	}
 	port := opsFreeLowPort(t)
 	sock, pid := filepath.Join(dir, "app.sock"), filepath.Join(dir, "wsgo.pid")
 	s := start(t, nil, filepath.Join(dir, "who.py"), "--user", "nobody", "--umask", "027", "--workers", "2",

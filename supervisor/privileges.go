@@ -54,6 +54,9 @@ func checkPrivileges(o *config.Options) error {
 			return exitcode.Errorf(exitcode.Usage, "wsgo run: %s cannot read %s (each worker reads it, as that user); chgrp the file to its group and chmod g+r", p.Name, f)
 		}
 	}
+	if err := checkRunnable(p); err != nil {
+		return err
+	}
 	if o.AccessLog != "" && o.AccessLog != "-" && !p.Permits(o.AccessLog, 2) {
 		return exitcode.Errorf(exitcode.Usage, "wsgo run: %s cannot write --access-log %s (each worker opens it, as that user); chown the file to it", p.Name, o.AccessLog)
 	}
@@ -103,4 +106,57 @@ func (m *Master) dropPrivileges() error {
 	}
 	m.log.Info(fmt.Sprintf("wsgo: running as %s (uid %d, gid %d)", p.Name, p.UID, p.GID))
 	return nil
+}
+
+// checkRunnable refuses a user who could not start a worker: every worker
+// is this binary, executed as the user through /proc/self/exe (no path to
+// walk: the file's own x bit decides), and loads the Python library it
+// links by its path (a pyenv build under /root is out of reach of others).
+func checkRunnable(p *config.Privileges) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if !p.Permits(exe, 1) {
+		return exitcode.Errorf(exitcode.Usage, "wsgo run: %s cannot execute %s (each worker is this binary, run as that user); chmod o+x it, or drop --user", p.Name, exe)
+	}
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(maps), "\n") {
+		i := strings.Index(line, " /")
+		if i < 0 || !strings.Contains(line[i:], "/libpython") {
+			continue
+		}
+		lib := line[i+1:]
+		if dir := unreachableFrom(p, lib); dir != "" {
+			return exitcode.Errorf(exitcode.Usage, "wsgo run: %s cannot load %s, the Python library wsgo is linked with: the directory %s is closed to it; "+
+				"build wsgo against a Python that %s can read (Debian's python3, or one installed under /opt), or drop --user",
+				p.Name, lib, dir, p.Name)
+		}
+		if !p.Permits(lib, 4) {
+			return exitcode.Errorf(exitcode.Usage, "wsgo run: %s cannot read %s, the Python library wsgo is linked with; chmod o+r it, or drop --user", p.Name, lib)
+		}
+		return nil // one mapping names it
+	}
+	return nil
+}
+
+// unreachableFrom is the first directory above path that p cannot search
+// (no x bit for it), or "".
+func unreachableFrom(p *config.Privileges, path string) string {
+	var dirs []string
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		dirs = append(dirs, dir)
+		if dir == "/" {
+			break
+		}
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if !p.Permits(dirs[i], 1) {
+			return dirs[i]
+		}
+	}
+	return ""
 }
