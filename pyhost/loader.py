@@ -223,7 +223,7 @@ def _guard_signals():
     signal.signal = wsgo_signal
 
 
-def _load(target, chdir, pythonpath):
+def _load(target, chdir, pythonpath, virtualenv):
     global _app_file
     import wsgiref.simple_server
 
@@ -235,13 +235,16 @@ def _load(target, chdir, pythonpath):
             os.chdir(chdir)
         except OSError as exc:
             raise LoadError("wsgo: cannot change to --chdir %r: %s" % (chdir, exc.strerror)) from None
-    venv = os.environ.get("VIRTUAL_ENV")
-    if venv:
-        import site
-
-        site.addsitedir(os.path.join(venv, "lib", "python%d.%d" % sys.version_info[:2], "site-packages"))
     where, expr = _split(target)
     is_file = where.endswith(".py") or os.sep in where
+    venv, how = find_virtualenv(virtualenv, ([os.path.dirname(os.path.abspath(where))] if is_file else [])
+                                + [os.getcwd()], "next to the app")  # noqa: F821 (venv.py)
+    if venv is not None:
+        try:
+            use_virtualenv(venv, how)  # noqa: F821 (venv.py)
+        except VirtualenvError as exc:  # noqa: F821 (venv.py)
+            raise LoadError(str(exc)) from None
+        _about_extra["virtualenv"] = "%s (%s)" % (venv, how)
     if is_file:
         path = _app_file = os.path.abspath(where)
         if not os.path.isfile(path):
@@ -324,6 +327,9 @@ def thread_stacks():
             for ident, frame in sys._current_frames().items()}
 
 
+_about_extra = {}  # what the loading found that `wsgo check` and the start line tell: the virtualenv
+
+
 def _about(app):
     """What `wsgo check` prints of the app: its qualified name, repr and sys.path, as JSON."""
     import json
@@ -336,17 +342,17 @@ def _about(app):
         text = repr(app)
     except Exception:
         text = object.__repr__(app)
-    return json.dumps({"name": name, "repr": text, "sys_path": sys.path})
+    return json.dumps(dict(_about_extra, name=name, repr=text, sys_path=sys.path))
 
 
-def load(target, chdir, pythonpath, timeout, reload):
+def load(target, chdir, pythonpath, virtualenv, timeout, reload):
     global _then
     if timeout:
         RequestTimeout.message = "the request ran past wsgo's --timeout of %g s" % timeout
     if reload:
         _then = "save: --reload is watching"
     try:
-        app, desc, bind = _load(target, chdir, pythonpath)
+        app, desc, bind = _load(target, chdir, pythonpath, virtualenv)
     except LoadError as exc:
         return ("error", str(exc).rstrip("\n") + "\n", _failed_sources(exc))
     return ("ok", app, desc, bind, _about(app))

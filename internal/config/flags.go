@@ -37,6 +37,8 @@ func RunFlags() []cli.Flag {
 			Usage: "change to `DIR` before loading the app; it goes first on sys.path"},
 		&cli.StringSliceFlag{Name: "pythonpath", EnvVars: []string{"WSGO_PYTHONPATH"},
 			Usage: "add `DIR` to sys.path (repeatable)"},
+		&cli.StringFlag{Name: "virtualenv", Aliases: []string{"home", "H"}, EnvVars: []string{"WSGO_VIRTUALENV", "VIRTUAL_ENV"},
+			Usage: "use the virtualenv `DIR`: its site-packages before the system's, which stay only if its pyvenv.cfg includes them (default: VIRTUAL_ENV, else a .venv next to the app or in --chdir)"},
 		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, EnvVars: []string{"WSGO_ENV"},
 			Usage: "set environment variable `KEY=VALUE` for the app (repeatable)"},
 		&cli.IntFlag{Name: "graceful-timeout", EnvVars: []string{"WSGO_GRACEFUL_TIMEOUT"}, Value: 30,
@@ -122,7 +124,7 @@ func RunFlags() []cli.Flag {
 func CheckFlags() []cli.Flag {
 	var picked []cli.Flag
 	for _, f := range RunFlags() {
-		if slices.Contains([]string{"chdir", "pythonpath", "env"}, f.Names()[0]) {
+		if slices.Contains([]string{"chdir", "pythonpath", "virtualenv", "env"}, f.Names()[0]) {
 			picked = append(picked, f)
 		}
 	}
