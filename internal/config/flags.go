@@ -15,7 +15,9 @@ const RunDescription = "TARGET is one of:\n" +
 	"   file.py:callable        a named callable in the file\n" +
 	"   package.module:callable a callable in an importable module\n" +
 	"   module:factory()        the app a factory returns (literal arguments allowed)\n\n" +
-	"The file's directory (or --chdir) goes first on sys.path. A wsgiref script that\n" +
+	"The file's directory (or --chdir) goes first on sys.path; a file in a package\n" +
+	"(mysite/wsgi.py next to mysite/__init__.py) is imported as mysite.wsgi, with the\n" +
+	"package root first. A wsgiref script that\n" +
 	"calls make_server(host, port, app).serve_forever() is served on that address\n" +
 	"unless --bind is given. Every flag can also be set as WSGO_<FLAG>, e.g.\n" +
 	"WSGO_BIND=0.0.0.0:8000 or WSGO_THREADS=32."
