@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,6 +21,16 @@ def application(environ, start_response):
             1 / 0
         except ZeroDivisionError:
             traceback.print_exc(file=errors)
+    elif path == "/held":  # a traceback that never ends, while the request waits
+        import os, time
+        errors.write("Traceback (most recent call last):\n")
+        for i in range(2000):
+            errors.write("  line %04d of a traceback held for one entry\n" % i)
+        release = environ["QUERY_STRING"]
+        for _ in range(2000):
+            if os.path.exists(release):
+                break
+            time.sleep(0.01)
     elif path.startswith("/logging/"):
         log = logging.getLogger("app")
         log.propagate = False
@@ -97,5 +109,36 @@ def boom():
 	s.stop(15)
 	if n := strings.Count(s.logs.String(), "from=wsgi.errors"); n != 1 {
 		t.Errorf("%d entries from wsgi.errors; want 1:\n%s", n, s.logs.String())
+	}
+}
+
+// TestAppErrorsHeldBounded: a traceback is held for one entry, but not
+// without bound: past 64 KiB it is logged while the request still runs.
+func TestAppErrorsHeldBounded(t *testing.T) {
+	s := start(t, nil, "--access-log", "", writeApp(t, "app.py", applogApp))
+	release := filepath.Join(t.TempDir(), "release")
+	done := make(chan string, 1)
+	go func() {
+		resp, err := cliHTTP.Get(s.URL + "/held?" + release)
+		if err == nil {
+			resp.Body.Close()
+			done <- resp.Status
+			return
+		}
+		done <- err.Error()
+	}()
+	first := entry("ERROR", "Traceback (most recent call last):", "/held?"+release, `(?:  line \d{4} of a traceback held for one entry\n)+`)
+	if !s.waitLog(first.String(), 10*time.Second) {
+		t.Errorf("64 KiB of a traceback were not logged while its request ran")
+	}
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if status := <-done; status != "200 OK" {
+		t.Fatalf("GET /held: %s", status)
+	}
+	s.stop(15)
+	if got := strings.Count(s.logs.String(), "line 1999 of a traceback"); got != 1 {
+		t.Errorf("the traceback's last line is logged %d times; want once", got)
 	}
 }
