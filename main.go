@@ -66,7 +66,7 @@ func main() {
 			},
 			{
 				Name:      "python",
-				Usage:     "run the linked Python as `python3 ARGS` would (manage.py, -m pip, -c); WSGO_CHDIR, WSGO_PYTHONPATH and WSGO_ENV apply",
+				Usage:     "run the linked Python as `python3 ARGS` would (manage.py, -m pip, -c); WSGO_CHDIR, WSGO_PYTHONPATH, WSGO_ENV and the virtualenv apply",
 				ArgsUsage: "ARGS...",
 			},
 			{

@@ -18,9 +18,10 @@ const Env = "WSGO_INTERNAL_WORKER"
 
 // Hello is what a worker tells the master once its app is imported.
 type Hello struct {
-	Description string // what is served, e.g. "hello.py:application"
-	ScriptBind  string // the address a wsgiref script gave make_server, or ""
-	Python      string // the Python version
+	Description string   // what is served, e.g. "hello.py:application"
+	ScriptBind  string   // the address a wsgiref script gave make_server, or ""
+	Python      string   // the Python version
+	Notes       []string // what the master says after its start line (the virtualenv found)
 }
 
 // Link is a worker process's end of the wire to its master.

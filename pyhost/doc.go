@@ -62,11 +62,11 @@
 //
 // Three things call back from C into Go, each with the GIL released and
 // none on the common path: wsgi.input reads (wsgoBodyRead), the legacy
-// write() callable (wsgoEmit), and wsgi.errors lines (wsgoLog). A thread
+// write() callable (wsgoEmit), and wsgi.errors entries (wsgoLog). A thread
 // the app started may make them after its request ended (Flask's
 // copy_current_request_context does): they find the request by a handle
 // Go never reuses, so a stale one finds nothing, and once the request has
-// ended wsgi.errors lines are still logged while wsgi.input and write()
+// ended wsgi.errors text is still logged while wsgi.input and write()
 // raise an error naming the mistake.
 //
 // # Signals

@@ -1,8 +1,10 @@
 /*
- * errors.c: wsgi.errors, a text stream into the server's log. Whole lines
- * go to Go (wsgoLog), which marks them with the request. Each thread
- * keeps its own partial line, so two threads that write parts of lines
- * (the request's and one it started) never mix them.
+ * errors.c: wsgi.errors, a text stream into the server's log. What one
+ * write() completes goes to Go (wsgoLog) as one entry, which Go marks
+ * with the request once. A traceback is held whole until flush() or the
+ * request's end, as traceback.print_exc(file=...) writes it in many
+ * pieces. Each thread keeps its own pending text, so two threads that
+ * write parts of lines (the request's and one it started) never mix them.
  */
 #include "internal.h"
 #include "_cgo_export.h"
@@ -70,6 +72,21 @@ void wsgo_errors_detach(PyObject *o)
     ((wsgo_errors *)o)->handle = 0;
 }
 
+/* Pending text past this is logged as it is: an app cannot grow it without bound. */
+#define ERRORS_HOLD_MAX (64 * 1024)
+
+/* Whether text begins a Python traceback: held for one entry. GIL: held. */
+static int is_traceback(PyObject *text)
+{
+    static const char head[] = "Traceback (most recent call last):";
+    if (PyUnicode_GET_LENGTH(text) < (Py_ssize_t)sizeof head - 1)
+        return 0;
+    for (Py_ssize_t i = 0; i < (Py_ssize_t)sizeof head - 1; i++)
+        if (PyUnicode_READ_CHAR(text, i) != (Py_UCS4)head[i])
+            return 0;
+    return 1;
+}
+
 static PyObject *errors_write(wsgo_errors *e, PyObject *s)
 {
     if (!PyUnicode_Check(s)) {
@@ -87,7 +104,13 @@ static PyObject *errors_write(wsgo_errors *e, PyObject *s)
     if (!(text = partial ? PyUnicode_Concat(partial, s) : Py_NewRef(s)))
         goto done;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    /* The last newline: every line this write completes is one entry. A
+       traceback of a running request waits whole, within a bound. */
     Py_ssize_t nl = PyUnicode_FindChar(text, '\n', 0, n, -1);
+    if (nl != -2 && n >= ERRORS_HOLD_MAX)
+        nl = n;
+    else if (nl != -2 && e->handle != 0 && is_traceback(text))
+        nl = -1;
     if (nl == -2 || (nl >= 0 && !(lines = PyUnicode_Substring(text, 0, nl))) ||
         !(rest = nl >= 0 ? PyUnicode_Substring(text, nl + 1, n) : Py_NewRef(text)))
         goto done;

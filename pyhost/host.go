@@ -25,15 +25,23 @@ import (
 //go:embed loader.py
 var loaderSource string
 
+// venvSource is run before loader.py, which uses it, and by `wsgo python`.
+//
+//go:embed venv.py
+var venvSource string
+
 // Config says what to load and how to run it.
 type Config struct {
 	Target     string   // `wsgo run TARGET`: file.py[:callable], module[:callable], module:factory()
 	Chdir      string   // directory to change to before loading ("" = stay)
 	PythonPath []string // extra sys.path entries
-	Threads    int      // Python threads serving requests
-	QueueSize  int      // requests that may wait for a thread before 503
-	Strict     bool     // a str body is a 500, not a warning
-	Reload     bool     // --reload watches for a fix: load errors say to save it
+	// Virtualenv is the venv to use ("": a .venv next to the app or in
+	// Chdir, if any; see venv.py).
+	Virtualenv string
+	Threads    int  // Python threads serving requests
+	QueueSize  int  // requests that may wait for a thread before 503
+	Strict     bool // a str body is a 500, not a warning
+	Reload     bool // --reload watches for a fix: load errors say to save it
 	Logger     *slog.Logger
 	// Timeout is the front's time limit per request, named in the
 	// wsgo.RequestTimeout raised when a request runs past it (0: none).
@@ -170,16 +178,18 @@ func (h *Host) runInterpreter(ready chan<- error) {
 
 func (h *Host) importApp() error {
 	opts := C.wsgo_import_opts{
-		loader_src: C.CString(loaderSource),
+		loader_src: C.CString(venvSource + loaderSource),
 		target:     C.CString(h.cfg.Target),
 		chdir:      C.CString(h.cfg.Chdir),
 		pythonpath: C.CString(strings.Join(h.cfg.PythonPath, "\n")),
+		virtualenv: C.CString(h.cfg.Virtualenv),
 	}
 	defer func() {
 		C.free(unsafe.Pointer(opts.loader_src))
 		C.free(unsafe.Pointer(opts.target))
 		C.free(unsafe.Pointer(opts.chdir))
 		C.free(unsafe.Pointer(opts.pythonpath))
+		C.free(unsafe.Pointer(opts.virtualenv))
 	}()
 	if h.cfg.Strict {
 		opts.strict = 1
@@ -247,6 +257,8 @@ type About struct {
 	Name    string   `json:"name"` // e.g. "hello.application", "an instance of flask.app.Flask"
 	Repr    string   `json:"repr"`
 	SysPath []string `json:"sys_path"` // as it was once the app was imported
+	// Virtualenv is the venv in use and how it was chosen, or "".
+	Virtualenv string `json:"virtualenv"`
 }
 
 // About describes the loaded app.

@@ -244,9 +244,10 @@ void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_impo
     Py_INCREF(st->timeout_exc); /* borrowed from globals until now */
     Py_INCREF(st->thread_stacks);
     /* Paths as the OS gives them: undecodable bytes become surrogates. */
-    out = PyObject_CallFunction(load, "O&O&O&di", PyUnicode_DecodeFSDefault, opts->target,
+    out = PyObject_CallFunction(load, "O&O&O&O&di", PyUnicode_DecodeFSDefault, opts->target,
                                 PyUnicode_DecodeFSDefault, opts->chdir,
-                                PyUnicode_DecodeFSDefault, opts->pythonpath, opts->timeout,
+                                PyUnicode_DecodeFSDefault, opts->pythonpath,
+                                PyUnicode_DecodeFSDefault, opts->virtualenv, opts->timeout,
                                 opts->reload);
     if (out == NULL)
         goto fail;

@@ -68,9 +68,11 @@ _then = "start wsgo again"  # what to do once the error is fixed
 
 def _report(exc, what):
     """A traceback without the loader's own frames, then what to do."""
+    import importlib
+
     tb = exc.__traceback__
     while tb is not None and (
-        tb.tb_frame.f_code.co_filename == "<wsgo loader>"
+        tb.tb_frame.f_code.co_filename in ("<wsgo loader>", importlib.__file__)
         or tb.tb_frame.f_code.co_filename.startswith("<frozen importlib")
     ):
         tb = tb.tb_next
@@ -90,8 +92,17 @@ def _split(target):
 
 
 def _callables(ns):
-    names = sorted(k for k, v in ns.items()
-                   if callable(v) and not k.startswith("_") and getattr(v, "__module__", None) == ns.get("__name__"))
+    """The public callables of a module's namespace that could be its app:
+    functions and classes defined there, and callable instances (Django's
+    WSGIHandler, a Flask app), wherever their class comes from."""
+    import inspect
+
+    def candidate(v):
+        if inspect.isclass(v) or inspect.isroutine(v):
+            return getattr(v, "__module__", None) == ns.get("__name__")
+        return callable(v) and not inspect.ismodule(v)
+
+    names = sorted(k for k, v in ns.items() if not k.startswith("_") and candidate(v))
     return ", ".join(names) if names else "none"
 
 
@@ -152,6 +163,24 @@ def _exec_file(path, as_main):
     except _Serve as serve:
         return module, serve.server
     return module, _Server.made
+
+
+def _package_of(path):
+    """(sys.path entries, module name) for a .py file inside a package
+    (mysite/wsgi.py next to mysite/__init__.py: the package root, the first
+    directory up without an __init__.py, and "mysite.wsgi"), as Django's
+    layout needs; the file's directory follows the root, so that its
+    sibling imports work as under `python mysite/wsgi.py`. Else ([its
+    directory], None)."""
+    directory = os.path.dirname(path)
+    parts = [os.path.splitext(os.path.basename(path))[0]]
+    root = directory
+    while os.path.isfile(os.path.join(root, "__init__.py")) and os.path.dirname(root) != root:
+        parts.insert(0, os.path.basename(root))
+        root = os.path.dirname(root)
+    if root == directory or not all(p.isidentifier() for p in parts) or parts[0] in sys.modules:
+        return [directory], None  # not a package, or one named as a module already imported
+    return [root, directory], ".".join(parts)
 
 
 def _import_module(name):
@@ -223,7 +252,7 @@ def _guard_signals():
     signal.signal = wsgo_signal
 
 
-def _load(target, chdir, pythonpath):
+def _load(target, chdir, pythonpath, virtualenv):
     global _app_file
     import wsgiref.simple_server
 
@@ -235,33 +264,38 @@ def _load(target, chdir, pythonpath):
             os.chdir(chdir)
         except OSError as exc:
             raise LoadError("wsgo: cannot change to --chdir %r: %s" % (chdir, exc.strerror)) from None
-    venv = os.environ.get("VIRTUAL_ENV")
-    if venv:
-        import site
-
-        site.addsitedir(os.path.join(venv, "lib", "python%d.%d" % sys.version_info[:2], "site-packages"))
     where, expr = _split(target)
     is_file = where.endswith(".py") or os.sep in where
+    venv, how = find_virtualenv(virtualenv, ([os.path.dirname(os.path.abspath(where))] if is_file else [])
+                                + [os.getcwd()], "next to the app")  # noqa: F821 (venv.py)
+    if venv is not None:
+        try:
+            use_virtualenv(venv, how)  # noqa: F821 (venv.py)
+        except VirtualenvError as exc:  # noqa: F821 (venv.py)
+            raise LoadError(str(exc)) from None
+        _about_extra["virtualenv"] = "%s (%s)" % (venv, how)
     if is_file:
         path = _app_file = os.path.abspath(where)
         if not os.path.isfile(path):
             raise LoadError("wsgo: cannot find the app file %r (looked for %s). Check the path, or "
                             "use --chdir DIR to run from the app's directory" % (where, path))
-        base = os.path.dirname(path)
+        base, package_module = _package_of(path)
         sys.argv = [path]
     else:
-        base = os.getcwd()
+        base, package_module = [os.getcwd()], None
         sys.argv = [target]
     extra = [os.path.abspath(p) for p in pythonpath.split("\n") if p]
     # The interpreter ignores PYTHON* variables (interp.c), but PYTHONPATH
     # is honoured: its entries follow --pythonpath's, as Python puts them
     # after the script's directory.
     env_path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    sys.path[:0] = [base] + extra + env_path
+    sys.path[:0] = base + extra + env_path
 
     what = "importing %s" % where
     try:
-        if is_file:
+        if is_file and package_module and not _uses_wsgiref(path):
+            module, server = _import_module(package_module)
+        elif is_file:
             module, server = _exec_file(path, _uses_wsgiref(path))
         else:
             module, server = _import_module(where)
@@ -324,6 +358,9 @@ def thread_stacks():
             for ident, frame in sys._current_frames().items()}
 
 
+_about_extra = {}  # what the loading found that `wsgo check` and the start line tell: the virtualenv
+
+
 def _about(app):
     """What `wsgo check` prints of the app: its qualified name, repr and sys.path, as JSON."""
     import json
@@ -336,17 +373,17 @@ def _about(app):
         text = repr(app)
     except Exception:
         text = object.__repr__(app)
-    return json.dumps({"name": name, "repr": text, "sys_path": sys.path})
+    return json.dumps(dict(_about_extra, name=name, repr=text, sys_path=sys.path))
 
 
-def load(target, chdir, pythonpath, timeout, reload):
+def load(target, chdir, pythonpath, virtualenv, timeout, reload):
     global _then
     if timeout:
         RequestTimeout.message = "the request ran past wsgo's --timeout of %g s" % timeout
     if reload:
         _then = "save: --reload is watching"
     try:
-        app, desc, bind = _load(target, chdir, pythonpath)
+        app, desc, bind = _load(target, chdir, pythonpath, virtualenv)
     except LoadError as exc:
         return ("error", str(exc).rstrip("\n") + "\n", _failed_sources(exc))
     return ("ok", app, desc, bind, _about(app))

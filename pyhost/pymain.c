@@ -4,7 +4,23 @@
 
 #include "wsgo.h"
 
-int wsgo_python_main(int argc, char **argv, const char *executable)
+/*
+ * Runs setup_src in a namespace of its own (not __main__'s, which the
+ * command's script gets). 0, or -1 with an exception set. GIL: held.
+ */
+static int run_setup(const char *setup_src)
+{
+    PyObject *globals = PyDict_New(), *code = NULL, *ret = NULL;
+    if (globals && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0 &&
+        (code = Py_CompileString(setup_src, "<wsgo setup>", Py_file_input)) != NULL)
+        ret = PyEval_EvalCode(code, globals, globals);
+    Py_XDECREF(globals);
+    Py_XDECREF(code);
+    Py_XDECREF(ret);
+    return ret ? 0 : -1;
+}
+
+int wsgo_python_main(int argc, char **argv, const char *executable, const char *setup_src)
 {
     PyConfig config;
     PyStatus status;
@@ -20,6 +36,11 @@ int wsgo_python_main(int argc, char **argv, const char *executable)
     if (PyStatus_Exception(status))
         goto fail;
     PyConfig_Clear(&config);
+    if (run_setup(setup_src) < 0) {
+        PyErr_Print(); /* a SystemExit (the setup's own errors) exits here, with its code */
+        Py_FinalizeEx();
+        return 1;
+    }
     return Py_RunMain();
 
 fail:

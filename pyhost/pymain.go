@@ -15,8 +15,10 @@ import (
 // as its arguments after the program name, and returns its exit code
 // (`wsgo python manage.py migrate`). sys.executable is executable, so
 // that Python started again by the app (multiprocessing's spawn, pip)
-// comes back here. Nothing else may use Python in this process, before
-// or after.
+// comes back here. Before the command runs, the virtualenv of
+// WSGO_VIRTUALENV or VIRTUAL_ENV, or a .venv in the current directory, is
+// put on sys.path as `wsgo run` does (venv.py); a bad one exits 4.
+// Nothing else may use Python in this process, before or after.
 func PythonMain(executable string, args []string) int {
 	runtime.LockOSThread() // Python's main thread is the one that starts it
 	argv := make([]*C.char, 0, len(args)+1)
@@ -30,6 +32,8 @@ func PythonMain(executable string, args []string) int {
 	}()
 	exe := C.CString(executable)
 	defer C.free(unsafe.Pointer(exe))
+	setup := C.CString(venvSource + "\npython_command()\n")
+	defer C.free(unsafe.Pointer(setup))
 	// argv is Go memory holding C pointers: C reads it during the call only.
-	return int(C.wsgo_python_main(C.int(len(argv)), &argv[0], exe))
+	return int(C.wsgo_python_main(C.int(len(argv)), &argv[0], exe, setup))
 }

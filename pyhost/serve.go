@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -391,21 +390,4 @@ func readFull(r io.Reader, p []byte) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// logAppText logs what reached wsgi.errors (level 0, line by line) or an
-// exception report from a response's close() (level 1). j is nil once the
-// request is over: a thread of the app wrote after its end.
-func logAppText(j *job, level int, text string) {
-	log := slog.Default().With("after", "its request ended")
-	if j != nil {
-		log = j.log.With("request", j.req.ID, "path", j.req.RequestURI)
-	}
-	if level == 1 {
-		log.Error("the response's close() raised an exception", "traceback", text)
-		return
-	}
-	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		log.Warn(line, "from", "wsgi.errors")
-	}
 }

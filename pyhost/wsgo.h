@@ -94,10 +94,11 @@ typedef struct {
 
 /* Options for wsgo_interp_new; strings borrowed for the call. */
 typedef struct {
-    const char *loader_src;  /* pyhost/loader.py */
+    const char *loader_src;  /* pyhost/venv.py and pyhost/loader.py */
     const char *target;      /* TARGET as given on the command line */
     const char *chdir;       /* "" when none */
     const char *pythonpath;  /* extra sys.path entries, '\n'-separated */
+    const char *virtualenv;  /* --virtualenv, "" when none (a .venv may be found) */
     int strict;              /* str bodies are errors, not warnings */
     double timeout;          /* --timeout in seconds, 0 = none; named in RequestTimeout */
     int reload;              /* --reload: a report says a save is enough */
@@ -200,11 +201,13 @@ void wsgo_call_abort(wsgo_call *call);
 /*
  * `wsgo python ARGS`: runs Python's own command line (argv[0] is the
  * program name, the rest as `python3` takes them), then finalizes it.
- * executable becomes sys.executable. Returns the exit code. Call once,
+ * executable becomes sys.executable. setup_src is Python run first, in a
+ * namespace of its own (the virtualenv); a SystemExit it raises ends the
+ * command with its code. Returns the exit code. Call once,
  * with no interpreter running and no other use of Python in the process.
  * The strings are the caller's, read during the call. GIL: none (it
  * takes and ends it).
  */
-int wsgo_python_main(int argc, char **argv, const char *executable);
+int wsgo_python_main(int argc, char **argv, const char *executable, const char *setup_src);
 
 #endif

@@ -195,6 +195,9 @@ func Run(cfg Config) error {
 	m.status = fmt.Sprintf("serving %s on %s", hello.Description, strings.Join(urls, ", "))
 	m.log.Info(fmt.Sprintf("wsgo: %s%s (Python %s, %s, %d threads)", m.status, from, hello.Python,
 		plural(cfg.Workers, "worker"), cfg.Threads))
+	for _, note := range hello.Notes {
+		m.log.Info(note)
+	}
 	m.notifyReady()
 	return m.loop(sigs)
 }

@@ -21,6 +21,7 @@ func Check(target string, py config.Python) error {
 		Target:     target,
 		Chdir:      py.Chdir,
 		PythonPath: py.PythonPath,
+		Virtualenv: py.Virtualenv,
 		Threads:    1,
 		QueueSize:  1,
 		Logger:     logfmt.NewLogger(os.Stderr, 0),
@@ -39,6 +40,9 @@ func Check(target string, py config.Python) error {
 		fmt.Printf("address:  %s (given to make_server; `wsgo run` serves there unless --bind is given)\n", b)
 	}
 	fmt.Printf("Python:   %s\n", pyhost.PythonVersion())
+	if about.Virtualenv != "" {
+		fmt.Printf("virtualenv: %s\n", about.Virtualenv)
+	}
 	fmt.Printf("sys.path: %s\n", strings.Join(about.SysPath, "\n          "))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -3,7 +3,6 @@ package worker
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"wsgo/pyhost"
@@ -16,7 +15,8 @@ import (
 // (`wsgo python manage.py migrate`, `wsgo python -m pip --version`). ARGS
 // go to Python untouched, so wsgo's own settings come from the
 // environment as `wsgo run` reads them: WSGO_CHDIR, WSGO_PYTHONPATH,
-// WSGO_ENV, and VIRTUAL_ENV's site-packages.
+// WSGO_ENV, and the virtualenv (WSGO_VIRTUALENV, VIRTUAL_ENV, or a .venv
+// in the current directory: pyhost.PythonMain).
 func Python(args []string) int {
 	for _, kv := range splitList(os.Getenv("WSGO_ENV")) {
 		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
@@ -30,10 +30,6 @@ func Python(args []string) int {
 		}
 	}
 	path := splitList(os.Getenv("WSGO_PYTHONPATH"))
-	if venv := os.Getenv("VIRTUAL_ENV"); venv != "" {
-		v := strings.SplitN(pyhost.PythonVersion(), ".", 3) // 3.11.2
-		path = append(path, filepath.Join(venv, "lib", "python"+v[0]+"."+v[1], "site-packages"))
-	}
 	if old := os.Getenv("PYTHONPATH"); old != "" {
 		path = append(path, old)
 	}

@@ -32,6 +32,7 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		Target:     o.Target,
 		Chdir:      o.Python.Chdir,
 		PythonPath: o.Python.PythonPath,
+		Virtualenv: o.Python.Virtualenv,
 		Threads:    o.Threads,
 		QueueSize:  o.QueueSize,
 		Strict:     o.Strict,
@@ -57,6 +58,9 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	hello := handoff.Hello{Description: o.Target + " (failed to load)", Python: pyhost.PythonVersion()}
 	if host != nil {
 		hello.Description, hello.ScriptBind = host.Description(), host.ScriptBind()
+		if about, err := host.About(); err == nil && about.Virtualenv != "" {
+			hello.Notes = append(hello.Notes, "wsgo: using the virtualenv "+about.Virtualenv)
+		}
 	}
 	app = newRecycler(app, o.MaxRequests, o.MaxRequestsJitter, o.MaxRSSMiB,
 		func(why handoff.Why, reason string) { link.Recycle(why, reason) })

@@ -158,8 +158,6 @@ var foreignFlags = map[string]string{
 	"processes":          "uWSGI's --processes is --workers in wsgo",
 	"master":             "wsgo always runs a master process: leave it out",
 	"enable-threads":     "Python threads always work in wsgo: leave it out",
-	"home":               "uWSGI's --home (a virtualenv) is not supported yet; put the venv's site-packages on --pythonpath",
-	"virtualenv":         "not supported yet; put the venv's site-packages on --pythonpath",
 	"harakiri":           "uWSGI's --harakiri is --timeout in wsgo",
 	"max-requests-delta": "uWSGI's --max-requests-delta is --max-requests-jitter in wsgo",
 	"static-map":         "uWSGI's --static-map /url=dir is --static /url=dir in wsgo",

@@ -15,7 +15,9 @@ const RunDescription = "TARGET is one of:\n" +
 	"   file.py:callable        a named callable in the file\n" +
 	"   package.module:callable a callable in an importable module\n" +
 	"   module:factory()        the app a factory returns (literal arguments allowed)\n\n" +
-	"The file's directory (or --chdir) goes first on sys.path. A wsgiref script that\n" +
+	"The file's directory (or --chdir) goes first on sys.path; a file in a package\n" +
+	"(mysite/wsgi.py next to mysite/__init__.py) is imported as mysite.wsgi, with the\n" +
+	"package root first. A wsgiref script that\n" +
 	"calls make_server(host, port, app).serve_forever() is served on that address\n" +
 	"unless --bind is given. Every flag can also be set as WSGO_<FLAG>, e.g.\n" +
 	"WSGO_BIND=0.0.0.0:8000 or WSGO_THREADS=32."
@@ -37,6 +39,8 @@ func RunFlags() []cli.Flag {
 			Usage: "change to `DIR` before loading the app; it goes first on sys.path"},
 		&cli.StringSliceFlag{Name: "pythonpath", EnvVars: []string{"WSGO_PYTHONPATH"},
 			Usage: "add `DIR` to sys.path (repeatable)"},
+		&cli.StringFlag{Name: "virtualenv", Aliases: []string{"home", "H"}, EnvVars: []string{"WSGO_VIRTUALENV", "VIRTUAL_ENV"},
+			Usage: "use the virtualenv `DIR`: its site-packages before the system's, which stay only if its pyvenv.cfg includes them (default: VIRTUAL_ENV, else a .venv next to the app or in --chdir)"},
 		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, EnvVars: []string{"WSGO_ENV"},
 			Usage: "set environment variable `KEY=VALUE` for the app (repeatable)"},
 		&cli.IntFlag{Name: "graceful-timeout", EnvVars: []string{"WSGO_GRACEFUL_TIMEOUT"}, Value: 30,
@@ -128,7 +132,7 @@ func RunFlags() []cli.Flag {
 func CheckFlags() []cli.Flag {
 	var picked []cli.Flag
 	for _, f := range RunFlags() {
-		if slices.Contains([]string{"chdir", "pythonpath", "env"}, f.Names()[0]) {
+		if slices.Contains([]string{"chdir", "pythonpath", "virtualenv", "env"}, f.Names()[0]) {
 			picked = append(picked, f)
 		}
 	}

@@ -75,5 +75,6 @@ type Options struct {
 type Python struct {
 	Chdir      string   // absolute, or "" to stay
 	PythonPath []string // as given: sys.path entries, resolved by Python
+	Virtualenv string   // absolute, or "": a .venv next to the app, if any
 	Env        []string // KEY=VALUE, set in the process before Python starts
 }

@@ -133,8 +133,17 @@ func parsePython(c *cli.Context) (Python, error) {
 		os.Setenv(k, v)
 	}
 	var err error
-	py.Chdir, err = absPath(c, "chdir")
-	return py, err
+	if py.Chdir, err = absPath(c, "chdir"); err != nil {
+		return py, err
+	}
+	if py.Virtualenv, err = absPath(c, "virtualenv"); err != nil || py.Virtualenv == "" {
+		return py, err
+	}
+	if fi, err := os.Stat(py.Virtualenv); err != nil || !fi.IsDir() {
+		return py, usage(fmt.Sprintf("wsgo %s: --virtualenv (or VIRTUAL_ENV) %s is not a directory; "+
+			"give the virtualenv's directory, or unset VIRTUAL_ENV", c.Command.Name, py.Virtualenv))
+	}
+	return py, nil
 }
 
 // parseFront reads the HTTP front's flags into o.Front and the access

@@ -17,8 +17,9 @@ import (
 //
 //	[2026-11-23 09:13:35 +0000] [4242] [INFO] message key=value
 //
-// An attribute named "traceback" is printed after the line as is, since a
-// Python traceback quoted onto one line is unreadable.
+// An attribute named "traceback", and the lines of a message after its
+// first, are printed after the line as they are, since a Python traceback
+// quoted onto one line is unreadable.
 func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(&lineHandler{out: &lockedWriter{w: w}, level: level, pid: os.Getpid()})
 }
@@ -39,7 +40,10 @@ func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >
 
 func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%s] [%d] [%s] %s", r.Time.Format("2006-01-02 15:04:05 -0700"), h.pid, levelName(r.Level), r.Message)
+	// A message of several lines (what an app wrote to wsgi.errors) has
+	// its attributes on its first line, so that they are said once.
+	first, more, _ := strings.Cut(r.Message, "\n")
+	fmt.Fprintf(&b, "[%s] [%d] [%s] %s", r.Time.Format("2006-01-02 15:04:05 -0700"), h.pid, levelName(r.Level), first)
 	var traceback string
 	add := func(a slog.Attr) bool {
 		if a.Key == "traceback" {
@@ -58,6 +62,10 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	r.Attrs(add)
 	b.WriteByte('\n')
+	if more != "" {
+		b.WriteString(more)
+		b.WriteByte('\n')
+	}
 	if traceback != "" {
 		b.WriteString(strings.TrimRight(traceback, "\n"))
 		b.WriteByte('\n')

@@ -1,0 +1,62 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestJSONLogsEveryLine: under --log-format json every line on standard
+// error is one JSON object, the app's wsgi.errors tracebacks and a failed
+// import included.
+func TestJSONLogsEveryLine(t *testing.T) {
+	app := writeApp(t, "app.py", `import sys
+def application(environ, start_response):
+    try:
+        1 / 0
+    except ZeroDivisionError:
+        import traceback
+        environ["wsgi.errors"].write(traceback.format_exc())
+    start_response("200 OK", [])
+    return [b"ok"]
+`)
+	s := start(t, nil, "--log-format", "json", "--access-log", "", app)
+	s.get("/")
+	if !s.waitLog(`ZeroDivisionError`, 10*time.Second) {
+		t.Fatal("the app's wsgi.errors line was not logged")
+	}
+	s.stop(15) // SIGTERM: the stop lines too
+	lines := strings.Split(strings.TrimRight(s.logs.String(), "\n"), "\n")
+	var sawTraceback bool
+	for _, line := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("not a JSON object: %q", line)
+			continue
+		}
+		if rec["msg"] == nil || rec["level"] == nil || rec["pid"] == nil || rec["time"] == nil {
+			t.Errorf("a record lacks time, level, msg or pid: %q", line)
+		}
+		if strings.Contains(line, "ZeroDivisionError") && strings.Contains(line, `Traceback (most recent call last)`) {
+			sawTraceback = true
+		}
+	}
+	if !sawTraceback {
+		t.Errorf("no record holds the whole traceback:\n%s", s.logs.String())
+	}
+
+	broken := writeApp(t, "broken.py", "import no_such_module_at_all\n")
+	code, out := cliExit(t, nil, "run", "--log-format", "json", "--bind", "127.0.0.1:0", broken)
+	if code != 4 {
+		t.Errorf("a failed import exits %d; want 4", code)
+	}
+	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("a failed import's line is not JSON: %q", line)
+		}
+	}
+	if !strings.Contains(out, `No module named 'no_such_module_at_all'`) {
+		t.Errorf("the import error is not in the log:\n%s", out)
+	}
+}
