@@ -122,3 +122,63 @@ func pythonMinor(t *testing.T, s *server) int {
 	minor, _ := strconv.Atoi(m[1])
 	return minor
 }
+
+// Flask and Django answer an exception with their own 500 unless told to
+// let it through: under --debug wsgo tells them, says so, and shows its
+// page; without --debug they keep their own.
+
+const devpageFlask = `from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/boom")
+def boom():
+    return 1 / 0
+`
+
+const devpageDjango = `from django.conf import settings
+
+settings.configure(DEBUG=True, SECRET_KEY="wsgo-e2e-not-secret", ROOT_URLCONF=__name__,
+                   ALLOWED_HOSTS=["*"], MIDDLEWARE=[], INSTALLED_APPS=[])
+
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.urls import path  # noqa: E402
+
+
+def boom(request):
+    return 1 / 0
+
+
+urlpatterns = [path("boom", boom)]
+application = get_wsgi_application()
+`
+
+func TestDevPageFrameworksPropagateUnderDebug(t *testing.T) {
+	for _, fw := range []struct{ name, source, setting, without string }{
+		{"Flask", devpageFlask, "PROPAGATE_EXCEPTIONS", "<h1>Internal Server Error</h1>"},
+		{"Django", devpageDjango, "DEBUG_PROPAGATE_EXCEPTIONS", "<title>ZeroDivisionError\n          at /boom</title>"},
+	} {
+		t.Run(fw.name, func(t *testing.T) {
+			app := writeApp(t, "app.py", fw.source)
+			said := `\[INFO\] wsgo: --debug: ` + fw.name + `'s \(` + fw.setting + ` = True\) exceptions reach wsgo's debug page`
+
+			s := start(t, nil, app, "--debug")
+			if !s.waitLog(said, 10*time.Second) {
+				t.Errorf("no log line says %s's exceptions propagate", fw.name)
+			}
+			_, body := frontGet(t, s, "/boom")
+			pageHas(t, body, "<h1>ZeroDivisionError</h1>\n<div class=\"msg\">division by zero</div>",
+				`<details class="frame own" open><summary><span class="fn">boom</span><span class="file">`+app+`, line `)
+
+			s = start(t, nil, app)
+			resp, body := frontGet(t, s, "/boom")
+			if resp.StatusCode != 500 || !strings.Contains(body, fw.without) || strings.Contains(body, "wsgo shows this page") {
+				t.Errorf("without --debug, %d and not %s's own page:\n%s", resp.StatusCode, fw.name, body)
+			}
+			if regexp.MustCompile(said).MatchString(s.logs.String()) {
+				t.Error("without --debug, the log says exceptions propagate")
+			}
+		})
+	}
+}

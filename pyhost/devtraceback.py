@@ -154,3 +154,33 @@ def describe(exc, loading):
         described["note"] = advice.rsplit("\n", 1)[-1]
         return json.dumps(described)
     return json.dumps(_described(exc))
+
+
+def _is_a(obj, module, name):
+    """Whether obj is an instance of module.name, without importing it."""
+    return any(c.__module__ == module and c.__name__ == name for c in type(obj).__mro__)
+
+
+def propagate(app):
+    """Makes Flask and Django let an exception reach wsgo, which shows
+    this page, rather than answer their own bare 500: what each reads for
+    it, set only under --debug. Returns the log line that says so, or None."""
+    import os
+    import sys
+
+    said = []
+    if _is_a(app, "flask.app", "Flask"):
+        app.config["PROPAGATE_EXCEPTIONS"] = True
+        said.append("Flask's (PROPAGATE_EXCEPTIONS = True)")
+    if _is_a(app, "django.core.handlers.wsgi", "WSGIHandler") or (
+            os.environ.get("DJANGO_SETTINGS_MODULE") and "django.conf" in sys.modules):
+        try:
+            from django.conf import settings
+
+            settings.DEBUG_PROPAGATE_EXCEPTIONS = True
+            said.append("Django's (DEBUG_PROPAGATE_EXCEPTIONS = True)")
+        except Exception as exc:  # settings that fail to import: Django says so at the first request
+            said.append("not Django's: its settings failed (%s: %s)" % (type(exc).__name__, exc))
+    if not said:
+        return None
+    return "wsgo: --debug: %s exceptions reach wsgo's debug page" % " and ".join(said)

@@ -206,6 +206,9 @@ func (h *Host) importApp() error {
 	h.desc = takeString(res.description)
 	h.bind = takeString(res.bind)
 	h.about = takeString(res.about)
+	if notice := takeString(res.notice); notice != "" {
+		h.cfg.Logger.Info(notice)
+	}
 	if res.error != nil {
 		return &LoadError{Report: takeString(res.error), SourceFiles: lines(takeString(res.sources)),
 			Exception: describedException(takeString(res.detail))}

@@ -37,7 +37,7 @@ struct wsgo_interp {
     PyTypeObject *errors_type; /* wsgi.errors */
     PyTypeObject *file_wrapper_type; /* wsgi.file_wrapper */
     PyObject *format_exception; /* traceback.format_exception */
-    PyObject *describe;       /* devtraceback.py's describe() under --debug, else NULL */
+    PyObject *devtraceback;   /* devtraceback.py's namespace under --debug, else NULL */
     PyObject *timeout_exc;    /* wsgo.RequestTimeout, raised past --timeout */
     PyObject *thread_stacks;  /* loader.py's thread_stacks() */
     PyObject *s_close, *s_fileno, *s_tell, *s_write; /* interned names */

@@ -66,9 +66,10 @@ static PyObject *take_exception(void)
  */
 static char *describe(wsgo_interp *st, PyObject *exc, int loading)
 {
-    if (st == NULL || st->describe == NULL)
+    PyObject *fn = st && st->devtraceback ? PyDict_GetItemString(st->devtraceback, "describe") : NULL;
+    if (fn == NULL) /* borrowed */
         return NULL;
-    PyObject *json = PyObject_CallFunction(st->describe, "Oi", exc, loading);
+    PyObject *json = PyObject_CallFunction(fn, "Oi", exc, loading);
     char *detail = json && PyUnicode_Check(json) ? wsgo_text(json, NULL) : NULL;
     PyErr_Clear();
     Py_XDECREF(json);
@@ -248,10 +249,10 @@ static int tuple_str(PyObject *t, Py_ssize_t i, char **out)
 
 /*
  * Runs devtraceback.py in a namespace of its own, given the loader's
- * _is_library, and keeps its describe(). 0, or -1 with an exception.
+ * _is_library, and keeps the namespace. 0, or -1 with an exception.
  * GIL: held.
  */
-static int load_describe(wsgo_interp *st, const char *src)
+static int load_devtraceback(wsgo_interp *st, const char *src)
 {
     PyObject *ns = PyDict_New(), *code = NULL, *ret = NULL;
     PyObject *is_library = PyDict_GetItemString(st->loader, "_is_library"); /* borrowed */
@@ -260,15 +261,35 @@ static int load_describe(wsgo_interp *st, const char *src)
     if (ns && is_library && PyDict_SetItemString(ns, "__builtins__", PyEval_GetBuiltins()) == 0 &&
         PyDict_SetItemString(ns, "_is_library", is_library) == 0 &&
         (code = Py_CompileString(src, "<wsgo devtraceback>", Py_file_input)) &&
-        (ret = PyEval_EvalCode(code, ns, ns)) &&
-        (st->describe = Py_XNewRef(PyDict_GetItemString(ns, "describe"))))
+        (ret = PyEval_EvalCode(code, ns, ns))) {
+        st->devtraceback = Py_NewRef(ns);
         rc = 0;
-    if (rc < 0 && !PyErr_Occurred())
-        PyErr_SetString(PyExc_RuntimeError, "wsgo: devtraceback.py or the loader's _is_library is missing");
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_RuntimeError, "wsgo: the loader's _is_library is missing");
+    }
     Py_XDECREF(ns);
     Py_XDECREF(code);
     Py_XDECREF(ret);
     return rc;
+}
+
+/*
+ * Under --debug, devtraceback.py's propagate(app): Flask and Django let
+ * exceptions reach the page. Its log line in *notice, or NULL. 0, or -1
+ * with an exception. GIL: held.
+ */
+static int propagate(wsgo_interp *st, char **notice)
+{
+    PyObject *fn = st->devtraceback ? PyDict_GetItemString(st->devtraceback, "propagate") : NULL; /* borrowed */
+    if (fn == NULL)
+        return 0;
+    PyObject *line = PyObject_CallOneArg(fn, st->app);
+    if (line == NULL)
+        return -1;
+    if (PyUnicode_Check(line))
+        *notice = wsgo_text(line, NULL);
+    Py_DECREF(line);
+    return 0;
 }
 
 void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_import_result *res)
@@ -290,7 +311,7 @@ void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_impo
         goto fail;
     Py_INCREF(st->timeout_exc); /* borrowed from globals until now */
     Py_INCREF(st->thread_stacks);
-    if (opts->debug && load_describe(st, opts->devtraceback_src) < 0)
+    if (opts->debug && load_devtraceback(st, opts->devtraceback_src) < 0)
         goto fail;
     /* Paths as the OS gives them: undecodable bytes become surrogates. */
     out = PyObject_CallFunction(load, "O&O&O&di", PyUnicode_DecodeFSDefault, opts->target,
@@ -315,6 +336,8 @@ void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_impo
         tuple_str(out, 4, &res->about) < 0)
         goto fail;
     st->app = Py_NewRef(PyTuple_GET_ITEM(out, 1));
+    if (propagate(st, &res->notice) < 0)
+        goto fail;
     goto done;
 fail:
     wsgo_free(res->error); /* a partial result: the failure is the report */
@@ -363,7 +386,7 @@ int wsgo_interp_finalize(wsgo_interp *st)
     Py_CLEAR(st->errors_type);
     Py_CLEAR(st->file_wrapper_type);
     Py_CLEAR(st->format_exception);
-    Py_CLEAR(st->describe);
+    Py_CLEAR(st->devtraceback);
     Py_CLEAR(st->timeout_exc);
     Py_CLEAR(st->thread_stacks);
     /* Threads of the app still run during finalization (atexit handlers,

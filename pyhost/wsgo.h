@@ -115,6 +115,7 @@ typedef struct {
     char *error;        /* NULL on success, else the report to print */
     char *sources;      /* on error: '\n'-separated files to watch for a fix (--reload) */
     char *detail;       /* on error under debug: the error as JSON (devtraceback.py), or NULL */
+    char *notice;       /* on success under debug: a line to log (frameworks told to propagate), or NULL */
 } wsgo_import_result;
 
 void *wsgo_alloc(size_t n); /* GIL: none. NULL when out of memory */
