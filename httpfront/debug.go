@@ -46,6 +46,7 @@ type place struct {
 type pageFrame struct {
 	place
 	Own    bool
+	Code   string // the frame's line, shown while it is folded
 	Lines  []pageLine
 	Locals [][2]string
 }
@@ -109,7 +110,7 @@ func describe(e *wsgi.Exception) pageException {
 		if f.Col != nil && f.EndCol != nil {
 			markBytes(lines, f.Line, *f.Col, *f.EndCol)
 		}
-		p.Frames = append(p.Frames, pageFrame{place: at, Own: f.Own, Lines: lines, Locals: f.Locals})
+		p.Frames = append(p.Frames, pageFrame{place: at, Own: f.Own, Code: currentLine(f), Lines: lines, Locals: f.Locals})
 	}
 	where := -1 // the innermost of the app's frames, else the innermost
 	for i, f := range p.Frames {
@@ -130,6 +131,14 @@ func describe(e *wsgi.Exception) pageException {
 		p.Where = &p.Syntax.place
 	}
 	return p
+}
+
+// currentLine is f's line of source without its indentation, or "".
+func currentLine(f wsgi.Frame) string {
+	if i := f.Line - f.FirstLine; i >= 0 && i < len(f.Source) {
+		return strings.TrimSpace(f.Source[i])
+	}
+	return ""
 }
 
 // numbered numbers source from first, marking line current.

@@ -95,7 +95,7 @@ func TestDebugPageDescribed(t *testing.T) {
 	pageHas(t, page,
 		"<title>500 Internal Server Error: ValueError: &lt;script&gt;alert(1)&lt;/script&gt;</title>",
 		`<div class="where">in <code>view</code>, /app/app.py, line 3</div>`,
-		`<details class="frame lib"><summary><span class="fn">lib&lt;fn&gt;</span><span class="file">/lib/site-packages/&lt;x&gt;.py, line 1</span><span class="tag">library</span></summary>`,
+		`<details class="frame lib"><summary><span class="fn">lib&lt;fn&gt;</span><span class="file">/lib/site-packages/&lt;x&gt;.py, line 1</span><span class="tag">library</span><code class="line">&lt;/script&gt;&lt;b&gt;</code></summary>`,
 		`<details class="frame own" open><summary><span class="fn">view</span>`,
 		"<div class=\"cur\"><span class=\"no\">3</span>    return <mark>&lt;i&gt;(x) &#43; 1</mark></div>",
 		"<div class=\"cur\"><span class=\"no\">1</span>&lt;/script&gt;&lt;b&gt;</div>",

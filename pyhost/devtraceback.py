@@ -8,7 +8,7 @@ library's, a SyntaxError's file, line and caret, and the exception it was
 raised from or while handling.
 """
 
-_CONTEXT_LINES = 5  # source lines shown on each side of a frame's line
+_LINES_BEFORE, _LINES_AFTER = 5, 2  # source lines shown around a frame's line
 _MAX_CHAIN = 8  # exceptions followed through __cause__/__context__
 _MAX_LOCALS = 40  # local variables shown per frame
 
@@ -44,8 +44,8 @@ def _source(path, line, module_globals=None):
     lines = linecache.getlines(path, module_globals)
     if not lines or line is None or line < 1:
         return 0, []
-    first = max(1, line - _CONTEXT_LINES)
-    return first, [s.rstrip("\r\n") for s in lines[first - 1:line + _CONTEXT_LINES]]
+    first = max(1, line - _LINES_BEFORE)
+    return first, [s.rstrip("\r\n") for s in lines[first - 1:line + _LINES_AFTER]]
 
 
 def _columns(tb):
