@@ -205,3 +205,30 @@ func browserAwait(t *testing.T, s *server, path, want string) {
 		}
 	}
 }
+
+// The --debug page in a browser: markup in the exception's message stays
+// text (the script it holds does not run), the app's frames are open and
+// the libraries' folded.
+func TestBrowserDevPage(t *testing.T) {
+	ctx := browser(t)
+	app := writeApp(t, "app.py", `import json
+
+
+def application(environ, start_response):
+    try:
+        json.loads("{")
+    except ValueError:
+        raise RuntimeError("""<script>document.title = "ran"</script><img src=x onerror='document.title = "ran"'>""")
+`)
+	s := start(t, nil, app, "--debug")
+	browse(t, ctx, "opening the page", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS("header h1")))
+	got := browserGet(t, ctx, chromedp.Evaluate[[]string](`[document.title, document.querySelector("header h1").textContent, document.querySelector("header .msg").textContent,
+		String(document.scripts.length),
+		[...document.querySelectorAll("details.frame")].map(d => (d.open ? "open " : "folded ") + d.querySelector(".fn").textContent).join(", ")]`))
+	message := `<script>document.title = "ran"</script><img src=x onerror='document.title = "ran"'>`
+	want := []string{"500 Internal Server Error: RuntimeError: " + message, "RuntimeError", message, "0",
+		"open application, open application, folded loads, folded decode, folded raw_decode"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("title, type, message, scripts, frames:\n%q\nwant\n%q", got, want)
+	}
+}
