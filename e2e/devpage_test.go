@@ -182,3 +182,23 @@ func TestDevPageFrameworksPropagateUnderDebug(t *testing.T) {
 		})
 	}
 }
+
+// A RecursionError shows the repeating frame three times and counts the
+// rest, as Python's traceback does, rather than a page of a thousand frames.
+func TestDevPageRecursion(t *testing.T) {
+	s := start(t, nil, writeApp(t, "app.py", `def down(n):
+    return down(n + 1)
+
+
+def application(environ, start_response):
+    return down(0)
+`), "--debug")
+	_, body := frontGet(t, s, "/")
+	pageHas(t, body, "<h1>RecursionError</h1>")
+	if n := strings.Count(body, `<span class="fn">down</span>`); n != 3 {
+		t.Errorf("down's frame shown %d times; want 3", n)
+	}
+	if !regexp.MustCompile(`<div class="repeated">the frame above came \d{3} more times in a row</div>`).MatchString(body) {
+		t.Errorf("no count of the repeated frames:\n%.3000s", body)
+	}
+}

@@ -45,10 +45,11 @@ type place struct {
 
 type pageFrame struct {
 	place
-	Own    bool
-	Code   string // the frame's line, shown while it is folded
-	Lines  []pageLine
-	Locals [][2]string
+	Own      bool
+	Code     string // the frame's line, shown while it is folded
+	Lines    []pageLine
+	Locals   [][2]string
+	Repeated int
 }
 
 type pageSource struct {
@@ -110,7 +111,7 @@ func describe(e *wsgi.Exception) pageException {
 		if f.Col != nil && f.EndCol != nil {
 			markBytes(lines, f.Line, *f.Col, *f.EndCol)
 		}
-		p.Frames = append(p.Frames, pageFrame{place: at, Own: f.Own, Code: currentLine(f), Lines: lines, Locals: f.Locals})
+		p.Frames = append(p.Frames, pageFrame{place: at, Own: f.Own, Code: currentLine(f), Lines: lines, Locals: f.Locals, Repeated: f.Repeated})
 	}
 	where := -1 // the innermost of the app's frames, else the innermost
 	for i, f := range p.Frames {

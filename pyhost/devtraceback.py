@@ -11,6 +11,7 @@ raised from or while handling.
 _LINES_BEFORE, _LINES_AFTER = 5, 2  # source lines shown around a frame's line
 _MAX_CHAIN = 8  # exceptions followed through __cause__/__context__
 _MAX_LOCALS = 40  # local variables shown per frame
+_MAX_REPEATS = 3  # times the same frame is shown in a row
 
 
 def _type_name(exc):
@@ -78,19 +79,33 @@ def _locals(frame):
 
 
 def _frames(tb):
-    frames = []
-    while tb is not None:
+    """The frames of tb; a frame that repeats (recursion) is shown
+    _MAX_REPEATS times, the last one counting the rest, as Python does."""
+    frames, last, repeats = [], None, 0
+    for tb in _walk(tb):
         frame, path = tb.tb_frame, tb.tb_frame.f_code.co_filename
-        if not _internal(path):
-            first, lines = _source(path, tb.tb_lineno, frame.f_globals)
-            col, end_col = _columns(tb)
-            frames.append({
-                "file": path, "line": tb.tb_lineno or 0, "function": frame.f_code.co_name,
-                "first_line": first, "source": lines, "col": col, "end_col": end_col,
-                "own": _own(path), "locals": _locals(frame),
-            })
-        tb = tb.tb_next
+        key = (path, tb.tb_lineno, frame.f_code.co_name)
+        repeats = repeats + 1 if key == last else 0
+        last = key
+        if repeats >= _MAX_REPEATS:
+            frames[-1]["repeated"] = repeats - _MAX_REPEATS + 1
+            continue
+        first, lines = _source(path, tb.tb_lineno, frame.f_globals)
+        col, end_col = _columns(tb)
+        frames.append({
+            "file": path, "line": tb.tb_lineno or 0, "function": frame.f_code.co_name,
+            "first_line": first, "source": lines, "col": col, "end_col": end_col,
+            "own": _own(path), "locals": _locals(frame),
+        })
     return frames
+
+
+def _walk(tb):
+    """tb's entries, without wsgo's loader's and importlib's."""
+    while tb is not None:
+        if not _internal(tb.tb_frame.f_code.co_filename):
+            yield tb
+        tb = tb.tb_next
 
 
 def _syntax(exc):
@@ -131,11 +146,8 @@ def _app_failure(load_error):
     failure = load_error.__context__
     if isinstance(failure, SyntaxError) and failure.filename and not failure.filename.startswith("<"):
         return failure
-    tb = failure.__traceback__ if failure is not None else None
-    while tb is not None:
-        if _own(tb.tb_frame.f_code.co_filename):
-            return failure
-        tb = tb.tb_next
+    if failure is not None and any(_own(tb.tb_frame.f_code.co_filename) for tb in _walk(failure.__traceback__)):
+        return failure
     return None
 
 

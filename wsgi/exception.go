@@ -31,6 +31,9 @@ type Frame struct {
 	// installed package's.
 	Own    bool        `json:"own"`
 	Locals [][2]string `json:"locals"` // name, shortened repr
+	// Repeated counts the times this frame came again right after it
+	// (recursion), left out.
+	Repeated int `json:"repeated"`
 }
 
 // Syntax is where a SyntaxError points.
