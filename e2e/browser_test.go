@@ -117,6 +117,12 @@ func TestBrowserDjangoAdminLogin(t *testing.T) {
 	for name, source := range browserDjangoProject {
 		writeFile(t, filepath.Join(dir, name), source)
 	}
+	if err := os.Mkdir(filepath.Join(dir, "static"), 0o755); err != nil { // for --static; collectstatic fills it
+		t.Fatal(err)
+	}
+	// Django connects to its database at the first request: the setup
+	// may follow the start, which skips the test when Django is missing.
+	s := fwStartArgs(t, "django", "mysite.wsgi:application", "--chdir", dir, "--static", "/static="+filepath.Join(dir, "static"))
 	for _, args := range [][]string{
 		{"migrate", "--noinput"},
 		{"collectstatic", "--noinput"},
@@ -129,7 +135,6 @@ func TestBrowserDjangoAdminLogin(t *testing.T) {
 			t.Fatalf("wsgo python manage.py %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	s := start(t, nil, "mysite.wsgi:application", "--chdir", dir, "--static", "/static="+filepath.Join(dir, "static"))
 
 	browse(t, ctx, "logging in",
 		chromedp.Navigate(s.URL+"/admin/"),
@@ -173,7 +178,7 @@ def form():
 func TestBrowserFlaskFormUnderReload(t *testing.T) {
 	ctx := browser(t)
 	app := writeApp(t, "app.py", browserFlaskApp("Hello"))
-	s := start(t, nil, app, "--reload")
+	s := fwStartArgs(t, "flask", app, "--reload")
 
 	post := func(want string) {
 		t.Helper()

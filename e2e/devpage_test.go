@@ -155,15 +155,15 @@ application = get_wsgi_application()
 `
 
 func TestDevPageFrameworksPropagateUnderDebug(t *testing.T) {
-	for _, fw := range []struct{ name, source, setting, without string }{
-		{"Flask", devpageFlask, "PROPAGATE_EXCEPTIONS", "<h1>Internal Server Error</h1>"},
-		{"Django", devpageDjango, "DEBUG_PROPAGATE_EXCEPTIONS", "<title>ZeroDivisionError\n          at /boom</title>"},
+	for _, fw := range []struct{ name, module, source, setting, without string }{
+		{"Flask", "flask", devpageFlask, "PROPAGATE_EXCEPTIONS", "<h1>Internal Server Error</h1>"},
+		{"Django", "django", devpageDjango, "DEBUG_PROPAGATE_EXCEPTIONS", "<title>ZeroDivisionError\n          at /boom</title>"},
 	} {
 		t.Run(fw.name, func(t *testing.T) {
 			app := writeApp(t, "app.py", fw.source)
 			said := `\[INFO\] wsgo: --debug: ` + fw.name + `'s \(` + fw.setting + ` = True\) exceptions reach wsgo's debug page`
 
-			s := start(t, nil, app, "--debug")
+			s := fwStartArgs(t, fw.module, app, "--debug")
 			if !s.waitLog(said, 10*time.Second) {
 				t.Errorf("no log line says %s's exceptions propagate", fw.name)
 			}
