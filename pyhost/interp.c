@@ -66,8 +66,8 @@ static PyObject *take_exception(void)
  */
 static char *describe(wsgo_interp *st, PyObject *exc, int loading)
 {
-    PyObject *fn = st && st->devtraceback ? PyDict_GetItemString(st->devtraceback, "describe") : NULL;
-    if (fn == NULL) /* borrowed */
+    PyObject *fn = st && st->devtraceback ? PyDict_GetItemString(st->devtraceback, "describe") : NULL; /* borrowed */
+    if (fn == NULL)
         return NULL;
     PyObject *json = PyObject_CallFunction(fn, "Oi", exc, loading);
     char *detail = json && PyUnicode_Check(json) ? wsgo_text(json, NULL) : NULL;
