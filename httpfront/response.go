@@ -317,7 +317,7 @@ func sendFailure(w wsgi.Responder, err error, log *slog.Logger, req *wsgi.Reques
 	case err == nil:
 		log.Error("wsgo: the application returned without a response", "id", req.ID)
 	case debug && errors.As(err, &tb):
-		header, text = htmlText, debugPage(req, tb.Traceback())
+		header, text = htmlText, debugPage(req, tb)
 	}
 	if text == "" {
 		text = http.StatusText(status) + "\n"

@@ -14,7 +14,7 @@ import (
 // request logs one line; the traceback itself is for the caller to log
 // once. It needs no Python, so it works after any failure.
 func BrokenApp(err *LoadError, log *slog.Logger) wsgi.App {
-	return brokenApp{err: &AppBrokenError{report: err.Report}, log: log}
+	return brokenApp{err: &AppBrokenError{report: err.Report, described: err.Exception}, log: log}
 }
 
 type brokenApp struct {
@@ -30,7 +30,8 @@ func (b brokenApp) ServeWSGI(_ context.Context, req *wsgi.Request, _ wsgi.Respon
 
 // AppBrokenError is what BrokenApp's requests fail with.
 type AppBrokenError struct {
-	report string
+	report    string
+	described *wsgi.Exception
 }
 
 func (e *AppBrokenError) Error() string { return "wsgo: the app failed to load" }
@@ -38,3 +39,6 @@ func (e *AppBrokenError) Error() string { return "wsgo: the app failed to load" 
 // Traceback is the load's traceback and the sentence naming the fix
 // (wsgi.TracebackError).
 func (e *AppBrokenError) Traceback() string { return e.report }
+
+// Exception is the load's failure described for the --debug page, or nil.
+func (e *AppBrokenError) Exception() *wsgi.Exception { return e.described }

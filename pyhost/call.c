@@ -362,9 +362,10 @@ static void finish(wsgo_call *c)
 /* Ends the request with the pending exception as a WSGO_ERROR. */
 static wsgo_call *fail(wsgo_call *c, wsgo_out *out)
 {
-    char *report = wsgo_report(c->st);
+    char *detail, *report = wsgo_report_detail(c->st, &detail);
     memset(out, 0, sizeof *out);
     out->kind = WSGO_ERROR;
+    out->detail = detail;
     out->headers_sent = c->headers_sent;
     out->buf = report;
     out->body_len = report ? strlen(report) : 0;

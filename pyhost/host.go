@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"wsgo/wsgi"
 )
 
 //go:embed loader.py
@@ -29,6 +31,9 @@ var loaderSource string
 //
 //go:embed venv.py
 var venvSource string
+
+//go:embed devtraceback.py
+var devtracebackSource string
 
 // Config says what to load and how to run it.
 type Config struct {
@@ -42,6 +47,7 @@ type Config struct {
 	QueueSize  int  // requests that may wait for a thread before 503
 	Strict     bool // a str body is a 500, not a warning
 	Reload     bool // --reload watches for a fix: load errors say to save it
+	Debug      bool // --debug: errors carry a wsgi.Exception for the page
 	Logger     *slog.Logger
 	// Timeout is the front's time limit per request, named in the
 	// wsgo.RequestTimeout raised when a request runs past it (0: none).
@@ -61,6 +67,8 @@ type LoadError struct {
 	// points at, those in the traceback, and the TARGET's file. Empty
 	// when Python itself could not start.
 	SourceFiles []string
+	// Exception is the failure described for the --debug page, or nil.
+	Exception *wsgi.Exception
 }
 
 func (e *LoadError) Error() string { return strings.TrimRight(e.Report, "\n") }
@@ -178,14 +186,16 @@ func (h *Host) runInterpreter(ready chan<- error) {
 
 func (h *Host) importApp() error {
 	opts := C.wsgo_import_opts{
-		loader_src: C.CString(venvSource + loaderSource),
-		target:     C.CString(h.cfg.Target),
-		chdir:      C.CString(h.cfg.Chdir),
-		pythonpath: C.CString(strings.Join(h.cfg.PythonPath, "\n")),
-		virtualenv: C.CString(h.cfg.Virtualenv),
+		loader_src:       C.CString(venvSource + loaderSource),
+		devtraceback_src: C.CString(devtracebackSource),
+		target:           C.CString(h.cfg.Target),
+		chdir:            C.CString(h.cfg.Chdir),
+		pythonpath:       C.CString(strings.Join(h.cfg.PythonPath, "\n")),
+		virtualenv:       C.CString(h.cfg.Virtualenv),
 	}
 	defer func() {
 		C.free(unsafe.Pointer(opts.loader_src))
+		C.free(unsafe.Pointer(opts.devtraceback_src))
 		C.free(unsafe.Pointer(opts.target))
 		C.free(unsafe.Pointer(opts.chdir))
 		C.free(unsafe.Pointer(opts.pythonpath))
@@ -198,15 +208,32 @@ func (h *Host) importApp() error {
 	if h.cfg.Reload {
 		opts.reload = 1
 	}
+	if h.cfg.Debug {
+		opts.debug = 1
+	}
 	var res C.wsgo_import_result
 	C.wsgo_interp_import(h.st, &opts, &res)
 	h.desc = takeString(res.description)
 	h.bind = takeString(res.bind)
 	h.about = takeString(res.about)
+	if notice := takeString(res.notice); notice != "" {
+		h.cfg.Logger.Info(notice)
+	}
 	if res.error != nil {
-		return &LoadError{Report: takeString(res.error), SourceFiles: lines(takeString(res.sources))}
+		return &LoadError{Report: takeString(res.error), SourceFiles: lines(takeString(res.sources)),
+			Exception: describedException(takeString(res.detail))}
 	}
 	return nil
+}
+
+// describedException decodes devtraceback.py's JSON; nil for "" (not
+// under --debug, or describing failed: the page shows the text instead).
+func describedException(detail string) *wsgi.Exception {
+	var e wsgi.Exception
+	if detail == "" || json.Unmarshal([]byte(detail), &e) != nil {
+		return nil
+	}
+	return &e
 }
 
 // takeString copies a wsgo_alloc'd C string and frees it; nil gives "".

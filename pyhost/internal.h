@@ -37,6 +37,7 @@ struct wsgo_interp {
     PyTypeObject *errors_type; /* wsgi.errors */
     PyTypeObject *file_wrapper_type; /* wsgi.file_wrapper */
     PyObject *format_exception; /* traceback.format_exception */
+    PyObject *devtraceback;   /* devtraceback.py's namespace under --debug, else NULL */
     PyObject *timeout_exc;    /* wsgo.RequestTimeout, raised past --timeout */
     PyObject *thread_stacks;  /* loader.py's thread_stacks() */
     PyObject *s_close, *s_fileno, *s_tell, *s_write; /* interned names */
@@ -76,6 +77,9 @@ enum { WSGO_LOG_APP = 0, WSGO_LOG_ERROR = 1 };
 /* The pending exception as a traceback text (free with wsgo_free), cleared;
    NULL only when out of memory. GIL: held. */
 char *wsgo_report(wsgo_interp *st);
+/* wsgo_report, and under --debug *detail the exception as JSON for the
+   --debug page (free with wsgo_free), else NULL. GIL: held. */
+char *wsgo_report_detail(wsgo_interp *st, char **detail);
 char *wsgo_text(PyObject *s, size_t *len);
 /*
  * Clears the pending exception if it is an ordinary failure (an Exception

@@ -59,13 +59,36 @@ static PyObject *take_exception(void)
 #endif
 }
 
-char *wsgo_report(wsgo_interp *st)
+/*
+ * devtraceback.py's JSON of exc (loading: exc is the loader's LoadError),
+ * or NULL when not under --debug or describing failed: the page then shows
+ * the report's text. GIL: held; no exception is left set.
+ */
+static char *describe(wsgo_interp *st, PyObject *exc, int loading)
+{
+    PyObject *fn = st && st->devtraceback ? PyDict_GetItemString(st->devtraceback, "describe") : NULL; /* borrowed */
+    if (fn == NULL)
+        return NULL;
+    PyObject *json = PyObject_CallFunction(fn, "Oi", exc, loading);
+    char *detail = json && PyUnicode_Check(json) ? wsgo_text(json, NULL) : NULL;
+    PyErr_Clear();
+    Py_XDECREF(json);
+    return detail;
+}
+
+char *wsgo_report(wsgo_interp *st) { return wsgo_report_detail(st, NULL); }
+
+char *wsgo_report_detail(wsgo_interp *st, char **detail)
 {
     PyObject *exc = take_exception(), *lines = NULL, *empty = NULL, *text = NULL;
     char *report = NULL;
 
+    if (detail)
+        *detail = NULL;
     if (exc == NULL)
         return wsgo_strdup("wsgo: unknown error (no Python exception set)\n", -1);
+    if (detail)
+        *detail = describe(st, exc, 0);
     if (st && st->format_exception) {
         lines = PyObject_CallOneArg(st->format_exception, exc);
         if (lines && (empty = PyUnicode_FromString("")) != NULL)
@@ -224,6 +247,51 @@ static int tuple_str(PyObject *t, Py_ssize_t i, char **out)
     return *out ? 0 : -1;
 }
 
+/*
+ * Runs devtraceback.py in a namespace of its own, given the loader's
+ * _is_library, and keeps the namespace. 0, or -1 with an exception.
+ * GIL: held.
+ */
+static int load_devtraceback(wsgo_interp *st, const char *src)
+{
+    PyObject *ns = PyDict_New(), *code = NULL, *ret = NULL;
+    PyObject *is_library = PyDict_GetItemString(st->loader, "_is_library"); /* borrowed */
+    int rc = -1;
+
+    if (ns && is_library && PyDict_SetItemString(ns, "__builtins__", PyEval_GetBuiltins()) == 0 &&
+        PyDict_SetItemString(ns, "_is_library", is_library) == 0 &&
+        (code = Py_CompileString(src, "<wsgo devtraceback>", Py_file_input)) &&
+        (ret = PyEval_EvalCode(code, ns, ns))) {
+        st->devtraceback = Py_NewRef(ns);
+        rc = 0;
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_RuntimeError, "wsgo: the loader's _is_library is missing");
+    }
+    Py_XDECREF(ns);
+    Py_XDECREF(code);
+    Py_XDECREF(ret);
+    return rc;
+}
+
+/*
+ * Under --debug, devtraceback.py's propagate(app): Flask and Django let
+ * exceptions reach the page. Its log line in *notice, or NULL. 0, or -1
+ * with an exception. GIL: held.
+ */
+static int propagate(wsgo_interp *st, char **notice)
+{
+    PyObject *fn = st->devtraceback ? PyDict_GetItemString(st->devtraceback, "propagate") : NULL; /* borrowed */
+    if (fn == NULL)
+        return 0;
+    PyObject *line = PyObject_CallOneArg(fn, st->app);
+    if (line == NULL)
+        return -1;
+    if (PyUnicode_Check(line))
+        *notice = wsgo_text(line, NULL);
+    Py_DECREF(line);
+    return 0;
+}
+
 void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_import_result *res)
 {
     PyObject *globals = NULL, *builtins = NULL, *code = NULL, *ret = NULL, *load = NULL,
@@ -243,6 +311,8 @@ void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_impo
         goto fail;
     Py_INCREF(st->timeout_exc); /* borrowed from globals until now */
     Py_INCREF(st->thread_stacks);
+    if (opts->debug && load_devtraceback(st, opts->devtraceback_src) < 0)
+        goto fail;
     /* Paths as the OS gives them: undecodable bytes become surrogates. */
     out = PyObject_CallFunction(load, "O&O&O&O&di", PyUnicode_DecodeFSDefault, opts->target,
                                 PyUnicode_DecodeFSDefault, opts->chdir,
@@ -251,25 +321,28 @@ void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_impo
                                 opts->reload);
     if (out == NULL)
         goto fail;
-    /* ("error", report, sources) or ("ok", app, description, bind-or-None, about) */
-    if (!PyTuple_Check(out) || PyTuple_GET_SIZE(out) < 3) {
+    /* ("error", report, sources, LoadError) or ("ok", app, description, bind-or-None, about) */
+    if (!PyTuple_Check(out) || PyTuple_GET_SIZE(out) < 4) {
         PyErr_SetString(PyExc_RuntimeError, "wsgo loader returned a malformed result");
         goto fail;
     }
-    if (PyTuple_GET_SIZE(out) == 3) {
+    if (PyTuple_GET_SIZE(out) == 4) {
         if (tuple_str(out, 1, &res->error) < 0 || tuple_str(out, 2, &res->sources) < 0 ||
             res->error == NULL)
             goto fail;
+        res->detail = describe(st, PyTuple_GET_ITEM(out, 3), 1);
         goto done;
     }
     if (tuple_str(out, 2, &res->description) < 0 || tuple_str(out, 3, &res->bind) < 0 ||
         tuple_str(out, 4, &res->about) < 0)
         goto fail;
     st->app = Py_NewRef(PyTuple_GET_ITEM(out, 1));
+    if (propagate(st, &res->notice) < 0)
+        goto fail;
     goto done;
 fail:
     wsgo_free(res->error); /* a partial result: the failure is the report */
-    res->error = wsgo_report(st);
+    res->error = wsgo_report_detail(st, &res->detail);
     if (res->error == NULL)
         res->error = wsgo_strdup("wsgo: out of memory loading the app\n", -1);
 done:
@@ -314,6 +387,7 @@ int wsgo_interp_finalize(wsgo_interp *st)
     Py_CLEAR(st->errors_type);
     Py_CLEAR(st->file_wrapper_type);
     Py_CLEAR(st->format_exception);
+    Py_CLEAR(st->devtraceback);
     Py_CLEAR(st->timeout_exc);
     Py_CLEAR(st->thread_stacks);
     /* Threads of the app still run during finalization (atexit handlers,

@@ -2,7 +2,7 @@
 
 load() resolves the TARGET of `wsgo run TARGET` to a WSGI callable, the way
 gunicorn and wsgiref users expect, and returns ("ok", app, description,
-bind, about) or ("error", report, source files). Every report names the
+bind, about) or ("error", report, source files, LoadError). Every report names the
 problem and the fix. source_files() names the app's own Python files, for
 --reload.
 """
@@ -385,7 +385,7 @@ def load(target, chdir, pythonpath, virtualenv, timeout, reload):
     try:
         app, desc, bind = _load(target, chdir, pythonpath, virtualenv)
     except LoadError as exc:
-        return ("error", str(exc).rstrip("\n") + "\n", _failed_sources(exc))
+        return ("error", str(exc).rstrip("\n") + "\n", _failed_sources(exc), exc)
     return ("ok", app, desc, bind, _about(app))
 
 

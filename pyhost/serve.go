@@ -242,9 +242,10 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 			if ev.out.buf == nil {
 				report = "wsgo: out of memory formatting the app's exception\n"
 			}
+			detail := C.GoString(ev.out.detail)
 			freeOut(&ev.out)
 			j.logError("the app raised an exception", report)
-			return &AppError{Report: report, HeadersSent: ev.out.headers_sent != 0}
+			return &AppError{Report: report, HeadersSent: ev.out.headers_sent != 0, Described: describedException(detail)}
 		}
 		j.resMu.Lock()
 		if j.werr == nil {
@@ -277,11 +278,15 @@ func (j *job) writeErr() error {
 	return j.werr
 }
 
-// freeOut frees an output's buffer, if it has one.
+// freeOut frees an output's buffers, if it has any.
 func freeOut(out *C.wsgo_out) {
 	if out.buf != nil {
 		C.wsgo_free(unsafe.Pointer(out.buf))
 		out.buf = nil
+	}
+	if out.detail != nil {
+		C.wsgo_free(unsafe.Pointer(out.detail))
+		out.detail = nil
 	}
 }
 
@@ -295,12 +300,16 @@ func (ev *event) final() bool {
 type AppError struct {
 	Report      string
 	HeadersSent bool
+	Described   *wsgi.Exception // under --debug, for the page; else nil
 }
 
 func (e *AppError) Error() string { return "pyhost: the app raised an exception" }
 
 // Traceback makes AppError a wsgi.TracebackError, for the --debug page.
 func (e *AppError) Traceback() string { return e.Report }
+
+// Exception is the exception described for the --debug page, or nil.
+func (e *AppError) Exception() *wsgi.Exception { return e.Described }
 
 // write sends one output to the client; flush: push a chunk through at
 // once. The output's memory is freed or released by the caller

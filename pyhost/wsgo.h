@@ -73,7 +73,9 @@ enum {
  * the memory of a Python bytes object that the call keeps alive until
  * wsgo_call_next or wsgo_call_abort (like fd). Readers may read it without
  * the GIL: bytes are immutable. For WSGO_ERROR, buf holds the UTF-8 report
- * and body_len its length (NULL and 0 when out of memory). buf is NULL when there is nothing to hold.
+ * and body_len its length (NULL and 0 when out of memory), and under
+ * --debug detail holds the exception as JSON for the --debug page
+ * (devtraceback.py), or NULL. buf is NULL when there is nothing to hold.
  */
 typedef struct {
     int kind;
@@ -84,6 +86,7 @@ typedef struct {
     int borrowed;      /* body is a Python object's memory, not buf's */
     const char *warning; /* static text to log once (a str body sent as UTF-8), or NULL */
     char *buf;         /* owned by the receiver: free with wsgo_free */
+    char *detail;      /* WSGO_ERROR: NUL-terminated JSON or NULL; owned by the receiver: free with wsgo_free */
     size_t head_len;
     const char *body;
     size_t body_len;
@@ -95,6 +98,7 @@ typedef struct {
 /* Options for wsgo_interp_new; strings borrowed for the call. */
 typedef struct {
     const char *loader_src;  /* pyhost/venv.py and pyhost/loader.py */
+    const char *devtraceback_src; /* pyhost/devtraceback.py, run when debug is set */
     const char *target;      /* TARGET as given on the command line */
     const char *chdir;       /* "" when none */
     const char *pythonpath;  /* extra sys.path entries, '\n'-separated */
@@ -102,6 +106,7 @@ typedef struct {
     int strict;              /* str bodies are errors, not warnings */
     double timeout;          /* --timeout in seconds, 0 = none; named in RequestTimeout */
     int reload;              /* --reload: a report says a save is enough */
+    int debug;               /* --debug: errors also come as JSON for the --debug page */
 } wsgo_import_opts;
 
 /* What the loader found; strings owned by the caller: free with wsgo_free. */
@@ -111,6 +116,8 @@ typedef struct {
     char *about;        /* JSON: the app's name and repr, sys.path (wsgo check) */
     char *error;        /* NULL on success, else the report to print */
     char *sources;      /* on error: '\n'-separated files to watch for a fix (--reload) */
+    char *detail;       /* on error under debug: the error as JSON (devtraceback.py), or NULL */
+    char *notice;       /* on success under debug: a line to log (frameworks told to propagate), or NULL */
 } wsgo_import_result;
 
 void *wsgo_alloc(size_t n); /* GIL: none. NULL when out of memory */

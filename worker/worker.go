@@ -37,6 +37,7 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		QueueSize:  o.QueueSize,
 		Strict:     o.Strict,
 		Reload:     o.Reload,
+		Debug:      o.Front.Debug,
 		Logger:     logger,
 		Timeout:    o.Timeout,
 		StuckAfter: o.GracefulTimeout,

@@ -44,10 +44,12 @@ var ErrTimeout = errors.New("wsgi: the request ran past its time limit")
 
 // TracebackError is an error of ServeWSGI that carries the application's
 // traceback. Under --debug the front shows it on the 500 page when the
-// exception came before the response started.
+// exception came before the response started: Exception when the host
+// described it (nil otherwise), else the Traceback text.
 type TracebackError interface {
 	error
 	Traceback() string
+	Exception() *Exception
 }
 
 // Header is one header field, in the order received or given.
