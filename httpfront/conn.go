@@ -37,7 +37,7 @@ type conn struct {
 	br    *bufio.Reader
 	head  headReader    // reads request heads from br
 	bw    *bufio.Writer // from writers while a request is served; nil while idle
-	sw    stallWriter   // under bw
+	out   *outbox       // under bw: holds what a slow client has not taken yet
 	idle  bool          // waiting for a request, where Shutdown may end it; guarded by s.mu
 	fresh bool          // no request yet: Shutdown lets it bring its first; guarded by s.mu
 	tls   *tls.Conn     // rwc, when the connection is TLS; else nil
@@ -53,8 +53,8 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c.cr.conn = rwc
 	c.br = bufio.NewReaderSize(&c.cr, readBufSize)
 	c.head = headReader{br: c.br, limits: s.limits}
-	c.sw = stallWriter{rwc, s.stallTimeout}
 	c.tls, _ = rwc.(*tls.Conn)
+	c.out = newOutbox(rwc, s.stallTimeout, c.tls == nil)
 	if c.tls != nil {
 		c.lent, _ = c.tls.NetConn().(Lent)
 		if c.lent != nil {
@@ -85,6 +85,7 @@ func hostPort(a *net.TCPAddr) (name, port string) {
 
 func (c *conn) serve() {
 	defer c.s.removeConn(c)
+	defer c.out.discard()
 	defer c.dropWriter()
 	if c.tls != nil && !c.handshake(c.tls) {
 		return
@@ -134,7 +135,7 @@ var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeB
 func (c *conn) takeWriter() {
 	if c.bw == nil {
 		c.bw = writers.Get().(*bufio.Writer)
-		c.bw.Reset(&c.sw)
+		c.bw.Reset(c.out)
 	}
 }
 
@@ -199,7 +200,7 @@ func (c *conn) handle() bool {
 	}
 	b.r = capBody(b.r, c.s.limits.body)
 	res := &response{
-		responseState: responseState{start: start, remain: -1},
+		responseState: responseState{start: start, remain: -1, out: c.out},
 		c:             c,
 		body:          b,
 		isHead:        h.method == http.MethodHead,
@@ -250,7 +251,7 @@ func (c *conn) reject(status int) int64 {
 	text := http.StatusText(status)
 	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nServer: wsgo\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n",
 		status, text, httpDate(time.Now()), len(text)+1, text)
-	c.bw.Flush()
+	c.bw.Flush() // conn.close, which follows, waits for the outbox
 	return int64(len(text) + 1)
 }
 
@@ -259,6 +260,7 @@ func (c *conn) reject(status int) int64 {
 // response before the client reads it; so shut the write side first and
 // give the client a moment to read and hang up.
 func (c *conn) close() {
+	c.out.drain()
 	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
 		c.rwc.SetReadDeadline(time.Now().Add(drainTimeout))
 		io.CopyN(io.Discard, c.rwc, maxDrain)
@@ -281,7 +283,7 @@ func (c *conn) cut() {
 	case *net.TCPConn:
 		raw.SetLinger(0)
 	}
-	raw.Close()
+	raw.Close() // the outbox's sender, if any, fails and stops
 }
 
 // peer names the client in log lines.
@@ -305,26 +307,4 @@ func (r *connReader) Read(p []byte) (int, error) {
 		r.conn.SetReadDeadline(time.Now().Add(r.stall))
 	}
 	return r.conn.Read(p)
-}
-
-// stallWriter renews the write deadline for each slice it writes, so a
-// client that stops reading is dropped and a slow one is not.
-type stallWriter struct {
-	conn    net.Conn
-	timeout time.Duration
-}
-
-func (w stallWriter) Write(p []byte) (n int, err error) {
-	const slice = 64 << 10
-	for len(p) > 0 {
-		k := min(len(p), slice)
-		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-		m, err := w.conn.Write(p[:k])
-		n += m
-		if err != nil {
-			return n, err
-		}
-		p = p[k:]
-	}
-	return n, nil
 }

@@ -46,13 +46,16 @@ type scheduler struct {
 	// queue for stallAfter counts as blocked, and none sheds). See
 	// sched_gauges.go.
 	pythreads []*pythread
+	// writers are the jobs whose output is being written to their
+	// client, which may wait for a slow one; see starvedLocked.
+	writers   map[*job]struct{}
 	windowAt  [2]time.Time // each gauge's window start; zero: none yet
 	blocked   bool         // the last stall window found the running threads blocked
 	busyShare float64      // the share of a core they used in the last shed window
 }
 
 func newScheduler(queueSize int) *scheduler {
-	s := &scheduler{queue: ring{buf: make([]*job, queueSize)}}
+	s := &scheduler{queue: ring{buf: make([]*job, queueSize)}, writers: map[*job]struct{}{}}
 	s.timer = time.AfterFunc(time.Hour, s.onTimer)
 	s.timer.Stop()
 	return s
@@ -92,6 +95,44 @@ func (s *scheduler) dispatchLocked(now time.Time) {
 		s.lastTake = now
 		s.joined(p)
 		p.wake <- s.queue.pop() // never blocks: an idle pythread's wake is empty
+	}
+	if s.starvedLocked() {
+		for j := range s.writers {
+			j.release()
+		}
+	}
+}
+
+// starvedLocked reports whether requests wait and no pythread is idle:
+// then a pythread waiting for a slow client to take its response is
+// wanted, and the rest of that response is left to the front (release).
+// Until then the wait costs nothing, and a client that keeps up is
+// written to straight from Python's memory.
+func (s *scheduler) starvedLocked() bool {
+	return s.queue.len() > 0 && len(s.idle) == 0
+}
+
+// writing brackets a write of j's output to its client. A write that
+// starts while requests starve is released at once.
+func (s *scheduler) writing(j *job, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !on {
+		delete(s.writers, j)
+		return
+	}
+	s.writers[j] = struct{}{}
+	if s.starvedLocked() {
+		j.release()
+	}
+}
+
+// releaseWriter releases j's write, if one is in progress (a timeout).
+func (s *scheduler) releaseWriter(j *job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.writers[j]; ok {
+		j.release()
 	}
 }
 
@@ -133,6 +174,11 @@ func (s *scheduler) park(p *pythread) (j *job, stop bool) {
 	}
 	s.idle = append(s.idle, p)
 	p.parked = true
+	if s.queue.len() > 0 {
+		// p shed: the stall check must still watch the threads left,
+		// which may block (a slow client) with requests waiting.
+		s.dispatchLocked(now)
+	}
 	return nil, false
 }
 

@@ -178,7 +178,8 @@ func (p *pythread) emit(j *job, out *C.wsgo_out) bool {
 // written the chunk it was sent, and frees out's buffer. The thread still
 // counts as running meanwhile: most writes take microseconds, and waking
 // another thread for each would make the two fight for the GIL; one that
-// blocks on a slow client uses no CPU, which the scheduler sees (stalledIn).
+// blocks on a slow client uses no CPU, which the scheduler sees
+// (stalledIn), and is released when requests starve for a pythread.
 // GIL: not held.
 func (j *job) writeHere(out *C.wsgo_out) bool {
 	defer freeOut(out)
@@ -222,7 +223,8 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		case <-timedOut:
 			timedOut = nil
 			if errors.Is(context.Cause(ctx), wsgi.ErrTimeout) {
-				j.end() // waits for a write or body read of the Python thread
+				h.sched.releaseWriter(j) // a write waiting for the client returns
+				j.end()                  // waits for a write or body read of the Python thread
 				go h.abandon(j)
 				return wsgi.ErrTimeout
 			}
@@ -305,8 +307,24 @@ func (e *AppError) Traceback() string { return e.Report }
 
 // write sends one output to the client; flush: push a chunk through at
 // once. The output's memory is freed or released by the caller
-// afterwards, so nothing may keep a slice of it.
+// afterwards, so nothing may keep a slice of it. A write that waits for a
+// slow client may be released (see scheduler.writing). resMu held.
 func (j *job) write(w wsgi.Responder, out *C.wsgo_out, flush bool) error {
+	j.sched.writing(j, true)
+	defer j.sched.writing(j, false)
+	return j.send(w, out, flush)
+}
+
+// release makes a write in progress stop waiting for the client: the
+// front queues what the client has not taken (wsgi.Releaser). Called by
+// the scheduler, under its mu.
+func (j *job) release() {
+	if r, ok := j.res.(wsgi.Releaser); ok {
+		r.Release()
+	}
+}
+
+func (j *job) send(w wsgi.Responder, out *C.wsgo_out, flush bool) error {
 	if out.warning != nil {
 		j.log.Warn(C.GoString(out.warning)+"; wsgo sent it as UTF-8 (shown once; --strict makes it an error)",
 			"request", j.req.ID, "path", j.req.RequestURI)
