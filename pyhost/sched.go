@@ -25,6 +25,11 @@ import (
 // second thread beside a busy one cost a third of the throughput).
 const stallAfter = 500 * time.Microsecond
 
+// maxBusyBackoff bounds how far the stall check backs off while the
+// running threads stay busy: to 2^3 windows (2 ms), so a thread that
+// blocks after a busy stretch is joined within that.
+const maxBusyBackoff = 3
+
 var errStopped = errors.New("pyhost: the Python host is shutting down")
 
 // scheduler hands requests to Python threads. All fields are guarded by mu.
@@ -51,6 +56,7 @@ type scheduler struct {
 	writers   map[*job]struct{}
 	windowAt  [2]time.Time // each gauge's window start; zero: none yet
 	blocked   bool         // the last stall window found the running threads blocked
+	busyLooks int          // stall windows in a row that found them busy (see stalledIn)
 	busyShare float64      // the share of a core they used in the last shed window
 }
 
@@ -169,6 +175,9 @@ func (s *scheduler) park(p *pythread) (j *job, stop bool) {
 		return s.queue.pop(), false
 	}
 	s.active--
+	if s.active == 0 {
+		s.busyLooks = 0 // a new burst is watched closely again
+	}
 	if s.stopped {
 		return nil, true
 	}

@@ -79,10 +79,13 @@ type pythread struct {
 	parked  bool                // in the scheduler's idle list; guarded by its mu
 	meter   meter               // nil when the system cannot measure the thread
 	marks   [2]time.Duration    // meter.cpu() at the start of each gauge's window; guarded by the scheduler's mu
-	// inWsgo: the thread runs wsgo's own Go code between the app's steps
-	// (it may wait for the Go runtime, never for the app), so it is not
-	// blocked in the sense of stalledIn.
-	inWsgo atomic.Bool
+	// inApp (set by C while a wsgo_call_* runs) and writing (a write to
+	// the client) are where the thread may block for the app's sake. Out
+	// of them it runs wsgo's own code, where it may wait for the Go
+	// runtime (a P, back from C) or for the GIL, but never for the app: it
+	// is not blocked in the sense of stalledIn.
+	inApp   *atomic.Int32
+	writing atomic.Bool
 }
 
 func (p *pythread) run(started chan<- error) {
@@ -99,6 +102,7 @@ func (p *pythread) run(started chan<- error) {
 		return
 	}
 	p.ident = uint64(C.wsgo_thread_ident(p.t))
+	p.inApp = (*atomic.Int32)(unsafe.Pointer(C.wsgo_thread_in_app(p.t)))
 	p.host.pythreads[p.index] = p
 	j, stop := s.park(p) // counted as active until parked (see Start)
 	started <- nil
@@ -130,25 +134,19 @@ func (p *pythread) serve(j *job) {
 	p.current.Store(j)
 	defer p.current.Store(nil)
 	var out C.wsgo_out
-	p.inWsgo.Store(false)
 	bodyLen := int64(-1)
 	if j.req.HasContentLength {
 		bodyLen = j.req.ContentLength
 	}
 	call := C.wsgo_call_start(p.host.st, p.t, (*C.char)(unsafe.Pointer(&j.packed[0])),
 		C.size_t(len(j.packed)), C.int64_t(bodyLen), C.uintptr_t(j.handle), &out)
-	p.inWsgo.Store(true)
 	for call != nil {
 		if !p.emit(j, &out) {
-			p.inWsgo.Store(false) // the app's close() runs
 			C.wsgo_call_abort(call)
-			p.inWsgo.Store(true)
 			j.events <- event{gone: true}
 			return
 		}
-		p.inWsgo.Store(false)
 		call = C.wsgo_call_next(call, &out)
-		p.inWsgo.Store(true)
 	}
 	j.events <- event{out: out}
 }
@@ -167,10 +165,10 @@ func (p *pythread) emit(j *job, out *C.wsgo_out) bool {
 		return true
 	}
 	C.wsgo_thread_detach(p.t)
-	p.inWsgo.Store(false) // the client may block the write
+	p.writing.Store(true) // the client may block the write
 	ok := j.writeHere(out)
+	p.writing.Store(false)
 	C.wsgo_thread_attach(p.t)
-	p.inWsgo.Store(true)
 	return ok
 }
 
