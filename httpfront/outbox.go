@@ -88,7 +88,7 @@ func (o *outbox) release() {
 	defer o.mu.Unlock()
 	if o.releasable && !o.released {
 		o.released = true
-		o.conn.SetWriteDeadline(time.Now())
+		o.conn.SetWriteDeadline(time.Now()) // no sender runs: queue() sets released first
 	}
 }
 
