@@ -37,7 +37,7 @@ type conn struct {
 	br    *bufio.Reader
 	head  headReader    // reads request heads from br
 	bw    *bufio.Writer // from writers while a request is served; nil while idle
-	sw    stallWriter   // under bw
+	out   *outbox       // under bw: holds what a slow client has not taken yet
 	idle  bool          // waiting for a request, where Shutdown may end it; guarded by s.mu
 	fresh bool          // no request yet: Shutdown lets it bring its first; guarded by s.mu
 	raw   net.Conn      // the socket: rwc, or what rwc encrypts
@@ -57,7 +57,7 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c.cr.conn = rwc
 	c.br = bufio.NewReaderSize(&c.cr, readBufSize)
 	c.head = headReader{br: c.br, limits: s.limits}
-	c.sw = stallWriter{rwc, s.stallTimeout}
+	c.out = newOutbox(rwc, s.stallTimeout, true)
 	c.lent, _ = rwc.(Lent)
 	c.setPeer(rwc.RemoteAddr(), rwc.LocalAddr())
 	return c
@@ -81,7 +81,10 @@ func (c *conn) setPeer(remote, local net.Addr) {
 // socket with a PROXY header's addresses); the handshake comes next.
 func (c *conn) startTLS(under net.Conn) {
 	c.tls = tls.Server(under, c.s.tlsConfig)
-	c.rwc, c.cr.conn, c.sw.conn = c.tls, c.tls, c.tls
+	c.rwc, c.cr.conn = c.tls, c.tls
+	// A TLS write cannot be let go half done (the session would break):
+	// the outbox waits for a slow client instead of queueing.
+	c.out = newOutbox(c.tls, c.s.stallTimeout, false)
 	c.pin()
 }
 
@@ -105,6 +108,7 @@ func hostPort(a *net.TCPAddr) (name, port string) {
 
 func (c *conn) serve() {
 	defer c.s.removeConn(c)
+	defer func() { c.out.discard() }() // the outbox startTLS may replace
 	defer c.dropWriter()
 	under := c.raw
 	if c.s.proxyProtocol && c.trusted {
@@ -168,7 +172,7 @@ var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeB
 func (c *conn) takeWriter() {
 	if c.bw == nil {
 		c.bw = writers.Get().(*bufio.Writer)
-		c.bw.Reset(&c.sw)
+		c.bw.Reset(c.out)
 	}
 }
 
@@ -233,7 +237,7 @@ func (c *conn) handle() bool {
 	}
 	b.r = capBody(b.r, c.s.limits.body)
 	res := &response{
-		responseState: responseState{start: start, remain: -1},
+		responseState: responseState{start: start, remain: -1, out: c.out},
 		c:             c,
 		body:          b,
 		isHead:        h.method == http.MethodHead,
@@ -284,7 +288,7 @@ func (c *conn) reject(status int) int64 {
 	text := http.StatusText(status)
 	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nServer: wsgo\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n",
 		status, text, httpDate(time.Now()), len(text)+1, text)
-	c.bw.Flush()
+	c.bw.Flush() // conn.close, which follows, waits for the outbox
 	return int64(len(text) + 1)
 }
 
@@ -293,6 +297,7 @@ func (c *conn) reject(status int) int64 {
 // response before the client reads it; so shut the write side first and
 // give the client a moment to read and hang up.
 func (c *conn) close() {
+	c.out.drain()
 	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
 		c.rwc.SetReadDeadline(time.Now().Add(drainTimeout))
 		io.CopyN(io.Discard, c.rwc, maxDrain)
@@ -311,7 +316,7 @@ func (c *conn) cut() {
 	if tcp, ok := c.raw.(*net.TCPConn); ok {
 		tcp.SetLinger(0)
 	}
-	c.raw.Close()
+	c.raw.Close() // the outbox's sender, if any, fails and stops
 }
 
 // peer names the client in log lines.
@@ -335,26 +340,4 @@ func (r *connReader) Read(p []byte) (int, error) {
 		r.conn.SetReadDeadline(time.Now().Add(r.stall))
 	}
 	return r.conn.Read(p)
-}
-
-// stallWriter renews the write deadline for each slice it writes, so a
-// client that stops reading is dropped and a slow one is not.
-type stallWriter struct {
-	conn    net.Conn
-	timeout time.Duration
-}
-
-func (w stallWriter) Write(p []byte) (n int, err error) {
-	const slice = 64 << 10
-	for len(p) > 0 {
-		k := min(len(p), slice)
-		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-		m, err := w.conn.Write(p[:k])
-		n += m
-		if err != nil {
-			return n, err
-		}
-		p = p[k:]
-	}
-	return n, nil
 }

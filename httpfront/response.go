@@ -38,6 +38,7 @@ type responseState struct {
 	start     time.Time          // when the request's head began to arrive
 	status    int                // as sent, for the access log
 	sent      int64              // body bytes sent, for the access log
+	out       *outbox            // HTTP/1: the connection's; nil for HTTP/2
 	cancel    context.CancelFunc // ends the request's context once the client is gone
 	started   bool
 	done      bool  // ServeWSGI returned
@@ -214,6 +215,10 @@ func (r *response) Write(p []byte) error {
 	return nil
 }
 
+// Release implements wsgi.Releaser: the rest of the response is queued
+// in the connection's outbox rather than waited for.
+func (r *response) Release() { r.c.out.release() }
+
 // Flush writes the buffer through to the socket.
 func (r *response) Flush() error { return r.flush(r.c.bw.Flush) }
 
@@ -232,8 +237,11 @@ func (r *response) SendFile(f *os.File, off, n int64) error {
 	if err := r.c.bw.Flush(); err != nil {
 		return r.fail(err)
 	}
+	if err := r.c.out.drain(); err != nil { // the socket is ours now
+		return r.fail(err)
+	}
 	// In slices, renewing the deadline: a slow client must not time out
-	// while it still takes bytes (see stallWriter).
+	// while it still takes bytes (see outbox).
 	const slice = 4 << 20
 	for n > 0 {
 		r.c.rwc.SetWriteDeadline(time.Now().Add(r.c.s.stallTimeout))
@@ -299,6 +307,12 @@ func (r *response) complete(err error) bool {
 		r.fail(err)
 		return false
 	}
+	// What the client has not taken yet is sent from the outbox by now;
+	// the app's thread is free, only this goroutine waits.
+	if err := r.c.out.drain(); err != nil {
+		r.fail(err)
+		return false
+	}
 	return r.keepAlive && !r.truncated
 }
 
@@ -337,6 +351,13 @@ func (r *response) sendContinue() error {
 		return r.fail(err)
 	}
 	return nil
+}
+
+// begin readies the response for the app, whose context is ctx.
+func (r *responseState) begin(ctx context.Context) {
+	if r.out != nil {
+		r.out.begin(ctx.Done()) // a write waiting for room gives up with the request
+	}
 }
 
 func (r *responseState) usable() error {

@@ -65,6 +65,7 @@ func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answe
 		ctx, stop = context.WithTimeoutCause(ctx, s.timeout, wsgi.ErrTimeout)
 		defer stop()
 	}
+	st.begin(ctx)
 	err := s.callApp(ctx, app, req, x)
 	if !st.started && st.err == nil && ctx.Err() != nil && !errors.Is(context.Cause(ctx), wsgi.ErrTimeout) {
 		s.log.Debug("wsgo: the client left before the response began", "id", req.ID)

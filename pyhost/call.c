@@ -498,8 +498,13 @@ static wsgo_call *respond(wsgo_call *c, wsgo_out *out)
     return respond_step(c, out);
 }
 
-wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, size_t len,
-                           int64_t body_len, uintptr_t handle, wsgo_out *out)
+/* Brackets a call into the app on t. Cleared in C, before the return:
+   back in Go, the thread may sleep until Go's scheduler gives it a P,
+   which must not look like the app blocked (pyhost/sched_gauges.go). */
+static void in_app(wsgo_thread *t, int on) { __atomic_store_n(&t->in_app, on, __ATOMIC_RELAXED); }
+
+static wsgo_call *call_start(wsgo_interp *st, wsgo_thread *t, const char *req, size_t len,
+                             int64_t body_len, uintptr_t handle, wsgo_out *out)
 {
     PyObject *environ;
     wsgo_call *c;
@@ -534,7 +539,18 @@ wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, siz
     return respond(c, out);
 }
 
-wsgo_call *wsgo_call_next(wsgo_call *c, wsgo_out *out)
+wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, size_t len,
+                           int64_t body_len, uintptr_t handle, wsgo_out *out)
+{
+    wsgo_call *c;
+
+    in_app(t, 1);
+    c = call_start(st, t, req, len, body_len, handle, out);
+    in_app(t, 0);
+    return c;
+}
+
+static wsgo_call *call_next(wsgo_call *c, wsgo_out *out)
 {
     memset(out, 0, sizeof *out);
     Py_CLEAR(c->lent); /* the last output is written */
@@ -545,7 +561,24 @@ wsgo_call *wsgo_call_next(wsgo_call *c, wsgo_out *out)
     return respond_step(c, out);
 }
 
-void wsgo_call_abort(wsgo_call *c) { done(c); }
+wsgo_call *wsgo_call_next(wsgo_call *c, wsgo_out *out)
+{
+    wsgo_thread *t = c->thread; /* c may be gone on return */
+
+    in_app(t, 1);
+    c = call_next(c, out);
+    in_app(t, 0);
+    return c;
+}
+
+void wsgo_call_abort(wsgo_call *c)
+{
+    wsgo_thread *t = c->thread;
+
+    in_app(t, 1);
+    done(c);
+    in_app(t, 0);
+}
 
 static PyObject *write_ended(void)
 {

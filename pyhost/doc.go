@@ -53,9 +53,12 @@
 // one of 64 KiB or more, is borrowed:
 // the pythread releases the GIL, waits for the first chunk's ack if it has
 // not come, and writes the chunk itself from the bytes object, which C
-// keeps alive until wsgo_call_next; no copy, no hand-off per chunk. A slow
-// client therefore paces the generator, and a client that is gone makes
-// the pythread call close() (wsgo_call_abort). wsgi.file_wrapper over a real
+// keeps alive until wsgo_call_next; no copy, no hand-off per chunk. A
+// client that keeps up paces the generator; a slow one is left to the
+// front once the pythread is wanted elsewhere or waited too long
+// (wsgi.Releaser: the front queues the rest in memory, then a temporary
+// file), so a slow reader costs memory, not a pythread. A client that is
+// gone makes the pythread call close() (wsgo_call_abort). wsgi.file_wrapper over a real
 // file is sent the same way, with sendfile. The Responder is the front's
 // again once ServeWSGI returns (a --timeout): job.resMu makes the pythread's
 // writes and that take-back exclude each other.

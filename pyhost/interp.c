@@ -406,6 +406,7 @@ wsgo_thread *wsgo_thread_new(wsgo_interp *st)
         return NULL;
     t->serving = 0;
     t->interrupted = 0;
+    t->in_app = 0;
     /* Binds to the calling OS thread (3.12+ records it here). */
     t->ts = PyThreadState_New(PyThreadState_GetInterpreter(st->main_ts));
     if (t->ts == NULL) {

@@ -21,6 +21,8 @@ void wsgo_thread_serving(wsgo_thread *t, uintptr_t handle)
 
 uint64_t wsgo_thread_ident(wsgo_thread *t) { return (uint64_t)t->ts->thread_id; }
 
+int *wsgo_thread_in_app(wsgo_thread *t) { return &t->in_app; }
+
 /* A thread state of the calling OS thread's own, with the GIL; NULL if out of memory. */
 static wsgo_thread *enter(wsgo_interp *st)
 {

@@ -25,6 +25,11 @@ import (
 // second thread beside a busy one cost a third of the throughput).
 const stallAfter = 500 * time.Microsecond
 
+// maxBusyBackoff bounds how far the stall check backs off while the
+// running threads stay busy: to 2^3 windows (2 ms), so a thread that
+// blocks after a busy stretch is joined within that.
+const maxBusyBackoff = 3
+
 var errStopped = errors.New("pyhost: the Python host is shutting down")
 
 // scheduler hands requests to Python threads. All fields are guarded by mu.
@@ -46,13 +51,17 @@ type scheduler struct {
 	// queue for stallAfter counts as blocked, and none sheds). See
 	// sched_gauges.go.
 	pythreads []*pythread
+	// writers are the jobs whose output is being written to their
+	// client, which may wait for a slow one; see starvedLocked.
+	writers   map[*job]struct{}
 	windowAt  [2]time.Time // each gauge's window start; zero: none yet
 	blocked   bool         // the last stall window found the running threads blocked
+	busyLooks int          // stall windows in a row that found them busy (see stalledIn)
 	busyShare float64      // the share of a core they used in the last shed window
 }
 
 func newScheduler(queueSize int) *scheduler {
-	s := &scheduler{queue: ring{buf: make([]*job, queueSize)}}
+	s := &scheduler{queue: ring{buf: make([]*job, queueSize)}, writers: map[*job]struct{}{}}
 	s.timer = time.AfterFunc(time.Hour, s.onTimer)
 	s.timer.Stop()
 	return s
@@ -93,6 +102,44 @@ func (s *scheduler) dispatchLocked(now time.Time) {
 		s.joined(p)
 		p.wake <- s.queue.pop() // never blocks: an idle pythread's wake is empty
 	}
+	if s.starvedLocked() {
+		for j := range s.writers {
+			j.release()
+		}
+	}
+}
+
+// starvedLocked reports whether requests wait and no pythread is idle:
+// then a pythread waiting for a slow client to take its response is
+// wanted, and the rest of that response is left to the front (release).
+// Until then the wait costs nothing, and a client that keeps up is
+// written to straight from Python's memory.
+func (s *scheduler) starvedLocked() bool {
+	return s.queue.len() > 0 && len(s.idle) == 0
+}
+
+// writing brackets a write of j's output to its client. A write that
+// starts while requests starve is released at once.
+func (s *scheduler) writing(j *job, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !on {
+		delete(s.writers, j)
+		return
+	}
+	s.writers[j] = struct{}{}
+	if s.starvedLocked() {
+		j.release()
+	}
+}
+
+// releaseWriter releases j's write, if one is in progress (a timeout).
+func (s *scheduler) releaseWriter(j *job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.writers[j]; ok {
+		j.release()
+	}
 }
 
 func (s *scheduler) onTimer() {
@@ -128,11 +175,19 @@ func (s *scheduler) park(p *pythread) (j *job, stop bool) {
 		return s.queue.pop(), false
 	}
 	s.active--
+	if s.active == 0 {
+		s.busyLooks = 0 // a new burst is watched closely again
+	}
 	if s.stopped {
 		return nil, true
 	}
 	s.idle = append(s.idle, p)
 	p.parked = true
+	if s.queue.len() > 0 {
+		// p shed: the stall check must still watch the threads left,
+		// which may block (a slow client) with requests waiting.
+		s.dispatchLocked(now)
+	}
 	return nil, false
 }
 

@@ -2,6 +2,7 @@ package pyhost
 
 import (
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,8 +12,9 @@ import (
 func idleWorkers(s *scheduler, n int) []*pythread {
 	ws := make([]*pythread, n)
 	for i := range ws {
-		ws[i] = &pythread{wake: make(chan *job, 1)}
-		s.active++ // as Start does: each pythread parks itself
+		ws[i] = &pythread{wake: make(chan *job, 1), inApp: new(atomic.Int32)}
+		ws[i].inApp.Store(1) // each runs the app, unless a test says otherwise
+		s.active++           // as Start does: each pythread parks itself
 		if j, stop := s.park(ws[i]); j != nil || stop {
 			panic("parking a new pythread got work")
 		}
@@ -138,14 +140,14 @@ func TestThreadInWsgoCodeIsNotJoinedByAnother(t *testing.T) {
 	ws := idleWorkers(s, 2)
 	measure(s, ws, fakeMeter{}) // no CPU, not runnable
 	s.submit(newJob())          // ws[1] runs
-	ws[1].inWsgo.Store(true)
+	ws[1].inApp.Store(0)
 	queued := newJob()
 	s.submit(queued)
 	time.Sleep(100 * stallAfter)
 	if received(ws[0]) != nil {
 		t.Fatal("a second thread was woken beside one in wsgo's code")
 	}
-	ws[1].inWsgo.Store(false) // back in the app, blocked
+	ws[1].inApp.Store(1) // back in the app, blocked
 	select {
 	case j := <-ws[0].wake:
 		if j != queued {

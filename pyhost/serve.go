@@ -78,10 +78,13 @@ type pythread struct {
 	parked  bool                // in the scheduler's idle list; guarded by its mu
 	meter   meter               // nil when the system cannot measure the thread
 	marks   [2]time.Duration    // meter.cpu() at the start of each gauge's window; guarded by the scheduler's mu
-	// inWsgo: the thread runs wsgo's own Go code between the app's steps
-	// (it may wait for the Go runtime, never for the app), so it is not
-	// blocked in the sense of stalledIn.
-	inWsgo atomic.Bool
+	// inApp (set by C while a wsgo_call_* runs) and writing (a write to
+	// the client) are where the thread may block for the app's sake. Out
+	// of them it runs wsgo's own code, where it may wait for the Go
+	// runtime (a P, back from C) or for the GIL, but never for the app: it
+	// is not blocked in the sense of stalledIn.
+	inApp   *atomic.Int32
+	writing atomic.Bool
 }
 
 func (p *pythread) run(started chan<- error) {
@@ -98,6 +101,7 @@ func (p *pythread) run(started chan<- error) {
 		return
 	}
 	p.ident = uint64(C.wsgo_thread_ident(p.t))
+	p.inApp = (*atomic.Int32)(unsafe.Pointer(C.wsgo_thread_in_app(p.t)))
 	p.host.pythreads[p.index] = p
 	j, stop := s.park(p) // counted as active until parked (see Start)
 	started <- nil
@@ -129,25 +133,19 @@ func (p *pythread) serve(j *job) {
 	p.current.Store(j)
 	defer p.current.Store(nil)
 	var out C.wsgo_out
-	p.inWsgo.Store(false)
 	bodyLen := int64(-1)
 	if j.req.HasContentLength {
 		bodyLen = j.req.ContentLength
 	}
 	call := C.wsgo_call_start(p.host.st, p.t, (*C.char)(unsafe.Pointer(&j.packed[0])),
 		C.size_t(len(j.packed)), C.int64_t(bodyLen), C.uintptr_t(j.handle), &out)
-	p.inWsgo.Store(true)
 	for call != nil {
 		if !p.emit(j, &out) {
-			p.inWsgo.Store(false) // the app's close() runs
 			C.wsgo_call_abort(call)
-			p.inWsgo.Store(true)
 			j.events <- event{gone: true}
 			return
 		}
-		p.inWsgo.Store(false)
 		call = C.wsgo_call_next(call, &out)
-		p.inWsgo.Store(true)
 	}
 	j.events <- event{out: out}
 }
@@ -166,10 +164,10 @@ func (p *pythread) emit(j *job, out *C.wsgo_out) bool {
 		return true
 	}
 	C.wsgo_thread_detach(p.t)
-	p.inWsgo.Store(false) // the client may block the write
+	p.writing.Store(true) // the client may block the write
 	ok := j.writeHere(out)
+	p.writing.Store(false)
 	C.wsgo_thread_attach(p.t)
-	p.inWsgo.Store(true)
 	return ok
 }
 
@@ -177,7 +175,8 @@ func (p *pythread) emit(j *job, out *C.wsgo_out) bool {
 // written the chunk it was sent, and frees out's buffer. The thread still
 // counts as running meanwhile: most writes take microseconds, and waking
 // another thread for each would make the two fight for the GIL; one that
-// blocks on a slow client uses no CPU, which the scheduler sees (stalledIn).
+// blocks on a slow client uses no CPU, which the scheduler sees
+// (stalledIn), and is released when requests starve for a pythread.
 // GIL: not held.
 func (j *job) writeHere(out *C.wsgo_out) bool {
 	defer freeOut(out)
@@ -221,7 +220,8 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		case <-timedOut:
 			timedOut = nil
 			if errors.Is(context.Cause(ctx), wsgi.ErrTimeout) {
-				j.end() // waits for a write or body read of the Python thread
+				h.sched.releaseWriter(j) // a write waiting for the client returns
+				j.end()                  // waits for a write or body read of the Python thread
 				go h.abandon(j)
 				return wsgi.ErrTimeout
 			}
@@ -313,8 +313,24 @@ func (e *AppError) Exception() *wsgi.Exception { return e.Described }
 
 // write sends one output to the client; flush: push a chunk through at
 // once. The output's memory is freed or released by the caller
-// afterwards, so nothing may keep a slice of it.
+// afterwards, so nothing may keep a slice of it. A write that waits for a
+// slow client may be released (see scheduler.writing). resMu held.
 func (j *job) write(w wsgi.Responder, out *C.wsgo_out, flush bool) error {
+	j.sched.writing(j, true)
+	defer j.sched.writing(j, false)
+	return j.send(w, out, flush)
+}
+
+// release makes a write in progress stop waiting for the client: the
+// front queues what the client has not taken (wsgi.Releaser). Called by
+// the scheduler, under its mu.
+func (j *job) release() {
+	if r, ok := j.res.(wsgi.Releaser); ok {
+		r.Release()
+	}
+}
+
+func (j *job) send(w wsgi.Responder, out *C.wsgo_out, flush bool) error {
 	if out.warning != nil {
 		j.log.Warn(C.GoString(out.warning)+"; wsgo sent it as UTF-8 (shown once; --strict makes it an error)",
 			"request", j.req.ID, "path", j.req.RequestURI)

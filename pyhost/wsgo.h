@@ -185,6 +185,13 @@ char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle);
 char *wsgo_stacks(wsgo_interp *st, size_t *len);
 /* The OS-level thread id Python knows t by (threading.get_ident()). GIL: none. */
 uint64_t wsgo_thread_ident(wsgo_thread *t);
+/*
+ * A flag that is 1 while a wsgo_call_* runs on t (the app may block
+ * there) and 0 once it is about to return: the scheduler reads it, with
+ * an atomic load, from any thread. Owned by t: valid until
+ * wsgo_thread_delete. GIL: none.
+ */
+int *wsgo_thread_in_app(wsgo_thread *t);
 
 /*
  * Calls the app for one request, on thread t (the caller's). req/len is the packed request built by

@@ -1,0 +1,146 @@
+package e2e
+
+// Slow readers cost memory, not pythreads (issue 12 item 5): a response
+// the client does not take is queued by the front (memory, then an
+// unlinked temporary file) and the pythread goes back to the pool.
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const slowReaderApp = `
+import threading, time
+lock = threading.Lock()
+streamed = 0
+
+def stream():
+    global streamed
+    chunk = b"x" * 65536
+    for _ in range(1024):  # 64 MiB
+        yield chunk
+    with lock:
+        streamed += 1
+
+def slow_stream():
+    chunk = b"x" * 65536
+    for _ in range(1024):  # 64 MiB over 10 s
+        time.sleep(0.01)
+        yield chunk
+
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    if environ["PATH_INFO"] == "/stream":
+        return stream()
+    if environ["PATH_INFO"] == "/slow":
+        return slow_stream()
+    return [b"streamed %d" % streamed]
+`
+
+// getWithoutReading sends a GET of path on a connection with a small
+// receive buffer that is never read.
+func getWithoutReading(t *testing.T, s *server, path string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).SetReadBuffer(4096)
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+	return c
+}
+
+// workerFiles lists the link targets of a process's open descriptors.
+func workerFiles(t *testing.T, pid int) []string {
+	t.Helper()
+	links, err := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targets []string
+	for _, l := range links {
+		if target, err := os.Readlink(l); err == nil {
+			targets = append(targets, target)
+		}
+	}
+	return targets
+}
+
+// rssKiB is a process's resident set, from /proc/PID/status.
+func rssKiB(t *testing.T, pid int) int {
+	t.Helper()
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return kib
+		}
+	}
+	t.Fatalf("no VmRSS in /proc/%d/status", pid)
+	return 0
+}
+
+// Eight clients that never read a 64 MiB stream, against four pythreads:
+// every stream is produced to its end at once, a GET meanwhile is
+// answered, and the worker holds the streams in temporary files, not in
+// memory.
+func TestClientsThatNeverReadCostNoPythreads(t *testing.T) {
+	s := start(t, nil, writeApp(t, "app.py", slowReaderApp), "--threads", "4")
+	pid := readyPids(s)["1"]
+	for range 8 {
+		defer getWithoutReading(t, s, "/stream").Close()
+	}
+	client := &http.Client{Timeout: 20 * time.Second}
+	var body string
+	for deadline := time.Now().Add(20 * time.Second); body != "streamed 8" && time.Now().Before(deadline); {
+		resp, err := client.Get(s.URL + "/count")
+		if err != nil {
+			t.Fatalf("a GET while 8 clients do not read: %v", err)
+		}
+		b := make([]byte, 64)
+		n, _ := resp.Body.Read(b)
+		resp.Body.Close()
+		body = string(b[:n])
+		time.Sleep(50 * time.Millisecond)
+	}
+	if body != "streamed 8" {
+		t.Fatalf("the app produced %q of 8 streams; their pythreads are held by clients that do not read", body)
+	}
+	spools := 0
+	for _, f := range workerFiles(t, pid) {
+		if strings.Contains(f, "wsgo-response-") && strings.HasSuffix(f, "(deleted)") {
+			spools++
+		}
+	}
+	if spools != 8 {
+		t.Errorf("%d unlinked temporary files hold responses; want one per client that does not read (8)", spools)
+	}
+	// 8 × 64 MiB is 512 MiB: what stays in memory must be far less.
+	if rss := rssKiB(t, pid); rss > 128<<10 {
+		t.Errorf("the worker's RSS is %d MiB with 8 streams queued; want them on disk, under 128 MiB", rss>>10)
+	}
+}
+
+// A stream past --timeout to a client that does not read: its pythread
+// is not held by the write (the timeout used to wait for the write to
+// fail, --stall-timeout later), so the timeout interrupts the app at once.
+func TestTimeoutReachesAStreamToAClientThatDoesNotRead(t *testing.T) {
+	s := start(t, nil, writeApp(t, "app.py", slowReaderApp), "--threads", "1", "--timeout", "2")
+	defer getWithoutReading(t, s, "/slow").Close()
+	if !s.waitLog(`wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread request=\d+ method=GET path=/slow\nits Python stack was:`, 15*time.Second) {
+		t.Fatal("the timed-out stream's thread was not interrupted")
+	}
+	if _, body := s.get("/count"); body != "streamed 0" {
+		t.Errorf("after the timeout: %q", body)
+	}
+}

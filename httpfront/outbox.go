@@ -1,0 +1,325 @@
+package httpfront
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// How a response the client is slow to take is held (issue 12): once its
+// writer is released (the client took no slice for patience, or the host
+// wants the Python thread for other requests or the request ran out of
+// time: wsgi.Releaser), the connection's outbox keeps what the client has
+// not taken, and a goroutine of its own finishes the send.
+const (
+	// patience is how long a write waits for the client to take a slice
+	// before it is released: a client slower than 256 KiB/s is a slow
+	// reader, whatever the pool needs.
+	patience = 250 * time.Millisecond
+	// outboxMemory is how much of a queued response is held in memory;
+	// the rest goes to an unlinked temporary file.
+	outboxMemory = 256 << 10
+	// outboxCap is how much may be queued before a writer waits for the
+	// client (nginx's proxy_max_temp_file_size is the same 1 GiB).
+	outboxCap = 1 << 30
+	// sendSlice is how much one socket write may take before the stall
+	// deadline is renewed: a client that stops reading is dropped after
+	// --stall-timeout, a slow one is not.
+	sendSlice = 64 << 10
+)
+
+var (
+	errOutrun = errors.New("wsgo: the client took the response too slowly: the request's time ran out with " +
+		"1 GiB of it queued")
+	errReleased = errors.New("wsgo: the write was released")
+)
+
+// outbox sits under a connection's write buffer. Until its writer is
+// released, writes go straight to the socket from the caller's memory,
+// waiting for a client that takes a slice within patience: no copy, the
+// fastest path for a client that keeps up. Released, a write queues what
+// the client has not taken (memory, then a temporary file) behind what
+// is queued, and a goroutine sends the queue. Writers are one at a time
+// (the response's turn-taking); drain waits for the queue to empty, so
+// nothing else touches the socket meanwhile.
+type outbox struct {
+	conn  net.Conn
+	stall time.Duration
+	// releasable: a waiting write can be cut short by a deadline. Not
+	// under TLS, whose session breaks on a timed-out write: there a
+	// write waits for the client, up to --stall-timeout.
+	releasable bool
+
+	mu sync.Mutex
+	// until ends a wait for room in the queue: the request's context,
+	// whose end (--timeout, a client gone) frees the writer.
+	until    <-chan struct{}
+	released bool          // the current response's writes queue; see Release
+	sending  bool          // the send goroutine runs; the socket is its
+	changed  chan struct{} // closed and replaced when the queue shrinks or the sender stops
+	mem      []byte        // queued bytes in memory, sent before the file's
+	spare    []byte        // the other memory buffer, while one is sent
+	inMem    int           // bytes in mem and in flight from memory
+	file     *os.File      // queued bytes past outboxMemory, [fileSent, fileEnd)
+	fileSent int64
+	fileEnd  int64
+	queued   int64 // bytes queued in all, in flight included
+	err      error // the socket failed; every later write returns it
+}
+
+func newOutbox(conn net.Conn, stall time.Duration, releasable bool) *outbox {
+	return &outbox{conn: conn, stall: stall, releasable: releasable, changed: make(chan struct{})}
+}
+
+// begin readies the outbox for a response: until is the request's end.
+func (o *outbox) begin(until <-chan struct{}) {
+	o.mu.Lock()
+	o.until, o.released = until, false
+	o.mu.Unlock()
+}
+
+// release makes the current response's writes queue from now on, and cuts
+// short a write that waits for the client.
+func (o *outbox) release() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.releasable && !o.released {
+		o.released = true
+		o.conn.SetWriteDeadline(time.Now()) // no sender runs: queue() sets released first
+	}
+}
+
+// Write sends p, or queues it once released or while the queue is sent.
+func (o *outbox) Write(p []byte) (int, error) {
+	n, err := o.writeDirect(p)
+	if n == len(p) || err != errReleased {
+		return n, err
+	}
+	if err := o.queue(p[n:]); err != nil {
+		return n, err
+	}
+	return len(p), nil
+}
+
+// writeDirect writes p from the caller's memory in slices, each under the
+// stall deadline, until it is written, fails, or the writer is released
+// (errReleased with what was written).
+func (o *outbox) writeDirect(p []byte) (n int, err error) {
+	for n < len(p) {
+		o.mu.Lock()
+		switch {
+		case o.err != nil:
+			err = o.err
+		case o.released || o.sending:
+			err = errReleased
+		default:
+			o.conn.SetWriteDeadline(time.Now().Add(o.wait()))
+		}
+		o.mu.Unlock()
+		if err != nil {
+			return n, err
+		}
+		k := min(len(p)-n, sendSlice)
+		m, err := o.conn.Write(p[n : n+k])
+		n += m
+		if err != nil {
+			o.mu.Lock()
+			timedOut := errors.Is(err, os.ErrDeadlineExceeded)
+			if timedOut && o.wait() < o.stall {
+				o.released = true // out of patience
+			}
+			released := o.released && timedOut
+			o.mu.Unlock()
+			if !released {
+				return n, o.failed(err)
+			}
+		}
+	}
+	return n, nil
+}
+
+// wait is how long a direct write may wait for the client to take a
+// slice. mu held.
+func (o *outbox) wait() time.Duration {
+	if o.releasable {
+		return min(o.stall, patience)
+	}
+	return o.stall
+}
+
+// queue copies p behind what is queued and makes sure the sender runs. It
+// waits while the queue is at its cap, until the sender makes room or the
+// request's time runs out.
+func (o *outbox) queue(p []byte) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.err == nil && o.queued > 0 && o.queued+int64(len(p)) > outboxCap {
+		changed := o.changed
+		o.mu.Unlock()
+		select {
+		case <-changed:
+		case <-o.until:
+			o.mu.Lock()
+			return errOutrun
+		}
+		o.mu.Lock()
+	}
+	if o.err != nil {
+		return o.err
+	}
+	if o.fileEnd > o.fileSent || o.inMem+len(p) > outboxMemory {
+		if err := o.toFile(p); err != nil {
+			return err
+		}
+	} else {
+		o.mem = append(o.mem, p...)
+		o.inMem += len(p)
+	}
+	o.queued += int64(len(p))
+	if !o.sending {
+		o.sending = true
+		go o.send()
+	}
+	return nil
+}
+
+// toFile appends p to the queue's temporary file. mu held.
+func (o *outbox) toFile(p []byte) error {
+	if o.file == nil {
+		f, err := os.CreateTemp("", "wsgo-response-")
+		if err != nil {
+			return o.failLocked(err)
+		}
+		os.Remove(f.Name()) // the open file outlives its name; nothing to clean up on a crash
+		o.file, o.fileSent, o.fileEnd = f, 0, 0
+	}
+	if _, err := o.file.WriteAt(p, o.fileEnd); err != nil {
+		return o.failLocked(err)
+	}
+	o.fileEnd += int64(len(p))
+	return nil
+}
+
+// send writes the queue to the socket, memory first (file bytes are
+// always the later ones), until it is empty or the socket fails.
+func (o *outbox) send() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.err == nil && o.queued > 0 {
+		var n int64
+		var err error
+		if len(o.mem) > 0 {
+			buf := o.mem
+			o.mem, o.spare = o.spare[:0], nil
+			o.mu.Unlock()
+			err = o.writeStalled(buf)
+			o.mu.Lock()
+			o.spare, n = buf[:0], int64(len(buf))
+			o.inMem -= len(buf)
+		} else {
+			f, off, left := o.file, o.fileSent, o.fileEnd-o.fileSent
+			o.mu.Unlock()
+			n, err = o.sendFile(f, off, left)
+			o.mu.Lock()
+			o.fileSent += n
+			if o.fileSent == o.fileEnd {
+				o.file.Close()
+				o.file = nil
+			}
+		}
+		o.queued -= n
+		if err != nil {
+			o.failLocked(err)
+		}
+		o.signal()
+	}
+	o.sending = false
+	o.signal()
+}
+
+// writeStalled writes p in slices that each renew the stall deadline.
+func (o *outbox) writeStalled(p []byte) error {
+	for len(p) > 0 {
+		k := min(len(p), sendSlice)
+		o.conn.SetWriteDeadline(time.Now().Add(o.stall))
+		if _, err := o.conn.Write(p[:k]); err != nil {
+			return err
+		}
+		p = p[k:]
+	}
+	return nil
+}
+
+// sendFile sends n bytes of f from off with sendfile(2), in slices that
+// each renew the stall deadline. Writers only append past them (pwrite),
+// which leaves the file's offset to us.
+func (o *outbox) sendFile(f *os.File, off, n int64) (int64, error) {
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return 0, err
+	}
+	var sent int64
+	for sent < n {
+		o.conn.SetWriteDeadline(time.Now().Add(o.stall))
+		k, err := io.Copy(o.conn, &io.LimitedReader{R: f, N: min(n-sent, 4*sendSlice)})
+		sent += k
+		if err == nil && k == 0 {
+			err = errShortFile
+		}
+		if err != nil {
+			return sent, err
+		}
+	}
+	return sent, nil
+}
+
+// drain waits until the queue is sent, and reports whether the socket
+// failed.
+func (o *outbox) drain() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.sending {
+		changed := o.changed
+		o.mu.Unlock()
+		<-changed
+		o.mu.Lock()
+	}
+	return o.err
+}
+
+// signal wakes whoever waits for the queue to change. mu held.
+func (o *outbox) signal() {
+	close(o.changed)
+	o.changed = make(chan struct{})
+}
+
+func (o *outbox) failed(err error) error {
+	if err == nil {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.failLocked(err)
+}
+
+func (o *outbox) failLocked(err error) error {
+	if o.err == nil {
+		o.err = err
+	}
+	return o.err
+}
+
+// discard drops what is queued, once the connection is closed (the sender
+// has stopped on its failed write).
+func (o *outbox) discard() {
+	o.drain()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.file != nil {
+		o.file.Close()
+		o.file = nil
+	}
+	o.mem, o.spare = nil, nil
+}
