@@ -163,9 +163,14 @@ func TestWorkerKilledUnderLoadIsReplaced(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	t.Log(res)
-	// A request running in the killed worker gets 502; every other succeeds.
-	if len(res.errs) > 0 || res.statuses[200] == 0 || len(res.statuses) > 2 || len(res.statuses) == 2 && res.statuses[502] == 0 {
-		t.Errorf("want only 200s and 502s (those in flight in the killed worker), no failed requests: %v", res)
+	// A request running in the killed worker gets 502; every other succeeds,
+	// but for one race no process can close: a kill that lands between the
+	// last write of a response and the worker's mark that the connection
+	// is idle again (httpfront's idleNow) leaves the master a connection
+	// whose response may be cut, which it must reset; the client's next
+	// request on it then fails. At most one connection per kill.
+	if len(res.errs) > 1 || res.statuses[200] == 0 || len(res.statuses) > 2 || len(res.statuses) == 2 && res.statuses[502] == 0 {
+		t.Errorf("want only 200s and 502s (those in flight in the killed worker), at most one failed request: %v", res)
 	}
 	if n := res.statuses[502]; n > 8 {
 		t.Errorf("%d requests got 502; at most the 8 clients' requests in flight could have run in the killed worker", n)

@@ -142,6 +142,17 @@ func (c *conn) serve() {
 	c.end(false)
 }
 
+// idleNow tells a lent connection's owner, as soon as a response is out
+// and nothing of the next request has been read, that no request is in
+// flight: should this process die now, the owner lends the connection
+// again instead of resetting it. The window between the response's last
+// write and this mark is what remains of that race.
+func (c *conn) idleNow() {
+	if c.lent != nil && c.br.Buffered() == 0 {
+		c.lent.Idle()
+	}
+}
+
 // awaitRequest waits, up to KeepAlive, for the first byte of a request.
 // It gives up at once when the server is stopping and the connection has
 // served a request already (a fresh one may still bring its first).
@@ -151,9 +162,7 @@ func (c *conn) awaitRequest() bool {
 	if c.br.Buffered() > 0 {
 		return true
 	}
-	if c.lent != nil {
-		c.lent.Idle()
-	}
+	c.idleNow()
 	// After the deadline is set, so that Shutdown's wake-up cannot be lost.
 	if c.s.shuttingDown() && !c.s.isFresh(c) {
 		return false

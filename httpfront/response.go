@@ -272,7 +272,11 @@ func (r *response) refuse(status int, why string) {
 // what the app left of the body; it reports whether the connection may
 // carry another request.
 func (r *response) finish(err error) bool {
-	return r.complete(err) && r.body.drain()
+	if !r.complete(err) || !r.body.drain() {
+		return false
+	}
+	r.c.idleNow()
+	return true
 }
 
 func (r *response) complete(err error) bool {
