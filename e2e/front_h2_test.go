@@ -8,7 +8,6 @@ package e2e
 import (
 	"bytes"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -120,13 +119,7 @@ type h2Conn struct {
 
 func dialH2(t *testing.T, s *server, cert testCert) *h2Conn {
 	t.Helper()
-	pool := x509.NewCertPool()
-	parsed, err := x509.ParseCertificate(cert.der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool.AddCert(parsed)
-	c, err := tls.Dial("tcp", s.Addr, &tls.Config{RootCAs: pool, NextProtos: []string{"h2"}})
+	c, err := tls.Dial("tcp", s.Addr, &tls.Config{RootCAs: certPool(cert), NextProtos: []string{"h2"}})
 	if err != nil {
 		t.Fatal(err)
 	}

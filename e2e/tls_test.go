@@ -138,6 +138,15 @@ func copyFile(t *testing.T, src, dst string) {
 // tlsClient trusts certs; it offers HTTP/2 unless http1 is set. Every
 // client has its own transport, so its first request makes a new handshake.
 func tlsClient(http1 bool, certs ...testCert) *http.Client {
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certPool(certs...)}, ForceAttemptHTTP2: !http1}
+	if http1 {
+		tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	}
+	return &http.Client{Timeout: 20 * time.Second, Transport: tr}
+}
+
+// certPool is a pool that trusts certs.
+func certPool(certs ...testCert) *x509.CertPool {
 	pool := x509.NewCertPool()
 	for _, c := range certs {
 		cert, err := x509.ParseCertificate(c.der)
@@ -146,11 +155,7 @@ func tlsClient(http1 bool, certs ...testCert) *http.Client {
 		}
 		pool.AddCert(cert)
 	}
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: !http1}
-	if http1 {
-		tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
-	}
-	return &http.Client{Timeout: 20 * time.Second, Transport: tr}
+	return pool
 }
 
 // startTLS serves tlsApp with cert, given through WSGO_CERTFILE/WSGO_KEYFILE.

@@ -37,7 +37,8 @@ type conn struct {
 	br    *bufio.Reader
 	head  headReader    // reads request heads from br
 	bw    *bufio.Writer // from writers while a request is served; nil while idle
-	out   *outbox       // under bw: holds what a slow client has not taken yet
+	out   *outbox       // under bw (under TLS): holds what a slow client has not taken yet
+	sink  io.Writer     // what bw writes to: out, or the TLS session over it
 	idle  bool          // waiting for a request, where Shutdown may end it; guarded by s.mu
 	fresh bool          // no request yet: Shutdown lets it bring its first; guarded by s.mu
 	raw   net.Conn      // the socket: rwc, or what rwc encrypts
@@ -58,6 +59,7 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c.br = bufio.NewReaderSize(&c.cr, readBufSize)
 	c.head = headReader{br: c.br, limits: s.limits}
 	c.out = newOutbox(rwc, s.stallTimeout, true)
+	c.sink = c.out
 	c.lent, _ = rwc.(Lent)
 	c.setPeer(rwc.RemoteAddr(), rwc.LocalAddr())
 	return c
@@ -80,11 +82,11 @@ func (c *conn) setPeer(remote, local net.Addr) {
 // startTLS makes the connection a TLS one over under (the socket, or the
 // socket with a PROXY header's addresses); the handshake comes next.
 func (c *conn) startTLS(under net.Conn) {
-	c.tls = tls.Server(under, c.s.tlsConfig)
-	c.rwc, c.cr.conn = c.tls, c.tls
-	// A TLS write cannot be let go half done (the session would break):
-	// the outbox waits for a slow client instead of queueing.
-	c.out = newOutbox(c.tls, c.s.stallTimeout, false)
+	// Under the session: what a slow client has not taken is queued as
+	// whole records, and the session survives a released write.
+	c.out = newOutbox(under, c.s.stallTimeout, true)
+	c.tls = tls.Server(queuedSocket{Conn: under, out: c.out}, c.s.tlsConfig)
+	c.rwc, c.cr.conn, c.sink = c.tls, c.tls, c.tls
 	c.pin()
 }
 
@@ -108,7 +110,7 @@ func hostPort(a *net.TCPAddr) (name, port string) {
 
 func (c *conn) serve() {
 	defer c.s.removeConn(c)
-	defer func() { c.out.discard() }() // the outbox startTLS may replace
+	defer func() { c.out.discard() }() // the outbox startTLS replaces
 	defer c.dropWriter()
 	under := c.raw
 	if c.s.proxyProtocol && c.trusted {
@@ -181,7 +183,7 @@ var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeB
 func (c *conn) takeWriter() {
 	if c.bw == nil {
 		c.bw = writers.Get().(*bufio.Writer)
-		c.bw.Reset(c.out)
+		c.bw.Reset(c.sink)
 	}
 }
 

@@ -141,6 +141,14 @@ func (o *outbox) writeDirect(p []byte) (n int, err error) {
 	return n, nil
 }
 
+// keepWaiting makes every later write wait for the client, up to the
+// stall timeout, and never be released.
+func (o *outbox) keepWaiting() {
+	o.mu.Lock()
+	o.releasable, o.released = false, false
+	o.mu.Unlock()
+}
+
 // wait is how long a direct write may wait for the client to take a
 // slice. mu held.
 func (o *outbox) wait() time.Duration {

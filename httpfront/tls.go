@@ -77,6 +77,7 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 	}
 	tc.SetDeadline(time.Time{})
 	if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		c.out.keepWaiting() // each stream's writes are released above the session (h2response)
 		c.s.h2.serve(c.s, tc)
 		return false
 	}
