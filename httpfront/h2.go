@@ -118,10 +118,11 @@ func (handoffAddr) String() string  { return "HTTP/2 connections from the TLS li
 // serveH2 serves one HTTP/2 request: the same wsgi.Request an HTTP/1
 // request makes, under the same limits, answered through h2response.
 func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
+	rc := http.NewResponseController(w)
 	res := &h2response{
-		responseState: responseState{start: time.Now(), remain: -1},
+		responseState: responseState{start: time.Now(), remain: -1, out: newSettlingOutbox(h2stream{w, rc}, s.stallTimeout)},
 		w:             w,
-		rc:            http.NewResponseController(w),
+		rc:            rc,
 		isHead:        hr.Method == http.MethodHead,
 		s:             s,
 		remote:        hr.RemoteAddr,
@@ -222,6 +223,7 @@ func (r *h2response) refuse(status int, why string) {
 	if r.Start(status, http.StatusText(status), plainText, int64(len(text))) == nil {
 		r.Write([]byte(text))
 	}
+	r.out.drain() // before the handler returns
 }
 
 // connectionHeaders may not appear in HTTP/2 (RFC 9113 8.2.2); framing is
@@ -259,6 +261,8 @@ func (r *h2response) Start(status int, reason string, header []wsgi.Header, body
 	return nil
 }
 
+// Write queues p in the stream's outbox, and waits while the client
+// takes it, until released.
 func (r *h2response) Write(p []byte) error {
 	if err := r.writable(); err != nil {
 		return err
@@ -267,7 +271,7 @@ func (r *h2response) Write(p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
-	n, err := r.w.Write(p)
+	n, err := r.out.Write(p)
 	r.sent += int64(n)
 	if err != nil {
 		return r.fail(err)
@@ -275,7 +279,20 @@ func (r *h2response) Write(p []byte) error {
 	return nil
 }
 
-func (r *h2response) Flush() error { return r.flush(r.rc.Flush) }
+// Release implements wsgi.Releaser: the rest of the response is queued
+// in the stream's outbox rather than waited for.
+func (r *h2response) Release() { r.out.release() }
+
+// Flush sends the head, if nothing is being sent: the outbox's sender
+// flushes each piece it sends.
+func (r *h2response) Flush() error {
+	return r.flush(func() error {
+		if r.out.busy() {
+			return nil
+		}
+		return r.rc.Flush() // no sender runs, and only this writer starts one
+	})
+}
 
 // SendFile copies: there is no sendfile(2) into TLS.
 func (r *h2response) SendFile(f *os.File, off, n int64) error {
@@ -283,7 +300,7 @@ func (r *h2response) SendFile(f *os.File, off, n int64) error {
 	if n == 0 || err != nil {
 		return err
 	}
-	k, err := io.Copy(r.w, &io.LimitedReader{R: f, N: n})
+	k, err := io.Copy(r.out, &io.LimitedReader{R: f, N: n})
 	r.sent += k
 	if err == nil && k < n {
 		err = errShortFile
@@ -294,20 +311,51 @@ func (r *h2response) SendFile(f *os.File, off, n int64) error {
 	return nil
 }
 
-// finish completes the response once ServeWSGI has returned err. A
+// finish completes the response once ServeWSGI has returned err: what
+// the outbox holds is sent by this goroutine, the pythread is free. A
 // response that cannot be whole ends with a stream reset, so the client
 // cannot take it for a whole one; so does one for a client that left.
+// Either way the outbox's sender has stopped before the handler returns:
+// the ResponseWriter is not to be used after.
 func (r *h2response) finish(err error) bool {
 	defer func() { r.done = true }()
 	switch {
-	case r.err != nil:
-	case errors.Is(err, errClientGone):
-		panic(http.ErrAbortHandler)
+	case r.err != nil || errors.Is(err, errClientGone):
+		r.reset()
 	case !r.started:
 		sendFailure(r, err, r.s.log, r.req, r.s.debug)
 	case err != nil || !r.noBody && r.remain > 0:
 		r.s.log.Debug("wsgo: HTTP/2 stream reset: the response is incomplete", "id", r.req.ID)
-		panic(http.ErrAbortHandler)
+		r.reset()
+	}
+	if err := r.out.drain(); err != nil {
+		r.fail(err)
+		r.reset()
 	}
 	return false
 }
+
+// reset ends the stream with a reset, after stopping the outbox.
+func (r *h2response) reset() {
+	r.out.abort()
+	panic(http.ErrAbortHandler)
+}
+
+// h2stream is an HTTP/2 response's body as its outbox sends it: each
+// write is flushed into DATA frames; a passed write deadline resets the
+// stream (net/http), which is what --stall-timeout asks of a client that
+// stopped taking it.
+type h2stream struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (s h2stream) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err == nil {
+		err = s.rc.Flush()
+	}
+	return n, err
+}
+
+func (s h2stream) SetWriteDeadline(t time.Time) error { return s.rc.SetWriteDeadline(t) }

@@ -35,7 +35,15 @@ var (
 	errOutrun = errors.New("wsgo: the client took the response too slowly: the request's time ran out with " +
 		"1 GiB of it queued")
 	errReleased = errors.New("wsgo: the write was released")
+	errAborted  = errors.New("wsgo: the response was abandoned")
 )
+
+// socket is where an outbox sends: a connection's socket, or an HTTP/2
+// stream (h2stream).
+type socket interface {
+	io.Writer
+	SetWriteDeadline(time.Time) error
+}
 
 // outbox sits under a connection's write buffer. Until its writer is
 // released, writes go straight to the socket from the caller's memory,
@@ -45,13 +53,19 @@ var (
 // is queued, and a goroutine sends the queue. Writers are one at a time
 // (the response's turn-taking); drain waits for the queue to empty, so
 // nothing else touches the socket meanwhile.
+//
+// An HTTP/2 stream's outbox settles instead: a deadline would reset the
+// stream, so no write to it can be cut short; every write is queued (a
+// copy, which HTTP/2's framing makes anyway) and then waited for while
+// the client takes some within patience, until the writer is released.
 type outbox struct {
-	conn  net.Conn
+	conn  socket
 	stall time.Duration
-	// releasable: a waiting write can be cut short by a deadline. Not
-	// under TLS, whose session breaks on a timed-out write: there a
-	// write waits for the client, up to --stall-timeout.
+	// releasable: a write that waits for the client may be released.
+	// Not on a connection HTTP/2 serves, whose streams are released above
+	// it: there a write waits for the client, up to --stall-timeout.
 	releasable bool
+	settles    bool // see above
 
 	mu sync.Mutex
 	// until ends a wait for room in the queue: the request's context,
@@ -74,6 +88,11 @@ func newOutbox(conn net.Conn, stall time.Duration, releasable bool) *outbox {
 	return &outbox{conn: conn, stall: stall, releasable: releasable, changed: make(chan struct{})}
 }
 
+// newSettlingOutbox is the outbox of an HTTP/2 stream.
+func newSettlingOutbox(stream socket, stall time.Duration) *outbox {
+	return &outbox{conn: stream, stall: stall, releasable: true, settles: true, changed: make(chan struct{})}
+}
+
 // begin readies the outbox for a response: until is the request's end.
 func (o *outbox) begin(until <-chan struct{}) {
 	o.mu.Lock()
@@ -86,14 +105,25 @@ func (o *outbox) begin(until <-chan struct{}) {
 func (o *outbox) release() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.releasable && !o.released {
-		o.released = true
+	if !o.releasable || o.released {
+		return
+	}
+	o.released = true
+	if o.settles {
+		o.signal() // settle returns
+	} else {
 		o.conn.SetWriteDeadline(time.Now()) // no sender runs: queue() sets released first
 	}
 }
 
 // Write sends p, or queues it once released or while the queue is sent.
 func (o *outbox) Write(p []byte) (int, error) {
+	if o.settles {
+		if err := o.queue(p); err != nil {
+			return 0, err
+		}
+		return len(p), o.settle()
+	}
 	n, err := o.writeDirect(p)
 	if n == len(p) || err != errReleased {
 		return n, err
@@ -147,6 +177,39 @@ func (o *outbox) keepWaiting() {
 	o.mu.Lock()
 	o.releasable, o.released = false, false
 	o.mu.Unlock()
+}
+
+// settle waits for the queue to be sent while the client takes some of
+// it within patience, until the writer is released or the request's time
+// runs out; past that, every later write of the response only queues.
+func (o *outbox) settle() error {
+	timer := time.NewTimer(patience)
+	defer timer.Stop()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.sending && !o.released {
+		changed, until := o.changed, o.until
+		o.mu.Unlock()
+		giveUp := false
+		select {
+		case <-changed:
+			timer.Reset(patience)
+		case <-timer.C:
+			giveUp = true
+		case <-until:
+			giveUp = true
+		}
+		o.mu.Lock()
+		o.released = o.released || giveUp
+	}
+	return o.err
+}
+
+// busy reports whether a sender runs.
+func (o *outbox) busy() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.sending
 }
 
 // wait is how long a direct write may wait for the client to take a
@@ -252,13 +315,27 @@ func (o *outbox) send() {
 func (o *outbox) writeStalled(p []byte) error {
 	for len(p) > 0 {
 		k := min(len(p), sendSlice)
-		o.conn.SetWriteDeadline(time.Now().Add(o.stall))
+		if err := o.renewDeadline(); err != nil {
+			return err
+		}
 		if _, err := o.conn.Write(p[:k]); err != nil {
 			return err
 		}
 		p = p[k:]
 	}
 	return nil
+}
+
+// renewDeadline gives the sender's next slice the stall timeout, unless
+// the outbox failed or was aborted meanwhile: under mu, so that abort's
+// deadline cannot be overwritten.
+func (o *outbox) renewDeadline() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.err != nil {
+		return o.err
+	}
+	return o.conn.SetWriteDeadline(time.Now().Add(o.stall))
 }
 
 // sendFile sends n bytes of f from off with sendfile(2), in slices that
@@ -270,7 +347,9 @@ func (o *outbox) sendFile(f *os.File, off, n int64) (int64, error) {
 	}
 	var sent int64
 	for sent < n {
-		o.conn.SetWriteDeadline(time.Now().Add(o.stall))
+		if err := o.renewDeadline(); err != nil {
+			return sent, err
+		}
 		k, err := io.Copy(o.conn, &io.LimitedReader{R: f, N: min(n-sent, 4*sendSlice)})
 		sent += k
 		if err == nil && k == 0 {
@@ -317,6 +396,19 @@ func (o *outbox) failLocked(err error) error {
 		o.err = err
 	}
 	return o.err
+}
+
+// abort ends a response that cannot be whole: the sender stops, a write
+// it has in flight is cut short (an HTTP/2 stream is reset), the queue is
+// dropped.
+func (o *outbox) abort() {
+	o.mu.Lock()
+	o.failLocked(errAborted)
+	if o.sending {
+		o.conn.SetWriteDeadline(time.Now())
+	}
+	o.mu.Unlock()
+	o.discard()
 }
 
 // discard drops what is queued, once the connection is closed (the sender
