@@ -5,6 +5,7 @@ package e2e
 // released, and sent by a goroutine as the client's window allows.
 
 import (
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -41,17 +42,11 @@ func untimedClient(cert testCert) *http.Client {
 // arrives whole when read later.
 func TestH2ClientsThatNeverReadCostNoPythreads(t *testing.T) {
 	s, cert := startSlowTLS(t, "--threads", "4")
-	pid := readyPids(s)["1"]
 	streams := untimedClient(cert)
-	var resps []*http.Response
-	for range 8 {
-		resps = append(resps, h2GetWithoutReading(t, s, streams, "/stream"))
-	}
-	awaitStreamed(t, s, tlsClient(false, cert), 8)
-	checkQueuedOnDisk(t, pid, 8)
-	for i, resp := range resps {
-		checkWhole(t, i, resp.Body)
-	}
+	checkUnreadStreams(t, s, tlsClient(false, cert), func() func() io.Reader {
+		resp := h2GetWithoutReading(t, s, streams, "/stream")
+		return func() io.Reader { return resp.Body }
+	})
 }
 
 // A stream past --timeout to an HTTP/2 client that does not read: the

@@ -54,19 +54,33 @@ func checkWhole(t *testing.T, which int, body io.Reader) {
 // session survived its released writes).
 func TestTLSClientsThatNeverReadCostNoPythreads(t *testing.T) {
 	s, cert := startSlowTLS(t, "--threads", "4")
-	pid := readyPids(s)["1"]
-	var conns []*tls.Conn
-	for range 8 {
-		conns = append(conns, tlsGetWithoutReading(t, s, cert, "/stream"))
-	}
-	awaitStreamed(t, s, tlsClient(true, cert), 8)
-	checkQueuedOnDisk(t, pid, 8)
-	for i, c := range conns {
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatalf("stream %d: %v", i, err)
+	checkUnreadStreams(t, s, tlsClient(true, cert), func() func() io.Reader {
+		c := tlsGetWithoutReading(t, s, cert, "/stream")
+		return func() io.Reader {
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return resp.Body
 		}
-		checkWhole(t, i, resp.Body)
+	})
+}
+
+// checkUnreadStreams starts eight 64 MiB streams of slowReaderApp with
+// open, each not read until the function it returns is called; checks
+// that the app produces them all while client's GETs are answered, that
+// the worker queues them on disk, and that each arrives whole when read.
+func checkUnreadStreams(t *testing.T, s *server, client *http.Client, open func() func() io.Reader) {
+	t.Helper()
+	pid := readyPids(s)["1"]
+	var later []func() io.Reader
+	for range 8 {
+		later = append(later, open())
+	}
+	awaitStreamed(t, s, client, 8)
+	checkQueuedOnDisk(t, pid, 8)
+	for i, body := range later {
+		checkWhole(t, i, body())
 	}
 }
 
