@@ -43,7 +43,7 @@ func untimedClient(cert testCert) *http.Client {
 func TestH2ClientsThatNeverReadCostNoPythreads(t *testing.T) {
 	s, cert := startSlowTLS(t, "--threads", "4")
 	streams := untimedClient(cert)
-	checkUnreadStreams(t, s, tlsClient(false, cert), func() func() io.Reader {
+	checkUnreadStreams(t, s, tlsClient(false, cert), "wsgo-response-", func() func() io.Reader {
 		resp := h2GetWithoutReading(t, s, streams, "/stream")
 		return func() io.Reader { return resp.Body }
 	})

@@ -54,7 +54,7 @@ func checkWhole(t *testing.T, which int, body io.Reader) {
 // session survived its released writes).
 func TestTLSClientsThatNeverReadCostNoPythreads(t *testing.T) {
 	s, cert := startSlowTLS(t, "--threads", "4")
-	checkUnreadStreams(t, s, tlsClient(true, cert), func() func() io.Reader {
+	checkUnreadStreams(t, s, tlsClient(true, cert), "wsgo-response-", func() func() io.Reader {
 		c := tlsGetWithoutReading(t, s, cert, "/stream")
 		return func() io.Reader {
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -66,11 +66,11 @@ func TestTLSClientsThatNeverReadCostNoPythreads(t *testing.T) {
 	})
 }
 
-// checkUnreadStreams starts eight 64 MiB streams of slowReaderApp with
-// open, each not read until the function it returns is called; checks
-// that the app produces them all while client's GETs are answered, that
-// the worker queues them on disk, and that each arrives whole when read.
-func checkUnreadStreams(t *testing.T, s *server, client *http.Client, open func() func() io.Reader) {
+// checkUnreadStreams starts eight 64 MiB responses of the app with open,
+// each not read until the function it returns is called; checks that the
+// app produces them all while client's GETs are answered, that the worker
+// holds them in files named held, and that each arrives whole when read.
+func checkUnreadStreams(t *testing.T, s *server, client *http.Client, held string, open func() func() io.Reader) {
 	t.Helper()
 	pid := readyPids(s)["1"]
 	var later []func() io.Reader
@@ -78,7 +78,7 @@ func checkUnreadStreams(t *testing.T, s *server, client *http.Client, open func(
 		later = append(later, open())
 	}
 	awaitStreamed(t, s, client, 8)
-	checkQueuedOnDisk(t, pid, 8)
+	checkQueuedOnDisk(t, pid, 8, held)
 	for i, body := range later {
 		checkWhole(t, i, body())
 	}

@@ -294,18 +294,15 @@ func (r *h2response) Flush() error {
 	})
 }
 
-// SendFile copies: there is no sendfile(2) into TLS.
+// SendFile queues a reference to the file in the stream's outbox, which
+// copies it into DATA frames: there is no sendfile(2) into TLS.
 func (r *h2response) SendFile(f *os.File, off, n int64) error {
 	n, err := r.fileSpan(f, off, n)
 	if n == 0 || err != nil {
 		return err
 	}
-	k, err := io.Copy(r.out, &io.LimitedReader{R: f, N: n})
-	r.sent += k
-	if err == nil && k < n {
-		err = errShortFile
-	}
-	if err != nil {
+	r.sent += n
+	if err := r.out.writeFile(f, off, n); err != nil {
 		return r.fail(err)
 	}
 	return nil

@@ -74,12 +74,12 @@ type outbox struct {
 	released bool          // the current response's writes queue; see Release
 	sending  bool          // the send goroutine runs; the socket is its
 	changed  chan struct{} // closed and replaced when the queue shrinks or the sender stops
-	mem      []byte        // queued bytes in memory, sent before the file's
+	mem      []byte        // queued bytes in memory, sent before the spans'
 	spare    []byte        // the other memory buffer, while one is sent
 	inMem    int           // bytes in mem and in flight from memory
-	file     *os.File      // queued bytes past outboxMemory, [fileSent, fileEnd)
-	fileSent int64
-	fileEnd  int64
+	temp     *os.File      // the queue's temporary file: bytes past outboxMemory
+	tempEnd  int64         // where temp's next bytes go
+	spans    []span        // queued after mem, in order: parts of temp, or of an app's file
 	queued   int64 // bytes queued in all, in flight included
 	err      error // the socket failed; every later write returns it
 }
@@ -137,8 +137,19 @@ func (o *outbox) Write(p []byte) (int, error) {
 // writeDirect writes p from the caller's memory in slices, each under the
 // stall deadline, until it is written, fails, or the writer is released
 // (errReleased with what was written).
-func (o *outbox) writeDirect(p []byte) (n int, err error) {
-	for n < len(p) {
+func (o *outbox) writeDirect(p []byte) (int, error) {
+	n, err := o.direct(int64(len(p)), func(from, k int64) (int64, error) {
+		m, err := o.conn.Write(p[from : from+k])
+		return int64(m), err
+	})
+	return int(n), err
+}
+
+// direct sends n bytes with write(from, k), a slice at a time, each
+// under a deadline: the stall timeout, or patience when releasable, past
+// which the writer is released (errReleased with what was sent).
+func (o *outbox) direct(n int64, write func(from, k int64) (int64, error)) (sent int64, err error) {
+	for sent < n {
 		o.mu.Lock()
 		switch {
 		case o.err != nil:
@@ -150,11 +161,10 @@ func (o *outbox) writeDirect(p []byte) (n int, err error) {
 		}
 		o.mu.Unlock()
 		if err != nil {
-			return n, err
+			return sent, err
 		}
-		k := min(len(p)-n, sendSlice)
-		m, err := o.conn.Write(p[n : n+k])
-		n += m
+		m, err := write(sent, min(n-sent, sendSlice))
+		sent += m
 		if err != nil {
 			o.mu.Lock()
 			timedOut := errors.Is(err, os.ErrDeadlineExceeded)
@@ -164,11 +174,11 @@ func (o *outbox) writeDirect(p []byte) (n int, err error) {
 			released := o.released && timedOut
 			o.mu.Unlock()
 			if !released {
-				return n, o.failed(err)
+				return sent, o.failed(err)
 			}
 		}
 	}
-	return n, nil
+	return sent, nil
 }
 
 // keepWaiting makes every later write wait for the client, up to the
@@ -241,7 +251,7 @@ func (o *outbox) queue(p []byte) error {
 	if o.err != nil {
 		return o.err
 	}
-	if o.fileEnd > o.fileSent || o.inMem+len(p) > outboxMemory {
+	if len(o.spans) > 0 || o.inMem+len(p) > outboxMemory {
 		if err := o.toFile(p); err != nil {
 			return err
 		}
@@ -250,28 +260,16 @@ func (o *outbox) queue(p []byte) error {
 		o.inMem += len(p)
 	}
 	o.queued += int64(len(p))
+	o.startSender()
+	return nil
+}
+
+// startSender makes sure the sender runs. mu held.
+func (o *outbox) startSender() {
 	if !o.sending {
 		o.sending = true
 		go o.send()
 	}
-	return nil
-}
-
-// toFile appends p to the queue's temporary file. mu held.
-func (o *outbox) toFile(p []byte) error {
-	if o.file == nil {
-		f, err := os.CreateTemp("", "wsgo-response-")
-		if err != nil {
-			return o.failLocked(err)
-		}
-		os.Remove(f.Name()) // the open file outlives its name; nothing to clean up on a crash
-		o.file, o.fileSent, o.fileEnd = f, 0, 0
-	}
-	if _, err := o.file.WriteAt(p, o.fileEnd); err != nil {
-		return o.failLocked(err)
-	}
-	o.fileEnd += int64(len(p))
-	return nil
 }
 
 // send writes the queue to the socket, memory first (file bytes are
@@ -291,14 +289,13 @@ func (o *outbox) send() {
 			o.spare, n = buf[:0], int64(len(buf))
 			o.inMem -= len(buf)
 		} else {
-			f, off, left := o.file, o.fileSent, o.fileEnd-o.fileSent
+			first := o.spans[0]
 			o.mu.Unlock()
-			n, err = o.sendFile(f, off, left)
+			n, err = o.sendFile(first.f, first.off, first.end-first.off)
 			o.mu.Lock()
-			o.fileSent += n
-			if o.fileSent == o.fileEnd {
-				o.file.Close()
-				o.file = nil
+			o.spans[0].off += n
+			if o.spans[0].off == o.spans[0].end {
+				o.dropSpan()
 			}
 		}
 		o.queued -= n
@@ -336,30 +333,6 @@ func (o *outbox) renewDeadline() error {
 		return o.err
 	}
 	return o.conn.SetWriteDeadline(time.Now().Add(o.stall))
-}
-
-// sendFile sends n bytes of f from off with sendfile(2), in slices that
-// each renew the stall deadline. Writers only append past them (pwrite),
-// which leaves the file's offset to us.
-func (o *outbox) sendFile(f *os.File, off, n int64) (int64, error) {
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return 0, err
-	}
-	var sent int64
-	for sent < n {
-		if err := o.renewDeadline(); err != nil {
-			return sent, err
-		}
-		k, err := io.Copy(o.conn, &io.LimitedReader{R: f, N: min(n-sent, 4*sendSlice)})
-		sent += k
-		if err == nil && k == 0 {
-			err = errShortFile
-		}
-		if err != nil {
-			return sent, err
-		}
-	}
-	return sent, nil
 }
 
 // drain waits until the queue is sent, and reports whether the socket
@@ -417,9 +390,8 @@ func (o *outbox) discard() {
 	o.drain()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.file != nil {
-		o.file.Close()
-		o.file = nil
+	for len(o.spans) > 0 {
+		o.dropSpan()
 	}
 	o.mem, o.spare = nil, nil
 }

@@ -43,7 +43,7 @@ func TestOutboxQueuesForASlowClientAndSendsAllInOrder(t *testing.T) {
 		}
 	}
 	o.mu.Lock()
-	inFile := o.file != nil
+	inFile := o.temp != nil
 	o.mu.Unlock()
 	if !inFile {
 		t.Error("8 MiB a client does not read are not queued in a file")

@@ -223,8 +223,8 @@ func (r *response) Release() { r.c.out.release() }
 func (r *response) Flush() error { return r.flush(r.c.bw.Flush) }
 
 // SendFile sends n bytes of f from off (n < 0: to its end) straight from
-// the file to the socket. Copying an io.LimitedReader of an *os.File into
-// a *net.TCPConn is what makes Go use sendfile(2).
+// the file to the socket (sendfile(2)) while the client keeps up; a slow
+// client's pythread does not wait for it (outbox.writeFile).
 func (r *response) SendFile(f *os.File, off, n int64) error {
 	n, err := r.fileSpan(f, off, n)
 	if n == 0 || err != nil {
@@ -237,23 +237,17 @@ func (r *response) SendFile(f *os.File, off, n int64) error {
 	if err := r.c.bw.Flush(); err != nil {
 		return r.fail(err)
 	}
-	if err := r.c.out.drain(); err != nil { // the socket is ours now
-		return r.fail(err)
+	// Plain, the outbox sends straight from the file, or queues a
+	// reference to it once released; under TLS the session encrypts it
+	// into records, which the outbox queues once released.
+	if r.c.tls == nil {
+		err = r.c.out.writeFile(f, off, n)
+	} else {
+		_, err = copyFile(r.c.tls, f, off, n)
 	}
-	// In slices, renewing the deadline: a slow client must not time out
-	// while it still takes bytes (see outbox).
-	const slice = 4 << 20
-	for n > 0 {
-		r.c.rwc.SetWriteDeadline(time.Now().Add(r.c.s.stallTimeout))
-		k, err := io.Copy(r.c.rwc, &io.LimitedReader{R: f, N: min(n, slice)})
-		n -= k
-		if err == nil && k == 0 {
-			err = errShortFile
-		}
-		if err != nil {
-			// Part of what the framing announced may be out: the response is lost.
-			return r.fail(err)
-		}
+	if err != nil {
+		// Part of what the framing announced may be out: the response is lost.
+		return r.fail(err)
 	}
 	if r.chunked {
 		r.c.bw.WriteString("\r\n")
