@@ -80,8 +80,8 @@ type outbox struct {
 	temp     *os.File      // the queue's temporary file: bytes past outboxMemory
 	tempEnd  int64         // where temp's next bytes go
 	spans    []span        // queued after mem, in order: parts of temp, or of an app's file
-	queued   int64 // bytes queued in all, in flight included
-	err      error // the socket failed; every later write returns it
+	queued   int64         // bytes queued in all, in flight included
+	err      error         // the socket failed; every later write returns it
 }
 
 func newOutbox(conn net.Conn, stall time.Duration, releasable bool) *outbox {
@@ -138,17 +138,18 @@ func (o *outbox) Write(p []byte) (int, error) {
 // stall deadline, until it is written, fails, or the writer is released
 // (errReleased with what was written).
 func (o *outbox) writeDirect(p []byte) (int, error) {
-	n, err := o.direct(int64(len(p)), func(from, k int64) (int64, error) {
+	n, err := o.direct(int64(len(p)), sendSlice, func(from, k int64) (int64, error) {
 		m, err := o.conn.Write(p[from : from+k])
 		return int64(m), err
 	})
 	return int(n), err
 }
 
-// direct sends n bytes with write(from, k), a slice at a time, each
-// under a deadline: the stall timeout, or patience when releasable, past
-// which the writer is released (errReleased with what was sent).
-func (o *outbox) direct(n int64, write func(from, k int64) (int64, error)) (sent int64, err error) {
+// direct sends n bytes with write(from, k), slices of at most slice
+// bytes, each under a deadline: the stall timeout, or patience when
+// releasable, past which the writer is released (errReleased with what
+// was sent).
+func (o *outbox) direct(n, slice int64, write func(from, k int64) (int64, error)) (sent int64, err error) {
 	for sent < n {
 		o.mu.Lock()
 		switch {
@@ -163,7 +164,7 @@ func (o *outbox) direct(n int64, write func(from, k int64) (int64, error)) (sent
 		if err != nil {
 			return sent, err
 		}
-		m, err := write(sent, min(n-sent, sendSlice))
+		m, err := write(sent, min(n-sent, slice))
 		sent += m
 		if err != nil {
 			o.mu.Lock()
