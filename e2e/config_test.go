@@ -6,7 +6,6 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,11 +16,7 @@ import (
 // its start line.
 func startIn(t *testing.T, dir string, args ...string) *server {
 	t.Helper()
-	s := &server{t: t, logs: newLogBuffer(), exited: make(chan struct{})}
-	s.cmd = exec.Command(binary, append(append([]string{"run"}, args...), "--bind", "127.0.0.1:0")...)
-	s.cmd.Dir = dir
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	return awaitStart(t, s.run())
+	return awaitStart(t, launchProgramIn(t, dir, nil, binary, append(append([]string{"run"}, args...), "--bind", "127.0.0.1:0")...))
 }
 
 func TestRelativePathsAreTakenFromTheStartDirectoryNotChdir(t *testing.T) {

@@ -143,8 +143,16 @@ func launchRaw(t testing.TB, env []string, args ...string) *server {
 // program that runs the binary in turn, such as unshare).
 func launchProgram(t testing.TB, env []string, program string, args ...string) *server {
 	t.Helper()
+	return launchProgramIn(t, "", env, program, args...)
+}
+
+// launchProgramIn is launchProgram in the working directory dir ("":
+// the test's).
+func launchProgramIn(t testing.TB, dir string, env []string, program string, args ...string) *server {
+	t.Helper()
 	s := &server{t: t, logs: newLogBuffer(), exited: make(chan struct{})}
 	s.cmd = exec.Command(program, args...)
+	s.cmd.Dir = dir
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	return s.run()

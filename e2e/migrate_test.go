@@ -105,11 +105,7 @@ def post_fork(server, worker):
 `
 	os.WriteFile(filepath.Join(dir, "wsgo.conf.py"), []byte(conf), 0o644)
 	t.Run("wsgo.conf.py in the start directory, flags win", func(t *testing.T) {
-		s := &server{t: t, logs: newLogBuffer(), exited: make(chan struct{})}
-		s.cmd = exec.Command(binary, "run", "--threads", "5")
-		s.cmd.Dir, s.cmd.Env = dir, append(os.Environ(), "WSGO_WORKERS=1")
-		s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-		awaitStart(t, s.run())
+		s := awaitStart(t, launchProgramIn(t, dir, []string{"WSGO_WORKERS=1"}, binary, "run", "--threads", "5"))
 		_, urls, _, threads := cliStartParts(t, s)
 		if urls != "http://127.0.0.1:"+port || threads != "5" || !strings.Contains(s.logs.String(), "1 worker,") {
 			t.Errorf("bind %s, threads %s; want the file's bind, --threads 5 and WSGO_WORKERS=1:\n%s", urls, threads, s.logs.String())
