@@ -34,6 +34,7 @@ type Config struct {
 	// Command makes the command of a new worker: this binary, these
 	// arguments. Run adds the descriptors and environment of the wire.
 	Command         func() *exec.Cmd
+	BatchWorkers    bool // start workers under SCHED_BATCH (internal/cpusched)
 	GracefulTimeout time.Duration
 	// ShutdownDelay is how long the listeners keep accepting after
 	// SIGTERM, with /readyz answering 503, before the graceful drain.
@@ -80,9 +81,10 @@ type Master struct {
 	accepting   sync.WaitGroup
 	events      chan event
 
-	metrics  *metrics  // nil without MetricsBind
-	notifier *notifier // nil without NOTIFY_SOCKET (systemd.go)
-	status   string    // the STATUS= of READY=1
+	metrics     *metrics  // nil without MetricsBind
+	schedWarned sync.Once // StartBatch was refused (worker.go)
+	notifier    *notifier // nil without NOTIFY_SOCKET (systemd.go)
+	status      string    // the STATUS= of READY=1
 
 	mu       sync.Mutex
 	workers  map[*worker]struct{} // every process not yet reaped

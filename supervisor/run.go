@@ -60,9 +60,10 @@ func Serve(o *config.Options, logger *slog.Logger) error {
 				logger.Warn(fmt.Sprintf(warnReloadPublic, url(l)))
 			}
 		},
-		PidFile: o.PidFile,
-		Threads: o.Threads,
-		Logger:  logger,
+		PidFile:      o.PidFile,
+		Threads:      o.Threads,
+		BatchWorkers: o.BatchWorkers,
+		Logger:       logger,
 	})
 	var startErr *StartError
 	var listenErr *ListenError

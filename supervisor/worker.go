@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"wsgo/handoff"
+	"wsgo/internal/cpusched"
 	"wsgo/internal/exitcode"
 )
 
@@ -91,7 +92,7 @@ func (m *Master) spawn(id int) (*worker, error) {
 	cmd.ExtraFiles = []*os.File{chFile, slotsFile, crash} // descriptors 3, 4 and 5
 	cmd.Env = append(cmd.Environ(), handoff.Env+"="+strconv.Itoa(id))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	err = cmd.Start()
+	err = m.start(cmd)
 	chFile.Close() // the worker's end must live in the worker alone, so its death ends Recv
 	slotsFile.Close()
 	if err != nil {
@@ -111,6 +112,22 @@ func (m *Master) spawn(id int) (*worker, error) {
 	go m.read(w, read)
 	go m.wait(w, read)
 	return w, nil
+}
+
+// start starts a worker's process, under SCHED_BATCH unless --worker-sched
+// normal said otherwise. Refused (a container's seccomp profile), the
+// worker starts all the same, and the master says so once.
+func (m *Master) start(cmd *exec.Cmd) error {
+	if !m.cfg.BatchWorkers {
+		return cmd.Start()
+	}
+	err, schedErr := cpusched.StartBatch(cmd)
+	if schedErr != nil {
+		m.schedWarned.Do(func() {
+			m.log.Warn(fmt.Sprintf("wsgo: workers run under the normal CPU policy, as setting SCHED_BATCH was refused (%v), which costs throughput on a busy core; allow sched_setattr (a seccomp profile), or pass --worker-sched normal to say this is intended", schedErr))
+		})
+	}
+	return err
 }
 
 // read handles a worker's messages until its channel closes. Connection

@@ -28,6 +28,7 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	// The master decides: a terminal's Ctrl-C or hang-up reaches the whole
 	// process group, and must not stop workers behind the master's back.
 	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGTTIN, syscall.SIGTTOU)
+	ensureTwoPs(logger)
 	host, err := pyhost.Start(pyhost.Config{
 		Target:     o.Target,
 		Chdir:      o.Python.Chdir,

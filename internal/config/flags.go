@@ -33,6 +33,8 @@ func RunFlags() []cli.Flag {
 			Usage: "`N` worker processes, each with its own Python and --threads; auto = one per CPU the process may use (a container's CPU limit counts)"},
 		&cli.IntFlag{Name: "threads", EnvVars: []string{"WSGO_THREADS"}, Value: 16,
 			Usage: "`N` Python threads per worker serve requests (more helps apps that wait on I/O)"},
+		&cli.StringFlag{Name: "worker-sched", EnvVars: []string{"WSGO_WORKER_SCHED"}, Value: "batch",
+			Usage: "Linux CPU scheduling `POLICY` of the workers: batch (SCHED_BATCH: wsgo's network threads do not interrupt Python on a busy core; more throughput) or normal (wake-ups preempt: for cores shared with latency-sensitive programs)"},
 		&cli.IntFlag{Name: "queue-size", EnvVars: []string{"WSGO_QUEUE_SIZE"}, Value: 1024,
 			Usage: "`N` requests may wait for a free thread; beyond that clients get 503"},
 		&cli.StringFlag{Name: "chdir", EnvVars: []string{"WSGO_CHDIR"},

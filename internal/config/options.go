@@ -35,6 +35,7 @@ type Options struct {
 	Privileges        *Privileges // --user, --group; nil: stay who we are
 	Umask             int         // -1: inherited
 	MetricsBind       string
+	BatchWorkers      bool // --worker-sched batch: workers run under SCHED_BATCH (internal/cpusched)
 
 	// Python (pyhost's).
 	Python           Python

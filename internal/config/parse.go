@@ -43,6 +43,12 @@ func Parse(c *cli.Context) (*Options, error) {
 	default:
 		return nil, usage(fmt.Sprintf("wsgo run: --log-format %q: use text or json", f))
 	}
+	switch p := c.String("worker-sched"); p {
+	case "batch", "normal":
+		o.BatchWorkers = p == "batch"
+	default:
+		return nil, usage(fmt.Sprintf("wsgo run: --worker-sched %q: use batch or normal", p))
+	}
 	if o.Python, err = parsePython(c); err != nil {
 		return nil, err
 	}

@@ -91,6 +91,7 @@ func TestBadValuesAreUsageErrorsNamingTheFlag(t *testing.T) {
 		{[]string{"--static", "s=public"}, "the URL prefix must start with /"},
 		{[]string{"--certfile", "cert.pem"}, "TLS needs both --certfile and --keyfile"},
 		{[]string{"--log-level", "loud"}, `--log-level "loud"`},
+		{[]string{"--worker-sched", "fifo"}, `--worker-sched "fifo": use batch or normal`},
 		{[]string{"--env", "NOEQUALS"}, `--env "NOEQUALS" must be KEY=VALUE`},
 	} {
 		_, err := parse(t, append([]string{"app.py"}, tc.args...)...)

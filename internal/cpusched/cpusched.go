@@ -1,0 +1,52 @@
+// Package cpusched runs worker processes under Linux's SCHED_BATCH policy.
+//
+// On a busy core a worker has two kinds of threads: the pythread, which
+// runs Python for tens to thousands of microseconds per request, and the
+// Go runtime's threads, which read and write the sockets for a few each.
+// Under the default policy every wake-up of a Go thread (a socket ready,
+// a goroutine handed a response) preempts the pythread: about two context
+// switches per request, each costing the pythread its caches.
+// SCHED_BATCH keeps the fair share of CPU but drops wake-up preemption,
+// so each thread runs until it blocks or its slice ends, and the Go side's
+// work gathers into batches. docs/PERFORMANCE.md has the measurements.
+package cpusched
+
+import (
+	"os/exec"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// StartBatch starts cmd under SCHED_BATCH, which every thread of the new
+// process inherits from the thread that forks it (and the process's own
+// children from it). The calling thread is set to SCHED_BATCH around the
+// fork and back to SCHED_NORMAL after; between those two policies a thread
+// needs no privilege to switch. Where setting it is refused (a seccomp
+// profile), cmd starts under the caller's policy, and the error says so.
+func StartBatch(cmd *exec.Cmd) (startErr, schedErr error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if schedErr = setPolicy(unix.SCHED_BATCH); schedErr != nil {
+		return cmd.Start(), schedErr
+	}
+	startErr = cmd.Start()
+	return startErr, setPolicy(unix.SCHED_NORMAL)
+}
+
+// Batch reports whether the calling thread runs under SCHED_BATCH.
+func Batch() bool {
+	attr, err := unix.SchedGetAttr(0, 0)
+	return err == nil && attr.Policy == unix.SCHED_BATCH
+}
+
+// setPolicy sets the calling thread's policy and keeps its nice value
+// (`nice wsgo run` stays nice).
+func setPolicy(policy uint32) error {
+	attr, err := unix.SchedGetAttr(0, 0)
+	if err != nil {
+		return err
+	}
+	attr.Policy = policy
+	return unix.SchedSetAttr(0, attr, 0)
+}
