@@ -23,15 +23,18 @@ import (
 // children from it). The calling thread is set to SCHED_BATCH around the
 // fork and back to SCHED_NORMAL after; between those two policies a thread
 // needs no privilege to switch. Where setting it is refused (a seccomp
-// profile), cmd starts under the caller's policy, and the error says so.
+// profile), cmd starts under the caller's policy, and schedErr says why.
 func StartBatch(cmd *exec.Cmd) (startErr, schedErr error) {
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	if schedErr = setPolicy(unix.SCHED_BATCH); schedErr != nil {
+		runtime.UnlockOSThread()
 		return cmd.Start(), schedErr
 	}
 	startErr = cmd.Start()
-	return startErr, setPolicy(unix.SCHED_NORMAL)
+	if setPolicy(unix.SCHED_NORMAL) == nil {
+		runtime.UnlockOSThread()
+	} // else the thread stays the caller's, so no other goroutine runs under SCHED_BATCH
+	return startErr, nil
 }
 
 // Batch reports whether the calling thread runs under SCHED_BATCH.
