@@ -21,17 +21,19 @@ import (
 // StartBatch starts cmd under SCHED_BATCH, which every thread of the new
 // process inherits from the thread that forks it (and the process's own
 // children from it). The calling thread is set to SCHED_BATCH around the
-// fork and back to SCHED_NORMAL after; between those two policies a thread
-// needs no privilege to switch. Where setting it is refused (a seccomp
-// profile), cmd starts under the caller's policy, and schedErr says why.
+// fork and back to its own policy after; between SCHED_NORMAL and
+// SCHED_BATCH a thread needs no privilege to switch. Where setting it is
+// refused (a seccomp profile), cmd starts under the caller's policy, and
+// schedErr says why.
 func StartBatch(cmd *exec.Cmd) (startErr, schedErr error) {
 	runtime.LockOSThread()
-	if schedErr = setPolicy(unix.SCHED_BATCH); schedErr != nil {
+	was, schedErr := setPolicy(unix.SCHED_BATCH)
+	if schedErr != nil {
 		runtime.UnlockOSThread()
 		return cmd.Start(), schedErr
 	}
 	startErr = cmd.Start()
-	if setPolicy(unix.SCHED_NORMAL) == nil {
+	if _, err := setPolicy(was); err == nil {
 		runtime.UnlockOSThread()
 	} // else the thread stays the caller's, so no other goroutine runs under SCHED_BATCH
 	return startErr, nil
@@ -43,13 +45,13 @@ func Batch() bool {
 	return err == nil && attr.Policy == unix.SCHED_BATCH
 }
 
-// setPolicy sets the calling thread's policy and keeps its nice value
-// (`nice wsgo run` stays nice).
-func setPolicy(policy uint32) error {
+// setPolicy sets the calling thread's policy, keeping its nice value
+// (`nice wsgo run` stays nice), and returns the policy it had.
+func setPolicy(policy uint32) (was uint32, err error) {
 	attr, err := unix.SchedGetAttr(0, 0)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	attr.Policy = policy
-	return unix.SchedSetAttr(0, attr, 0)
+	was, attr.Policy = attr.Policy, policy
+	return was, unix.SchedSetAttr(0, attr, 0)
 }
