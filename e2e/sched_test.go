@@ -3,50 +3,29 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// Linux scheduling policies, as /proc/PID/task/TID/stat gives them.
-const (
-	schedNormal = 0
-	schedBatch  = 3
-)
-
-// threadPolicies returns the scheduling policy of each thread of pid.
-func threadPolicies(t *testing.T, pid int) map[string]int {
+// onePolicy fails unless every thread of pid has the scheduling policy want.
+func onePolicy(t *testing.T, what string, pid int, want uint32) {
 	t.Helper()
-	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
-	if err != nil || len(tasks) == 0 {
-		t.Fatalf("no threads of pid %d: %v", pid, err)
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatalf("%s (pid %d): %v", what, pid, err)
 	}
-	policies := map[string]int{}
-	for _, stat := range tasks {
-		b, err := os.ReadFile(stat)
+	for _, task := range tasks {
+		tid, _ := strconv.Atoi(task.Name())
+		attr, err := unix.SchedGetAttr(tid, 0)
 		if err != nil {
 			continue // the thread ended
 		}
-		// After the command's closing parenthesis, fields start at state
-		// (3); policy is field 41.
-		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		policy, err := strconv.Atoi(fields[41-3])
-		if err != nil {
-			t.Fatalf("%s: %v", stat, err)
-		}
-		policies[filepath.Base(filepath.Dir(stat))] = policy
-	}
-	return policies
-}
-
-// onePolicy fails unless every thread of pid has policy want.
-func onePolicy(t *testing.T, what string, pid, want int) {
-	t.Helper()
-	for tid, got := range threadPolicies(t, pid) {
-		if got != want {
-			t.Errorf("%s (pid %d): thread %s has policy %d; want %d", what, pid, tid, got, want)
+		if attr.Policy != want {
+			t.Errorf("%s (pid %d): thread %d has policy %d; want %d", what, pid, tid, attr.Policy, want)
 		}
 	}
 }
@@ -65,11 +44,11 @@ func TestWorkersRunUnderSCHEDBATCHAndTheMasterDoesNot(t *testing.T) {
 	if resp, _ := s.get("/"); resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	onePolicy(t, "worker", workerPid(t, s), schedBatch)
-	onePolicy(t, "master", s.cmd.Process.Pid, schedNormal)
+	onePolicy(t, "worker", workerPid(t, s), unix.SCHED_BATCH)
+	onePolicy(t, "master", s.cmd.Process.Pid, unix.SCHED_NORMAL)
 
 	s = start(t, nil, app, "--worker-sched", "normal")
-	onePolicy(t, "worker with --worker-sched normal", workerPid(t, s), schedNormal)
+	onePolicy(t, "worker with --worker-sched normal", workerPid(t, s), unix.SCHED_NORMAL)
 }
 
 // On one CPU, a worker under SCHED_BATCH runs two Go Ps, so the pythread
