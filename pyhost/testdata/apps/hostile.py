@@ -109,9 +109,13 @@ def read_on(environ, start_response):
     its end or until wsgi.input says the request has ended."""
     inp = environ["wsgi.input"]
     while True:
+        # The reading loop, its own jump back included, is inside the try:
+        # RequestTimeout is delivered at whatever bytecode checks for it
+        # next, and one landing on an outer loop's jump would end the app.
         try:
-            if not inp.read(1):
-                break
+            while inp.read(1):
+                pass
+            break
         except ValueError:  # the request has ended
             break
         except BaseException:  # wsgo.RequestTimeout
