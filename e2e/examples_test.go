@@ -261,6 +261,20 @@ if __name__ == "__main__":
     httpd = make_server("127.0.0.1", PORT, hello)
     httpd.serve_forever()
 `},
+		{"make_server called through the module, imported inside a function, is served", `
+def hello(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello from a function\n"]
+
+
+def main():
+    import wsgiref.simple_server as simple
+
+    simple.make_server("127.0.0.1", PORT, hello).serve_forever()
+
+
+main()
+`},
 	}
 	for _, tc := range scripts {
 		t.Run(tc.name, func(t *testing.T) {
@@ -270,11 +284,24 @@ if __name__ == "__main__":
 			if want := "http://127.0.0.1:" + port + fromScript; urls != want {
 				t.Errorf("start line lists %q; want %q", urls, want)
 			}
-			want := "hello from a with-block\n"
-			if strings.Contains(tc.source, "__main__") {
-				want = "hello from __main__\n"
-			}
+			want := regexp.MustCompile(`b"(hello from [^"]*)\\n"`).FindStringSubmatch(tc.source)[1] + "\n"
 			cliExpect(t, s.URL+"/", 200, want)
 		})
 	}
+
+	// wsgo gives wsgiref its make_server when an app imports it, not up
+	// front: wsgiref.simple_server brings http.server, email and ssl
+	// (libssl, libcrypto), megabytes in every worker.
+	t.Run("an app that does not use wsgiref does not load it", func(t *testing.T) {
+		s := start(t, nil, writeApp(t, "plain.py", `
+import sys
+
+
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    loaded = [m for m in ("wsgiref.simple_server", "http.server", "ssl") if m in sys.modules]
+    return [("loaded: %s" % loaded).encode()]
+`))
+		cliExpect(t, s.URL+"/", 200, "loaded: []")
+	})
 }

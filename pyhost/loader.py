@@ -59,6 +59,38 @@ def _make_server(host, port, app, *args, **kwargs):
     return _Server(host, port, app)
 
 
+class _PatchWsgiref:
+    """A meta path finder that gives wsgiref.simple_server wsgo's
+    make_server when something imports it. Importing it up front would load
+    http.server, email and ssl (with libssl and libcrypto) into every
+    worker, about 5 MiB that apps not written for wsgiref never use."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name != "wsgiref.simple_server":
+            return None
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            run = spec.loader.exec_module  # this spec's own loader: PathFinder makes one per find
+
+            def exec_module(module):
+                run(module)
+                module.make_server = _make_server
+
+            spec.loader.exec_module = exec_module
+        return spec
+
+
+def _patch_wsgiref():
+    module = sys.modules.get("wsgiref.simple_server")
+    if module is not None:
+        module.make_server = _make_server
+    else:
+        sys.meta_path.insert(0, _PatchWsgiref)
+
+
 class LoadError(Exception):
     pass
 
@@ -254,11 +286,8 @@ def _guard_signals():
 
 def _load(target, chdir, pythonpath, virtualenv):
     global _app_file
-    import wsgiref.simple_server
-
     _guard_signals()
-
-    wsgiref.simple_server.make_server = _make_server
+    _patch_wsgiref()
     if chdir:
         try:
             os.chdir(chdir)
