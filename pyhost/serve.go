@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"runtime"
@@ -393,26 +392,10 @@ func (j *job) bodyRead(p []byte) int {
 	}
 	j.sched.pause()
 	defer j.sched.resume()
-	n, err := readFull(j.req.Body, p)
+	n, err := wsgi.ReadBody(j.req.Body, p)
 	if err != nil {
 		j.log.Debug("reading the request body failed", "request", j.req.ID, "err", err)
 		return -1
 	}
 	return n
-}
-
-// readFull is io.ReadFull that treats an early end as success.
-func readFull(r io.Reader, p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		m, err := r.Read(p[n:])
-		n += m
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }

@@ -114,3 +114,21 @@ type Responder interface {
 	// platform allows. n < 0 means to the end of the file.
 	SendFile(f *os.File, off, n int64) error
 }
+
+// ReadBody fills p from a request body, with fewer bytes only at the
+// body's end: unlike io.ReadFull, an early end is no error, and an error
+// of the body's own (io.ErrUnexpectedEOF for a cut one) passes unchanged.
+func ReadBody(body io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := body.Read(p[n:])
+		n += m
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
