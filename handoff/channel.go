@@ -35,7 +35,7 @@ const (
 	Recycle  Kind = 'y' // Slot: a Why; Data: replace me (the reason, for the log)
 	Reload   Kind = 'h' // the app's files changed (--reload): replace every worker
 	// The answer to Scrape (Slot: its number): the worker's metrics,
-	// encoded (Prometheus' delimited protobuf), in pieces that each fit a
+	// encoded (JSON, promtext.Encode), in pieces that each fit a
 	// packet: MetricsPart while more follow, MetricsEnd with the last.
 	MetricsPart Kind = 'p'
 	MetricsEnd  Kind = 'm'

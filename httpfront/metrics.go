@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"wsgo/internal/promtext"
 )
 
 // Metrics measures a Server's requests for Prometheus (--metrics-bind):
@@ -13,10 +13,10 @@ import (
 // files', HTTP/1 and HTTP/2, and the refusals of the front itself. A
 // request costs a few atomic adds and no allocation.
 type Metrics struct {
-	inFlight prometheus.Gauge
-	latency  prometheus.Histogram
-	byClass  *prometheus.CounterVec
-	classes  [6]prometheus.Counter // 1xx..5xx at status/100, looked up once
+	inFlight *promtext.Gauge
+	latency  *promtext.Histogram
+	byClass  *promtext.CounterVec
+	classes  [6]*promtext.Counter // 1xx..5xx at status/100, looked up once
 }
 
 // latencyBuckets are the histogram's upper bounds in seconds, from half a
@@ -25,26 +25,18 @@ var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25
 
 // NewMetrics makes the metrics of a Server (Config.Metrics) and registers
 // them with reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+func NewMetrics(reg *promtext.Registry) *Metrics {
 	m := &Metrics{
-		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "wsgo_requests_in_flight",
-			Help: "Requests whose head was read and whose response is not over yet.",
-		}),
-		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "wsgo_request_duration_seconds",
-			Help:    "Time from the first byte of a request to the end of its response.",
-			Buckets: latencyBuckets,
-		}),
-		byClass: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wsgo_requests_total",
-			Help: "Requests answered, by status class (code: 1xx to 5xx; none: the client left before a response began).",
-		}, []string{"code"}),
+		inFlight: reg.Gauge("wsgo_requests_in_flight",
+			"Requests whose head was read and whose response is not over yet."),
+		latency: reg.Histogram("wsgo_request_duration_seconds",
+			"Time from the first byte of a request to the end of its response.", latencyBuckets),
+		byClass: reg.CounterVec("wsgo_requests_total",
+			"Requests answered, by status class (code: 1xx to 5xx; none: the client left before a response began).", "code"),
 	}
 	for c := 1; c < len(m.classes); c++ {
-		m.classes[c] = m.byClass.WithLabelValues(statusClass(c * 100))
+		m.classes[c] = m.byClass.With(statusClass(c * 100))
 	}
-	reg.MustRegister(m.inFlight, m.latency, m.byClass)
 	return m
 }
 
@@ -71,7 +63,7 @@ func (m *Metrics) answered(status int, start time.Time) {
 		m.classes[c].Inc()
 		return
 	}
-	m.byClass.WithLabelValues(statusClass(status)).Inc() // rare: a lookup is fine
+	m.byClass.With(statusClass(status)).Inc() // rare: a lookup is fine
 }
 
 // statusClass is the code label of a status: "2xx", or "none" for 0.

@@ -1,10 +1,8 @@
 package supervisor
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,14 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"google.golang.org/protobuf/proto"
-
 	"wsgo/handoff"
+	"wsgo/internal/promtext"
 )
 
 // The master serves the metrics (--metrics-bind) on a listener of its
@@ -61,10 +53,9 @@ func recycleReason(why handoff.Why) string {
 // on nil (no --metrics-bind).
 type metrics struct {
 	m            *Master
-	registry     *prometheus.Registry
-	restarts     *prometheus.CounterVec
-	ownAnswers   *prometheus.CounterVec
-	scrapeErrors prometheus.Counter
+	restarts     *promtext.CounterVec
+	ownAnswers   *promtext.CounterVec
+	scrapeErrors *promtext.Counter
 	server       *http.Server
 
 	scraping sync.Mutex // one scrape at a time
@@ -90,42 +81,34 @@ func (m *Master) serveMetrics() error {
 		// Listen's advice names --bind, the flag it usually serves.
 		return &ListenError{errors.New(strings.ReplaceAll(err.Error(), "--bind", "--metrics-bind"))}
 	}
-	x := &metrics{m: m, registry: prometheus.NewRegistry()}
-	x.restarts = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "wsgo_worker_restarts_total",
-		Help: "Worker processes replaced, by reason: crash, start_failure, reload, max_requests, max_rss, timeout_stuck.",
-	}, []string{"reason"})
-	for _, r := range []string{reasonCrash, reasonStartFailure, reasonReload, reasonMaxRequests, reasonMaxRSS, reasonStuck} {
-		x.restarts.WithLabelValues(r)
-	}
-	x.ownAnswers = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "wsgo_master_responses_total",
-		Help: "Responses the master sent itself: 502 for a request whose worker died, 503 for a connection no worker took in time.",
-	}, []string{"code"})
-	x.ownAnswers.WithLabelValues("502")
-	x.ownAnswers.WithLabelValues("503")
-	x.scrapeErrors = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "wsgo_metrics_scrape_errors_total",
-		Help: "Scrapes that had to leave a worker out: it did not answer within 1 s, or its answer was unreadable.",
+	reg := promtext.NewRegistry()
+	x := &metrics{m: m}
+	x.restarts = reg.CounterVec("wsgo_worker_restarts_total",
+		"Worker processes replaced, by reason: crash, start_failure, reload, max_requests, max_rss, timeout_stuck.",
+		"reason", reasonCrash, reasonStartFailure, reasonReload, reasonMaxRequests, reasonMaxRSS, reasonStuck)
+	x.ownAnswers = reg.CounterVec("wsgo_master_responses_total",
+		"Responses the master sent itself: 502 for a request whose worker died, 503 for a connection no worker took in time.",
+		"code", "502", "503")
+	x.scrapeErrors = reg.Counter("wsgo_metrics_scrape_errors_total",
+		"Scrapes that had to leave a worker out: it did not answer within 1 s, or its answer was unreadable.")
+	reg.ProcessMetrics()
+	reg.Collect(func() []promtext.Family {
+		fams := []promtext.Family{promtext.GaugeFamily("wsgo_connections_waiting",
+			"Accepted connections waiting for a worker to be ready.", float64(m.countPending()))}
+		for _, p := range []phase{starting, ready, draining} {
+			fams = append(fams, promtext.GaugeFamily("wsgo_workers",
+				"Worker processes alive, by state: starting (importing the app), ready (serving), draining (finishing before exit).",
+				float64(m.countPhase(p)), promtext.Label{Name: "state", Value: p.String()}))
+		}
+		return fams
 	})
-	x.registry.MustRegister(x.restarts, x.ownAnswers, x.scrapeErrors,
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "wsgo_connections_waiting",
-			Help: "Accepted connections waiting for a worker to be ready.",
-		}, func() float64 { return float64(m.countPending()) }))
-	for _, p := range []phase{starting, ready, draining} {
-		x.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name:        "wsgo_workers",
-			Help:        "Worker processes alive, by state: starting (importing the app), ready (serving), draining (finishing before exit).",
-			ConstLabels: prometheus.Labels{"state": p.String()},
-		}, func() float64 { return float64(m.countPhase(p)) }))
-	}
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(
-		prometheus.Gatherers{prometheus.GathererFunc(x.gatherWorkers), x.registry},
-		promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelError)}))
+	// The workers first: their answers take up to scrapeWait, and the
+	// master's own numbers are then the freshest.
+	mux.Handle("GET /metrics", promtext.Handler(func() []promtext.Family {
+		return promtext.Merge(append(x.gatherWorkers(), reg.Gather()...))
+	}))
 	m.handleHealth(mux)
 	x.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelDebug)}
@@ -161,14 +144,14 @@ func (x *metrics) close() {
 // restarted counts n workers replaced for reason.
 func (x *metrics) restarted(reason string, n int) {
 	if x != nil && n > 0 {
-		x.restarts.WithLabelValues(reason).Add(float64(n))
+		x.restarts.With(reason).Add(uint64(n))
 	}
 }
 
 // answeredItself counts n responses of the master with status code.
 func (x *metrics) answeredItself(code string, n int) {
 	if x != nil && n > 0 {
-		x.ownAnswers.WithLabelValues(code).Add(float64(n))
+		x.ownAnswers.With(code).Add(uint64(n))
 	}
 }
 
@@ -214,7 +197,7 @@ func (m *Master) scrapeTargets() []*worker {
 // labelled. A worker that does not answer within scrapeWait, or answers
 // what cannot be read, is left out, logged and counted; the scrape goes
 // on without it.
-func (x *metrics) gatherWorkers() ([]*dto.MetricFamily, error) {
+func (x *metrics) gatherWorkers() []promtext.Family {
 	x.scraping.Lock()
 	defer x.scraping.Unlock()
 	asked := x.m.scrapeTargets()
@@ -251,7 +234,7 @@ wait:
 	x.answers = nil
 	x.mu.Unlock()
 
-	var families []*dto.MetricFamily
+	var families []promtext.Family
 	for _, w := range asked {
 		f, err := answers[w].families(w.id)
 		if err != nil {
@@ -261,7 +244,7 @@ wait:
 		}
 		families = append(families, f...)
 	}
-	return families, nil
+	return families
 }
 
 // received takes a piece of a worker's answer (MetricsPart or
@@ -290,7 +273,7 @@ func (x *metrics) received(w *worker, msg handoff.Msg) {
 
 // families decodes a reply and labels its metrics with the worker's
 // position.
-func (a *reply) families(id int) ([]*dto.MetricFamily, error) {
+func (a *reply) families(id int) ([]promtext.Family, error) {
 	switch {
 	case a.unsent:
 		return nil, errors.New("the worker could not be asked (it is exiting)")
@@ -299,19 +282,9 @@ func (a *reply) families(id int) ([]*dto.MetricFamily, error) {
 	case a.tooLarge:
 		return nil, fmt.Errorf("the answer is over %d bytes", maxAnswer)
 	}
-	label := &dto.LabelPair{Name: proto.String("worker"), Value: proto.String(strconv.Itoa(id))}
-	dec := expfmt.NewDecoder(bytes.NewReader(a.data), expfmt.NewFormat(expfmt.TypeProtoDelim))
-	var families []*dto.MetricFamily
-	for {
-		f := &dto.MetricFamily{}
-		if err := dec.Decode(f); err == io.EOF {
-			return families, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("its answer cannot be read: %w", err)
-		}
-		for _, m := range f.Metric {
-			m.Label = append(m.Label, label)
-		}
-		families = append(families, f)
+	families, err := promtext.Decode(a.data, promtext.Label{Name: "worker", Value: strconv.Itoa(id)})
+	if err != nil {
+		return nil, fmt.Errorf("its answer cannot be read: %w", err)
 	}
+	return families, nil
 }

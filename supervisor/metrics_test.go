@@ -1,34 +1,22 @@
 package supervisor
 
 import (
-	"bytes"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
-
 	"wsgo/handoff"
+	"wsgo/internal/promtext"
 )
 
 // encoded is what a worker with one counter at 3 sends.
 func encoded(t *testing.T) []byte {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgo_test_total", Help: "A test."})
-	reg.MustRegister(c)
-	c.Add(3)
-	families, err := reg.Gather()
+	reg := promtext.NewRegistry()
+	reg.Counter("wsgo_test_total", "A test.").Add(3)
+	data, err := promtext.Encode(reg.Gather())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeProtoDelim))
-	for _, f := range families {
-		if err := enc.Encode(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.Bytes()
+	return data
 }
 
 // TestAnswersAreJoinedAndLabelled feeds a scrape's pieces, and a late
@@ -47,14 +35,14 @@ func TestAnswersAreJoinedAndLabelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(families) != 1 || len(families[0].Metric) != 1 {
+	if len(families) != 1 || len(families[0].Samples) != 1 {
 		t.Fatalf("got %v", families)
 	}
-	m := families[0].Metric[0]
-	if l := m.Label; len(l) != 1 || l[0].GetName() != "worker" || l[0].GetValue() != "3" {
+	m := families[0].Samples[0]
+	if l := m.Labels; len(l) != 1 || l[0] != (promtext.Label{Name: "worker", Value: "3"}) {
 		t.Errorf("labels %v, want worker=3", l)
 	}
-	if v := m.Counter.GetValue(); v != 3 {
+	if v := m.Value; v != 3 {
 		t.Errorf("value %v, want 3", v)
 	}
 }
@@ -64,7 +52,7 @@ func TestUnusableAnswersAreErrors(t *testing.T) {
 		"none came":  {},
 		"unsent":     {unsent: true},
 		"too large":  {complete: true, tooLarge: true},
-		"unreadable": {complete: true, data: []byte("\x05not a protobuf")},
+		"unreadable": {complete: true, data: []byte("not JSON")},
 	} {
 		if _, err := r.families(1); err == nil {
 			t.Errorf("%s: no error", name)
