@@ -1026,23 +1026,30 @@ func TestConformanceErrorsStream(t *testing.T) {
 func TestConformanceFileWrapper(t *testing.T) {
 	s := startConformance(t, "")
 	data := randomBytes(t, 1<<20+12345)
-	path := filepath.Join(t.TempDir(), "big.bin")
+	// The front queues a large file at once and sends a small one from
+	// the pythread (httpfront's fileDirect): one of each.
+	path, small := filepath.Join(t.TempDir(), "big.bin"), filepath.Join(t.TempDir(), "small.bin")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(small, data[:5000], 0o644); err != nil {
 		t.Fatal(err)
 	}
 
 	cases := []struct {
-		name, query string
-		want        []byte
+		name, path, query string
+		want              []byte
 	}{
-		{"a real file arrives byte-exact", "", data},
-		{"a real file with Content-Length arrives byte-exact", "&cl=1", data},
-		{"a real file is sent from its current position", "&seek=1000&cl=1", data[1000:]},
+		{"a real file arrives byte-exact", path, "", data},
+		{"a real file with Content-Length arrives byte-exact", path, "&cl=1", data},
+		{"a real file is sent from its current position", path, "&seek=1000&cl=1", data[1000:]},
+		{"a small real file arrives byte-exact", small, "", data[:5000]},
+		{"a small real file is sent from its current position", small, "&seek=1000&cl=1", data[1000:5000]},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			k := key(t)
-			resp, body := fetch(t, s, "GET", "/file?key="+k+"&path="+url.QueryEscape(path)+tc.query, nil)
+			resp, body := fetch(t, s, "GET", "/file?key="+k+"&path="+url.QueryEscape(tc.path)+tc.query, nil)
 			if resp.StatusCode != 200 {
 				t.Fatalf("%s %.200q", resp.Status, body)
 			}

@@ -56,12 +56,25 @@ func (o *outbox) dropSpan() {
 	}
 }
 
-// writeFile sends n bytes of f from off: straight from the file while the
-// client keeps up (sendfile(2) on a socket), like writeDirect; once the
-// writer is released, the rest is queued as a reference to the file, not
-// a copy, and sent by the outbox's goroutine.
+// fileDirect is the largest file a writer sends itself; a larger one is
+// queued at once, as a reference, for the outbox's goroutine to send. The
+// writer is a pythread, a goroutine locked to its thread: each wait for
+// room in the socket costs it a hand-off between threads on waking that
+// a plain goroutine does not pay (an 8 MiB file waited about 11 times,
+// and went 17% faster queued).
+const fileDirect = sendSlice
+
+// writeFile sends n bytes of f from off. A small file goes straight from
+// the file while the client keeps up (sendfile(2) on a socket), like
+// writeDirect, and what is left once the writer is released is queued; a
+// larger one is queued whole. Queued, it is a reference to the file
+// rather than a copy wherever the file can be opened again (/proc).
 func (o *outbox) writeFile(f *os.File, off, n int64) error {
-	if !o.settles {
+	var own *os.File
+	if o.settles || n > fileDirect {
+		own = reopen(f)
+	}
+	if own == nil && !o.settles {
 		sent, err := o.direct(n, fileSlice, func(from, k int64) (int64, error) {
 			return copyFile(o.conn, f, off+from, k)
 		})
@@ -69,8 +82,9 @@ func (o *outbox) writeFile(f *os.File, off, n int64) error {
 			return err
 		}
 		off, n = off+sent, n-sent
+		own = reopen(f)
 	}
-	if err := o.queueFile(f, off, n); err != nil {
+	if err := o.queueFile(f, own, off, n); err != nil {
 		return err
 	}
 	if o.settles {
@@ -79,13 +93,21 @@ func (o *outbox) writeFile(f *os.File, off, n int64) error {
 	return nil
 }
 
-// queueFile queues n bytes of f from off. The outbox opens the file again
-// for a description of its own: the app's keeps its offset, and may be
-// closed once the response is over. Where that cannot be done (no /proc),
-// the bytes are copied into the queue.
-func (o *outbox) queueFile(f *os.File, off, n int64) error {
+// reopen opens f again, for a file description of the outbox's own: the
+// app's keeps its offset, and may be closed once the response is over.
+// Nil where that cannot be done (no /proc).
+func reopen(f *os.File) *os.File {
 	own, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
 	if err != nil {
+		return nil
+	}
+	return own
+}
+
+// queueFile queues n bytes of f from off: as a reference through own,
+// f reopened (reopen), or as a copy when own is nil.
+func (o *outbox) queueFile(f, own *os.File, off, n int64) error {
+	if own == nil {
 		_, err := io.Copy(queueWriter{o}, io.NewSectionReader(f, off, n))
 		return err
 	}
