@@ -7,10 +7,11 @@ problem and the fix. source_files() names the app's own Python files, for
 --reload.
 """
 
-import ast
 import os
 import sys
-import traceback
+
+# ast and traceback are imported where needed: loaded up front they cost
+# every worker about half a MiB for what only errors and factory calls use.
 
 
 class _Serve(BaseException):
@@ -102,6 +103,8 @@ def _report(exc, what):
     """A traceback without the loader's own frames, then what to do."""
     import importlib
 
+    import traceback
+
     tb = exc.__traceback__
     while tb is not None and (
         tb.tb_frame.f_code.co_filename in ("<wsgo loader>", importlib.__file__)
@@ -139,6 +142,8 @@ def _callables(ns):
 
 
 def _literal(node, target):
+    import ast
+
     try:
         return ast.literal_eval(node)
     except ValueError:
@@ -148,22 +153,11 @@ def _literal(node, target):
 
 def _resolve(ns, expr, where, target):
     """Evaluates 'name', 'a.b', 'factory()' or 'factory(1, x="y")' against a namespace."""
-    try:
-        node = ast.parse(expr, mode="eval").body
-    except SyntaxError:
-        raise LoadError("wsgo: %r is not a callable name; write module:name or "
-                        "module:factory() after the ':'" % expr) from None
-    call = None
-    if isinstance(node, ast.Call):
-        call, node = node, node.func
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.insert(0, node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        raise LoadError("wsgo: %r is not a callable name; write module:name or "
-                        "module:factory() after the ':'" % expr)
-    parts.insert(0, node.id)
+    import keyword
+
+    parts, call = expr.split("."), None
+    if not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
+        parts, call = _parse_call(expr)
     if parts[0] not in ns:
         raise LoadError("wsgo: %s has no %r; callables defined there: %s. Name one as %s:NAME"
                         % (where, parts[0], _callables(ns), where))
@@ -180,6 +174,30 @@ def _resolve(ns, expr, where, target):
         except Exception as exc:
             raise LoadError(_report(exc, "calling the app factory %s:%s" % (where, expr))) from None
     return obj
+
+
+def _parse_call(expr):
+    """(names, ast.Call or None) of 'a.b(...)'; the rare target that is more
+    than a dotted name."""
+    import ast
+
+    not_a_name = LoadError("wsgo: %r is not a callable name; write module:name or "
+                           "module:factory() after the ':'" % expr)
+    try:
+        node = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        raise not_a_name from None
+    call = None
+    if isinstance(node, ast.Call):
+        call, node = node, node.func
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.insert(0, node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        raise not_a_name
+    parts.insert(0, node.id)
+    return parts, call
 
 
 def _exec_file(path, as_main):
@@ -382,6 +400,8 @@ RequestTimeout.__module__ = "wsgo"
 def thread_stacks():
     """The Python stack of every thread, by thread id, most recent call last;
     bytes of file names that are not UTF-8 are shown escaped (\\xe9)."""
+    import traceback
+
     return {ident: "".join(traceback.format_stack(frame))
             .encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
             for ident, frame in sys._current_frames().items()}
