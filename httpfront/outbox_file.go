@@ -60,8 +60,8 @@ func (o *outbox) dropSpan() {
 // queued at once, as a reference, for the outbox's goroutine to send. The
 // writer is a pythread, a goroutine locked to its thread: each wait for
 // room in the socket costs it a hand-off between threads on waking that
-// a plain goroutine does not pay (an 8 MiB file waited about 11 times,
-// and went 17% faster queued).
+// a plain goroutine does not pay (an 8 MiB file: 23 context switches per
+// response sent by the pythread, 13 queued, and about 10% more req/s).
 const fileDirect = sendSlice
 
 // writeFile sends n bytes of f from off. A small file goes straight from
