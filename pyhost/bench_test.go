@@ -28,3 +28,13 @@ func BenchmarkServeOneChunkIterable(b *testing.B) { benchmarkServe(b, "/stream/1
 
 // Four chunks: the first through the connection, three written in place.
 func BenchmarkServeStream(b *testing.B) { benchmarkServe(b, "/stream/100,100,100,100") }
+
+// readline() of a 64 MiB line: linear in the line's length, about a tenth
+// of a second (TestReadlineOfALongLine checks what it returns).
+func BenchmarkReadlineOfALongLine(b *testing.B) {
+	for b.Loop() {
+		if got := readLongLine(64 << 20); got != "67108864 <nil>" {
+			b.Fatalf("got %s", got)
+		}
+	}
+}
