@@ -65,7 +65,7 @@ e{k="tiny"} 1e-07
 `
 
 func TestText(t *testing.T) {
-	if got := string(AppendText(nil, small().Gather())); got != smallText {
+	if got := string(appendText(nil, small().Gather())); got != smallText {
 		t.Errorf("got\n%s\nwant\n%s", got, smallText)
 	}
 }
@@ -139,7 +139,7 @@ req_total{code="2xx",worker="1"} 5
 req_total{code="2xx",worker="2"} 5
 `
 	// The workers' lat comes first: the master's, another type, is dropped.
-	if got := string(AppendText(nil, Merge(append(fams, own.Gather()...)))); got != want {
+	if got := string(appendText(nil, Merge(append(fams, own.Gather()...)))); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }

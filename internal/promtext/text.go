@@ -12,17 +12,17 @@ const contentType = "text/plain; version=0.0.4; charset=utf-8"
 // Handler serves the families gather returns, as text.
 func Handler(gather func() []Family) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		body := AppendText(nil, gather())
+		body := appendText(nil, gather())
 		w.Header().Set("Content-Type", contentType)
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.Write(body)
 	})
 }
 
-// AppendText appends fams in the text format: HELP and TYPE, then the
+// appendText appends fams in the text format: HELP and TYPE, then the
 // samples, of each family that has any; a histogram's as cumulative
 // _bucket series (le last, up to +Inf), _sum and _count.
-func AppendText(b []byte, fams []Family) []byte {
+func appendText(b []byte, fams []Family) []byte {
 	for _, f := range fams {
 		if len(f.Samples) == 0 {
 			continue
