@@ -1,6 +1,7 @@
-# wsgo's container image: one binary linked against Debian bookworm's
-# Python 3.11, on debian:bookworm-slim with that Python's runtime library
-# and standard library, run as a non-root user.
+# wsgo's container image: one binary with Debian bookworm's Python 3.11
+# linked in (statically, from libpython3.11-dev's archive), on
+# debian:bookworm-slim with that Python's standard library, run as a
+# non-root user.
 #
 #   docker build -t wsgo .
 #   docker run -p 8000:8000 -v "$PWD/examples:/app" wsgo run hello.py
@@ -12,9 +13,11 @@
 # root file system with debootstrap and runs the RUN lines marked below.
 
 FROM golang:1.26-bookworm AS build
-# libpython3-dev has python3-embed.pc, which `make build` links through.
+# libpython3-dev has python3-embed.pc, which `make build` links through;
+# libpython3.11-dev the static archive, and python3.11 says which
+# libraries the archive's built-in modules need (see the Makefile).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpython3.11-dev libpython3-dev pkg-config \
+ && apt-get install -y --no-install-recommends libpython3.11-dev libpython3-dev python3.11 pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -24,7 +27,7 @@ RUN make build
 
 FROM debian:bookworm-slim
 # image-test: runtime packages (read by .ci/image-test; keep on one line)
-RUN apt-get update && apt-get install -y --no-install-recommends libpython3.11 && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libpython3.11-stdlib libexpat1 zlib1g && rm -rf /var/lib/apt/lists/*
 # image-test: user (run by .ci/image-test; keep on one line)
 RUN useradd --user-group --uid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin wsgo
 COPY --from=build /src/wsgo /usr/local/bin/wsgo

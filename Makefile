@@ -1,9 +1,19 @@
 # wsgo's build. `make build` links the Python that pkg-config's python3-embed
 # names (Debian's 3.11 here); `make build PYTHON=/path/to/python3.X` links
-# that one instead, with an rpath so the binary needs no LD_LIBRARY_PATH.
+# that one instead.
+#
+# libpython is linked statically when that Python ships its archive beside
+# its shared library, as Debian's libpython3.X-dev does: Debian compiles the
+# archive without -fPIC, for its own python3 executable, and Python code runs
+# faster linked from it (Flask ~5%, docs/PERFORMANCE.md); the master, which
+# runs no Python, no longer pays for libpython's relocations either. Else
+# (pyenv's builds have no archive there) the binary links the shared library,
+# with an rpath to it so it runs without LD_LIBRARY_PATH. PYLINK=shared
+# links the shared library even when the archive is there.
 
 GO ?= go
 PYTHON ?=
+PYLINK ?= auto
 
 ifneq ($(PYTHON),)
 PY_LIBDIR := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')
@@ -11,16 +21,46 @@ ifeq ($(PY_LIBDIR),)
 $(error cannot ask $(PYTHON) for its LIBDIR; is PYTHON a python3 executable?)
 endif
 export PKG_CONFIG_PATH := $(PY_LIBDIR)/pkgconfig
+endif
+
+# GNU make 4.3 does not pass exported variables to $(shell), hence the prefix.
+PKGCONFIG := PKG_CONFIG_PATH=$(PKG_CONFIG_PATH) pkg-config
+PY_VERSION := $(shell $(PKGCONFIG) --modversion python3-embed 2>/dev/null)
+PY_ARCHIVE := $(shell $(PKGCONFIG) --variable=libdir python3-embed 2>/dev/null)/libpython$(PY_VERSION).a
+# The archive's built-in modules need libraries of their own (Debian's:
+# expat, zlib); only the Python that goes with it knows which.
+PY_EXE := $(shell $(PKGCONFIG) --variable=exec_prefix python3-embed 2>/dev/null)/bin/python$(PY_VERSION)
+
+ifeq ($(filter auto shared,$(PYLINK)),)
+$(error PYLINK=$(PYLINK): say PYLINK=shared to link libpython's shared library, or leave PYLINK out)
+endif
+GO_TAGS := urfave_cli_no_docs
+ifeq ($(PYLINK),auto)
+ifneq ($(wildcard $(PY_ARCHIVE)),)
+ifneq ($(wildcard $(PY_EXE)),)
+PY_STATIC := yes
+endif
+endif
+endif
+ifeq ($(PY_STATIC),yes)
+PY_ARCHIVE_LIBS := $(shell $(PY_EXE) -c 'import sysconfig; v = sysconfig.get_config_var; print(v("MODLIBS"), v("LIBS"), v("SYSLIBS"))')
+GO_TAGS := $(GO_TAGS),pystatic
+export CGO_CFLAGS := -O2 -g $(shell $(PKGCONFIG) --cflags python3-embed)
+export CGO_LDFLAGS := $(PY_ARCHIVE) $(PY_ARCHIVE_LIBS)
+else ifneq ($(PYTHON),)
 export CGO_LDFLAGS := -Wl,-rpath,$(PY_LIBDIR)
 endif
 
-.PHONY: build run test vet e2e unit fuzz setup bench bench-quick bench-setup image-test clean
-
 # urfave_cli_no_docs leaves out urfave/cli's man page and Markdown
 # generators (blackfriday), which wsgo never calls: 0.35 MB less binary,
-# and every process maps all of it.
+# and every process maps all of it. GOFLAGS reaches every go command below
+# and the e2e tests' own `go build`.
+export GOFLAGS := -tags=$(GO_TAGS)
+
+.PHONY: build run test vet e2e unit fuzz setup bench bench-quick bench-setup image-test clean
+
 build: setup
-	$(GO) build -tags urfave_cli_no_docs -o wsgo .
+	$(GO) build -o wsgo .
 
 # Sets up and builds what is missing, then serves an example.
 EXAMPLE ?= examples/hello.py

@@ -1,7 +1,6 @@
 package pyhost
 
 /*
-#cgo pkg-config: python3-embed
 #include <stdlib.h>
 #include "wsgo.h"
 */
