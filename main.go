@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -84,10 +85,19 @@ func main() {
 	exit(nil, err)
 }
 
-// run is `wsgo run`: the master process, or a worker when the master
-// started this one.
+// run is `wsgo run`: the master process, which reads and checks the
+// configuration, or a worker the master started, which is handed it.
 func run(c *cli.Context) error {
-	o, err := config.Parse(c)
+	link, err := handoff.Join()
+	if err != nil {
+		return exitcode.Errorf(exitcode.Failure, "%s", err.Error())
+	}
+	var o *config.Options
+	if link != nil {
+		o, err = config.FromMaster()
+	} else {
+		o, err = config.Parse(c)
+	}
 	if err != nil {
 		return err
 	}
@@ -106,17 +116,22 @@ func run(c *cli.Context) error {
 	}
 	logger := newLogger(logOut, o.LogLevel)
 	slog.SetDefault(logger)
-	link, err := handoff.Join()
-	if err != nil {
-		return exitcode.Errorf(exitcode.Failure, "%s", err.Error())
-	}
 	if link != nil {
 		return worker.Run(o, link, logger)
 	}
 	for _, note := range o.Notes {
 		logger.Info(note)
 	}
-	return supervisor.Serve(o, logger)
+	return supervisor.Serve(o, parseRunAgain, logger)
+}
+
+// parseRunAgain reads `wsgo run`'s command line, WSGO_* variables and
+// configuration file again, as at start: the master's SIGHUP. The
+// process's umask is the master's and stays (Options.KeepMasters).
+func parseRunAgain() (*config.Options, error) {
+	umask := syscall.Umask(0)
+	defer syscall.Umask(umask)
+	return config.ParseArgs(os.Args[2:]...) // os.Args[1] is "run": the master is `wsgo run`
 }
 
 func check(c *cli.Context) error {

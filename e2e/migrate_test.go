@@ -5,12 +5,14 @@ package e2e
 // for a runtime image without a python3.
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -129,6 +131,66 @@ def post_fork(server, worker):
 			t.Errorf("exit %d:\n%s", code, out)
 		}
 	})
+}
+
+// The master reads the configuration file, once at start and again at
+// SIGHUP, and hands the result to its workers, which read neither the
+// file nor the command line: a file that counts its runs shows it.
+func TestConfigFileIsReadByTheMasterAndHandedToWorkers(t *testing.T) {
+	dir := cliData(t, "cli")
+	runs := filepath.Join(dir, "runs")
+	conf := filepath.Join(dir, "wsgo.conf.py")
+	write := func(greeting, extra string) {
+		src := "with open(" + strconv.Quote(runs) + ", \"a\") as f:\n    f.write(\"run\\n\")\n" +
+			"workers = 2\nraw_env = [\"GREETING=" + greeting + "\"]\nwsgi_app = \"flags_app:application\"\n" + extra
+		if err := os.WriteFile(conf, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	countRuns := func() int {
+		b, _ := os.ReadFile(runs)
+		return strings.Count(string(b), "run\n")
+	}
+	reload := func(s *server, n int) {
+		t.Helper()
+		s.cmd.Process.Signal(syscall.SIGHUP)
+		if !s.waitLog(fmt.Sprintf(`(?s)(?:wsgo: reload \(SIGHUP\) done.*?){%d}`, n), 30*time.Second) {
+			t.Fatalf("SIGHUP %d did not complete:\n%s", n, s.logs.String())
+		}
+	}
+	write("one", "")
+	s := awaitStart(t, launchProgramIn(t, dir, nil, binary, "run", "--bind", "127.0.0.1:0"))
+	if n := countRuns(); n != 1 {
+		t.Errorf("the file ran %d times for a master and 2 workers; want once, in the master", n)
+	}
+	if _, body := s.get("/env/GREETING"); body != "one\n" {
+		t.Errorf("GREETING=%q before SIGHUP; want the file's one", body)
+	}
+	if _, body := s.get("/env/WSGO_INTERNAL_OPTIONS"); body != "<unset>\n" {
+		t.Errorf("the app sees the master's hand-off: WSGO_INTERNAL_OPTIONS=%q", body)
+	}
+
+	write("two", "workers = 3\n")
+	reload(s, 1)
+	if n := countRuns(); n != 2 {
+		t.Errorf("after SIGHUP the file ran %d times in all; want twice (the master, again)", n)
+	}
+	if _, body := s.get("/env/GREETING"); body != "two\n" {
+		t.Errorf("GREETING=%q after SIGHUP; want the edited file's two", body)
+	}
+	if !strings.Contains(s.logs.String(), "wsgo: SIGHUP: workers changed, which only a restart of wsgo applies") {
+		t.Errorf("the log does not say the master's workers setting stays:\n%s", s.logs.String())
+	}
+
+	os.WriteFile(conf, []byte("import no_such_module_here\n"), 0o644)
+	reload(s, 2)
+	if !strings.Contains(s.logs.String(), "wsgo: SIGHUP: the new workers keep the settings they had") ||
+		!strings.Contains(s.logs.String(), "No module named 'no_such_module_here'") {
+		t.Errorf("the broken file's error is not logged:\n%s", s.logs.String())
+	}
+	if _, body := s.get("/env/GREETING"); body != "two\n" {
+		t.Errorf("GREETING=%q after a SIGHUP with a broken file; want the last good settings' two", body)
+	}
 }
 
 func TestWsgoPython(t *testing.T) {

@@ -74,6 +74,33 @@ func badAllowItem(item string) error {
 	return fmt.Errorf(`wsgo: bad --forwarded-allow-ips entry %q: use IP addresses (10.0.0.1), CIDR ranges (10.0.0.0/8), "unix" for unix-socket peers, or "*" for everyone, separated by commas`, item)
 }
 
+// MarshalText gives the list back in ParseAllowList's form, so that it
+// can travel from the master to its workers with the rest of the
+// configuration.
+func (a *AllowList) MarshalText() ([]byte, error) {
+	var items []string
+	if a.all {
+		items = append(items, "*")
+	}
+	if a.unix {
+		items = append(items, "unix")
+	}
+	for _, p := range a.prefixes {
+		items = append(items, p.String())
+	}
+	return []byte(strings.Join(items, ",")), nil
+}
+
+// UnmarshalText reads what MarshalText gave.
+func (a *AllowList) UnmarshalText(text []byte) error {
+	b, err := ParseAllowList(string(text))
+	if err != nil {
+		return err
+	}
+	*a = *b
+	return nil
+}
+
 // Empty reports whether the list trusts no one.
 func (a *AllowList) Empty() bool {
 	return !a.all && !a.unix && len(a.prefixes) == 0

@@ -24,10 +24,12 @@ import (
 )
 
 // Config is what a Server needs. Zero durations and sizes take defaults
-// (the Default* constants).
+// (the Default* constants). What only a worker can make (the app, the
+// logger, the access log, TLS, metrics) is left out of its JSON, in
+// which the master hands its settings to each worker.
 type Config struct {
-	App    wsgi.App
-	Logger *slog.Logger // nil discards logs
+	App    wsgi.App     `json:"-"`
+	Logger *slog.Logger `json:"-"` // nil discards logs
 	// KeepAlive is how long a connection may sit idle waiting for its
 	// next request; negative: one request per connection.
 	KeepAlive time.Duration
@@ -53,7 +55,7 @@ type Config struct {
 	Static       []StaticDir
 	StaticMaxAge time.Duration
 	// AccessLog gets one line per response; nil: none.
-	AccessLog *AccessLog
+	AccessLog *AccessLog `json:"-"`
 	// ForwardedAllow lists the peers whose proxy headers are believed
 	// (proxy.go); nil believes no one.
 	ForwardedAllow *AllowList
@@ -74,9 +76,9 @@ type Config struct {
 	StreamRequestBody bool
 	// TLS, when set, makes every TCP connection a TLS one, with HTTP/2
 	// when the client chooses it (ALPN). Unix sockets stay plain.
-	TLS *tls.Config
+	TLS *tls.Config `json:"-"`
 	// Metrics, when set, counts the requests (NewMetrics).
-	Metrics *Metrics
+	Metrics *Metrics `json:"-"`
 	// RootPath is the URL path the app is mounted at ("/app", or ""):
 	// SCRIPT_NAME; requests outside it get 404 (mount.go).
 	RootPath string

@@ -50,7 +50,14 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 					return m.stop(fmt.Sprintf("%s received", sig), sigs)
 				}
 			case syscall.SIGHUP:
-				m.reload("reload (SIGHUP)")
+				if m.cfg.Reconfigure == nil {
+					m.reload("reload (SIGHUP)")
+					break
+				}
+				go func() {
+					m.cfg.Reconfigure()
+					m.events <- event{kind: evReload, detail: "reload (SIGHUP)"}
+				}()
 			case syscall.SIGUSR1:
 				m.reopenLogs()
 			case syscall.SIGUSR2:
@@ -106,7 +113,7 @@ func (m *Master) handle(ev event) {
 		m.reap(w)
 		m.afterExit(w)
 	case evReload:
-		m.reload("reload (the app's files changed)")
+		m.reload(ev.detail)
 	case evRespawn:
 		if _, taken := m.current[ev.id]; !taken && ev.id <= m.nextID {
 			m.startPosition(ev.id)

@@ -33,7 +33,11 @@ type Config struct {
 	URL         func(net.Listener) string
 	// Command makes the command of a new worker: this binary, these
 	// arguments. Run adds the descriptors and environment of the wire.
-	Command         func() *exec.Cmd
+	Command func() *exec.Cmd
+	// Reconfigure, if set, is called on SIGHUP before the workers are
+	// replaced, off the master's loop (it may run the configuration
+	// file): what Command gives from then on is for it to decide.
+	Reconfigure     func()
 	BatchWorkers    bool // start workers under SCHED_BATCH (internal/cpusched)
 	GracefulTimeout time.Duration
 	// ShutdownDelay is how long the listeners keep accepting after

@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
+	"sync/atomic"
 
 	"wsgo/internal/config"
 	"wsgo/internal/exitcode"
@@ -20,21 +22,29 @@ const (
 )
 
 // Serve is the master process of `wsgo run`: it listens, starts the
-// workers (this binary, run again with the same arguments) and supervises
-// them until SIGTERM or SIGINT. Its error carries the exit code.
-func Serve(o *config.Options, logger *slog.Logger) error {
+// workers (this binary, run again with the same arguments and handed o)
+// and supervises them until SIGTERM or SIGINT. On SIGHUP it calls reread
+// for the new workers' settings (see reconfigure). Its error carries the
+// exit code.
+func Serve(o *config.Options, reread func() (*config.Options, error), logger *slog.Logger) error {
 	if Activated() && len(o.Binds) > 0 {
 		return exitcode.Errorf(exitcode.Usage, "wsgo run: systemd passed listening sockets (LISTEN_FDS), which take the place of --bind; drop --bind (or WSGO_BIND), or the .socket unit")
 	}
 	if err := checkPrivileges(o); err != nil {
 		return err
 	}
+	handed, err := o.Encode()
+	if err != nil {
+		return exitcode.Errorf(exitcode.Failure, "%s", err.Error())
+	}
+	var workerOptions atomic.Pointer[string] // what the next worker gets
+	workerOptions.Store(&handed)
 	url := URL
 	if o.Certs != nil {
 		logger.Info("wsgo: TLS certificate: " + o.Certs.Describe())
 		url = TLSURL
 	}
-	err := Run(Config{
+	err = Run(Config{
 		Workers:     o.Workers,
 		Binds:       o.Binds,
 		DefaultBind: config.DefaultBind,
@@ -43,8 +53,15 @@ func Serve(o *config.Options, logger *slog.Logger) error {
 		Command: asUser(o.Privileges, func() *exec.Cmd {
 			// /proc/self/exe: the very binary running, even if a deploy
 			// has replaced the file since.
-			return exec.Command("/proc/self/exe", os.Args[1:]...)
+			cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
+			cmd.Env = append(os.Environ(), config.OptionsEnv+"="+*workerOptions.Load())
+			return cmd
 		}),
+		Reconfigure: func() {
+			if next, ok := reconfigure(o, reread, logger); ok {
+				workerOptions.Store(&next)
+			}
+		},
 		Privileges:      o.Privileges,
 		GracefulTimeout: o.GracefulTimeout,
 		ShutdownDelay:   o.ShutdownDelay,
@@ -76,4 +93,27 @@ func Serve(o *config.Options, logger *slog.Logger) error {
 		return exitcode.Errorf(exitcode.Listen, "%s", err.Error())
 	}
 	return exitcode.Errorf(exitcode.Failure, "%s", err.Error())
+}
+
+// reconfigure reads the configuration again for a SIGHUP's new workers,
+// as gunicorn does: the command line and WSGO_* variables are as they
+// were, the configuration file may have changed. The master's own
+// settings stay (Options.KeepMasters). A configuration that no longer
+// reads keeps the last one: the reload goes on with it.
+func reconfigure(running *config.Options, reread func() (*config.Options, error), logger *slog.Logger) (string, bool) {
+	next, err := reread()
+	if err != nil {
+		logger.Error("wsgo: SIGHUP: the new workers keep the settings they had: " + err.Error())
+		return "", false
+	}
+	if kept := next.KeepMasters(running); len(kept) > 0 {
+		logger.Warn(fmt.Sprintf("wsgo: SIGHUP: %s changed, which only a restart of wsgo applies; the new workers get the other settings",
+			strings.Join(kept, ", ")))
+	}
+	handed, err := next.Encode()
+	if err != nil {
+		logger.Error("wsgo: SIGHUP: the new workers keep the settings they had: " + err.Error())
+		return "", false
+	}
+	return handed, true
 }

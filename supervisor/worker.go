@@ -57,7 +57,7 @@ const (
 	evRecycle                  // the worker asks to be replaced (detail: why)
 	evExit                     // the process is gone and its messages read
 	evRespawn                  // a backoff ended: start position id again
-	evReload                   // the app's files changed (--reload)
+	evReload                   // replace every worker (detail: why): --reload saw the app's files change, or SIGHUP
 )
 
 type event struct {
@@ -152,7 +152,7 @@ func (m *Master) read(w *worker, done chan<- struct{}) {
 		case handoff.Recycle:
 			m.events <- event{kind: evRecycle, w: w, why: handoff.Why(msg.Slot), detail: string(msg.Data)}
 		case handoff.Reload:
-			m.events <- event{kind: evReload, w: w}
+			m.events <- event{kind: evReload, w: w, detail: "reload (the app's files changed)"}
 		case handoff.MetricsPart, handoff.MetricsEnd:
 			m.metrics.received(w, msg)
 		case handoff.Closed, handoff.Aborted, handoff.Returned:

@@ -1,8 +1,9 @@
-// Package config turns wsgo's command line and WSGO_* variables into one
-// validated Options. The master parses and validates before any worker
-// starts, so a bad flag exits 2 at once, naming the flag; a worker (the
-// same binary, run again with the same arguments in the same directory)
-// parses them again and gets the same Options.
+// Package config turns wsgo's command line, WSGO_* variables and
+// configuration file into one validated Options. The master parses and
+// validates before any worker starts, so a bad flag exits 2 at once,
+// naming the flag, and hands the result to each worker it starts
+// (Encode, FromMaster): a worker reads neither its command line nor the
+// file.
 //
 // Paths are resolved against the directory wsgo was started in, before
 // --chdir moves the worker into the app's directory.
@@ -54,11 +55,12 @@ type Options struct {
 	// was read (PORT, WEB_CONCURRENCY, gunicorn flags, the config file).
 	Notes []string
 
-	// TLS: both files absolute, or both "". Certs holds them as Parse
-	// loaded them: the master to check them, each worker (started by
-	// SIGHUP, say) to serve what the files hold now.
+	// TLS: both files absolute, or both "". Certs holds them as loaded:
+	// by Parse in the master, to check them; by FromMaster in each
+	// worker, which so serves what the files hold when it starts (after a
+	// SIGHUP, renewed ones).
 	CertFile, KeyFile string
-	Certs             *httpfront.Certs
+	Certs             *httpfront.Certs `json:"-"`
 
 	// Front is the HTTP front's configuration but for what only a worker
 	// can make (App, Logger, AccessLog, TLS, Metrics, Timeout).

@@ -132,12 +132,11 @@ func ParseCheck(c *cli.Context) (target string, py Python, err error) {
 func parsePython(c *cli.Context) (Python, error) {
 	py := Python{PythonPath: c.StringSlice("pythonpath"), Env: c.StringSlice("env")}
 	for _, kv := range py.Env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 			return py, usage(fmt.Sprintf("wsgo %s: --env %q must be KEY=VALUE", c.Command.Name, kv))
 		}
-		os.Setenv(k, v)
 	}
+	py.setEnv()
 	var err error
 	if py.Chdir, err = absPath(c, "chdir"); err != nil {
 		return py, err
@@ -150,6 +149,15 @@ func parsePython(c *cli.Context) (Python, error) {
 			"give the virtualenv's directory, or unset VIRTUAL_ENV", c.Command.Name, py.Virtualenv))
 	}
 	return py, nil
+}
+
+// setEnv sets --env's KEY=VALUE pairs in this process, so that Python
+// starts with them.
+func (py Python) setEnv() {
+	for _, kv := range py.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
 }
 
 // parseFront reads the HTTP front's flags into o.Front and the access
