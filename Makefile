@@ -57,9 +57,15 @@ endif
 # and the e2e tests' own `go build`.
 export GOFLAGS := -tags=$(GO_TAGS)
 
-.PHONY: build run test vet e2e unit fuzz setup bench bench-quick bench-setup image-test clean
+.PHONY: build build-after-setup run test test-after-setup vet e2e unit fuzz setup bench bench-quick bench-setup image-test clean
 
+# On a fresh machine, setup installs the python3-embed that the variables
+# above were read from, so build and test go on in a second make, which
+# reads them afresh: the first binary links libpython as every later one.
 build: setup
+	@$(MAKE) --no-print-directory build-after-setup
+
+build-after-setup:
 	$(GO) build -o wsgo .
 
 # Sets up and builds what is missing, then serves an example.
@@ -85,7 +91,10 @@ e2e:
 	$(GO) test -count=1 ./e2e/...
 
 # examples/kubernetes is a module of its own (k8s.io stays out of wsgo's).
-test: setup vet
+test: setup
+	@$(MAKE) --no-print-directory test-after-setup
+
+test-after-setup: vet
 	$(GO) test -count=1 ./...
 	cd examples/kubernetes && $(GO) test -count=1 ./...
 	$(GO) test -race -count=1 -run Stress ./pyhost/
