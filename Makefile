@@ -2,14 +2,15 @@
 # names (Debian's 3.11 here); `make build PYTHON=/path/to/python3.X` links
 # that one instead.
 #
-# libpython is linked statically when that Python ships its archive beside
-# its shared library, as Debian's libpython3.X-dev does: Debian compiles the
-# archive without -fPIC, for its own python3 executable, and Python code runs
-# faster linked from it (Flask ~5%, docs/PERFORMANCE.md); the master, which
-# runs no Python, no longer pays for libpython's relocations either. Else
-# (pyenv's builds have no archive there) the binary links the shared library,
-# with an rpath to it so it runs without LD_LIBRARY_PATH. PYLINK=shared
-# links the shared library even when the archive is there.
+# libpython is linked statically when that Python ships its archive
+# (sysconfig's LIBPL/LIBRARY: Debian's libpython3.X-dev, pyenv's builds):
+# Python code runs faster linked from it than from the shared library
+# (Flask ~5% on Debian's, whose archive is compiled without -fPIC; ~20% on a
+# pure-Python loop with pyenv's 3.12; docs/PERFORMANCE.md), and the master,
+# which runs no Python, no longer pays for libpython's relocations. Else the
+# binary links the shared library, with an rpath to it when PYTHON is given,
+# so it runs without LD_LIBRARY_PATH. PYLINK=shared links the shared library
+# even when the archive is there.
 
 GO ?= go
 PYTHON ?=
@@ -26,27 +27,27 @@ endif
 # GNU make 4.3 does not pass exported variables to $(shell), hence the prefix.
 PKGCONFIG := PKG_CONFIG_PATH=$(PKG_CONFIG_PATH) pkg-config
 PY_VERSION := $(shell $(PKGCONFIG) --modversion python3-embed 2>/dev/null)
-PY_ARCHIVE := $(shell $(PKGCONFIG) --variable=libdir python3-embed 2>/dev/null)/libpython$(PY_VERSION).a
-# The archive's built-in modules need libraries of their own (Debian's:
-# expat, zlib); only the Python that goes with it knows which.
+# The Python that goes with python3-embed knows where its archive is and
+# which libraries the archive's built-in modules need (Debian's: expat, zlib).
 PY_EXE := $(shell $(PKGCONFIG) --variable=exec_prefix python3-embed 2>/dev/null)/bin/python$(PY_VERSION)
+PY_SYSCONFIG = $(shell $(PY_EXE) -c 'import sysconfig; v = sysconfig.get_config_var; print($(1))' 2>/dev/null)
 
 ifeq ($(filter auto shared,$(PYLINK)),)
 $(error PYLINK=$(PYLINK): say PYLINK=shared to link libpython's shared library, or leave PYLINK out)
 endif
 GO_TAGS := urfave_cli_no_docs
 ifeq ($(PYLINK),auto)
-ifneq ($(wildcard $(PY_ARCHIVE)),)
 ifneq ($(wildcard $(PY_EXE)),)
+PY_ARCHIVE := $(call PY_SYSCONFIG,v("LIBPL") + "/" + v("LIBRARY"))
+ifneq ($(wildcard $(PY_ARCHIVE)),)
 PY_STATIC := yes
 endif
 endif
 endif
 ifeq ($(PY_STATIC),yes)
-PY_ARCHIVE_LIBS := $(shell $(PY_EXE) -c 'import sysconfig; v = sysconfig.get_config_var; print(v("MODLIBS"), v("LIBS"), v("SYSLIBS"))')
 GO_TAGS := $(GO_TAGS),pystatic
 export CGO_CFLAGS := -O2 -g $(shell $(PKGCONFIG) --cflags python3-embed)
-export CGO_LDFLAGS := $(PY_ARCHIVE) $(PY_ARCHIVE_LIBS)
+export CGO_LDFLAGS := $(PY_ARCHIVE) $(call PY_SYSCONFIG,v("MODLIBS") + " " + v("LIBS") + " " + v("SYSLIBS"))
 else ifneq ($(PYTHON),)
 export CGO_LDFLAGS := -Wl,-rpath,$(PY_LIBDIR)
 endif
