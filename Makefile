@@ -55,8 +55,9 @@ endif
 # urfave_cli_no_docs leaves out urfave/cli's man page and Markdown
 # generators (blackfriday), which wsgo never calls: 0.35 MB less binary,
 # and every process maps all of it. GOFLAGS reaches every go command below
-# and the e2e tests' own `go build`.
-export GOFLAGS := -tags=$(GO_TAGS)
+# and the e2e tests' own `go build`; a GOFLAGS of the user's keeps its other
+# flags.
+export GOFLAGS := $(strip $(filter-out -tags=%,$(GOFLAGS)) -tags=$(GO_TAGS))
 
 .PHONY: build build-after-setup run test test-after-setup vet e2e unit fuzz setup bench bench-quick bench-setup image-test clean
 

@@ -157,6 +157,11 @@ func TestConfigFileIsReadByTheMasterAndHandedToWorkers(t *testing.T) {
 		if !s.waitLog(fmt.Sprintf(`(?s)(?:wsgo: reload \(SIGHUP\) done.*?){%d}`, n), 30*time.Second) {
 			t.Fatalf("SIGHUP %d did not complete:\n%s", n, s.logs.String())
 		}
+		// Until the old workers have handed back the client's idle
+		// keep-alive connection, they may serve its next request.
+		if !s.waitLog(fmt.Sprintf(`(?s)(?:exited: exit code 0.*?){%d}`, 2*n), 30*time.Second) {
+			t.Fatalf("the old workers did not exit after SIGHUP %d:\n%s", n, s.logs.String())
+		}
 	}
 	write("one", "")
 	s := awaitStart(t, launchProgramIn(t, dir, nil, binary, "run", "--bind", "127.0.0.1:0"))
