@@ -62,8 +62,10 @@ func opsUserDir(t *testing.T, u *user.User) string {
 	return dir
 }
 
-// opsClosedPython is the Python library the binary under test links when
-// nobody cannot reach it (a directory on its path closed to others), else "".
+// opsClosedPython is what wsgo must say when the Python the binary under
+// test links is out of the reach of others (a pyenv build under /root), or
+// "" when it is not: the shared library it loads, else (linked statically)
+// the standard library it reads.
 func opsClosedPython(t *testing.T) string {
 	t.Helper()
 	out, err := exec.Command("ldd", binary).Output()
@@ -72,16 +74,31 @@ func opsClosedPython(t *testing.T) string {
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 3 || !strings.HasPrefix(f[0], "libpython") {
-			continue
-		}
-		for dir := filepath.Dir(f[2]); dir != "/"; dir = filepath.Dir(dir) {
-			if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o001 == 0 {
-				return f[2]
+		if len(f) >= 3 && strings.HasPrefix(f[0], "libpython") {
+			if opsClosedDir(f[2]) {
+				return "wsgo run: nobody cannot load " + f[2]
 			}
+			return ""
 		}
 	}
+	out, err = exec.Command(binary, "python", "-S", "-c", "import sysconfig; print(sysconfig.get_path('stdlib'))").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stdlib := strings.TrimSpace(string(out)); opsClosedDir(stdlib + "/x") {
+		return "wsgo run: nobody cannot read " + stdlib
+	}
 	return ""
+}
+
+// opsClosedDir reports whether a directory above path is closed to others.
+func opsClosedDir(path string) bool {
+	for dir := filepath.Dir(path); dir != "/"; dir = filepath.Dir(dir) {
+		if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o001 == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // opsFreeLowPort finds a port below 1024 nobody listens on.
@@ -121,12 +138,12 @@ func TestOpsUserDropsPrivilegesAfterListening(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := opsUserDir(t, nobody)
-	if lib := opsClosedPython(t); lib != "" {
+	if want := opsClosedPython(t); want != "" {
 		// The Python under test (a pyenv build under /root) is out of
 		// nobody's reach: wsgo must say so at once rather than start
 		// workers that cannot load it.
 		code, out := cliExit(t, nil, "run", filepath.Join(dir, "who.py"), "--user", "nobody", "--bind", "127.0.0.1:0")
-		if want := "wsgo run: nobody cannot load " + lib; code != 2 || !strings.Contains(out, want) {
+		if code != 2 || !strings.Contains(out, want) {
 			t.Errorf("exit %d; want 2 and %q in:\n%s", code, want, out)
 		}
 		return

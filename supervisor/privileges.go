@@ -110,8 +110,9 @@ func (m *Master) dropPrivileges() error {
 
 // checkRunnable refuses a user who could not start a worker: every worker
 // is this binary, executed as the user through /proc/self/exe (no path to
-// walk: the file's own x bit decides), and loads the Python library it
-// links by its path (a pyenv build under /root is out of reach of others).
+// walk: the file's own x bit decides), loads the Python library it links,
+// when shared, by its path, and reads that Python's standard library (a
+// pyenv build under /root is out of reach of others either way).
 func checkRunnable(p *config.Privileges) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -138,7 +139,29 @@ func checkRunnable(p *config.Privileges) error {
 		if !p.Permits(lib, 4) {
 			return exitcode.Errorf(exitcode.Usage, "wsgo run: %s cannot read %s, the Python library wsgo is linked with; chmod o+r it, or drop --user", p.Name, lib)
 		}
-		return nil // one mapping names it
+		break // one mapping names it
+	}
+	return checkStdlib(p)
+}
+
+// checkStdlib refuses a user who cannot read the standard library of the
+// Python wsgo links. Only that Python knows where it is: the master asks
+// it once, as itself, with `wsgo python`. A Python that cannot start at
+// all is left for the first worker to report.
+func checkStdlib(p *config.Privileges) error {
+	out, err := exec.Command("/proc/self/exe", "python", "-S", "-c", "import sysconfig; print(sysconfig.get_path('stdlib'))").Output()
+	stdlib := strings.TrimSpace(string(out))
+	if err != nil || !filepath.IsAbs(stdlib) {
+		return nil
+	}
+	dir := unreachableFrom(p, stdlib)
+	if dir == "" && !p.Permits(stdlib, 5) {
+		dir = stdlib
+	}
+	if dir != "" {
+		return exitcode.Errorf(exitcode.Usage, "wsgo run: %s cannot read %s, the standard library of the Python wsgo is linked with: the directory %s is closed to it; "+
+			"build wsgo against a Python that %s can read (Debian's python3, or one installed under /opt), or drop --user",
+			p.Name, stdlib, dir, p.Name)
 	}
 	return nil
 }
