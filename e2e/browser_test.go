@@ -143,9 +143,17 @@ func TestBrowserDjangoAdminLogin(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#id_password"), "correct horse battery"),
 		chromedp.Submit(chromedp.CSS("#login-form")),
 		chromedp.WaitVisible(chromedp.CSS("#user-tools")))
-	heading := browserGet(t, ctx, chromedp.Text(chromedp.CSS("#content h1")))
-	user := browserGet(t, ctx, chromedp.Text(chromedp.CSS("#user-tools strong")))
-	header := browserGet(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.getElementById("header")).backgroundColor`))
+	// Read in one evaluation: the admin's scripts may still be replacing
+	// nodes, and a node looked up by id in one call can be gone by the next
+	// (CDP's "No node with given id found").
+	page := browserGet(t, ctx, chromedp.Evaluate[[]string](`[
+		document.querySelector("#content h1").innerText,
+		document.querySelector("#user-tools strong").innerText,
+		getComputedStyle(document.getElementById("header")).backgroundColor]`))
+	if len(page) != 3 {
+		t.Fatalf("the admin page gave %q", page)
+	}
+	heading, user, header := page[0], page[1], page[2]
 	if heading != "Site administration" || !strings.EqualFold(user, "ada") {
 		t.Errorf("after logging in: heading %q, user %q; want Site administration, ada", heading, user)
 	}
