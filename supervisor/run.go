@@ -101,19 +101,20 @@ func Serve(o *config.Options, reread func() (*config.Options, error), logger *sl
 // settings stay (Options.KeepMasters). A configuration that no longer
 // reads keeps the last one: the reload goes on with it.
 func reconfigure(running *config.Options, reread func() (*config.Options, error), logger *slog.Logger) (string, bool) {
+	var kept []string
+	var handed string
 	next, err := reread()
+	if err == nil {
+		kept = next.KeepMasters(running)
+		handed, err = next.Encode()
+	}
 	if err != nil {
 		logger.Error("wsgo: SIGHUP: the new workers keep the settings they had: " + err.Error())
 		return "", false
 	}
-	if kept := next.KeepMasters(running); len(kept) > 0 {
+	if len(kept) > 0 {
 		logger.Warn(fmt.Sprintf("wsgo: SIGHUP: %s changed, which only a restart of wsgo applies; the new workers get the other settings",
 			strings.Join(kept, ", ")))
-	}
-	handed, err := next.Encode()
-	if err != nil {
-		logger.Error("wsgo: SIGHUP: the new workers keep the settings they had: " + err.Error())
-		return "", false
 	}
 	return handed, true
 }

@@ -52,24 +52,28 @@ func FromMaster() (*Options, error) {
 // is the listeners'). It names those that differed, for the log.
 func (o *Options) KeepMasters(running *Options) []string {
 	var kept []string
-	keep := func(differs bool, names string) {
-		if differs {
+	keep := func(names string, differed ...bool) {
+		if slices.Contains(differed, true) {
 			kept = append(kept, names)
 		}
 	}
 	r := running
-	keep(!slices.Equal(o.Binds, r.Binds), "bind")
-	keep(o.Workers != r.Workers, "workers")
-	keep(o.GracefulTimeout != r.GracefulTimeout || o.ShutdownDelay != r.ShutdownDelay, "graceful-timeout/shutdown-delay")
-	keep(o.PidFile != r.PidFile, "pid")
-	keep(!reflect.DeepEqual(o.Privileges, r.Privileges) || o.Umask != r.Umask, "user/group/umask")
-	keep(o.MetricsBind != r.MetricsBind, "metrics-bind")
-	keep(o.BatchWorkers != r.BatchWorkers, "worker-sched")
-	keep(o.LogLevel != r.LogLevel || o.LogJSON != r.LogJSON || o.ErrorLog != r.ErrorLog, "log-level/log-format/error-log")
-	keep(o.CertFile != r.CertFile || o.KeyFile != r.KeyFile, "certfile/keyfile")
-	o.Binds, o.Workers, o.GracefulTimeout, o.ShutdownDelay = r.Binds, r.Workers, r.GracefulTimeout, r.ShutdownDelay
-	o.PidFile, o.Privileges, o.Umask, o.MetricsBind, o.BatchWorkers = r.PidFile, r.Privileges, r.Umask, r.MetricsBind, r.BatchWorkers
-	o.LogLevel, o.LogJSON, o.ErrorLog = r.LogLevel, r.LogJSON, r.ErrorLog
-	o.CertFile, o.KeyFile, o.Certs = r.CertFile, r.KeyFile, r.Certs
+	keep("bind", take(&o.Binds, r.Binds))
+	keep("workers", take(&o.Workers, r.Workers))
+	keep("graceful-timeout/shutdown-delay", take(&o.GracefulTimeout, r.GracefulTimeout), take(&o.ShutdownDelay, r.ShutdownDelay))
+	keep("pid", take(&o.PidFile, r.PidFile))
+	keep("user/group/umask", take(&o.Privileges, r.Privileges), take(&o.Umask, r.Umask))
+	keep("metrics-bind", take(&o.MetricsBind, r.MetricsBind))
+	keep("worker-sched", take(&o.BatchWorkers, r.BatchWorkers))
+	keep("log-level/log-format/error-log", take(&o.LogLevel, r.LogLevel), take(&o.LogJSON, r.LogJSON), take(&o.ErrorLog, r.ErrorLog))
+	keep("certfile/keyfile", take(&o.CertFile, r.CertFile), take(&o.KeyFile, r.KeyFile))
+	o.Certs = r.Certs
 	return kept
+}
+
+// take sets *setting to the running value and reports whether it differed.
+func take[T any](setting *T, running T) bool {
+	differed := !reflect.DeepEqual(*setting, running)
+	*setting = running
+	return differed
 }
