@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -172,10 +173,11 @@ func (w *Link) adopt(slot uint32, fd int) (net.Conn, error) {
 // lentConn is a connection the master lent; see httpfront.Lent.
 type lentConn struct {
 	net.Conn
-	w      *Link
-	slot   uint32
-	opaque bool // Pin: its state stays Opaque
-	end    sync.Once
+	w       *Link
+	slot    uint32
+	opaque  bool          // Pin: its state stays Opaque
+	written atomic.Uint64 // bytes written since it was lent (see Ending)
+	end     sync.Once
 }
 
 func (c *lentConn) Read(p []byte) (int, error) {
@@ -188,23 +190,29 @@ func (c *lentConn) Read(p []byte) (int, error) {
 
 func (c *lentConn) Write(p []byte) (int, error) {
 	c.sent()
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	c.written.Add(uint64(n))
+	return n, err
 }
 
-// sent records that response bytes go out.
+// sent records that response bytes go out, unless they are the last ones
+// (Ending).
 func (c *lentConn) sent() {
-	if !c.opaque {
+	if !c.opaque && c.w.slots.Get(c.slot) != Ending {
 		c.w.slots.Set(c.slot, Sent)
 	}
 }
 
 // ReadFrom keeps sendfile(2) for file bodies.
-func (c *lentConn) ReadFrom(r io.Reader) (int64, error) {
+func (c *lentConn) ReadFrom(r io.Reader) (n int64, err error) {
 	c.sent()
 	if rf, ok := c.Conn.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(c.Conn, r)
 	}
-	return io.Copy(c.Conn, r)
+	c.written.Add(uint64(n))
+	return n, err
 }
 
 // CloseWrite sends a FIN, which our descriptor's close alone would not.
@@ -218,6 +226,12 @@ func (c *lentConn) CloseWrite() error {
 func (c *lentConn) Idle() {
 	if !c.opaque {
 		c.w.slots.Set(c.slot, Idle)
+	}
+}
+
+func (c *lentConn) Ending(n int) {
+	if !c.opaque {
+		c.w.slots.SetEnding(c.slot, c.written.Load()+uint64(n))
 	}
 }
 

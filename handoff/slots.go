@@ -19,15 +19,25 @@ const (
 	Busy                // a request is being read or run; no response byte sent
 	Sent                // response bytes have gone out
 	Opaque              // TLS or a PROXY header: what it carries lives in the worker; the master can only reset it
+	// Ending: the response is whole, and idle follows, once the socket has
+	// taken End(slot) bytes from this worker (SocketSent, less what it had
+	// taken when lent). It closes the race between a response's last write
+	// and Idle: the master checks the count rather than reset a response
+	// that may be whole.
+	Ending
 )
 
 // NumSlots bounds the connections one worker holds at once.
 const NumSlots = 1 << 16
 
+// slotBytes is one slot's share of the table: its state and its end.
+const slotBytes = 4 + 8
+
 // Slots is the state table of one worker's connections, in shared memory.
 type Slots struct {
 	mem   []byte
 	state []atomic.Uint32
+	end   []atomic.Uint64 // see Ending
 }
 
 // NewSlots makes a table and the file that maps it in the worker.
@@ -37,7 +47,7 @@ func NewSlots() (*Slots, *os.File, error) {
 		return nil, nil, fmt.Errorf("handoff: memfd_create: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), "wsgo-slots")
-	if err := f.Truncate(NumSlots * 4); err != nil {
+	if err := f.Truncate(NumSlots * slotBytes); err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("handoff: sizing the slot table: %w", err)
 	}
@@ -51,13 +61,15 @@ func NewSlots() (*Slots, *os.File, error) {
 
 // MapSlots maps the table in f (the file NewSlots made).
 func MapSlots(f *os.File) (*Slots, error) {
-	mem, err := unix.Mmap(int(f.Fd()), 0, NumSlots*4, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	mem, err := unix.Mmap(int(f.Fd()), 0, NumSlots*slotBytes, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return nil, fmt.Errorf("handoff: mapping the slot table: %w", err)
 	}
-	// Page-aligned memory of 4-byte words: atomic access is sound.
+	// Page-aligned memory: the states' 4-byte words, then the ends' 8-byte
+	// words from an 8-aligned offset, so atomic access is sound.
 	state := unsafe.Slice((*atomic.Uint32)(unsafe.Pointer(&mem[0])), NumSlots)
-	return &Slots{mem: mem, state: state}, nil
+	end := unsafe.Slice((*atomic.Uint64)(unsafe.Pointer(&mem[NumSlots*4])), NumSlots)
+	return &Slots{mem: mem, state: state, end: end}, nil
 }
 
 // Get returns slot i's state.
@@ -65,6 +77,15 @@ func (s *Slots) Get(i uint32) State { return s.state[i].Load() }
 
 // Set stores slot i's state.
 func (s *Slots) Set(i uint32, st State) { s.state[i].Store(st) }
+
+// SetEnding puts slot i in Ending, at end bytes.
+func (s *Slots) SetEnding(i uint32, end uint64) {
+	s.end[i].Store(end) // before the state that makes it count
+	s.state[i].Store(Ending)
+}
+
+// End returns slot i's end (see Ending).
+func (s *Slots) End(i uint32) uint64 { return s.end[i].Load() }
 
 // Advance moves slot i from one state to another if it is in the first.
 func (s *Slots) Advance(i uint32, from, to State) bool { return s.state[i].CompareAndSwap(from, to) }

@@ -49,6 +49,11 @@ func (b *body) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// consumed reports whether the whole body has been read.
+func (b *body) consumed() bool {
+	return b.eof || b.length >= 0 && b.read == b.length
+}
+
 // willClose tells, before the response starts, that drain is bound to fail,
 // so that the response can say Connection: close.
 func (b *body) willClose() bool {

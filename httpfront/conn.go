@@ -155,6 +155,16 @@ func (c *conn) idleNow() {
 	}
 }
 
+// ending tells a lent connection that its response is whole once the
+// write buffer is written, when nothing then stands between it and
+// idleNow: no byte of the next request is buffered, and no queued send
+// is under way (whose bytes the buffer's count would miss).
+func (c *conn) ending() {
+	if c.lent != nil && c.br.Buffered() == 0 && !c.out.busy() {
+		c.lent.Ending(c.bw.Buffered())
+	}
+}
+
 // awaitRequest waits, up to KeepAlive, for the first byte of a request.
 // It gives up at once when the server is stopping and the connection has
 // served a request already (a fresh one may still bring its first).

@@ -9,6 +9,9 @@ import "net"
 // flight. The server therefore tells a Lent connection:
 //   - Idle: no request is being read or answered (first bytes read or
 //     written make it busy again);
+//   - Ending(n): the response is whole, and the connection idle, once n
+//     more bytes are written; should this process die after writing
+//     them, before Idle, the owner can tell so;
 //   - Close: the connection is over (after a FIN, see conn.close);
 //   - Abort: end it with a reset;
 //   - Return: take it back, nothing of a next request has been read;
@@ -18,6 +21,7 @@ import "net"
 type Lent interface {
 	net.Conn
 	Idle()
+	Ending(n int)
 	Abort()
 	Return()
 	Pin()

@@ -219,8 +219,26 @@ func (r *response) Write(p []byte) error {
 // in the connection's outbox rather than waited for.
 func (r *response) Release() { r.c.out.release() }
 
-// Flush writes the buffer through to the socket.
-func (r *response) Flush() error { return r.flush(r.c.bw.Flush) }
+// Flush writes the buffer through to the socket. With the declared
+// length given in full, the response is whole once it is written: what
+// the app does next (its iterable's close()) does not change that.
+func (r *response) Flush() error {
+	if err := r.usable(); err != nil {
+		return err
+	}
+	if r.started && r.remain == 0 {
+		r.ending()
+	}
+	return r.flush(r.c.bw.Flush)
+}
+
+// ending marks the response whole once the write buffer is written, when
+// the connection may carry another request after it.
+func (r *response) ending() {
+	if r.keepAlive && !r.truncated && r.body.consumed() {
+		r.c.ending()
+	}
+}
 
 // SendFile sends n bytes of f from off (n < 0: to its end) straight from
 // the file to the socket (sendfile(2)) while the client keeps up; a slow
@@ -301,6 +319,7 @@ func (r *response) complete(err error) bool {
 			return false
 		}
 	}
+	r.ending()
 	if err := r.c.bw.Flush(); err != nil {
 		r.fail(err)
 		return false

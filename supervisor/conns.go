@@ -41,7 +41,7 @@ func (m *Master) acceptAll(lfd int) error {
 		fd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch {
 		case err == nil:
-			m.lend(fd)
+			m.lend(heldConn{fd: fd}) // fresh: the socket has taken no bytes
 		case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
 		default:
 			return err
@@ -84,9 +84,22 @@ func (m *Master) isStopping() bool {
 	return m.stopping
 }
 
-// lend gives connection fd to the ready worker holding fewest, or keeps it
+// heldConn is the master's descriptor of a connection, and what the
+// socket had taken from writers when it was last lent (handoff.Ending).
+type heldConn struct {
+	fd   int
+	sent uint64
+}
+
+// again is an idle connection, back from a worker, to lend again.
+func again(fd int) heldConn {
+	sent, _ := handoff.SocketSent(fd)
+	return heldConn{fd: fd, sent: sent}
+}
+
+// lend gives connection c to the ready worker holding fewest, or keeps it
 // pending while no worker is ready.
-func (m *Master) lend(fd int) {
+func (m *Master) lend(c heldConn) {
 	m.mu.Lock()
 	var w *worker
 	for c := range m.workers {
@@ -95,24 +108,24 @@ func (m *Master) lend(fd int) {
 		}
 	}
 	if w == nil {
-		m.pending = append(m.pending, pendingConn{fd: fd, since: time.Now()})
+		m.pending = append(m.pending, pendingConn{heldConn: c, since: time.Now()})
 		m.mu.Unlock()
 		return
 	}
-	slot, ok := w.take(fd)
+	slot, ok := w.take(c)
 	m.mu.Unlock()
 	if !ok {
 		m.log.Error("wsgo: a worker holds too many connections; closing a new one", "worker", w.id)
-		syscall.Close(fd)
+		syscall.Close(c.fd)
 		return
 	}
 	// On failure the worker is dying: reap() finds the slot and lends
 	// the connection again.
-	w.ch.Send(handoff.Msg{Kind: handoff.Lend, Slot: slot}, fd)
+	w.ch.Send(handoff.Msg{Kind: handoff.Lend, Slot: slot}, c.fd)
 }
 
-// take records fd in a free slot of w. Master.mu: held.
-func (w *worker) take(fd int) (uint32, bool) {
+// take records c in a free slot of w. Master.mu: held.
+func (w *worker) take(c heldConn) (uint32, bool) {
 	var slot uint32
 	switch {
 	case len(w.free) > 0:
@@ -125,7 +138,7 @@ func (w *worker) take(fd int) (uint32, bool) {
 		return 0, false
 	}
 	w.slots.Set(slot, handoff.Lent)
-	w.conns[slot] = fd
+	w.conns[slot] = c
 	return slot, true
 }
 
@@ -133,13 +146,13 @@ func (w *worker) take(fd int) (uint32, bool) {
 func (m *Master) untake(w *worker, slot uint32) (int, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	fd, ok := w.conns[slot]
+	c, ok := w.conns[slot]
 	if ok {
 		delete(w.conns, slot)
 		w.slots.Set(slot, handoff.Free)
 		w.free = append(w.free, slot)
 	}
-	return fd, ok
+	return c.fd, ok
 }
 
 // expirePending answers 503 to connections that waited too long for a

@@ -109,7 +109,7 @@ type Master struct {
 }
 
 type pendingConn struct {
-	fd    int
+	heldConn
 	since time.Time
 }
 

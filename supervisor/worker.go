@@ -41,9 +41,9 @@ type worker struct {
 
 	// Guarded by Master.mu.
 	phase phase
-	conns map[uint32]int // slot -> the master's descriptor of the connection
-	free  []uint32       // slots to reuse before fresh ones
-	next  uint32         // fresh slots start here
+	conns map[uint32]heldConn // by slot
+	free  []uint32            // slots to reuse before fresh ones
+	next  uint32              // fresh slots start here
 
 	batch         *batch      // the replacement it is part of, while starting
 	replaced      bool        // a replacement is on its way or done
@@ -101,7 +101,7 @@ func (m *Master) spawn(id int) (*worker, error) {
 		crash.Close()
 		return nil, fmt.Errorf("wsgo: starting a worker: %w", err)
 	}
-	w := &worker{id: id, cmd: cmd, ch: ch, slots: slots, crash: crash, conns: map[uint32]int{}}
+	w := &worker{id: id, cmd: cmd, ch: ch, slots: slots, crash: crash, conns: map[uint32]heldConn{}}
 	m.mu.Lock()
 	m.spawned++
 	w.serial = m.spawned
@@ -184,7 +184,7 @@ func (m *Master) settle(fd int, k handoff.Kind) {
 	case handoff.Aborted:
 		reset(fd)
 	case handoff.Returned:
-		m.lend(fd)
+		m.lend(again(fd))
 	}
 }
 
@@ -202,13 +202,14 @@ func (m *Master) markReady(w *worker) {
 		w.ch.Send(handoff.Msg{Kind: handoff.Draining}, -1)
 	}
 	for _, p := range waiting {
-		m.lend(p.fd)
+		m.lend(p.heldConn)
 	}
 }
 
 // reap takes an exited worker out and answers for its connections: those
-// it had not begun a request on are lent again, a request in flight gets
-// 502, a response begun is cut.
+// it had not begun a request on, or whose last response the socket took
+// whole, are lent again; a request in flight gets 502; a response begun
+// and not whole is cut.
 func (m *Master) reap(w *worker) {
 	w.state = w.cmd.ProcessState // Wait has returned: the event says so
 	m.mu.Lock()
@@ -220,15 +221,22 @@ func (m *Master) reap(w *worker) {
 		w.drainDeadline.Stop()
 	}
 	failed := 0
-	for slot, fd := range conns {
+	for slot, c := range conns {
 		switch w.slots.Get(slot) {
 		case handoff.Lent, handoff.Idle:
-			m.lend(fd)
+			m.lend(again(c.fd))
+		case handoff.Ending:
+			// Whole if the socket took every byte of it.
+			if sent, ok := handoff.SocketSent(c.fd); ok && sent == c.sent+w.slots.End(slot) {
+				m.lend(heldConn{fd: c.fd, sent: sent})
+			} else {
+				reset(c.fd)
+			}
 		case handoff.Busy:
-			badGateway(fd)
+			badGateway(c.fd)
 			failed++
 		default:
-			reset(fd)
+			reset(c.fd)
 		}
 	}
 	w.slots.Unmap()
