@@ -179,12 +179,10 @@ func TestWorkerKilledUnderLoadIsReplaced(t *testing.T) {
 	wg.Wait()
 	t.Log(res)
 	// A request running in the killed worker gets 502; every other succeeds.
-	// A kill after a response's last write and before the worker marks the
-	// connection idle no longer costs the connection (the master counts
-	// what the socket took, handoff.Ending); two windows of a few
-	// instructions remain: between that mark and the write, and between a
-	// read of the next request and the mark that makes it busy. At most
-	// one connection per kill.
+	// A kill between a read or write and the state the worker writes after
+	// it is settled by the kernel's counts (handoff.Slots); one window of a
+	// few instructions remains, between marking a response ending and its
+	// last write (the connection is reset). At most one per kill.
 	if len(res.errs) > 1 || res.statuses[200] == 0 || len(res.statuses) > 2 || len(res.statuses) == 2 && res.statuses[502] == 0 {
 		t.Errorf("want only 200s and 502s (those in flight in the killed worker), at most one failed request: %v", res)
 	}

@@ -173,15 +173,17 @@ func (w *Link) adopt(slot uint32, fd int) (net.Conn, error) {
 // lentConn is a connection the master lent; see httpfront.Lent.
 type lentConn struct {
 	net.Conn
-	w       *Link
-	slot    uint32
-	opaque  bool          // Pin: its state stays Opaque
-	written atomic.Uint64 // bytes written since it was lent (see Ending)
-	end     sync.Once
+	w      *Link
+	slot   uint32
+	opaque bool // Pin: its state stays Opaque
+	// Bytes read and written since it was lent (see Slots' counts).
+	read, written atomic.Uint64
+	end           sync.Once
 }
 
 func (c *lentConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	c.read.Add(uint64(n))
 	if n > 0 && !c.w.slots.Advance(c.slot, Idle, Busy) {
 		c.w.slots.Advance(c.slot, Lent, Busy)
 	}
@@ -225,13 +227,13 @@ func (c *lentConn) CloseWrite() error {
 
 func (c *lentConn) Idle() {
 	if !c.opaque {
-		c.w.slots.Set(c.slot, Idle)
+		c.w.slots.Mark(c.slot, Idle, c.read.Load())
 	}
 }
 
 func (c *lentConn) Ending(n int) {
 	if !c.opaque {
-		c.w.slots.SetEnding(c.slot, c.written.Load()+uint64(n))
+		c.w.slots.Mark(c.slot, Ending, c.written.Load()+uint64(n))
 	}
 }
 

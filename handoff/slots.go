@@ -13,31 +13,36 @@ import (
 type State = uint32
 
 const (
-	Free   State = iota // not lent
-	Lent                // lent, not yet touched by the worker: its bytes are all in the kernel
-	Idle                // waiting for a request, nothing of one read
-	Busy                // a request is being read or run; no response byte sent
-	Sent                // response bytes have gone out
-	Opaque              // TLS or a PROXY header: what it carries lives in the worker; the master can only reset it
+	Free State = iota // not lent
+	Lent              // lent, not yet touched by the worker: its bytes are all in the kernel
+	// Idle: waiting for a request, nothing of one read: the worker had read
+	// Count(slot) bytes from the socket when it said so.
+	Idle
+	Busy   // a request is being read or run; no response byte sent
+	Sent   // response bytes have gone out
+	Opaque // TLS or a PROXY header: what it carries lives in the worker; the master can only reset it
 	// Ending: the response is whole, and idle follows, once the socket has
-	// taken End(slot) bytes from this worker (SocketSent, less what it had
-	// taken when lent). It closes the race between a response's last write
-	// and Idle: the master checks the count rather than reset a response
-	// that may be whole.
+	// taken Count(slot) bytes from this worker.
 	Ending
 )
+
+// A state is written after the read or write it follows, so a worker that
+// dies between the two leaves a state one step behind: Idle or Lent though
+// it took bytes of a request, Sent though its response is out whole. The
+// counts settle it: the master compares them with the kernel's (SocketRead,
+// SocketSent, less what they were when the connection was lent).
 
 // NumSlots bounds the connections one worker holds at once.
 const NumSlots = 1 << 16
 
-// slotBytes is one slot's share of the table: its state and its end.
+// slotBytes is one slot's share of the table: its state and its count.
 const slotBytes = 4 + 8
 
 // Slots is the state table of one worker's connections, in shared memory.
 type Slots struct {
 	mem   []byte
 	state []atomic.Uint32
-	end   []atomic.Uint64 // see Ending
+	count []atomic.Uint64 // see Idle and Ending
 }
 
 // NewSlots makes a table and the file that maps it in the worker.
@@ -65,11 +70,11 @@ func MapSlots(f *os.File) (*Slots, error) {
 	if err != nil {
 		return nil, fmt.Errorf("handoff: mapping the slot table: %w", err)
 	}
-	// Page-aligned memory: the states' 4-byte words, then the ends' 8-byte
-	// words from an 8-aligned offset, so atomic access is sound.
+	// Page-aligned memory: the states' 4-byte words, then the counts'
+	// 8-byte words from an 8-aligned offset, so atomic access is sound.
 	state := unsafe.Slice((*atomic.Uint32)(unsafe.Pointer(&mem[0])), NumSlots)
-	end := unsafe.Slice((*atomic.Uint64)(unsafe.Pointer(&mem[NumSlots*4])), NumSlots)
-	return &Slots{mem: mem, state: state, end: end}, nil
+	count := unsafe.Slice((*atomic.Uint64)(unsafe.Pointer(&mem[NumSlots*4])), NumSlots)
+	return &Slots{mem: mem, state: state, count: count}, nil
 }
 
 // Get returns slot i's state.
@@ -78,14 +83,14 @@ func (s *Slots) Get(i uint32) State { return s.state[i].Load() }
 // Set stores slot i's state.
 func (s *Slots) Set(i uint32, st State) { s.state[i].Store(st) }
 
-// SetEnding puts slot i in Ending, at end bytes.
-func (s *Slots) SetEnding(i uint32, end uint64) {
-	s.end[i].Store(end) // before the state that makes it count
-	s.state[i].Store(Ending)
+// Mark puts slot i in state st with count n (Idle, Ending).
+func (s *Slots) Mark(i uint32, st State, n uint64) {
+	s.count[i].Store(n) // before the state that makes it count
+	s.state[i].Store(st)
 }
 
-// End returns slot i's end (see Ending).
-func (s *Slots) End(i uint32) uint64 { return s.end[i].Load() }
+// Count returns slot i's count (see Idle and Ending).
+func (s *Slots) Count(i uint32) uint64 { return s.count[i].Load() }
 
 // Advance moves slot i from one state to another if it is in the first.
 func (s *Slots) Advance(i uint32, from, to State) bool { return s.state[i].CompareAndSwap(from, to) }

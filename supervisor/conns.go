@@ -84,17 +84,58 @@ func (m *Master) isStopping() bool {
 	return m.stopping
 }
 
-// heldConn is the master's descriptor of a connection, and what the
-// socket had taken from writers when it was last lent (handoff.Ending).
+// heldConn is the master's descriptor of a connection, and the kernel's
+// counts of what its readers and writers had taken when it was last lent,
+// which a dead worker's slot counts are measured from (handoff.Idle and
+// handoff.Ending).
 type heldConn struct {
-	fd   int
-	sent uint64
+	fd         int
+	read, sent uint64
 }
 
 // again is an idle connection, back from a worker, to lend again.
 func again(fd int) heldConn {
+	read, _ := handoff.SocketRead(fd)
 	sent, _ := handoff.SocketSent(fd)
-	return heldConn{fd: fd, sent: sent}
+	return heldConn{fd: fd, read: read, sent: sent}
+}
+
+// What the master does with a connection whose worker died.
+type orphanFate int
+
+const (
+	lendAgain orphanFate = iota // no request in flight
+	answer502                   // a request in flight, no response byte out
+	resetIt                     // a response begun and not whole
+)
+
+// orphaned says what c needs, its worker dead with c's slot in state and
+// count.
+func (c heldConn) orphaned(state handoff.State, count uint64) orphanFate {
+	switch {
+	case state == handoff.Lent && c.readNoMore(0),
+		state == handoff.Idle && c.readNoMore(count),
+		state == handoff.Ending && c.sentWhole(count):
+		return lendAgain
+	case state == handoff.Lent, state == handoff.Idle, state == handoff.Busy:
+		return answer502
+	}
+	return resetIt
+}
+
+// readNoMore reports whether a dead worker read no more of c than the n
+// bytes its slot says: else it took (part of) a request and died before
+// it could say so. Where the kernel cannot tell, it did not.
+func (c heldConn) readNoMore(n uint64) bool {
+	read, ok := handoff.SocketRead(c.fd)
+	return !ok || read == c.read+n
+}
+
+// sentWhole reports whether the socket took the n bytes after which a dead
+// worker's response was whole.
+func (c heldConn) sentWhole(n uint64) bool {
+	sent, ok := handoff.SocketSent(c.fd)
+	return ok && sent == c.sent+n
 }
 
 // lend gives connection c to the ready worker holding fewest, or keeps it

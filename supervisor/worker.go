@@ -209,7 +209,8 @@ func (m *Master) markReady(w *worker) {
 // reap takes an exited worker out and answers for its connections: those
 // it had not begun a request on, or whose last response the socket took
 // whole, are lent again; a request in flight gets 502; a response begun
-// and not whole is cut.
+// and not whole is cut. The slots' counts settle a state the worker died
+// before writing (handoff.Slots).
 func (m *Master) reap(w *worker) {
 	w.state = w.cmd.ProcessState // Wait has returned: the event says so
 	m.mu.Lock()
@@ -222,17 +223,10 @@ func (m *Master) reap(w *worker) {
 	}
 	failed := 0
 	for slot, c := range conns {
-		switch w.slots.Get(slot) {
-		case handoff.Lent, handoff.Idle:
+		switch c.orphaned(w.slots.Get(slot), w.slots.Count(slot)) {
+		case lendAgain:
 			m.lend(again(c.fd))
-		case handoff.Ending:
-			// Whole if the socket took every byte of it.
-			if sent, ok := handoff.SocketSent(c.fd); ok && sent == c.sent+w.slots.End(slot) {
-				m.lend(heldConn{fd: c.fd, sent: sent})
-			} else {
-				reset(c.fd)
-			}
-		case handoff.Busy:
+		case answer502:
 			badGateway(c.fd)
 			failed++
 		default:

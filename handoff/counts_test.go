@@ -5,42 +5,12 @@ import (
 	"io"
 	"net"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// tcpPair returns a server-side descriptor of an accepted loopback
-// connection (non-blocking) and the client's end.
-func tcpPair(t *testing.T) (int, net.Conn) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	client, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	server, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := server.(*net.TCPConn).File()
-	server.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fd, err := unix.Dup(int(f.Fd()))
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	unix.SetNonblock(fd, true)
-	t.Cleanup(func() { unix.Close(fd) })
-	return fd, client
-}
+	"wsgo/internal/tcptest"
+)
 
 func wantSent(t *testing.T, fd int, want uint64) {
 	t.Helper()
@@ -50,7 +20,7 @@ func wantSent(t *testing.T, fd int, want uint64) {
 }
 
 func TestSocketSentCountsQueuedAndAcknowledgedBytes(t *testing.T) {
-	fd, client := tcpPair(t)
+	fd, client := tcptest.Accepted(t)
 	wantSent(t, fd, 0) // a fresh connection: what the master assumes
 	// The client reads nothing: fill its window and our send queue.
 	chunk := make([]byte, 64<<10)
@@ -80,7 +50,7 @@ func TestSocketSentCountsQueuedAndAcknowledgedBytes(t *testing.T) {
 	wantSent(t, fd, total+4)
 }
 
-func TestSocketSentIsUnknownOffTCP(t *testing.T) {
+func TestSocketCountsAreUnknownOffTCP(t *testing.T) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -90,5 +60,38 @@ func TestSocketSentIsUnknownOffTCP(t *testing.T) {
 	unix.Write(fds[0], []byte("x"))
 	if n, ok := SocketSent(fds[0]); ok {
 		t.Errorf("SocketSent on a unix socket = %d, true; want false", n)
+	}
+	if n, ok := SocketRead(fds[1]); ok {
+		t.Errorf("SocketRead on a unix socket = %d, true; want false", n)
+	}
+}
+
+func TestSocketReadCountsWhatReadersTook(t *testing.T) {
+	fd, client := tcptest.Accepted(t)
+	want := func(n uint64) {
+		t.Helper()
+		if got, ok := SocketRead(fd); !ok || got != n {
+			t.Fatalf("SocketRead = %d, %v; want %d, true", got, ok, n)
+		}
+	}
+	want(0)
+	if _, err := io.WriteString(client, "GET / HTTP/1.1\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	tcptest.Arrived(t, fd, 16) // arrived and unread: not taken
+	want(0)
+	if n, err := unix.Read(fd, make([]byte, 4)); n != 4 || err != nil {
+		t.Fatalf("read %d, %v", n, err)
+	}
+	want(4)
+	// The peer's FIN counts in the kernel's total: no count then.
+	client.(*net.TCPConn).CloseWrite()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, ok := SocketRead(fd); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("SocketRead still counts after the peer's FIN")
+		}
 	}
 }
