@@ -64,15 +64,19 @@ export GOFLAGS := $(strip $(filter-out -tags=%,$(GOFLAGS)) -tags=$(GO_TAGS))
 # On a fresh machine, setup installs the python3-embed that the variables
 # above were read from, so build and test go on in a second make, which
 # reads them afresh: the first binary links libpython as every later one.
-build: setup
+# build installs only what building needs (the Dockerfile's build stage
+# runs it); test, what testing needs too.
+build:
+	bash .ci/setup build
 	@$(MAKE) --no-print-directory build-after-setup
 
 build-after-setup:
 	$(GO) build -o wsgo .
 
-# Sets up and builds what is missing, then serves an example.
+# Sets up (the examples' frameworks too) and builds what is missing, then
+# serves an example.
 EXAMPLE ?= examples/hello.py
-run: build
+run: setup build
 	./wsgo run $(EXAMPLE)
 
 # Installs what building and testing need (Debian packages) when missing;
@@ -133,10 +137,11 @@ bench: build bench-setup
 bench-quick: build bench-setup
 	$(GO) run ./bench/runner -pin -quick $(BENCHFLAGS)
 
-# The Dockerfiles, checked without Docker: wsgo's runtime stage and the Django
-# example's image on it, built with debootstrap and chroot, requested over
-# loopback, stopped by SIGTERM to PID 1 (needs root; see .ci/image-test).
-image-test: build
+# The Dockerfiles, checked without Docker: wsgo's build and runtime stages and
+# the Django example's image on it, built with debootstrap and chroot,
+# requested over loopback, stopped by SIGTERM to PID 1 (needs root; see
+# .ci/image-test). The image's binary is the build stage's, not ./wsgo.
+image-test: setup
 	bash .ci/image-test
 
 clean:
