@@ -25,6 +25,9 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(denySchedEnv) != "" {
+		execDenyingSchedSetattr() // this process is a test's wrapper
+	}
 	dir, err := os.MkdirTemp("", "wsgo-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
