@@ -14,7 +14,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -173,5 +175,71 @@ func TestOpsHTTPProxyProtocolNeedsAllowedPeers(t *testing.T) {
 	code, ok := s.wait(20 * time.Second)
 	if !ok || code != 2 || !strings.Contains(s.logs.String(), "--proxy-protocol needs the load balancers") {
 		t.Fatalf("exit %d (exited: %v); output:\n%s", code, ok, s.logs.String())
+	}
+}
+
+// A connection's PROXY header is read once. When its worker is replaced
+// (a reload) or dies while the connection is idle, the master lends it to
+// the next worker with what the header said, and the next requests on it
+// keep the client's addresses (or, after UNKNOWN, the socket's).
+func TestOpsHTTPProxyProtocolConnectionOutlivesItsWorker(t *testing.T) {
+	s := frontStart(t, nil, "--proxy-protocol", "--forwarded-allow-ips", "127.0.0.1", "--workers", "1")
+	type lbConn struct {
+		net.Conn
+		br   *bufio.Reader
+		want [2]string // REMOTE_ADDR and REMOTE_PORT
+	}
+	open := func(header string, want [2]string) *lbConn {
+		c := dial(t, s)
+		c.SetDeadline(time.Now().Add(time.Minute))
+		if _, err := io.WriteString(c, header); err != nil {
+			t.Fatal(err)
+		}
+		if want[1] == "" {
+			want[1] = strconv.Itoa(c.LocalAddr().(*net.TCPAddr).Port)
+		}
+		return &lbConn{c, bufio.NewReader(c), want}
+	}
+	conns := []*lbConn{
+		open("PROXY TCP4 203.0.113.7 10.0.0.5 4711 443\r\n", [2]string{"203.0.113.7", "4711"}),
+		open("PROXY UNKNOWN\r\n", [2]string{"127.0.0.1", ""}),
+	}
+	askAll := func(when string) {
+		t.Helper()
+		for _, c := range conns {
+			if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"); err != nil {
+				t.Fatalf("%s: %v", when, err)
+			}
+			resp, err := http.ReadResponse(c.br, nil)
+			if err != nil {
+				t.Fatalf("%s: the connection from %s: %v", when, c.want[0], err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			var env map[string]any
+			if err := json.Unmarshal(body, &env); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("%s: status %d, body %q", when, resp.StatusCode, body)
+			}
+			if got := [2]string{env["REMOTE_ADDR"].(string), env["REMOTE_PORT"].(string)}; got != c.want {
+				t.Errorf("%s: REMOTE_ADDR, REMOTE_PORT = %v; want %v", when, got, c.want)
+			}
+		}
+	}
+	askAll("first")
+
+	pid := readyPids(s)["1"]
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) exited: exit code 0`, 20*time.Second) {
+		t.Fatal("the old worker did not drain")
+	}
+	askAll("after a reload")
+
+	pid = readyPids(s)["1"]
+	syscall.Kill(pid, syscall.SIGKILL)
+	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) exited: killed by signal 9`, 10*time.Second) {
+		t.Fatal("the killed worker's exit was not logged")
+	}
+	askAll("after the worker was killed")
+	if strings.Contains(s.logs.String(), "did not open it with a valid PROXY header") {
+		t.Errorf("a later worker waited for a second PROXY header:\n%s", s.logs.String())
 	}
 }

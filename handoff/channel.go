@@ -15,7 +15,9 @@ type Kind byte
 
 // Master to worker.
 const (
-	Lend    Kind = 'L' // Slot: serve the connection whose descriptor comes along
+	// Lend: Slot: serve the connection whose descriptor comes along. Data:
+	// what a worker read of its PROXY header (Proxied), or nothing.
+	Lend    Kind = 'L'
 	Release Kind = 'R' // give idle connections back, finish the rest, exit
 	Stop    Kind = 'S' // shutdown: finish in-flight requests, close, exit
 	Dump    Kind = 'D' // log the Python stack of every thread
@@ -32,8 +34,11 @@ const (
 	Closed   Kind = 'c' // Slot: the connection is over; close your descriptor
 	Aborted  Kind = 'a' // Slot: end the connection with a reset
 	Returned Kind = 'b' // Slot: nothing of a next request read; lend it again
-	Recycle  Kind = 'y' // Slot: a Why; Data: replace me (the reason, for the log)
-	Reload   Kind = 'h' // the app's files changed (--reload): replace every worker
+	// Proxied: Slot: the connection's PROXY header is read; Data: its
+	// addresses (ProxyAddrs), which a later Lend of it carries.
+	Proxied Kind = 'x'
+	Recycle Kind = 'y' // Slot: a Why; Data: replace me (the reason, for the log)
+	Reload  Kind = 'h' // the app's files changed (--reload): replace every worker
 	// The answer to Scrape (Slot: its number): the worker's metrics,
 	// encoded (JSON, promtext.Encode), in pieces that each fit a
 	// packet: MetricsPart while more follow, MetricsEnd with the last.

@@ -111,7 +111,7 @@ func (w *Link) Serve(o Orders) error {
 		}
 		switch m.Kind {
 		case Lend:
-			c, err := w.adopt(m.Slot, fd)
+			c, err := w.adopt(m.Slot, fd, m.Data)
 			if err != nil {
 				return err
 			}
@@ -156,10 +156,15 @@ func (w *Link) answerScrape(scrape uint32, gather func() []byte) {
 	w.ch.Send(Msg{Kind: MetricsEnd, Slot: scrape, Data: data}, -1)
 }
 
-// adopt wraps a lent descriptor.
-func (w *Link) adopt(slot uint32, fd int) (net.Conn, error) {
+// adopt wraps a lent descriptor; proxy is the Lend's data.
+func (w *Link) adopt(slot uint32, fd int, proxy []byte) (net.Conn, error) {
 	if fd < 0 || slot >= NumSlots {
 		return nil, fmt.Errorf("handoff: a Lend order without a descriptor or with slot %d", slot)
+	}
+	remote, local, proxied, err := decodeProxy(proxy)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
 	}
 	f := os.NewFile(uintptr(fd), "lent")
 	c, err := net.FileConn(f)
@@ -167,7 +172,7 @@ func (w *Link) adopt(slot uint32, fd int) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("handoff: adopting a connection: %w", err)
 	}
-	return &lentConn{Conn: c, w: w, slot: slot}, nil
+	return &lentConn{Conn: c, w: w, slot: slot, proxied: proxied, proxyRemote: remote, proxyLocal: local}, nil
 }
 
 // lentConn is a connection the master lent; see httpfront.Lent.
@@ -176,6 +181,9 @@ type lentConn struct {
 	w      *Link
 	slot   uint32
 	opaque bool // Pin: its state stays Opaque
+	// What an earlier worker read of its PROXY header (Proxy).
+	proxied                 bool
+	proxyRemote, proxyLocal net.Addr
 	// Bytes read and written since it was lent (see Slots' counts).
 	read, written atomic.Uint64
 	end           sync.Once
@@ -235,6 +243,14 @@ func (c *lentConn) Ending(n int) {
 	if !c.opaque {
 		c.w.slots.Mark(c.slot, Ending, c.written.Load()+uint64(n))
 	}
+}
+
+func (c *lentConn) Proxied(remote, local net.Addr) {
+	c.w.ch.Send(Msg{Kind: Proxied, Slot: c.slot, Data: encodeProxy(remote, local)}, -1)
+}
+
+func (c *lentConn) Proxy() (remote, local net.Addr, read bool) {
+	return c.proxyRemote, c.proxyLocal, c.proxied
 }
 
 func (c *lentConn) Pin() {

@@ -20,7 +20,7 @@ const (
 	Idle
 	Busy   // a request is being read or run; no response byte sent
 	Sent   // response bytes have gone out
-	Opaque // TLS or a PROXY header: what it carries lives in the worker; the master can only reset it
+	Opaque // TLS: the session lives in the worker; the master can only reset it
 	// Ending: the response is whole, and idle follows, once the socket has
 	// taken Count(slot) bytes from this worker.
 	Ending

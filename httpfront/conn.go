@@ -31,21 +31,22 @@ var lastID atomic.Uint64
 
 // conn is one client connection, served by one goroutine.
 type conn struct {
-	s     *Server
-	rwc   net.Conn
-	cr    connReader
-	br    *bufio.Reader
-	head  headReader    // reads request heads from br
-	bw    *bufio.Writer // from writers while a request is served; nil while idle
-	out   *outbox       // under bw (under TLS): holds what a slow client has not taken yet
-	sink  io.Writer     // what bw writes to: out, or the TLS session over it
-	idle  bool          // waiting for a request, where Shutdown may end it; guarded by s.mu
-	fresh bool          // no request yet: Shutdown lets it bring its first; guarded by s.mu
-	raw   net.Conn      // the socket: rwc, or what rwc encrypts
-	tls   *tls.Conn     // rwc, when the connection is TLS; else nil
-	lent  Lent          // raw, when another process lent it; else nil
+	s       *Server
+	rwc     net.Conn
+	cr      connReader
+	br      *bufio.Reader
+	head    headReader    // reads request heads from br
+	bw      *bufio.Writer // from writers while a request is served; nil while idle
+	out     *outbox       // under bw (under TLS): holds what a slow client has not taken yet
+	sink    io.Writer     // what bw writes to: out, or the TLS session over it
+	idle    bool          // waiting for a request, where Shutdown may end it; guarded by s.mu
+	fresh   bool          // no request yet: Shutdown lets it bring its first; guarded by s.mu
+	raw     net.Conn      // the socket: rwc, or what rwc encrypts
+	tls     *tls.Conn     // rwc, when the connection is TLS; else nil
+	lent    Lent          // raw, when another process lent it; else nil
+	proxied bool          // its PROXY header is read (here or by an earlier worker)
 	// pinned: the connection carries state only this process has (a TLS
-	// session, a PROXY header's addresses); it cannot go back to its owner.
+	// session); it cannot go back to its owner.
 	pinned bool
 
 	remoteIP, remotePort string // "" on a unix socket
@@ -112,21 +113,23 @@ func (c *conn) serve() {
 	defer c.s.removeConn(c)
 	defer func() { c.out.discard() }() // the outbox startTLS replaces
 	defer c.dropWriter()
+	_, isTCP := c.raw.LocalAddr().(*net.TCPAddr)
+	useTLS := isTCP && c.s.tlsConfig != nil
 	under := c.raw
 	if c.s.proxyProtocol && c.trusted {
 		var ok bool
-		if under, ok = c.readProxyHeader(); !ok {
+		if under, ok = c.proxyHeader(useTLS); !ok {
 			return
 		}
 	}
-	if _, isTCP := c.raw.LocalAddr().(*net.TCPAddr); isTCP && c.s.tlsConfig != nil {
+	if useTLS {
 		c.startTLS(under)
 		if !c.handshake(c.tls) {
 			return
 		}
 	}
 	for n := 0; c.awaitRequest(); n++ {
-		if n == 0 && c.s.proxyProtocol && c.tls == nil && !c.pinned && c.forgedProxyHeader() {
+		if n == 0 && c.s.proxyProtocol && c.tls == nil && !c.proxied && c.forgedProxyHeader() {
 			c.rwc.Close()
 			return
 		}

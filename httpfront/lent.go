@@ -15,14 +15,21 @@ import "net"
 //   - Close: the connection is over (after a FIN, see conn.close);
 //   - Abort: end it with a reset;
 //   - Return: take it back, nothing of a next request has been read;
+//   - Proxied(remote, local): its PROXY header is read and gave these
+//     addresses (nil: the socket's own); the owner lends it again with
+//     them, as no header comes twice;
+//   - Proxy: what an earlier process read of its PROXY header (read:
+//     whether one did);
 //   - Pin: it carries state that lives in this process only (a TLS
-//     session, the addresses of a PROXY header read from it): the owner
-//     cannot answer on it or lend it again, only end it.
+//     session): the owner cannot answer on it or lend it again, only end
+//     it.
 type Lent interface {
 	net.Conn
 	Idle()
 	Ending(n int)
 	Abort()
 	Return()
+	Proxied(remote, local net.Addr)
+	Proxy() (remote, local net.Addr, read bool)
 	Pin()
 }

@@ -179,12 +179,43 @@ type addrConn struct {
 func (c addrConn) RemoteAddr() net.Addr { return c.remote }
 func (c addrConn) LocalAddr() net.Addr  { return c.local }
 
-// readProxyHeader reads the PROXY header a trusted peer opens the
-// connection with, within the header timeout, and takes its addresses.
-// It returns the socket for TLS to run over, or false when the
+// proxyHeader takes the addresses of the PROXY header a trusted peer
+// opens the connection with: those an earlier worker read from it, or
+// its own reading, which a lent connection's owner is told of unless TLS
+// follows (a TLS connection is never lent again). It returns the socket
+// for TLS to run over, or false when the connection is over.
+func (c *conn) proxyHeader(tlsNext bool) (net.Conn, bool) {
+	if c.lent != nil {
+		if remote, local, read := c.lent.Proxy(); read {
+			return c.proxiedBy(remote, local), true
+		}
+	}
+	remote, local, ok := c.readProxyHeader()
+	if !ok {
+		return nil, false
+	}
+	if c.lent != nil && !tlsNext {
+		c.lent.Proxied(remote, local)
+	}
+	return c.proxiedBy(remote, local), true
+}
+
+// proxiedBy takes the addresses a PROXY header gave (nil: the socket's
+// own) and returns the socket with them.
+func (c *conn) proxiedBy(remote, local net.Addr) net.Conn {
+	c.proxied = true
+	if remote == nil {
+		return c.raw
+	}
+	c.setPeer(remote, local)
+	return addrConn{c.raw, remote, local}
+}
+
+// readProxyHeader reads the PROXY header, within the header timeout, and
+// returns its addresses (nil: keep the socket's), or false when the
 // connection is over: no header or a malformed one (closed), or none
 // before the server released its connections (given back).
-func (c *conn) readProxyHeader() (net.Conn, bool) {
+func (c *conn) readProxyHeader() (remote, local net.Addr, ok bool) {
 	c.raw.SetReadDeadline(time.Now().Add(c.s.headerTimeout))
 	var r byteReader = c.br
 	if c.s.tlsConfig != nil {
@@ -195,21 +226,18 @@ func (c *conn) readProxyHeader() (net.Conn, bool) {
 	if err != nil {
 		if counted.n == 0 && c.s.isReleasing() {
 			c.end(false)
-			return nil, false
+			return nil, nil, false
 		}
 		c.s.log.Warn("wsgo: connection closed: --proxy-protocol is on and this peer of --forwarded-allow-ips did not open it with a valid PROXY header; make the load balancer send one (HAProxy: send-proxy or send-proxy-v2), or list only load balancers in --forwarded-allow-ips",
 			"remote", c.peer(), "err", err)
 		c.raw.Close()
-		return nil, false
+		return nil, nil, false
 	}
 	c.raw.SetReadDeadline(time.Time{})
-	c.pin()
 	if !h.src.IsValid() {
-		return c.raw, true
+		return nil, nil, true
 	}
-	remote, local := net.TCPAddrFromAddrPort(h.src), net.TCPAddrFromAddrPort(h.dst)
-	c.setPeer(remote, local)
-	return addrConn{c.raw, remote, local}, true
+	return net.TCPAddrFromAddrPort(h.src), net.TCPAddrFromAddrPort(h.dst), true
 }
 
 // forgedProxyHeader reports whether a connection from a peer outside

@@ -91,13 +91,14 @@ func (m *Master) isStopping() bool {
 type heldConn struct {
 	fd         int
 	read, sent uint64
+	proxy      []byte // what a worker read of its PROXY header (handoff.Proxied)
 }
 
-// again is an idle connection, back from a worker, to lend again.
-func again(fd int) heldConn {
-	read, _ := handoff.SocketRead(fd)
-	sent, _ := handoff.SocketSent(fd)
-	return heldConn{fd: fd, read: read, sent: sent}
+// again is c, an idle connection back from a worker, to lend again.
+func again(c heldConn) heldConn {
+	c.read, _ = handoff.SocketRead(c.fd)
+	c.sent, _ = handoff.SocketSent(c.fd)
+	return c
 }
 
 // What the master does with a connection whose worker died.
@@ -162,7 +163,7 @@ func (m *Master) lend(c heldConn) {
 	}
 	// On failure the worker is dying: reap() finds the slot and lends
 	// the connection again.
-	w.ch.Send(handoff.Msg{Kind: handoff.Lend, Slot: slot}, c.fd)
+	w.ch.Send(handoff.Msg{Kind: handoff.Lend, Slot: slot, Data: c.proxy}, c.fd)
 }
 
 // take records c in a free slot of w. Master.mu: held.
@@ -183,8 +184,8 @@ func (w *worker) take(c heldConn) (uint32, bool) {
 	return slot, true
 }
 
-// untake ends w's hold on a slot and returns its descriptor.
-func (m *Master) untake(w *worker, slot uint32) (int, bool) {
+// untake ends w's hold on a slot and returns its connection.
+func (m *Master) untake(w *worker, slot uint32) (heldConn, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := w.conns[slot]
@@ -193,7 +194,17 @@ func (m *Master) untake(w *worker, slot uint32) (int, bool) {
 		w.slots.Set(slot, handoff.Free)
 		w.free = append(w.free, slot)
 	}
-	return c.fd, ok
+	return c, ok
+}
+
+// proxied records what w read of a connection's PROXY header.
+func (m *Master) proxied(w *worker, slot uint32, addrs []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := w.conns[slot]; ok {
+		c.proxy = addrs
+		w.conns[slot] = c
+	}
 }
 
 // expirePending answers 503 to connections that waited too long for a

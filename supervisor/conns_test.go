@@ -70,7 +70,7 @@ func TestLentAgainCountsFromWhereItIs(t *testing.T) {
 	tcptest.Arrived(t, c.fd, 18)
 	unix.Read(c.fd, make([]byte, 18))
 	unix.Write(c.fd, []byte("HTTP/1.1 204 No Content\r\n\r\n"))
-	next := again(c.fd)
+	next := again(c)
 	if next.read != 18 || next.sent != 27 {
 		t.Fatalf("again: read %d, sent %d; want 18, 27", next.read, next.sent)
 	}

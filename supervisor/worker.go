@@ -156,9 +156,11 @@ func (m *Master) read(w *worker, done chan<- struct{}) {
 		case handoff.MetricsPart, handoff.MetricsEnd:
 			m.metrics.received(w, msg)
 		case handoff.Closed, handoff.Aborted, handoff.Returned:
-			if fd, ok := m.untake(w, msg.Slot); ok {
-				m.settle(fd, msg.Kind)
+			if c, ok := m.untake(w, msg.Slot); ok {
+				m.settle(c, msg.Kind)
 			}
+		case handoff.Proxied:
+			m.proxied(w, msg.Slot, msg.Data)
 		}
 	}
 }
@@ -177,14 +179,14 @@ func (m *Master) wait(w *worker, read <-chan struct{}) {
 }
 
 // settle acts on a worker's word about a connection it held.
-func (m *Master) settle(fd int, k handoff.Kind) {
+func (m *Master) settle(c heldConn, k handoff.Kind) {
 	switch k {
 	case handoff.Closed:
-		syscall.Close(fd)
+		syscall.Close(c.fd)
 	case handoff.Aborted:
-		reset(fd)
+		reset(c.fd)
 	case handoff.Returned:
-		m.lend(again(fd))
+		m.lend(again(c))
 	}
 }
 
@@ -225,7 +227,7 @@ func (m *Master) reap(w *worker) {
 	for slot, c := range conns {
 		switch c.orphaned(w.slots.Get(slot), w.slots.Count(slot)) {
 		case lendAgain:
-			m.lend(again(c.fd))
+			m.lend(again(c))
 		case answer502:
 			badGateway(c.fd)
 			failed++
