@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // h2GetWithoutReading starts a GET of path over HTTP/2 and returns its
@@ -55,4 +57,48 @@ func TestTimeoutReachesAnH2StreamToAClientThatDoesNotRead(t *testing.T) {
 	s, cert := startSlowTLS(t, "--threads", "1", "--timeout", "2")
 	h2GetWithoutReading(t, s, untimedClient(cert), "/slow")
 	checkTimeoutFreesPythread(t, s, tlsClient(false, cert))
+}
+
+// headFirstApp: /big is 32 MiB; /head-first sends its head alone first,
+// through the write() callable, before its body.
+const headFirstApp = `def application(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/big":
+        start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(32 << 20))])
+        return (b"x" * (1 << 20) for _ in range(32))
+    if path == "/head-first":
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"")
+        return [b"late body"]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"quick"]
+`
+
+// A response head sent alone (write(b"")) on an HTTP/2 connection whose
+// socket is full, because its client opened a huge window and then read
+// nothing, waits in the stream's outbox, not in the one pythread: another
+// client is served meanwhile.
+func TestH2HeadFlushBehindAFullSocketHoldsNoPythread(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "head")
+	env := []string{"WSGO_CERTFILE=" + cert.certFile, "WSGO_KEYFILE=" + cert.keyFile}
+	s := start(t, env, writeApp(t, "app.py", headFirstApp), "--threads", "1", "--stall-timeout", "60")
+	raw := dialH2(t, s, cert)
+	const most = 1<<31 - 1
+	if err := raw.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: most}); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.fr.WriteWindowUpdate(0, most-65535); err != nil {
+		t.Fatal(err)
+	}
+	raw.request(1, "GET", "/big", true) // 32 MiB the client never reads: more than the sockets hold
+	time.Sleep(time.Second)
+	raw.request(3, "GET", "/head-first", true)
+	time.Sleep(500 * time.Millisecond)
+
+	client := tlsClient(true, cert)
+	client.Timeout = 10 * time.Second
+	resp, body := frontDo(t, client, mustRequest(t, "GET", s.URL+"/quick", nil))
+	if resp.StatusCode != 200 || body != "quick" {
+		t.Fatalf("GET /quick while a head waits: %d %q; want 200 quick", resp.StatusCode, body)
+	}
 }

@@ -213,6 +213,8 @@ type h2response struct {
 	isHead bool
 	s      *Server
 	remote string // the client's address, for log lines
+	// headFlushed: Flush sent the head, with no body before it.
+	headFlushed bool
 }
 
 func (r *h2response) state() *responseState { return &r.responseState }
@@ -283,14 +285,17 @@ func (r *h2response) Write(p []byte) error {
 // in the stream's outbox rather than waited for.
 func (r *h2response) Release() { r.out.release() }
 
-// Flush sends the head, if nothing is being sent: the outbox's sender
-// flushes each piece it sends.
+// Flush sends the head when no body went before it (the outbox's sender
+// flushes each piece it sends, the head with the first), through the
+// outbox: on a connection whose socket is full (another stream's client
+// stopped reading) the sender waits for it, not the writer, a pythread.
 func (r *h2response) Flush() error {
 	return r.flush(func() error {
-		if r.out.busy() {
+		if r.sent > 0 || r.headFlushed {
 			return nil
 		}
-		return r.rc.Flush() // no sender runs, and only this writer starts one
+		r.headFlushed = true
+		return r.out.flushHead()
 	})
 }
 

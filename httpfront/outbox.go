@@ -81,7 +81,10 @@ type outbox struct {
 	tempEnd  int64         // where temp's next bytes go
 	spans    []span        // queued after mem, in order: parts of temp, or of an app's file
 	queued   int64         // bytes queued in all, in flight included
-	err      error         // the socket failed; every later write returns it
+	// flushing: the sender is to flush the socket before what is queued
+	// (an HTTP/2 response's head; see flushHead).
+	flushing bool
+	err      error // the socket failed; every later write returns it
 }
 
 func newOutbox(conn net.Conn, stall time.Duration, releasable bool) *outbox {
@@ -265,6 +268,22 @@ func (o *outbox) queue(p []byte) error {
 	return nil
 }
 
+// flushHead has the sender flush the socket (an HTTP/2 stream's head,
+// which its first write would otherwise carry) and settles as a write
+// does: behind a connection whose socket is full, the sender waits, not
+// the writer.
+func (o *outbox) flushHead() error {
+	o.mu.Lock()
+	if o.err != nil {
+		o.mu.Unlock()
+		return o.err
+	}
+	o.flushing = true
+	o.startSender()
+	o.mu.Unlock()
+	return o.settle()
+}
+
 // startSender makes sure the sender runs. mu held.
 func (o *outbox) startSender() {
 	if !o.sending {
@@ -273,15 +292,25 @@ func (o *outbox) startSender() {
 	}
 }
 
-// send writes the queue to the socket, memory first (file bytes are
-// always the later ones), until it is empty or the socket fails.
+// send flushes the socket if asked (flushHead), then writes the queue to
+// it, memory first (file bytes are always the later ones), until it is
+// empty or the socket fails.
 func (o *outbox) send() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for o.err == nil && o.queued > 0 {
+	for o.err == nil && (o.queued > 0 || o.flushing) {
 		var n int64
 		var err error
-		if len(o.mem) > 0 {
+		switch {
+		case o.flushing:
+			o.flushing = false
+			o.mu.Unlock()
+			err = o.renewDeadline()
+			if err == nil {
+				_, err = o.conn.Write(nil)
+			}
+			o.mu.Lock()
+		case len(o.mem) > 0:
 			buf := o.mem
 			o.mem, o.spare = o.spare[:0], nil
 			o.mu.Unlock()
@@ -289,7 +318,7 @@ func (o *outbox) send() {
 			o.mu.Lock()
 			o.spare, n = buf[:0], int64(len(buf))
 			o.inMem -= len(buf)
-		} else {
+		default:
 			first := o.spans[0]
 			o.mu.Unlock()
 			n, err = o.sendFile(first.f, first.off, first.end-first.off)
