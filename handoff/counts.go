@@ -33,10 +33,11 @@ func SocketRead(fd int) (n uint64, ok bool) {
 // reads or writes the socket (a dead worker's, an idle one's): the peer's
 // acknowledgements and data still arrive, and move bytes between the
 // kernel's total and the queue, so the queue is read on both sides of the
-// total until it holds still.
+// total until it holds still (it does once the queue is empty or full;
+// a bound stops the reading on a peer that keeps it moving).
 func steady(fd int, queue uint) (*unix.TCPInfo, uint64, bool) {
 	n, err := unix.IoctlGetInt(fd, queue)
-	for err == nil {
+	for tries := 0; err == nil && tries < 100; tries++ {
 		info, ierr := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
 		if ierr != nil {
 			return nil, 0, false

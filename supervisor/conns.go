@@ -144,9 +144,9 @@ func (c heldConn) sentWhole(n uint64) bool {
 func (m *Master) lend(c heldConn) {
 	m.mu.Lock()
 	var w *worker
-	for c := range m.workers {
-		if c.phase == ready && (w == nil || len(c.conns) < len(w.conns)) {
-			w = c
+	for cand := range m.workers {
+		if cand.phase == ready && (w == nil || len(cand.conns) < len(w.conns)) {
+			w = cand
 		}
 	}
 	if w == nil {
