@@ -93,6 +93,25 @@ func dial(t *testing.T, s *server) net.Conn {
 	return c
 }
 
+// getOn sends a GET of path on the raw connection c, kept alive between
+// requests, and reads its response through br, c's reader.
+func getOn(t *testing.T, c net.Conn, br *bufio.Reader, path string) (status int, body string) {
+	t.Helper()
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading the body: %v", path, err)
+	}
+	return resp.StatusCode, string(got)
+}
+
 // roundTrip sends a raw request on a new connection and reads one response
 // with Go's parser. It returns the connection's local address too.
 func roundTrip(t *testing.T, s *server, raw string) (*http.Response, string, *net.TCPAddr) {

@@ -57,6 +57,17 @@ func ppExchange(t *testing.T, s *server, local net.Addr, data string) string {
 	return string(got)
 }
 
+// ppRemoteOf reads REMOTE_ADDR and REMOTE_PORT from frontApp's answer.
+func ppRemoteOf(t *testing.T, status int, body string) [2]string {
+	t.Helper()
+	var env map[string]any
+	if err := json.Unmarshal([]byte(body), &env); err != nil || status != 200 {
+		t.Fatalf("status %d, body %q", status, body)
+	}
+	port, _ := env["REMOTE_PORT"].(string)
+	return [2]string{env["REMOTE_ADDR"].(string), port}
+}
+
 // ppRemote reads frontApp's REMOTE_ADDR and REMOTE_PORT from each
 // response in wire, in order.
 func ppRemote(t *testing.T, wire string) [][2]string {
@@ -72,12 +83,7 @@ func ppRemote(t *testing.T, wire string) [][2]string {
 			t.Fatalf("reading %q: %v", wire, err)
 		}
 		body, _ := io.ReadAll(resp.Body)
-		var env map[string]any
-		if err := json.Unmarshal(body, &env); err != nil || resp.StatusCode != 200 {
-			t.Fatalf("status %d, body %q", resp.StatusCode, body)
-		}
-		port, _ := env["REMOTE_PORT"].(string)
-		got = append(got, [2]string{env["REMOTE_ADDR"].(string), port})
+		got = append(got, ppRemoteOf(t, resp.StatusCode, string(body)))
 	}
 }
 
@@ -207,19 +213,8 @@ func TestOpsHTTPProxyProtocolConnectionOutlivesItsWorker(t *testing.T) {
 	askAll := func(when string) {
 		t.Helper()
 		for _, c := range conns {
-			if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"); err != nil {
-				t.Fatalf("%s: %v", when, err)
-			}
-			resp, err := http.ReadResponse(c.br, nil)
-			if err != nil {
-				t.Fatalf("%s: the connection from %s: %v", when, c.want[0], err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			var env map[string]any
-			if err := json.Unmarshal(body, &env); err != nil || resp.StatusCode != 200 {
-				t.Fatalf("%s: status %d, body %q", when, resp.StatusCode, body)
-			}
-			if got := [2]string{env["REMOTE_ADDR"].(string), env["REMOTE_PORT"].(string)}; got != c.want {
+			status, body := getOn(t, c, c.br, "/")
+			if got := ppRemoteOf(t, status, body); got != c.want {
 				t.Errorf("%s: REMOTE_ADDR, REMOTE_PORT = %v; want %v", when, got, c.want)
 			}
 		}

@@ -230,29 +230,13 @@ func TestWorkerDeathAfterAWholeResponseKeepsTheConnection(t *testing.T) {
 	pid := readyPids(s)["1"]
 	c := dial(t, s)
 	br := bufio.NewReader(c)
-	get := func(path string) (int, string) {
-		t.Helper()
-		if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatalf("GET %s: reading the body: %v", path, err)
-		}
-		return resp.StatusCode, string(body)
-	}
-	if status, body := get("/die-after-body"); status != 200 || body != "whole body" {
+	if status, body := getOn(t, c, br, "/die-after-body"); status != 200 || body != "whole body" {
 		t.Fatalf("got %d %q; want 200 %q", status, body, "whole body")
 	}
 	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) exited: killed by signal 9 \(SIGKILL\)`, 10*time.Second) {
 		t.Fatal("the worker did not die")
 	}
-	if status, body := get("/"); status != 200 || body != "v1" {
+	if status, body := getOn(t, c, br, "/"); status != 200 || body != "v1" {
 		t.Errorf("the next request on the connection got %d %q; want 200 v1", status, body)
 	}
 	if strings.Contains(s.logs.String(), "got 502") {
