@@ -213,6 +213,15 @@ func (c *lentConn) sent() {
 	}
 }
 
+// WriteBuffers keeps writev(2) for gathered writes (net.Buffers gathers
+// only on the net package's own connections).
+func (c *lentConn) WriteBuffers(b *net.Buffers) (int64, error) {
+	c.sent()
+	n, err := b.WriteTo(c.Conn)
+	c.written.Add(uint64(n))
+	return n, err
+}
+
 // ReadFrom keeps sendfile(2) for file bodies.
 func (c *lentConn) ReadFrom(r io.Reader) (n int64, err error) {
 	c.sent()

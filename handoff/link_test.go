@@ -1,6 +1,67 @@
 package handoff
 
-import "wsgo/httpfront"
+import (
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"wsgo/httpfront"
+	"wsgo/internal/tcptest"
+)
 
 // The server recognises lent connections by this interface.
 var _ httpfront.Lent = (*lentConn)(nil)
+
+// A gathered write (a streamed chunk and its framing) counts in the bytes
+// the ending mark promises the master, as a plain write does: else the
+// master would reset a connection whose response went out whole.
+func TestGatheredWritesCountTowardsTheEndingMark(t *testing.T) {
+	slots, table, err := NewSlots()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer table.Close()
+	defer slots.Unmap()
+	fd, client := tcptest.Accepted(t)
+	dup, err := unix.Dup(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(dup), "lent")
+	server, err := net.FileConn(f) // as adopt makes it
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	c := &lentConn{Conn: server, w: &Link{slots: slots}, slot: 7}
+	slots.Set(7, Busy)
+
+	want := []byte("10000\r\n" + string(bytes.Repeat([]byte("x"), 100_000)) + "\r\n")
+	if n, err := c.Write(want[:3]); n != 3 || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	bufs := net.Buffers{want[3:7], want[7 : len(want)-2], want[len(want)-2:]}
+	done := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(client, int64(len(want))))
+		done <- b
+	}()
+	if n, err := c.WriteBuffers(&bufs); n != int64(len(want)-3) || err != nil {
+		t.Fatalf("WriteBuffers = %d, %v; want %d, nil", n, err, len(want)-3)
+	}
+	if got := slots.Get(7); got != Sent {
+		t.Errorf("state after a gathered write = %v; want Sent", got)
+	}
+	c.Ending(5)
+	if got, st := slots.Count(7), slots.Get(7); st != Ending || got != uint64(len(want))+5 {
+		t.Errorf("ending mark = %v with %d bytes; want Ending with %d", st, got, len(want)+5)
+	}
+	if got := <-done; !bytes.Equal(got, want) {
+		t.Errorf("the client got %d bytes, not the %d written in order", len(got), len(want))
+	}
+}

@@ -7,7 +7,7 @@ import (
 )
 
 // fileSlice is how much of a file one sendfile(2) may take before the
-// deadline is renewed: fewer system calls than sendSlice, the same rule
+// deadline is renewed: fewer system calls than writes, the same rule
 // (a client that takes 256 KiB per patience keeps its writer).
 const fileSlice = 4 * sendSlice
 
@@ -75,7 +75,7 @@ func (o *outbox) writeFile(f *os.File, off, n int64) error {
 		own = reopen(f)
 	}
 	if own == nil && !o.settles {
-		sent, err := o.direct(n, fileSlice, func(from, k int64) (int64, error) {
+		sent, err := o.direct(n, fileSlice, fileSlice, func(from, k int64) (int64, error) {
 			return copyFile(o.conn, f, off+from, k)
 		})
 		if err != errReleased {

@@ -202,11 +202,20 @@ func (r *response) Write(p []byte) error {
 	r.sent += int64(len(p))
 	bw := r.c.bw
 	var err error
-	if r.chunked {
+	switch {
+	case r.chunked && len(p) > bw.Available() && r.c.sink == r.c.out:
+		// Larger than the buffer has room for: sent with its framing in
+		// one gathered write (a streamed 64 KiB chunk: 1 system call
+		// instead of 3, and no copy).
+		if err = bw.Flush(); err == nil {
+			size := strconv.AppendInt(r.scratch[:0], int64(len(p)), 16)
+			err = r.c.out.writeGathered(append(size, "\r\n"...), p, chunkEnd)
+		}
+	case r.chunked:
 		r.chunkHeader(int64(len(p)))
 		bw.Write(p)
 		_, err = bw.WriteString("\r\n")
-	} else {
+	default:
 		_, err = bw.Write(p)
 	}
 	if err != nil {
@@ -496,3 +505,6 @@ func httpDate(now time.Time) string {
 	dateCache.Store(d)
 	return d.text
 }
+
+// chunkEnd ends a chunk's data (RFC 9112 7.1).
+var chunkEnd = []byte("\r\n")

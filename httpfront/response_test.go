@@ -62,6 +62,11 @@ func TestResponseOnTheWire(t *testing.T) {
 
 	const head = "Server: wsgo\r\nDate: X\r\n"
 	big := strings.Repeat("0123456789", 4000) // over writeBufSize
+	var hb strings.Builder                    // over three sendSlices, no two slices alike
+	for i := 0; hb.Len() < 180_000; i++ {
+		fmt.Fprintf(&hb, "%09d,", i)
+	}
+	huge := hb.String()
 	tests := []struct {
 		name string
 		app  wsgitest.FuncApp
@@ -102,6 +107,12 @@ func TestResponseOnTheWire(t *testing.T) {
 		app:  sendFiles(nil, -1, write("hi"), flush, write(big)),
 		req:  getClose,
 		want: "HTTP/1.1 200 OK\r\n" + head + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nhi\r\n9c40\r\n" + big + "\r\n0\r\n\r\n",
+	}, {
+		name: "a chunk over several write slices is framed once and goes out whole, in order",
+		app:  respond(200, "OK", nil, -1, "hi", huge, "end"),
+		req:  getClose,
+		want: "HTTP/1.1 200 OK\r\n" + head + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nhi\r\n" +
+			"2bf20\r\n" + huge + "\r\n3\r\nend\r\n0\r\n\r\n",
 	}, {
 		name: "a write too big for the write buffer follows what was buffered",
 		app:  respond(200, "OK", nil, 40005, "hi", big, "end"),
