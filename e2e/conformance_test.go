@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -692,6 +693,24 @@ func TestConformanceResponse(t *testing.T) {
 		}
 	})
 
+	t.Run("chunks larger than the write buffer are framed one per yield, byte for byte", func(t *testing.T) {
+		raw, _ := rawUntilClose(t, s, "GET /gen-big HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		w := parseWire(t, raw)
+		var want strings.Builder
+		for i, n := range []int{3, 20000, 65536, 100000, 1} { // BIG_CHUNKS
+			fmt.Fprintf(&want, "%x\r\n", n)
+			for k := range n {
+				want.WriteByte(byte((k*7 + i) % 251))
+			}
+			want.WriteString("\r\n")
+		}
+		want.WriteString("0\r\n\r\n")
+		if w.body != want.String() {
+			t.Errorf("wire body of %d bytes differs from the %d expected, first at byte %d",
+				len(w.body), want.Len(), firstDifference(w.body, want.String()))
+		}
+	})
+
 	t.Run("each chunk reaches the client before the next is produced", func(t *testing.T) {
 		k := key(t)
 		c := dial(t, s)
@@ -1275,4 +1294,15 @@ func TestConformanceValidator(t *testing.T) {
 		}
 		mustLog(t, s, `AssertionError: Iterator yielded non-bytestring \('h\x{e9}llo'\)`)
 	})
+}
+
+// firstDifference is the offset of the first byte where a and b differ,
+// or the shorter one's length.
+func firstDifference(a, b string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }

@@ -204,9 +204,9 @@ func (r *response) Write(p []byte) error {
 	var err error
 	switch {
 	case r.chunked && len(p) > bw.Available() && r.c.sink == r.c.out:
-		// Larger than the buffer has room for: sent with its framing in
-		// one gathered write (a streamed 64 KiB chunk: 1 system call
-		// instead of 3, and no copy).
+		// Larger than the buffer has room for: sent with its framing,
+		// gathered (a streamed 64 KiB chunk: 2 system calls instead of
+		// 3, and no copy into the buffer).
 		if err = bw.Flush(); err == nil {
 			size := strconv.AppendInt(r.scratch[:0], int64(len(p)), 16)
 			err = r.c.out.writeGathered(append(size, "\r\n"...), p, chunkEnd)

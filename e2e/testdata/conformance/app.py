@@ -295,6 +295,20 @@ def r_gen(environ, start_response):
     return body()
 
 
+def big_chunk(n, seed):
+    """n bytes that differ from any other chunk's at every offset."""
+    return bytes((i * 7 + seed) % 251 for i in range(n))
+
+
+BIG_CHUNKS = [3, 20000, 65536, 100000, 1]
+
+
+@route("/gen-big")
+def r_gen_big(environ, start_response):
+    start_response("200 OK", TEXT)
+    return (big_chunk(n, i) for i, n in enumerate(BIG_CHUNKS))
+
+
 @route("/stream-block")
 def r_stream_block(environ, start_response):
     key = query(environ)["key"]
