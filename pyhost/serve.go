@@ -247,9 +247,18 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 			return &AppError{Report: report, HeadersSent: ev.out.headers_sent != 0, Described: describedException(detail)}
 		}
 		j.resMu.Lock()
-		if j.werr == nil {
-			// No flush when the next event is in: it follows at once.
+		switch {
+		case j.werr != nil:
+		case kind == C.WSGO_MORE:
+			// The pythread waits for this write before its next chunk, so a
+			// slow client's may be released. No flush when the next event
+			// is in: it follows at once.
 			j.werr = j.write(w, &ev.out, len(j.events) == 0)
+		default:
+			// The end: no pythread waits for it, so releasing it would only
+			// queue the response for a goroutine of its own to send while
+			// every pythread is busy (with --threads 1, every response).
+			j.werr = j.send(w, &ev.out, false)
 		}
 		werr := j.werr
 		j.resMu.Unlock()

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,5 +141,62 @@ func TestTimedOutStreamIsNotWrittenAfterServeWSGIReturns(t *testing.T) {
 	defer g.mu.Unlock()
 	if g.late > 0 {
 		t.Fatalf("%d responder calls after ServeWSGI returned", g.late)
+	}
+}
+
+// releaseCounter is a front's Responder as far as releases go.
+type releaseCounter struct {
+	wsgitest.Recorder
+	releases atomic.Int32
+}
+
+func (r *releaseCounter) Release() { r.releases.Add(1) }
+
+// A whole response is written by the connection's goroutine after its
+// pythread has moved on: releasing that write frees no pythread, so even
+// while every pythread is busy and requests queue (--threads 1 under
+// load), it is not released, which would have the front queue it for a
+// goroutine of its own to send.
+func TestWholeResponseIsNotReleasedWhileThreadsAreBusy(t *testing.T) {
+	gate := filepath.Join(t.TempDir(), "open")
+	threads := host.cfg.Threads
+	var wg sync.WaitGroup
+	recs := make([]*releaseCounter, threads+8)
+	serve := func(i int, path, query string) {
+		defer wg.Done()
+		req := request(path, "")
+		req.RawQuery = query
+		recs[i] = &releaseCounter{}
+		if err := host.ServeWSGI(context.Background(), req, recs[i]); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
+	wg.Add(len(recs))
+	for i := range threads {
+		go serve(i, "/wait-file", gate)
+	}
+	waitLoad(t, func(l Load) bool { return l.Busy == threads })
+	for i := threads; i < len(recs); i++ {
+		go serve(i, "/hello", "")
+	}
+	waitLoad(t, func(l Load) bool { return l.Queued == len(recs)-threads })
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, r := range recs {
+		if n := r.releases.Load(); n != 0 || r.Status != 200 {
+			t.Errorf("request %d: status %d, released %d times; want 200, never", i, r.Status, n)
+		}
+	}
+}
+
+// waitLoad waits until the host's load satisfies ok.
+func waitLoad(t *testing.T, ok func(Load) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(host.Load()); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the host's load stayed %+v", host.Load())
+		}
 	}
 }

@@ -1,5 +1,6 @@
 """pyhost's in-process test app: one route per behaviour, dispatched on PATH_INFO."""
 import json
+import os
 import sys
 import time
 
@@ -127,6 +128,11 @@ def routes(environ, start_response):
         import lazy_helper
         start_response("200 OK", [])
         return [lazy_helper.NAME.encode()]
+    if path == "/wait-file":  # holds its thread, GIL released, until the file exists
+        while not os.path.exists(environ["QUERY_STRING"]):
+            time.sleep(0.005)
+        start_response("200 OK", [])
+        return [b"waited"]
     if path == "/blocks":
         start_response("200 OK", [])
         return [b"%d" % sys.getallocatedblocks()]
