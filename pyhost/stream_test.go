@@ -161,29 +161,35 @@ func TestWholeResponseIsNotReleasedWhileThreadsAreBusy(t *testing.T) {
 	gate := filepath.Join(t.TempDir(), "open")
 	threads := host.cfg.Threads
 	var wg sync.WaitGroup
-	recs := make([]*releaseCounter, threads+8)
-	serve := func(i int, path, query string) {
-		defer wg.Done()
-		req := request(path, "")
-		req.RawQuery = query
-		recs[i] = &releaseCounter{}
-		if err := host.ServeWSGI(context.Background(), req, recs[i]); err != nil {
-			t.Errorf("%s: %v", path, err)
+	open := func() {
+		if err := os.WriteFile(gate, nil, 0o644); err != nil {
+			t.Error(err)
 		}
+		wg.Wait()
 	}
-	wg.Add(len(recs))
+	t.Cleanup(open) // however the test ends, no pythread stays held
+	recs := make([]*releaseCounter, threads+8)
+	for i := range recs {
+		recs[i] = &releaseCounter{}
+	}
+	serve := func(i int, path, query string) {
+		wg.Go(func() {
+			req := request(path, "")
+			req.RawQuery = query
+			if err := host.ServeWSGI(context.Background(), req, recs[i]); err != nil {
+				t.Errorf("%s: %v", path, err)
+			}
+		})
+	}
 	for i := range threads {
-		go serve(i, "/wait-file", gate)
+		serve(i, "/wait-file", gate)
 	}
 	waitLoad(t, func(l Load) bool { return l.Busy == threads })
 	for i := threads; i < len(recs); i++ {
-		go serve(i, "/hello", "")
+		serve(i, "/hello", "")
 	}
 	waitLoad(t, func(l Load) bool { return l.Queued == len(recs)-threads })
-	if err := os.WriteFile(gate, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
+	open()
 	for i, r := range recs {
 		if n := r.releases.Load(); n != 0 || r.Status != 200 {
 			t.Errorf("request %d: status %d, released %d times; want 200, never", i, r.Status, n)
