@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"os"
 	"os/exec"
@@ -13,10 +14,13 @@ import (
 
 // machine describes where the run happened.
 type machine struct {
-	cpus       int
-	model      string
-	kernel     string
-	memory     string
+	cpus   int
+	model  string
+	kernel string
+	memory string
+	// congestion is TCP's congestion control: loopback results hang on it
+	// (BBR paces 64 KiB writes into stalls; docs/PERFORMANCE.md).
+	congestion string
 	loadBefore string
 	versions   [][2]string // name, version
 }
@@ -25,7 +29,8 @@ type machine struct {
 const peerPython = "/usr/bin/python3"
 
 func readMachine(b *bench) machine {
-	m := machine{model: "unknown", kernel: firstLine(readFile("/proc/sys/kernel/osrelease")), loadBefore: loadAverage()}
+	m := machine{model: "unknown", kernel: firstLine(readFile("/proc/sys/kernel/osrelease")), loadBefore: loadAverage(),
+		congestion: cmp.Or(firstLine(readFile("/proc/sys/net/ipv4/tcp_congestion_control")), "unknown")}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {

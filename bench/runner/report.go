@@ -38,6 +38,7 @@ func (b *bench) report() string {
 	p("")
 	p("- %d cores: %s", b.machine.cpus, b.machine.model)
 	p("- Linux %s, %s memory", b.machine.kernel, b.machine.memory)
+	p("- TCP congestion control: %s (loopback throughput depends on it; see PERFORMANCE.md, \"The 16 MiB stream\")", b.machine.congestion)
 	p("")
 	p("## Versions")
 	p("")
