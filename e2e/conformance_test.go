@@ -98,31 +98,19 @@ func dial(t *testing.T, s *server) net.Conn {
 // requests, and reads its response through br, c's reader.
 func getOn(t *testing.T, c net.Conn, br *bufio.Reader, path string) (status int, body string) {
 	t.Helper()
-	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	got, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: reading the body: %v", path, err)
-	}
-	return resp.StatusCode, string(got)
+	resp, body := exchange(t, c, br, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+	return resp.StatusCode, body
 }
 
-// roundTrip sends a raw request on a new connection and reads one response
-// with Go's parser. It returns the connection's local address too.
-func roundTrip(t *testing.T, s *server, raw string) (*http.Response, string, *net.TCPAddr) {
+// exchange sends the raw request on c and reads one response through br,
+// c's reader, with Go's parser.
+func exchange(t *testing.T, c net.Conn, br *bufio.Reader, raw string) (*http.Response, string) {
 	t.Helper()
-	c := dial(t, s)
 	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
+		t.Fatalf("sending %q: %v", firstLine(raw), err)
 	}
 	method, _, _ := strings.Cut(raw, " ")
-	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
+	resp, err := http.ReadResponse(br, &http.Request{Method: method})
 	if err != nil {
 		t.Fatalf("reading the response to %q: %v", firstLine(raw), err)
 	}
@@ -131,7 +119,16 @@ func roundTrip(t *testing.T, s *server, raw string) (*http.Response, string, *ne
 	if err != nil {
 		t.Fatalf("reading the body of the response to %q: %v", firstLine(raw), err)
 	}
-	return resp, string(body), c.LocalAddr().(*net.TCPAddr)
+	return resp, string(body)
+}
+
+// roundTrip sends a raw request on a new connection and reads one response
+// with Go's parser. It returns the connection's local address too.
+func roundTrip(t *testing.T, s *server, raw string) (*http.Response, string, *net.TCPAddr) {
+	t.Helper()
+	c := dial(t, s)
+	resp, body := exchange(t, c, bufio.NewReader(c), raw)
+	return resp, body, c.LocalAddr().(*net.TCPAddr)
 }
 
 // rawUntilClose sends a raw request and returns every byte the server sends
