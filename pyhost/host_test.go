@@ -55,6 +55,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if os.Getenv(childAfterShutdown) != "" {
+		os.Exit(afterShutdown())
+	}
 	slog.SetDefault(testLog)
 	var err error
 	host, err = Start(Config{Target: "testdata/apps/app.py", Threads: 4, QueueSize: 64, Logger: testLog})

@@ -99,6 +99,13 @@ func (h *Host) interrupt(p *pythread, j *job) string {
 	return stack
 }
 
+// isFinalized reports whether Python has been finalized (see Shutdown).
+func (h *Host) isFinalized() bool {
+	h.pyMu.RLock()
+	defer h.pyMu.RUnlock()
+	return h.finalized
+}
+
 // withPython runs f, which enters Python from outside its threads, unless
 // Python has been finalized; it reports whether f ran. Finalization
 // waits for f (see Shutdown).
@@ -132,7 +139,10 @@ func (h *Host) Stacks() string {
 	var stacks map[uint64]string
 	select {
 	case stacks = <-read:
-		if stacks == nil {
+		switch {
+		case stacks == nil && h.isFinalized():
+			return "(Python has been finalized)\n"
+		case stacks == nil:
 			return "(Python could not list its threads)\n"
 		}
 		idents = idents[:0]
