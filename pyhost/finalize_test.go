@@ -3,8 +3,6 @@ package pyhost
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -12,27 +10,18 @@ import (
 	"wsgo/wsgi/wsgitest"
 )
 
-// childAfterShutdown is TestMain's child mode for
-// TestNothingEntersPythonAfterFinalization.
-const childAfterShutdown = "PYHOST_CHILD_AFTER_SHUTDOWN"
-
 // Stacks (the ops endpoint, a stuck worker's report) and a timeout's
 // interrupt may run while the worker shuts down: they must not enter a
 // finalized interpreter, nor the thread states freed before it. This runs
 // in a child, since a Host finalizes CPython for good.
 func TestNothingEntersPythonAfterFinalization(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childAfterShutdown+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	out := runChild(t, "after-shutdown")
 	want := "served: 200 Hello, world!\n" +
 		"during shutdown: every Stacks call answered\n" +
 		"stacks: (Python has been finalized)\n" +
 		"interrupt: (Python has been finalized)\n"
-	if got := string(out); !strings.HasSuffix(got, want) {
-		t.Fatalf("child printed:\n%s\nwant it to end with:\n%s", got, want)
+	if !strings.HasSuffix(out, want) {
+		t.Fatalf("child printed:\n%s\nwant it to end with:\n%s", out, want)
 	}
 }
 

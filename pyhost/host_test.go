@@ -55,8 +55,8 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	if os.Getenv(childAfterShutdown) != "" {
-		os.Exit(afterShutdown())
+	if child := childModes[os.Getenv(childMode)]; child != nil {
+		os.Exit(child())
 	}
 	slog.SetDefault(testLog)
 	var err error

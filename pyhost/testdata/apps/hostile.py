@@ -177,6 +177,21 @@ def close_raises(start_response):
     return Closing([b"closing"], close)
 
 
+def out_of_memory(arg, start_response):
+    """Makes the allocation at position N from now fail (CPython's test
+    hook, every allocator domain: wsgo's own C allocations too), then
+    raises (ARG "raise-N") or streams two chunks ("stream-N"). A large N
+    lands the failure in a later request."""
+    import _testcapi
+
+    then, n = arg.rsplit("-", 1)
+    _testcapi.set_nomemory(int(n), int(n) + 1)
+    if then == "raise":
+        raise ValueError("boom")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return iter([b"one", b"two"])
+
+
 def route(environ, start_response):
     """Dispatches /hostile/NAME/ARG."""
     _, _, name, arg = (environ["PATH_INFO"] + "/").split("/", 4)[:4]
@@ -201,6 +216,8 @@ def route(environ, start_response):
         return [request_var.get().encode()]
     if name == "late-thread":
         return late_thread(arg, environ, start_response)
+    if name == "out-of-memory":
+        return out_of_memory(arg, start_response)
     if name == "late-seen":
         start_response("200 OK", [])
         return [json.dumps(late.get(arg)).encode()]
