@@ -66,21 +66,23 @@ func TestH2RequestLimits(t *testing.T) {
 		name, method, path string
 		body               func() io.Reader // nil: none
 		header             []string
+		host               string // :authority (Host), when not the server's address
 		status             int
 	}{
-		{"a request within the limits", "POST", "/ok", func() io.Reader { return strings.NewReader("small") }, nil, 200},
+		{"a request within the limits", "POST", "/ok", func() io.Reader { return strings.NewReader("small") }, nil, "", 200},
+		{"a port that is not a number", "GET", "/host", nil, nil, "localhost:abc", 400},
 		{"25 header fields", "GET", "/fields", nil, func() []string {
 			var h []string
 			for i := range 25 {
 				h = append(h, fmt.Sprintf("X-F%d", i), "v")
 			}
 			return h
-		}(), 431},
-		{"a header field of 300 bytes", "GET", "/field-size", nil, []string{"X-Big", strings.Repeat("v", 300)}, 431},
-		{"a target of 150 bytes", "GET", "/line?" + strings.Repeat("q", 150), nil, nil, 414},
-		{"a declared body over --max-body-size", "POST", "/declared", func() io.Reader { return strings.NewReader(big) }, nil, 413},
+		}(), "", 431},
+		{"a header field of 300 bytes", "GET", "/field-size", nil, []string{"X-Big", strings.Repeat("v", 300)}, "", 431},
+		{"a target of 150 bytes", "GET", "/line?" + strings.Repeat("q", 150), nil, nil, "", 414},
+		{"a declared body over --max-body-size", "POST", "/declared", func() io.Reader { return strings.NewReader(big) }, nil, "", 413},
 		// io.MultiReader hides the length: the client sends no content-length.
-		{"an undeclared body over --max-body-size", "POST", "/undeclared", func() io.Reader { return io.MultiReader(strings.NewReader(big)) }, nil, 413},
+		{"an undeclared body over --max-body-size", "POST", "/undeclared", func() io.Reader { return io.MultiReader(strings.NewReader(big)) }, nil, "", 413},
 	}
 	for _, http1 := range []bool{false, true} {
 		client := tlsClient(http1, cert)
@@ -94,6 +96,9 @@ func TestH2RequestLimits(t *testing.T) {
 				req := mustRequest(t, tc.method, s.URL+tc.path, body)
 				for i := 0; i < len(tc.header); i += 2 {
 					req.Header.Add(tc.header[i], tc.header[i+1])
+				}
+				if tc.host != "" {
+					req.Host = tc.host
 				}
 				resp, _ := frontDo(t, client, req)
 				if resp.Proto != wantProto || resp.StatusCode != tc.status {

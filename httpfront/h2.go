@@ -129,7 +129,11 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 	}
 	body := &h2body{r: capBody(hr.Body, s.limits.body), rc: res.rc, stall: s.stallTimeout, res: res}
 	req := h2Request(hr, body)
-	if status, why := s.limits.h2Status(hr); status != 0 {
+	status, why := s.limits.h2Status(hr)
+	if status == 0 && !validHost(hr.Host) { // net/http checks only its characters
+		status, why = http.StatusBadRequest, "malformed :authority or Host"
+	}
+	if status != 0 {
 		res.req = req
 		res.refuse(status, why)
 		s.answered(&res.responseState)

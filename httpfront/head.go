@@ -214,8 +214,9 @@ func (r *headReader) finish(h *requestHead) error {
 	sp2 := strings.LastIndexByte(line, ' ')
 	h.method, h.target = line[:sp1], line[sp1+1:sp2]
 	h.header = make([]wsgi.Header, 0, len(r.fields))
-	hosts, teFields := 0, 0
-	hostAt := -1
+	hosts, hostAt := 0, -1
+	var codings []string // Transfer-Encoding's, across its fields
+	teField, closes, keepAlive := false, false, false
 	for _, f := range r.fields {
 		name, value := text[f.name:f.colon], text[f.value:f.end]
 		switch name {
@@ -230,10 +231,11 @@ func (r *headReader) finish(h *requestHead) error {
 			}
 			h.length, h.hasLength = n, true
 		case "Transfer-Encoding":
-			teFields++
-			h.chunked = teFields == 1 && strings.EqualFold(value, "chunked")
-		case "Connection":
-			h.close = hasToken([]string{value}, "close") || h.close && !hasToken([]string{value}, "keep-alive")
+			teField = true
+			codings = appendListItems(codings, value)
+		case "Connection": // its fields make one list (RFC 9110 5.3): close wins
+			closes = closes || hasToken([]string{value}, "close")
+			keepAlive = keepAlive || hasToken([]string{value}, "keep-alive")
 		case "Expect":
 			h.expect = h.expect || hasToken([]string{value}, "100-continue")
 		case "Content-Type":
@@ -245,9 +247,15 @@ func (r *headReader) finish(h *requestHead) error {
 			h.header = append(h.header, wsgi.Header{Name: name, Value: value})
 		}
 	}
+	if closes || keepAlive {
+		h.close = closes
+	}
+	if teField {
+		if err := h.transferCodings(codings); err != nil {
+			return err
+		}
+	}
 	switch {
-	case teFields > 0 && !h.chunked:
-		return &headError{http.StatusNotImplemented, "unsupported Transfer-Encoding"}
 	case h.chunked && h.hasLength:
 		// How requests are smuggled past a proxy that reads the other one.
 		return badRequest("both Content-Length and Transfer-Encoding")
@@ -267,6 +275,38 @@ func (r *headReader) finish(h *requestHead) error {
 		h.expect = false // no body to wait for
 	}
 	return r.target(h, hostAt)
+}
+
+// transferCodings checks a request's Transfer-Encoding list and sets
+// chunked (RFC 9112 6.1, 6.3): chunked must come last, once, or the body's
+// end cannot be found (400); any other coding is one wsgo does not
+// decode (501).
+func (h *requestHead) transferCodings(codings []string) error {
+	n := len(codings)
+	if n == 0 || !strings.EqualFold(codings[n-1], "chunked") {
+		return badRequest("Transfer-Encoding without chunked as its last coding")
+	}
+	for _, c := range codings[:n-1] {
+		if strings.EqualFold(c, "chunked") {
+			return badRequest("Transfer-Encoding with chunked more than once")
+		}
+	}
+	if n > 1 {
+		return &headError{http.StatusNotImplemented, "unsupported Transfer-Encoding"}
+	}
+	h.chunked = true
+	return nil
+}
+
+// appendListItems appends the items of a comma-separated field value to
+// items, trimmed, leaving out empty ones (RFC 9110 5.6.1).
+func appendListItems(items []string, value string) []string {
+	for item := range strings.SplitSeq(value, ",") {
+		if item = strings.Trim(item, " \t"); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
 }
 
 // target checks the form of the request target against the method (RFC

@@ -1,6 +1,9 @@
 package httpfront
 
-import "strings"
+import (
+	"net/netip"
+	"strings"
+)
 
 // splitTarget splits a raw request target into its path, still
 // percent-encoded, and its query. The absolute form (http://host/p?q)
@@ -107,14 +110,67 @@ func validFieldValue[T string | []byte](s T) bool {
 	return true
 }
 
-// validHost reports whether s has only the characters of a host: a
-// registered name, an IP literal, and a port.
-func validHost[T string | []byte](s T) bool {
-	for i := range len(s) {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:[]%", c) >= 0) {
+// validHost reports whether s is a Host field's value (RFC 9112 3.2,
+// RFC 3986 3.2.2): a registered name (an IPv4 address is one), or an IP
+// literal in brackets, then optionally ':' and a port. Empty is valid (a
+// client with no authority to send).
+func validHost(s string) bool {
+	host := s
+	if i := strings.LastIndexByte(s, ':'); i > strings.LastIndexByte(s, ']') {
+		host = s[:i]
+		if port := s[i+1:]; port != "" && !validPort(port) {
+			return false
+		}
+	}
+	if strings.HasPrefix(host, "[") {
+		return strings.HasSuffix(host, "]") && validIPLiteral(host[1:len(host)-1])
+	}
+	return validRegName(host)
+}
+
+// validRegName reports whether s is a reg-name: unreserved characters,
+// sub-delims and %XX escapes.
+func validRegName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case regNameByte(c):
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			i += 2
+		default:
 			return false
 		}
 	}
 	return true
+}
+
+// validIPLiteral reports whether s, found between brackets, is an IPv6
+// address (no zone) or an IPvFuture ("v" HEX "." then unreserved,
+// sub-delims or ':').
+func validIPLiteral(s string) bool {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Is6() && a.Zone() == ""
+	}
+	if len(s) < 4 || s[0] != 'v' && s[0] != 'V' {
+		return false
+	}
+	dot := strings.IndexByte(s, '.')
+	if dot < 2 || dot == len(s)-1 {
+		return false
+	}
+	for i := 1; i < dot; i++ {
+		if !isHex(s[i]) {
+			return false
+		}
+	}
+	for i := dot + 1; i < len(s); i++ {
+		if !regNameByte(s[i]) && s[i] != ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// regNameByte reports whether c is unreserved or a sub-delim (RFC 3986).
+func regNameByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=", c) >= 0
 }

@@ -333,6 +333,12 @@ func TestKeepAlive(t *testing.T) {
 		{"unread small chunked body is drained", ts, "POST", "POST /d HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "/d", false, ""},
 		{"HTTP/1.0 keep-alive with unknown length closes", ts, "GET", "GET /unknown-length HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "stream", true, ""},
 		{"HTTP/1.1 Connection: close closes", ts, "GET", "GET /e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "/e", true, ""},
+		// Connection's fields make one list (RFC 9110 5.3): a later keep-alive does not undo close.
+		{"HTTP/1.1 close then keep-alive in two fields closes", ts, "GET", "GET /g HTTP/1.1\r\nHost: x\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n", "/g", true, ""},
+		{"HTTP/1.0 close then keep-alive in two fields closes", ts, "GET", "GET /h HTTP/1.0\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n", "/h", true, ""},
+		{"HTTP/1.0 keep-alive then close in two fields closes", ts, "GET", "GET /i HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", "/i", true, ""},
+		{"HTTP/1.0 keep-alive among other tokens", ts, "GET", "GET /j HTTP/1.0\r\nConnection: x-custom\r\nConnection: Keep-Alive, x-other\r\n\r\n", "/j", false, "keep-alive"},
+		{"HTTP/1.1 chunked, with an empty list item, is read", ts, "POST", "POST /k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked,\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "/k", false, ""},
 		{"unread large request body closes", streaming, "POST", "POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n", "/f", true, ""},
 	}
 	for _, tt := range tests {
