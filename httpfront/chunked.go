@@ -133,7 +133,9 @@ func hexDigit(c byte) (int64, bool) {
 }
 
 // trailers reads the trailer section up to the empty line that ends the
-// body, under the limits of header fields; the fields are dropped.
+// body, under the limits of header fields; the fields are dropped. Its
+// lines must end in CRLF, as chunk lines do: the empty one ends the body,
+// and a proxy that splits lines on CRLF alone would read on past a bare LF.
 func (r *chunkedReader) trailers() error {
 	hr := headReader{br: r.br, limits: r.limits}
 	for {
@@ -142,6 +144,8 @@ func (r *chunkedReader) trailers() error {
 		switch {
 		case err != nil:
 			return unexpected(err)
+		case hr.bareLF:
+			return errMalformedChunk
 		case n == 0:
 			return io.EOF
 		case len(hr.fields) == r.limits.fields:

@@ -60,6 +60,7 @@ type headReader struct {
 	buf    []byte      // the head's lines, without their line ends
 	fields []fieldSpan // the header fields in buf
 	line   int         // end of the request line in buf
+	bareLF bool        // a line read ended in LF alone (RFC 9112 2.2 allows it in a head)
 }
 
 // read reads one request head. A *headError means the request must be
@@ -120,6 +121,8 @@ func (r *headReader) readLine(max int, tooLong func() error) (int, error) {
 			r.buf = r.buf[:len(r.buf)-1]
 			if n := len(r.buf); n > start && r.buf[n-1] == '\r' {
 				r.buf = r.buf[:n-1]
+			} else {
+				r.bareLF = true
 			}
 			if len(r.buf)-start > max {
 				return 0, tooLong()

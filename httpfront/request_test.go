@@ -290,6 +290,8 @@ func TestMalformedRequests(t *testing.T) {
 		{"chunk line ending in a bare LF", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", 400},
 		{"chunk data without its CRLF", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n", 400},
 		{"malformed trailer field", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nBad Trailer\r\n\r\n", 400},
+		{"end of the trailer section in a bare LF", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\n", 400},
+		{"trailer field ending in a bare LF", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: t\n\r\n", 400},
 		{"one field over a small limit", small.addr, line(30) + "\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 431},
 		{"request line and fields at the limits, one more field", small.addr, line(30) + "\r\nHost: x\r\n" + field(40) + "\r\n" + field(40) + "\r\n" + field(40) + "\r\n\r\n", 431},
 		{"HTTP/2 preface", ts.addr, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
