@@ -478,6 +478,30 @@ func TestConformanceEnviron(t *testing.T) {
 // ---------------------------------------------------------------------------
 // 2. start_response
 
+// wsgi.multithread and wsgi.multiprocess say whether the app may be
+// called at the same time by another thread of its process, by another
+// process (PEP 3333): they follow --threads and --workers.
+func TestConformanceConcurrencyFlags(t *testing.T) {
+	for _, tc := range []struct {
+		workers, threads          string
+		multithread, multiprocess bool
+	}{
+		{"1", "1", false, false},
+		{"2", "1", false, true},
+		{"1", "4", true, false},
+		{"2", "4", true, true},
+	} {
+		t.Run("--workers "+tc.workers+" --threads "+tc.threads, func(t *testing.T) {
+			s := startConformance(t, "", "--workers", tc.workers, "--threads", tc.threads)
+			env, _ := environOf(t, s, "GET /environ/base HTTP/1.1\r\nHost: h\r\n\r\n")
+			got := [2]bool{env.Flags["wsgi.multithread"], env.Flags["wsgi.multiprocess"]}
+			if want := [2]bool{tc.multithread, tc.multiprocess}; got != want {
+				t.Errorf("wsgi.multithread, wsgi.multiprocess = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
 func TestConformanceStartResponse(t *testing.T) {
 	s := startConformance(t, "")
 
@@ -494,6 +518,7 @@ func TestConformanceStartResponse(t *testing.T) {
 		{"status-non-numeric", "ValueError", "'abc OK'"},
 		{"status-two-digits", "ValueError", "'20 OK'"},
 		{"status-crlf", "ValueError", "control character"},
+		{"status-1xx", "ValueError", "informational (1xx)"},
 		{"headers-tuple", "TypeError", "headers must be a list"},
 		{"headers-dict", "TypeError", "headers must be a list"},
 		{"headers-none", "TypeError", "headers must be a list"},
@@ -576,6 +601,15 @@ func TestConformanceStartResponse(t *testing.T) {
 		}
 		if body == "second call accepted" || !strings.Contains(body, "exc_info") {
 			t.Errorf("app reported %q; want an exception that points at exc_info", body)
+		}
+	})
+
+	t.Run("a second call without exc_info raises even when the first raised", func(t *testing.T) {
+		resp, body := fetch(t, s, "GET", "/sr/after-raising", nil)
+		want := `{"type": "AssertionError", "msg": "start_response() was already called for this request; ` +
+			`to replace the headers after an error, pass exc_info=sys.exc_info()"}`
+		if resp.StatusCode != 200 || body != want || resp.Header.Get("X-Second") != "" {
+			t.Errorf("%s X-Second=%q %q; want 200 %q", resp.Status, resp.Header.Get("X-Second"), body, want)
 		}
 	})
 
@@ -747,6 +781,7 @@ func TestConformanceResponse(t *testing.T) {
 			if w.header.Get("Content-Length") != "5" || w.body != "01234" {
 				t.Errorf("Content-Length=%q, then %q until close; want 5 and exactly \"01234\"", w.header.Get("Content-Length"), w.body)
 			}
+			mustLog(t, s, `WARNING\] wsgo: the app sent more body than its Content-Length; the rest was dropped.* path="/cl-over\?kind=`+kind+`"`)
 		})
 
 		t.Run("a short body closes the connection ("+kind+")", func(t *testing.T) {
@@ -757,8 +792,47 @@ func TestConformanceResponse(t *testing.T) {
 			if resp.ContentLength != 10 || body != "01234" || !errors.Is(err, io.ErrUnexpectedEOF) {
 				t.Errorf("Content-Length %d, body %q, error %v; want 10, \"01234\", unexpected EOF", resp.ContentLength, body, err)
 			}
+			mustLog(t, s, `WARNING\] wsgo: the app's body ended short of its Content-Length.* path="/cl-short\?kind=`+kind+`" missing=5`)
 		})
 	}
+
+	// PEP 3333: once the declared length is sent, the server stops
+	// iterating (an endless body would hold its thread), and write() past
+	// it raises.
+	clSeen := func(t *testing.T, k string) (seen struct {
+		Pulled     int     `json:"pulled"`
+		WriteError *string `json:"write_error"`
+	}) {
+		t.Helper()
+		_, body := fetch(t, s, "GET", "/cl-seen?key="+k, nil)
+		if err := json.Unmarshal([]byte(body), &seen); err != nil {
+			t.Fatalf("/cl-seen: %q: %v", body, err)
+		}
+		return seen
+	}
+	t.Run("iteration stops once the declared Content-Length is sent", func(t *testing.T) {
+		k := key(t)
+		resp, body := fetch(t, s, "GET", "/cl-endless?key="+k, nil)
+		if resp.StatusCode != 200 || body != "abcabc" {
+			t.Errorf("%s %q, want 200 \"abcabc\"", resp.Status, body)
+		}
+		waitClosed(t, s, k)
+		if n := clSeen(t, k).Pulled; n != 2 {
+			t.Errorf("the server took %d chunks of the endless body, want the 2 that make its 6 bytes", n)
+		}
+	})
+	t.Run("write() past the declared Content-Length raises", func(t *testing.T) {
+		k := key(t)
+		resp, body := fetch(t, s, "GET", "/cl-write-past?key="+k, nil)
+		if resp.StatusCode != 200 || body != "abcde" {
+			t.Errorf("%s %q, want 200 \"abcde\"", resp.Status, body)
+		}
+		want := "ValueError: write() past the response's Content-Length: 5 bytes declared, 3 written before " +
+			"these 3; fix the Content-Length header, or leave it out"
+		if got := clSeen(t, k).WriteError; got == nil || *got != want {
+			t.Errorf("write() past the length raised %v, want %q", got, want)
+		}
+	})
 
 	t.Run("HEAD sends the Content-Length of GET and no body", func(t *testing.T) {
 		raw, _ := rawUntilClose(t, s, "HEAD /list HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")

@@ -324,7 +324,6 @@ func (r *response) complete(err error) bool {
 			// Closing after fewer bytes than announced shows the client
 			// the response is incomplete.
 			r.c.bw.Flush()
-			r.c.s.log.Debug("wsgo: connection closed: response shorter than its Content-Length", "id", r.req.ID, "remote", r.c.peer(), "missing", r.remain)
 			return false
 		}
 	}

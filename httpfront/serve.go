@@ -71,7 +71,25 @@ func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answe
 		s.log.Debug("wsgo: the client left before the response began", "id", req.ID)
 		err = errClientGone
 	}
-	return x.finish(err)
+	keep := x.finish(err)
+	st.reportLength(s.log, err)
+	return keep
+}
+
+// reportLength logs a body that did not match the app's Content-Length,
+// which PEP 3333 asks the server to report: the connection was closed
+// after it (a client would otherwise misread the next response), and the
+// fix is the app's.
+func (r *responseState) reportLength(log *slog.Logger, err error) {
+	const fix = "; fix the app's Content-Length header, or leave it out"
+	switch {
+	case r.truncated:
+		log.Warn("wsgo: the app sent more body than its Content-Length; the rest was dropped and the connection closed"+fix,
+			"id", r.req.ID, "path", r.req.RequestURI)
+	case err == nil && r.err == nil && r.started && !r.noBody && r.remain > 0:
+		log.Warn("wsgo: the app's body ended short of its Content-Length, so the connection was closed"+fix,
+			"id", r.req.ID, "path", r.req.RequestURI, "missing", r.remain)
+	}
 }
 
 // route picks what answers a request: a health check, a --static

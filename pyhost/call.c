@@ -70,8 +70,14 @@ static int parse_status(PyObject *status, int *code)
     if (n < 4 || s[3] != ' ' || s[0] < '1' || s[0] > '5' || s[1] < '0' || s[1] > '9' ||
         s[2] < '0' || s[2] > '9') {
         PyErr_Format(PyExc_ValueError,
-                     "start_response: status must be a 3-digit code from 100 to 599, a space and "
+                     "start_response: status must be a 3-digit code from 200 to 599, a space and "
                      "a reason phrase, like '200 OK'; got %R", status);
+        return -1;
+    }
+    if (s[0] == '1') {
+        PyErr_Format(PyExc_ValueError,
+                     "start_response: status %R is informational (1xx), which the server sends "
+                     "itself; a WSGI response needs a final status from 200 to 599", status);
         return -1;
     }
     for (Py_ssize_t i = 4; i < n; i++)
@@ -134,6 +140,32 @@ static PyObject *check_header(PyObject *item, Py_ssize_t i)
     return PyTuple_Pack(2, name, value);
 }
 
+/* The value of a Content-Length among checked headers, or -1 when there
+   is none or it is not a number (the front refuses that one). */
+static int64_t declared_length(PyObject *checked)
+{
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(checked); i++) {
+        PyObject *h = PyList_GET_ITEM(checked, i);
+        PyObject *name = PyTuple_GET_ITEM(h, 0), *value = PyTuple_GET_ITEM(h, 1);
+        if (PyUnicode_GET_LENGTH(name) != 14 ||
+            PyOS_strnicmp((const char *)PyUnicode_1BYTE_DATA(name), "content-length", 14) != 0)
+            continue;
+        const Py_UCS1 *v = PyUnicode_1BYTE_DATA(value);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(value), k = 0;
+        int64_t len = 0;
+        while (k < n && (v[k] == ' ' || v[k] == '\t'))
+            k++;
+        if (k == n || n - k > 18)
+            return -1;
+        for (; k < n && v[k] >= '0' && v[k] <= '9'; k++)
+            len = len * 10 + (v[k] - '0');
+        while (k < n && (v[k] == ' ' || v[k] == '\t'))
+            k++;
+        return k == n ? len : -1;
+    }
+    return -1;
+}
+
 static PyObject *check_headers(PyObject *headers)
 {
     if (!PyList_Check(headers)) {
@@ -193,7 +225,7 @@ static PyObject *call_start_response(wsgo_call *c, PyObject *args, PyObject *kwd
     if (exc_info != Py_None) {
         if (c->headers_sent) /* too late to change the response: re-raise */
             return reraise(exc_info);
-    } else if (c->status != NULL) {
+    } else if (c->called) { /* PEP 3333: even when the first call raised */
         PyErr_SetString(PyExc_AssertionError,
                         "start_response() was already called for this request; to replace the "
                         "headers after an error, pass exc_info=sys.exc_info()");
@@ -203,11 +235,13 @@ static PyObject *call_start_response(wsgo_call *c, PyObject *args, PyObject *kwd
         PyErr_SetString(PyExc_RuntimeError, "start_response() called after the response ended");
         return NULL;
     }
+    c->called = 1;
     if (parse_status(status, &code) < 0 || (checked = check_headers(headers)) == NULL)
         return NULL;
     Py_XSETREF(c->status, Py_NewRef(status));
     Py_XSETREF(c->headers, checked);
     c->code = code;
+    c->declared = declared_length(checked);
     return PyObject_GetAttr((PyObject *)c, c->st->s_write);
 }
 
@@ -301,6 +335,7 @@ static int pack(wsgo_call *c, wsgo_out *out, int kind, PyObject *const *chunks, 
     out->warning = c->warning;
     c->warning = NULL;
     c->headers_sent = 1;
+    c->produced += (int64_t)body;
     return 0;
 }
 
@@ -413,6 +448,16 @@ static wsgo_call *respond_whole(wsgo_call *c, wsgo_out *out, PyObject *seq, int 
     return done(c);
 }
 
+/* The body is over: the last output, then close(). */
+static wsgo_call *end_body(wsgo_call *c, wsgo_out *out)
+{
+    int head = !c->headers_sent;
+    if (pack(c, out, WSGO_DONE, NULL, 0, 0) < 0)
+        return fail(c, out);
+    out->complete = head;
+    return done(c);
+}
+
 /* Walks the iterator to the next non-empty chunk, or to its end. */
 static wsgo_call *respond_step(wsgo_call *c, wsgo_out *out)
 {
@@ -421,11 +466,7 @@ static wsgo_call *respond_step(wsgo_call *c, wsgo_out *out)
         if (item == NULL) {
             if (PyErr_Occurred() || need_status(c, "returned an empty body") < 0)
                 return fail(c, out);
-            int head = !c->headers_sent;
-            if (pack(c, out, WSGO_DONE, NULL, 0, 0) < 0)
-                return fail(c, out);
-            out->complete = head;
-            return done(c);
+            return end_body(c, out);
         }
         PyObject *chunk = as_chunk(c, item, MISTAKE_STR_BODY);
         Py_DECREF(item);
@@ -520,6 +561,7 @@ static wsgo_call *call_start(wsgo_interp *st, wsgo_thread *t, const char *req, s
     c->st = st;
     c->thread = t;
     c->handle = handle;
+    c->declared = -1;
     wsgo_thread_serving(t, handle);
     if (!(c->input = wsgo_input_new(st, handle, body_len)) || !(c->errors = wsgo_errors_new(st, handle)) ||
         !(environ = wsgo_environ_new(st, req, len, c->input, c->errors)))
@@ -558,6 +600,10 @@ static wsgo_call *call_next(wsgo_call *c, wsgo_out *out)
         out->kind = WSGO_DONE;
         return done(c);
     }
+    /* PEP 3333: once the declared length is sent, stop iterating (an
+       endless generator would hold the thread). */
+    if (c->declared >= 0 && c->produced >= c->declared)
+        return end_body(c, out);
     return respond_step(c, out);
 }
 
@@ -600,6 +646,14 @@ static PyObject *call_write(wsgo_call *c, PyObject *data)
     PyObject *chunk = as_chunk(c, data, MISTAKE_STR_WRITE);
     if (chunk == NULL)
         return NULL;
+    if (c->declared >= 0 && c->produced + PyBytes_GET_SIZE(chunk) > c->declared) {
+        PyErr_Format(PyExc_ValueError,
+                     "write() past the response's Content-Length: %lld bytes declared, %lld "
+                     "written before these %zd; fix the Content-Length header, or leave it out",
+                     (long long)c->declared, (long long)c->produced, PyBytes_GET_SIZE(chunk));
+        Py_DECREF(chunk);
+        return NULL;
+    }
     if (pack(c, &out, WSGO_MORE, &chunk, 1, 1) < 0) {
         Py_DECREF(chunk);
         return NULL;

@@ -43,6 +43,7 @@ type Config struct {
 	// Chdir, if any; see venv.py).
 	Virtualenv string
 	Threads    int  // Python threads serving requests
+	Processes  int  // worker processes serving the app: wsgi.multiprocess when more than 1
 	QueueSize  int  // requests that may wait for a thread before 503
 	Strict     bool // a str body is a 500, not a warning
 	Reload     bool // --reload watches for a fix: load errors say to save it
@@ -202,6 +203,12 @@ func (h *Host) importApp() error {
 	}()
 	if h.cfg.Strict {
 		opts.strict = 1
+	}
+	if h.cfg.Threads > 1 {
+		opts.multithread = 1
+	}
+	if h.cfg.Processes > 1 {
+		opts.multiprocess = 1
 	}
 	opts.timeout = C.double(h.cfg.Timeout.Seconds())
 	if h.cfg.Reload {

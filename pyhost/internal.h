@@ -61,6 +61,9 @@ struct wsgo_call {
     PyObject *status;   /* the validated status str, NULL before start_response */
     PyObject *headers;  /* validated list of (str, str) tuples */
     int code;
+    int called;         /* start_response was called, even if it raised */
+    int64_t declared;   /* the app's Content-Length, or -1 */
+    int64_t produced;   /* body bytes the app has given so far */
     int headers_sent;   /* status and headers went out to Go */
     const char *warning; /* to report with the next output, or NULL */
     PyObject *result;   /* what the app returned */

@@ -299,7 +299,9 @@ void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_impo
 
     memset(res, 0, sizeof *res);
     st->strict = opts->strict;
-    if (!(globals = PyDict_New()) || !(builtins = PyImport_ImportModule("builtins")) ||
+    if (PyDict_SetItemString(st->base_environ, "wsgi.multithread", opts->multithread ? Py_True : Py_False) < 0 ||
+        PyDict_SetItemString(st->base_environ, "wsgi.multiprocess", opts->multiprocess ? Py_True : Py_False) < 0 ||
+        !(globals = PyDict_New()) || !(builtins = PyImport_ImportModule("builtins")) ||
         PyDict_SetItemString(globals, "__builtins__", builtins) < 0 || wsgo_signals_init(globals) < 0 ||
         !(code = Py_CompileString(opts->loader_src, "<wsgo loader>", Py_file_input)) ||
         !(ret = PyEval_EvalCode(code, globals, globals)) ||

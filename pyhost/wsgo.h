@@ -104,6 +104,8 @@ typedef struct {
     const char *pythonpath;  /* extra sys.path entries, '\n'-separated */
     const char *virtualenv;  /* --virtualenv, "" when none (a .venv may be found) */
     int strict;              /* str bodies are errors, not warnings */
+    int multithread;         /* wsgi.multithread: more than one Python thread serves */
+    int multiprocess;        /* wsgi.multiprocess: more than one worker process serves */
     double timeout;          /* --timeout in seconds, 0 = none; named in RequestTimeout */
     int reload;              /* --reload: a report says a save is enough */
     int debug;               /* --debug: errors also come as JSON for the --debug page */

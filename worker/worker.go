@@ -35,6 +35,7 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		PythonPath: o.Python.PythonPath,
 		Virtualenv: o.Python.Virtualenv,
 		Threads:    o.Threads,
+		Processes:  o.Workers,
 		QueueSize:  o.QueueSize,
 		Strict:     o.Strict,
 		Reload:     o.Reload,

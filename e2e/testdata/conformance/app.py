@@ -42,9 +42,9 @@ def query(environ):
     return {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
 
 
-def as_json(start_response, obj, status="200 OK"):
+def as_json(start_response, obj, status="200 OK", exc_info=None):
     body = json.dumps(obj).encode("ascii")
-    start_response(status, JSON + [("Content-Length", str(len(body)))])
+    start_response(status, JSON + [("Content-Length", str(len(body)))], exc_info)
     return [body]
 
 
@@ -127,6 +127,7 @@ BAD_CALLS = {
     "status-non-numeric": ("abc OK", []),
     "status-two-digits": ("20 OK", []),
     "status-crlf": ("200 OK\r\nX-Injected: yes", []),
+    "status-1xx": ("103 Early Hints", []),
     "headers-tuple": ("200 OK", (("X-A", "b"),)),
     "headers-dict": ("200 OK", {"X-A": "b"}),
     "headers-none": ("200 OK", None),
@@ -160,7 +161,8 @@ def r_sr_bad(environ, start_response):
     try:
         start_response(*args)
     except Exception as e:
-        return as_json(start_response, {"type": type(e).__name__, "msg": str(e)})
+        # After a call that raised, another needs exc_info (PEP 3333).
+        return as_json(start_response, {"type": type(e).__name__, "msg": str(e)}, exc_info=sys.exc_info())
     # It was accepted: replace it (allowed before anything was sent).
     body = json.dumps({"type": None, "msg": ""}).encode()
     start_response("200 OK", JSON, (None, None, None))
@@ -187,6 +189,19 @@ def r_sr_twice(environ, start_response):
         start_response("201 Created", TEXT + [("X-Second", "1")])
     except Exception as e:
         return [("%s: %s" % (type(e).__name__, e)).encode()]
+    return [b"second call accepted"]
+
+
+@route("/sr/after-raising")
+def r_sr_after_raising(environ, start_response):
+    try:
+        start_response("20 OK", TEXT)
+    except ValueError:
+        pass
+    try:
+        start_response("200 OK", TEXT + [("X-Second", "1")])
+    except Exception as e:
+        return as_json(start_response, {"type": type(e).__name__, "msg": str(e)}, exc_info=sys.exc_info())
     return [b"second call accepted"]
 
 
@@ -363,15 +378,17 @@ def r_close_raise_later(environ, start_response):
     return Tracked(query(environ)["key"], [b"a", b"b"], fail_after=1)
 
 
-@route("/close/forever")
-def r_close_forever(environ, start_response):
-    key = query(environ)["key"]
-    start_response("200 OK", TEXT)
+PULLED = {}  # chunks taken from an endless body, per key
 
+
+def endless(key, chunk):
+    """Yields chunk forever, counted in PULLED[key]; its close() in CLOSED[key]."""
     def body():
         try:
             while True:
-                yield b"x" * 4096
+                with _lock:
+                    PULLED[key] = PULLED.get(key, 0) + 1
+                yield chunk
         except GeneratorExit:
             bump(key)
             raise
@@ -380,12 +397,46 @@ def r_close_forever(environ, start_response):
     return gen
 
 
+@route("/close/forever")
+def r_close_forever(environ, start_response):
+    start_response("200 OK", TEXT)
+    return endless(query(environ)["key"], b"x" * 4096)
+
+
 @route("/cl-over")
 def r_cl_over(environ, start_response):
     start_response("200 OK", TEXT + [("Content-Length", "5")])
     if query(environ).get("kind") == "gen":
         return (c for c in [b"01234567", b"89"])
     return [b"0123456789"]
+
+
+WRITE_ERRORS = {}  # what write() past /cl-write-past's length raised, per key
+
+
+@route("/cl-endless")
+def r_cl_endless(environ, start_response):
+    start_response("200 OK", TEXT + [("Content-Length", "6")])
+    return endless(query(environ)["key"], b"abc")
+
+
+@route("/cl-write-past")
+def r_cl_write_past(environ, start_response):
+    write = start_response("200 OK", TEXT + [("Content-Length", "5")])
+    write(b"abc")
+    try:
+        write(b"def")
+    except Exception as e:
+        WRITE_ERRORS[query(environ)["key"]] = "%s: %s" % (type(e).__name__, e)
+    return [b"de"]
+
+
+@route("/cl-seen")
+def r_cl_seen(environ, start_response):
+    key = query(environ)["key"]
+    with _lock:
+        seen = {"pulled": PULLED.get(key, 0), "write_error": WRITE_ERRORS.get(key)}
+    return as_json(start_response, seen)
 
 
 @route("/cl-short")
