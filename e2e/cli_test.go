@@ -541,22 +541,17 @@ func TestEnvVarsSetFlags(t *testing.T) {
 			[]string{"WSGO_PYTHONPATH=" + filepath.Join(dir, "pathA") + "," + filepath.Join(dir, "pathB")},
 			[]string{"--bind", "127.0.0.1:0", filepath.Join(dir, "paths_app.py")},
 			func(t *testing.T, s *server) { cliExpect(t, s.URL+"/", 200, "mod_a mod_b\n") }},
-		{"without WSGO_STRICT a str body is sent as UTF-8", nil, []string{"--bind", "127.0.0.1:0", app},
+		{"without WSGO_STRICT a str body is a 500", nil, []string{"--bind", "127.0.0.1:0", app},
+			func(t *testing.T, s *server) {
+				resp, _ := cliFetch(t, "GET", s.URL+"/str", nil)
+				if resp.StatusCode != 500 {
+					t.Errorf("GET /str = %d; want 500", resp.StatusCode)
+				}
+			}},
+		{"WSGO_STRICT=false sends a str body as UTF-8", []string{"WSGO_STRICT=false"}, []string{"--bind", "127.0.0.1:0", app},
 			func(t *testing.T, s *server) { cliExpect(t, s.URL+"/str", 200, "a str, not bytes\n") }},
-		{"WSGO_STRICT=true makes a str body a 500", []string{"WSGO_STRICT=true"}, []string{"--bind", "127.0.0.1:0", app},
-			func(t *testing.T, s *server) {
-				resp, _ := cliFetch(t, "GET", s.URL+"/str", nil)
-				if resp.StatusCode != 500 {
-					t.Errorf("GET /str = %d; want 500", resp.StatusCode)
-				}
-			}},
-		{"--strict makes a str body a 500", nil, []string{"--bind", "127.0.0.1:0", app, "--strict"},
-			func(t *testing.T, s *server) {
-				resp, _ := cliFetch(t, "GET", s.URL+"/str", nil)
-				if resp.StatusCode != 500 {
-					t.Errorf("GET /str = %d; want 500", resp.StatusCode)
-				}
-			}},
+		{"--strict=false sends a str body as UTF-8", nil, []string{"--bind", "127.0.0.1:0", app, "--strict=false"},
+			func(t *testing.T, s *server) { cliExpect(t, s.URL+"/str", 200, "a str, not bytes\n") }},
 		{"WSGO_GRACEFUL_TIMEOUT sets the graceful timeout", []string{"WSGO_GRACEFUL_TIMEOUT=7"}, []string{"--bind", "127.0.0.1:0", app},
 			func(t *testing.T, s *server) {
 				cliExpect(t, s.URL+"/", 200, "flags app\n") // see TestSignalRightAfterStartLineIsGraceful

@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-/* The commonest tutorial mistakes: warned about once, or errors under --strict. */
+/* The commonest tutorial mistakes: errors (PEP 3333), or warned about once under --strict=false. */
 enum { MISTAKE_STR_BODY, MISTAKE_STR_WRITE, MISTAKE_BYTES_RESULT, MISTAKE_STR_RESULT };
 static const char *const mistakes[] = {
     [MISTAKE_STR_BODY] = "the response body holds a str, but WSGI needs bytes: encode it, "
@@ -257,7 +257,7 @@ static PyObject *as_chunk(wsgo_call *c, PyObject *o, int mistake)
         return NULL;
     }
     if (c->st->strict) {
-        PyErr_Format(PyExc_TypeError, "%s (--strict)", mistakes[mistake]);
+        PyErr_SetString(PyExc_TypeError, mistakes[mistake]);
         return NULL;
     }
     if (!c->st->warned[mistake]) {
@@ -499,7 +499,7 @@ static wsgo_call *respond(wsgo_call *c, wsgo_out *out)
     if (PyBytes_Check(r) || PyUnicode_Check(r)) {
         int mistake = PyBytes_Check(r) ? MISTAKE_BYTES_RESULT : MISTAKE_STR_RESULT;
         if (st->strict) {
-            PyErr_Format(PyExc_TypeError, "%s (--strict)", mistakes[mistake]);
+            PyErr_SetString(PyExc_TypeError, mistakes[mistake]);
             return fail(c, out);
         }
         if (!st->warned[mistake]) {

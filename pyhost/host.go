@@ -45,7 +45,7 @@ type Config struct {
 	Threads    int  // Python threads serving requests
 	Processes  int  // worker processes serving the app: wsgi.multiprocess when more than 1
 	QueueSize  int  // requests that may wait for a thread before 503
-	Strict     bool // a str body is a 500, not a warning
+	Strict     bool // a str body is a 500 (PEP 3333), not a warning
 	Reload     bool // --reload watches for a fix: load errors say to save it
 	Debug      bool // --debug: errors carry a wsgi.Exception for the page
 	Logger     *slog.Logger

@@ -340,7 +340,7 @@ func (j *job) release() {
 
 func (j *job) send(w wsgi.Responder, out *C.wsgo_out, flush bool) error {
 	if out.warning != nil {
-		j.log.Warn(C.GoString(out.warning)+"; wsgo sent it as UTF-8 (shown once; --strict makes it an error)",
+		j.log.Warn(C.GoString(out.warning)+"; wsgo sent it as UTF-8, as --strict=false asks (shown once)",
 			"request", j.req.ID, "path", j.req.RequestURI)
 	}
 	if out.head != 0 {
