@@ -32,7 +32,7 @@ func frontStaticTree(t *testing.T) (dir, secret string) {
 		"style.css.br":     "BROTLI-BYTES",
 		"app.js":           "console.log(1)\n",
 		"app.js.gz":        "GZIP-JS",
-		"noext":            "<!DOCTYPE html><html><body>sniffed</body></html>",
+		"noext":            "<!DOCTYPE html><html><body>not to be run as HTML</body></html>",
 		"data.json":        `{"a": 1}`,
 		"sub/deep.txt":     "deep\n",
 		"sub/.hidden":      "hidden\n",
@@ -91,15 +91,34 @@ func TestStaticFiles(t *testing.T) {
 			t.Errorf("%d %q ETag %q", resp.StatusCode, body, resp.Header.Get("ETag"))
 		}
 	})
-	t.Run("Content-Type by extension, else sniffed", func(t *testing.T) {
+	t.Run("Content-Type by extension, else opaque bytes, never sniffed", func(t *testing.T) {
 		for path, want := range map[string]string{
 			"/static/style.css": "text/css; charset=utf-8", "/static/app.js": "text/javascript; charset=utf-8",
-			"/static/data.json": "application/json", "/static/noext": "text/html; charset=utf-8",
+			"/static/data.json": "application/json", "/static/noext": "application/octet-stream",
 			"/two/x.txt": "text/plain; charset=utf-8",
 		} {
-			if resp, _ := frontGet(t, s, path); resp.StatusCode != 200 || resp.Header.Get("Content-Type") != want {
-				t.Errorf("%s: %d %q; want 200 %q", path, resp.StatusCode, resp.Header.Get("Content-Type"), want)
+			resp, _ := frontGet(t, s, path)
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != want || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("%s: %d %q nosniff %q; want 200 %q nosniff", path, resp.StatusCode, resp.Header.Get("Content-Type"),
+					resp.Header.Get("X-Content-Type-Options"), want)
 			}
+		}
+	})
+	t.Run("Last-Modified of a file from the future is the response's Date", func(t *testing.T) {
+		future := filepath.Join(dir, "future.txt")
+		if err := os.WriteFile(future, []byte("later"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ahead := time.Now().Add(48 * time.Hour)
+		if err := os.Chtimes(future, ahead, ahead); err != nil {
+			t.Fatal(err)
+		}
+		resp, _ := frontGet(t, s, "/static/future.txt")
+		date, err1 := http.ParseTime(resp.Header.Get("Date"))
+		modified, err2 := http.ParseTime(resp.Header.Get("Last-Modified"))
+		if resp.StatusCode != 200 || err1 != nil || err2 != nil || modified.After(date) {
+			t.Errorf("%d Date %q Last-Modified %q; want Last-Modified no later than Date", resp.StatusCode,
+				resp.Header.Get("Date"), resp.Header.Get("Last-Modified"))
 		}
 	})
 	t.Run("HEAD has GET's headers and no body", func(t *testing.T) {
@@ -237,7 +256,7 @@ func TestStaticRanges(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := frontGet(t, s, "/static/hello.txt", tc.header...)
 			if resp.StatusCode != tc.status || resp.Header.Get("Content-Range") != tc.contentRange || body != tc.body ||
-				resp.ContentLength != int64(len(tc.body)) {
+				resp.ContentLength != int64(len(tc.body)) || resp.Header.Get("Vary") != "Accept-Encoding" {
 				t.Errorf("got %d %q %q (length %d); want %d %q %q", resp.StatusCode, resp.Header.Get("Content-Range"), body,
 					resp.ContentLength, tc.status, tc.contentRange, tc.body)
 			}
@@ -298,12 +317,18 @@ func TestStaticConditionalRequests(t *testing.T) {
 		{"If-Match with another ETag: 412", []string{"If-Match", `"other"`}, 412},
 		{"If-Match with the ETag: 200", []string{"If-Match", etag}, 200},
 		{"If-Unmodified-Since earlier: 412", []string{"If-Unmodified-Since", earlier}, 412},
+		// RFC 9110 13.1.3, 13.1.4: a date field of more than one member is ignored.
+		{"two If-Modified-Since fields are ignored", []string{"If-Modified-Since", lastModified, "If-Modified-Since", lastModified}, 200},
+		{"two If-Unmodified-Since fields are ignored", []string{"If-Unmodified-Since", earlier, "If-Unmodified-Since", earlier}, 200},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := frontGet(t, s, "/static/hello.txt", tc.header...)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d; want %d", resp.StatusCode, tc.status)
+			}
+			if resp.Header.Get("Vary") != "Accept-Encoding" {
+				t.Errorf("%d without Vary: Accept-Encoding", tc.status)
 			}
 			switch tc.status {
 			case 304:

@@ -156,7 +156,7 @@ func (sf *staticFile) ServeWSGI(_ context.Context, req *wsgi.Request, w wsgi.Res
 		return sendText(w, http.StatusNotFound)
 	}
 	defer f.Close()
-	ctype := contentType(sf.rel, f)
+	ctype := contentType(sf.rel)
 	rep, encoding := f, ""
 	for _, enc := range acceptedEncodings(headerValues(req.Header, "Accept-Encoding")) {
 		if vf, vfi, err := openRegular(sf.dir, sf.rel+enc.suffix); err == nil {
@@ -165,23 +165,33 @@ func (sf *staticFile) ServeWSGI(_ context.Context, req *wsgi.Request, w wsgi.Res
 			break
 		}
 	}
+	// Last-Modified is never later than the response's Date (RFC 9110
+	// 8.8.2.1): a client would send a future time back and be told 304
+	// after the file changed.
+	modified := fi.ModTime()
+	if now := time.Now(); modified.After(now) {
+		modified = now
+	}
 	rs := representation{
 		file:     rep,
 		size:     fi.Size(),
-		modified: fi.ModTime().Truncate(time.Second),
+		modified: modified.Truncate(time.Second),
 		etag:     fmt.Sprintf(`"%x-%x%s"`, fi.ModTime().UnixNano(), fi.Size(), etagSuffix(encoding)),
 	}
 	header := []wsgi.Header{
 		{Name: "Last-Modified", Value: rs.modified.UTC().Format(http.TimeFormat)},
 		{Name: "ETag", Value: rs.etag},
 		{Name: "Cache-Control", Value: sf.files.cacheControl},
-		{Name: "Vary", Value: "Accept-Encoding"},
+		varyEncoding,
+		// A type is never guessed from the content (an uploaded page
+		// under --static /media must not run as HTML), nor by a browser.
+		{Name: "X-Content-Type-Options", Value: "nosniff"},
 	}
 	switch rs.preconditions(req) {
 	case http.StatusNotModified:
 		return w.Start(http.StatusNotModified, "Not Modified", header, -1)
 	case http.StatusPreconditionFailed:
-		return sendText(w, http.StatusPreconditionFailed)
+		return sendText(w, http.StatusPreconditionFailed, varyEncoding)
 	}
 	if encoding != "" {
 		header = append(header, wsgi.Header{Name: "Content-Encoding", Value: encoding})
@@ -228,15 +238,16 @@ func openRegular(dir, rel string) (*os.File, os.FileInfo, error) {
 	return f, fi, nil
 }
 
-// contentType is the type of a file by its extension, else by its first
-// 512 bytes.
-func contentType(name string, f *os.File) string {
+// varyEncoding is on every answer for a file: it may depend on the
+// precompressed siblings a client accepts.
+var varyEncoding = wsgi.Header{Name: "Vary", Value: "Accept-Encoding"}
+
+// contentType is the type of a file by its extension, else opaque bytes.
+func contentType(name string) string {
 	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
 		return t
 	}
-	var buf [512]byte
-	n, _ := f.ReadAt(buf[:], 0)
-	return http.DetectContentType(buf[:n])
+	return "application/octet-stream"
 }
 
 // encoding is a precompressed sibling a client may accept.

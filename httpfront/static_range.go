@@ -61,7 +61,7 @@ func (rs *representation) send(w wsgi.Responder, req *wsgi.Request, header []wsg
 		}
 		return w.SendFile(rs.file, 0, rs.size)
 	case len(ranges) == 0:
-		return sendText(w, http.StatusRequestedRangeNotSatisfiable,
+		return sendText(w, http.StatusRequestedRangeNotSatisfiable, varyEncoding,
 			wsgi.Header{Name: "Content-Range", Value: fmt.Sprintf("bytes */%d", rs.size)})
 	case len(ranges) == 1:
 		r := ranges[0]
@@ -223,10 +223,11 @@ func etagListMatch(values []string, etag string, weak bool) bool {
 	return false
 }
 
-// headerTime is the first value of a date header, if it parses.
+// headerTime is the date a header holds, if it is there once and parses
+// (RFC 9110 13.1.3, 13.1.4: a field of more than one member is ignored).
 func headerTime(hs []wsgi.Header, name string) (time.Time, bool) {
 	i := headerIndex(hs, name)
-	if i < 0 {
+	if i < 0 || headerIndex(hs[i+1:], name) >= 0 {
 		return time.Time{}, false
 	}
 	t, err := http.ParseTime(hs[i].Value)
