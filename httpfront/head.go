@@ -164,7 +164,9 @@ func (r *headReader) requestLine(h *requestHead) error {
 	}
 	target := line[sp1+1 : sp2]
 	for _, c := range target {
-		if c <= ' ' || c == 0x7f {
+		// '#' too: a fragment is never sent (RFC 9112 3.2), and one taken
+		// into PATH_INFO would route the request wrongly.
+		if c <= ' ' || c == 0x7f || c == '#' {
 			return badRequest("invalid character in the request target")
 		}
 	}

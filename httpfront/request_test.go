@@ -283,6 +283,8 @@ func TestMalformedRequests(t *testing.T) {
 		{"absolute form without host", ts.addr, "GET http:///p HTTP/1.1\r\nHost: h\r\n\r\n", 400},
 		{"absolute form with a malformed host", ts.addr, "GET http://a<b>/ HTTP/1.1\r\nHost: h\r\n\r\n", 400},
 		{"control character in the target", ts.addr, "GET /a\x01b HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+		{"fragment in the target", ts.addr, "GET /a#frag HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+		{"fragment in the query", ts.addr, "GET /a?b=c#frag HTTP/1.1\r\nHost: h\r\n\r\n", 400},
 		{"two spaces after the method", ts.addr, "GET  / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
 		{"many empty lines before the request line", ts.addr, strings.Repeat("\r\n", 9) + "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
 		{"chunk size past 63 bits", ts.addr, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8000000000000000\r\nx\r\n0\r\n\r\n", 400},
