@@ -101,6 +101,9 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if link != nil {
+		worker.KeepStdio()
+	}
 	logOut := io.Writer(os.Stderr)
 	if o.ErrorLog != "" {
 		f, err := logfmt.OpenFile(o.ErrorLog) // reopened on SIGUSR1

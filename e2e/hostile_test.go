@@ -5,10 +5,13 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -107,5 +110,45 @@ func TestAppSignalHandlersRunAndWsgosSignalsAreNotInstalled(t *testing.T) {
 	}
 	if _, body := s.get("/"); body != want(1) || readyPids(s)["1"] != pid {
 		t.Errorf("after the signals: %q from workers %v", body, readyPids(s))
+	}
+}
+
+// An app that closes fds 0 to 2 frees their numbers. The next sockets lent
+// to the worker must not take them: print() and wsgo's own log would then
+// write into other clients' responses (one client received another's
+// path, query and traceback).
+func TestAppClosingItsStandardStreamsLeaksNothingToClients(t *testing.T) {
+	s := startHostile(t, nil, "--threads", "1")
+	if resp, body := s.get("/close-stdio"); resp.StatusCode != 200 {
+		t.Fatalf("/close-stdio: %d %q", resp.StatusCode, body)
+	}
+	var held []net.Conn
+	for range 3 { // enough to take fds 0 to 2 if they were free for sockets
+		c, err := net.Dial("tcp", s.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		held = append(held, c)
+	}
+	// The master lends a connection as it accepts it: make sure the worker
+	// holds the three before anything is written.
+	if resp, _ := s.get("/"); resp.StatusCode != 200 {
+		t.Fatalf("GET /: %d", resp.StatusCode)
+	}
+	s.get("/print?printed-secret")
+	if resp, _ := s.get("/raise?raised-secret"); resp.StatusCode != 500 {
+		t.Fatalf("/raise: %d, want 500", resp.StatusCode)
+	}
+	if !s.waitLog(`ValueError: raised-secret`, 5*time.Second) {
+		t.Error("the app's exception did not reach wsgo's log")
+	}
+	for i, c := range held {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		got, _ := io.ReadAll(c)
+		if !strings.HasPrefix(string(got), "HTTP/1.1 200 OK\r\n") || strings.Contains(string(got), "secret") {
+			t.Errorf("connection %d received %q; want only its own response", i+1, got)
+		}
 	}
 }

@@ -166,6 +166,7 @@ func (w *Link) adopt(slot uint32, fd int, proxy []byte) (net.Conn, error) {
 		unix.Close(fd)
 		return nil, err
 	}
+	refillStdio()
 	f := os.NewFile(uintptr(fd), "lent")
 	c, err := net.FileConn(f)
 	f.Close()
@@ -173,6 +174,21 @@ func (w *Link) adopt(slot uint32, fd int, proxy []byte) (net.Conn, error) {
 		return nil, fmt.Errorf("handoff: adopting a connection: %w", err)
 	}
 	return &lentConn{Conn: c, w: w, slot: slot, proxied: proxied, proxyRemote: remote, proxyLocal: local}, nil
+}
+
+// refillStdio opens /dev/null on any of fds 0 to 2 the app has closed.
+// net.FileConn duplicates a lent socket to the lowest free number, and a
+// client's socket must not become the fd that print(), a C library or a
+// child process writes to: one client received another's traceback.
+func refillStdio() {
+	for fd := 0; fd <= 2; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != unix.EBADF {
+			continue
+		}
+		if null, err := unix.Open("/dev/null", unix.O_RDWR, 0); err == nil && null != fd {
+			unix.Close(null) // another thread took fd meanwhile
+		}
+	}
 }
 
 // lentConn is a connection the master lent; see httpfront.Lent.

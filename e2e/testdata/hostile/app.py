@@ -1,8 +1,9 @@
 """An app that does what real apps do by mistake, for e2e/hostile_test.go.
 
 /regex spins in C code with the GIL held (a regular expression that
-backtracks for ever); /flags shows what PYTHON* variables changed; /
-answers which worker process it is.
+backtracks for ever); /flags shows what PYTHON* variables changed;
+/close-stdio closes fds 0 to 2, after which /print writes the query to
+stdout and /raise raises it; / answers which worker process it is.
 """
 import os
 import re
@@ -22,5 +23,16 @@ def application(environ, start_response):
             sys.flags.optimize, sys.flags.verbose, found.encode())]
     if path == "/regex":
         re.match(r"(a+)+$", "a" * 64 + "b")
+    if path == "/close-stdio":
+        for fd in (0, 1, 2):
+            os.close(fd)
+    if path == "/print":
+        try:
+            sys.stdout.write("printed %s\n" % environ["QUERY_STRING"])
+            sys.stdout.flush()
+        except OSError:
+            pass  # fd 1 is closed: nothing to print to
+    if path == "/raise":
+        raise ValueError(environ["QUERY_STRING"])
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"pid %d" % os.getpid()]
