@@ -152,3 +152,37 @@ func TestAppClosingItsStandardStreamsLeaksNothingToClients(t *testing.T) {
 		}
 	}
 }
+
+// A process the app forks is one thread of a Go program: it cannot run
+// on into wsgo, where it waited for ever on Go's missing threads (and the
+// parent's request with it). It is ended at the first call into Go, its
+// exception printed, with its SystemExit code or 1.
+func TestAForkedChildThatRunsOnIntoWsgoExits(t *testing.T) {
+	s := startHostile(t, nil)
+	for _, tc := range []struct{ how, want, log string }{
+		{"raise", "child exited with 1", `RuntimeError: raised in the forked child\n`},
+		{"exit-3", "child exited with 3", ""},
+		{"return", "child exited with 1", ""},
+	} {
+		t.Run(tc.how, func(t *testing.T) {
+			client := &http.Client{Timeout: 20 * time.Second}
+			resp, err := client.Get(s.URL + "/fork?" + tc.how)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(body) != tc.want {
+				t.Errorf("%d %q; want 200 %q", resp.StatusCode, body, tc.want)
+			}
+			code := strings.TrimPrefix(tc.want, "child exited with ")
+			if !s.waitLog(tc.log+`wsgo: a process the app forked \(pid \d+\) ran on into wsgo, which a forked child cannot do; `+
+				`it exits with `+code+`\. End a forked child with os\._exit\(\), or use subprocess or multiprocessing\.`, 5*time.Second) {
+				t.Error("the child's end was not reported")
+			}
+		})
+	}
+	if resp, body := s.get("/"); resp.StatusCode != 200 || !strings.HasPrefix(body, "pid ") {
+		t.Errorf("after the forks: %d %q", resp.StatusCode, body)
+	}
+}

@@ -352,6 +352,7 @@ static int need_status(wsgo_call *c, const char *when)
 /* Logs the pending exception as the response's close() failing. */
 static void log_close_error(wsgo_call *c)
 {
+    wsgo_no_go_in_child();
     char *report = wsgo_report(c->st);
     uintptr_t h = c->handle;
     if (report == NULL)
@@ -397,6 +398,7 @@ static void finish(wsgo_call *c)
 /* Ends the request with the pending exception as a WSGO_ERROR. */
 static wsgo_call *fail(wsgo_call *c, wsgo_out *out)
 {
+    wsgo_no_go_in_child(); /* while the exception is pending: a child prints it, or exits with its code */
     char *detail, *report = wsgo_report_detail(c->st, &detail);
     memset(out, 0, sizeof *out);
     out->kind = WSGO_ERROR;
@@ -588,6 +590,7 @@ wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, siz
 
     in_app(t, 1);
     c = call_start(st, t, req, len, body_len, handle, out);
+    wsgo_no_go_in_child();
     in_app(t, 0);
     return c;
 }
@@ -613,6 +616,7 @@ wsgo_call *wsgo_call_next(wsgo_call *c, wsgo_out *out)
 
     in_app(t, 1);
     c = call_next(c, out);
+    wsgo_no_go_in_child();
     in_app(t, 0);
     return c;
 }
@@ -623,6 +627,7 @@ void wsgo_call_abort(wsgo_call *c)
 
     in_app(t, 1);
     done(c);
+    wsgo_no_go_in_child();
     in_app(t, 0);
 }
 
@@ -658,6 +663,7 @@ static PyObject *call_write(wsgo_call *c, PyObject *data)
         Py_DECREF(chunk);
         return NULL;
     }
+    wsgo_no_go_in_child();
     Py_BEGIN_ALLOW_THREADS
     rc = wsgoEmit(c->handle, &out); /* Go frees out.buf; chunk stays alive meanwhile */
     Py_END_ALLOW_THREADS

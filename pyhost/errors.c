@@ -31,6 +31,7 @@ static int log_text(wsgo_errors *e, PyObject *text)
     if (s == NULL)
         return -1;
     uintptr_t h = e->handle;
+    wsgo_no_go_in_child();
     Py_BEGIN_ALLOW_THREADS
     wsgoLog(h, WSGO_LOG_APP, s, n);
     Py_END_ALLOW_THREADS
@@ -62,6 +63,7 @@ void wsgo_errors_detach(PyObject *o)
     if (r == NULL) { /* out of memory: say so rather than lose it silently */
         char *report = wsgo_report(NULL);
         uintptr_t h = ((wsgo_errors *)o)->handle;
+        wsgo_no_go_in_child();
         Py_BEGIN_ALLOW_THREADS
         if (report)
             wsgoLog(h, WSGO_LOG_ERROR, report, strlen(report));

@@ -75,6 +75,7 @@ static PyObject *read_body(wsgo_input *in, Py_ssize_t n)
     char *p = PyBytes_AS_STRING(b); /* ours alone until returned */
     uintptr_t h = in->handle;
     ssize_t got;
+    wsgo_no_go_in_child();
     Py_BEGIN_ALLOW_THREADS
     got = wsgoBodyRead(h, p, (size_t)n);
     Py_END_ALLOW_THREADS

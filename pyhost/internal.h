@@ -7,6 +7,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <signal.h>
 #include <sys/types.h>
 #include "wsgo.h"
 
@@ -81,6 +82,23 @@ enum { WSGO_LOG_APP = 0, WSGO_LOG_ERROR = 1 };
 /* The pending exception as a traceback text (free with wsgo_free), cleared;
    NULL only when out of memory. GIL: held. */
 char *wsgo_report(wsgo_interp *st);
+/* The pending exception (new reference, with its traceback), cleared; NULL
+   when none. GIL: held. */
+PyObject *wsgo_take_exception(void);
+
+/* fork.c */
+extern volatile sig_atomic_t wsgo_forked; /* this process is a child the app forked */
+/* Registers the fork handler that sets wsgo_forked (once per process). */
+void wsgo_fork_watch(void);
+/* Ends a forked child that ran on into wsgo: prints its exception, exits
+   with its SystemExit code or 1. GIL: held. Never returns. */
+void wsgo_forked_child_exit(void);
+/* Called before each call into Go: a forked child must not make one. */
+static inline void wsgo_no_go_in_child(void)
+{
+    if (wsgo_forked)
+        wsgo_forked_child_exit();
+}
 /* wsgo_report, and under --debug *detail the exception as JSON for the
    --debug page (free with wsgo_free), else NULL. GIL: held. */
 char *wsgo_report_detail(wsgo_interp *st, char **detail);

@@ -37,7 +37,7 @@ int wsgo_add_type(PyTypeObject **slot, PyType_Spec *spec)
  * reference), or NULL when none is set; the exception is cleared.
  * GIL: held.
  */
-static PyObject *take_exception(void)
+PyObject *wsgo_take_exception(void)
 {
 #if PY_VERSION_HEX >= 0x030C0000
     return PyErr_GetRaisedException();
@@ -80,7 +80,7 @@ char *wsgo_report(wsgo_interp *st) { return wsgo_report_detail(st, NULL); }
 
 char *wsgo_report_detail(wsgo_interp *st, char **detail)
 {
-    PyObject *exc = take_exception(), *lines = NULL, *empty = NULL, *text = NULL;
+    PyObject *exc = wsgo_take_exception(), *lines = NULL, *empty = NULL, *text = NULL;
     char *report = NULL;
 
     if (detail)
@@ -176,6 +176,7 @@ wsgo_interp *wsgo_interp_new(const char *executable, char **error)
     wsgo_interp *st = NULL;
 
     *error = NULL;
+    wsgo_fork_watch();
     PyConfig_InitPythonConfig(&config);
     config.install_signal_handlers = 0; /* Go owns the signals (see signals.c) */
     config.buffered_stdio = 0;          /* print() reaches the log at once */

@@ -34,7 +34,7 @@ static PyObject *route_signal(PyObject *self, PyObject *const *args, Py_ssize_t 
     /* An invalid number fails here and in signal.signal, which says so. */
     int saved = sig > 0 && sig < NSIG && sigaction((int)sig, NULL, &go) == 0;
     PyObject *old = PyObject_CallFunctionObjArgs(args[0], args[1], args[2], NULL);
-    if (old == NULL || !saved)
+    if (old == NULL || !saved || wsgo_forked) /* a forked child keeps Python's handler: no Go there */
         return old;
     sigaction((int)sig, &go, NULL);
     wsgoSignal((int)sig, (int)kind);

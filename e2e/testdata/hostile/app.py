@@ -3,7 +3,9 @@
 /regex spins in C code with the GIL held (a regular expression that
 backtracks for ever); /flags shows what PYTHON* variables changed;
 /close-stdio closes fds 0 to 2, after which /print writes the query to
-stdout and /raise raises it; / answers which worker process it is.
+stdout and /raise raises it; /fork forks a child that raises, exits with
+the query's code, or returns, as the query says, and answers how it
+ended; / answers which worker process it is.
 """
 import os
 import re
@@ -34,5 +36,17 @@ def application(environ, start_response):
             pass  # fd 1 is closed: nothing to print to
     if path == "/raise":
         raise ValueError(environ["QUERY_STRING"])
+    if path == "/fork":
+        how = environ["QUERY_STRING"]
+        pid = os.fork()
+        if pid == 0:  # the child, which should have called os._exit()
+            if how == "raise":
+                raise RuntimeError("raised in the forked child")
+            if how.startswith("exit-"):
+                sys.exit(int(how[len("exit-"):]))
+        else:
+            _, status = os.waitpid(pid, 0)
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"child exited with %d" % os.waitstatus_to_exitcode(status)]
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"pid %d" % os.getpid()]

@@ -1,0 +1,64 @@
+/*
+ * fork.c: a process the app forks (os.fork) is a copy of one thread of a
+ * Go program: the Go runtime's other threads did not come along, so the
+ * child must never call into Go, where it would wait for them for ever.
+ * The app's child should end with os._exit() (multiprocessing's do); one
+ * that runs on into wsgo (returns from the request, raises, or calls
+ * sys.exit) is ended at the first point where it would enter Go.
+ */
+#include "internal.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+/* Set in the child by fork() itself: a flag, no Python object. */
+volatile sig_atomic_t wsgo_forked;
+
+static void after_fork_in_child(void) { wsgo_forked = 1; }
+
+static void watch_once(void) { (void)pthread_atfork(NULL, NULL, after_fork_in_child); }
+
+void wsgo_fork_watch(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    (void)pthread_once(&once, watch_once);
+}
+
+/* sys.stdout and sys.stderr's buffers, out before _exit. */
+static void flush_std(void)
+{
+    static const char *const names[] = {"stdout", "stderr"};
+    for (int i = 0; i < 2; i++) {
+        PyObject *f = PySys_GetObject(names[i]), *r; /* borrowed */
+        if (f && f != Py_None && (r = PyObject_CallMethod(f, "flush", NULL)) != NULL)
+            Py_DECREF(r);
+        PyErr_Clear();
+    }
+}
+
+void wsgo_forked_child_exit(void)
+{
+    int code = 1;
+    if (PyErr_ExceptionMatches(PyExc_SystemExit)) {
+        PyObject *exc = wsgo_take_exception(), *c = exc ? PyObject_GetAttrString(exc, "code") : NULL;
+        if (c == Py_None)
+            code = 0;
+        else if (c && PyLong_Check(c))
+            code = (int)PyLong_AsLong(c);
+        PyErr_Clear();
+        Py_XDECREF(c);
+        Py_XDECREF(exc);
+    } else if (PyErr_Occurred()) {
+        PyErr_Print();
+    }
+    flush_std();
+    fprintf(stderr,
+            "wsgo: a process the app forked (pid %ld) ran on into wsgo, which a forked child "
+            "cannot do; it exits with %d. End a forked child with os._exit(), or use "
+            "subprocess or multiprocessing.\n",
+            (long)getpid(), code);
+    fflush(stderr);
+    _exit(code);
+}
