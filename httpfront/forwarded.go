@@ -8,20 +8,34 @@ import (
 	"strings"
 )
 
-// forwardedFor reads the X-Forwarded-For fields, left to right; nil when
-// any item is not a node.
-func forwardedFor(values []string) []hop {
-	var hops []hop
+// forwardedForClient reads the X-Forwarded-For fields as one list and
+// returns the hop that names the client: walking from the right, the
+// first that is not a trusted proxy. What lies left of it the client
+// wrote, and is never read, so junk there changes nothing. Empty items
+// are skipped (RFC 9110 5.6.1). When every hop is trusted, the leftmost
+// is the client; when the walk meets an item that is not a node, the
+// last trusted hop before it, or none.
+func forwardedForClient(values []string, trust *AllowList) hop {
+	var items []string
 	for _, v := range values {
 		for item := range strings.SplitSeq(v, ",") {
-			h, ok := parseNode(strings.Trim(item, " \t"))
-			if !ok {
-				return nil
+			if item = strings.Trim(item, " \t"); item != "" {
+				items = append(items, item)
 			}
-			hops = append(hops, h)
 		}
 	}
-	return hops
+	var last hop
+	for i := len(items) - 1; i >= 0; i-- {
+		h, ok := parseNode(items[i])
+		switch {
+		case !ok:
+			return last
+		case !h.ip.IsValid() || !trust.trusts(h.ip):
+			return h
+		}
+		last = h
+	}
+	return last
 }
 
 // parseNode reads a node (RFC 7239 6): an IPv4 address, a bracketed IPv6

@@ -21,9 +21,10 @@ import (
 //     trusted proxy: every proxy appends the address it saw, so what lies
 //     left of the first untrusted hop was written by the client and may be
 //     forged. When every hop is trusted, the leftmost is the client.
-//   - X-Forwarded-* win over Forwarded, field by field: the common proxies
-//     (nginx, HAProxy, cloud load balancers) set the former and pass a
-//     client's Forwarded through untouched.
+//   - Forwarded is read only when no X-Forwarded-* header came: the
+//     common proxies (nginx, HAProxy, cloud load balancers) set those and
+//     pass a client's Forwarded through untouched, so beside them it is
+//     the client's, and would let it pick REMOTE_ADDR, Host or scheme.
 //   - Of X-Forwarded-Proto, -Host and -Port, the rightmost value counts:
 //     it is the one the nearest proxy set.
 //   - Forwarded's proto= and host= are taken from the element that names
@@ -171,10 +172,13 @@ func forward(req *wsgi.Request, trust *AllowList) {
 	if prefix, ok := checkedPrefix(lastItem(xprefix)); ok {
 		req.RawScriptName = prefix // SCRIPT_NAME before --root-path's (mount.go)
 	}
-	elem := pickClient(parseForwarded(fwd), trust)
-	client := pickClient(forwardedFor(xff), trust)
-	if client.node == "" {
-		client = elem
+	var elem hop
+	if len(xff)+len(xproto)+len(xhost)+len(xport)+len(xprefix) == 0 {
+		elem = pickClient(parseForwarded(fwd), trust)
+	}
+	client := elem
+	if len(xff) > 0 {
+		client = forwardedForClient(xff, trust)
 	}
 	if client.node != "" {
 		req.RemoteAddr, req.RemotePort = client.node, client.port
@@ -218,8 +222,8 @@ func forward(req *wsgi.Request, trust *AllowList) {
 	req.ServerName, req.ServerPort = splitHost(host, defPort)
 }
 
-// pickClient returns the hop that names the client: the rightmost one
-// not from a trusted proxy, or the leftmost when all are.
+// pickClient returns the Forwarded element that names the client: the
+// rightmost one not from a trusted proxy, or the leftmost when all are.
 func pickClient(hops []hop, trust *AllowList) hop {
 	for i := len(hops) - 1; i >= 0; i-- {
 		if !hops[i].ip.IsValid() || !trust.trusts(hops[i].ip) {

@@ -76,7 +76,13 @@ func TestForward(t *testing.T) {
 			result{"10.0.0.5", "", "http", "internal:8000", "internal", "8000"}},
 		{"IPv6 and ports in X-Forwarded-For", base("X-Forwarded-For", "[2001:db8::1]:4711"),
 			result{"2001:db8::1", "4711", "http", "internal:8000", "internal", "8000"}},
-		{"garbage in X-Forwarded-For voids it", base("X-Forwarded-For", "203.0.113.7, <script>"), unchanged},
+		{"garbage right of the client is where the walk stops: nothing to believe", base("X-Forwarded-For", "203.0.113.7, <script>"), unchanged},
+		{"garbage left of the client is never read", base("X-Forwarded-For", "x, 198.51.100.9"),
+			result{"198.51.100.9", "", "http", "internal:8000", "internal", "8000"}},
+		{"empty items are skipped", base("X-Forwarded-For", ", 198.51.100.9,, 10.0.0.2"),
+			result{"198.51.100.9", "", "http", "internal:8000", "internal", "8000"}},
+		{"garbage after trusted hops: the last trusted one", base("X-Forwarded-For", "junk, 10.0.0.5, 10.0.0.2"),
+			result{"10.0.0.5", "", "http", "internal:8000", "internal", "8000"}},
 		{"X-Forwarded-Proto https sets the scheme and the default port", base("X-Forwarded-Proto", "https", "X-Forwarded-Host", "example.com"),
 			result{"127.0.0.1", "5555", "https", "example.com", "example.com", "443"}},
 		{"X-Forwarded-Proto keeps a port the Host gives", base("X-Forwarded-Proto", "HTTPS"),
@@ -104,8 +110,14 @@ func TestForward(t *testing.T) {
 			result{"_x", "", "http", "a.b", "a.b", "80"}},
 		{"malformed Forwarded is ignored", base("Forwarded", `for=203.0.113.7;proto=https;host="unterminated`), unchanged},
 		{"Forwarded with an unquoted IPv6 is malformed", base("Forwarded", "for=[2001:db8::1]:80"), unchanged},
-		{"X-Forwarded-* win over Forwarded", base("Forwarded", "for=198.51.100.9;proto=http;host=f.example", "X-Forwarded-For", "203.0.113.7", "X-Forwarded-Proto", "https"),
-			result{"203.0.113.7", "", "https", "f.example", "f.example", "443"}},
+		// Beside X-Forwarded-*, a Forwarded header is the client's own (nginx
+		// passes it through): it may pick neither the address, nor Host, nor
+		// the scheme.
+		{"Forwarded beside X-Forwarded-* is ignored", base("Forwarded", "for=198.51.100.9;proto=http;host=f.example", "X-Forwarded-For", "203.0.113.7", "X-Forwarded-Proto", "https"),
+			result{"203.0.113.7", "", "https", "internal:8000", "internal", "8000"}},
+		{"Forwarded cannot set Host beside X-Forwarded-For", base("X-Forwarded-For", "203.0.113.7", "Forwarded", "for=1.1.1.1;host=evil.example;proto=https"),
+			result{"203.0.113.7", "", "http", "internal:8000", "internal", "8000"}},
+		{"Forwarded cannot name the client when X-Forwarded-For holds junk", base("X-Forwarded-For", "junk", "Forwarded", "for=10.1.2.3"), unchanged},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
