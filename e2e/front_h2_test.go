@@ -149,8 +149,13 @@ func dialH2(t *testing.T, s *server, cert testCert) *h2Conn {
 // for method and path, then the name/value pairs given.
 func (h *h2Conn) request(id uint32, method, path string, endStream bool, header ...string) {
 	h.t.Helper()
+	h.headers(id, endStream, append([]string{":method", method, ":scheme", "https", ":authority", "127.0.0.1", ":path", path}, header...)...)
+}
+
+// headers sends a HEADERS frame of exactly the name/value pairs given.
+func (h *h2Conn) headers(id uint32, endStream bool, fields ...string) {
+	h.t.Helper()
 	h.buf.Reset()
-	fields := append([]string{":method", method, ":scheme", "https", ":authority", "127.0.0.1", ":path", path}, header...)
 	for i := 0; i < len(fields); i += 2 {
 		h.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
 	}
@@ -190,6 +195,40 @@ func (h *h2Conn) statuses(streams ...uint32) map[uint32]string {
 		}
 	}
 	return got
+}
+
+// What an HTTP/1 request line may not hold, an HTTP/2 request may not
+// either: net/http lets these through, wsgo refuses them as HTTP/1 does.
+func TestH2RequestsRefusedAsOnHTTP1(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "refused")
+	s := startH2(t, cert)
+	raw := dialH2(t, s, cert)
+	tests := []struct {
+		name   string
+		fields []string
+		status string
+	}{
+		{"CONNECT", []string{":method", "CONNECT", ":authority", "127.0.0.1:443"}, "501"},
+		{"a method that is not a token", []string{":method", "G T", ":scheme", "https", ":authority", "h", ":path", "/m"}, "400"},
+		{"the asterisk form with GET", []string{":method", "GET", ":scheme", "https", ":authority", "h", ":path", "*"}, "400"},
+		{"a fragment in the path", []string{":method", "GET", ":scheme", "https", ":authority", "h", ":path", "/a#frag"}, "400"},
+		{"a space in the path", []string{":method", "GET", ":scheme", "https", ":authority", "h", ":path", "/a b"}, "400"},
+		// net/http resets this stream itself: it cannot parse the URL.
+		{"a malformed escape in the path", []string{":method", "GET", ":scheme", "https", ":authority", "h", ":path", "/a%zz"}, "reset"},
+		{"neither :authority nor Host", []string{":method", "GET", ":scheme", "https", ":path", "/no-host"}, "400"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name+": "+tc.status, func(t *testing.T) {
+			id := uint32(2*i + 1)
+			raw.headers(id, true, tc.fields...)
+			if got := raw.statuses(id)[id]; got != tc.status {
+				t.Errorf("got %s; want %s", got, tc.status)
+			}
+		})
+	}
+	if seen := h2Seen(t, s, tlsClient(false, cert)); len(seen) != 0 {
+		t.Errorf("the app saw refused requests: %q", seen)
+	}
 }
 
 func TestH2StalledBodyHoldsNoPythonThread(t *testing.T) {

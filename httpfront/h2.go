@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -129,9 +130,9 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 	}
 	body := &h2body{r: capBody(hr.Body, s.limits.body), rc: res.rc, stall: s.stallTimeout, res: res}
 	req := h2Request(hr, body)
-	status, why := s.limits.h2Status(hr)
-	if status == 0 && !validHost(hr.Host) { // net/http checks only its characters
-		status, why = http.StatusBadRequest, "malformed :authority or Host"
+	status, why := h2RequestError(hr)
+	if status == 0 {
+		status, why = s.limits.h2Status(hr)
 	}
 	if status != 0 {
 		res.req = req
@@ -140,6 +141,28 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	s.serveRequest(hr.Context(), req, res, s.trust.trustsPeer(h2Peer(hr)))
+}
+
+// h2RequestError refuses what HTTP/1 refuses in a request head (head.go)
+// and net/http lets through on HTTP/2; 0 when the request is fine.
+func h2RequestError(hr *http.Request) (int, string) {
+	switch t := hr.RequestURI; {
+	case !validToken(hr.Method):
+		return http.StatusBadRequest, "invalid method"
+	case hr.Method == http.MethodConnect:
+		return http.StatusNotImplemented, "CONNECT: wsgo is not a proxy"
+	case t == "*" && hr.Method != http.MethodOptions:
+		return http.StatusBadRequest, "asterisk-form target for a method other than OPTIONS"
+	case t != "*" && !strings.HasPrefix(t, "/"):
+		return http.StatusBadRequest, "request target not a path"
+	case targetError(t) != "":
+		return http.StatusBadRequest, targetError(t)
+	case hr.Host == "":
+		return http.StatusBadRequest, "request without :authority or Host"
+	case !validHost(hr.Host): // net/http checks only its characters
+		return http.StatusBadRequest, "malformed :authority or Host"
+	}
+	return 0, ""
 }
 
 // h2Peer is the client's address of an HTTP/2 request.
@@ -167,12 +190,8 @@ func h2Request(hr *http.Request, body io.Reader) *wsgi.Request {
 		HasContentLength: len(hr.Header["Content-Length"]) > 0,
 		Body:             body,
 	}
-	if hr.Host != "" {
-		req.ServerName, req.ServerPort = splitHost(hr.Host, "443")
-		req.Header = append(req.Header, wsgi.Header{Name: "Host", Value: hr.Host})
-	} else if a, ok := hr.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok {
-		req.ServerName, req.ServerPort = hostPort(a)
-	}
+	req.ServerName, req.ServerPort = splitHost(hr.Host, "443") // h2RequestError: never empty
+	req.Header = append(req.Header, wsgi.Header{Name: "Host", Value: hr.Host})
 	if ip, port, err := net.SplitHostPort(hr.RemoteAddr); err == nil {
 		req.RemoteAddr, req.RemotePort = ip, port
 	}

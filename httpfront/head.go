@@ -162,23 +162,29 @@ func (r *headReader) requestLine(h *requestHead) error {
 	if !validToken(line[:sp1]) {
 		return badRequest("invalid method")
 	}
-	target := line[sp1+1 : sp2]
-	for _, c := range target {
-		// '#' too: a fragment is never sent (RFC 9112 3.2), and one taken
-		// into PATH_INFO would route the request wrongly.
-		if c <= ' ' || c == 0x7f || c == '#' {
-			return badRequest("invalid character in the request target")
-		}
-	}
-	path, _, _ := bytes.Cut(target, []byte("?"))
-	for i := bytes.IndexByte(path, '%'); i >= 0; i = bytes.IndexByte(path, '%') {
-		// RFC 3986 2.1: '%' starts two hex digits.
-		if len(path) < i+3 || !isHex(path[i+1]) || !isHex(path[i+2]) {
-			return badRequest("malformed percent-escape in the request path")
-		}
-		path = path[i+3:]
+	if why := targetError(line[sp1+1 : sp2]); why != "" {
+		return badRequest(why)
 	}
 	return nil
+}
+
+// targetError says what is wrong with the characters of a request target
+// (HTTP/1's or HTTP/2's :path), or "".
+func targetError[T string | []byte](target T) string {
+	for i := range len(target) {
+		// '#' too: a fragment is never sent (RFC 9112 3.2), and one taken
+		// into PATH_INFO would route the request wrongly.
+		if c := target[i]; c <= ' ' || c == 0x7f || c == '#' {
+			return "invalid character in the request target"
+		}
+	}
+	for i := 0; i < len(target) && target[i] != '?'; i++ {
+		// RFC 3986 2.1: in the path, '%' starts two hex digits.
+		if target[i] == '%' && (i+2 >= len(target) || !isHex(target[i+1]) || !isHex(target[i+2])) {
+			return "malformed percent-escape in the request path"
+		}
+	}
+	return ""
 }
 
 // field checks the header field line at buf[start:] and records it.
