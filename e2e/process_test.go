@@ -545,3 +545,38 @@ func TestWorkersFlag(t *testing.T) {
 		}
 	})
 }
+
+// SIGTERM sent to a worker itself (by the app, kill, or systemd's default
+// KillMode) used to stop it behind the master's back, which went on
+// lending it connections: each was reset. Now the worker asks to be
+// replaced and serves until then.
+func TestWorkerGivenSIGTERMIsReplacedWithoutLosingRequests(t *testing.T) {
+	s, _ := procStart(t, nil, "--workers", "1")
+	old := readyPids(s)["1"]
+	if err := syscall.Kill(old, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(15 * time.Second)
+	served := 0
+	for ; readyPids(s)["1"] == old && time.Now().Before(deadline); served++ {
+		resp, err := client.Get(s.URL + "/")
+		if err != nil {
+			t.Fatalf("request %d after the worker's SIGTERM: %v", served+1, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d after the worker's SIGTERM: %d", served+1, resp.StatusCode)
+		}
+	}
+	if readyPids(s)["1"] == old {
+		t.Fatal("no new worker within 15 s of the old one's SIGTERM")
+	}
+	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(old)+`\) asks to be replaced: it got SIGTERM itself \(to stop wsgo, send SIGTERM to the master\)`, 5*time.Second) {
+		t.Error("the master did not say why the worker was replaced")
+	}
+	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(old)+`\) exited`, 10*time.Second) {
+		t.Error("the old worker did not exit")
+	}
+	t.Logf("%d requests served on fresh connections while the worker was replaced", served)
+}

@@ -53,6 +53,7 @@ const (
 	WhyMaxRequests Why = iota + 1 // --max-requests
 	WhyMaxRSS                     // --max-rss
 	WhyStuck                      // a thread stays stuck in a request that timed out
+	WhySignal                     // the worker itself got SIGTERM (from the app, or kill)
 )
 
 // Msg is one packet: a kind, a slot and data. Lend carries a descriptor

@@ -105,7 +105,7 @@ func (m *Master) handle(ev event) {
 			}
 		}
 	case evRecycle:
-		if w.phase == ready && !w.replaced {
+		if w.phase == ready && !w.replaced && !m.isDraining() { // stopping: no new workers
 			m.log.Info(fmt.Sprintf("wsgo: worker %d (pid %d) asks to be replaced: %s", w.id, w.cmd.Process.Pid, ev.detail))
 			m.replace("recycling worker "+fmt.Sprint(w.id), recycleReason(ev.why), []*worker{w})
 		}

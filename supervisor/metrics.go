@@ -34,6 +34,7 @@ const (
 	reasonMaxRequests  = "max_requests"
 	reasonMaxRSS       = "max_rss"
 	reasonStuck        = "timeout_stuck" // a thread stayed stuck in a request that timed out
+	reasonSignal       = "sigterm"       // the worker itself got SIGTERM
 )
 
 // recycleReason is the restart reason of a worker's Recycle.
@@ -45,6 +46,8 @@ func recycleReason(why handoff.Why) string {
 		return reasonMaxRSS
 	case handoff.WhyStuck:
 		return reasonStuck
+	case handoff.WhySignal:
+		return reasonSignal
 	}
 	return "recycle"
 }
@@ -84,7 +87,7 @@ func (m *Master) serveMetrics() error {
 	reg := promtext.NewRegistry()
 	x := &metrics{m: m}
 	x.restarts = reg.CounterVec("wsgo_worker_restarts_total",
-		"Worker processes replaced, by reason: crash, start_failure, reload, max_requests, max_rss, timeout_stuck.",
+		"Worker processes replaced, by reason: crash, start_failure, reload, max_requests, max_rss, timeout_stuck, sigterm.",
 		"reason", reasonCrash, reasonStartFailure, reasonReload, reasonMaxRequests, reasonMaxRSS, reasonStuck)
 	x.ownAnswers = reg.CounterVec("wsgo_master_responses_total",
 		"Responses the master sent itself: 502 for a request whose worker died, 503 for a connection no worker took in time.",

@@ -91,9 +91,18 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGUSR1)
 	go func() {
+		asked := false
 		for sig := range sigs {
 			if sig == syscall.SIGUSR1 { // sent to this worker alone, as to a gunicorn worker
 				reopenLogs(logger)
+				continue
+			}
+			// SIGTERM to this worker alone (the app, kill, systemd's
+			// KillMode=control-group): the master would go on lending it
+			// connections it no longer serves. It asks to be replaced and
+			// serves until drained; a second SIGTERM, or no master, stops it.
+			if !asked && link.Recycle(handoff.WhySignal, "it got SIGTERM itself (to stop wsgo, send SIGTERM to the master)") == nil {
+				asked = true
 				continue
 			}
 			release <- false
