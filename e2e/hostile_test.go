@@ -186,3 +186,35 @@ func TestAForkedChildThatRunsOnIntoWsgoExits(t *testing.T) {
 		t.Errorf("after the forks: %d %q", resp.StatusCode, body)
 	}
 }
+
+// An app that closes the worker's channel to the master (a careless
+// os.closerange) cut it off: the master went on lending it connections
+// that hung for ever. The master sees the channel fail, kills the worker
+// and replaces it.
+func TestAWorkerCutOffFromTheMasterIsReplaced(t *testing.T) {
+	s := startHostile(t, nil, "--threads", "1")
+	old := readyPids(s)["1"]
+	quick := &http.Client{Timeout: 3 * time.Second}
+	if resp, err := quick.Get(s.URL + "/close-channel"); err == nil {
+		resp.Body.Close() // the worker may or may not still answer it
+	}
+	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(old)+`\) lost its channel to the master, yet runs on`, 10*time.Second) {
+		t.Fatal("the master did not notice the lost channel")
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for readyPids(s)["1"] == old && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if readyPids(s)["1"] == old {
+		t.Fatal("no new worker within 15 s")
+	}
+	resp, err := quick.Get(s.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "pid "+strconv.Itoa(readyPids(s)["1"]) {
+		t.Errorf("after the replacement: %d %q; want 200 from the new worker", resp.StatusCode, body)
+	}
+}

@@ -112,6 +112,12 @@ func (m *Master) handle(ev event) {
 	case evExit:
 		m.reap(w)
 		m.afterExit(w)
+	case evLinkLost:
+		if w.state == nil { // not reaped yet
+			m.log.Error(fmt.Sprintf("wsgo: worker %d (pid %d) lost its channel to the master, yet runs on: did the app close "+
+				"file descriptors it does not own (os.closerange)? Killing it to replace it", w.id, w.cmd.Process.Pid))
+			w.kill("its channel to the master was lost")
+		}
 	case evReload:
 		m.reload(ev.detail)
 	case evRespawn:

@@ -36,6 +36,7 @@ type worker struct {
 	killedFor string
 	hello     handoff.Hello
 	state     *os.ProcessState // once reaped; the loop's
+	exited    chan struct{}    // closed once the process has exited
 
 	serial uint64 // the order it was started in (metrics.go)
 
@@ -53,11 +54,12 @@ type worker struct {
 type eventKind int
 
 const (
-	evReady   eventKind = iota // the worker imported the app
-	evRecycle                  // the worker asks to be replaced (detail: why)
-	evExit                     // the process is gone and its messages read
-	evRespawn                  // a backoff ended: start position id again
-	evReload                   // replace every worker (detail: why): --reload saw the app's files change, or SIGHUP
+	evReady    eventKind = iota // the worker imported the app
+	evRecycle                   // the worker asks to be replaced (detail: why)
+	evExit                      // the process is gone and its messages read
+	evRespawn                   // a backoff ended: start position id again
+	evReload                    // replace every worker (detail: why): --reload saw the app's files change, or SIGHUP
+	evLinkLost                  // the worker's channel failed, yet it lives on
 )
 
 type event struct {
@@ -101,7 +103,7 @@ func (m *Master) spawn(id int) (*worker, error) {
 		crash.Close()
 		return nil, fmt.Errorf("wsgo: starting a worker: %w", err)
 	}
-	w := &worker{id: id, cmd: cmd, ch: ch, slots: slots, crash: crash, conns: map[uint32]heldConn{}}
+	w := &worker{id: id, cmd: cmd, ch: ch, slots: slots, crash: crash, conns: map[uint32]heldConn{}, exited: make(chan struct{})}
 	m.mu.Lock()
 	m.spawned++
 	w.serial = m.spawned
@@ -140,6 +142,7 @@ func (m *Master) read(w *worker, done chan<- struct{}) {
 			syscall.Close(fd) // workers send no descriptors
 		}
 		if err != nil {
+			m.linkLost(w)
 			return
 		}
 		switch msg.Kind {
@@ -165,9 +168,22 @@ func (m *Master) read(w *worker, done chan<- struct{}) {
 	}
 }
 
+// linkLost follows a worker's channel failing. A worker that exits closes
+// its end; one whose app closed it (os.closerange) lives on deaf to the
+// master's orders, while the master would go on lending it connections:
+// it is killed, which lends them again (reap), and replaced.
+func (m *Master) linkLost(w *worker) {
+	select {
+	case <-w.exited:
+	case <-time.After(time.Second):
+		m.events <- event{kind: evLinkLost, w: w}
+	}
+}
+
 // wait reaps the process once it has exited and its messages are read.
 func (m *Master) wait(w *worker, read <-chan struct{}) {
 	w.cmd.Wait()
+	close(w.exited)
 	select {
 	case <-read:
 	case <-time.After(time.Second):

@@ -2,7 +2,9 @@
 
 /regex spins in C code with the GIL held (a regular expression that
 backtracks for ever); /flags shows what PYTHON* variables changed;
-/close-stdio closes fds 0 to 2, after which /print writes the query to
+/close-channel closes the worker's channel to the master, as a careless
+os.closerange would (which also breaks Go's own poller); /close-stdio
+closes fds 0 to 2, after which /print writes the query to
 stdout and /raise raises it; /fork forks a child that raises, exits with
 the query's code, or returns, as the query says, and answers how it
 ended; / answers which worker process it is.
@@ -10,6 +12,21 @@ ended; / answers which worker process it is.
 import os
 import re
 import sys
+
+
+def seqpacket_fds():
+    """This process's unix SOCK_SEQPACKET sockets: wsgo's channel."""
+    with open("/proc/net/unix") as f:
+        inodes = {line.split()[6] for line in list(f)[1:] if line.split()[4] == "0005"}
+    fds = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink("/proc/self/fd/" + name)
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[len("socket:["):-1] in inodes:
+            fds.append(int(name))
+    return fds
 
 
 def application(environ, start_response):
@@ -27,6 +44,9 @@ def application(environ, start_response):
         re.match(r"(a+)+$", "a" * 64 + "b")
     if path == "/close-stdio":
         for fd in (0, 1, 2):
+            os.close(fd)
+    if path == "/close-channel":
+        for fd in seqpacket_fds():
             os.close(fd)
     if path == "/print":
         try:
