@@ -238,3 +238,19 @@ func TestOpsHTTPProxyProtocolConnectionOutlivesItsWorker(t *testing.T) {
 		t.Errorf("a later worker waited for a second PROXY header:\n%s", s.logs.String())
 	}
 }
+
+// With --proxy-protocol, a peer outside --forwarded-allow-ips is first
+// looked at for a forged PROXY header. That look and its request head
+// share one --header-timeout: each used to get its own, so a head could
+// take twice as long.
+func TestOpsHTTPProxyProtocolLookSharesTheHeaderTimeout(t *testing.T) {
+	s := frontStart(t, nil, "--proxy-protocol", "--forwarded-allow-ips", "10.9.9.9", "--header-timeout", "2")
+	c := dial(t, s)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GE")
+	time.Sleep(2500 * time.Millisecond) // past the one timeout, within two
+	io.WriteString(c, "T / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	if got, _ := io.ReadAll(c); len(got) != 0 {
+		t.Errorf("a head finished after --header-timeout got %.80q; want the connection closed", got)
+	}
+}

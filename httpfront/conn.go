@@ -49,6 +49,11 @@ type conn struct {
 	// session); it cannot go back to its owner.
 	pinned bool
 
+	// headBy, when set, is when the first request's head is due: the
+	// look for a forged PROXY header has already spent part of its
+	// --header-timeout (proxyproto.go).
+	headBy time.Time
+
 	remoteIP, remotePort string // "" on a unix socket
 	trusted              bool   // its proxy headers are believed (proxy.go)
 	localName, localPort string // SERVER_NAME and SERVER_PORT for requests without a host
@@ -231,7 +236,11 @@ func (c *conn) end(clean bool) {
 // connection may carry another.
 func (c *conn) handle() bool {
 	start := time.Now()
-	c.rwc.SetReadDeadline(time.Now().Add(c.s.headerTimeout))
+	due := start.Add(c.s.headerTimeout)
+	if !c.headBy.IsZero() {
+		due, c.headBy = c.headBy, time.Time{}
+	}
+	c.rwc.SetReadDeadline(due)
 	h, err := c.head.read()
 	var refused *headError
 	switch {

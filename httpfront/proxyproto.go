@@ -244,7 +244,8 @@ func (c *conn) readProxyHeader() (remote, local net.Addr, ok bool) {
 // --forwarded-allow-ips opens with a PROXY header, which it may not send.
 // Any HTTP request is longer than the bytes looked at.
 func (c *conn) forgedProxyHeader() bool {
-	c.rwc.SetReadDeadline(time.Now().Add(c.s.headerTimeout))
+	c.headBy = time.Now().Add(c.s.headerTimeout) // one timeout for the look and the head
+	c.rwc.SetReadDeadline(c.headBy)
 	first, _ := c.br.Peek(len(proxyV1Sig))
 	if !looksLikeProxyHeader(first) {
 		return false

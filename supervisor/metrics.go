@@ -113,7 +113,9 @@ func (m *Master) serveMetrics() error {
 		return promtext.Merge(append(x.gatherWorkers(), reg.Gather()...))
 	}))
 	m.handleHealth(mux)
-	x.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+	// A scraper's idle keep-alive connection is closed after a while: each
+	// holds a descriptor of the master's.
+	x.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
 		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelDebug)}
 	go x.server.Serve(l)
 	m.metrics = x
