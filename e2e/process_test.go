@@ -580,3 +580,40 @@ func TestWorkerGivenSIGTERMIsReplacedWithoutLosingRequests(t *testing.T) {
 	}
 	t.Logf("%d requests served on fresh connections while the worker was replaced", served)
 }
+
+// A worker stopped (SIGSTOP, a debugger) or wedged takes connections and
+// answers none. The master, hearing nothing from it for --graceful-timeout
+// (at least five one-second beats), kills and replaces it, and a request
+// lent to it meanwhile is served by the new one.
+func TestAWorkerGoneSilentIsReplaced(t *testing.T) {
+	s, _ := procStart(t, nil, "--workers", "1", "--graceful-timeout", "2")
+	old := readyPids(s)["1"]
+	if err := syscall.Kill(old, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(old, syscall.SIGCONT) })
+	type answer struct {
+		status int
+		err    error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		client := &http.Client{Timeout: 30 * time.Second}
+		resp, err := client.Get(s.URL + "/")
+		if err != nil {
+			answered <- answer{0, err}
+			return
+		}
+		resp.Body.Close()
+		answered <- answer{resp.StatusCode, nil}
+	}()
+	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(old)+`\) has sent nothing for \d+s \(stopped, by SIGSTOP or a debugger, or wedged\); killing it to replace it`, 20*time.Second) {
+		t.Fatal("the stopped worker was not noticed")
+	}
+	if a := <-answered; a.err != nil || a.status != 200 {
+		t.Errorf("the request lent to the stopped worker: %d, %v; want 200 from its replacement", a.status, a.err)
+	}
+	if readyPids(s)["1"] == old {
+		t.Error("worker 1 was not replaced")
+	}
+}

@@ -44,6 +44,7 @@ const (
 	// packet: MetricsPart while more follow, MetricsEnd with the last.
 	MetricsPart Kind = 'p'
 	MetricsEnd  Kind = 'm'
+	Alive       Kind = 'l' // every BeatInterval from a ready worker (Link.Beat)
 )
 
 // Why is the cause of a Recycle, sent as its Slot.

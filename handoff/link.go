@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -69,6 +70,20 @@ func (w *Link) Ready(h Hello) error {
 		return err
 	}
 	return w.ch.Send(Msg{Kind: Ready, Data: data}, -1)
+}
+
+// BeatInterval is how often a ready worker tells the master it lives.
+const BeatInterval = time.Second
+
+// Beat tells the master every BeatInterval that this worker's Go runtime
+// runs, until the channel fails. A worker stopped (SIGSTOP, a debugger)
+// or wedged goes silent, and the master replaces it.
+func (w *Link) Beat() {
+	for range time.Tick(BeatInterval) {
+		if w.ch.Send(Msg{Kind: Alive}, -1) != nil {
+			return
+		}
+	}
 }
 
 // Recycle asks the master to replace this worker, for reason.

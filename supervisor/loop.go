@@ -74,6 +74,7 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 			m.handle(ev)
 		case now := <-tick.C:
 			m.expirePending(now)
+			m.killSilent(now)
 		case <-delayOver:
 			return m.stop("--shutdown-delay over", sigs)
 		}

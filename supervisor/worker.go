@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -37,6 +38,7 @@ type worker struct {
 	hello     handoff.Hello
 	state     *os.ProcessState // once reaped; the loop's
 	exited    chan struct{}    // closed once the process has exited
+	heard     atomic.Int64     // when its last message came, in Unix nanoseconds
 
 	serial uint64 // the order it was started in (metrics.go)
 
@@ -145,6 +147,7 @@ func (m *Master) read(w *worker, done chan<- struct{}) {
 			m.linkLost(w)
 			return
 		}
+		w.heard.Store(time.Now().UnixNano())
 		switch msg.Kind {
 		case handoff.Ready:
 			if err := json.Unmarshal(msg.Data, &w.hello); err != nil {
@@ -177,6 +180,25 @@ func (m *Master) linkLost(w *worker) {
 	case <-w.exited:
 	case <-time.After(time.Second):
 		m.events <- event{kind: evLinkLost, w: w}
+	}
+}
+
+// killSilent kills the ready workers that have sent nothing (not even
+// handoff.Alive) for --graceful-timeout, at least five beats: stopped
+// (SIGSTOP, a debugger) or wedged, they would take connections and answer
+// none. The loop's.
+func (m *Master) killSilent(now time.Time) {
+	limit := max(m.cfg.GracefulTimeout, 5*handoff.BeatInterval)
+	for _, w := range m.living() {
+		m.mu.Lock()
+		ready := w.phase == ready
+		m.mu.Unlock()
+		silent := now.Sub(time.Unix(0, w.heard.Load()))
+		if ready && w.state == nil && w.killedFor == "" && silent > limit {
+			m.log.Error(fmt.Sprintf("wsgo: worker %d (pid %d) has sent nothing for %s (stopped, by SIGSTOP or a debugger, or wedged); killing it to replace it",
+				w.id, w.cmd.Process.Pid, silent.Round(time.Second)))
+			w.kill("it went silent")
+		}
 	}
 }
 

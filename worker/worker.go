@@ -86,6 +86,7 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	if err := link.Ready(hello); err != nil {
 		return exitcode.Errorf(exitcode.Failure, "wsgo: worker %d cannot reach the master: %v", link.ID, err)
 	}
+	go link.Beat()
 
 	release := make(chan bool, 2) // true: give connections back; false: close them
 	sigs := make(chan os.Signal, 1)

@@ -46,7 +46,7 @@ func RunFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, EnvVars: []string{"WSGO_ENV"},
 			Usage: "set environment variable `KEY=VALUE` for the app (repeatable)"},
 		&cli.IntFlag{Name: "graceful-timeout", EnvVars: []string{"WSGO_GRACEFUL_TIMEOUT"}, Value: 30,
-			Usage: "`SECONDS` in-flight requests get to finish after SIGTERM, SIGINT, or a worker's replacement"},
+			Usage: "`SECONDS` in-flight requests get to finish after SIGTERM, SIGINT, or a worker's replacement; a worker silent this long (stopped or wedged) is replaced"},
 		&cli.IntFlag{Name: "shutdown-delay", EnvVars: []string{"WSGO_SHUTDOWN_DELAY"},
 			Usage: "after SIGTERM, keep accepting connections for `SECONDS` with /readyz answering 503, so a load balancer stops sending first; then finish in-flight requests"},
 		&cli.IntFlag{Name: "timeout", Aliases: []string{"t"}, EnvVars: []string{"WSGO_TIMEOUT"}, Value: 0,
