@@ -137,7 +137,7 @@ func readProxyV2(r byteReader) (proxyHeader, error) {
 	case 2:
 		size = 16
 	}
-	if local || size == 0 {
+	if local || size == 0 || fixed[13]&0xf == 0 { // UNSPEC: keep the socket's addresses
 		return proxyHeader{}, nil
 	}
 	if len(rest) < 2*size+4 {

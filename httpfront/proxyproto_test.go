@@ -42,6 +42,7 @@ func TestReadProxyHeader(t *testing.T) {
 		{name: "v2 TCP4", in: string(proxyV2(1, 0x11, src4, dst4, nil)), src: src4, dst: dst4},
 		{name: "v2 TCP6 with TLVs", in: string(proxyV2(1, 0x21, src6, dst6, []byte{0x04, 0, 1, 'x'})), src: src6, dst: dst6},
 		{name: "v2 LOCAL", in: string(proxyV2(0, 0x11, src4, dst4, nil))},
+		{name: "v2 IPv4 with UNSPEC transport: the socket's addresses", in: string(proxyV2(1, 0x10, src4, dst4, nil))},
 		{name: "v2 UNSPEC", in: string(proxyV2(1, 0x00, netip.AddrPort{}, netip.AddrPort{}, nil))},
 		{name: "v1 TCP4 with an IPv6 address", in: "PROXY TCP4 2001:db8::7 10.0.0.5 4711 443\r\n", bad: true},
 		{name: "v1 port over 65535", in: "PROXY TCP4 203.0.113.7 10.0.0.5 65536 443\r\n", bad: true},

@@ -337,6 +337,7 @@ func (h *Host) Shutdown(ctx context.Context) error {
 		}
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("pyhost: Python finalization still waiting (a non-daemon thread?): %w", ctx.Err())
+		return fmt.Errorf("pyhost: Python finalization still waiting, so the app's atexit handlers have not run "+
+			"(a thread of the app that never ends? Python waits for it unless it was started with daemon=True): %w", ctx.Err())
 	}
 }
