@@ -28,6 +28,10 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	// The master decides: a terminal's Ctrl-C or hang-up reaches the whole
 	// process group, and must not stop workers behind the master's back.
 	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGTTIN, syscall.SIGTTOU)
+	// Caught from the start, handled once ready (below): a SIGTERM while
+	// the app imports must not kill the worker by its default action.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGUSR1)
 	ensureTwoPs(logger)
 	host, err := pyhost.Start(pyhost.Config{
 		Target:     o.Target,
@@ -89,8 +93,6 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	go link.Beat()
 
 	release := make(chan bool, 2) // true: give connections back; false: close them
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGUSR1)
 	go func() {
 		asked := false
 		for sig := range sigs {
