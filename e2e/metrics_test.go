@@ -398,10 +398,14 @@ func TestMetricsCountRestartsByReason(t *testing.T) {
 		t.Fatal("SIGHUP did not reload")
 	}
 	sc := s.scrape()
-	for reason, want := range map[string]float64{"max_requests": 1, "reload": 1, "crash": 0, "start_failure": 0, "max_rss": 0, "timeout_stuck": 0} {
+	reasons := map[string]float64{"max_requests": 1, "reload": 1, "crash": 0, "start_failure": 0, "max_rss": 0, "timeout_stuck": 0, "sigterm": 0}
+	for reason, want := range reasons {
 		if n := sc.sum("wsgo_worker_restarts_total", "reason", reason); n != want {
 			t.Errorf("wsgo_worker_restarts_total{reason=%q} = %v, want %v", reason, n, want)
 		}
+	}
+	if got := len(sc["wsgo_worker_restarts_total"]); got != len(reasons) {
+		t.Errorf("wsgo_worker_restarts_total has %d series, want one per reason (%d), zeros included", got, len(reasons))
 	}
 }
 

@@ -88,7 +88,7 @@ func (m *Master) serveMetrics() error {
 	x := &metrics{m: m}
 	x.restarts = reg.CounterVec("wsgo_worker_restarts_total",
 		"Worker processes replaced, by reason: crash, start_failure, reload, max_requests, max_rss, timeout_stuck, sigterm.",
-		"reason", reasonCrash, reasonStartFailure, reasonReload, reasonMaxRequests, reasonMaxRSS, reasonStuck)
+		"reason", reasonCrash, reasonStartFailure, reasonReload, reasonMaxRequests, reasonMaxRSS, reasonStuck, reasonSignal)
 	x.ownAnswers = reg.CounterVec("wsgo_master_responses_total",
 		"Responses the master sent itself: 502 for a request whose worker died, 503 for a connection no worker took in time.",
 		"code", "502", "503")
