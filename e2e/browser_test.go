@@ -142,7 +142,11 @@ func TestBrowserDjangoAdminLogin(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#id_username"), "ada"),
 		chromedp.SendKeys(chromedp.CSS("#id_password"), "correct horse battery"),
 		chromedp.Submit(chromedp.CSS("#login-form")),
-		chromedp.WaitVisible(chromedp.CSS("#user-tools")))
+		chromedp.WaitVisible(chromedp.CSS("#user-tools")),
+		// The page's load event comes after its stylesheets: a node can be
+		// visible before base.css applies (CI's PYLINK=shared run once read
+		// the header's colour in between).
+		chromedp.Poll[chromedp.Void](`document.readyState === "complete"`))
 	// Read in one evaluation: the admin's scripts may still be replacing
 	// nodes, and a node looked up by id in one call can be gone by the next
 	// (CDP's "No node with given id found").
