@@ -206,6 +206,19 @@ func closeCount(t *testing.T, s *server, k string) int {
 	return n
 }
 
+// fetchKeyed GETs path with a fresh key, under which the app counts what
+// the request did (close() and more), checks the answer is 200 with body
+// want, and returns the key.
+func fetchKeyed(t *testing.T, s *server, path, want string) string {
+	t.Helper()
+	k := key(t)
+	resp, body := fetch(t, s, "GET", path+"?key="+k, nil)
+	if resp.StatusCode != 200 || body != want {
+		t.Errorf("%s %q, want 200 %q", resp.Status, body, want)
+	}
+	return k
+}
+
 // waitClosed polls until close() ran for k, then checks it ran exactly once.
 func waitClosed(t *testing.T, s *server, k string) {
 	t.Helper()
@@ -811,22 +824,14 @@ func TestConformanceResponse(t *testing.T) {
 		return seen
 	}
 	t.Run("iteration stops once the declared Content-Length is sent", func(t *testing.T) {
-		k := key(t)
-		resp, body := fetch(t, s, "GET", "/cl-endless?key="+k, nil)
-		if resp.StatusCode != 200 || body != "abcabc" {
-			t.Errorf("%s %q, want 200 \"abcabc\"", resp.Status, body)
-		}
+		k := fetchKeyed(t, s, "/cl-endless", "abcabc")
 		waitClosed(t, s, k)
 		if n := clSeen(t, k).Pulled; n != 2 {
 			t.Errorf("the server took %d chunks of the endless body, want the 2 that make its 6 bytes", n)
 		}
 	})
 	t.Run("write() past the declared Content-Length raises", func(t *testing.T) {
-		k := key(t)
-		resp, body := fetch(t, s, "GET", "/cl-write-past?key="+k, nil)
-		if resp.StatusCode != 200 || body != "abcde" {
-			t.Errorf("%s %q, want 200 \"abcde\"", resp.Status, body)
-		}
+		k := fetchKeyed(t, s, "/cl-write-past", "abcde")
 		want := "ValueError: write() past the response's Content-Length: 5 bytes declared, 3 written before " +
 			"these 3; fix the Content-Length header, or leave it out"
 		if got := clSeen(t, k).WriteError; got == nil || *got != want {
@@ -882,12 +887,7 @@ func TestConformanceResponse(t *testing.T) {
 	}
 
 	t.Run("close() is called after a normal response", func(t *testing.T) {
-		k := key(t)
-		resp, body := fetch(t, s, "GET", "/close/normal?key="+k, nil)
-		if resp.StatusCode != 200 || body != "abc" {
-			t.Errorf("%s %q, want 200 \"abc\"", resp.Status, body)
-		}
-		waitClosed(t, s, k)
+		waitClosed(t, s, fetchKeyed(t, s, "/close/normal", "abc"))
 	})
 
 	t.Run("close() is called when the iterable raises before any chunk", func(t *testing.T) {

@@ -18,11 +18,7 @@ import (
 func forwardedForClient(values []string, trust *AllowList) hop {
 	var items []string
 	for _, v := range values {
-		for item := range strings.SplitSeq(v, ",") {
-			if item = strings.Trim(item, " \t"); item != "" {
-				items = append(items, item)
-			}
-		}
+		items = appendListItems(items, v)
 	}
 	var last hop
 	for i := len(items) - 1; i >= 0; i-- {

@@ -57,9 +57,9 @@ int wsgo_environ_init(wsgo_interp *st)
         return -1;
     if (!(d = new_presized(40)) || !(version = Py_BuildValue("(ii)", 1, 0)))
         goto done;
+    /* wsgi.multithread and wsgi.multiprocess follow the configuration:
+       wsgo_interp_import adds them. */
     if (PyDict_SetItemString(d, "wsgi.version", version) < 0 ||
-        PyDict_SetItemString(d, "wsgi.multithread", Py_True) < 0 || /* both as configured: wsgo_interp_import */
-        PyDict_SetItemString(d, "wsgi.multiprocess", Py_False) < 0 ||
         PyDict_SetItemString(d, "wsgi.run_once", Py_False) < 0 ||
         PyDict_SetItemString(d, "wsgi.input_terminated", Py_True) < 0 ||
         PyDict_SetItemString(d, "wsgi.file_wrapper", (PyObject *)st->file_wrapper_type) < 0)
