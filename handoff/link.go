@@ -2,6 +2,7 @@ package handoff
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,9 +10,12 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"wsgo/internal/sendfile"
 )
 
 // Env is set in a worker's environment to its number; the channel is its
@@ -253,16 +257,21 @@ func (c *lentConn) WriteBuffers(b *net.Buffers) (int64, error) {
 	return n, err
 }
 
-// ReadFrom keeps sendfile(2) for file bodies.
-func (c *lentConn) ReadFrom(r io.Reader) (n int64, err error) {
+// SendFile sends n bytes of f from off with sendfile(2) (httpfront's
+// fileSender), counted as written.
+func (c *lentConn) SendFile(f *os.File, off, n int64, progress func(sent int64) error) (int64, error) {
 	c.sent()
-	if rf, ok := c.Conn.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(r)
-	} else {
-		n, err = io.Copy(c.Conn, r)
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return 0, errors.ErrUnsupported
 	}
-	c.written.Add(uint64(n))
-	return n, err
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	k, err := sendfile.Send(rc, f, off, n, progress)
+	c.written.Add(uint64(k))
+	return k, err
 }
 
 // CloseWrite sends a FIN, which our descriptor's close alone would not.

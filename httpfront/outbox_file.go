@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
+
+	"wsgo/internal/sendfile"
 )
 
-// fileSlice is how much of a file one sendfile(2) may take before the
-// deadline is renewed: fewer system calls than writes, the same rule
-// (a client that takes 256 KiB per patience keeps its writer).
+// fileSlice is how much of a file the client takes for each renewal of
+// the stall deadline: fewer renewals than for writes, the same rule (a
+// client that takes 256 KiB per patience keeps its writer).
 const fileSlice = 4 * sendSlice
 
 // span is a part of the outbox's queue held in a file: the queue's own
@@ -76,7 +79,7 @@ func (o *outbox) writeFile(f *os.File, off, n int64) error {
 	}
 	if own == nil && !o.settles {
 		sent, err := o.direct(n, fileSlice, fileSlice, func(from, k int64) (int64, error) {
-			return copyFile(o.conn, f, off+from, k)
+			return copyFile(o.conn, f, off+from, k, nil)
 		})
 		if err != errReleased {
 			return err
@@ -133,33 +136,56 @@ func (w queueWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// sendFile sends n bytes of f from off with sendfile(2), in slices that
-// each renew the stall deadline. Writers only append past them (pwrite),
-// which leaves the file's offset to us.
+// sendFile sends n bytes of f from off with sendfile(2): the stall
+// deadline is renewed each time the client has taken another fileSlice,
+// however many bytes one call moves.
 func (o *outbox) sendFile(f *os.File, off, n int64) (int64, error) {
+	if err := o.renewDeadline(); err != nil {
+		return 0, err
+	}
+	var renewed int64
+	return copyFile(o.conn, f, off, n, func(sent int64) error {
+		if sent-renewed < fileSlice {
+			return nil
+		}
+		renewed = sent
+		return o.renewDeadline()
+	})
+}
+
+// fileSender is a socket that sends from a file itself (sendfile.Send),
+// counting what it sends as its writes: a lent connection (handoff).
+type fileSender interface {
+	SendFile(f *os.File, off, n int64, progress func(sent int64) error) (int64, error)
+}
+
+// copyFile copies n bytes of f from off to w, leaving f's offset alone:
+// with sendfile(2) when w is a socket, else read in fileSlices (TLS, an
+// HTTP/2 stream). progress, if not nil, is told the total sent after each
+// step; its error ends the copy.
+func copyFile(w io.Writer, f *os.File, off, n int64, progress func(sent int64) error) (int64, error) {
+	switch s := w.(type) {
+	case fileSender:
+		return s.SendFile(f, off, n, progress)
+	case syscall.Conn:
+		if rc, err := s.SyscallConn(); err == nil {
+			return sendfile.Send(rc, f, off, n, progress)
+		}
+	}
 	var sent int64
 	for sent < n {
-		if err := o.renewDeadline(); err != nil {
-			return sent, err
-		}
-		k, err := copyFile(o.conn, f, off+sent, min(n-sent, fileSlice))
+		want := min(n-sent, fileSlice)
+		k, err := io.Copy(w, io.NewSectionReader(f, off+sent, want))
 		sent += k
+		if err == nil && k < want {
+			err = sendfile.ErrShortFile
+		}
+		if err == nil && progress != nil {
+			err = progress(sent)
+		}
 		if err != nil {
 			return sent, err
 		}
 	}
 	return sent, nil
-}
-
-// copyFile copies n bytes of f from off to w: with sendfile(2) when w is
-// a TCP socket.
-func copyFile(w io.Writer, f *os.File, off, n int64) (int64, error) {
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return 0, err
-	}
-	k, err := io.Copy(w, &io.LimitedReader{R: f, N: n})
-	if err == nil && k < n {
-		err = errShortFile
-	}
-	return k, err
 }

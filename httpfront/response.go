@@ -20,7 +20,6 @@ var (
 	errStarted    = errors.New("wsgo: response already started")
 	errNotStarted = errors.New("wsgo: response body sent before its start")
 	errDone       = errors.New("wsgo: response used after its request ended")
-	errShortFile  = errors.New("wsgo: file ended before the length to send")
 )
 
 // Headers of the responses we make up for a failed application.
@@ -270,7 +269,7 @@ func (r *response) SendFile(f *os.File, off, n int64) error {
 	if r.c.tls == nil {
 		err = r.c.out.writeFile(f, off, n)
 	} else {
-		_, err = copyFile(r.c.tls, f, off, n)
+		_, err = copyFile(r.c.tls, f, off, n, nil)
 	}
 	if err != nil {
 		// Part of what the framing announced may be out: the response is lost.
