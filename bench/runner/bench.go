@@ -27,7 +27,7 @@ type bench struct {
 	machine    machine // read at the start
 	loadAfter  string
 	results    map[runCase][]sample
-	paced      map[runCase]sample     // the run at the same load (runPaced)
+	paced      map[runCase][]sample   // the runs at the same load (runPaced)
 	offered    map[pacedGroup]float64 // the load of each paced group, req/s
 	failures   map[runCase][]string
 	appCosts   map[string]appCost // per app: the app alone, no server
@@ -100,7 +100,7 @@ func prepare(o options) (_ *bench, err error) {
 	b := &bench{options: o, started: time.Now(), results: map[runCase][]sample{},
 		failures: map[runCase][]string{}, wsgoLines: map[layout]string{},
 		appCosts: map[string]appCost{}, memory: map[runCase]memory{},
-		paced: map[runCase]sample{}, offered: map[pacedGroup]float64{}}
+		paced: map[runCase][]sample{}, offered: map[pacedGroup]float64{}}
 	if err := b.checkTools(); err != nil {
 		return nil, err
 	}
@@ -250,8 +250,8 @@ func (b *bench) runAll() {
 			}
 		}
 	}
-	// warmups, the rounds, and the paced run (runPaced) of the unpinned
-	est := time.Duration(total)*(b.warmup+time.Second) + time.Duration(b.rounds*total+paced)*(b.duration+time.Second/3)
+	// warmups, the rounds, and the paced rounds (runPaced) of the unpinned
+	est := time.Duration(total)*(b.warmup+time.Second) + time.Duration(b.rounds*(total+paced))*(b.duration+time.Second/3)
 	fmt.Fprintf(os.Stderr, "%d cases, %d round(s) of %v each: about %v\n", total, b.rounds, b.duration, est.Round(time.Minute))
 	for _, w := range b.workloads {
 		b.measureAppCost(w)
@@ -319,10 +319,12 @@ type pacedGroup struct {
 	procs    int
 }
 
-// runPaced measures every Python server once more at the same load: half
-// the lowest median req/s among those of each process count, so that none
-// is saturated and their latencies compare (the p99 target). Saturated,
-// a closed loop like wrk's measures each server at its own throughput.
+// runPaced measures every Python server again at the same load: half the
+// lowest median req/s among those of each process count, so that none is
+// saturated and their latencies compare (the p99 target). Saturated, a
+// closed loop like wrk's measures each server at its own throughput. As
+// many rounds as the saturated runs, interleaved likewise: one paced run's
+// p99 moves by a millisecond from run to run on a busy machine.
 func (b *bench) runPaced(w workload, ready []*live) {
 	for _, procs := range b.procs {
 		var group []*live
@@ -342,16 +344,19 @@ func (b *bench) runPaced(w workload, ready []*live) {
 		}
 		rate := lowest / 2
 		b.offered[pacedGroup{w.name, procs}] = rate
-		for _, l := range group {
-			paceMs := max(1, int(math.Round(float64(l.load.connections)*1000/rate)))
-			s, err := b.measure(w, l, paceMs)
-			if err != nil {
-				b.fail(l.runCase, b.rounds, err)
-				continue
+		for r := range b.rounds {
+			for i := range group {
+				l := group[(i+r)%len(group)]
+				paceMs := max(1, int(math.Round(float64(l.load.connections)*1000/rate)))
+				s, err := b.measure(w, l, paceMs)
+				if err != nil {
+					b.fail(l.runCase, r, err)
+					continue
+				}
+				b.paced[l.runCase] = append(b.paced[l.runCase], s)
+				fmt.Fprintf(os.Stderr, "[paced %.0f req/s, %d/%d] %v: %.0f req/s, p50 %v, p99 %v, %d errors\n",
+					rate, r+1, b.rounds, l.runCase, s.wrk.perSecond(), s.wrk.p50, s.wrk.p99, s.wrk.errors)
 			}
-			b.paced[l.runCase] = s
-			fmt.Fprintf(os.Stderr, "[paced %.0f req/s] %v: %.0f req/s, p50 %v, p99 %v, %d errors\n",
-				rate, l.runCase, s.wrk.perSecond(), s.wrk.p50, s.wrk.p99, s.wrk.errors)
 		}
 	}
 }

@@ -4,14 +4,24 @@ package main
 type figures struct {
 	rounds int
 	rps    spread
+	p99    spread // ms
 	// medians over the rounds
 	p50ms, p99ms, cpuPerReq, rssMiB, mbPerSec float64
 	idleFrom, idleTo                          float64
 	errors                                    int64 // total over the rounds
 }
 
+// figures summarizes case c's measured rounds.
 func (b *bench) figures(c runCase) (figures, bool) {
-	ss := b.results[c]
+	return summarizeRuns(c, b.results[c])
+}
+
+// pacedFigures summarizes case c's paced runs (runPaced).
+func (b *bench) pacedFigures(c runCase) (figures, bool) {
+	return summarizeRuns(c, b.paced[c])
+}
+
+func summarizeRuns(c runCase, ss []sample) (figures, bool) {
 	if len(ss) == 0 {
 		return figures{}, false
 	}
@@ -31,7 +41,12 @@ func (b *bench) figures(c runCase) (figures, bool) {
 	}
 	f.rps = summarize(rps)
 	f.p50ms = med(func(s sample) float64 { return float64(s.wrk.p50.Microseconds()) / 1000 })
-	f.p99ms = med(func(s sample) float64 { return float64(s.wrk.p99.Microseconds()) / 1000 })
+	var p99 []float64
+	for _, s := range ss {
+		p99 = append(p99, ms(s.wrk.p99))
+	}
+	f.p99 = summarize(p99)
+	f.p99ms = f.p99.median
 	f.cpuPerReq = med(sample.cpuPerRequest)
 	f.rssMiB = med(func(s sample) float64 { return float64(s.peakRSS) / mib })
 	f.mbPerSec = med(func(s sample) float64 { return s.wrk.perSecond() * float64(w.payload) / 1e6 })

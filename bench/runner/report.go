@@ -111,9 +111,10 @@ func (b *bench) howToRun(p func(string, ...any)) {
 	p("rounds with [min–max]; the other figures are medians too; errors are summed. p50 and p99 are wrk's")
 	p("latency percentiles; wrk sends each connection's next request as soon as the answer comes, so in")
 	p("the main tables every server runs saturated and its latency is measured at its own throughput.")
-	p("For latency at the same load, each Python server then runs once more paced (below each table):")
-	p("every connection waits a random 0 to 2× its share of the offered rate before each request, the")
-	p("offered rate being half the slowest server's median, and the p99 target uses those runs.")
+	p("For latency at the same load, each Python server then runs paced, as many rounds again, interleaved")
+	p("likewise (below each table): every connection waits a random 0 to 2× its share of the offered rate")
+	p("before each request, the offered rate being half the slowest server's median; the p99 target uses")
+	p("the median p99 of those runs.")
 	p("Errors are wrk's socket errors (connect, read, write, timeout) plus responses")
 	p("with status 400 or more; wrk also counts as a read error the close that ends a body sent without")
 	p("Content-Length or chunking (uWSGI's --http-socket does that for streams). CPU µs/req is user+sys")
@@ -239,14 +240,14 @@ func (b *bench) pacedTable(p func(string, ...any), w string, procs int, rows []r
 	if !ok {
 		return
 	}
-	p("At the same load, %s req/s offered to each (half the slowest median above), one paced run:", num(rate))
+	p("At the same load, %s req/s offered to each (half the slowest median above), paced runs (medians):", num(rate))
 	p("")
-	p("| server | processes × threads | req/s | p50 ms | p99 ms | errors |")
-	p("|---|---|---|---|---|---|")
+	p("| server | processes × threads | runs | req/s | p50 ms | p99 ms [min–max] | errors |")
+	p("|---|---|---|---|---|---|---|")
 	for _, c := range rows {
-		if s, ok := b.paced[c]; ok {
-			p("| %s | %d × %d | %s | %s | %s | %d |", c.server, c.procs, c.threads, num(s.wrk.perSecond()),
-				num(ms(s.wrk.p50)), num(ms(s.wrk.p99)), s.wrk.errors)
+		if f, ok := b.pacedFigures(c); ok {
+			p("| %s | %d × %d | %d | %s | %s | %s [%s–%s] | %d |", c.server, c.procs, c.threads, f.rounds,
+				num(f.rps.median), num(f.p50ms), num(f.p99ms), num(f.p99.min), num(f.p99.max), f.errors)
 		}
 	}
 	p("")

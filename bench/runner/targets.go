@@ -179,18 +179,18 @@ func (b *bench) p99Target(w string, procs int) string {
 	rate := b.offered[pacedGroup{w, procs}]
 	lay := layout{procs: procs}
 	what := fmt.Sprintf("p99 %s, %s, at %s req/s", w, plural(procs, "process"), num(rate))
-	mine, ok := b.paced[b.caseFor(w, wsgoName, lay)]
+	mine, ok := b.pacedFigures(b.caseFor(w, wsgoName, lay))
 	var peer string
 	var low float64
 	for _, name := range peers(nil) {
-		if f, ok := b.paced[b.caseFor(w, name, lay)]; ok && (peer == "" || ms(f.wrk.p99) < low) {
-			peer, low = name, ms(f.wrk.p99)
+		if f, ok := b.pacedFigures(b.caseFor(w, name, lay)); ok && (peer == "" || f.p99ms < low) {
+			peer, low = name, f.p99ms
 		}
 	}
 	if !ok || peer == "" {
 		return b.notMeasured(fmt.Sprintf("p99 %s, %s", w, plural(procs, "process")), b.caseFor(w, wsgoName, lay))
 	}
-	mineMs := ms(mine.wrk.p99)
+	mineMs := mine.p99ms
 	v := "PASS"
 	if mineMs > low {
 		v = fmt.Sprintf("MISS (%s ms higher)", num(mineMs-low))

@@ -66,14 +66,18 @@ func TestIdleTargetCountsErrors(t *testing.T) {
 
 func TestP99TargetComparesThePacedRuns(t *testing.T) {
 	b := benchWith(map[runCase][]float64{{"hello", wsgoName, 1, 16, false}: {9000}})
-	p99 := func(ms float64) sample {
-		return sample{wrk: wrkResult{p99: time.Duration(ms * float64(time.Millisecond))}}
+	p99 := func(ms ...float64) []sample {
+		var runs []sample
+		for _, m := range ms {
+			runs = append(runs, sample{wrk: wrkResult{p99: time.Duration(m * float64(time.Millisecond))}})
+		}
+		return runs
 	}
 	b.offered = map[pacedGroup]float64{{"hello", 1}: 2500}
-	b.paced = map[runCase]sample{
-		{"hello", wsgoName, 1, 16, false}:           p99(2),
+	b.paced = map[runCase][]sample{
+		{"hello", wsgoName, 1, 16, false}:           p99(2, 9, 1.5), // the median, not one run
 		{"hello", "uwsgi", 1, 16, false}:            p99(3),
-		{"hello", "gunicorn-gthread", 1, 16, false}: p99(2.5),
+		{"hello", "gunicorn-gthread", 1, 16, false}: p99(0.4, 2.5, 2.6),
 		{"hello", ceilingName, 1, 1, false}:         p99(0.5), // not a peer: no Python
 	}
 	want := "p99 hello, 1 process, at 2,500 req/s: wsgo 2.00 ms, lowest peer gunicorn-gthread 2.50 ms (target: no higher) PASS"
