@@ -2,11 +2,14 @@ package pyhost
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"wsgo/wsgi"
 	"wsgo/wsgi/wsgitest"
 )
 
@@ -30,9 +33,8 @@ func TestNothingEntersPythonAfterFinalization(t *testing.T) {
 // interrupts the finished request as a late timeout would, printing
 // what each answered. It returns the exit code.
 func afterShutdown() int {
-	h, err := Start(Config{Target: "testdata/apps/app.py", Threads: 1, QueueSize: 1, Logger: testLog})
-	if err != nil {
-		fmt.Println("start:", err)
+	h := startOneThread()
+	if h == nil {
 		return 1
 	}
 	rec := &wsgitest.Recorder{}
@@ -61,7 +63,7 @@ func afterShutdown() int {
 			}
 		}
 	})
-	err = h.Shutdown(context.Background())
+	err := h.Shutdown(context.Background())
 	close(stop)
 	wg.Wait()
 	if err != nil {
@@ -76,4 +78,80 @@ func afterShutdown() int {
 	fmt.Print("stacks: ", h.Stacks())
 	fmt.Print("interrupt: ", h.interrupt(p, j))
 	return 0
+}
+
+// A timeout's interrupt may come once the request's thread has exited,
+// before Python is finalized (Shutdown's first step): it must not use the
+// thread's state, freed by then (CI saw the crash). This runs that window
+// in a child: the threads stopped, then the interrupt.
+func TestALateInterruptFindsTheThreadGone(t *testing.T) {
+	out := runChild(t, "interrupt-after-exit")
+	if want := "interrupt: (its thread has exited)\n"; !strings.HasSuffix(out, want) {
+		t.Fatalf("child printed:\n%s\nwant it to end with %q", out, want)
+	}
+}
+
+func interruptAfterExit() int {
+	h := startOneThread()
+	if h == nil {
+		return 1
+	}
+	p := h.pythreads[0]
+	j := &job{}
+	j.handle = jobs.add(j)
+	defer jobs.remove(j.handle)
+	h.sched.stop()
+	h.running.Wait()
+	out := h.interrupt(p, j)
+	if err := h.Shutdown(context.Background()); err != nil {
+		fmt.Println("shutdown:", err)
+		return 1
+	}
+	fmt.Print("interrupt: ", out)
+	return 0
+}
+
+// A request times out while its thread holds the GIL in C, so the
+// timeout's interrupt waits for the GIL with the thread's state in hand,
+// while the Host shuts down and the thread exits as soon as the request
+// ends: the thread keeps its state until the interrupt is out. Which
+// gets the GIL first varies: two children run it.
+func TestAnInterruptWaitingForTheGILOutlivesNoThreadState(t *testing.T) {
+	for range 2 {
+		if out := runChild(t, "interrupt-while-exiting"); !strings.HasSuffix(out, "timed out, then shut down\n") {
+			t.Fatalf("child printed:\n%s", out)
+		}
+	}
+}
+
+func interruptWhileExiting() int {
+	h := startOneThread()
+	if h == nil {
+		return 1
+	}
+	ctx, cancel := context.WithTimeoutCause(context.Background(), 50*time.Millisecond, wsgi.ErrTimeout)
+	defer cancel()
+	req := request("/hold-gil", "")
+	req.RawQuery = "300"
+	if err := h.ServeWSGI(ctx, req, &wsgitest.Recorder{}); !errors.Is(err, wsgi.ErrTimeout) {
+		fmt.Println("serve: want a timeout, got", err)
+		return 1
+	}
+	if err := h.Shutdown(context.Background()); err != nil {
+		fmt.Println("shutdown:", err)
+		return 1
+	}
+	fmt.Println("timed out, then shut down")
+	return 0
+}
+
+// startOneThread starts a child's Host of one thread on the test app, or
+// prints why it could not and returns nil.
+func startOneThread() *Host {
+	h, err := Start(Config{Target: "testdata/apps/app.py", Threads: 1, QueueSize: 1, Logger: testLog})
+	if err != nil {
+		fmt.Println("start:", err)
+		return nil
+	}
+	return h
 }

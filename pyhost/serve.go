@@ -119,7 +119,12 @@ func (p *pythread) run(started chan<- error) {
 		C.wsgo_thread_detach(p.t)
 		j, stop = s.park(p)
 	}
+	// A timeout's interrupt enters Python from outside with p.t in hand
+	// (withPython): the state goes once none is in, and none comes after.
+	p.host.pyMu.Lock()
 	C.wsgo_thread_delete(p.t)
+	p.t = nil
+	p.host.pyMu.Unlock()
 }
 
 // serve runs one request. GIL: held on entry and on return.

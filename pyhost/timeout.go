@@ -90,8 +90,16 @@ func (h *Host) abandon(j *job) {
 // it takes.
 func (h *Host) interrupt(p *pythread, j *job) string {
 	var stack string
-	if !h.withPython(func() { stack = takeString(C.wsgo_interrupt(h.st, p.t, C.uintptr_t(j.handle))) }) {
+	exited := false
+	if !h.withPython(func() {
+		if exited = p.t == nil; !exited {
+			stack = takeString(C.wsgo_interrupt(h.st, p.t, C.uintptr_t(j.handle)))
+		}
+	}) {
 		return "(Python has been finalized)\n"
+	}
+	if exited {
+		return "(its thread has exited)\n"
 	}
 	if stack == "" {
 		return "(the request had just finished)\n"

@@ -133,6 +133,11 @@ def routes(environ, start_response):
             time.sleep(0.005)
         start_response("200 OK", [])
         return [b"waited"]
+    if path == "/hold-gil":  # C code that keeps the GIL for QUERY_STRING ms (PyDLL calls hold it)
+        import ctypes
+        ctypes.PyDLL(None).usleep(int(environ["QUERY_STRING"]) * 1000)
+        start_response("200 OK", [])
+        return [b"held"]
     if path == "/blocks":
         start_response("200 OK", [])
         return [b"%d" % sys.getallocatedblocks()]
