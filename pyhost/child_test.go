@@ -22,7 +22,7 @@ var childModes = map[string]func() int{
 func runChild(t *testing.T, mode string) string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	// glibc fills freed memory with 0xaa..., so that a use after free
+	// glibc fills freed memory with 0x55 bytes, so that a use after free
 	// reads garbage rather than what was there.
 	cmd.Env = append(os.Environ(), childMode+"="+mode, "MALLOC_PERTURB_=85")
 	out, err := cmd.CombinedOutput()
