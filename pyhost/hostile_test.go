@@ -165,7 +165,8 @@ func (b *slowBody) Read(p []byte) (int, error) {
 // and no other starts.
 func TestTimeoutTakesTheBodyBackFromAReadingApp(t *testing.T) {
 	body := &slowBody{left: 100}
-	req := request("/hostile/read-on/", "")
+	token := fmt.Sprintf("timed-out-%d", time.Now().UnixNano()) // -count=N runs it again in the same app
+	req := request("/hostile/read-on/"+token, "")
 	req.Body, req.HasContentLength, req.ContentLength = body, true, int64(body.left)
 	ctx, cancel := context.WithTimeoutCause(context.Background(), 100*time.Millisecond, wsgi.ErrTimeout)
 	defer cancel()
@@ -181,7 +182,7 @@ func TestTimeoutTakesTheBodyBackFromAReadingApp(t *testing.T) {
 	// The app reads on after its RequestTimeout until wsgi.input tells it
 	// the request has ended.
 	waitFor(t, "the app to stop reading", func() bool {
-		rec, err := serve(t, request("/hostile/late-seen/read-on", ""))
+		rec, err := serve(t, request("/hostile/late-seen/read-on:"+token, ""))
 		return err == nil && rec.Body.String() == `"done"`
 	})
 	if body.lateRead.Load() {
