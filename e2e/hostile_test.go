@@ -187,6 +187,47 @@ func TestAForkedChildThatRunsOnIntoWsgoExits(t *testing.T) {
 	}
 }
 
+// A child the app forks inherited Go's signal handlers, which queue a
+// signal for goroutines it does not have: multiprocessing's terminate()
+// did nothing, and a join() waited for ever. A child has the signal
+// dispositions of a Python process: the default action (the worker's
+// SIGINT and SIGHUP, which it drops for the master's sake, included),
+// SIGPIPE ignored, the handlers the app set (SIGUSR2, which Go relays in
+// the worker), and signal.signal() of its own, even for signals wsgo
+// keeps in the worker.
+func TestAForkedChildGetsItsSignals(t *testing.T) {
+	s := startHostile(t, nil)
+	for _, tc := range []struct{ how, want string }{
+		{"TERM", "exit code -15"},
+		{"INT", "exit code -2"},
+		{"HUP", "exit code -1"},
+		{"QUIT", "exit code -3"},
+		{"USR2-handled", "exit code 42"},
+		{"TERM-handled", "exit code 7"},
+		{"write-to-closed-pipe", "exit code 32"},
+	} {
+		t.Run(tc.how, func(t *testing.T) {
+			if resp, body := s.get("/fork-signal?" + tc.how); resp.StatusCode != 200 || body != tc.want {
+				t.Errorf("%d %q; want 200 %q", resp.StatusCode, body, tc.want)
+			}
+		})
+	}
+	// The worker itself still drops SIGINT and SIGHUP, and SIGUSR2 runs
+	// its handler there, whose SystemExit is logged.
+	pid := readyPids(s)["1"]
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR2} {
+		if err := syscall.Kill(pid, sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !s.waitLog(`the app's handler for SIGUSR2 raised an exception`, 5*time.Second) {
+		t.Error("SIGUSR2's handler did not run in the worker")
+	}
+	if resp, body := s.get("/"); resp.StatusCode != 200 || body != fmt.Sprintf("pid %d", pid) {
+		t.Errorf("after the signals: %d %q; want the same worker, pid %d", resp.StatusCode, body, pid)
+	}
+}
+
 // An app that closes the worker's channel to the master (a careless
 // os.closerange) cut it off: the master went on lending it connections
 // that hung for ever. The master sees the channel fail, kills the worker

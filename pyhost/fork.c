@@ -5,6 +5,13 @@
  * The app's child should end with os._exit() (multiprocessing's do); one
  * that runs on into wsgo (returns from the request, raises, or calls
  * sys.exit) is ended at the first point where it would enter Go.
+ *
+ * The child also inherits Go's signal handlers, which only queue a signal
+ * for a goroutine that is not there: SIGTERM (multiprocessing's
+ * terminate()) or SIGINT would be lost, and the child live on. So fork
+ * gives the child what a Python process has instead: the default action,
+ * SIGPIPE and SIGXFSZ ignored. loader.py then installs the handlers the
+ * app set from Python.
  */
 #include "internal.h"
 
@@ -16,9 +23,36 @@
 /* Set in the child by fork() itself: a flag, no Python object. */
 volatile sig_atomic_t wsgo_forked;
 
-static void after_fork_in_child(void) { wsgo_forked = 1; }
+/* Go's runtime installs one function for every signal it handles. */
+static void (*go_handler)(int, siginfo_t *, void *);
 
-static void watch_once(void) { (void)pthread_atfork(NULL, NULL, after_fork_in_child); }
+static void (*handler_of(int sig))(int, siginfo_t *, void *)
+{
+    struct sigaction sa;
+    if (sigaction(sig, NULL, &sa) != 0 || !(sa.sa_flags & SA_SIGINFO))
+        return NULL;
+    return sa.sa_sigaction;
+}
+
+/* Runs in the child inside fork(): async-signal-safe calls only. */
+static void after_fork_in_child(void)
+{
+    wsgo_forked = 1;
+    for (int sig = 1; go_handler != NULL && sig < NSIG; sig++) {
+        if (handler_of(sig) != go_handler)
+            continue;
+        struct sigaction sa = {0};
+        sa.sa_handler = (sig == SIGPIPE || sig == SIGXFSZ) ? SIG_IGN : SIG_DFL;
+        sigemptyset(&sa.sa_mask);
+        (void)sigaction(sig, &sa, NULL);
+    }
+}
+
+static void watch_once(void)
+{
+    go_handler = handler_of(SIGURG); /* Go preempts goroutines with it: always its own */
+    (void)pthread_atfork(NULL, NULL, after_fork_in_child);
+}
 
 void wsgo_fork_watch(void)
 {

@@ -282,8 +282,11 @@ def _guard_signals():
 
     original = signal.signal
     owned = {getattr(signal, name): why for name, why in _WSGO_SIGNALS.items() if hasattr(signal, name)}
+    worker = os.getpid()
 
     def wsgo_signal(signalnum, handler):
+        if os.getpid() != worker:  # a child the app forked: no Go in it, every signal is Python's
+            return original(signalnum, handler)
         if signalnum in owned:
             name = signal.Signals(signalnum).name
             import warnings
@@ -297,8 +300,17 @@ def _guard_signals():
         kind = 0 if callable(handler) else 1 if handler == signal.SIG_IGN else 2
         return _route_signal(original, signalnum, handler, kind)  # noqa: F821 (from signals.c)
 
+    def after_fork_in_child():
+        # fork left the child the default actions (fork.c); the handlers
+        # the app set, which Go relayed, are Python's own there.
+        for signalnum in signal.valid_signals():
+            handler = signal.getsignal(signalnum)
+            if callable(handler) or handler == signal.SIG_IGN:
+                original(signalnum, handler)
+
     wsgo_signal.__doc__ = original.__doc__
     signal.signal = wsgo_signal
+    os.register_at_fork(after_in_child=after_fork_in_child)
 
 
 def _load(target, chdir, pythonpath, virtualenv):

@@ -7,11 +7,57 @@ os.closerange would (which also breaks Go's own poller); /close-stdio
 closes fds 0 to 2, after which /print writes the query to
 stdout and /raise raises it; /fork forks a child that raises, exits with
 the query's code, or returns, as the query says, and answers how it
-ended; / answers which worker process it is.
+ended; /fork-signal starts a multiprocessing child and sends it the
+signal its query names (see fork_signal); / answers which worker process
+it is.
 """
+import multiprocessing
 import os
 import re
+import signal
 import sys
+import time
+
+
+def exit_42(signum, frame):
+    """SIGUSR2's handler, set at import: Go relays it in the worker; a
+    child the app forks runs it itself."""
+    raise SystemExit(42)
+
+
+signal.signal(signal.SIGUSR2, exit_42)
+
+
+def signalled_child(how, ready):
+    if how == "TERM-handled":  # the child's own handler, for a signal wsgo uses
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(7))
+    if how == "write-to-closed-pipe":  # SIGPIPE is ignored, as in any Python process
+        r, w = os.pipe()
+        os.close(r)
+        try:
+            os.write(w, b"x")
+        except BrokenPipeError as e:
+            os._exit(e.errno)
+    ready.set()
+    time.sleep(30)
+
+
+def fork_signal(how):
+    """Starts a child with multiprocessing's fork, sends it SIG<how> (how
+    may end in -handled) once it is ready, and answers its exit code, or
+    None when it did not end within 5 s."""
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Event()
+    child = ctx.Process(target=signalled_child, args=(how, ready))
+    child.start()
+    if ready.wait(5) and how != "write-to-closed-pipe":
+        os.kill(child.pid, getattr(signal, "SIG" + how.split("-")[0]))
+    child.join(5)
+    code = child.exitcode
+    if code is None:
+        child.kill()
+        child.join()
+    return b"exit code %r" % code
 
 
 def seqpacket_fds():
@@ -56,6 +102,9 @@ def application(environ, start_response):
             pass  # fd 1 is closed: nothing to print to
     if path == "/raise":
         raise ValueError(environ["QUERY_STRING"])
+    if path == "/fork-signal":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [fork_signal(environ["QUERY_STRING"])]
     if path == "/fork":
         how = environ["QUERY_STRING"]
         pid = os.fork()
