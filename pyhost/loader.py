@@ -313,9 +313,31 @@ def _guard_signals():
     os.register_at_fork(after_in_child=after_fork_in_child)
 
 
+def _main_thread_after_fork():
+    """A child forked from a request (os.fork, multiprocessing's fork) runs
+    on as threading's main thread. wsgo's threads are not threading's:
+    seen by threading (logging asks for the thread's name), one is a
+    _DummyThread, which Python before 3.13 leaves as the child's main
+    thread without the lock threading._shutdown() asserts on, so every
+    multiprocessing child exited with 1 whatever it did. This does what
+    3.13's _DummyThread._after_fork does."""
+    import threading  # its own fork hook, which sets main_thread(), runs first
+
+    def after_fork_in_child():
+        main = threading.main_thread()
+        if isinstance(main, threading._DummyThread):
+            main.__class__ = threading._MainThread
+            main._name = "MainThread"
+            main._daemonic = False
+            main._set_tstate_lock()
+
+    os.register_at_fork(after_in_child=after_fork_in_child)
+
+
 def _load(target, chdir, pythonpath, virtualenv):
     global _app_file
     _guard_signals()
+    _main_thread_after_fork()
     _patch_wsgiref()
     if chdir:
         try:

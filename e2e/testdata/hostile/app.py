@@ -7,15 +7,15 @@ os.closerange would (which also breaks Go's own poller); /close-stdio
 closes fds 0 to 2, after which /print writes the query to
 stdout and /raise raises it; /fork forks a child that raises, exits with
 the query's code, or returns, as the query says, and answers how it
-ended; /fork-signal starts a multiprocessing child and sends it the
-signal its query names (see fork_signal); / answers which worker process
-it is.
+ended; /fork-child starts a multiprocessing child that does what its
+query says (see fork_child); / answers which worker process it is.
 """
 import multiprocessing
 import os
 import re
 import signal
 import sys
+import threading
 import time
 
 
@@ -28,9 +28,12 @@ def exit_42(signum, frame):
 signal.signal(signal.SIGUSR2, exit_42)
 
 
-def signalled_child(how, ready):
-    if how == "TERM-handled":  # the child's own handler, for a signal wsgo uses
-        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(7))
+def child_process(how, ready):
+    """What a multiprocessing child does: see fork_child."""
+    if how == "return":
+        return
+    if how.startswith("exit-"):
+        sys.exit(int(how[len("exit-"):]))
     if how == "write-to-closed-pipe":  # SIGPIPE is ignored, as in any Python process
         r, w = os.pipe()
         os.close(r)
@@ -38,20 +41,30 @@ def signalled_child(how, ready):
             os.write(w, b"x")
         except BrokenPipeError as e:
             os._exit(e.errno)
+    if how == "TERM-handled":  # the child's own handler, for a signal wsgo uses
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(7))
     ready.set()
     time.sleep(30)
 
 
-def fork_signal(how):
-    """Starts a child with multiprocessing's fork, sends it SIG<how> (how
-    may end in -handled) once it is ready, and answers its exit code, or
-    None when it did not end within 5 s."""
+def fork_child(how):
+    """Starts a child with multiprocessing's fork, from a thread threading
+    has seen (as logging's records do), and answers its exit code, or None
+    when it did not end within 5 s. The child returns, exits with the code
+    of exit-N, writes to a closed pipe, or waits for the signal SIG<how>
+    (how may end in -handled), sent once it is ready."""
+    threading.current_thread()
     ctx = multiprocessing.get_context("fork")
     ready = ctx.Event()
-    child = ctx.Process(target=signalled_child, args=(how, ready))
+    child = ctx.Process(target=child_process, args=(how, ready))
     child.start()
-    if ready.wait(5) and how != "write-to-closed-pipe":
-        os.kill(child.pid, getattr(signal, "SIG" + how.split("-")[0]))
+    sig = getattr(signal, "SIG" + how.split("-")[0], None)
+    if sig is not None and ready.wait(5):
+        # Once it sleeps: a handler runs when the signal interrupts a call
+        # (between bytecodes too, but not on 3.13 in a child forked from a
+        # thread that threading did not start).
+        time.sleep(0.2)
+        os.kill(child.pid, sig)
     child.join(5)
     code = child.exitcode
     if code is None:
@@ -102,9 +115,9 @@ def application(environ, start_response):
             pass  # fd 1 is closed: nothing to print to
     if path == "/raise":
         raise ValueError(environ["QUERY_STRING"])
-    if path == "/fork-signal":
+    if path == "/fork-child":
         start_response("200 OK", [("Content-Type", "text/plain")])
-        return [fork_signal(environ["QUERY_STRING"])]
+        return [fork_child(environ["QUERY_STRING"])]
     if path == "/fork":
         how = environ["QUERY_STRING"]
         pid = os.fork()
