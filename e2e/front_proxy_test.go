@@ -61,6 +61,13 @@ func TestProxyHeaders(t *testing.T) {
 			t.Errorf("got  %+v\nwant %+v", got, want)
 		}
 	})
+	t.Run("X-Forwarded-Port with leading zeros is the port it means", func(t *testing.T) {
+		got := frontProxyRequest(t, s, trusted, "X-Forwarded-Proto", "https", "X-Forwarded-Host", "shop.example", "X-Forwarded-Port", "08443")
+		want := frontProxyEnv{"127.0.0.1", "https", "shop.example:8443", "shop.example", "8443", "<absent>"}
+		if got != want {
+			t.Errorf("got  %+v\nwant %+v", got, want)
+		}
+	})
 	t.Run("RFC 7239 Forwarded from an untrusted peer changes nothing", func(t *testing.T) {
 		got := frontProxyRequest(t, s, untrusted, "Forwarded", "for=203.0.113.7;proto=https;host=shop.example")
 		want := frontProxyEnv{"127.0.0.2", "http", s.Addr, "127.0.0.1", port, "<absent>"}

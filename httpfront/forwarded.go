@@ -44,11 +44,13 @@ func parseNode(s string) (hop, bool) {
 	name, port := s, ""
 	if i := strings.LastIndexByte(s, ':'); i > strings.LastIndexByte(s, ']') {
 		name, port = s[:i], s[i+1:]
-		if !validPort(port) && !obfuscated(port) {
-			return hop{}, false
-		}
-		if obfuscated(port) {
+		switch {
+		case obfuscated(port):
 			port = ""
+		case validPort(port):
+			port = checkedPort(port)
+		default:
+			return hop{}, false
 		}
 	}
 	h := hop{node: name, port: port}

@@ -269,12 +269,14 @@ func checkedHost(s string) string {
 	return s
 }
 
-// checkedPort is a proxy's port, or "" when it is not one.
+// checkedPort is a proxy's port in decimal without leading zeros ("0443"
+// is 443, as the proxy meant), or "" when it is not a port.
 func checkedPort(s string) string {
 	if !validPort(s) {
 		return ""
 	}
-	return s
+	n, _ := strconv.ParseUint(s, 10, 16)
+	return strconv.FormatUint(n, 10)
 }
 
 func validPort(s string) bool {

@@ -96,6 +96,14 @@ func TestForward(t *testing.T) {
 			result{"127.0.0.1", "5555", "http", "good.example", "good.example", "80"}},
 		{"a malformed X-Forwarded-Host is ignored", base("X-Forwarded-Host", "a b"), unchanged},
 		{"a malformed X-Forwarded-Port is ignored", base("X-Forwarded-Port", "99999"), unchanged},
+		// A port with leading zeros means the same port; kept as sent, the
+		// default one would reach Host as "internal:0443".
+		{"X-Forwarded-Port with leading zeros is the port it means", base("X-Forwarded-Proto", "https", "X-Forwarded-Port", "0443"),
+			result{"127.0.0.1", "5555", "https", "internal", "internal", "443"}},
+		{"a port with leading zeros in X-Forwarded-For", base("X-Forwarded-For", "[2001:db8::1]:04711"),
+			result{"2001:db8::1", "4711", "http", "internal:8000", "internal", "8000"}},
+		{"a port with leading zeros in Forwarded", base("Forwarded", `for="203.0.113.7:00080"`),
+			result{"203.0.113.7", "80", "http", "internal:8000", "internal", "8000"}},
 		{"Forwarded with quoted IPv6 and port", base("Forwarded", `for="[2001:db8:cafe::17]:4711";proto=https;host=example.com`),
 			result{"2001:db8:cafe::17", "4711", "https", "example.com", "example.com", "443"}},
 		{"Forwarded: the element naming the client gives proto and host", base("Forwarded", `for=198.51.100.9;proto=http;host=spoof.example, for=203.0.113.7;proto=https;host="example.com:8443", for=10.0.0.2;proto=http;host=internal`),
