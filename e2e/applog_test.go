@@ -40,6 +40,12 @@ def application(environ, start_response):
         log.handlers[0].stream = errors
         level = path.rsplit("/", 1)[1]
         log.log(getattr(logging, level.upper()), "%s from logging", level)
+    elif path.startswith("/forge"):  # a client's input, decoded, in the app's log
+        from urllib.parse import unquote
+        said = unquote(environ["QUERY_STRING"])
+        if path == "/forge-raise":
+            raise ValueError(said)
+        errors.write("a client said: %s\n" % said)
     else:
         print("a plain line", file=errors)
     start_response("200 OK", [])
@@ -80,6 +86,32 @@ func TestAppErrorsOneEntry(t *testing.T) {
 	s.stop(15)
 	if n := strings.Count(s.logs.String(), "from=wsgi.errors"); n != 5 {
 		t.Errorf("%d entries from wsgi.errors; want 5, one per request:\n%s", n, s.logs.String())
+	}
+}
+
+// TestAppTextCannotForgeALogRecord: a line of what the app logs (here a
+// client's input) that starts like a record, '[', is indented under its
+// entry, in wsgi.errors' text and in a traceback alike.
+func TestAppTextCannotForgeALogRecord(t *testing.T) {
+	s := start(t, nil, "--access-log", "", writeApp(t, "app.py", applogApp))
+	forged := "[2026-01-01 00:00:00 +0000] [1] [ERROR] wsgo: forged"
+	query := "hi%0A" + strings.ReplaceAll(forged, " ", "%20")
+	if resp, body := s.get("/forge?" + query); resp.StatusCode != 200 || body != "ok" {
+		t.Fatalf("GET /forge = %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := s.get("/forge-raise?" + query); resp.StatusCode != 500 {
+		t.Fatalf("GET /forge-raise = %d; want 500", resp.StatusCode)
+	}
+	for _, want := range []*regexp.Regexp{
+		entry("WARNING", "a client said: hi", "/forge?"+query, "  "+regexp.QuoteMeta(forged)+"\n"),
+		regexp.MustCompile(`ValueError: hi\n  ` + regexp.QuoteMeta(forged) + `\n`),
+	} {
+		if !s.waitLog(want.String(), 10*time.Second) {
+			t.Errorf("no log entry matching %s", want)
+		}
+	}
+	if strings.Contains(s.logs.String(), "\n"+forged) {
+		t.Errorf("a forged record starts a line of the log:\n%s", s.logs.String())
 	}
 }
 

@@ -62,18 +62,27 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	r.Attrs(add)
 	b.WriteByte('\n')
-	if more != "" {
-		b.WriteString(more)
-		b.WriteByte('\n')
-	}
-	if traceback != "" {
-		b.WriteString(strings.TrimRight(traceback, "\n"))
-		b.WriteByte('\n')
-	}
+	writeContinued(&b, more)
+	writeContinued(&b, strings.TrimRight(traceback, "\n"))
 	h.out.mu.Lock()
 	defer h.out.mu.Unlock()
 	_, err := io.WriteString(h.out.w, b.String())
 	return err
+}
+
+// writeContinued writes the lines that follow a record's first, as they
+// are, except that one starting with '[' is indented: text an app logs
+// (a client's input in it) cannot pass for a record of its own.
+func writeContinued(b *strings.Builder, text string) {
+	for line := range strings.Lines(text) {
+		if line[0] == '[' {
+			b.WriteString("  ")
+		}
+		b.WriteString(line)
+	}
+	if text != "" && !strings.HasSuffix(text, "\n") {
+		b.WriteByte('\n')
+	}
 }
 
 func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
