@@ -782,8 +782,12 @@ func TestGracefulTimeoutCutsLongRequests(t *testing.T) {
 				t.Fatal("wsgo did not exit within 10 s of SIGTERM with a 1 s graceful timeout")
 			}
 			t.Logf("exit code %d", code)
-			if !strings.Contains(s.logs.String(), "wsgo: graceful timeout reached; requests still running were cut") {
-				t.Errorf("output does not say the graceful timeout cut the request")
+			// The cut request is named, with where its Python was.
+			cut := regexp.MustCompile(`wsgo: graceful timeout reached; requests still running were cut err=.*\n` +
+				`Thread 0x[0-9a-f]+ \(wsgo thread \d+, serving request \d+: GET /sleep\), most recent call last:\n` +
+				`(?:  .*\n)*  File ".*signal_app\.py", line \d+, in application\n    time\.sleep\(30\)\n`)
+			if !cut.MatchString(s.logs.String()) {
+				t.Errorf("output does not say the graceful timeout cut GET /sleep in time.sleep(30): want %s", cut)
 			}
 			select {
 			case r := <-result:

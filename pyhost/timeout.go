@@ -132,15 +132,29 @@ func (h *Host) withPython(f func()) bool {
 // serves, or another thread of the app. It waits gilWait for the GIL;
 // when a thread keeps it (in C code), it lists what each wsgo thread
 // serves instead, and says so.
-func (h *Host) Stacks() string {
+func (h *Host) Stacks() string { return h.threadStacks(false) }
+
+// RunningStacks is Stacks of the wsgo threads serving a request only, ""
+// when none is: what a stop past --graceful-timeout cuts.
+func (h *Host) RunningStacks() string { return h.threadStacks(true) }
+
+func (h *Host) threadStacks(runningOnly bool) string {
 	names := map[uint64]string{}
 	var idents []uint64
 	for i, p := range h.pythreads {
-		names[p.ident] = fmt.Sprintf("wsgo thread %d, idle", i+1)
-		if j := p.current.Load(); j != nil {
+		j := p.current.Load()
+		switch {
+		case j != nil:
 			names[p.ident] = fmt.Sprintf("wsgo thread %d, serving request %d: %s %s", i+1, j.req.ID, j.req.Method, j.req.RequestURI)
+		case runningOnly:
+			continue
+		default:
+			names[p.ident] = fmt.Sprintf("wsgo thread %d, idle", i+1)
 		}
 		idents = append(idents, p.ident)
+	}
+	if runningOnly && len(idents) == 0 {
+		return ""
 	}
 	read := make(chan map[uint64]string, 1)
 	go func() { read <- h.stacks() }()
@@ -155,7 +169,9 @@ func (h *Host) Stacks() string {
 		}
 		idents = idents[:0]
 		for id := range stacks {
-			idents = append(idents, id)
+			if _, ok := names[id]; ok || !runningOnly {
+				idents = append(idents, id)
+			}
 		}
 	case <-time.After(gilWait):
 		stacks = map[uint64]string{}
