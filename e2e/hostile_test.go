@@ -61,6 +61,31 @@ func TestRequestHoldingTheGILInCIsReportedAndItsWorkerReplaced(t *testing.T) {
 	}
 }
 
+// Without --timeout, a request whose C code keeps the GIL stops every
+// other request of its worker: that is logged within seconds, naming it,
+// and again when it lets go; the requests that waited are then served.
+func TestAThreadKeepingTheGILIsLoggedWithoutTimeout(t *testing.T) {
+	s := startHostile(t, nil)
+	held := make(chan int, 1)
+	go func() {
+		resp, _ := s.get("/hold-gil?4")
+		held <- resp.StatusCode
+	}()
+	if !s.waitLog(`wsgo: a Python thread has held the GIL for over 1s in C code: no other request of this worker runs `+
+		`until it lets go; --timeout would cut such a request and replace the worker running="request \d+: GET /hold-gil\?4"`, 10*time.Second) {
+		t.Fatal("the thread keeping the GIL was not logged")
+	}
+	if resp, body := s.get("/"); resp.StatusCode != 200 || !strings.HasPrefix(body, "pid ") {
+		t.Errorf("a request that waited for the GIL got %d %q", resp.StatusCode, body)
+	}
+	if code := <-held; code != 200 {
+		t.Errorf("/hold-gil got %d", code)
+	}
+	if !s.waitLog(`wsgo: the GIL is free again, after \d+\.\ds`, 5*time.Second) {
+		t.Error("the GIL's release was not logged")
+	}
+}
+
 // PYTHON* variables of the environment do not configure the server's
 // interpreter (PYTHONOPTIMIZE would strip the app's asserts, PYTHONVERBOSE
 // floods the log), except PYTHONPATH and PYTHONDONTWRITEBYTECODE, which a

@@ -103,4 +103,8 @@
 // Config.OnStuck is called StuckAfter after the timeout if the pythread
 // is still busy. A pending RequestTimeout is withdrawn before the
 // response's close() runs, and never reaches the next request.
+//
+// With or without --timeout, watchGIL takes the GIL once when a request
+// has run through a whole gilWait, and logs when that takes over gilWait:
+// a thread keeps it in C code, and the worker's other requests wait.
 package pyhost

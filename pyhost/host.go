@@ -142,6 +142,7 @@ func Start(cfg Config) (*Host, error) {
 		h.sched.pythreads = h.pythreads
 		h.sched.mu.Unlock()
 	}
+	go h.watchGIL()
 	return h, nil
 }
 

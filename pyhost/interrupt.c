@@ -111,3 +111,10 @@ done:
     leave(self);
     return buf;
 }
+
+void wsgo_take_gil_once(wsgo_interp *st)
+{
+    wsgo_thread *self = enter(st);
+    if (self)
+        leave(self);
+}

@@ -185,6 +185,9 @@ char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle);
  * NULL if Python failed. GIL: none; waits for it.
  */
 char *wsgo_stacks(wsgo_interp *st, size_t *len);
+/* Takes the GIL on a thread state of its own and lets it go: returns
+   once no thread keeps it. GIL: none; waits for it. */
+void wsgo_take_gil_once(wsgo_interp *st);
 /* The OS-level thread id Python knows t by (threading.get_ident()). GIL: none. */
 uint64_t wsgo_thread_ident(wsgo_thread *t);
 /*

@@ -1,7 +1,7 @@
 """An app that does what real apps do by mistake, for e2e/hostile_test.go.
 
 /regex spins in C code with the GIL held (a regular expression that
-backtracks for ever); /flags shows what PYTHON* variables changed;
+backtracks for ever), /hold-gil?N sleeps N s in C code with it; /flags shows what PYTHON* variables changed;
 /close-channel closes the worker's channel to the master, as a careless
 os.closerange would (which also breaks Go's own poller); /close-stdio
 closes fds 0 to 2, after which /print writes the query to
@@ -101,6 +101,9 @@ def application(environ, start_response):
             sys.flags.optimize, sys.flags.verbose, found.encode())]
     if path == "/regex":
         re.match(r"(a+)+$", "a" * 64 + "b")
+    if path == "/hold-gil":  # C code that keeps the GIL for the query's seconds
+        import ctypes
+        ctypes.PyDLL(None).sleep(int(environ["QUERY_STRING"]))
     if path == "/close-stdio":
         for fd in (0, 1, 2):
             os.close(fd)

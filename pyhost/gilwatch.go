@@ -1,0 +1,84 @@
+package pyhost
+
+/*
+#include "wsgo.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// watchGIL reports a thread that keeps the GIL in C code (a regular
+// expression that backtracks, a C extension's loop) while requests run:
+// no other request of the worker runs meanwhile, whatever --timeout says,
+// and without --timeout nothing else would say so. Each gilWait it looks
+// for a request that has run through the whole interval; only then does
+// it ask for the GIL itself, so that requests of normal length cost
+// nothing. It returns when the host stops.
+func (h *Host) watchGIL() {
+	tick := time.NewTicker(gilWait)
+	defer tick.Stop()
+	var before []*job
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-tick.C:
+		}
+		now := h.runningJobs()
+		if slices.ContainsFunc(now, func(j *job) bool { return slices.Contains(before, j) }) {
+			h.probeGIL(now)
+			now = h.runningJobs()
+		}
+		before = now
+	}
+}
+
+// runningJobs lists the requests the pythreads run.
+func (h *Host) runningJobs() []*job {
+	var jobs []*job
+	for _, p := range h.pythreads {
+		if j := p.current.Load(); j != nil {
+			jobs = append(jobs, j)
+		}
+	}
+	return jobs
+}
+
+// probeGIL takes the GIL once; when that takes over gilWait, it says so,
+// naming the requests running (one of them keeps it), and again once the
+// GIL is free.
+func (h *Host) probeGIL(running []*job) {
+	free := make(chan struct{})
+	go func() {
+		h.withPython(func() { C.wsgo_take_gil_once(h.st) })
+		close(free)
+	}()
+	asked := time.Now()
+	select {
+	case <-free:
+		return
+	case <-time.After(gilWait):
+	case <-h.stop:
+		return
+	}
+	names := make([]string, len(running))
+	for i, j := range running {
+		names[i] = fmt.Sprintf("request %d: %s %s", j.req.ID, j.req.Method, j.req.RequestURI)
+	}
+	fix := "; --timeout would cut such a request and replace the worker"
+	if h.cfg.Timeout > 0 {
+		fix = ""
+	}
+	h.cfg.Logger.Warn(fmt.Sprintf("wsgo: a Python thread has held the GIL for over %v in C code: no other request of this "+
+		"worker runs until it lets go%s", gilWait, fix), "running", strings.Join(names, "; "))
+	select {
+	case <-free:
+		h.cfg.Logger.Warn(fmt.Sprintf("wsgo: the GIL is free again, after %.1fs", time.Since(asked).Seconds()))
+	case <-h.stop:
+	}
+}
