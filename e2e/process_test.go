@@ -211,6 +211,13 @@ func TestWorkerDeathAnswers502(t *testing.T) {
 			if how == "segv" && !s.waitLog(`exited: crashed: SIGSEGV: segmentation violation; .*signal arrived during cgo execution \(a crash in C code`, time.Second) {
 				t.Error("the master did not name the segmentation fault")
 			}
+			// Above Go's report of the fault itself (not of a signal sent by
+			// raise), Python's faulthandler shows where the app was.
+			if how == "segv" && !s.waitLog(`Fatal Python error: Segmentation fault\n\n`+
+				`(?:Stack|Current thread 0x[0-9a-f]+) \(most recent call first\):\n(?:  File .*\n)*`+
+				`  File ".*", line \d+ in application\nSIGSEGV: segmentation violation\nPC=0x[0-9a-f]+ m=\d+ sigcode=1 addr=0x0\n`, time.Second) {
+				t.Error("the crash report lacks the app's Python stack")
+			}
 			for deadline := time.Now().Add(10 * time.Second); readyPids(s)["1"] == pid && time.Now().Before(deadline); {
 				time.Sleep(10 * time.Millisecond)
 			}

@@ -104,6 +104,10 @@
 // is still busy. A pending RequestTimeout is withdrawn before the
 // response's close() runs, and never reaches the next request.
 //
+// A fatal signal on a thread that runs Python goes through Python's
+// faulthandler, which writes the thread's stack, before Go's handler
+// (crash.c); on any other thread, straight to Go's.
+//
 // With or without --timeout, watchGIL takes the GIL once when a request
 // has run through a whole gilWait, and logs when that takes over gilWait:
 // a thread keeps it in C code, and the worker's other requests wait.

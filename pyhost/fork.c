@@ -6,12 +6,12 @@
  * that runs on into wsgo (returns from the request, raises, or calls
  * sys.exit) is ended at the first point where it would enter Go.
  *
- * The child also inherits Go's signal handlers, which only queue a signal
- * for a goroutine that is not there: SIGTERM (multiprocessing's
- * terminate()) or SIGINT would be lost, and the child live on. So fork
- * gives the child what a Python process has instead: the default action,
- * SIGPIPE and SIGXFSZ ignored. loader.py then installs the handlers the
- * app set from Python.
+ * The child also inherits Go's signal handlers (and crash.c's, which
+ * lead to them), which only queue a signal for a goroutine that is not
+ * there: SIGTERM (multiprocessing's terminate()) or SIGINT would be lost,
+ * and the child live on. So fork gives the child what a Python process
+ * has instead: the default action, SIGPIPE and SIGXFSZ ignored. loader.py
+ * then installs the handlers the app set from Python.
  */
 #include "internal.h"
 
@@ -39,7 +39,8 @@ static void after_fork_in_child(void)
 {
     wsgo_forked = 1;
     for (int sig = 1; go_handler != NULL && sig < NSIG; sig++) {
-        if (handler_of(sig) != go_handler)
+        void (*h)(int, siginfo_t *, void *) = handler_of(sig);
+        if (h != go_handler && h != wsgo_fatal_signal)
             continue;
         struct sigaction sa = {0};
         sa.sa_handler = (sig == SIGPIPE || sig == SIGXFSZ) ? SIG_IGN : SIG_DFL;

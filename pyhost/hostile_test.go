@@ -277,3 +277,16 @@ func TestContextVariablesDoNotCarryIntoTheNextRequest(t *testing.T) {
 		}
 	}
 }
+
+// Python's crash report stands before Go's handler for the fatal signals
+// (crash.c), but a fault in Go code, on a thread without Python, still
+// reaches Go's handler with its context and stays a panic.
+func TestANilPointerInGoStaysAPanic(t *testing.T) {
+	var p *int
+	defer func() {
+		if r := recover(); r == nil {
+			t.Error("no panic from a nil pointer")
+		}
+	}()
+	_ = *p
+}

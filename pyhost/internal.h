@@ -86,6 +86,14 @@ char *wsgo_report(wsgo_interp *st);
    when none. GIL: held. */
 PyObject *wsgo_take_exception(void);
 
+/* crash.c */
+/* Has Python's faulthandler report crashes in C code on Python's threads
+   (to fd 2), leaving every other fault to Go. 0, or -1 with an exception.
+   GIL: held. Once per process. */
+int wsgo_crash_reports(void);
+/* The handler it installs, which a forked child drops (fork.c). */
+void wsgo_fatal_signal(int sig, siginfo_t *info, void *ctx);
+
 /* fork.c */
 extern volatile sig_atomic_t wsgo_forked; /* this process is a child the app forked */
 /* Registers the fork handler that sets wsgo_forked (once per process). */

@@ -213,6 +213,8 @@ wsgo_interp *wsgo_interp_new(const char *executable, char **error)
         *error = wsgo_report(st);
         return NULL;
     }
+    if (wsgo_crash_reports() < 0)
+        PyErr_Clear(); /* no faulthandler: Go's report alone, as before */
     return st;
 
 fail:
