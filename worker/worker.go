@@ -27,10 +27,13 @@ import (
 func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	// The master decides: a terminal's Ctrl-C or hang-up reaches the whole
 	// process group, and must not stop workers behind the master's back.
-	// Caught and dropped (Notify never blocks on a full channel), not
-	// ignored: a process the app forks would inherit SIG_IGN, where it
-	// gets the default action back from Go's handlers (pyhost's fork.c).
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGINT, syscall.SIGHUP, syscall.SIGTTIN, syscall.SIGTTOU)
+	// SIGINT and SIGHUP are caught and dropped (Notify never blocks on a
+	// full channel), not ignored: a process the app forks would inherit
+	// SIG_IGN, where it gets the default action back from Go's handlers
+	// (pyhost's fork.c). SIGTTIN and SIGTTOU stay ignored: caught, they
+	// would make a background worker's terminal I/O retry for ever.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGINT, syscall.SIGHUP)
+	signal.Ignore(syscall.SIGTTIN, syscall.SIGTTOU)
 	// Caught from the start, handled once ready (below): a SIGTERM while
 	// the app imports must not kill the worker by its default action.
 	sigs := make(chan os.Signal, 1)
