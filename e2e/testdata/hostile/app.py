@@ -1,14 +1,15 @@
 """An app that does what real apps do by mistake, for e2e/hostile_test.go.
 
 /regex spins in C code with the GIL held (a regular expression that
-backtracks for ever), /hold-gil?N sleeps N s in C code with it; /flags shows what PYTHON* variables changed;
-/close-channel closes the worker's channel to the master, as a careless
-os.closerange would (which also breaks Go's own poller); /close-stdio
-closes fds 0 to 2, after which /print writes the query to
-stdout and /raise raises it; /fork forks a child that raises, exits with
-the query's code, or returns, as the query says, and answers how it
-ended; /fork-child starts a multiprocessing child that does what its
-query says (see fork_child); / answers which worker process it is.
+backtracks for ever), /hold-gil?N sleeps N s in C code with it; /flags
+shows what PYTHON* variables changed; /close-channel closes the worker's
+channel to the master, as a careless os.closerange would (which also
+breaks Go's own poller); /close-stdio closes fds 0 to 2, after which
+/print writes the query to stdout and /raise raises it; /fork forks a
+child that raises, exits with the query's code, or returns, as the query
+says, and answers how it ended; /fork-child starts a multiprocessing
+child that does what its query says (see fork_child); / answers which
+worker process it is.
 """
 import multiprocessing
 import os
