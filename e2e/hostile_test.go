@@ -67,8 +67,13 @@ func TestRequestHoldingTheGILInCIsReportedAndItsWorkerReplaced(t *testing.T) {
 func TestAThreadKeepingTheGILIsLoggedWithoutTimeout(t *testing.T) {
 	s := startHostile(t, nil)
 	held := make(chan int, 1)
-	go func() {
-		resp, _ := s.get("/hold-gil?4")
+	go func() { // s.get would end the test from this goroutine
+		resp, err := http.Get(s.URL + "/hold-gil?4")
+		if err != nil {
+			held <- 0
+			return
+		}
+		resp.Body.Close()
 		held <- resp.StatusCode
 	}()
 	if !s.waitLog(`wsgo: a Python thread has held the GIL for over 1s in C code: no other request of this worker runs `+
