@@ -68,7 +68,7 @@ func (h *Host) probeGIL(running []*job) {
 	}
 	names := make([]string, len(running))
 	for i, j := range running {
-		names[i] = fmt.Sprintf("request %d: %s %s", j.req.ID, j.req.Method, j.req.RequestURI)
+		names[i] = j.String()
 	}
 	fix := "; --timeout would cut such a request and replace the worker"
 	if h.cfg.Timeout > 0 {

@@ -387,6 +387,11 @@ func sendFile(w wsgi.Responder, fd int, off, n int64) error {
 	return w.SendFile(f, off, n)
 }
 
+// String names j's request in logs: "request 7: GET /path?q".
+func (j *job) String() string {
+	return fmt.Sprintf("request %d: %s %s", j.req.ID, j.req.Method, j.req.RequestURI)
+}
+
 func (j *job) logError(msg, detail string) {
 	j.log.Error(msg, "request", j.req.ID, "method", j.req.Method, "path", j.req.RequestURI,
 		"traceback", detail)

@@ -145,7 +145,7 @@ func (h *Host) threadStacks(runningOnly bool) string {
 		j := p.current.Load()
 		switch {
 		case j != nil:
-			names[p.ident] = fmt.Sprintf("wsgo thread %d, serving request %d: %s %s", i+1, j.req.ID, j.req.Method, j.req.RequestURI)
+			names[p.ident] = fmt.Sprintf("wsgo thread %d, serving %s", i+1, j)
 		case runningOnly:
 			continue
 		default:

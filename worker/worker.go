@@ -147,22 +147,21 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	} else {
 		err = srv.Shutdown(ctx)
 	}
-	if host == nil { // the app failed to load (--reload): Python has nothing to finish
-		if err != nil {
-			logger.Warn(logGracefulCut, "err", err)
-		}
-		return nil
-	}
 	if err != nil {
-		logger.Warn(logGracefulCut, "err", err, "traceback", host.RunningStacks())
+		attrs := []any{"err", err}
+		if host != nil {
+			attrs = append(attrs, "traceback", host.RunningStacks())
+		}
+		logger.Warn("wsgo: graceful timeout reached; requests still running were cut", attrs...)
+	}
+	if host == nil { // the app failed to load (--reload): Python has nothing to finish
+		return nil
 	}
 	if err := host.Shutdown(ctx); err != nil {
 		logger.Warn("wsgo: " + err.Error())
 	}
 	return nil
 }
-
-const logGracefulCut = "wsgo: graceful timeout reached; requests still running were cut"
 
 // openAccessLog opens --access-log; without the flag, access lines go to
 // standard error when it is a terminal (a developer watching).
