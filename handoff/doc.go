@@ -14,4 +14,8 @@
 // connection, lives in a table of shared memory that the worker writes
 // with atomic stores, so that requests cost no messages: only lending,
 // closing and returning a connection do.
+//
+// Where to lend a new connection, the worker running fewest requests, the
+// master reads on the board, a second table of shared memory in which each
+// worker counts its requests (board.go).
 package handoff

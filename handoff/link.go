@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,9 +19,13 @@ import (
 	"wsgo/internal/sendfile"
 )
 
-// Env is set in a worker's environment to its number; the channel is its
-// descriptor 3, the slot table its descriptor 4, its crash file (crash.go) 5.
+// Env is set in a worker's environment to its number and its seat on the
+// board ("3/1"; seat -1: none); the channel is its descriptor 3, the slot
+// table its descriptor 4, its crash file (crash.go) 5, the board 6.
 const Env = "WSGO_INTERNAL_WORKER"
+
+// EnvValue is Env's value for worker id at seat.
+func EnvValue(id, seat int) string { return strconv.Itoa(id) + "/" + strconv.Itoa(seat) }
 
 // Hello is what a worker tells the master once its app is imported.
 type Hello struct {
@@ -35,6 +40,7 @@ type Link struct {
 	ID    int
 	ch    *Channel
 	slots *Slots
+	seat  *Seat // nil without a seat on the board
 }
 
 // Join returns this worker process's Link, or nil when it is not a worker
@@ -45,9 +51,11 @@ func Join() (*Link, error) {
 		return nil, nil
 	}
 	os.Unsetenv(Env)
-	id, err := strconv.Atoi(v)
-	if err != nil {
-		return nil, fmt.Errorf("handoff: %s=%q is not a worker number", Env, v)
+	idText, seatText, _ := strings.Cut(v, "/")
+	id, err := strconv.Atoi(idText)
+	seat, serr := strconv.Atoi(seatText)
+	if err != nil || serr != nil || seat < -1 || seat >= BoardSize {
+		return nil, fmt.Errorf("handoff: %s=%q is not a worker number and seat", Env, v)
 	}
 	ch, err := Open(os.NewFile(3, "wsgo-channel"))
 	if err != nil {
@@ -57,15 +65,32 @@ func Join() (*Link, error) {
 		ch.Close()
 		return nil, err
 	}
-	f := os.NewFile(4, "wsgo-slots")
-	defer f.Close()
-	slots, err := MapSlots(f)
+	slots, err := mapFile(4, "wsgo-slots", MapSlots)
 	if err != nil {
 		ch.Close()
 		return nil, err
 	}
-	return &Link{ID: id, ch: ch, slots: slots}, nil
+	board, err := mapFile(6, "wsgo-board", MapBoard)
+	if err != nil {
+		ch.Close()
+		return nil, err
+	}
+	w := &Link{ID: id, ch: ch, slots: slots}
+	if seat >= 0 {
+		w.seat = &Seat{count: board.count(seat)}
+	}
+	return w, nil
 }
+
+// mapFile maps the shared table at descriptor fd, then closes fd.
+func mapFile[T any](fd uintptr, name string, mapIt func(*os.File) (T, error)) (T, error) {
+	f := os.NewFile(fd, name)
+	defer f.Close()
+	return mapIt(f)
+}
+
+// Seat returns this worker's place on the board, or nil when it has none.
+func (w *Link) Seat() *Seat { return w.seat }
 
 // Ready tells the master the app is loaded and connections may come.
 func (w *Link) Ready(h Hello) error {

@@ -1,7 +1,6 @@
 package handoff
 
 import (
-	"fmt"
 	"os"
 	"sync/atomic"
 	"unsafe"
@@ -47,28 +46,14 @@ type Slots struct {
 
 // NewSlots makes a table and the file that maps it in the worker.
 func NewSlots() (*Slots, *os.File, error) {
-	fd, err := unix.MemfdCreate("wsgo-slots", unix.MFD_CLOEXEC)
-	if err != nil {
-		return nil, nil, fmt.Errorf("handoff: memfd_create: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), "wsgo-slots")
-	if err := f.Truncate(NumSlots * slotBytes); err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("handoff: sizing the slot table: %w", err)
-	}
-	s, err := MapSlots(f)
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return s, f, nil
+	return newShared("wsgo-slots", NumSlots*slotBytes, MapSlots)
 }
 
 // MapSlots maps the table in f (the file NewSlots made).
 func MapSlots(f *os.File) (*Slots, error) {
-	mem, err := unix.Mmap(int(f.Fd()), 0, NumSlots*slotBytes, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	mem, err := mapShared(f, NumSlots*slotBytes)
 	if err != nil {
-		return nil, fmt.Errorf("handoff: mapping the slot table: %w", err)
+		return nil, err
 	}
 	// Page-aligned memory: the states' 4-byte words, then the counts'
 	// 8-byte words from an 8-aligned offset, so atomic access is sound.

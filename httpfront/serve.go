@@ -12,6 +12,12 @@ import (
 	"wsgo/wsgi"
 )
 
+// RequestCounter counts the requests a Server runs (Config.Running).
+type RequestCounter interface {
+	Begin() // a request starts
+	End()   // and ends
+}
+
 // errPanic stands for a recovered panic of the application.
 var errPanic = errors.New("wsgo: panic serving the request")
 
@@ -41,6 +47,10 @@ type answerer interface {
 func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answerer, trusted bool) bool {
 	s.metrics.begin()
 	defer s.metrics.end()
+	if s.running != nil {
+		s.running.Begin()
+		defer s.running.End()
+	}
 	st := x.state()
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()

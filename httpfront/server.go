@@ -88,6 +88,10 @@ type Config struct {
 	// ProxyProtocol makes the peers of ForwardedAllow open each
 	// connection with a PROXY protocol header (proxyproto.go).
 	ProxyProtocol bool
+	// Running, in a worker process, counts the requests it runs where
+	// its master reads them: the master lends each new connection to the
+	// worker running fewest. Nil: not counted.
+	Running RequestCounter `json:"-"`
 }
 
 // Server serves HTTP/1.0 and HTTP/1.1 on any number of listeners, and
@@ -111,7 +115,8 @@ type Server struct {
 	proxyProtocol bool
 	rootPath      string
 	healthPath    string
-	draining      atomic.Bool // SetDraining: readiness is 503
+	draining      atomic.Bool    // SetDraining: readiness is 503
+	running       RequestCounter // nil: none
 
 	// ctx is the parent of every request context; cancelled when a
 	// Shutdown runs out of time.
@@ -157,6 +162,7 @@ func New(cfg Config) *Server {
 		proxyProtocol: cfg.ProxyProtocol,
 		rootPath:      cfg.RootPath,
 		healthPath:    cfg.HealthPath,
+		running:       cfg.Running,
 		closing:       make(chan struct{}),
 		listeners:     make(map[net.Listener]struct{}),
 		conns:         make(map[*conn]struct{}),

@@ -139,14 +139,20 @@ func (c heldConn) sentWhole(n uint64) bool {
 	return ok && sent == c.sent+n
 }
 
-// lend gives connection c to the ready worker holding fewest, or keeps it
-// pending while no worker is ready.
+// lend gives connection c to the ready worker running fewest requests,
+// of those the one holding fewest connections, or keeps it pending while
+// no worker is ready.
 func (m *Master) lend(c heldConn) {
 	m.mu.Lock()
 	var w *worker
+	var least int32
 	for cand := range m.workers {
-		if cand.phase == ready && (w == nil || len(cand.conns) < len(w.conns)) {
-			w = cand
+		if cand.phase != ready {
+			continue
+		}
+		running := m.seats.running(cand.seat)
+		if w == nil || running < least || running == least && len(cand.conns) < len(w.conns) {
+			w, least = cand, running
 		}
 	}
 	if w == nil {
@@ -168,15 +174,8 @@ func (m *Master) lend(c heldConn) {
 
 // take records c in a free slot of w. Master.mu: held.
 func (w *worker) take(c heldConn) (uint32, bool) {
-	var slot uint32
-	switch {
-	case len(w.free) > 0:
-		slot = w.free[len(w.free)-1]
-		w.free = w.free[:len(w.free)-1]
-	case w.next < handoff.NumSlots:
-		slot = w.next
-		w.next++
-	default:
+	slot, ok := w.slotNums.take()
+	if !ok {
 		return 0, false
 	}
 	w.slots.Set(slot, handoff.Lent)
@@ -192,7 +191,7 @@ func (m *Master) untake(w *worker, slot uint32) (heldConn, bool) {
 	if ok {
 		delete(w.conns, slot)
 		w.slots.Set(slot, handoff.Free)
-		w.free = append(w.free, slot)
+		w.slotNums.give(slot)
 	}
 	return c, ok
 }

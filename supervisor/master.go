@@ -91,6 +91,7 @@ type Master struct {
 	status      string    // the STATUS= of READY=1
 
 	mu       sync.Mutex
+	seats    *seats               // the workers' places on the board
 	workers  map[*worker]struct{} // every process not yet reaped
 	spawned  uint64               // workers started so far (worker.serial)
 	pending  []pendingConn        // accepted, waiting for a ready worker
@@ -133,6 +134,12 @@ func Run(cfg Config) error {
 			return err
 		}
 	}
+	seats, err := newSeats()
+	if err != nil {
+		return err
+	}
+	defer seats.close()
+	m.seats = seats
 	m.notifier = newNotifier()
 	forgetSystemd()
 	// Before the first worker: a supervisor may signal as soon as it sees

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -43,10 +42,11 @@ type worker struct {
 	serial uint64 // the order it was started in (metrics.go)
 
 	// Guarded by Master.mu.
+	seat  int // on the board (seats), or -1
 	phase phase
 	conns map[uint32]heldConn // by slot
-	free  []uint32            // slots to reuse before fresh ones
-	next  uint32              // fresh slots start here
+	// slotNums numbers its connections' slots.
+	slotNums numbers[uint32]
 
 	batch         *batch      // the replacement it is part of, while starting
 	replaced      bool        // a replacement is on its way or done
@@ -92,9 +92,12 @@ func (m *Master) spawn(id int) (*worker, error) {
 		slotsFile.Close()
 		return nil, err
 	}
+	m.mu.Lock()
+	seat := m.seats.take()
+	m.mu.Unlock()
 	cmd := m.cfg.Command()
-	cmd.ExtraFiles = []*os.File{chFile, slotsFile, crash} // descriptors 3, 4 and 5
-	cmd.Env = append(cmd.Environ(), handoff.Env+"="+strconv.Itoa(id))
+	cmd.ExtraFiles = []*os.File{chFile, slotsFile, crash, m.seats.file} // descriptors 3 to 6
+	cmd.Env = append(cmd.Environ(), handoff.Env+"="+handoff.EnvValue(id, seat))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	err = m.start(cmd)
 	chFile.Close() // the worker's end must live in the worker alone, so its death ends Recv
@@ -103,9 +106,13 @@ func (m *Master) spawn(id int) (*worker, error) {
 		ch.Close()
 		slots.Unmap()
 		crash.Close()
+		m.mu.Lock()
+		m.seats.give(seat)
+		m.mu.Unlock()
 		return nil, fmt.Errorf("wsgo: starting a worker: %w", err)
 	}
-	w := &worker{id: id, cmd: cmd, ch: ch, slots: slots, crash: crash, conns: map[uint32]heldConn{}, exited: make(chan struct{})}
+	w := &worker{id: id, cmd: cmd, ch: ch, slots: slots, crash: crash, seat: seat, conns: map[uint32]heldConn{},
+		slotNums: numbers[uint32]{limit: handoff.NumSlots}, exited: make(chan struct{})}
 	m.mu.Lock()
 	m.spawned++
 	w.serial = m.spawned
@@ -255,6 +262,7 @@ func (m *Master) reap(w *worker) {
 	w.state = w.cmd.ProcessState // Wait has returned: the event says so
 	m.mu.Lock()
 	delete(m.workers, w)
+	m.seats.give(w.seat)
 	conns := w.conns
 	w.conns = nil
 	m.mu.Unlock()

@@ -92,6 +92,9 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	if o.Certs != nil { // read by this worker's Parse: one started by SIGHUP serves renewed files
 		cfg.TLS = o.Certs.Config()
 	}
+	if seat := link.Seat(); seat != nil { // a nil *Seat in the interface would not be nil
+		cfg.Running = seat
+	}
 	srv := httpfront.New(cfg)
 	if err := link.Ready(hello); err != nil {
 		return exitcode.Errorf(exitcode.Failure, "wsgo: worker %d cannot reach the master: %v", link.ID, err)

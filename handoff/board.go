@@ -1,0 +1,70 @@
+package handoff
+
+import (
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The board is a table in shared memory, one for all of a master's
+// workers, where each worker counts the requests it is running, so that
+// the master can lend a new connection to the worker running fewest (a
+// worker with every thread in a slow request gets none). Like Slots, it
+// costs requests no messages: a worker's count is an atomic add.
+
+// BoardSize bounds the workers on the board at once; one more (with
+// --workers in the thousands) serves as before, off the board.
+const BoardSize = 1 << 10
+
+// seatBytes is a seat's share of the board: a cache line of its own, so
+// that workers on different cores counting at once do not contend.
+const seatBytes = 64
+
+// Board is the shared table: seat i holds the count of requests running
+// in its worker, which only that worker changes.
+type Board struct {
+	mem []byte
+}
+
+const boardBytes = BoardSize * seatBytes
+
+// NewBoard makes a board and the file that maps it in each worker.
+func NewBoard() (*Board, *os.File, error) {
+	return newShared("wsgo-board", boardBytes, MapBoard)
+}
+
+// MapBoard maps the board in f (the file NewBoard made).
+func MapBoard(f *os.File) (*Board, error) {
+	mem, err := mapShared(f, boardBytes)
+	if err != nil {
+		return nil, err
+	}
+	return &Board{mem: mem}, nil
+}
+
+// count is seat i's count: at the start of its line of page-aligned
+// memory, so atomic access is sound.
+func (b *Board) count(i int) *atomic.Int32 {
+	return (*atomic.Int32)(unsafe.Pointer(&b.mem[i*seatBytes]))
+}
+
+// Clear gives seat i to a new worker: nothing running. The master's;
+// seats are reused once their worker is reaped.
+func (b *Board) Clear(i int) { b.count(i).Store(0) }
+
+// Running returns how many requests the worker at seat i runs.
+func (b *Board) Running(i int) int32 { return b.count(i).Load() }
+
+// Unmap releases the mapping.
+func (b *Board) Unmap() error { return unix.Munmap(b.mem) }
+
+// Seat is a worker's place on the board (httpfront.RequestCounter).
+type Seat struct{ count *atomic.Int32 }
+
+// Begin counts a request that starts in this worker.
+func (s *Seat) Begin() { s.count.Add(1) }
+
+// End counts a request that ended in this worker.
+func (s *Seat) End() { s.count.Add(-1) }
