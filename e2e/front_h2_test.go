@@ -199,9 +199,10 @@ func (h *h2Conn) statuses(streams ...uint32) map[uint32]string {
 
 // What an HTTP/1 request line may not hold, an HTTP/2 request may not
 // either: net/http lets these through, wsgo refuses them as HTTP/1 does.
+// What net/http refuses itself is counted in the metrics.
 func TestH2RequestsRefusedAsOnHTTP1(t *testing.T) {
 	cert := makeCert(t, t.TempDir(), "refused")
-	s := startH2(t, cert)
+	s := startH2(t, cert, "--metrics-bind", "127.0.0.1:0")
 	raw := dialH2(t, s, cert)
 	tests := []struct {
 		name   string
@@ -228,6 +229,15 @@ func TestH2RequestsRefusedAsOnHTTP1(t *testing.T) {
 	}
 	if seen := h2Seen(t, s, tlsClient(false, cert)); len(seen) != 0 {
 		t.Errorf("the app saw refused requests: %q", seen)
+	}
+	var badPaths []float64
+	for _, m := range withMetrics(t, s).scrape()["wsgo_http2_protocol_errors_total"] {
+		if m.labels["type"] == "stream_PROTOCOL_ERROR_bad_path" {
+			badPaths = append(badPaths, m.value)
+		}
+	}
+	if len(badPaths) != 1 || badPaths[0] != 1 {
+		t.Errorf("wsgo_http2_protocol_errors_total{type=\"stream_PROTOCOL_ERROR_bad_path\"} = %v; want one sample of 1, for the malformed escape net/http reset", badPaths)
 	}
 }
 

@@ -55,7 +55,12 @@ var metricsLine = regexp.MustCompile(`wsgo: metrics on (http://\S+/metrics)`)
 func startMetrics(t *testing.T, env []string, args ...string) *metricsServer {
 	t.Helper()
 	app := writeApp(t, "metrics_app.py", metricsApp)
-	s := start(t, env, append([]string{app, "--metrics-bind", "127.0.0.1:0"}, args...)...)
+	return withMetrics(t, start(t, env, append([]string{app, "--metrics-bind", "127.0.0.1:0"}, args...)...))
+}
+
+// withMetrics is s, started with --metrics-bind, and its metrics page.
+func withMetrics(t *testing.T, s *server) *metricsServer {
+	t.Helper()
 	m := metricsLine.FindStringSubmatch(s.logs.String())
 	if m == nil {
 		t.Fatalf("no metrics line in the output:\n%s", s.logs.String())

@@ -45,7 +45,7 @@ func (f *h2front) serve(s *Server, c *tls.Conn) {
 			Handler:        http.HandlerFunc(s.serveH2),
 			IdleTimeout:    s.keepAlive,
 			MaxHeaderBytes: s.limits.headCap(),
-			HTTP2:          &http.HTTP2Config{WriteByteTimeout: s.stallTimeout},
+			HTTP2:          &http.HTTP2Config{WriteByteTimeout: s.stallTimeout, CountError: s.h2Error},
 			BaseContext:    func(net.Listener) context.Context { return s.ctx },
 			ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		}
@@ -54,6 +54,15 @@ func (f *h2front) serve(s *Server, c *tls.Conn) {
 	ln := f.ln
 	f.mu.Unlock()
 	ln.give(c)
+}
+
+// h2Error records an error net/http's HTTP/2 server met, most often a
+// client's malformed frame or request, which it refuses (a reset stream,
+// GOAWAY) without calling our handler: so no access-log line, but a
+// count and a line at debug level, as a refusal on HTTP/1 has.
+func (s *Server) h2Error(errType string) {
+	s.metrics.h2Error(errType)
+	s.log.Debug("wsgo: HTTP/2 request or frame refused by the protocol layer", "type", errType)
 }
 
 // shutdown stops taking connections and sends GOAWAY on those it has; it

@@ -17,6 +17,7 @@ type Metrics struct {
 	latency  *promtext.Histogram
 	byClass  *promtext.CounterVec
 	classes  [6]*promtext.Counter // 1xx..5xx at status/100, looked up once
+	h2Errors *promtext.CounterVec
 }
 
 // latencyBuckets are the histogram's upper bounds in seconds, from half a
@@ -33,6 +34,8 @@ func NewMetrics(reg *promtext.Registry) *Metrics {
 			"Time from the first byte of a request to the end of its response.", latencyBuckets),
 		byClass: reg.CounterVec("wsgo_requests_total",
 			"Requests answered, by status class (code: 1xx to 5xx; none: the client left before a response began).", "code"),
+		h2Errors: reg.CounterVec("wsgo_http2_protocol_errors_total",
+			"HTTP/2 frames and streams refused by the protocol layer before a request reached wsgo (type: net/http's name of the error).", "type"),
 	}
 	for c := 1; c < len(m.classes); c++ {
 		m.classes[c] = m.byClass.With(statusClass(c * 100))
@@ -49,6 +52,14 @@ func (m *Metrics) begin() {
 func (m *Metrics) end() {
 	if m != nil {
 		m.inFlight.Dec()
+	}
+}
+
+// h2Error counts an HTTP/2 error of net/http's, such as a stream it
+// reset for a malformed request (h2.go).
+func (m *Metrics) h2Error(errType string) {
+	if m != nil {
+		m.h2Errors.With(errType).Inc()
 	}
 }
 
