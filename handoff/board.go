@@ -14,8 +14,9 @@ import (
 // worker with every thread in a slow request gets none). Like Slots, it
 // costs requests no messages: a worker's count is an atomic add.
 
-// BoardSize bounds the workers on the board at once; one more (with
-// --workers in the thousands) serves as before, off the board.
+// BoardSize bounds the workers on the board at once; one more (--workers
+// over a thousand, or as many being replaced) serves all the same, off the
+// board: while one is, the master lends by connections held alone.
 const BoardSize = 1 << 10
 
 // seatBytes is a seat's share of the board: a cache line of its own, so
@@ -62,6 +63,9 @@ func (b *Board) Unmap() error { return unix.Munmap(b.mem) }
 
 // Seat is a worker's place on the board (httpfront.RequestCounter).
 type Seat struct{ count *atomic.Int32 }
+
+// Seat returns seat i, for its worker to count on.
+func (b *Board) Seat(i int) *Seat { return &Seat{b.count(i)} }
 
 // Begin counts a request that starts in this worker.
 func (s *Seat) Begin() { s.count.Add(1) }

@@ -22,7 +22,7 @@ func TestBoardCountsEachWorkersRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer inWorker.Unmap()
-	one, two := &Seat{inWorker.count(1)}, &Seat{inWorker.count(2)}
+	one, two := inWorker.Seat(1), inWorker.Seat(2)
 	one.Begin()
 	one.Begin()
 	two.Begin()

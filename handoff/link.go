@@ -77,7 +77,7 @@ func Join() (*Link, error) {
 	}
 	w := &Link{ID: id, ch: ch, slots: slots}
 	if seat >= 0 {
-		w.seat = &Seat{count: board.count(seat)}
+		w.seat = board.Seat(seat)
 	}
 	return w, nil
 }

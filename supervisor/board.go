@@ -41,15 +41,6 @@ func (s *seats) give(i int) {
 	}
 }
 
-// running is how many requests the worker at seat i runs; off the board,
-// none is known.
-func (s *seats) running(i int) int32 {
-	if i < 0 {
-		return 0
-	}
-	return s.board.Running(i)
-}
-
 func (s *seats) close() {
 	s.board.Unmap()
 	s.file.Close()

@@ -1,6 +1,10 @@
 package supervisor
 
-import "testing"
+import (
+	"testing"
+
+	"wsgo/handoff"
+)
 
 // Numbers (slots, seats) run out at their limit, and come back for reuse.
 func TestNumbersAreReusedAndBounded(t *testing.T) {
@@ -13,5 +17,39 @@ func TestNumbersAreReusedAndBounded(t *testing.T) {
 	n.give(a)
 	if c, ok := n.take(); !ok || c != a {
 		t.Errorf("after giving %d back, took %d %v; want it again", a, c, ok)
+	}
+}
+
+// A new connection goes to the worker running fewest requests, then to the
+// one holding fewest connections; with a worker off the board, whose count
+// is unknown, to the one holding fewest connections.
+func TestLeastBusyWorker(t *testing.T) {
+	board, f, err := handoff.NewBoard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	defer board.Unmap()
+	holding := func(seat, conns int) *worker {
+		w := &worker{seat: seat, conns: map[uint32]heldConn{}}
+		for i := range conns {
+			w.conns[uint32(i)] = heldConn{}
+		}
+		return w
+	}
+	busy, idle, idleFewer := holding(0, 1), holding(1, 3), holding(2, 2)
+	board.Seat(0).Begin()
+	if got := leastBusy([]*worker{busy, idle}, board); got != idle {
+		t.Error("a worker running a request got the connection over an idle one")
+	}
+	if got := leastBusy([]*worker{busy, idle, idleFewer}, board); got != idleFewer {
+		t.Error("of two idle workers, the one holding more connections got it")
+	}
+	offBoard := holding(-1, 2)
+	if got := leastBusy([]*worker{busy, idle, offBoard}, board); got != busy {
+		t.Error("with a worker off the board, the one holding fewest connections did not get it")
+	}
+	if leastBusy(nil, board) != nil {
+		t.Error("no worker, yet one was chosen")
 	}
 }

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -144,17 +145,13 @@ func (c heldConn) sentWhole(n uint64) bool {
 // no worker is ready.
 func (m *Master) lend(c heldConn) {
 	m.mu.Lock()
-	var w *worker
-	var least int32
+	var serving []*worker
 	for cand := range m.workers {
-		if cand.phase != ready {
-			continue
-		}
-		running := m.seats.running(cand.seat)
-		if w == nil || running < least || running == least && len(cand.conns) < len(w.conns) {
-			w, least = cand, running
+		if cand.phase == ready {
+			serving = append(serving, cand)
 		}
 	}
+	w := leastBusy(serving, m.seats.board)
 	if w == nil {
 		m.pending = append(m.pending, pendingConn{heldConn: c, since: time.Now()})
 		m.mu.Unlock()
@@ -170,6 +167,26 @@ func (m *Master) lend(c heldConn) {
 	// On failure the worker is dying: reap() finds the slot and lends
 	// the connection again.
 	w.ch.Send(handoff.Msg{Kind: handoff.Lend, Slot: slot, Data: c.proxy}, c.fd)
+}
+
+// leastBusy returns the worker of ws running fewest requests, of those the
+// one holding fewest connections; nil when ws is empty. While one of them
+// is off the board, the others' counts cannot be weighed against its, and
+// connections alone decide. Master.mu: held.
+func leastBusy(ws []*worker, board *handoff.Board) *worker {
+	onBoard := !slices.ContainsFunc(ws, func(w *worker) bool { return w.seat < 0 })
+	var best *worker
+	var least int32
+	for _, w := range ws {
+		var running int32
+		if onBoard {
+			running = board.Running(w.seat)
+		}
+		if best == nil || running < least || running == least && len(w.conns) < len(best.conns) {
+			best, least = w, running
+		}
+	}
+	return best
 }
 
 // take records c in a free slot of w. Master.mu: held.
