@@ -23,75 +23,44 @@ def application(environ, start_response):
     return [b"%d" % os.getpid()]
 `
 
-// rawConn is a keep-alive client connection read one response at a time.
-type rawConn struct {
-	t  *testing.T
-	c  net.Conn
-	br *bufio.Reader
-}
-
-func dialRaw(t *testing.T, addr string) *rawConn {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	return &rawConn{t: t, c: c, br: bufio.NewReader(c)}
-}
-
-func (r *rawConn) send(requests string) {
-	r.t.Helper()
-	if _, err := io.WriteString(r.c, requests); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// answer reads one response and returns its body: the worker's pid.
-func (r *rawConn) answer() string {
-	r.t.Helper()
-	resp, err := http.ReadResponse(r.br, nil)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 {
-		r.t.Fatalf("status %d, body %q, err %v", resp.StatusCode, body, err)
-	}
-	return string(body)
-}
-
-func (r *rawConn) get(path string) string {
-	r.t.Helper()
-	r.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")
-	return r.answer()
-}
-
 // A new connection goes to the worker running fewest requests, not to
 // the one holding fewest connections: a worker busy in a long request
 // gets none while another is idle, though that one holds more.
 func TestNewConnectionsGoToTheWorkerRunningFewestRequests(t *testing.T) {
 	app := writeApp(t, "lending_app.py", lendingApp)
 	s := start(t, nil, app, "--workers", "2")
-	first, second := dialRaw(t, s.Addr), dialRaw(t, s.Addr)
-	busyPid, idlePid := first.get("/"), second.get("/")
+	pidOn := func(c net.Conn, br *bufio.Reader, path string) string {
+		t.Helper()
+		status, body := getOn(t, c, br, path)
+		if status != 200 {
+			t.Fatalf("GET %s: %d %q", path, status, body)
+		}
+		return body
+	}
+	first, second := dial(t, s), dial(t, s)
+	firstBr := bufio.NewReader(first)
+	busyPid, idlePid := pidOn(first, firstBr, "/"), pidOn(second, bufio.NewReader(second), "/")
 	if busyPid == idlePid {
 		t.Fatalf("the first two connections both went to worker %s; want one each", busyPid)
 	}
-	first.send("GET /busy?3 HTTP/1.1\r\nHost: x\r\n\r\n")
-	time.Sleep(300 * time.Millisecond) // the busy loop runs
+	io.WriteString(first, "GET /busy?3 HTTP/1.1\r\nHost: x\r\n\r\n") // answered at the end
+	time.Sleep(300 * time.Millisecond)                               // the busy loop runs
 	for i := 0; i < 3; i++ {
 		// A worker counts a request out just after its response's last
 		// byte: give the idle one that moment.
 		time.Sleep(200 * time.Millisecond)
-		c := dialRaw(t, s.Addr)
-		if pid := c.get("/"); pid != idlePid {
+		c := dial(t, s)
+		if pid := pidOn(c, bufio.NewReader(c), "/"); pid != idlePid {
 			t.Fatalf("new connection %d went to worker %s, busy in a request; want %s, idle (connections held: %d against 1)", i+1, pid, idlePid, i+1)
 		}
 	}
-	if pid := first.answer(); pid != busyPid {
-		t.Errorf("the long request was answered by worker %s; want %s", pid, busyPid)
+	resp, err := http.ReadResponse(firstBr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != busyPid {
+		t.Errorf("the long request was answered %q; want worker %s's pid", body, busyPid)
 	}
 }
