@@ -9,10 +9,14 @@ import (
 )
 
 // The board is a table in shared memory, one for all of a master's
-// workers, where each worker counts the requests it is running, so that
-// the master can lend a new connection to the worker running fewest (a
-// worker with every thread in a slow request gets none). Like Slots, it
-// costs requests no messages: a worker's count is an atomic add.
+// workers, where each worker's load is counted: the requests it runs, and
+// the connections lent to it that have not yet spoken. The master lends a
+// new connection to the worker with the least load (a worker with every
+// thread in a slow request gets none). A connection lent and not yet heard
+// from counts as the request it brings: a burst of new connections, lent
+// before any speaks, is shared, where a count of requests alone would send
+// it all to the worker that ran fewest when it began. Like Slots, it costs
+// requests no messages: the counts are atomic adds.
 
 // BoardSize bounds the workers on the board at once; one more (--workers
 // over a thousand, or as many being replaced) serves all the same, off the
@@ -23,8 +27,7 @@ const BoardSize = 1 << 10
 // that workers on different cores counting at once do not contend.
 const seatBytes = 64
 
-// Board is the shared table: seat i holds the count of requests running
-// in its worker, which only that worker changes.
+// Board is the shared table: seat i holds its worker's load.
 type Board struct {
 	mem []byte
 }
@@ -45,18 +48,23 @@ func MapBoard(f *os.File) (*Board, error) {
 	return &Board{mem: mem}, nil
 }
 
-// count is seat i's count: at the start of its line of page-aligned
+// count is seat i's load: at the start of its line of page-aligned
 // memory, so atomic access is sound.
 func (b *Board) count(i int) *atomic.Int32 {
 	return (*atomic.Int32)(unsafe.Pointer(&b.mem[i*seatBytes]))
 }
 
-// Clear gives seat i to a new worker: nothing running. The master's;
-// seats are reused once their worker is reaped.
+// Clear gives seat i to a new worker: no load. The master's; seats are
+// reused once their worker is reaped.
 func (b *Board) Clear(i int) { b.count(i).Store(0) }
 
-// Running returns how many requests the worker at seat i runs.
-func (b *Board) Running(i int) int32 { return b.count(i).Load() }
+// Lent counts a connection the master lends to the worker at seat i,
+// until that worker hears from it (Seat.Heard).
+func (b *Board) Lent(i int) { b.count(i).Add(1) }
+
+// Load returns the requests the worker at seat i runs plus the connections
+// lent to it that have not spoken yet.
+func (b *Board) Load(i int) int32 { return b.count(i).Load() }
 
 // Unmap releases the mapping.
 func (b *Board) Unmap() error { return unix.Munmap(b.mem) }
@@ -72,3 +80,7 @@ func (s *Seat) Begin() { s.count.Add(1) }
 
 // End counts a request that ended in this worker.
 func (s *Seat) End() { s.count.Add(-1) }
+
+// Heard takes back what Board.Lent counted for a connection: its first
+// bytes came (or it ended, or went opaque, before any did). Once per lend.
+func (s *Seat) Heard() { s.count.Add(-1) }

@@ -9,8 +9,9 @@ import (
 var _ httpfront.RequestCounter = (*Seat)(nil)
 
 // What a worker counts on its seat the master reads on the board, seat by
-// seat, and a reused seat starts from nothing.
-func TestBoardCountsEachWorkersRequests(t *testing.T) {
+// seat, with the connections lent and not yet heard from, and a reused
+// seat starts from nothing.
+func TestBoardCountsEachWorkersLoad(t *testing.T) {
 	b, f, err := NewBoard()
 	if err != nil {
 		t.Fatal(err)
@@ -27,11 +28,15 @@ func TestBoardCountsEachWorkersRequests(t *testing.T) {
 	one.Begin()
 	two.Begin()
 	one.End()
-	if b.Running(1) != 1 || b.Running(2) != 1 || b.Running(0) != 0 {
-		t.Errorf("running by seat = %d %d %d; want 0 1 1", b.Running(0), b.Running(1), b.Running(2))
+	b.Lent(0)
+	b.Lent(2)
+	b.Lent(2)
+	two.Heard()
+	if b.Load(0) != 1 || b.Load(1) != 1 || b.Load(2) != 2 {
+		t.Errorf("load by seat = %d %d %d; want 1 1 2", b.Load(0), b.Load(1), b.Load(2))
 	}
 	b.Clear(2) // its worker was reaped mid-request, and the seat reused
-	if b.Running(2) != 0 {
-		t.Errorf("a reused seat kept a count of %d", b.Running(2))
+	if b.Load(2) != 0 {
+		t.Errorf("a reused seat kept a load of %d", b.Load(2))
 	}
 }

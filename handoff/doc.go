@@ -15,7 +15,8 @@
 // with atomic stores, so that requests cost no messages: only lending,
 // closing and returning a connection do.
 //
-// Where to lend a new connection, the worker running fewest requests, the
+// Where to lend a new connection, the worker with the least load, the
 // master reads on the board, a second table of shared memory in which each
-// worker counts its requests (board.go).
+// worker counts its running requests and the connections lent to it that
+// have not spoken yet (board.go).
 package handoff

@@ -217,7 +217,9 @@ func (w *Link) adopt(slot uint32, fd int, proxy []byte) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("handoff: adopting a connection: %w", err)
 	}
-	return &lentConn{Conn: c, w: w, slot: slot, proxied: proxied, proxyRemote: remote, proxyLocal: local}, nil
+	lc := &lentConn{Conn: c, w: w, slot: slot, proxied: proxied, proxyRemote: remote, proxyLocal: local}
+	lc.unheard.Store(w.seat != nil) // the master counted it (Board.Lent) if so
+	return lc, nil
 }
 
 // refillStdio opens /dev/null on any of fds 0 to 2 the app has closed.
@@ -247,15 +249,29 @@ type lentConn struct {
 	// Bytes read and written since it was lent (see Slots' counts).
 	read, written atomic.Uint64
 	end           sync.Once
+	// unheard: the master counts it on the board as a request to come,
+	// until heard takes that back.
+	unheard atomic.Bool
 }
 
 func (c *lentConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.read.Add(uint64(n))
-	if n > 0 && !c.w.slots.Advance(c.slot, Idle, Busy) {
-		c.w.slots.Advance(c.slot, Lent, Busy)
+	if n > 0 {
+		if !c.w.slots.Advance(c.slot, Idle, Busy) {
+			c.w.slots.Advance(c.slot, Lent, Busy)
+		}
+		c.heard()
 	}
 	return n, err
+}
+
+// heard takes c off its worker's load as a connection yet to speak: it
+// spoke, went opaque or ended.
+func (c *lentConn) heard() {
+	if c.unheard.Load() && c.unheard.CompareAndSwap(true, false) {
+		c.w.seat.Heard()
+	}
 }
 
 func (c *lentConn) Write(p []byte) (int, error) {
@@ -330,6 +346,7 @@ func (c *lentConn) Proxy() (remote, local net.Addr, read bool) {
 func (c *lentConn) Pin() {
 	c.opaque = true
 	c.w.slots.Set(c.slot, Opaque)
+	c.heard()
 }
 
 func (c *lentConn) Close() error { return c.finish(Closed) }
@@ -342,6 +359,7 @@ func (c *lentConn) Return() { c.finish(Returned) }
 func (c *lentConn) finish(k Kind) error {
 	err := net.ErrClosed
 	c.end.Do(func() {
+		c.heard()
 		err = c.Conn.Close()
 		c.w.ch.Send(Msg{Kind: k, Slot: c.slot}, -1)
 	})

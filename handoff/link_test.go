@@ -65,3 +65,77 @@ func TestGatheredWritesCountTowardsTheEndingMark(t *testing.T) {
 		t.Errorf("the client got %d bytes, not the %d written in order", len(got), len(want))
 	}
 }
+
+// lend lends a fresh loopback connection to w on slot 1 as the master
+// does (counted on its seat) and returns what adopt makes of it, and the
+// client's end.
+func lend(t *testing.T, board *Board, w *Link) (*lentConn, net.Conn) {
+	t.Helper()
+	fd, client := tcptest.Accepted(t)
+	dup, err := unix.Dup(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	board.Lent(0)
+	w.slots.Set(1, Lent)
+	c, err := w.adopt(1, dup, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.(*lentConn), client
+}
+
+// A lent connection counts on its worker's load until its first bytes
+// come, or it ends silent or goes opaque, and is taken back once whatever
+// follows.
+func TestALentConnectionLoadsItsWorkerUntilHeardFrom(t *testing.T) {
+	board, bf, err := NewBoard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bf.Close()
+	defer board.Unmap()
+	slots, table, err := NewSlots()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer table.Close()
+	defer slots.Unmap()
+	_, w := pair(t)
+	w.slots, w.seat = slots, board.Seat(0)
+
+	speaks, client := lend(t, board, w)
+	wantLoad(t, board, 1, "after a lend")
+	io.WriteString(client, "GE")
+	buf := make([]byte, 1)
+	for range 2 {
+		if _, err := speaks.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantLoad(t, board, 0, "after its bytes were read")
+	speaks.Close()
+	wantLoad(t, board, 0, "after it closed, heard from")
+
+	silent, client := lend(t, board, w)
+	client.Close()
+	if n, err := silent.Read(buf); n != 0 || err != io.EOF {
+		t.Fatalf("Read of a closed client = %d, %v; want 0, EOF", n, err)
+	}
+	wantLoad(t, board, 1, "after a read of nothing")
+	silent.Close()
+	wantLoad(t, board, 0, "after it ended silent")
+
+	pinned, _ := lend(t, board, w)
+	pinned.Pin()
+	pinned.Abort()
+	wantLoad(t, board, 0, "after it went opaque, then ended")
+}
+
+// wantLoad checks seat 0's load on board, after what happened.
+func wantLoad(t *testing.T, board *Board, want int32, after string) {
+	t.Helper()
+	if got := board.Load(0); got != want {
+		t.Errorf("load %s = %d; want %d", after, got, want)
+	}
+}

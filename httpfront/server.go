@@ -90,7 +90,7 @@ type Config struct {
 	ProxyProtocol bool
 	// Running, in a worker process, counts the requests it runs where
 	// its master reads them: the master lends each new connection to the
-	// worker running fewest. Nil: not counted.
+	// worker with the least load (see handoff's board). Nil: not counted.
 	Running RequestCounter `json:"-"`
 }
 

@@ -20,9 +20,10 @@ func TestNumbersAreReusedAndBounded(t *testing.T) {
 	}
 }
 
-// A new connection goes to the worker running fewest requests, then to the
-// one holding fewest connections; with a worker off the board, whose count
-// is unknown, to the one holding fewest connections.
+// A new connection goes to the worker with the least load (requests
+// running, connections lent not yet heard from), then to the one holding
+// fewest connections; with a worker off the board, whose load is unknown,
+// to the one holding fewest connections.
 func TestLeastBusyWorker(t *testing.T) {
 	board, f, err := handoff.NewBoard()
 	if err != nil {
@@ -48,6 +49,13 @@ func TestLeastBusyWorker(t *testing.T) {
 	offBoard := holding(-1, 2)
 	if got := leastBusy([]*worker{busy, idle, offBoard}, board); got != busy {
 		t.Error("with a worker off the board, the one holding fewest connections did not get it")
+	}
+	board.Lent(2) // idleFewer has a connection yet to speak: a load of 1, as busy's
+	if got := leastBusy([]*worker{busy, idle, idleFewer}, board); got != idle {
+		t.Error("a worker with a lent connection yet to speak got the next over an idle one")
+	}
+	if got := leastBusy([]*worker{busy, idleFewer}, board); got != busy {
+		t.Error("of two workers with a load of 1, the one holding more connections got it")
 	}
 	if leastBusy(nil, board) != nil {
 		t.Error("no worker, yet one was chosen")

@@ -140,9 +140,8 @@ func (c heldConn) sentWhole(n uint64) bool {
 	return ok && sent == c.sent+n
 }
 
-// lend gives connection c to the ready worker running fewest requests,
-// of those the one holding fewest connections, or keeps it pending while
-// no worker is ready.
+// lend gives connection c to the ready worker with the least load (see
+// leastBusy), or keeps it pending while no worker is ready.
 func (m *Master) lend(c heldConn) {
 	m.mu.Lock()
 	var serving []*worker
@@ -158,6 +157,9 @@ func (m *Master) lend(c heldConn) {
 		return
 	}
 	slot, ok := w.take(c)
+	if ok && w.seat >= 0 {
+		m.seats.board.Lent(w.seat) // until the worker hears from it
+	}
 	m.mu.Unlock()
 	if !ok {
 		m.log.Error("wsgo: a worker holds too many connections; closing a new one", "worker", w.id)
@@ -169,21 +171,22 @@ func (m *Master) lend(c heldConn) {
 	w.ch.Send(handoff.Msg{Kind: handoff.Lend, Slot: slot, Data: c.proxy}, c.fd)
 }
 
-// leastBusy returns the worker of ws running fewest requests, of those the
-// one holding fewest connections; nil when ws is empty. While one of them
-// is off the board, the others' counts cannot be weighed against its, and
-// connections alone decide. Master.mu: held.
+// leastBusy returns the worker of ws with the least load on the board
+// (requests running, connections lent and not yet heard from), of those
+// the one holding fewest connections; nil when ws is empty. While one of
+// them is off the board, the others' loads cannot be weighed against its,
+// and connections alone decide. Master.mu: held.
 func leastBusy(ws []*worker, board *handoff.Board) *worker {
 	onBoard := !slices.ContainsFunc(ws, func(w *worker) bool { return w.seat < 0 })
 	var best *worker
 	var least int32
 	for _, w := range ws {
-		var running int32
+		var load int32
 		if onBoard {
-			running = board.Running(w.seat)
+			load = board.Load(w.seat)
 		}
-		if best == nil || running < least || running == least && len(w.conns) < len(best.conns) {
-			best, least = w, running
+		if best == nil || load < least || load == least && len(w.conns) < len(best.conns) {
+			best, least = w, load
 		}
 	}
 	return best
