@@ -403,7 +403,7 @@ func (b *bench) start(w workload, c runCase) (*live, error) {
 	}
 	url := "http://" + addr + w.path
 	return &live{runCase: c, p: p, addr: addr, load: wrkLoad{url: url, connections: w.connections(c.procs, b.threads),
-		threads: b.wrkThreads, postBytes: w.postBytes, script: b.script, cpus: wrkCPUs}}, nil
+		threads: b.wrkThreads, postBytes: w.postBytes, header: w.header, script: b.script, cpus: wrkCPUs}}, nil
 }
 
 // warm waits for the server's first 200, puts unmeasured load on it, and

@@ -12,10 +12,11 @@ type workload struct {
 	path  string
 	// connections wrk keeps open, for a process count and the -threads value.
 	connections func(procs, threads int) int
-	postBytes   int  // request body wrk sends (POST); 0 for GET
-	payload     int  // body bytes moved per request, for MB/s; 0: no MB/s column
-	ceiling     bool // the bare Go server runs it too
-	idle        bool // the runner holds -idle keep-alive connections open during the run
+	postBytes   int    // request body wrk sends (POST); 0 for GET
+	header      string // a request header wrk adds to every request, or ""
+	payload     int    // body bytes moved per request, for MB/s; 0: no MB/s column
+	ceiling     bool   // the bare Go server runs it too
+	idle        bool   // the runner holds -idle keep-alive connections open during the run
 	// threadCheck: wsgo also runs with 1 thread, against the -threads figure.
 	threadCheck bool
 	memoryCheck bool // each server's memory per process is recorded, idle and after the rounds
@@ -43,6 +44,10 @@ var workloads = []workload{
 		connections: perThread, threadCheck: true},
 	{name: "idle", title: "hello world while idle keep-alive connections are held open", app: "hello", path: "/",
 		connections: fixed(50), idle: true},
+	// nginx's proxy_pass speaks HTTP/1.0 to its upstream unless told
+	// otherwise: a new connection for every request.
+	{name: "close", title: "hello world, a new connection per request (Connection: close, as behind nginx's default proxy_pass)",
+		app: "hello", path: "/", connections: fixed(50), header: "Connection: close"},
 }
 
 func workloadNamed(name string) workload {

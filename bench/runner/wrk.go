@@ -75,6 +75,7 @@ type wrkLoad struct {
 	threads     int
 	duration    time.Duration
 	postBytes   int
+	header      string // added to every request (-H), or ""
 	script      string // path of report.lua on disk
 	// paceMs > 0: a paced run, each connection waiting paceMs on average
 	// before each request; script is then report.lua + paced.lua.
@@ -82,13 +83,21 @@ type wrkLoad struct {
 	cpus   []int // wrk runs only on these (-pin); nil: anywhere
 }
 
-func runWrk(l wrkLoad) (wrkResult, error) {
-	threads := min(l.threads, l.connections)
+// args are wrk's arguments for l, pinning aside.
+func (l wrkLoad) args() []string {
 	args := []string{
-		"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(l.connections),
+		"-t" + strconv.Itoa(min(l.threads, l.connections)), "-c" + strconv.Itoa(l.connections),
 		"-d" + strconv.Itoa(int(l.duration/time.Second)) + "s", // wrk takes whole seconds
-		"--timeout", "5s", "-s", l.script, l.url, "--", strconv.Itoa(l.postBytes), strconv.Itoa(l.paceMs),
+		"--timeout", "5s",
 	}
+	if l.header != "" {
+		args = append(args, "-H", l.header)
+	}
+	return append(args, "-s", l.script, l.url, "--", strconv.Itoa(l.postBytes), strconv.Itoa(l.paceMs))
+}
+
+func runWrk(l wrkLoad) (wrkResult, error) {
+	args := l.args()
 	argv := pinned(l.cpus, append([]string{"wrk"}, args...))
 	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
 	if err != nil {

@@ -54,3 +54,17 @@ func TestReportLuaPrintsEveryFieldParseWrkNeeds(t *testing.T) {
 		}
 	}
 }
+
+// A workload's header goes to wrk with -H, before the URL; none, no -H.
+func TestWrkArgsCarryTheWorkloadsHeader(t *testing.T) {
+	l := wrkLoad{url: "http://127.0.0.1:1/", connections: 50, threads: 2, duration: 3 * time.Second,
+		script: "r.lua", header: "Connection: close", paceMs: 7}
+	want := "-t2 -c50 -d3s --timeout 5s -H Connection: close -s r.lua http://127.0.0.1:1/ -- 0 7"
+	if got := strings.Join(l.args(), " "); got != want {
+		t.Errorf("wrk args = %q; want %q", got, want)
+	}
+	l.header = ""
+	if got := strings.Join(l.args(), " "); strings.Contains(got, "-H") {
+		t.Errorf("wrk args without a header = %q; want no -H", got)
+	}
+}
