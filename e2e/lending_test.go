@@ -50,7 +50,7 @@ func TestABurstOfNewConnectionsIsShared(t *testing.T) {
 	for i := range burst {
 		burst[i] = dial(t, s)
 	}
-	time.Sleep(200 * time.Millisecond) // all lent before any speaks
+	time.Sleep(500 * time.Millisecond) // all lent before any speaks
 	served := map[string]int{}
 	for _, c := range burst {
 		served[pidOn(t, c, bufio.NewReader(c), "/")]++
