@@ -12,12 +12,7 @@ var _ httpfront.RequestCounter = (*Seat)(nil)
 // seat, with the connections lent and not yet heard from, and a reused
 // seat starts from nothing.
 func TestBoardCountsEachWorkersLoad(t *testing.T) {
-	b, f, err := NewBoard()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	defer b.Unmap()
+	b, f := newTable(t, NewBoard)
 	inWorker, err := MapBoard(f) // as a worker maps it
 	if err != nil {
 		t.Fatal(err)

@@ -20,12 +20,7 @@ var _ httpfront.Lent = (*lentConn)(nil)
 // the ending mark promises the master, as a plain write does: else the
 // master would reset a connection whose response went out whole.
 func TestGatheredWritesCountTowardsTheEndingMark(t *testing.T) {
-	slots, table, err := NewSlots()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer table.Close()
-	defer slots.Unmap()
+	slots, _ := newTable(t, NewSlots)
 	fd, client := tcptest.Accepted(t)
 	dup, err := unix.Dup(fd)
 	if err != nil {
@@ -89,18 +84,8 @@ func lend(t *testing.T, board *Board, w *Link) (*lentConn, net.Conn) {
 // come, or it ends silent or goes opaque, and is taken back once whatever
 // follows.
 func TestALentConnectionLoadsItsWorkerUntilHeardFrom(t *testing.T) {
-	board, bf, err := NewBoard()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bf.Close()
-	defer board.Unmap()
-	slots, table, err := NewSlots()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer table.Close()
-	defer slots.Unmap()
+	board, _ := newTable(t, NewBoard)
+	slots, _ := newTable(t, NewSlots)
 	_, w := pair(t)
 	w.slots, w.seat = slots, board.Seat(0)
 
