@@ -146,8 +146,11 @@ func Run(cfg Config) error {
 	// the start line, and SIGINT from a terminal reaches workers too.
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1,
-		syscall.SIGUSR2, syscall.SIGTTIN, syscall.SIGTTOU)
+		syscall.SIGUSR2, syscall.SIGTTIN)
 	defer signal.Stop(sigs)
+	ttouDone := make(chan struct{})
+	defer close(ttouDone)
+	watchTTOU(sigs, ttouDone)
 
 	if cfg.MetricsBind != "" {
 		if err := m.serveMetrics(); err != nil {
