@@ -224,7 +224,7 @@ func (r *headReader) finish(h *requestHead) error {
 	sp1 := strings.IndexByte(line, ' ')
 	sp2 := strings.LastIndexByte(line, ' ')
 	h.method, h.target = line[:sp1], line[sp1+1:sp2]
-	h.header = make([]wsgi.Header, 0, len(r.fields))
+	h.header = make([]wsgi.Header, 0, len(r.fields)+1) // room for the X-Request-Id that requestID adds
 	hosts, hostAt := 0, -1
 	var codings []string // Transfer-Encoding's, across its fields
 	teField, closes, keepAlive := false, false, false
