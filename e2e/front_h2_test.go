@@ -7,10 +7,12 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -84,11 +86,21 @@ func TestH2RequestLimits(t *testing.T) {
 		// io.MultiReader hides the length: the client sends no content-length.
 		{"an undeclared body over --max-body-size", "POST", "/undeclared", func() io.Reader { return io.MultiReader(strings.NewReader(big)) }, nil, "", 413},
 	}
-	for _, http1 := range []bool{false, true} {
-		client := tlsClient(http1, cert)
-		wantProto := map[bool]string{false: "HTTP/2.0", true: "HTTP/1.1"}[http1]
+	plain := start(t, nil, writeApp(t, "h2_app.py", h2App), "--max-body-size", "1000", "--limit-request-fields", "20",
+		"--limit-request-field_size", "200", "--limit-request-line", "100")
+	for _, via := range []struct {
+		name      string
+		s         *server
+		client    *http.Client
+		wantProto string
+	}{
+		{"HTTP/2 over TLS", s, tlsClient(false, cert), "HTTP/2.0"},
+		{"HTTP/1.1 over TLS", s, tlsClient(true, cert), "HTTP/1.1"},
+		{"h2c", plain, h2cClient(), "HTTP/2.0"},
+	} {
+		s, client, wantProto := via.s, via.client, via.wantProto
 		for _, tc := range tests {
-			t.Run(fmt.Sprintf("%s: %s gets %d", wantProto, tc.name, tc.status), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s: %s gets %d", via.name, tc.name, tc.status), func(t *testing.T) {
 				var body io.Reader
 				if tc.body != nil {
 					body = tc.body()
@@ -107,9 +119,70 @@ func TestH2RequestLimits(t *testing.T) {
 			})
 		}
 		if seen := h2Seen(t, s, client); slices.ContainsFunc(seen, func(p string) bool { return p != "/ok" }) {
-			t.Errorf("%s: the app saw refused requests: %q", wantProto, seen)
+			t.Errorf("%s: the app saw refused requests: %q", via.name, seen)
 		}
 	}
+}
+
+// h2cClient speaks HTTP/2 without TLS, with prior knowledge (h2c).
+func h2cClient() *http.Client {
+	var h2c http.Protocols
+	h2c.SetUnencryptedHTTP2(true)
+	return &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{Protocols: &h2c}}
+}
+
+// A client that knows the server speaks HTTP/2 may open a plaintext
+// connection with HTTP/2's preface (RFC 9113 section 3.3), as proxies do
+// to their upstreams. It used to get HTTP/1's 505. The connection is
+// served by the worker it was lent to, HTTP/1 clients as before.
+func TestH2CWithPriorKnowledge(t *testing.T) {
+	s := start(t, nil, writeApp(t, "tls_app.py", tlsApp), "--workers", "2")
+	_, port, _ := net.SplitHostPort(s.Addr)
+	client := h2cClient()
+	for i := range 3 { // one connection, several streams
+		req := mustRequest(t, "GET", s.URL+"/some/path?q=1", nil)
+		req.Header.Set("X-Test", "yes")
+		resp, body := frontDo(t, client, req)
+		if resp.Proto != "HTTP/2.0" || resp.StatusCode != 200 {
+			t.Fatalf("request %d: got %s %s; want HTTP/2.0 200", i, resp.Proto, resp.Status)
+		}
+		checkEnviron(t, tlsEnviron(t, body), map[string]any{
+			"wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/2.0", "HTTPS": nil,
+			"SERVER_NAME": "127.0.0.1", "SERVER_PORT": port, "HTTP_HOST": s.Addr,
+			"REQUEST_METHOD": "GET", "REQUEST_URI": "/some/path?q=1", "PATH_INFO": "/some/path",
+			"QUERY_STRING": "q=1", "CONTENT_LENGTH": nil, "HTTP_X_TEST": "yes", "body": "",
+		})
+	}
+	payload := strings.Repeat("payload ", 5000)
+	resp, body := frontDo(t, client, mustRequest(t, "POST", s.URL+"/post", strings.NewReader(payload)))
+	if resp.Proto != "HTTP/2.0" {
+		t.Fatalf("POST: got %s; want HTTP/2.0", resp.Proto)
+	}
+	checkEnviron(t, tlsEnviron(t, body), map[string]any{"REQUEST_METHOD": "POST", "CONTENT_LENGTH": "40000", "body": payload})
+
+	resp, body = frontDo(t, &http.Client{Timeout: 20 * time.Second}, mustRequest(t, "POST", s.URL+"/post", strings.NewReader("PRI")))
+	if resp.Proto != "HTTP/1.1" || resp.StatusCode != 200 {
+		t.Fatalf("HTTP/1.1 POST: got %s %s", resp.Proto, resp.Status)
+	}
+	checkEnviron(t, tlsEnviron(t, body), map[string]any{"SERVER_PROTOCOL": "HTTP/1.1", "body": "PRI"})
+
+	t.Run("behind a PROXY header, the client's address", func(t *testing.T) {
+		s := start(t, nil, writeApp(t, "addr_app.py", `def application(environ, start_response):
+    start_response("200 OK", [])
+    return [("%s %s %s" % (environ["SERVER_PROTOCOL"], environ["REMOTE_ADDR"], environ["REMOTE_PORT"])).encode()]
+`), "--proxy-protocol", "--forwarded-allow-ips", "127.0.0.1")
+		client := h2cClient()
+		client.Transport.(*http.Transport).DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				_, err = io.WriteString(c, "PROXY TCP4 203.0.113.7 127.0.0.1 4567 80\r\n")
+			}
+			return c, err
+		}
+		if _, body := frontDo(t, client, mustRequest(t, "GET", s.URL+"/", nil)); body != "HTTP/2.0 203.0.113.7 4567" {
+			t.Errorf("got %q; want \"HTTP/2.0 203.0.113.7 4567\"", body)
+		}
+	})
 }
 
 // h2Conn is a raw HTTP/2 client connection, for what Go's client will

@@ -138,6 +138,12 @@ func (c *conn) serve() {
 			c.rwc.Close()
 			return
 		}
+		if n == 0 && c.tls == nil && c.opensHTTP2() {
+			c.pin()                                                                 // its HTTP/2 session lives in this process
+			c.out.keepWaiting()                                                     // each stream's writes are released above the session (h2response)
+			c.s.h2.serve(c.s, h2cConn{queuedSocket{Conn: under, out: c.out}, c.br}) // under: a PROXY header's addresses
+			return
+		}
 		c.takeWriter()
 		c.s.setIdle(c, false)
 		if !c.handle() {
@@ -190,6 +196,30 @@ func (c *conn) awaitRequest() bool {
 	c.dropWriter() // the last response is flushed
 	_, err := c.br.Peek(1)
 	return err == nil
+}
+
+// h2Preface opens every HTTP/2 connection (RFC 9113, section 3.4).
+const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// opensHTTP2 reports whether a plaintext connection opens with HTTP/2's
+// preface: a client with prior knowledge (h2c). An HTTP/1 request is told
+// apart by its first bytes, which are read already; a client that stalls
+// inside the preface gets the header timeout, then HTTP/1's 505.
+func (c *conn) opensHTTP2() bool {
+	if b, err := c.br.Peek(1); err != nil || b[0] != h2Preface[0] {
+		return false
+	}
+	due := time.Now().Add(c.s.headerTimeout)
+	if !c.headBy.IsZero() {
+		due = c.headBy
+	}
+	c.rwc.SetReadDeadline(due)
+	for n := 2; n <= len(h2Preface); n++ {
+		if b, err := c.br.Peek(n); err != nil || b[n-1] != h2Preface[n-1] {
+			return false
+		}
+	}
+	return true
 }
 
 // writers holds the write buffers of connections between requests: an

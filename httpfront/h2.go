@@ -1,8 +1,8 @@
 package httpfront
 
 import (
+	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,10 +20,12 @@ import (
 	"wsgo/wsgi"
 )
 
-// h2front serves the TLS connections that chose HTTP/2 through ALPN. Our
-// HTTP/1 server exists for the reason phrase, which HTTP/2 does not have,
-// so HTTP/2 is net/http's: one http.Server, started with the first such
-// connection, is handed each of them and calls serveH2 for each request.
+// h2front serves the TLS connections that chose HTTP/2 through ALPN, and
+// the plaintext ones that open with HTTP/2's preface (h2c with prior
+// knowledge, RFC 9113 section 3.3). Our HTTP/1 server exists for the
+// reason phrase, which HTTP/2 does not have, so HTTP/2 is net/http's: one
+// http.Server, started with the first such connection, is handed each of
+// them and calls serveH2 for each request.
 type h2front struct {
 	mu     sync.Mutex
 	hs     *http.Server // nil until the first HTTP/2 connection
@@ -31,8 +33,9 @@ type h2front struct {
 	closed bool
 }
 
-// serve hands a TLS connection that negotiated "h2" to the HTTP/2 server.
-func (f *h2front) serve(s *Server, c *tls.Conn) {
+// serve hands an HTTP/2 connection to the HTTP/2 server: a *tls.Conn
+// that negotiated "h2", or an h2cConn.
+func (f *h2front) serve(s *Server, c net.Conn) {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
@@ -41,7 +44,11 @@ func (f *h2front) serve(s *Server, c *tls.Conn) {
 	}
 	if f.hs == nil {
 		f.ln = &handoff{conns: make(chan net.Conn), done: make(chan struct{})}
+		var only http.Protocols // never HTTP/1: that is ours
+		only.SetHTTP2(true)
+		only.SetUnencryptedHTTP2(true)
 		f.hs = &http.Server{
+			Protocols:      &only,
 			Handler:        http.HandlerFunc(s.serveH2),
 			IdleTimeout:    s.keepAlive,
 			MaxHeaderBytes: s.limits.headCap(),
@@ -123,7 +130,18 @@ func (h *handoff) Addr() net.Addr { return handoffAddr{} }
 type handoffAddr struct{}
 
 func (handoffAddr) Network() string { return "h2" }
-func (handoffAddr) String() string  { return "HTTP/2 connections from the TLS listeners" }
+func (handoffAddr) String() string  { return "HTTP/2 connections from the listeners" }
+
+// h2cConn is a plaintext connection that opened with HTTP/2's preface, as
+// the HTTP/2 server gets it: its reads begin with what the HTTP/1 reader
+// has buffered (the preface, at least), and its writes go through the
+// outbox, as a TLS session's do.
+type h2cConn struct {
+	queuedSocket
+	br *bufio.Reader
+}
+
+func (c h2cConn) Read(p []byte) (int, error) { return c.br.Read(p) }
 
 // serveH2 serves one HTTP/2 request: the same wsgi.Request an HTTP/1
 // request makes, under the same limits, answered through h2response.
@@ -193,13 +211,16 @@ func h2Request(hr *http.Request, body io.Reader) *wsgi.Request {
 		RawPath:          path,
 		RawQuery:         query,
 		Proto:            "HTTP/2.0",
-		Scheme:           "https",
+		Scheme:           "http",
 		ContentType:      hr.Header.Get("Content-Type"),
 		ContentLength:    hr.ContentLength,
 		HasContentLength: len(hr.Header["Content-Length"]) > 0,
 		Body:             body,
 	}
-	req.ServerName, req.ServerPort = splitHost(hr.Host, "443") // an empty Host is refused (h2RequestError)
+	if hr.TLS != nil { // else h2c
+		req.Scheme = "https"
+	}
+	req.ServerName, req.ServerPort = splitHost(hr.Host, schemePort(req.Scheme)) // an empty Host is refused (h2RequestError)
 	req.Header = append(req.Header, wsgi.Header{Name: "Host", Value: hr.Host})
 	if ip, port, err := net.SplitHostPort(hr.RemoteAddr); err == nil {
 		req.RemoteAddr, req.RemotePort = ip, port
