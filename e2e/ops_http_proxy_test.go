@@ -245,11 +245,25 @@ func TestOpsHTTPProxyProtocolConnectionOutlivesItsWorker(t *testing.T) {
 // take twice as long.
 func TestOpsHTTPProxyProtocolLookSharesTheHeaderTimeout(t *testing.T) {
 	s := frontStart(t, nil, "--proxy-protocol", "--forwarded-allow-ips", "10.9.9.9", "--header-timeout", "2")
+	headOutlivesTimeout(t, s, "GE", "T / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+}
+
+// A head that begins as HTTP/2's preface does ("P") is looked at for the
+// rest of it (h2c); the look shares the head's --header-timeout.
+func TestOpsHTTPHTTP2LookSharesTheHeaderTimeout(t *testing.T) {
+	s := frontStart(t, nil, "--header-timeout", "2")
+	headOutlivesTimeout(t, s, "P", "OST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+}
+
+// headOutlivesTimeout sends a head in two parts, the second after s's
+// --header-timeout of 2 s, and wants the connection closed unanswered.
+func headOutlivesTimeout(t *testing.T, s *server, first, rest string) {
+	t.Helper()
 	c := dial(t, s)
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	io.WriteString(c, "GE")
+	io.WriteString(c, first)
 	time.Sleep(2500 * time.Millisecond) // past the one timeout, within two
-	io.WriteString(c, "T / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	io.WriteString(c, rest)
 	if got, _ := io.ReadAll(c); len(got) != 0 {
 		t.Errorf("a head finished after --header-timeout got %.80q; want the connection closed", got)
 	}

@@ -202,18 +202,17 @@ func (c *conn) awaitRequest() bool {
 const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 // opensHTTP2 reports whether a plaintext connection opens with HTTP/2's
-// preface: a client with prior knowledge (h2c). An HTTP/1 request is told
-// apart by its first bytes, which are read already; a client that stalls
-// inside the preface gets the header timeout, then HTTP/1's 505.
+// preface: a client with prior knowledge (h2c). Most HTTP/1 requests are
+// told apart by their first byte, read already. The look shares the
+// first head's --header-timeout (headBy), as the PROXY header's does.
 func (c *conn) opensHTTP2() bool {
 	if b, err := c.br.Peek(1); err != nil || b[0] != h2Preface[0] {
 		return false
 	}
-	due := time.Now().Add(c.s.headerTimeout)
-	if !c.headBy.IsZero() {
-		due = c.headBy
+	if c.headBy.IsZero() {
+		c.headBy = time.Now().Add(c.s.headerTimeout)
 	}
-	c.rwc.SetReadDeadline(due)
+	c.rwc.SetReadDeadline(c.headBy)
 	for n := 2; n <= len(h2Preface); n++ {
 		if b, err := c.br.Peek(n); err != nil || b[n-1] != h2Preface[n-1] {
 			return false
