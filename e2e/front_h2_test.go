@@ -61,8 +61,9 @@ func h2Seen(t *testing.T, s *server, client *http.Client) []string {
 
 func TestH2RequestLimits(t *testing.T) {
 	cert := makeCert(t, t.TempDir(), "limits")
-	s := startH2(t, cert, "--max-body-size", "1000", "--limit-request-fields", "20",
-		"--limit-request-field_size", "200", "--limit-request-line", "100")
+	limits := []string{"--max-body-size", "1000", "--limit-request-fields", "20",
+		"--limit-request-field_size", "200", "--limit-request-line", "100"}
+	s := startH2(t, cert, limits...)
 	big := strings.Repeat("b", 2000)
 	tests := []struct {
 		name, method, path string
@@ -86,8 +87,7 @@ func TestH2RequestLimits(t *testing.T) {
 		// io.MultiReader hides the length: the client sends no content-length.
 		{"an undeclared body over --max-body-size", "POST", "/undeclared", func() io.Reader { return io.MultiReader(strings.NewReader(big)) }, nil, "", 413},
 	}
-	plain := start(t, nil, writeApp(t, "h2_app.py", h2App), "--max-body-size", "1000", "--limit-request-fields", "20",
-		"--limit-request-field_size", "200", "--limit-request-line", "100")
+	plain := start(t, nil, append([]string{writeApp(t, "h2_app.py", h2App)}, limits...)...)
 	for _, via := range []struct {
 		name      string
 		s         *server

@@ -139,9 +139,12 @@ func (c *conn) serve() {
 			return
 		}
 		if n == 0 && c.tls == nil && c.opensHTTP2() {
-			c.pin()                                                                 // its HTTP/2 session lives in this process
-			c.out.keepWaiting()                                                     // each stream's writes are released above the session (h2response)
-			c.s.h2.serve(c.s, h2cConn{queuedSocket{Conn: under, out: c.out}, c.br}) // under: a PROXY header's addresses
+			// Its HTTP/2 session lives in this process, over under (with a
+			// PROXY header's addresses); each stream's writes are released
+			// above the session (h2response).
+			c.pin()
+			c.out.keepWaiting()
+			c.s.h2.serve(c.s, h2cConn{queuedSocket{Conn: under, out: c.out}, c.br})
 			return
 		}
 		c.takeWriter()
