@@ -66,22 +66,14 @@ fg %1`
 			t.Logf("terminal:\n%s", tty.String())
 		}
 	})
-	for deadline := time.Now().Add(10 * time.Second); pid == 0; time.Sleep(20 * time.Millisecond) {
-		if b, err := os.ReadFile(pidFile); err == nil && strings.HasSuffix(string(b), "\n") {
-			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		} else if time.Now().After(deadline) {
-			t.Fatal("the shell did not start wsgo")
-		}
+	waitFile(t, pidFile, "\n")
+	b, _ := os.ReadFile(pidFile)
+	if pid, _ = strconv.Atoi(strings.TrimSpace(string(b))); pid <= 0 {
+		t.Fatal("the shell did not start wsgo")
 	}
 
-	state, ticks := procState(pid)
-	for deadline := time.Now().Add(15 * time.Second); state != "T" && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-		state, ticks = procState(pid)
-	}
-	if state != "T" {
-		t.Fatalf("the background master was not stopped by its terminal write: state %s after %d ticks of CPU", state, ticks)
-	}
+	awaitStopped(t, pid) // by its terminal write
+	_, ticks := procState(pid)
 	time.Sleep(300 * time.Millisecond)
 	if again, later := procState(pid); again != "T" || later != ticks {
 		t.Errorf("the stopped master ran on: state %s, CPU ticks %d then %d", again, ticks, later)

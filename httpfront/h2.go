@@ -204,6 +204,10 @@ func h2Peer(hr *http.Request) net.Addr {
 // h2Request makes the contract's request of an HTTP/2 one.
 func h2Request(hr *http.Request, body io.Reader) *wsgi.Request {
 	path, query := splitTarget(hr.RequestURI)
+	scheme := "http" // h2c
+	if hr.TLS != nil {
+		scheme = "https"
+	}
 	req := &wsgi.Request{
 		ID:               lastID.Add(1),
 		Method:           hr.Method,
@@ -211,16 +215,13 @@ func h2Request(hr *http.Request, body io.Reader) *wsgi.Request {
 		RawPath:          path,
 		RawQuery:         query,
 		Proto:            "HTTP/2.0",
-		Scheme:           "http",
+		Scheme:           scheme,
 		ContentType:      hr.Header.Get("Content-Type"),
 		ContentLength:    hr.ContentLength,
 		HasContentLength: len(hr.Header["Content-Length"]) > 0,
 		Body:             body,
 	}
-	if hr.TLS != nil { // else h2c
-		req.Scheme = "https"
-	}
-	req.ServerName, req.ServerPort = splitHost(hr.Host, schemePort(req.Scheme)) // an empty Host is refused (h2RequestError)
+	req.ServerName, req.ServerPort = splitHost(hr.Host, schemePort(scheme)) // an empty Host is refused (h2RequestError)
 	req.Header = append(req.Header, wsgi.Header{Name: "Host", Value: hr.Host})
 	if ip, port, err := net.SplitHostPort(hr.RemoteAddr); err == nil {
 		req.RemoteAddr, req.RemotePort = ip, port
