@@ -295,3 +295,60 @@ func TestAWorkerCutOffFromTheMasterIsReplaced(t *testing.T) {
 		t.Errorf("after the replacement: %d %q; want 200 from the new worker", resp.StatusCode, body)
 	}
 }
+
+// lingeringApp starts a thread that never ends, and a daemon one; with
+// STUCK_AT_EXIT set, it has no such thread but an atexit handler that
+// never returns.
+const lingeringApp = `import atexit, os, threading, time
+
+def loop():
+    while True:
+        time.sleep(0.05)
+
+if os.environ.get("STUCK_AT_EXIT"):
+    atexit.register(time.sleep, 3600)
+else:
+    threading.Thread(target=loop, name="poller").start()
+threading.Thread(target=loop, name="helper", daemon=True).start()
+
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+`
+
+// Python's finalization waits for the app's threads that are not daemons:
+// at a stop, the worker is stopped at --graceful-timeout, and the log names
+// each such thread with the line it ran, and the fix. When no thread is
+// to blame, it says what else can keep finalization waiting.
+func TestWhatKeepsPythonsFinalizationWaitingIsNamed(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"a thread that is not a daemon", nil, "these ran on: 'poller' at %s line 5, in loop. " +
+			"Start such a thread with daemon=True (threading.Thread(..., daemon=True)), or make it return when the app stops"},
+		{"an atexit handler that never returns", []string{"STUCK_AT_EXIT=1"}, "no thread of the app that Python waits for " +
+			"was running when it began, so an atexit handler or an object's __del__ of the app may not return"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			app := writeApp(t, "lingering_app.py", lingeringApp)
+			s := start(t, c.env, app, "--graceful-timeout", "1")
+			if resp, body := s.get("/"); resp.StatusCode != 200 || body != "ok" {
+				t.Fatalf("GET /: %d %q", resp.StatusCode, body)
+			}
+			s.stop(syscall.SIGTERM)
+			logs := s.logs.String()
+			want := c.want
+			if strings.Contains(want, "%s") {
+				want = fmt.Sprintf(want, app)
+			}
+			if !strings.Contains(logs, want) {
+				t.Errorf("the log does not say %q:\n%s", want, logs)
+			}
+			if strings.Contains(logs, "'helper'") {
+				t.Errorf("the log names the daemon thread 'helper':\n%s", logs)
+			}
+		})
+	}
+}

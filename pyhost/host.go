@@ -90,7 +90,8 @@ type Host struct {
 	pyMu      sync.RWMutex
 	finalized bool
 	stop      chan struct{} // closed to make the interpreter's thread finalize
-	exited    chan int      // the interpreter's thread's finalize result
+	lingering chan string   // then the app's threads finalization waits for
+	exited    chan int      // and the finalize result
 }
 
 // PythonVersion is the linked CPython's version, e.g. "3.11.2".
@@ -112,10 +113,11 @@ func Start(cfg Config) (*Host, error) {
 		cfg.QueueSize = 1
 	}
 	h := &Host{
-		cfg:    cfg,
-		sched:  newScheduler(cfg.QueueSize),
-		stop:   make(chan struct{}),
-		exited: make(chan int, 1),
+		cfg:       cfg,
+		sched:     newScheduler(cfg.QueueSize),
+		stop:      make(chan struct{}),
+		lingering: make(chan string, 1),
+		exited:    make(chan int, 1),
 	}
 	ready := make(chan error, 1)
 	go h.runInterpreter(ready)
@@ -179,6 +181,7 @@ func (h *Host) runInterpreter(ready chan<- error) {
 		case sig := <-appSignals:
 			h.runSignalHandler(sig)
 		case <-h.stop:
+			h.lingering <- takeString(C.wsgo_interp_lingering(st))
 			h.exited <- int(C.wsgo_interp_finalize(st))
 			return
 		}
@@ -338,7 +341,24 @@ func (h *Host) Shutdown(ctx context.Context) error {
 		}
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("pyhost: Python finalization still waiting, so the app's atexit handlers have not run "+
-			"(a thread of the app that never ends? Python waits for it unless it was started with daemon=True): %w", ctx.Err())
+		return fmt.Errorf("%s: %w", h.stuckFinalization(), ctx.Err())
 	}
+}
+
+// stuckFinalization says why finalization may not have ended: the app's
+// threads Python waits for, named with the line each ran when it began.
+func (h *Host) stuckFinalization() string {
+	var threads string
+	select {
+	case threads = <-h.lingering:
+	default: // not yet read: the interpreter's thread is stuck before
+	}
+	if threads == "" {
+		return "pyhost: Python finalization did not end in time; no thread of the app that Python waits for " +
+			"was running when it began, so an atexit handler or an object's __del__ of the app may not return"
+	}
+	return "pyhost: Python finalization did not end in time, so the app's atexit handlers have not run: " +
+		"Python first waits for the app's threads that are not daemons, and these ran on: " +
+		strings.ReplaceAll(threads, "\n", "; ") +
+		". Start such a thread with daemon=True (threading.Thread(..., daemon=True)), or make it return when the app stops"
 }

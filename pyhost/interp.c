@@ -381,6 +381,18 @@ int wsgo_interp_source_files(wsgo_interp *st, char **text)
     return rc;
 }
 
+char *wsgo_interp_lingering(wsgo_interp *st)
+{
+    PyEval_RestoreThread(st->main_ts);
+    PyObject *fn = PyDict_GetItemString(st->loader, "lingering_threads"); /* borrowed */
+    PyObject *text = fn ? PyObject_CallNoArgs(fn) : NULL;
+    char *out = text && PyUnicode_GET_LENGTH(text) > 0 ? wsgo_text(text, NULL) : NULL;
+    Py_XDECREF(text);
+    PyErr_Clear(); /* the message goes without the names */
+    st->main_ts = PyEval_SaveThread();
+    return out;
+}
+
 int wsgo_interp_finalize(wsgo_interp *st)
 {
     PyEval_RestoreThread(st->main_ts);

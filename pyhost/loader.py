@@ -542,6 +542,25 @@ def _watch_list(paths):
     return "\n".join(sorted(own))
 
 
+def lingering_threads():
+    """The app's threads that Python's finalization waits for (alive, not
+    daemons), one per line: the name, then the line it runs now."""
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return ""
+    frames = sys._current_frames()
+    out = []
+    for t in threading.enumerate():
+        if t.daemon or not t.is_alive() or type(t).__name__ in ("_MainThread", "_DummyThread"):
+            continue
+        line = repr(t.name)
+        f = frames.get(t.ident)
+        if f is not None:
+            line += f" at {f.f_code.co_filename} line {f.f_lineno}, in {f.f_code.co_name}"
+        out.append(line)
+    return "\n".join(out)
+
+
 def source_files():
     """The files whose change should reload the app, '\n'-separated."""
     return _watch_list(_module_files())

@@ -160,6 +160,13 @@ char *wsgo_run_signal_handler(wsgo_interp *st, int sig);
 /* Releases the GIL held since wsgo_interp_new. GIL: held, released on return. */
 void wsgo_interp_release(wsgo_interp *st);
 /*
+ * The app's threads that finalization will wait for (loader.py's
+ * lingering_threads), one per line, or NULL when none or on an error.
+ * Free with wsgo_free. On the starting thread. GIL: none; taken and
+ * released.
+ */
+char *wsgo_interp_lingering(wsgo_interp *st);
+/*
  * Takes the GIL back on the starting thread, runs atexit handlers and
  * finalizes CPython; then frees st. Every wsgo_thread must be gone.
  * GIL: none on entry, gone on return. Returns 0, or -1 if finalizing failed.
