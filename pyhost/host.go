@@ -351,7 +351,8 @@ func (h *Host) stuckFinalization() string {
 	var threads string
 	select {
 	case threads = <-h.lingering:
-	default: // not yet read: the interpreter's thread is stuck before
+	default: // the interpreter's thread never had the GIL to look
+		return "pyhost: Python finalization could not begin in time: a thread of the app keeps the GIL"
 	}
 	if threads == "" {
 		return "pyhost: Python finalization did not end in time; no thread of the app that Python waits for " +
