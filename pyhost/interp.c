@@ -386,7 +386,7 @@ char *wsgo_interp_lingering(wsgo_interp *st)
     PyEval_RestoreThread(st->main_ts);
     PyObject *fn = PyDict_GetItemString(st->loader, "lingering_threads"); /* borrowed */
     PyObject *text = fn ? PyObject_CallNoArgs(fn) : NULL;
-    char *out = text && PyUnicode_GET_LENGTH(text) > 0 ? wsgo_text(text, NULL) : NULL;
+    char *out = text && PyUnicode_Check(text) && PyUnicode_GET_LENGTH(text) > 0 ? wsgo_text(text, NULL) : NULL;
     Py_XDECREF(text);
     PyErr_Clear(); /* the message goes without the names */
     st->main_ts = PyEval_SaveThread();
