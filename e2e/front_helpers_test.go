@@ -21,7 +21,7 @@ const frontApp = `import json
 seen = []
 KEYS = ["REMOTE_ADDR", "REMOTE_PORT", "wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT",
         "HTTP_X_REQUEST_ID", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
-        "HTTP_FORWARDED", "CONTENT_LENGTH"]
+        "HTTP_FORWARDED", "CONTENT_LENGTH", "SERVER_PROTOCOL"]
 
 def application(environ, start_response):
     path = environ["PATH_INFO"]

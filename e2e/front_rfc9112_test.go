@@ -5,6 +5,7 @@ package e2e
 // sizes.
 
 import (
+	"bufio"
 	"strings"
 	"testing"
 )
@@ -68,6 +69,20 @@ func TestRFC9112RequestHead(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("HTTP/1.2 is served as HTTP/1.1, and the app sees the version sent", func(t *testing.T) {
+		c := dial(t, s)
+		br := bufio.NewReader(c)
+		for i := range 2 { // the connection persists, as HTTP/1.1's does
+			resp, body := exchange(t, c, br, "GET /v12 HTTP/1.2\r\nHost: h\r\n\r\n")
+			if resp.StatusCode != 200 || resp.Proto != "HTTP/1.1" || resp.Close {
+				t.Fatalf("request %d: %s %s, close %v; want HTTP/1.1 200 and the connection kept (RFC 9110 2.5)", i+1, resp.Proto, resp.Status, resp.Close)
+			}
+			if p := frontStr(frontEnviron(t, body)["SERVER_PROTOCOL"]); p != "HTTP/1.2" {
+				t.Errorf("request %d: SERVER_PROTOCOL %q; want HTTP/1.2, the version the client sent", i+1, p)
+			}
+		}
+	})
 
 	t.Run("OPTIONS * reaches the app with PATH_INFO *", func(t *testing.T) {
 		// As gunicorn and waitress give it; CGI has no rule for it.

@@ -150,13 +150,20 @@ func (r *headReader) requestLine(h *requestHead) error {
 		version[6] != '.' || !isDigit(version[7]) {
 		return badRequest("malformed HTTP version")
 	}
-	if version[5] != '1' || version[7] > '1' {
+	if version[5] != '1' {
 		return &headError{http.StatusHTTPVersionNotSupported, "unsupported protocol " + string(version)}
 	}
+	// A later HTTP/1 minor version is served as HTTP/1.1, the highest
+	// this server implements (RFC 9110 2.5); the app sees the one sent,
+	// as under gunicorn and waitress.
 	h.http10 = version[7] == '0'
-	h.proto = "HTTP/1.1"
-	if h.http10 {
+	switch {
+	case h.http10:
 		h.proto = "HTTP/1.0"
+	case version[7] == '1':
+		h.proto = "HTTP/1.1"
+	default:
+		h.proto = string(version)
 	}
 	h.close = h.http10 // unless Connection: keep-alive
 	if !validToken(line[:sp1]) {

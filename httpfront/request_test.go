@@ -297,7 +297,6 @@ func TestMalformedRequests(t *testing.T) {
 		{"one field over a small limit", small.addr, line(30) + "\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 431},
 		{"request line and fields at the limits, one more field", small.addr, line(30) + "\r\nHost: x\r\n" + field(40) + "\r\n" + field(40) + "\r\n" + field(40) + "\r\n\r\n", 431},
 		{"HTTP/2.0 request line, not the preface (which is HTTP/2's: e2e TestH2CWithPriorKnowledge)", ts.addr, "PRI * HTTP/2.0\r\n\r\nXY\r\n\r\n", 505},
-		{"HTTP/1.2", ts.addr, "GET / HTTP/1.2\r\nHost: x\r\n\r\n", 505},
 		{"HTTP/0.9 version", ts.addr, "GET / HTTP/0.9\r\n\r\n", 505},
 	}
 	for _, tt := range tests {
