@@ -2,7 +2,7 @@ package e2e
 
 // RFC 9112 rules of the request head, over raw sockets: obs-fold, the
 // forms of the request target, empty lines before the request line, chunk
-// sizes.
+// sizes, a later minor version (RFC 9110 2.5).
 
 import (
 	"bufio"

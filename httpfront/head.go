@@ -155,7 +155,7 @@ func (r *headReader) requestLine(h *requestHead) error {
 	}
 	// A later HTTP/1 minor version is served as HTTP/1.1, the highest
 	// this server implements (RFC 9110 2.5); the app sees the one sent,
-	// as under gunicorn and waitress.
+	// as under gunicorn (waitress serves it as HTTP/1.0).
 	h.http10 = version[7] == '0'
 	switch {
 	case h.http10:
