@@ -868,7 +868,7 @@ func TestConformanceResponse(t *testing.T) {
 		}
 	})
 
-	for _, code := range []string{"204", "304"} {
+	for _, code := range []string{"204", "205", "304"} {
 		for _, kind := range []string{"list", "gen"} {
 			t.Run(code+" carries no body even if the app yields one ("+kind+")", func(t *testing.T) {
 				raw, _ := rawUntilClose(t, s, "GET /status?code="+code+"&kind="+kind+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
@@ -881,6 +881,9 @@ func TestConformanceResponse(t *testing.T) {
 				}
 				if code == "204" && (w.header.Get("Content-Length") != "" || w.header.Get("Transfer-Encoding") != "") {
 					t.Errorf("204 with Content-Length=%q Transfer-Encoding=%q; want neither", w.header.Get("Content-Length"), w.header.Get("Transfer-Encoding"))
+				}
+				if code == "205" && (w.header.Get("Content-Length") != "0" || w.header.Get("Transfer-Encoding") != "") {
+					t.Errorf("205 with Content-Length=%q Transfer-Encoding=%q; want 0 and none (RFC 9110 15.3.6)", w.header.Get("Content-Length"), w.header.Get("Transfer-Encoding"))
 				}
 			})
 		}

@@ -41,7 +41,7 @@ type responseState struct {
 	cancel    context.CancelFunc // ends the request's context once the client is gone
 	started   bool
 	done      bool  // ServeWSGI returned
-	noBody    bool  // HEAD, 1xx, 204, 304: body bytes are dropped
+	noBody    bool  // HEAD, 1xx, 204, 205, 304: body bytes are dropped
 	remain    int64 // bytes a declared length still allows, or -1
 	truncated bool  // bytes past the declared length were dropped
 	err       error // the client cannot be written to; every later call returns it
@@ -118,13 +118,15 @@ func checkHead(status int, header []wsgi.Header, isHead bool, bodyLen int64) (he
 		// Never a body, and RFC 9110 8.6 forbids Content-Length.
 	case status == 304:
 		h.length = h.declared // describes the representation; no body follows
+	case status == 205:
+		h.length = 0 // RFC 9110 15.3.6: a server MUST NOT generate content
 	case h.declared >= 0:
 		h.length, h.remain = h.declared, h.declared
 	case bodyLen >= 0:
 		h.length, h.remain = bodyLen, bodyLen
 	}
 	h.knownLength = h.length >= 0 || status < 200 || status == 204 || status == 304
-	h.noBody = isHead || status < 200 || status == 204 || status == 304
+	h.noBody = isHead || status < 200 || status == 204 || status == 205 || status == 304
 	return h, nil
 }
 

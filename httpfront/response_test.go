@@ -154,6 +154,11 @@ func TestResponseOnTheWire(t *testing.T) {
 		req:  getClose,
 		want: "HTTP/1.1 204 No Content\r\n" + head + "Connection: close\r\n\r\n",
 	}, {
+		name: "205 sends no body, and says so with Content-Length: 0",
+		app:  respond(205, "Reset Content", h("Content-Length", "5"), 5, "hello"),
+		req:  getClose,
+		want: "HTTP/1.1 205 Reset Content\r\n" + head + "Content-Length: 0\r\nConnection: close\r\n\r\n",
+	}, {
 		name: "304 keeps the app's Content-Length but sends no body",
 		app:  respond(304, "Not Modified", h("Content-Length", "5", "ETag", `"x"`), 5, "hello"),
 		req:  getClose,

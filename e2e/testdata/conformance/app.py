@@ -450,7 +450,7 @@ def r_cl_short(environ, start_response):
 @route("/status")
 def r_status(environ, start_response):
     code = query(environ)["code"]
-    reason = {"204": "No Content", "304": "Not Modified"}[code]
+    reason = {"204": "No Content", "205": "Reset Content", "304": "Not Modified"}[code]
     start_response(code + " " + reason, [("X-Status", code)])
     if query(environ).get("kind") == "gen":
         return (c for c in [b"body that ", b"must not be sent"])
