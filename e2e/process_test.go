@@ -620,7 +620,9 @@ func TestAWorkerGoneSilentIsReplaced(t *testing.T) {
 	if a := <-answered; a.err != nil || a.status != 200 {
 		t.Errorf("the request lent to the stopped worker: %d, %v; want 200 from its replacement", a.status, a.err)
 	}
-	if readyPids(s)["1"] == old {
+	// The new worker's ready line may reach the log after its answer
+	// reached the client: it is waited for, after the kill's line.
+	if !s.waitLog(`killing it to replace it(?s:.*)wsgo: worker 1 \(pid \d+\) ready`, 10*time.Second) {
 		t.Error("worker 1 was not replaced")
 	}
 }
