@@ -113,9 +113,12 @@ func checkHead(status int, header []wsgi.Header, isHead bool, bodyLen int64) (he
 			h.hasRequestID = true
 		}
 	}
+	// These never carry a body, whatever the app yields (RFC 9112 6.3,
+	// RFC 9110 15.3.6).
+	bodiless := status < 200 || status == 204 || status == 205 || status == 304
 	switch {
 	case status < 200 || status == 204:
-		// Never a body, and RFC 9110 8.6 forbids Content-Length.
+		// RFC 9110 8.6 forbids Content-Length.
 	case status == 304:
 		h.length = h.declared // describes the representation; no body follows
 	case status == 205:
@@ -125,8 +128,8 @@ func checkHead(status int, header []wsgi.Header, isHead bool, bodyLen int64) (he
 	case bodyLen >= 0:
 		h.length, h.remain = bodyLen, bodyLen
 	}
-	h.knownLength = h.length >= 0 || status < 200 || status == 204 || status == 304
-	h.noBody = isHead || status < 200 || status == 204 || status == 205 || status == 304
+	h.knownLength = h.length >= 0 || bodiless
+	h.noBody = isHead || bodiless
 	return h, nil
 }
 

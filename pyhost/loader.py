@@ -543,15 +543,16 @@ def _watch_list(paths):
 
 
 def lingering_threads():
-    """The app's threads that Python's finalization waits for (alive, not
-    daemons), one per line: the name, then the line it runs now."""
+    """The app's threads that Python's finalization waits for (running, as
+    threading.enumerate() lists them, and not daemons), one per line: the
+    name, then the line it runs now."""
     threading = sys.modules.get("threading")
     if threading is None:
         return ""
     frames = sys._current_frames()
     out = []
     for t in threading.enumerate():
-        if t.daemon or not t.is_alive() or type(t).__name__ in ("_MainThread", "_DummyThread"):
+        if t.daemon or type(t).__name__ in ("_MainThread", "_DummyThread"):
             continue
         line = repr(t.name)
         f = frames.get(t.ident)
