@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -203,5 +205,35 @@ func TestAppThreadsRunBetweenRequests(t *testing.T) {
 				before, after)
 		}
 		before = after
+	}
+}
+
+// C extensions rely on one Python thread state per OS thread
+// (PyGILState_Ensure, which their callbacks call, finds it by thread): each
+// request checks that it runs on its OS thread's own state, while requests
+// overlap on many threads and stack dumps (SIGUSR2) enter Python from
+// outside. A pythread moved between OS threads with one state fails it
+// (docs/PERFORMANCE.md, "The hand-off itself", tried such moves).
+func TestRequestsRunOnTheirOSThreadsOwnPythonThreadState(t *testing.T) {
+	s := start(t, nil, filepath.Join(cliData(t, "cli"), "threadstate_app.py"), "--threads", "8")
+	var pending []<-chan ccResult
+	for round := range 10 {
+		for i := range 12 {
+			pending = append(pending, ccSend(t, s.Addr, fmt.Sprintf("r%d-%d?0.0%d", round, i, i%4)))
+		}
+		s.cmd.Process.Signal(syscall.SIGUSR2)
+		for range 20 { // one at a time: each wakes an idle pythread
+			if resp, body := cliFetch(t, "GET", s.URL+"/quick", nil); resp.StatusCode != 200 || body != "ok\n" {
+				t.Fatalf("GET /quick = %d %q", resp.StatusCode, body)
+			}
+		}
+	}
+	for _, ch := range pending {
+		if r := ccAwait(t, ch, 30*time.Second); r.err != nil || r.status != 200 || r.body != "ok\n" {
+			t.Errorf("GET /%s = %d %q, %v; want 200 ok", r.name, r.status, r.body, r.err)
+		}
+	}
+	if !s.waitLog(`Thread 0x[0-9a-f]+ \(wsgo thread \d+, serving request \d+: GET /r\d`, 10*time.Second) {
+		t.Error("no stack dump named a request in flight")
 	}
 }
