@@ -599,6 +599,9 @@ func TestAWorkerGoneSilentIsReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(old, syscall.SIGCONT) })
+	// Else, on a busy machine, one of its threads may still read the
+	// request, which then rightly gets 502 (it was in flight).
+	awaitStopped(t, old)
 	type answer struct {
 		status int
 		err    error
