@@ -20,12 +20,19 @@ import (
 )
 
 // Env is set in a worker's environment to its number and its seat on the
-// board ("3/1"; seat -1: none); the channel is its descriptor 3, the slot
+// board ("3/1"; seat -1: none), then "/r" if it is to replace running
+// workers (a reload, a recycle); the channel is its descriptor 3, the slot
 // table its descriptor 4, its crash file (crash.go) 5, the board 6.
 const Env = "WSGO_INTERNAL_WORKER"
 
 // EnvValue is Env's value for worker id at seat.
-func EnvValue(id, seat int) string { return strconv.Itoa(id) + "/" + strconv.Itoa(seat) }
+func EnvValue(id, seat int, replacing bool) string {
+	v := strconv.Itoa(id) + "/" + strconv.Itoa(seat)
+	if replacing {
+		v += "/r"
+	}
+	return v
+}
 
 // Hello is what a worker tells the master once its app is imported.
 type Hello struct {
@@ -37,10 +44,13 @@ type Hello struct {
 
 // Link is a worker process's end of the wire to its master.
 type Link struct {
-	ID    int
-	ch    *Channel
-	slots *Slots
-	seat  *Seat // nil without a seat on the board
+	ID int
+	// Replacing: running workers serve on while this one starts, so a
+	// failed import is fixed by another reload, not by a restart.
+	Replacing bool
+	ch        *Channel
+	slots     *Slots
+	seat      *Seat // nil without a seat on the board
 }
 
 // Join returns this worker process's Link, or nil when it is not a worker
@@ -51,10 +61,11 @@ func Join() (*Link, error) {
 		return nil, nil
 	}
 	os.Unsetenv(Env)
-	idText, seatText, _ := strings.Cut(v, "/")
+	idText, rest, _ := strings.Cut(v, "/")
+	seatText, mode, _ := strings.Cut(rest, "/")
 	id, err := strconv.Atoi(idText)
 	seat, serr := strconv.Atoi(seatText)
-	if err != nil || serr != nil || seat < -1 || seat >= BoardSize {
+	if err != nil || serr != nil || seat < -1 || seat >= BoardSize || mode != "" && mode != "r" {
 		return nil, fmt.Errorf("handoff: %s=%q is not a worker number and seat", Env, v)
 	}
 	ch, err := Open(os.NewFile(3, "wsgo-channel"))
@@ -75,7 +86,7 @@ func Join() (*Link, error) {
 		ch.Close()
 		return nil, err
 	}
-	w := &Link{ID: id, ch: ch, slots: slots}
+	w := &Link{ID: id, Replacing: mode == "r", ch: ch, slots: slots}
 	if seat >= 0 {
 		w.seat = board.Seat(seat)
 	}
@@ -141,13 +152,17 @@ type Orders struct {
 	Metrics func() []byte
 }
 
-// Serve receives orders until the master goes away or says Release or
-// Stop (whose handler it calls before returning).
+// Serve receives orders until the master goes away. After Release or Stop
+// (whose handler it calls once) it still acts on Dump and Reopen, for a
+// drain may take --graceful-timeout: its stacks show what it waits for.
 func (w *Link) Serve(o Orders) error {
+	draining := false
 	for {
 		m, fd, err := w.ch.Recv()
 		if err != nil {
-			o.Stop()
+			if !draining {
+				o.Stop()
+			}
 			if err == io.EOF {
 				return nil
 			}
@@ -160,12 +175,15 @@ func (w *Link) Serve(o Orders) error {
 				return err
 			}
 			o.Conn(c)
-		case Release:
-			o.Release()
-			return nil
-		case Stop:
-			o.Stop()
-			return nil
+		case Release, Stop:
+			if !draining {
+				draining = true
+				if m.Kind == Release {
+					o.Release()
+				} else {
+					o.Stop()
+				}
+			}
 		case Dump:
 			o.Dump()
 		case Reopen:

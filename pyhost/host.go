@@ -47,6 +47,7 @@ type Config struct {
 	QueueSize  int  // requests that may wait for a thread before 503
 	Strict     bool // a str body is a 500 (PEP 3333), not a warning
 	Reload     bool // --reload watches for a fix: load errors say to save it
+	Replacing  bool // running workers serve on: load errors say to reload again
 	Debug      bool // --debug: errors carry a wsgi.Exception for the page
 	Logger     *slog.Logger
 	// Timeout is the front's time limit per request, named in the
@@ -217,6 +218,9 @@ func (h *Host) importApp() error {
 	opts.timeout = C.double(h.cfg.Timeout.Seconds())
 	if h.cfg.Reload {
 		opts.reload = 1
+	}
+	if h.cfg.Replacing {
+		opts.replacing = 1
 	}
 	if h.cfg.Debug {
 		opts.debug = 1

@@ -319,11 +319,11 @@ void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_impo
     if (opts->debug && load_devtraceback(st, opts->devtraceback_src) < 0)
         goto fail;
     /* Paths as the OS gives them: undecodable bytes become surrogates. */
-    out = PyObject_CallFunction(load, "O&O&O&O&di", PyUnicode_DecodeFSDefault, opts->target,
+    out = PyObject_CallFunction(load, "O&O&O&O&dii", PyUnicode_DecodeFSDefault, opts->target,
                                 PyUnicode_DecodeFSDefault, opts->chdir,
                                 PyUnicode_DecodeFSDefault, opts->pythonpath,
                                 PyUnicode_DecodeFSDefault, opts->virtualenv, opts->timeout,
-                                opts->reload);
+                                opts->reload, opts->replacing);
     if (out == NULL)
         goto fail;
     /* ("error", report, sources, LoadError) or ("ok", app, description, bind-or-None, about) */

@@ -458,12 +458,14 @@ def _about(app):
     return json.dumps(dict(_about_extra, name=name, repr=text, sys_path=sys.path))
 
 
-def load(target, chdir, pythonpath, virtualenv, timeout, reload):
+def load(target, chdir, pythonpath, virtualenv, timeout, reload, replacing):
     global _then
     if timeout:
         RequestTimeout.message = "the request ran past wsgo's --timeout of %g s" % timeout
     if reload:
         _then = "save: --reload is watching"
+    elif replacing:
+        _then = "send wsgo SIGHUP again (the running workers serve on meanwhile)"
     try:
         app, desc, bind = _load(target, chdir, pythonpath, virtualenv)
     except LoadError as exc:

@@ -108,6 +108,7 @@ typedef struct {
     int multiprocess;        /* wsgi.multiprocess: more than one worker process serves */
     double timeout;          /* --timeout in seconds, 0 = none; named in RequestTimeout */
     int reload;              /* --reload: a report says a save is enough */
+    int replacing;           /* workers serve on: a report says to reload again */
     int debug;               /* --debug: errors also come as JSON for the --debug page */
 } wsgo_import_opts;
 

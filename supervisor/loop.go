@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -36,39 +37,23 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 		case <-watchdog:
 			m.notify("WATCHDOG=1")
 		case sig := <-sigs:
-			switch sig {
-			case syscall.SIGINT, syscall.SIGTERM:
-				switch {
-				case delayOver != nil:
-					return m.stopNow()
-				case m.cfg.ShutdownDelay > 0:
-					m.beginDraining(fmt.Sprintf("%s received: draining after --shutdown-delay %s", sig, m.cfg.ShutdownDelay))
-					m.log.Info(fmt.Sprintf("wsgo: %s received: /readyz answers 503; still serving new connections for --shutdown-delay %s, then finishing in-flight requests (again to stop now)",
-						sig, m.cfg.ShutdownDelay))
-					delayOver = time.After(m.cfg.ShutdownDelay)
-				default:
-					return m.stop(fmt.Sprintf("%s received", sig), sigs)
-				}
-			case syscall.SIGHUP:
-				if m.cfg.Reconfigure == nil {
-					m.reload("reload (SIGHUP)")
-					break
-				}
-				go func() {
-					m.cfg.Reconfigure()
-					m.events <- event{kind: evReload, detail: "reload (SIGHUP)"}
-				}()
-			case syscall.SIGUSR1:
-				m.reopenLogs()
-			case syscall.SIGUSR2:
-				m.dump()
-			case syscall.SIGTTIN:
-				m.target++
-				m.nextID++
-				m.log.Info(fmt.Sprintf("wsgo: SIGTTIN: one worker more, %d in all", m.target))
-				m.startPosition(m.nextID)
-			case syscall.SIGTTOU:
-				m.shrink()
+			switch {
+			case sig == syscall.SIGQUIT: // gunicorn's quick stop
+				m.stopNow("SIGQUIT")
+				m.log.Info("wsgo: stopped")
+				return nil
+			case !stopSignal(sig):
+				m.signaled(sig)
+			case delayOver != nil:
+				m.stopNow("second signal")
+				return errSecondSignal
+			case m.cfg.ShutdownDelay > 0:
+				m.beginDraining(fmt.Sprintf("%s received: draining after --shutdown-delay %s", sig, m.cfg.ShutdownDelay))
+				m.log.Info(fmt.Sprintf("wsgo: %s received: /readyz answers 503; still serving new connections for --shutdown-delay %s, then finishing in-flight requests (again to stop now)",
+					sig, m.cfg.ShutdownDelay))
+				delayOver = time.After(m.cfg.ShutdownDelay)
+			default:
+				return m.stop(fmt.Sprintf("%s received", sig), sigs)
 			}
 		case ev := <-m.events:
 			m.handle(ev)
@@ -78,6 +63,32 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 		case <-delayOver:
 			return m.stop("--shutdown-delay over", sigs)
 		}
+	}
+}
+
+// signaled acts on a signal that does not stop wsgo.
+func (m *Master) signaled(sig os.Signal) {
+	switch sig {
+	case syscall.SIGHUP:
+		if m.cfg.Reconfigure == nil {
+			m.reload("reload (SIGHUP)")
+			break
+		}
+		go func() {
+			m.cfg.Reconfigure()
+			m.events <- event{kind: evReload, detail: "reload (SIGHUP)"}
+		}()
+	case syscall.SIGUSR1:
+		m.reopenLogs()
+	case syscall.SIGUSR2:
+		m.dump()
+	case syscall.SIGTTIN:
+		m.target++
+		m.nextID++
+		m.log.Info(fmt.Sprintf("wsgo: SIGTTIN: one worker more, %d in all", m.target))
+		m.startPosition(m.nextID)
+	case syscall.SIGTTOU:
+		m.shrink()
 	}
 }
 
@@ -131,7 +142,7 @@ func (m *Master) handle(ev event) {
 // afterExit decides what a worker's exit calls for.
 func (m *Master) afterExit(w *worker) {
 	if b := w.batch; b != nil { // a replacement that could not start
-		m.log.Error(fmt.Sprintf("wsgo: %s failed: the new worker could not start; the old workers keep serving", b.why))
+		m.log.Error(fmt.Sprintf("wsgo: %s failed: the new worker could not start; the old workers keep serving (fix the app, then send SIGHUP to reload)", b.why))
 		m.abandon(b)
 		return
 	}
@@ -154,7 +165,7 @@ func (m *Master) afterExit(w *worker) {
 
 // startPosition starts a worker to fill position id.
 func (m *Master) startPosition(id int) {
-	w, err := m.spawn(id)
+	w, err := m.spawn(id, false)
 	if err != nil {
 		m.log.Error(err.Error())
 		time.AfterFunc(time.Second, func() { m.events <- event{kind: evRespawn, id: id} })
@@ -186,7 +197,7 @@ func (m *Master) replace(why, reason string, old []*worker) *batch {
 		if o.replaced {
 			continue
 		}
-		w, err := m.spawn(o.id)
+		w, err := m.spawn(o.id, true)
 		if err != nil {
 			m.log.Error(fmt.Sprintf("wsgo: %s failed: %v", why, err))
 			m.abandon(b)
@@ -309,12 +320,13 @@ func (m *Master) reopenLogs() {
 	m.tellAll(handoff.Reopen)
 }
 
-// dump asks every ready worker to log its Python stacks (SIGUSR2).
+// dump asks every worker that has imported the app to log its Python
+// stacks (SIGUSR2), draining ones too: what a stop waits for.
 func (m *Master) dump() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for w := range m.workers {
-		if w.phase == ready {
+		if w.phase != starting {
 			w.ch.Send(handoff.Msg{Kind: handoff.Dump}, -1)
 		}
 	}
@@ -329,7 +341,14 @@ func (m *Master) stop(why string, sigs <-chan os.Signal) error {
 		why, m.cfg.GracefulTimeout))
 	m.stopAccepting()
 	for _, w := range m.living() {
-		m.order(w, handoff.Stop)
+		m.mu.Lock()
+		importing := w.phase == starting
+		m.mu.Unlock()
+		if importing { // it serves nothing yet: waiting for its import would only delay the stop
+			w.dismiss("wsgo is stopping")
+		} else {
+			m.order(w, handoff.Stop)
+		}
 	}
 	watchdog := m.notifier.ticks()
 	for {
@@ -342,14 +361,19 @@ func (m *Master) stop(why string, sigs <-chan os.Signal) error {
 		select {
 		case <-watchdog:
 			m.notify("WATCHDOG=1")
-		case <-sigs:
-			return m.stopNow()
+		case sig := <-sigs:
+			switch {
+			case stopSignal(sig):
+				m.stopNow("second signal")
+				return errSecondSignal
+			case sig == syscall.SIGUSR1, sig == syscall.SIGUSR2:
+				m.signaled(sig)
+			default:
+				m.log.Warn(fmt.Sprintf("wsgo: %s ignored: wsgo is stopping", sig))
+			}
 		case ev := <-m.events:
-			switch ev.kind {
-			case evExit:
+			if ev.kind == evExit {
 				m.reap(ev.w)
-			case evReady:
-				m.order(ev.w, handoff.Stop)
 			}
 		}
 	}
@@ -358,13 +382,16 @@ func (m *Master) stop(why string, sigs <-chan os.Signal) error {
 	return nil
 }
 
-// stopNow is the stop of a second signal: every worker is killed.
-func (m *Master) stopNow() error {
-	m.log.Warn("wsgo: second signal, stopping now")
-	m.killAll("a second signal said to stop now")
+// stopNow kills every worker at once (a second signal, SIGQUIT): their
+// requests in flight get 502.
+func (m *Master) stopNow(why string) {
+	m.log.Warn(fmt.Sprintf("wsgo: %s, stopping now", why))
+	m.killAll(fmt.Sprintf("a %s said to stop now", why))
 	m.closePending()
-	return fmt.Errorf("wsgo: stopped by a second signal")
 }
+
+// errSecondSignal is the end of a graceful stop cut short.
+var errSecondSignal = errors.New("wsgo: stopped by a second signal")
 
 // closePending closes connections no worker will serve.
 func (m *Master) closePending() {

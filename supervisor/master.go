@@ -20,6 +20,7 @@ import (
 
 	"wsgo/handoff"
 	"wsgo/internal/config"
+	"wsgo/internal/exitcode"
 )
 
 // Config is what Run needs.
@@ -56,9 +57,8 @@ type Config struct {
 	MetricsBind string
 }
 
-// StartError says the first workers could not start: Code is the exit
-// code of the one that failed (4 when the app cannot be imported); the
-// worker printed why.
+// StartError says the first workers could not start: Code is what wsgo
+// exits with (4 when the app cannot be imported); the log said why.
 type StartError struct{ Code int }
 
 func (e *StartError) Error() string {
@@ -145,7 +145,7 @@ func Run(cfg Config) error {
 	// Before the first worker: a supervisor may signal as soon as it sees
 	// the start line, and SIGINT from a terminal reaches workers too.
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1,
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1,
 		syscall.SIGUSR2, syscall.SIGTTIN)
 	defer signal.Stop(sigs)
 	ttouDone := make(chan struct{})
@@ -166,9 +166,12 @@ func Run(cfg Config) error {
 			return err
 		}
 	}
-	hello, err := m.startAll()
+	hello, early, err := m.startAll(sigs)
 	if err != nil {
 		m.closeListeners()
+		if err == errStoppedStarting {
+			return nil
+		}
 		return err
 	}
 	if len(m.listeners) == 0 {
@@ -215,6 +218,9 @@ func Run(cfg Config) error {
 		m.log.Info(note)
 	}
 	m.notifyReady()
+	for _, sig := range early {
+		m.signaled(sig)
+	}
 	return m.loop(sigs)
 }
 
@@ -256,34 +262,72 @@ func (m *Master) closeListeners() {
 }
 
 // startAll starts the first workers and waits until all are ready, or one
-// exits. It returns the first one's Hello.
-func (m *Master) startAll() (handoff.Hello, error) {
+// exits. It returns the first one's Hello, and the signals that came
+// meanwhile for the loop to act on. A stop signal meanwhile ends the
+// workers at once, as they serve nothing yet: an import that hangs must
+// not make `docker stop` or Ctrl-C wait for SIGKILL.
+func (m *Master) startAll(sigs <-chan os.Signal) (handoff.Hello, []os.Signal, error) {
 	for i := 0; i < m.target; i++ {
 		m.nextID++
-		w, err := m.spawn(m.nextID)
+		w, err := m.spawn(m.nextID, false)
 		if err != nil {
 			m.killAll("wsgo could not start")
-			return handoff.Hello{}, err
+			return handoff.Hello{}, nil, err
 		}
 		m.current[w.id] = w
 	}
 	var hello handoff.Hello
+	var early []os.Signal
 	for ready := 0; ready < m.target; {
-		ev := <-m.events
-		switch ev.kind {
-		case evReady:
-			m.markReady(ev.w)
-			if ready == 0 {
-				hello = ev.w.hello
+		select {
+		case sig := <-sigs:
+			if !stopSignal(sig) {
+				early = append(early, sig)
+				continue
 			}
-			ready++
-		case evExit:
-			m.reap(ev.w)
-			m.killAll("wsgo could not start")
-			return hello, &StartError{Code: exitCode(ev.w.state)}
+			m.log.Info(fmt.Sprintf("wsgo: %s received while the workers were importing the app: stopping", sig))
+			for _, w := range m.living() {
+				w.dismissed = true
+			}
+			m.killAll("wsgo was told to stop while the app was importing")
+			m.log.Info("wsgo: stopped")
+			return hello, nil, errStoppedStarting
+		case ev := <-m.events:
+			switch ev.kind {
+			case evReady:
+				m.markReady(ev.w)
+				if ready == 0 {
+					hello = ev.w.hello
+				}
+				ready++
+			case evExit:
+				m.reap(ev.w)
+				m.killAll("wsgo could not start")
+				return hello, nil, &StartError{Code: m.startFailed(ev.w)}
+			}
 		}
 	}
-	return hello, nil
+	return hello, early, nil
+}
+
+// startFailed returns the exit code for a first worker that exited before
+// it was ready. Its own error exits 4 once it has printed why; any other
+// end while importing (os._exit(), a crash in C code, a signal) is the
+// app's too, and exits 4 as well: exit 0 would tell a supervisor that all
+// went well, and 2, Go's code for a crash, that the flags were wrong.
+func (m *Master) startFailed(w *worker) int {
+	code := exitCode(w.state)
+	if code == exitcode.AppImport || code == exitcode.Usage && w.crashed == "" { // the worker said why
+		return code
+	}
+	m.log.Error(fmt.Sprintf("wsgo: worker %d ended while importing the app (its exit is above), so there is no app to serve; "+
+		"find what ended it (os._exit(), a crash in C code, a signal) in the app's import, then start wsgo again", w.id))
+	return exitcode.AppImport
+}
+
+// stopSignal reports whether sig stops wsgo.
+func stopSignal(sig os.Signal) bool {
+	return sig == syscall.SIGINT || sig == syscall.SIGTERM || sig == syscall.SIGQUIT
 }
 
 // killAll ends every worker at once and waits for them (start-up failure,
@@ -319,5 +363,5 @@ func exitCode(ps *os.ProcessState) int {
 	return ps.ExitCode()
 }
 
-// errStopped ends the loop after a graceful stop.
-var errStopped = errors.New("stopped")
+// errStoppedStarting says a stop signal came before the workers were ready.
+var errStoppedStarting = errors.New("stopped while starting")

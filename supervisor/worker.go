@@ -31,15 +31,20 @@ type worker struct {
 	ch    *handoff.Channel
 	slots *handoff.Slots
 	crash *os.File // its Go runtime's crash report, if it crashes (handoff.NewCrashFile)
+	// crashed is the head of that report, read at reap; "" if none.
+	crashed string
 	// killedFor says why the master sent SIGKILL, for the exit's log line;
 	// set before the kill, read at reap (the loop's).
 	killedFor string
+	// dismissed: killed while importing, as wsgo stops; no failure.
+	dismissed bool
 	hello     handoff.Hello
 	state     *os.ProcessState // once reaped; the loop's
 	exited    chan struct{}    // closed once the process has exited
 	heard     atomic.Int64     // when its last message came, in Unix nanoseconds
 
-	serial uint64 // the order it was started in (metrics.go)
+	serial  uint64    // the order it was started in (metrics.go)
+	started time.Time // when its process started
 
 	// Guarded by Master.mu.
 	seat  int // on the board (seats), or -1
@@ -72,8 +77,9 @@ type event struct {
 	detail string
 }
 
-// spawn starts a worker for position id.
-func (m *Master) spawn(id int) (*worker, error) {
+// spawn starts a worker for position id; replacing: to replace running
+// workers (a batch).
+func (m *Master) spawn(id int, replacing bool) (*worker, error) {
 	ch, chFile, err := handoff.Pair()
 	if err != nil {
 		return nil, err
@@ -97,7 +103,7 @@ func (m *Master) spawn(id int) (*worker, error) {
 	m.mu.Unlock()
 	cmd := m.cfg.Command()
 	cmd.ExtraFiles = []*os.File{chFile, slotsFile, crash, m.seats.file} // descriptors 3 to 6
-	cmd.Env = append(cmd.Environ(), handoff.Env+"="+handoff.EnvValue(id, seat))
+	cmd.Env = append(cmd.Environ(), handoff.Env+"="+handoff.EnvValue(id, seat, replacing))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	err = m.start(cmd)
 	chFile.Close() // the worker's end must live in the worker alone, so its death ends Recv
@@ -112,7 +118,7 @@ func (m *Master) spawn(id int) (*worker, error) {
 		return nil, fmt.Errorf("wsgo: starting a worker: %w", err)
 	}
 	w := &worker{id: id, cmd: cmd, ch: ch, slots: slots, crash: crash, seat: seat, conns: map[uint32]heldConn{},
-		slotNums: numbers[uint32]{limit: handoff.NumSlots}, exited: make(chan struct{})}
+		slotNums: numbers[uint32]{limit: handoff.NumSlots}, exited: make(chan struct{}), started: time.Now()}
 	m.mu.Lock()
 	m.spawned++
 	w.serial = m.spawned
@@ -193,7 +199,8 @@ func (m *Master) linkLost(w *worker) {
 // killSilent kills the ready workers that have sent nothing (not even
 // handoff.Alive) for --graceful-timeout, at least five beats: stopped
 // (SIGSTOP, a debugger) or wedged, they would take connections and answer
-// none. The loop's.
+// none. It also kills a replacement still importing after as long. The
+// loop's.
 func (m *Master) killSilent(now time.Time) {
 	limit := max(m.cfg.GracefulTimeout, 5*handoff.BeatInterval)
 	for _, w := range m.living() {
@@ -205,6 +212,14 @@ func (m *Master) killSilent(now time.Time) {
 			m.log.Error(fmt.Sprintf("wsgo: worker %d (pid %d) has sent nothing for %s (stopped, by SIGSTOP or a debugger, or wedged); killing it to replace it",
 				w.id, w.cmd.Process.Pid, silent.Round(time.Second)))
 			w.kill("it went silent")
+		}
+		// A replacement still importing: the workers it replaces serve on,
+		// so giving up loses nothing, and a hung import would otherwise
+		// hold every later reload back (they wait for this one).
+		if b := w.batch; b != nil && w.state == nil && w.killedFor == "" && now.Sub(w.started) > limit {
+			m.log.Error(fmt.Sprintf("wsgo: %s: worker %d (pid %d) is still importing the app after %s (--graceful-timeout); killing it",
+				b.why, w.id, w.cmd.Process.Pid, limit))
+			w.kill("its import took longer than --graceful-timeout")
 		}
 	}
 }
@@ -283,14 +298,14 @@ func (m *Master) reap(w *worker) {
 	}
 	w.slots.Unmap()
 	w.ch.Close()
-	crash := handoff.CrashSummary(w.crash)
+	w.crashed = handoff.CrashSummary(w.crash)
 	w.crash.Close()
 	m.metrics.answeredItself("502", failed)
-	msg := fmt.Sprintf("wsgo: worker %d (pid %d) exited: %s", w.id, w.cmd.Process.Pid, describeExit(w.state, crash, w.killedFor))
+	msg := fmt.Sprintf("wsgo: worker %d (pid %d) exited: %s", w.id, w.cmd.Process.Pid, describeExit(w.state, w.crashed, w.killedFor))
 	if failed > 0 {
 		msg += fmt.Sprintf("; %d request(s) it was running got 502", failed)
 	}
-	if w.phase == draining && w.state.Success() {
+	if w.dismissed || w.phase == draining && w.state.Success() {
 		m.log.Info(msg)
 	} else {
 		m.log.Error(msg)
@@ -352,4 +367,11 @@ func signalName(s syscall.Signal) string {
 func (w *worker) kill(why string) {
 	w.killedFor = why
 	w.cmd.Process.Kill()
+}
+
+// dismiss kills w, which is importing the app and so serves nothing, as
+// wsgo stops: its exit is logged as no failure.
+func (w *worker) dismiss(why string) {
+	w.dismissed = true
+	w.kill(why)
 }

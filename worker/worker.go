@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"wsgo/handoff"
 	"wsgo/httpfront"
@@ -25,20 +26,22 @@ import (
 // Run is a worker process: it imports the app, says so, and serves the
 // connections the master lends it until told to stop.
 func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
-	// The master decides: a terminal's Ctrl-C or hang-up reaches the whole
-	// process group, and must not stop workers behind the master's back.
-	// SIGINT and SIGHUP are caught and dropped (Notify never blocks on a
+	// The master decides: a terminal's Ctrl-C, Ctrl-\ or hang-up reaches
+	// the whole process group, and must not stop workers behind the
+	// master's back. SIGINT, SIGQUIT and SIGHUP are caught and dropped (Notify never blocks on a
 	// full channel), not ignored: a process the app forks would inherit
 	// SIG_IGN, where it gets the default action back from Go's handlers
 	// (pyhost's fork.c). SIGTTIN and SIGTTOU stay ignored: caught, they
 	// would make a background worker's terminal I/O retry for ever.
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGINT, syscall.SIGHUP)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
 	signal.Ignore(syscall.SIGTTIN, syscall.SIGTTOU)
 	// Caught from the start, handled once ready (below): a SIGTERM while
 	// the app imports must not kill the worker by its default action.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGUSR1)
 	ensureTwoPs(logger)
+	imported := make(chan struct{})
+	exitWithMaster(link.ID, logger, imported)
 	host, err := pyhost.Start(pyhost.Config{
 		Target:     o.Target,
 		Chdir:      o.Python.Chdir,
@@ -49,12 +52,14 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		QueueSize:  o.QueueSize,
 		Strict:     o.Strict,
 		Reload:     o.Reload,
+		Replacing:  link.Replacing,
 		Debug:      o.Front.Debug,
 		Logger:     logger,
 		Timeout:    o.Timeout,
 		StuckAfter: o.GracefulTimeout,
 		OnStuck:    func() { link.Recycle(handoff.WhyStuck, "a Python thread stays stuck in a request that timed out") },
 	})
+	close(imported)
 	app, reload, err := withReload(o, logger, host, err)
 	if err != nil {
 		var exit *exitcode.Error
@@ -168,6 +173,29 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 
 // openAccessLog opens --access-log; without the flag, access lines go to
 // standard error when it is a terminal (a developer watching).
+// exitWithMaster ends this worker if its master goes away (SIGKILL) before
+// imported is closed: its channel is read only once the app is imported,
+// and an import that hangs would otherwise outlive wsgo. The parent then
+// changes, to init or a subreaper.
+func exitWithMaster(id int, logger *slog.Logger, imported <-chan struct{}) {
+	master := os.Getppid()
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-imported:
+				return
+			case <-tick.C:
+				if os.Getppid() != master {
+					logger.Error(fmt.Sprintf("wsgo: worker %d: the master process is gone while the app was importing; exiting", id))
+					os.Exit(exitcode.Failure)
+				}
+			}
+		}
+	}()
+}
+
 func openAccessLog(o *config.Options, logger *slog.Logger) (*httpfront.AccessLog, error) {
 	switch {
 	case !o.AccessLogSet:
