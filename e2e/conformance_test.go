@@ -1182,22 +1182,75 @@ func TestConformanceFileWrapper(t *testing.T) {
 		})
 	}
 
+	// The app's BytesIO holds bytes 0 to 255, 1200 times, then "tail".
+	var inBytesIO []byte
+	for range 1200 {
+		for i := range 256 {
+			inBytesIO = append(inBytesIO, byte(i))
+		}
+	}
+	inBytesIO = append(inBytesIO, "tail"...)
 	t.Run("a BytesIO arrives byte-exact", func(t *testing.T) {
 		k := key(t)
-		want := bytes.Repeat(func() []byte {
-			b := make([]byte, 256)
-			for i := range b {
-				b[i] = byte(i)
-			}
-			return b
-		}(), 1200)
-		want = append(want, "tail"...)
 		resp, body := fetch(t, s, "GET", "/bytesio?key="+k, nil)
-		if resp.StatusCode != 200 || body != string(want) {
-			t.Errorf("%s, %d bytes; want 200 and the %d bytes of the BytesIO", resp.Status, len(body), len(want))
+		if resp.StatusCode != 200 || body != string(inBytesIO) {
+			t.Errorf("%s, %d bytes; want 200 and the %d bytes of the BytesIO", resp.Status, len(body), len(inBytesIO))
 		}
 		waitClosed(t, s, k)
 	})
+
+	// PEP 3333: a file_wrapper is sent "until the end is reached, or until
+	// Content-Length bytes have been written". A Content-Length short of
+	// what the file holds (a 206 of part of it) makes a whole response;
+	// wsgo used to log it as an overrun and close the connection.
+	parts := []struct {
+		name, target string
+		want         []byte
+	}{
+		{"part of a real file", "/file?seek=7&len=300000&path=" + url.QueryEscape(path), data[7:300007]},
+		{"part of a small real file", "/file?seek=7&len=10&path=" + url.QueryEscape(small), data[7:17]},
+		{"part of a BytesIO", "/bytesio?seek=7&len=20000", inBytesIO[7:20007]}, // three blocks of 8192, the last cut
+	}
+	h2c := h2cClient()
+	for _, tc := range parts {
+		t.Run(tc.name+" is sent up to its Content-Length, the connection kept", func(t *testing.T) {
+			k := key(t)
+			c := dial(t, s)
+			br := bufio.NewReader(c)
+			resp, body := exchange(t, c, br, "GET "+tc.target+"&key="+k+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			if resp.StatusCode != 200 || resp.Close || body != string(tc.want) {
+				t.Errorf("%s, close %v, %d bytes; want 200, the connection kept and the %d bytes of the part",
+					resp.Status, resp.Close, len(body), len(tc.want))
+			}
+			if status, body := getOn(t, c, br, "/hello"); status != 200 || body != "hello" {
+				t.Errorf("the next request on the connection: %d %q; want 200 \"hello\"", status, body)
+			}
+			waitClosed(t, s, k)
+		})
+		t.Run(tc.name+" is sent up to its Content-Length over HTTP/2", func(t *testing.T) {
+			k := key(t)
+			resp, body := frontDo(t, h2c, mustRequest(t, "GET", s.URL+tc.target+"&key="+k, nil))
+			if resp.Proto != "HTTP/2.0" || resp.StatusCode != 200 || body != string(tc.want) {
+				t.Errorf("%s %s, %d bytes; want HTTP/2.0 200 and the %d bytes of the part", resp.Proto, resp.Status, len(body), len(tc.want))
+			}
+			waitClosed(t, s, k)
+		})
+	}
+	t.Run("no part was logged as an overrun", func(t *testing.T) {
+		logSettled(t, s, key(t))
+		if n := logCount(s, "more body than its Content-Length"); n != 0 {
+			t.Errorf("%d overrun warnings in the log; want none:\n%s", n, s.logs.String())
+		}
+	})
+}
+
+// logSettled returns once the log holds every line the server wrote
+// before the call: a worker writes its lines in order, so the wsgi.errors
+// line of a request made now, marked with k, comes after them.
+func logSettled(t *testing.T, s *server, k string) {
+	t.Helper()
+	fetch(t, s, "GET", "/errors?key="+k, nil)
+	mustLog(t, s, `hello errors request=\d+ path="/errors\?key=`+regexp.QuoteMeta(k)+`"`)
 }
 
 // ---------------------------------------------------------------------------

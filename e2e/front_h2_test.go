@@ -290,6 +290,7 @@ func TestH2RequestsRefusedAsOnHTTP1(t *testing.T) {
 		// net/http resets this stream itself: it cannot parse the URL.
 		{"a malformed escape in the path", []string{":method", "GET", ":scheme", "https", ":authority", "h", ":path", "/a%zz"}, "reset"},
 		{"neither :authority nor Host", []string{":method", "GET", ":scheme", "https", ":path", "/no-host"}, "400"},
+		{"an :authority with an empty host", []string{":method", "GET", ":scheme", "https", ":authority", ":8443", ":path", "/empty-host"}, "400"},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name+": "+tc.status, func(t *testing.T) {

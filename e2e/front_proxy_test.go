@@ -68,6 +68,23 @@ func TestProxyHeaders(t *testing.T) {
 			t.Errorf("got  %+v\nwant %+v", got, want)
 		}
 	})
+	for _, tc := range []struct{ header, wantPort string }{
+		{"X-Forwarded-Port: 8443", "8443"},
+		{"X-Forwarded-Proto: https", port},
+	} {
+		t.Run(tc.header+" with an empty Host keeps the socket's SERVER_NAME", func(t *testing.T) {
+			// SERVER_NAME was '' (and HTTP_HOST ":8443" with the port).
+			got := s.raw("GET /who HTTP/1.1\r\nHost:\r\n" + tc.header + "\r\nConnection: close\r\n\r\n")
+			head, body, _ := strings.Cut(got, "\r\n\r\n")
+			if !strings.HasPrefix(head, "HTTP/1.1 200 ") {
+				t.Fatalf("got %q; want 200", got)
+			}
+			env := frontEnviron(t, body)
+			if h, n, p := frontStr(env["HTTP_HOST"]), frontStr(env["SERVER_NAME"]), frontStr(env["SERVER_PORT"]); h != "" || n != "127.0.0.1" || p != tc.wantPort {
+				t.Errorf("HTTP_HOST %q SERVER_NAME %q SERVER_PORT %q; want \"\" 127.0.0.1 %s", h, n, p, tc.wantPort)
+			}
+		})
+	}
 	t.Run("RFC 7239 Forwarded from an untrusted peer changes nothing", func(t *testing.T) {
 		got := frontProxyRequest(t, s, untrusted, "Forwarded", "for=203.0.113.7;proto=https;host=shop.example")
 		want := frontProxyEnv{"127.0.0.2", "http", s.Addr, "127.0.0.1", port, "<absent>"}

@@ -22,6 +22,11 @@ func TestRFC9112RequestHead(t *testing.T) {
 		{"an obs-folded field", "/folded", "GET /folded HTTP/1.1\r\nHost: h\r\nX-A: a\r\n\tb\r\n\r\n", "400"},
 		{"an absolute-form target with a malformed authority", "/bad-authority", "GET http://evil<x>/bad-authority HTTP/1.1\r\nHost: good.example\r\n\r\n", "400"},
 		{"an absolute-form target with userinfo", "/userinfo", "GET http://user@good.example/userinfo HTTP/1.1\r\nHost: good.example\r\n\r\n", "400"},
+		// An http URI may not have an empty host (RFC 9110 4.2.1), so neither
+		// may a Host or a target's authority: SERVER_NAME was '' for these.
+		{"a Host with an empty host before its port", "/empty-host-port", "GET /empty-host-port HTTP/1.1\r\nHost: :8080\r\n\r\n", "400"},
+		{"a Host of a lone colon", "/lone-colon", "GET /lone-colon HTTP/1.1\r\nHost: :\r\n\r\n", "400"},
+		{"an absolute-form target with an empty host", "/empty-authority-host", "GET http://:81/empty-authority-host HTTP/1.1\r\nHost: good.example\r\n\r\n", "400"},
 		{"GET *", "*", "GET * HTTP/1.1\r\nHost: h\r\n\r\n", "400"},
 		{"GET host:80", "", // PATH_INFO of an authority-form target
 			"GET host:80 HTTP/1.1\r\nHost: h\r\n\r\n", "400"},

@@ -221,7 +221,7 @@ func h2Request(hr *http.Request, body io.Reader) *wsgi.Request {
 		HasContentLength: len(hr.Header["Content-Length"]) > 0,
 		Body:             body,
 	}
-	req.ServerName, req.ServerPort = splitHost(hr.Host, schemePort(scheme)) // an empty Host is refused (h2RequestError)
+	req.ServerName, req.ServerPort = splitHost(hr.Host, schemePort(scheme)) // an empty host is refused (h2RequestError)
 	req.Header = append(req.Header, wsgi.Header{Name: "Host", Value: hr.Host})
 	if ip, port, err := net.SplitHostPort(hr.RemoteAddr); err == nil {
 		req.RemoteAddr, req.RemotePort = ip, port

@@ -198,7 +198,9 @@ func forward(req *wsgi.Request, trust *AllowList) {
 	}
 	defPort := schemePort(req.Scheme)
 	i := headerIndex(req.Header, "Host")
-	if i < 0 && host == "" {
+	// No host to name (no Host, or an empty one): only the port changes;
+	// SERVER_NAME stays the socket's, as PEP 3333 wants it never empty.
+	if host == "" && (i < 0 || req.Header[i].Value == "") {
 		if port != "" {
 			req.ServerPort = port
 		}

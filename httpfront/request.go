@@ -113,12 +113,15 @@ func validFieldValue[T string | []byte](s T) bool {
 // validHost reports whether s is a Host field's value (RFC 9112 3.2,
 // RFC 3986 3.2.2): a registered name (an IPv4 address is one), or an IP
 // literal in brackets, then optionally ':' and a port. Empty is valid (a
-// client with no authority to send).
+// client with no authority to send); an empty host before a port (":8080")
+// is not: RFC 9110 4.2.1 makes an http URI with an empty host invalid, so
+// it is no authority a Host may carry, and RFC 9112 3.2 says 400. A
+// fallback to the socket's name would answer for a host nobody named.
 func validHost(s string) bool {
 	host := s
 	if i := strings.LastIndexByte(s, ':'); i > strings.LastIndexByte(s, ']') {
 		host = s[:i]
-		if port := s[i+1:]; port != "" && !validPort(port) {
+		if port := s[i+1:]; host == "" || port != "" && !validPort(port) {
 			return false
 		}
 	}

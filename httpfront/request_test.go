@@ -481,7 +481,7 @@ func TestValidHost(t *testing.T) {
 		}
 	}
 	for _, h := range []string{"ex.com:abc", "a:1:2", "a:0", "a:65536", "a:-1", "[::1", "::1", "[::1]x", "[127.0.0.1]", "[fe80::1%eth0]",
-		"[v.x]", "[vz.x]", "a]b[", "a%zz", "a%4", "user@host", "a b", "a/b", "a<b>"} {
+		"[v.x]", "[vz.x]", "a]b[", "a%zz", "a%4", "user@host", "a b", "a/b", "a<b>", ":8080", ":"} {
 		if validHost(h) {
 			t.Errorf("validHost(%q) = true, want false", h)
 		}

@@ -460,6 +460,18 @@ static wsgo_call *end_body(wsgo_call *c, wsgo_out *out)
     return done(c);
 }
 
+/*
+ * PEP 3333 sends a file_wrapper's file "until the end is reached, or until
+ * Content-Length bytes have been written": n of its bytes, cut to what the
+ * declared length has left. Reaching the length ends such a response
+ * normally (a 206 of part of a file), where any other iterable overruns.
+ */
+static int64_t file_part(wsgo_call *c, int64_t n)
+{
+    int64_t left = c->declared - c->produced; /* never negative: write() and the parts before stop at it */
+    return c->declared < 0 || n <= left ? n : left;
+}
+
 /* Walks the iterator to the next non-empty chunk, or to its end. */
 static wsgo_call *respond_step(wsgo_call *c, wsgo_out *out)
 {
@@ -477,6 +489,14 @@ static wsgo_call *respond_step(wsgo_call *c, wsgo_out *out)
         if (PyBytes_GET_SIZE(chunk) == 0) {
             Py_DECREF(chunk);
             continue;
+        }
+        if (Py_IS_TYPE(c->result, c->st->file_wrapper_type)) { /* a file-like read block by block */
+            Py_ssize_t part = (Py_ssize_t)file_part(c, PyBytes_GET_SIZE(chunk));
+            if (part < PyBytes_GET_SIZE(chunk)) {
+                Py_SETREF(chunk, PyBytes_FromStringAndSize(PyBytes_AS_STRING(chunk), part));
+                if (chunk == NULL)
+                    return fail(c, out);
+            }
         }
         /* Copied with the head, the first chunk can be written while the
            app goes on; later ones are written before wsgo_call_next, so
@@ -532,7 +552,7 @@ static wsgo_call *respond(wsgo_call *c, wsgo_out *out)
                 return fail(c, out);
             out->fd = fd;
             out->file_off = off;
-            out->file_len = len;
+            out->file_len = file_part(c, len);
             return c;
         }
     }

@@ -559,11 +559,19 @@ def r_file(environ, start_response):
     f = TrackedFile(q["path"], q["key"])
     seek = int(q.get("seek", "0"))
     f.seek(seek)
-    headers = [("Content-Type", "application/octet-stream")]
     if q.get("cl"):
-        headers.append(("Content-Length", str(os.path.getsize(q["path"]) - seek)))
-    start_response("200 OK", headers)
+        q["len"] = str(os.path.getsize(q["path"]) - seek)
+    start_response("200 OK", file_headers(q))
     return environ["wsgi.file_wrapper"](f, 65536)
+
+
+def file_headers(q):
+    """len=N declares a Content-Length of N: all the file holds from its
+    position, or a part of it, as a 206 response sends."""
+    headers = [("Content-Type", "application/octet-stream")]
+    if "len" in q:
+        headers.append(("Content-Length", q["len"]))
+    return headers
 
 
 def bytesio_payload():
@@ -572,8 +580,10 @@ def bytesio_payload():
 
 @route("/bytesio")
 def r_bytesio(environ, start_response):
-    f = TrackedBytesIO(bytesio_payload(), query(environ)["key"])
-    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    q = query(environ)
+    f = TrackedBytesIO(bytesio_payload(), q["key"])
+    f.seek(int(q.get("seek", "0")))
+    start_response("200 OK", file_headers(q))
     return environ["wsgi.file_wrapper"](f, 8192)
 
 
