@@ -1206,10 +1206,11 @@ func TestConformanceFileWrapper(t *testing.T) {
 	parts := []struct {
 		name, target string
 		want         []byte
+		readTo       string // where a BytesIO's reads must have stopped
 	}{
-		{"part of a real file", "/file?seek=7&len=300000&path=" + url.QueryEscape(path), data[7:300007]},
-		{"part of a small real file", "/file?seek=7&len=10&path=" + url.QueryEscape(small), data[7:17]},
-		{"part of a BytesIO", "/bytesio?seek=7&len=20000", inBytesIO[7:20007]}, // three blocks of 8192, the last cut
+		{"part of a real file", "/file?seek=7&len=300000&path=" + url.QueryEscape(path), data[7:300007], ""},
+		{"part of a small real file", "/file?seek=7&len=10&path=" + url.QueryEscape(small), data[7:17], ""},
+		{"part of a BytesIO", "/bytesio?seek=7&len=20000", inBytesIO[7:20007], "24583"}, // three blocks of 8192, the last cut
 	}
 	h2c := h2cClient()
 	for _, tc := range parts {
@@ -1226,6 +1227,11 @@ func TestConformanceFileWrapper(t *testing.T) {
 				t.Errorf("the next request on the connection: %d %q; want 200 \"hello\"", status, body)
 			}
 			waitClosed(t, s, k)
+			if tc.readTo != "" {
+				if _, pos := fetch(t, s, "GET", "/read-to?key="+k, nil); pos != tc.readTo {
+					t.Errorf("the BytesIO was read to %s; want %s (the block that reaches the length, no further)", pos, tc.readTo)
+				}
+			}
 		})
 		t.Run(tc.name+" is sent up to its Content-Length over HTTP/2", func(t *testing.T) {
 			k := key(t)

@@ -541,6 +541,9 @@ class TrackedFile(io.FileIO):
         super().close()
 
 
+READ_TO = {}  # key -> a TrackedBytesIO's position when it was closed
+
+
 class TrackedBytesIO(io.BytesIO):
     def __init__(self, data, key):
         super().__init__(data)
@@ -549,8 +552,18 @@ class TrackedBytesIO(io.BytesIO):
 
     def close(self):
         if not self.closed:
+            with _lock:
+                READ_TO[self.key] = self.tell()
             bump(self.key)
         super().close()
+
+
+@route("/read-to")
+def r_read_to(environ, start_response):
+    with _lock:
+        n = READ_TO.get(query(environ)["key"], -1)
+    start_response("200 OK", TEXT)
+    return [str(n).encode()]
 
 
 @route("/file")
