@@ -50,6 +50,11 @@ func TestForeignFlagsAreUsageErrorsThatSayWhatToDo(t *testing.T) {
 		{[]string{"run", "-k", "gevent", app}, "--worker-class gevent is refused: wsgo serves WSGI apps on threads"},
 		{[]string{"run", "--daemon", app}, "--daemon is refused: wsgo stays in the foreground"},
 		{[]string{"run", "--http", ":8000", app}, "uWSGI's --http is --bind in wsgo"},
+		{[]string{"run", "--statsd-host", "localhost:8125", app}, "unknown flag --statsd-host: wsgo has no StatsD client: it serves Prometheus metrics with --metrics-bind ADDR"},
+		{[]string{"run", "--backlog", "2048", app}, "unknown flag --backlog: wsgo listens with the kernel's largest backlog (net.core.somaxconn"},
+		{[]string{"run", "--capture-output", app}, "unknown flag --capture-output: the app's print() and sys.stderr already go to wsgo's standard output and standard error"},
+		{[]string{"run", "--reuse-port", app}, "unknown flag --reuse-port: not needed: only wsgo's master listens"},
+		{[]string{"run", "--name", "foo", app}, "unknown flag --name: wsgo does not rename its processes"},
 		{[]string{"run", "--threads", "many", app}, `wsgo run: invalid value "many" for flag --threads`},
 		{[]string{"serve", app}, `wsgo: unknown command "serve"`},
 		{[]string{"rn", app}, "did you mean `wsgo run`?"},
@@ -102,6 +107,8 @@ threads = 3
 raw_env = ["GREETING=from the file", "OTHER=x"]
 wsgi_app = "flags_app:application"
 proc_name = "myapp"
+backlog = 64
+MY_CONSTANT = 3
 def post_fork(server, worker):
     pass
 `
@@ -115,7 +122,9 @@ def post_fork(server, worker):
 		if _, body := s.get("/env/GREETING"); body != "from the file\n" {
 			t.Errorf("raw_env: GREETING=%q", body)
 		}
-		for _, want := range []string{"settings read from wsgo.conf.py", "ignored, not wsgo settings: proc_name",
+		for _, want := range []string{"settings read from wsgo.conf.py", "wsgo.conf.py: ignored, not wsgo settings: MY_CONSTANT\n",
+			"wsgo.conf.py: proc_name is not applied: wsgo does not rename its processes",
+			"wsgo.conf.py: backlog is not applied: wsgo listens with the kernel's largest backlog",
 			"not run, wsgo has no server hooks: post_fork"} {
 			if !strings.Contains(s.logs.String(), want) {
 				t.Errorf("the log lacks %q", want)

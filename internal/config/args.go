@@ -90,11 +90,15 @@ func Interspersed(args []string) ([]string, error) {
 }
 
 // unknownFlag is the usage error for a flag the command does not have:
-// what it means in wsgo when it is another server's, else the nearest
-// flag wsgo has.
+// what to do instead in wsgo when it is gunicorn's or uWSGI's, else the
+// nearest flag wsgo has.
 func unknownFlag(cmd, given, name string, known map[string]string) error {
 	msg := fmt.Sprintf("wsgo %s: unknown flag %s", cmd, given)
-	if hint, ok := foreignFlags[name]; ok {
+	hint, ok := gunicornFlagsInstead[name]
+	if !ok {
+		hint, ok = uwsgiFlags[name]
+	}
+	if ok {
 		msg += ": " + hint
 	} else {
 		names := make([]string, 0, len(known))
@@ -111,10 +115,11 @@ func unknownFlag(cmd, given, name string, known map[string]string) error {
 	return usage(msg + fmt.Sprintf("\nRun `wsgo %s --help` for the flags.", cmd))
 }
 
-// suggest is the candidate nearest to s, if it is near enough to be what
-// was meant (one letter wrong, and one more per three letters), else "".
+// suggest is the candidate nearest to s, if it is near enough to be a
+// misspelling of it (one letter wrong, and one more per six letters),
+// else "": --name is not a misspelt --home.
 func suggest(s string, candidates []string) string {
-	best, bestDist := "", len(s)/3+2
+	best, bestDist := "", len(s)/6+2
 	for _, c := range candidates {
 		if d := editDistance(s, c); d < bestDist || (d == bestDist && best == "" && strings.HasPrefix(c, s)) {
 			best, bestDist = c, d
@@ -144,12 +149,10 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// foreignFlags are flags of gunicorn and uWSGI that wsgo does not take
-// under that name, with what to do instead. gunicorn's flags that wsgo has
-// under the same meaning are aliases of wsgo's own (flags.go).
-var foreignFlags = map[string]string{
-	"access-logformat":   "gunicorn's format string is not supported; wsgo's --access-log-format is combined or json",
-	"worker-connections": "it applies to gunicorn's async workers; wsgo's concurrency is --workers × --threads",
+// uwsgiFlags are uWSGI's flags that wsgo does not take under that name,
+// with what to do instead. Its flags that wsgo has are aliases of wsgo's
+// own (flags.go); gunicorn's are in gunicorn.go.
+var uwsgiFlags = map[string]string{
 	"http":               "uWSGI's --http is --bind in wsgo (e.g. --bind 0.0.0.0:8000)",
 	"http-socket":        "uWSGI's --http-socket is --bind in wsgo",
 	"socket":             "wsgo speaks HTTP, not the uwsgi protocol: point the proxy at --bind over HTTP",
@@ -161,8 +164,6 @@ var foreignFlags = map[string]string{
 	"harakiri":           "uWSGI's --harakiri is --timeout in wsgo",
 	"max-requests-delta": "uWSGI's --max-requests-delta is --max-requests-jitter in wsgo",
 	"static-map":         "uWSGI's --static-map /url=dir is --static /url=dir in wsgo",
-	"check-config":       "gunicorn's --check-config is `wsgo check TARGET` in wsgo",
-	"print-config":       "not supported; `wsgo run --help` lists every flag with its WSGO_* variable",
 }
 
 // UsageError is urfave/cli's complaint about a flag's value, said as wsgo

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -54,7 +53,8 @@ var gunicornSettings = map[string]string{
 	"pythonpath": "pythonpath", "pidfile": "pid", "certfile": "certfile", "keyfile": "keyfile", "reload": "reload",
 	"reload_extra_files": "reload-extra-file", "limit_request_line": "limit-request-line",
 	"limit_request_fields": "limit-request-fields", "limit_request_field_size": "limit-request-field_size",
-	"worker_class": "worker-class", "preload_app": "preload", "daemon": "daemon",
+	"worker_class": "worker-class", "preload_app": "preload", "daemon": "daemon", "user": "user", "group": "group",
+	"umask": "umask", "root_path": "root-path",
 }
 
 // applyConfigFile sets, from --config FILE or ./wsgo.conf.py, every flag
@@ -86,7 +86,7 @@ func applyConfigFile(c *cli.Context) (target string, notes []string, err error) 
 		return "", nil, usage(fmt.Sprintf("wsgo run: the configuration file %s failed (%v):\n%s", path, err,
 			strings.TrimRight(stderr.String(), "\n")))
 	}
-	var ignored []string
+	var unknown []string
 	for name, v := range got.Settings {
 		if name == "wsgi_app" {
 			target, _ = v.(string)
@@ -94,7 +94,7 @@ func applyConfigFile(c *cli.Context) (target string, notes []string, err error) 
 		}
 		flag, ok := gunicornSettings[name]
 		if !ok {
-			ignored = append(ignored, name)
+			unknown = append(unknown, name)
 			continue
 		}
 		if c.IsSet(flag) {
@@ -111,15 +111,31 @@ func applyConfigFile(c *cli.Context) (target string, notes []string, err error) 
 		}
 	}
 	notes = append(notes, "wsgo: settings read from "+path)
-	if len(ignored) > 0 {
-		sort.Strings(ignored)
-		notes = append(notes, fmt.Sprintf("wsgo: %s: ignored, not wsgo settings: %s", path, strings.Join(ignored, ", ")))
-	}
+	notes = append(notes, notApplied(path, unknown)...)
 	if len(got.Hooks) > 0 {
 		slices.Sort(got.Hooks)
 		notes = append(notes, fmt.Sprintf("wsgo: %s: not run, wsgo has no server hooks: %s", path, strings.Join(got.Hooks, ", ")))
 	}
 	return target, notes, nil
+}
+
+// notApplied is what the start says of the file's names that are not
+// wsgo's settings: for each of gunicorn's, what to do instead; the others
+// (the file's own variables), in one line.
+func notApplied(path string, names []string) []string {
+	slices.Sort(names)
+	var notes, ignored []string
+	for _, name := range names {
+		if instead, ok := gunicornSettingsInstead[name]; ok {
+			notes = append(notes, fmt.Sprintf("wsgo: %s: %s is not applied: %s", path, name, instead))
+		} else {
+			ignored = append(ignored, name)
+		}
+	}
+	if len(ignored) > 0 {
+		notes = append(notes, fmt.Sprintf("wsgo: %s: ignored, not wsgo settings: %s", path, strings.Join(ignored, ", ")))
+	}
+	return notes
 }
 
 // settingValues turns a setting's Python value into flag values: a list
@@ -138,7 +154,11 @@ func settingValues(name, flag string, v any) ([]string, error) {
 		if v != float64(int64(v)) {
 			return nil, fmt.Errorf("%s = %v: give a whole number", name, v)
 		}
-		return []string{strconv.FormatInt(int64(v), 10)}, nil
+		base := 10
+		if flag == "umask" {
+			base = 8 // umask = 0o027 reaches JSON as 23; --umask reads octal
+		}
+		return []string{strconv.FormatInt(int64(v), base)}, nil
 	case []any:
 		var out []string
 		for _, e := range v {
