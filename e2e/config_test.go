@@ -58,11 +58,11 @@ func TestBadFrontFlagsExit2BeforeAnyWorkerStarts(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--keep-alive", "-1"}, "wsgo run: --keep-alive must be at least 0"},
+		{[]string{"--keep-alive", "-1"}, `wsgo run: --keep-alive "-1": give a whole number of at least 0`},
 		{[]string{"--access-log-format", "jsn"}, `--access-log-format "jsn": use combined or json`},
-		{[]string{"--static", "/s=no-such-dir"}, `bad --static "/s=no-such-dir"`},
+		{[]string{"--static", "/s=no-such-dir"}, `wsgo run: --static "/s=no-such-dir": cannot use the directory`},
 		{[]string{"--forwarded-allow-ips", "not-an-ip"}, "not-an-ip"},
-		{[]string{"--limit-request-line", "0"}, "wsgo run: --limit-request-line must be at least 1"},
+		{[]string{"--limit-request-line", "0"}, `wsgo run: --limit-request-line "0": give a whole number of at least 1`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out := cliExit(t, nil, append(append([]string{"run"}, tc.args...), "--workers", "2", app)...)

@@ -47,7 +47,7 @@ func TestForeignFlagsAreUsageErrorsThatSayWhatToDo(t *testing.T) {
 	}{
 		{[]string{"run", "--bnd", ":8000", app}, "wsgo run: unknown flag --bnd; did you mean --bind?"},
 		{[]string{"run", "--thread", "4", app}, "did you mean --threads?"},
-		{[]string{"run", "-k", "gevent", app}, "--worker-class gevent is refused: wsgo serves WSGI apps on threads"},
+		{[]string{"run", "-k", "gevent", app}, `--worker-class "gevent": refused: wsgo serves WSGI apps on threads`},
 		{[]string{"run", "--daemon", app}, "--daemon is refused: wsgo stays in the foreground"},
 		{[]string{"run", "--http", ":8000", app}, "uWSGI's --http is --bind in wsgo"},
 		{[]string{"run", "--statsd-host", "localhost:8125", app}, "unknown flag --statsd-host: wsgo has no StatsD client: it serves Prometheus metrics with --metrics-bind ADDR"},
@@ -140,6 +140,18 @@ def post_fork(server, worker):
 			t.Errorf("exit %d:\n%s", code, out)
 		}
 	})
+}
+
+// A bad value from the file is named as the file spells it, not as a
+// flag the user never typed.
+func TestConfigFileValuesAreNamedAsTheFileSetsThem(t *testing.T) {
+	dir := cliData(t, "cli")
+	os.WriteFile(filepath.Join(dir, "wsgo.conf.py"), []byte("workers = 0\nwsgi_app = 'flags_app:application'\n"), 0o644)
+	s := launchProgramIn(t, dir, nil, binary, "run")
+	code, _ := s.wait(10 * time.Second)
+	if want := "wsgo run: wsgo.conf.py: workers = 0: give a number of at least 1, or auto"; code != 2 || !strings.Contains(s.logs.String(), want) {
+		t.Errorf("exit %d; want 2 and %q in:\n%s", code, want, s.logs.String())
+	}
 }
 
 // The master reads the configuration file, once at start and again at

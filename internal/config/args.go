@@ -19,7 +19,8 @@ var Commands = []string{"run", "check", "python", "version"}
 //     (`wsgo run app.py --threads 4`): urfave/cli v2 stops at the first
 //     argument, so the target is moved after the flags;
 //   - every alias is spelt by its flag's name (urfave/cli v2 refuses
-//     `--bind A -b B`);
+//     `--bind A -b B`), and a flag and its value are one argument
+//     (`--bind=A`);
 //   - an unknown flag or command is a usage error that says what to type
 //     instead, not urfave/cli's whole help;
 //   - `wsgo --version` is `wsgo version`.
@@ -70,14 +71,14 @@ func Interspersed(args []string) ([]string, error) {
 			}
 			name = c
 			a = "--" + name
-			if hasValue {
-				a += "=" + value
-			}
-			flags = append(flags, a)
 			if !hasValue && takesValue[name] && i+1 < len(rest) {
 				i++
-				flags = append(flags, rest[i])
+				value, hasValue = rest[i], true
 			}
+			if hasValue {
+				a += "=" + value // one argument a flag: newGiven reads them so
+			}
+			flags = append(flags, a)
 		default:
 			positional = append(positional, a)
 		}
@@ -185,7 +186,7 @@ func ParseArgs(args ...string) (*Options, error) {
 	var perr error
 	app := &cli.App{
 		Commands: []*cli.Command{{Name: "run", Flags: RunFlags(), Action: func(c *cli.Context) error {
-			o, perr = Parse(c)
+			o, perr = Parse(c, full)
 			return nil
 		}}},
 		OnUsageError:   func(c *cli.Context, err error, _ bool) error { return UsageError(c, err) },

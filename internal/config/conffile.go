@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/urfave/cli/v2"
 )
 
 // A configuration file is Python, as gunicorn's is: wsgo runs it with the
@@ -58,9 +56,10 @@ var gunicornSettings = map[string]string{
 }
 
 // applyConfigFile sets, from --config FILE or ./wsgo.conf.py, every flag
-// the command line and the environment left unset; it returns the
-// file's wsgi_app (gunicorn's TARGET setting) and what to say about it.
-func applyConfigFile(c *cli.Context) (target string, notes []string, err error) {
+// the command line and the environment left unset, noting in c.file
+// which; it returns the file's wsgi_app (gunicorn's TARGET setting) and
+// what to say about it.
+func (c *given) applyConfigFile() (target string, notes []string, err error) {
 	path := c.String("config")
 	if path == "" {
 		if _, err := os.Stat(DefaultConfigFile); err != nil {
@@ -109,6 +108,7 @@ func applyConfigFile(c *cli.Context) (target string, notes []string, err error) 
 				return "", nil, usage(fmt.Sprintf("wsgo run: %s: %s = %v: %v", path, name, v, err))
 			}
 		}
+		c.file[flag] = path + ": " + name
 	}
 	notes = append(notes, "wsgo: settings read from "+path)
 	notes = append(notes, notApplied(path, unknown)...)

@@ -5,8 +5,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"github.com/urfave/cli/v2"
 )
 
 // What gunicorn users bring along: its flags (aliases in flags.go, and
@@ -16,9 +14,9 @@ import (
 
 // parseGunicorn applies --worker-class, --preload and --daemon, PORT and
 // WEB_CONCURRENCY.
-func (o *Options) parseGunicorn(c *cli.Context) error {
+func (o *Options) parseGunicorn(c *given) error {
 	if c.Bool("daemon") {
-		return usage("wsgo run: --daemon is refused: wsgo stays in the foreground so that its supervisor sees it; " +
+		return usage("wsgo run: " + c.name("daemon") + " is refused: wsgo stays in the foreground so that its supervisor sees it; " +
 			"run it under systemd (examples/systemd), in a container, or detach it yourself with `setsid -f wsgo run …`")
 	}
 	switch class := c.String("worker-class"); strings.ToLower(class[strings.LastIndexByte(class, '.')+1:]) {
@@ -30,11 +28,11 @@ func (o *Options) parseGunicorn(c *cli.Context) error {
 		}
 	case "gthread", "threadworker":
 	case "gevent", "geventworker", "geventpywsgiworker", "eventlet", "eventletworker", "tornado", "tornadoworker":
-		return usage(fmt.Sprintf("wsgo run: --worker-class %s is refused: wsgo serves WSGI apps on threads and does not "+
-			"monkey-patch; use --threads N for N concurrent requests per worker", class))
+		return c.bad("worker-class", class, "refused: wsgo serves WSGI apps on threads and does not "+
+			"monkey-patch; use --threads N for N concurrent requests per worker")
 	default:
-		return usage(fmt.Sprintf("wsgo run: --worker-class %q: wsgo runs sync or gthread (Python threads, --threads); "+
-			"ASGI workers such as uvicorn's are not WSGI", class))
+		return c.bad("worker-class", class, "wsgo runs sync or gthread (Python threads, --threads); "+
+			"ASGI workers such as uvicorn's are not WSGI")
 	}
 	if c.Bool("preload") {
 		o.Notes = append(o.Notes, "wsgo: --preload changes nothing: each worker imports the app itself "+
