@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -285,6 +286,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}
 }
 
+// Exit 3 is for an address that is well-formed but cannot be listened on.
 func TestBindErrorsExit3(t *testing.T) {
 	app := filepath.Join(cliData(t, "cli"), "flags_app.py")
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -292,6 +294,8 @@ func TestBindErrorsExit3(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	notSocket := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(notSocket, nil, 0o644)
 	tests := []struct {
 		name string
 		bind string
@@ -299,10 +303,10 @@ func TestBindErrorsExit3(t *testing.T) {
 	}{
 		{"a port already in use", busy.Addr().String(),
 			"wsgo: cannot listen on " + busy.Addr().String() + ": address already in use; stop the other server or pick another port with --bind"},
-		{"a port that is not a number", "127.0.0.1:http",
-			`wsgo: bad --bind address "127.0.0.1:http": the port must be a number from 0 to 65535`},
-		{"an address without a port", "127.0.0.1",
-			`wsgo: bad --bind address "127.0.0.1"`},
+		{"an address of no interface here", "192.0.2.1:8000",
+			"wsgo: cannot listen on 192.0.2.1:8000: no network interface of this machine has that address"},
+		{"a descriptor that is not open", "fd://99", "wsgo: cannot listen on fd://99: descriptor 99 is not open"},
+		{"a unix path taken by a file", "unix:" + notSocket, "the file exists and is not a socket"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -408,6 +412,36 @@ func TestBindForms(t *testing.T) {
 		}
 		cliExpect(t, s.URL+"/", 200, "flags app\n")
 		cliExpect(t, s.URL+"/remote", 200, "str '::1'\n")
+	})
+
+	t.Run("gunicorn's tcp://HOST:PORT is HOST:PORT", func(t *testing.T) {
+		s := start(t, nil, app, "--bind", "tcp://127.0.0.1:0")
+		if !strings.HasPrefix(s.URL, "http://127.0.0.1:") {
+			t.Fatalf("start line URL %q; want http://127.0.0.1:PORT", s.URL)
+		}
+		cliExpect(t, s.URL+"/", 200, "flags app\n")
+	})
+
+	t.Run("fd://N serves the listening socket inherited on descriptor N", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		inherited, err := l.(*net.TCPListener).File()
+		l.Close() // the descriptor wsgo gets listens on
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer inherited.Close()
+		s := &server{t: t, logs: newLogBuffer(), exited: make(chan struct{})}
+		s.cmd = exec.Command(binary, "run", app, "--bind", "fd://3")
+		s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+		s.cmd.ExtraFiles = []*os.File{inherited} // descriptor 3
+		awaitStart(t, s.run())
+		if want := "http://" + l.Addr().String(); s.URL != want {
+			t.Errorf("start line URL %q; want %q", s.URL, want)
+		}
+		cliExpect(t, s.URL+"/", 200, "flags app\n")
 	})
 
 	t.Run("unix:/path listens on a unix socket", func(t *testing.T) {

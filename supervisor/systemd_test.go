@@ -25,7 +25,7 @@ func TestAdoptTakesListeningStreamSocketsOnly(t *testing.T) {
 		}
 		return fd
 	}
-	l, err := adopt(socket(unix.SOCK_STREAM, true), "web")
+	l, err := adoptActivated(socket(unix.SOCK_STREAM, true), "web")
 	if err != nil {
 		t.Fatalf("a listening TCP socket: %v", err)
 	}
@@ -37,7 +37,7 @@ func TestAdoptTakesListeningStreamSocketsOnly(t *testing.T) {
 		{socket(unix.SOCK_DGRAM, false), "is not a stream socket"},
 		{socket(unix.SOCK_STREAM, false), "is not listening"},
 	} {
-		_, err := adopt(tc.fd, "web")
+		_, err := adoptActivated(tc.fd, "web")
 		unix.Close(tc.fd)
 		if err == nil || !strings.Contains(err.Error(), "the socket systemd passed as web") || !strings.Contains(err.Error(), tc.want) ||
 			!strings.Contains(err.Error(), "use ListenStream= with Accept=no") {

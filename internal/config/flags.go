@@ -28,7 +28,7 @@ func RunFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{Name: "bind", Aliases: []string{"b"}, EnvVars: []string{"WSGO_BIND"},
 			Value: cli.NewStringSlice(DefaultBind),
-			Usage: "`ADDR` to listen on: HOST:PORT, :PORT, [IPV6]:PORT or unix:PATH (repeatable)"},
+			Usage: "`ADDR` to listen on: HOST:PORT, :PORT, [IPV6]:PORT, tcp://HOST:PORT, unix:PATH, or fd://N for a listening socket inherited on descriptor N (repeatable)"},
 		&cli.StringFlag{Name: "workers", Aliases: []string{"w"}, EnvVars: []string{"WSGO_WORKERS"}, Value: "1",
 			Usage: "`N` worker processes, each with its own Python and --threads; auto = one per CPU the process may use (a container's CPU limit counts)"},
 		&cli.IntFlag{Name: "threads", EnvVars: []string{"WSGO_THREADS"}, Value: 16,

@@ -75,8 +75,8 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 			}
 		}
 	}
-	if c.IsSet("bind") {
-		o.Binds = c.StringSlice("bind")
+	if err := o.parseBinds(c); err != nil {
+		return nil, err
 	}
 	o.Threads, o.QueueSize = c.Int("threads"), c.Int("queue-size")
 	o.Timeout = seconds(c, "timeout")
@@ -84,7 +84,6 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 	o.ShutdownDelay = seconds(c, "shutdown-delay")
 	o.MaxRequests, o.MaxRequestsJitter, o.MaxRSSMiB = c.Int("max-requests"), c.Int("max-requests-jitter"), c.Int("max-rss")
 	o.Strict, o.Reload = c.Bool("strict"), c.Bool("reload")
-	o.MetricsBind = c.String("metrics-bind")
 	if o.PidFile, err = absPath(c, "pid"); err != nil {
 		return nil, err
 	}

@@ -148,3 +148,44 @@ func TestBadValuesNameWhereTheyCameFrom(t *testing.T) {
 		})
 	}
 }
+
+// --bind takes gunicorn's forms: tcp://HOST:PORT is HOST:PORT, unix://PATH
+// is unix:PATH, fd://N an inherited listening socket.
+func TestBindTakesGunicornsForms(t *testing.T) {
+	o, err := parse(t, "app.py", "--bind", "tcp://127.0.0.1:8000", "-b", "unix:///run/app.sock", "-b", "fd://3",
+		"-b", "[::1]:80", "-b", ":8080", "--metrics-bind", "tcp://127.0.0.1:9100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"127.0.0.1:8000", "unix:/run/app.sock", "fd://3", "[::1]:80", ":8080"}
+	if !slices.Equal(o.Binds, want) || o.MetricsBind != "127.0.0.1:9100" {
+		t.Errorf("binds %q, metrics %q; want %q and 127.0.0.1:9100", o.Binds, o.MetricsBind, want)
+	}
+}
+
+// A malformed address is a usage error, before anything listens, naming
+// where it came from and the forms there are.
+func TestMalformedBindIsAUsageError(t *testing.T) {
+	const forms = "; use HOST:PORT, :PORT, [IPV6]:PORT, tcp://HOST:PORT, unix:PATH or fd://N"
+	for _, tc := range []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"", []string{"--bind", "garbage"}, `wsgo run: --bind "garbage": missing port in address` + forms},
+		{"", []string{"-b", "host:port:extra"}, `wsgo run: --bind "host:port:extra": too many colons in address` + forms},
+		{"", []string{"-b", "127.0.0.1:http"}, `wsgo run: --bind "127.0.0.1:http": the port must be a number from 0 to 65535` + forms},
+		{"", []string{"-b", "unix:"}, `wsgo run: --bind "unix:": the socket path is empty`},
+		{"", []string{"-b", "fd://three"}, `wsgo run: --bind "fd://three": the descriptor must be a number`},
+		{"WSGO_BIND=:8000,garbage", nil, `wsgo run: WSGO_BIND="garbage": missing port in address` + forms},
+		{"", []string{"--metrics-bind", "9100"}, `wsgo run: --metrics-bind "9100": missing port in address` + forms},
+	} {
+		t.Run(tc.env+strings.Join(tc.args, " "), func(t *testing.T) {
+			if k, v, ok := strings.Cut(tc.env, "="); ok {
+				t.Setenv(k, v)
+			}
+			_, err := parse(t, append([]string{"app.py"}, tc.args...)...)
+			usageError(t, "", err, tc.want)
+		})
+	}
+}
