@@ -154,6 +154,30 @@ func TestConfigFileValuesAreNamedAsTheFileSetsThem(t *testing.T) {
 	}
 }
 
+// gunicorn reads ./gunicorn.conf.py by default; so does wsgo when there
+// is no ./wsgo.conf.py, and says so.
+func TestGunicornConfPyIsReadWhenThereIsNoWsgoConfPy(t *testing.T) {
+	dir := cliData(t, "cli")
+	port := freePort(t)
+	os.WriteFile(filepath.Join(dir, "gunicorn.conf.py"),
+		[]byte("bind = '127.0.0.1:"+port+"'\nworkers = 2\nwsgi_app = 'flags_app:application'\n"), 0o644)
+	s := awaitStart(t, launchProgramIn(t, dir, nil, binary, "run"))
+	if _, urls, _, _ := cliStartParts(t, s); urls != "http://127.0.0.1:"+port || !strings.Contains(s.logs.String(), "2 workers,") {
+		t.Errorf("listening on %s; want gunicorn.conf.py's bind and workers:\n%s", urls, s.logs.String())
+	}
+	if want := "wsgo: settings read from gunicorn.conf.py, as gunicorn would (there is no wsgo.conf.py; that name, or -c FILE, also works)"; strings.Count(s.logs.String(), want) != 1 {
+		t.Errorf("the log does not say once %q:\n%s", want, s.logs.String())
+	}
+	s.stop(syscall.SIGTERM)
+
+	// wsgo.conf.py comes first.
+	os.WriteFile(filepath.Join(dir, "wsgo.conf.py"), []byte("wsgi_app = 'flags_app:application'\n"), 0o644)
+	s = startIn(t, dir)
+	if logs := s.logs.String(); !strings.Contains(logs, "settings read from wsgo.conf.py") || strings.Contains(logs, "gunicorn.conf.py") {
+		t.Errorf("with both files, wsgo.conf.py is not the one read:\n%s", logs)
+	}
+}
+
 // The master reads the configuration file, once at start and again at
 // SIGHUP, and hands the result to its workers, which read neither the
 // file nor the command line: a file that counts its runs shows it.

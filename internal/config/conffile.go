@@ -18,8 +18,13 @@ import (
 // gunicorn's setting names. Flags and WSGO_* variables win over it.
 
 // DefaultConfigFile is read when present in the start directory and
-// --config is not given, as gunicorn reads ./gunicorn.conf.py.
-const DefaultConfigFile = "wsgo.conf.py"
+// --config is not given, as gunicorn reads ./gunicorn.conf.py; without
+// it, gunicorn's own is, so that a project coming from gunicorn keeps
+// its settings.
+const (
+	DefaultConfigFile  = "wsgo.conf.py"
+	gunicornConfigFile = "gunicorn.conf.py"
+)
 
 // readSettings runs a configuration file and prints its settings as JSON:
 // values JSON can hold as they are, others by repr(); callables by name
@@ -55,20 +60,20 @@ var gunicornSettings = map[string]string{
 	"umask": "umask", "root_path": "root-path",
 }
 
-// applyConfigFile sets, from --config FILE or ./wsgo.conf.py, every flag
+// applyConfigFile sets, from --config FILE, ./wsgo.conf.py or
+// ./gunicorn.conf.py, every flag
 // the command line and the environment left unset, noting in c.file
 // which; it returns the file's wsgi_app (gunicorn's TARGET setting) and
 // what to say about it.
 func (c *given) applyConfigFile() (target string, notes []string, err error) {
 	path := c.String("config")
 	if path == "" {
-		if _, err := os.Stat(DefaultConfigFile); err != nil {
+		if path = defaultConfigFile(); path == "" {
 			return "", nil, nil
 		}
-		path = DefaultConfigFile
 	}
 	if _, err := os.Stat(path); err != nil {
-		return "", nil, usage(fmt.Sprintf("wsgo run: --config %s: %v", path, err))
+		return "", nil, c.bad("config", path, err.Error())
 	}
 	var got struct {
 		Settings map[string]any
@@ -110,13 +115,28 @@ func (c *given) applyConfigFile() (target string, notes []string, err error) {
 		}
 		c.file[flag] = path + ": " + name
 	}
-	notes = append(notes, "wsgo: settings read from "+path)
+	read := "wsgo: settings read from " + path
+	if path == gunicornConfigFile && !c.IsSet("config") {
+		read += ", as gunicorn would (there is no " + DefaultConfigFile + "; that name, or -c FILE, also works)"
+	}
+	notes = append(notes, read)
 	notes = append(notes, notApplied(path, unknown)...)
 	if len(got.Hooks) > 0 {
 		slices.Sort(got.Hooks)
 		notes = append(notes, fmt.Sprintf("wsgo: %s: not run, wsgo has no server hooks: %s", path, strings.Join(got.Hooks, ", ")))
 	}
 	return target, notes, nil
+}
+
+// defaultConfigFile is the configuration file read without --config: the
+// first of wsgo's and gunicorn's in the start directory, or "".
+func defaultConfigFile() string {
+	for _, name := range []string{DefaultConfigFile, gunicornConfigFile} {
+		if _, err := os.Stat(name); err == nil {
+			return name
+		}
+	}
+	return ""
 }
 
 // notApplied is what the start says of the file's names that are not

@@ -64,7 +64,7 @@ func RunFlags() []cli.Flag {
 		&cli.StringFlag{Name: "error-log", Aliases: []string{"error-logfile", "log-file"}, EnvVars: []string{"WSGO_ERROR_LOG"},
 			Usage: "write wsgo's own log lines to `FILE` instead of standard error (- for standard error)"},
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, EnvVars: []string{"WSGO_CONFIG"},
-			Usage: "read settings from the Python `FILE`, with gunicorn's setting names (default: ./wsgo.conf.py if present); flags and WSGO_* win over it"},
+			Usage: "read settings from the Python `FILE`, with gunicorn's setting names (default: ./wsgo.conf.py if present, else ./gunicorn.conf.py); flags and WSGO_* win over it"},
 		&cli.StringFlag{Name: "worker-class", Aliases: []string{"k"}, EnvVars: []string{"WSGO_WORKER_CLASS"},
 			Usage: "gunicorn's `CLASS`, for migration: sync means --threads 1, gthread keeps --threads; async classes are refused"},
 		&cli.BoolFlag{Name: "preload", Aliases: []string{"preload-app"}, EnvVars: []string{"WSGO_PRELOAD"},
