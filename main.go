@@ -36,6 +36,10 @@ func main() {
 	if args, ok := pythonArgs(os.Args); ok {
 		os.Exit(worker.Python(args)) // every argument is Python's
 	}
+	args, err := config.Interspersed(os.Args)
+	if err != nil {
+		exit(nil, err)
+	}
 	app := &cli.App{
 		Name:  "wsgo",
 		Usage: "serve a Python WSGI app over HTTP, from one binary",
@@ -52,7 +56,7 @@ func main() {
 				ArgsUsage:    "TARGET",
 				Description:  config.RunDescription,
 				Flags:        config.RunFlags(),
-				Action:       run,
+				Action:       func(c *cli.Context) error { return run(c, args) },
 				OnUsageError: usageError,
 			},
 			{
@@ -62,7 +66,7 @@ func main() {
 				Description: "TARGET and the flags below are those of `wsgo run`. Prints the callable found,\n" +
 					"the Python version and sys.path, or the error `run` would stop with.",
 				Flags:        config.CheckFlags(),
-				Action:       check,
+				Action:       func(c *cli.Context) error { return check(c, args) },
 				OnUsageError: usageError,
 			},
 			{
@@ -78,16 +82,13 @@ func main() {
 		},
 		ExitErrHandler: exit,
 	}
-	args, err := config.Interspersed(os.Args)
-	if err == nil {
-		err = app.Run(args)
-	}
-	exit(nil, err)
+	exit(nil, app.Run(args))
 }
 
 // run is `wsgo run`: the master process, which reads and checks the
 // configuration, or a worker the master started, which is handed it.
-func run(c *cli.Context) error {
+// args are the arguments urfave/cli parsed c from.
+func run(c *cli.Context, args []string) error {
 	link, err := handoff.Join()
 	if err != nil {
 		return exitcode.Errorf(exitcode.Failure, "%s", err.Error())
@@ -96,7 +97,7 @@ func run(c *cli.Context) error {
 	if link != nil {
 		o, err = config.FromMaster()
 	} else {
-		o, err = config.Parse(c)
+		o, err = config.Parse(c, args)
 	}
 	if err != nil {
 		return err
@@ -137,8 +138,8 @@ func parseRunAgain() (*config.Options, error) {
 	return config.ParseArgs(os.Args[2:]...) // os.Args[1] is "run": the master is `wsgo run`
 }
 
-func check(c *cli.Context) error {
-	target, py, err := config.ParseCheck(c)
+func check(c *cli.Context, args []string) error {
+	target, py, err := config.ParseCheck(c, args)
 	if err != nil {
 		return err
 	}

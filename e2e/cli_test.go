@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -250,19 +251,23 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"two TARGETs", nil, []string{"run", app, app},
 			"wsgo run: give one TARGET"},
 		{"--env without =", nil, []string{"run", "--env", "NOEQUALS", app},
-			`wsgo run: --env "NOEQUALS" must be KEY=VALUE`},
+			`wsgo run: --env "NOEQUALS": give KEY=VALUE`},
 		{"--env with an empty key", nil, []string{"run", "--env", "=value", app},
-			`wsgo run: --env "=value" must be KEY=VALUE`},
+			`wsgo run: --env "=value": give KEY=VALUE`},
 		{"WSGO_ENV without =", []string{"WSGO_ENV=NOEQUALS"}, []string{"run", app},
-			`wsgo run: --env "NOEQUALS" must be KEY=VALUE`},
+			`wsgo run: WSGO_ENV="NOEQUALS": give KEY=VALUE`},
 		{"unknown --log-level", nil, []string{"run", "--log-level", "loud", app},
 			`wsgo run: --log-level "loud": use debug, info, warning, error or critical`},
 		{"unknown WSGO_LOG_LEVEL", []string{"WSGO_LOG_LEVEL=loud"}, []string{"run", app},
-			`wsgo run: --log-level "loud": use debug, info, warning, error or critical`},
+			`wsgo run: WSGO_LOG_LEVEL="loud": use debug, info, warning, error or critical`},
 		{"--threads 0", nil, []string{"run", "--threads", "0", app},
-			"wsgo run: --threads and --queue-size must be at least 1"},
+			`wsgo run: --threads "0": give a whole number of at least 1`},
 		{"--queue-size 0", nil, []string{"run", "--queue-size", "0", app},
-			"wsgo run: --threads and --queue-size must be at least 1"},
+			`wsgo run: --queue-size "0": give a whole number of at least 1`},
+		{"--threads -1", nil, []string{"run", "--threads", "-1", app},
+			`wsgo run: --threads "-1": give a whole number of at least 1`},
+		{"WSGO_WORKERS=0 names the variable", []string{"WSGO_WORKERS=0"}, []string{"run", app},
+			`wsgo run: WSGO_WORKERS="0": give a number of at least 1, or auto (one per CPU)`},
 		{"--threads not a number", nil, []string{"run", "--threads", "many", app},
 			"Run `wsgo run --help` for the flags."},
 		{"an unknown flag", nil, []string{"run", "--nosuch", app},
@@ -281,6 +286,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}
 }
 
+// Exit 3 is for an address that is well-formed but cannot be listened on.
 func TestBindErrorsExit3(t *testing.T) {
 	app := filepath.Join(cliData(t, "cli"), "flags_app.py")
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -288,6 +294,8 @@ func TestBindErrorsExit3(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	notSocket := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(notSocket, nil, 0o644)
 	tests := []struct {
 		name string
 		bind string
@@ -295,10 +303,10 @@ func TestBindErrorsExit3(t *testing.T) {
 	}{
 		{"a port already in use", busy.Addr().String(),
 			"wsgo: cannot listen on " + busy.Addr().String() + ": address already in use; stop the other server or pick another port with --bind"},
-		{"a port that is not a number", "127.0.0.1:http",
-			`wsgo: bad --bind address "127.0.0.1:http": the port must be a number from 0 to 65535`},
-		{"an address without a port", "127.0.0.1",
-			`wsgo: bad --bind address "127.0.0.1"`},
+		{"an address of no interface here", "192.0.2.1:8000",
+			"wsgo: cannot listen on 192.0.2.1:8000: no network interface of this machine has that address"},
+		{"a descriptor that is not open", "fd://99", "wsgo: cannot listen on fd://99: descriptor 99 is not open"},
+		{"a unix path taken by a file", "unix:" + notSocket, "the file exists and is not a socket"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -404,6 +412,36 @@ func TestBindForms(t *testing.T) {
 		}
 		cliExpect(t, s.URL+"/", 200, "flags app\n")
 		cliExpect(t, s.URL+"/remote", 200, "str '::1'\n")
+	})
+
+	t.Run("gunicorn's tcp://HOST:PORT is HOST:PORT", func(t *testing.T) {
+		s := start(t, nil, app, "--bind", "tcp://127.0.0.1:0")
+		if !strings.HasPrefix(s.URL, "http://127.0.0.1:") {
+			t.Fatalf("start line URL %q; want http://127.0.0.1:PORT", s.URL)
+		}
+		cliExpect(t, s.URL+"/", 200, "flags app\n")
+	})
+
+	t.Run("fd://N serves the listening socket inherited on descriptor N", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		inherited, err := l.(*net.TCPListener).File()
+		l.Close() // the descriptor wsgo gets listens on
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer inherited.Close()
+		s := &server{t: t, logs: newLogBuffer(), exited: make(chan struct{})}
+		s.cmd = exec.Command(binary, "run", app, "--bind", "fd://3")
+		s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+		s.cmd.ExtraFiles = []*os.File{inherited} // descriptor 3
+		awaitStart(t, s.run())
+		if want := "http://" + l.Addr().String(); s.URL != want {
+			t.Errorf("start line URL %q; want %q", s.URL, want)
+		}
+		cliExpect(t, s.URL+"/", 200, "flags app\n")
 	})
 
 	t.Run("unix:/path listens on a unix socket", func(t *testing.T) {

@@ -58,15 +58,50 @@ func TestBadFrontFlagsExit2BeforeAnyWorkerStarts(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--keep-alive", "-1"}, "wsgo run: --keep-alive must be at least 0"},
+		{[]string{"--keep-alive", "-1"}, `wsgo run: --keep-alive "-1": give a whole number of at least 0`},
 		{[]string{"--access-log-format", "jsn"}, `--access-log-format "jsn": use combined or json`},
-		{[]string{"--static", "/s=no-such-dir"}, `bad --static "/s=no-such-dir"`},
+		{[]string{"--static", "/s=no-such-dir"}, `wsgo run: --static "/s=no-such-dir": cannot use the directory`},
 		{[]string{"--forwarded-allow-ips", "not-an-ip"}, "not-an-ip"},
-		{[]string{"--limit-request-line", "0"}, "wsgo run: --limit-request-line must be at least 1"},
+		{[]string{"--limit-request-line", "0"}, `wsgo run: --limit-request-line "0": give a whole number of at least 1`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out := cliExit(t, nil, append(append([]string{"run"}, tc.args...), "--workers", "2", app)...)
 			if code != 2 || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d; want 2 and %q in:\n%s", code, tc.want, out)
+			}
+			for _, early := range []string{"APP IMPORTED", "worker 1"} {
+				if strings.Contains(out, early) {
+					t.Errorf("%q appears before the usage error:\n%s", early, out)
+				}
+			}
+		})
+	}
+}
+
+// A malformed --bind is a usage error before anything starts, naming the
+// flag, the variable or the configuration file's setting it came from.
+func TestMalformedBindExits2BeforeAnyWorkerStarts(t *testing.T) {
+	app := writeApp(t, "app.py", "import sys\nprint('APP IMPORTED', file=sys.stderr, flush=True)\n"+frontApp)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "wsgo.conf.py"), []byte("bind = ['127.0.0.1:0', 'localhost:8000:1']\n"), 0o644)
+	const forms = "; use HOST:PORT, :PORT, [IPV6]:PORT, tcp://HOST:PORT, unix:PATH or fd://N"
+	for _, tc := range []struct {
+		name string
+		dir  string
+		env  []string
+		args []string
+		want string
+	}{
+		{"--bind garbage", "", nil, []string{"--bind", "garbage"}, `wsgo run: --bind "garbage": missing port in address` + forms},
+		{"-b host:port:extra", "", nil, []string{"-b", "host:port:extra"}, `wsgo run: --bind "host:port:extra": too many colons in address` + forms},
+		{"WSGO_BIND", "", []string{"WSGO_BIND=garbage"}, nil, `wsgo run: WSGO_BIND="garbage": missing port in address` + forms},
+		{"the file's bind", dir, nil, nil, `wsgo run: wsgo.conf.py: bind = localhost:8000:1: too many colons in address` + forms},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := launchProgramIn(t, tc.dir, tc.env, binary, append(append([]string{"run"}, tc.args...), "--workers", "2", app)...)
+			code, ok := s.wait(10 * time.Second)
+			out := s.logs.String()
+			if !ok || code != 2 || !strings.Contains(out, tc.want) {
 				t.Errorf("exit %d; want 2 and %q in:\n%s", code, tc.want, out)
 			}
 			for _, early := range []string{"APP IMPORTED", "worker 1"} {

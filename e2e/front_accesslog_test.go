@@ -213,8 +213,8 @@ func TestAccessLogErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--access-log", missing},
-			"wsgo: cannot open --access-log " + missing + ": open " + missing + ": no such file or directory; give a writable file, or - for standard output"},
-		{[]string{"--access-log", "-", "--access-log-format", "xml"}, `wsgo: --access-log-format "xml": use combined or json`},
+			"wsgo run: --access-log \"" + missing + "\": open " + missing + ": no such file or directory; give a writable file, or - for standard output"},
+		{[]string{"--access-log", "-", "--access-log-format", "xml"}, `wsgo run: --access-log-format "xml": use combined or json`},
 	} {
 		code, out := cliExit(t, nil, append(append([]string{"run"}, tc.args...), app)...)
 		if code != 2 || !strings.Contains(out, tc.want) {

@@ -153,12 +153,12 @@ func TestConnectionTimeouts(t *testing.T) {
 		app := writeApp(t, "app.py", frontApp)
 		for _, flag := range []string{"--limit-request-line", "--limit-request-fields", "--limit-request-field_size", "--header-timeout", "--stall-timeout"} {
 			code, out := cliExit(t, nil, "run", flag, "0", app)
-			if want := "wsgo run: " + flag + " must be at least 1"; code != 2 || !strings.Contains(out, want) {
+			if want := "wsgo run: " + flag + ` "0": give a whole number of at least 1`; code != 2 || !strings.Contains(out, want) {
 				t.Errorf("%s 0: exit %d; want 2 and %q in:\n%s", flag, code, want, out)
 			}
 		}
 		code, out := cliExit(t, nil, "run", "--max-body-size", "-1", app)
-		if code != 2 || !strings.Contains(out, "--max-body-size must be at least 0") {
+		if code != 2 || !strings.Contains(out, `--max-body-size "-1": give a whole number of at least 0`) {
 			t.Errorf("--max-body-size -1: exit %d:\n%s", code, out)
 		}
 	})

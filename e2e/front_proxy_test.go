@@ -130,7 +130,7 @@ func TestForwardedAllowIPsForms(t *testing.T) {
 	})
 	t.Run("a bad entry is a usage error naming it", func(t *testing.T) {
 		code, out := cliExit(t, nil, "run", "--forwarded-allow-ips", "127.0.0.1,localhost", writeApp(t, "app.py", frontApp))
-		if want := `wsgo: bad --forwarded-allow-ips entry "localhost": use IP addresses`; code != 2 || !strings.Contains(out, want) {
+		if want := `wsgo run: --forwarded-allow-ips "127.0.0.1,localhost": bad entry "localhost": use IP addresses`; code != 2 || !strings.Contains(out, want) {
 			t.Errorf("exit %d; want 2 and %q in:\n%s", code, want, out)
 		}
 	})

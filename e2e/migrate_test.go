@@ -47,9 +47,14 @@ func TestForeignFlagsAreUsageErrorsThatSayWhatToDo(t *testing.T) {
 	}{
 		{[]string{"run", "--bnd", ":8000", app}, "wsgo run: unknown flag --bnd; did you mean --bind?"},
 		{[]string{"run", "--thread", "4", app}, "did you mean --threads?"},
-		{[]string{"run", "-k", "gevent", app}, "--worker-class gevent is refused: wsgo serves WSGI apps on threads"},
+		{[]string{"run", "-k", "gevent", app}, `--worker-class "gevent": refused: wsgo serves WSGI apps on threads`},
 		{[]string{"run", "--daemon", app}, "--daemon is refused: wsgo stays in the foreground"},
 		{[]string{"run", "--http", ":8000", app}, "uWSGI's --http is --bind in wsgo"},
+		{[]string{"run", "--statsd-host", "localhost:8125", app}, "unknown flag --statsd-host: wsgo has no StatsD client: it serves Prometheus metrics with --metrics-bind ADDR"},
+		{[]string{"run", "--backlog", "2048", app}, "unknown flag --backlog: wsgo listens with the kernel's largest backlog (net.core.somaxconn"},
+		{[]string{"run", "--capture-output", app}, "unknown flag --capture-output: the app's print() and sys.stderr already go to wsgo's standard output and standard error"},
+		{[]string{"run", "--reuse-port", app}, "unknown flag --reuse-port: not needed: only wsgo's master listens"},
+		{[]string{"run", "--name", "foo", app}, "unknown flag --name: wsgo does not rename its processes"},
 		{[]string{"run", "--threads", "many", app}, `wsgo run: invalid value "many" for flag --threads`},
 		{[]string{"serve", app}, `wsgo: unknown command "serve"`},
 		{[]string{"rn", app}, "did you mean `wsgo run`?"},
@@ -102,6 +107,8 @@ threads = 3
 raw_env = ["GREETING=from the file", "OTHER=x"]
 wsgi_app = "flags_app:application"
 proc_name = "myapp"
+backlog = 64
+MY_CONSTANT = 3
 def post_fork(server, worker):
     pass
 `
@@ -115,7 +122,9 @@ def post_fork(server, worker):
 		if _, body := s.get("/env/GREETING"); body != "from the file\n" {
 			t.Errorf("raw_env: GREETING=%q", body)
 		}
-		for _, want := range []string{"settings read from wsgo.conf.py", "ignored, not wsgo settings: proc_name",
+		for _, want := range []string{"settings read from wsgo.conf.py", "wsgo.conf.py: ignored, not wsgo settings: MY_CONSTANT\n",
+			"wsgo.conf.py: proc_name is not applied: wsgo does not rename its processes",
+			"wsgo.conf.py: backlog is not applied: wsgo listens with the kernel's largest backlog",
 			"not run, wsgo has no server hooks: post_fork"} {
 			if !strings.Contains(s.logs.String(), want) {
 				t.Errorf("the log lacks %q", want)
@@ -131,6 +140,42 @@ def post_fork(server, worker):
 			t.Errorf("exit %d:\n%s", code, out)
 		}
 	})
+}
+
+// A bad value from the file is named as the file spells it, not as a
+// flag the user never typed.
+func TestConfigFileValuesAreNamedAsTheFileSetsThem(t *testing.T) {
+	dir := cliData(t, "cli")
+	os.WriteFile(filepath.Join(dir, "wsgo.conf.py"), []byte("workers = 0\nwsgi_app = 'flags_app:application'\n"), 0o644)
+	s := launchProgramIn(t, dir, nil, binary, "run")
+	code, _ := s.wait(10 * time.Second)
+	if want := "wsgo run: wsgo.conf.py: workers = 0: give a number of at least 1, or auto"; code != 2 || !strings.Contains(s.logs.String(), want) {
+		t.Errorf("exit %d; want 2 and %q in:\n%s", code, want, s.logs.String())
+	}
+}
+
+// gunicorn reads ./gunicorn.conf.py by default; so does wsgo when there
+// is no ./wsgo.conf.py, and says so.
+func TestGunicornConfPyIsReadWhenThereIsNoWsgoConfPy(t *testing.T) {
+	dir := cliData(t, "cli")
+	port := freePort(t)
+	os.WriteFile(filepath.Join(dir, "gunicorn.conf.py"),
+		[]byte("bind = '127.0.0.1:"+port+"'\nworkers = 2\nwsgi_app = 'flags_app:application'\n"), 0o644)
+	s := awaitStart(t, launchProgramIn(t, dir, nil, binary, "run"))
+	if _, urls, _, _ := cliStartParts(t, s); urls != "http://127.0.0.1:"+port || !strings.Contains(s.logs.String(), "2 workers,") {
+		t.Errorf("listening on %s; want gunicorn.conf.py's bind and workers:\n%s", urls, s.logs.String())
+	}
+	if want := "wsgo: settings read from gunicorn.conf.py, as gunicorn would (there is no wsgo.conf.py; that name, or -c FILE, also works)"; strings.Count(s.logs.String(), want) != 1 {
+		t.Errorf("the log does not say once %q:\n%s", want, s.logs.String())
+	}
+	s.stop(syscall.SIGTERM)
+
+	// wsgo.conf.py comes first.
+	os.WriteFile(filepath.Join(dir, "wsgo.conf.py"), []byte("wsgi_app = 'flags_app:application'\n"), 0o644)
+	s = startIn(t, dir)
+	if logs := s.logs.String(); !strings.Contains(logs, "settings read from wsgo.conf.py") || strings.Contains(logs, "gunicorn.conf.py") {
+		t.Errorf("with both files, wsgo.conf.py is not the one read:\n%s", logs)
+	}
 }
 
 // The master reads the configuration file, once at start and again at

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,9 +56,10 @@ type accessEntry struct {
 }
 
 // ParseAccessLogFormat reads --access-log-format: "combined" or "json".
+// Its error says what to give; the caller names the value.
 func ParseAccessLogFormat(format string) (asJSON bool, err error) {
 	if format != "json" && format != "combined" {
-		return false, fmt.Errorf("wsgo: --access-log-format %q: use combined or json", format)
+		return false, errors.New("use combined or json")
 	}
 	return format == "json", nil
 }

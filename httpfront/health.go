@@ -14,7 +14,7 @@ package httpfront
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -22,14 +22,15 @@ import (
 )
 
 // ParseHealthPath checks a --health-path: "" for none, "/" for /healthz
-// and /readyz, "/-" for /-/healthz and /-/readyz.
+// and /readyz, "/-" for /-/healthz and /-/readyz. Its error says what to
+// give; the caller names the value.
 func ParseHealthPath(s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
 	p, ok := checkedPrefix(s)
 	if !ok {
-		return "", fmt.Errorf("wsgo: --health-path %q: give the URL path the health checks go under, such as /- for /-/healthz and /-/readyz (or / for /healthz and /readyz)", s)
+		return "", errors.New("give the URL path the health checks go under, such as /- for /-/healthz and /-/readyz (or / for /healthz and /readyz)")
 	}
 	return p + "/", nil
 }

@@ -10,7 +10,7 @@ package httpfront
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -18,11 +18,12 @@ import (
 )
 
 // ParseRootPath checks a --root-path: "" or "/" for none, else a URL path
-// ("/app", "/a/b"), returned without a trailing slash.
+// ("/app", "/a/b"), returned without a trailing slash. Its error says
+// what to give; the caller names the value.
 func ParseRootPath(s string) (string, error) {
 	p, ok := checkedPrefix(s)
 	if !ok {
-		return "", fmt.Errorf("wsgo: --root-path %q: give the URL path the app is mounted at, such as /app: it starts with /, has no empty, . or .. segment, and no ? or #", s)
+		return "", errors.New("give the URL path the app is mounted at, such as /app: it starts with /, has no empty, . or .. segment, and no ? or #")
 	}
 	return p, nil
 }

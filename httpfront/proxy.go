@@ -42,7 +42,8 @@ type AllowList struct {
 }
 
 // ParseAllowList reads a comma-separated list of IP addresses, CIDR
-// ranges, "unix" and "*". An empty list trusts no one.
+// ranges, "unix" and "*". An empty list trusts no one. Its error names
+// the bad entry; the caller names the list.
 func ParseAllowList(s string) (*AllowList, error) {
 	a := &AllowList{}
 	for item := range strings.SplitSeq(s, ",") {
@@ -72,7 +73,7 @@ func ParseAllowList(s string) (*AllowList, error) {
 }
 
 func badAllowItem(item string) error {
-	return fmt.Errorf(`wsgo: bad --forwarded-allow-ips entry %q: use IP addresses (10.0.0.1), CIDR ranges (10.0.0.0/8), "unix" for unix-socket peers, or "*" for everyone, separated by commas`, item)
+	return fmt.Errorf(`bad entry %q: use IP addresses (10.0.0.1), CIDR ranges (10.0.0.0/8), "unix" for unix-socket peers, or "*" for everyone, separated by commas`, item)
 }
 
 // MarshalText gives the list back in ParseAllowList's form, so that it

@@ -35,10 +35,11 @@ type StaticDir struct {
 
 // ParseStatic reads one --static value, "/prefix=DIR". DIR is made
 // absolute against the working directory now, before --chdir moves it.
+// Its error says what is wrong; the caller names the value.
 func ParseStatic(spec string) (StaticDir, error) {
 	prefix, dir, ok := strings.Cut(spec, "=")
 	bad := func(problem string) (StaticDir, error) {
-		return StaticDir{}, fmt.Errorf("wsgo: bad --static %q: %s; use /prefix=DIR, e.g. --static /static=./public", spec, problem)
+		return StaticDir{}, fmt.Errorf("%s; use /prefix=DIR, e.g. /static=./public", problem)
 	}
 	switch {
 	case !ok || dir == "":

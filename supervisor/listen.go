@@ -10,29 +10,30 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"wsgo/internal/config"
 )
 
-// Listen opens one --bind address: "host:port", ":port" (all interfaces),
-// "[v6]:port" or "unix:/path". Its errors name the problem and the fix.
+// Listen opens one --bind address, of a form config.ParseBind takes:
+// "host:port", ":port" (all interfaces), "[v6]:port", "unix:/path", or
+// "fd://N", a listening socket this process inherited. Its errors name
+// the problem and the fix.
 //
 // For a unix socket, a stale socket file (one nobody listens on) is removed
 // first; any other file in the way is left alone and reported.
 func Listen(bind string) (net.Listener, error) {
+	checked, err := config.ParseBind(bind)
+	if err != nil {
+		return nil, fmt.Errorf("wsgo: bad address %q: %v", bind, err)
+	}
+	bind = checked
 	if path, ok := strings.CutPrefix(bind, "unix:"); ok {
 		return listenUnix(bind, path)
 	}
-	host, port, err := net.SplitHostPort(bind)
-	if err != nil {
-		var ae *net.AddrError
-		if errors.As(err, &ae) {
-			return nil, badBind(bind, ae.Err)
-		}
-		return nil, badBind(bind, err.Error())
+	if fd, ok := strings.CutPrefix(bind, "fd://"); ok {
+		return listenFD(bind, fd)
 	}
-	// net.Listen would also take service names ("http"); a number is clearer.
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return nil, badBind(bind, "the port must be a number from 0 to 65535")
-	}
+	host, _, _ := net.SplitHostPort(bind) // ParseBind checked it
 	// An IP literal means that family only: under "tcp", Go would take
 	// 0.0.0.0 for a dual-stack [::]. ":port" and names keep "tcp".
 	network := "tcp"
@@ -67,20 +68,25 @@ func listenerURL(l net.Listener, scheme string) string {
 	return l.Addr().String()
 }
 
-func badBind(bind, problem string) error {
-	return fmt.Errorf("wsgo: bad --bind address %q: %s; use host:port, :port, [v6]:port or unix:/path", bind, problem)
-}
-
 func listenUnix(bind, path string) (net.Listener, error) {
-	if path == "" {
-		return nil, badBind(bind, "the socket path is empty")
-	}
 	if err := removeStaleSocket(bind, path); err != nil {
 		return nil, err
 	}
 	l, err := net.Listen("unix", path)
 	if err != nil {
 		return nil, listenError(bind, err)
+	}
+	return l, nil
+}
+
+// listenFD adopts the listening socket inherited on descriptor fd, as
+// gunicorn's fd://N does: one a process manager opened (systemd's socket
+// activation passes its own through LISTEN_FDS, systemd.go).
+func listenFD(bind, fd string) (net.Listener, error) {
+	n, _ := strconv.Atoi(fd) // ParseBind checked it
+	l, err := adopt(n, bind)
+	if err != nil {
+		return nil, fmt.Errorf("wsgo: cannot listen on %s: %v; start wsgo with a listening stream socket on that descriptor", bind, err)
 	}
 	return l, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestListenErrorsExplainTheFix(t *testing.T) {
@@ -23,20 +25,26 @@ func TestListenErrorsExplainTheFix(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer live.Close()
+	regular, err := os.Open(notSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer regular.Close()
 
 	tests := []struct {
 		name, bind string
 		want       []string // all in the error text
 	}{
 		{"port in use", taken.Addr().String(), []string{"cannot listen on " + taken.Addr().String(), "address already in use", "pick another port with --bind"}},
-		{"missing port", "127.0.0.1", []string{`bad --bind address "127.0.0.1"`, "missing port", "use host:port, :port, [v6]:port or unix:/path"}},
-		{"IPv6 without brackets", "::1:8000", []string{"too many colons", "[v6]:port"}},
+		{"missing port", "127.0.0.1", []string{`bad address "127.0.0.1"`, "missing port", "use HOST:PORT, :PORT, [IPV6]:PORT, tcp://HOST:PORT, unix:PATH or fd://N"}},
+		{"IPv6 without brackets", "::1:8000", []string{"too many colons", "[IPV6]:PORT"}},
 		{"port name instead of number", "127.0.0.1:http", []string{"the port must be a number from 0 to 65535"}},
 		{"port out of range", "127.0.0.1:70000", []string{"the port must be a number from 0 to 65535"}},
 		{"empty unix path", "unix:", []string{"the socket path is empty"}},
 		{"unix path on a regular file", "unix:" + notSocket, []string{"is not a socket", "remove it yourself or pick another path"}},
 		{"unix socket somebody listens on", "unix:" + live.Addr().String(), []string{"another server is listening", "pick another path with --bind"}},
 		{"unix socket in a missing directory", "unix:" + filepath.Join(dir, "no", "such.sock"), []string{"the directory does not exist"}},
+		{"a descriptor of a file", "fd://" + strconv.Itoa(int(regular.Fd())), []string{"is not a socket", "start wsgo with a listening stream socket on that descriptor"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,6 +65,26 @@ func TestListenErrorsExplainTheFix(t *testing.T) {
 	}
 }
 
+// fd://N serves the listening socket on descriptor N, and closes N
+// itself: the listener's own descriptor is close-on-exec, so workers do
+// not inherit the socket.
+func TestListenAdoptsAnInheritedSocket(t *testing.T) {
+	fd := loopbackSocket(t, unix.SOCK_STREAM, true)
+	adopted, err := Listen("fd://" + strconv.Itoa(fd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adopted.Close()
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil {
+		t.Errorf("descriptor %d is still open", fd)
+	}
+	c, err := net.Dial("tcp", adopted.Addr().String())
+	if err != nil {
+		t.Fatalf("connecting to the adopted socket: %v", err)
+	}
+	c.Close()
+}
+
 func TestURL(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "s.sock")
 	tests := []struct {
@@ -66,6 +94,7 @@ func TestURL(t *testing.T) {
 		{"127.0.0.1:0", func(p string) string { return "http://127.0.0.1:" + p }},
 		{"0.0.0.0:0", func(p string) string { return "http://0.0.0.0:" + p }},
 		{"unix:" + sock, func(string) string { return "unix:" + sock }},
+		{"tcp://127.0.0.1:0", func(p string) string { return "http://127.0.0.1:" + p }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.bind, func(t *testing.T) {

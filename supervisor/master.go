@@ -243,10 +243,11 @@ func (m *Master) listen(binds []string) error {
 	return nil
 }
 
-// listenOwn listens on bind, remembering the socket file it makes.
+// listenOwn listens on bind, remembering the socket file it makes (not
+// that of a unix socket inherited through fd://N, which is not its own).
 func (m *Master) listenOwn(bind string) (net.Listener, error) {
 	l, err := m.cfg.Listen(bind)
-	if err == nil {
+	if err == nil && strings.HasPrefix(bind, "unix:") {
 		if a, ok := l.Addr().(*net.UnixAddr); ok {
 			m.socketFiles = append(m.socketFiles, a.Name)
 		}

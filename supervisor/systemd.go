@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -55,7 +56,7 @@ func activatedListeners() ([]net.Listener, error) {
 		if i < len(names) && names[i] != "" {
 			name = names[i]
 		}
-		l, err := adopt(fd, name)
+		l, err := adoptActivated(fd, name)
 		if err != nil {
 			for _, l := range ls {
 				l.Close()
@@ -67,13 +68,27 @@ func activatedListeners() ([]net.Listener, error) {
 	return ls, nil
 }
 
-// adopt makes a listener of descriptor fd, closing fd itself: the
-// listener holds a close-on-exec duplicate, so workers never inherit it.
+// adoptActivated is adopt for a socket systemd passed: its error names
+// the .socket unit's settings that pass what wsgo takes.
+func adoptActivated(fd int, name string) (net.Listener, error) {
+	l, err := adopt(fd, name)
+	if err != nil {
+		return nil, fmt.Errorf("wsgo: the socket systemd passed as %s: %v; use ListenStream= with Accept=no in the .socket unit", name, err)
+	}
+	return l, nil
+}
+
+// adopt makes a listener of descriptor fd (systemd's, or --bind fd://N),
+// named name, closing fd itself: the listener holds a close-on-exec
+// duplicate, so workers never inherit it. Its error says why fd is not a
+// listening stream socket; the caller says whose it was.
 func adopt(fd int, name string) (net.Listener, error) {
 	bad := func(why string) error {
-		return fmt.Errorf("wsgo: the socket systemd passed as %s (descriptor %d) %s; use ListenStream= with Accept=no in the .socket unit", name, fd, why)
+		return fmt.Errorf("descriptor %d %s", fd, why)
 	}
-	if typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil {
+	if typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); errors.Is(err, unix.EBADF) {
+		return nil, bad("is not open")
+	} else if err != nil {
 		return nil, bad("is not a socket")
 	} else if typ != unix.SOCK_STREAM {
 		return nil, bad("is not a stream socket")

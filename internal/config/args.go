@@ -19,7 +19,8 @@ var Commands = []string{"run", "check", "python", "version"}
 //     (`wsgo run app.py --threads 4`): urfave/cli v2 stops at the first
 //     argument, so the target is moved after the flags;
 //   - every alias is spelt by its flag's name (urfave/cli v2 refuses
-//     `--bind A -b B`);
+//     `--bind A -b B`), and a flag and its value are one argument
+//     (`--bind=A`);
 //   - an unknown flag or command is a usage error that says what to type
 //     instead, not urfave/cli's whole help;
 //   - `wsgo --version` is `wsgo version`.
@@ -70,14 +71,14 @@ func Interspersed(args []string) ([]string, error) {
 			}
 			name = c
 			a = "--" + name
-			if hasValue {
-				a += "=" + value
-			}
-			flags = append(flags, a)
 			if !hasValue && takesValue[name] && i+1 < len(rest) {
 				i++
-				flags = append(flags, rest[i])
+				value, hasValue = rest[i], true
 			}
+			if hasValue {
+				a += "=" + value // one argument a flag: newGiven reads them so
+			}
+			flags = append(flags, a)
 		default:
 			positional = append(positional, a)
 		}
@@ -90,11 +91,15 @@ func Interspersed(args []string) ([]string, error) {
 }
 
 // unknownFlag is the usage error for a flag the command does not have:
-// what it means in wsgo when it is another server's, else the nearest
-// flag wsgo has.
+// what to do instead in wsgo when it is gunicorn's or uWSGI's, else the
+// nearest flag wsgo has.
 func unknownFlag(cmd, given, name string, known map[string]string) error {
 	msg := fmt.Sprintf("wsgo %s: unknown flag %s", cmd, given)
-	if hint, ok := foreignFlags[name]; ok {
+	hint, ok := gunicornFlagsInstead[name]
+	if !ok {
+		hint, ok = uwsgiFlags[name]
+	}
+	if ok {
 		msg += ": " + hint
 	} else {
 		names := make([]string, 0, len(known))
@@ -111,10 +116,11 @@ func unknownFlag(cmd, given, name string, known map[string]string) error {
 	return usage(msg + fmt.Sprintf("\nRun `wsgo %s --help` for the flags.", cmd))
 }
 
-// suggest is the candidate nearest to s, if it is near enough to be what
-// was meant (one letter wrong, and one more per three letters), else "".
+// suggest is the candidate nearest to s, if it is near enough to be a
+// misspelling of it (one letter wrong, and one more per six letters),
+// else "": --name is not a misspelt --home.
 func suggest(s string, candidates []string) string {
-	best, bestDist := "", len(s)/3+2
+	best, bestDist := "", len(s)/6+2
 	for _, c := range candidates {
 		if d := editDistance(s, c); d < bestDist || (d == bestDist && best == "" && strings.HasPrefix(c, s)) {
 			best, bestDist = c, d
@@ -144,12 +150,10 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// foreignFlags are flags of gunicorn and uWSGI that wsgo does not take
-// under that name, with what to do instead. gunicorn's flags that wsgo has
-// under the same meaning are aliases of wsgo's own (flags.go).
-var foreignFlags = map[string]string{
-	"access-logformat":   "gunicorn's format string is not supported; wsgo's --access-log-format is combined or json",
-	"worker-connections": "it applies to gunicorn's async workers; wsgo's concurrency is --workers × --threads",
+// uwsgiFlags are uWSGI's flags that wsgo does not take under that name,
+// with what to do instead. Its flags that wsgo has are aliases of wsgo's
+// own (flags.go); gunicorn's are in gunicorn.go.
+var uwsgiFlags = map[string]string{
 	"http":               "uWSGI's --http is --bind in wsgo (e.g. --bind 0.0.0.0:8000)",
 	"http-socket":        "uWSGI's --http-socket is --bind in wsgo",
 	"socket":             "wsgo speaks HTTP, not the uwsgi protocol: point the proxy at --bind over HTTP",
@@ -161,8 +165,6 @@ var foreignFlags = map[string]string{
 	"harakiri":           "uWSGI's --harakiri is --timeout in wsgo",
 	"max-requests-delta": "uWSGI's --max-requests-delta is --max-requests-jitter in wsgo",
 	"static-map":         "uWSGI's --static-map /url=dir is --static /url=dir in wsgo",
-	"check-config":       "gunicorn's --check-config is `wsgo check TARGET` in wsgo",
-	"print-config":       "not supported; `wsgo run --help` lists every flag with its WSGO_* variable",
 }
 
 // UsageError is urfave/cli's complaint about a flag's value, said as wsgo
@@ -184,7 +186,7 @@ func ParseArgs(args ...string) (*Options, error) {
 	var perr error
 	app := &cli.App{
 		Commands: []*cli.Command{{Name: "run", Flags: RunFlags(), Action: func(c *cli.Context) error {
-			o, perr = Parse(c)
+			o, perr = Parse(c, full)
 			return nil
 		}}},
 		OnUsageError:   func(c *cli.Context, err error, _ bool) error { return UsageError(c, err) },

@@ -8,11 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/urfave/cli/v2"
 )
 
 // A configuration file is Python, as gunicorn's is: wsgo runs it with the
@@ -21,8 +18,13 @@ import (
 // gunicorn's setting names. Flags and WSGO_* variables win over it.
 
 // DefaultConfigFile is read when present in the start directory and
-// --config is not given, as gunicorn reads ./gunicorn.conf.py.
-const DefaultConfigFile = "wsgo.conf.py"
+// --config is not given, as gunicorn reads ./gunicorn.conf.py; without
+// it, gunicorn's own is, so that a project coming from gunicorn keeps
+// its settings.
+const (
+	DefaultConfigFile  = "wsgo.conf.py"
+	gunicornConfigFile = "gunicorn.conf.py"
+)
 
 // readSettings runs a configuration file and prints its settings as JSON:
 // values JSON can hold as they are, others by repr(); callables by name
@@ -54,22 +56,24 @@ var gunicornSettings = map[string]string{
 	"pythonpath": "pythonpath", "pidfile": "pid", "certfile": "certfile", "keyfile": "keyfile", "reload": "reload",
 	"reload_extra_files": "reload-extra-file", "limit_request_line": "limit-request-line",
 	"limit_request_fields": "limit-request-fields", "limit_request_field_size": "limit-request-field_size",
-	"worker_class": "worker-class", "preload_app": "preload", "daemon": "daemon",
+	"worker_class": "worker-class", "preload_app": "preload", "daemon": "daemon", "user": "user", "group": "group",
+	"umask": "umask", "root_path": "root-path",
 }
 
-// applyConfigFile sets, from --config FILE or ./wsgo.conf.py, every flag
-// the command line and the environment left unset; it returns the
-// file's wsgi_app (gunicorn's TARGET setting) and what to say about it.
-func applyConfigFile(c *cli.Context) (target string, notes []string, err error) {
+// applyConfigFile sets, from --config FILE, ./wsgo.conf.py or
+// ./gunicorn.conf.py, every flag
+// the command line and the environment left unset, noting in c.file
+// which; it returns the file's wsgi_app (gunicorn's TARGET setting) and
+// what to say about it.
+func (c *given) applyConfigFile() (target string, notes []string, err error) {
 	path := c.String("config")
 	if path == "" {
-		if _, err := os.Stat(DefaultConfigFile); err != nil {
+		if path = defaultConfigFile(); path == "" {
 			return "", nil, nil
 		}
-		path = DefaultConfigFile
 	}
 	if _, err := os.Stat(path); err != nil {
-		return "", nil, usage(fmt.Sprintf("wsgo run: --config %s: %v", path, err))
+		return "", nil, c.bad("config", path, err.Error())
 	}
 	var got struct {
 		Settings map[string]any
@@ -86,7 +90,7 @@ func applyConfigFile(c *cli.Context) (target string, notes []string, err error) 
 		return "", nil, usage(fmt.Sprintf("wsgo run: the configuration file %s failed (%v):\n%s", path, err,
 			strings.TrimRight(stderr.String(), "\n")))
 	}
-	var ignored []string
+	var unknown []string
 	for name, v := range got.Settings {
 		if name == "wsgi_app" {
 			target, _ = v.(string)
@@ -94,7 +98,7 @@ func applyConfigFile(c *cli.Context) (target string, notes []string, err error) 
 		}
 		flag, ok := gunicornSettings[name]
 		if !ok {
-			ignored = append(ignored, name)
+			unknown = append(unknown, name)
 			continue
 		}
 		if c.IsSet(flag) {
@@ -109,17 +113,49 @@ func applyConfigFile(c *cli.Context) (target string, notes []string, err error) 
 				return "", nil, usage(fmt.Sprintf("wsgo run: %s: %s = %v: %v", path, name, v, err))
 			}
 		}
+		c.file[flag] = path + ": " + name
 	}
-	notes = append(notes, "wsgo: settings read from "+path)
-	if len(ignored) > 0 {
-		sort.Strings(ignored)
-		notes = append(notes, fmt.Sprintf("wsgo: %s: ignored, not wsgo settings: %s", path, strings.Join(ignored, ", ")))
+	read := "wsgo: settings read from " + path
+	if path == gunicornConfigFile && !c.IsSet("config") {
+		read += ", as gunicorn would (there is no " + DefaultConfigFile + "; that name, or -c FILE, also works)"
 	}
+	notes = append(notes, read)
+	notes = append(notes, notApplied(path, unknown)...)
 	if len(got.Hooks) > 0 {
 		slices.Sort(got.Hooks)
 		notes = append(notes, fmt.Sprintf("wsgo: %s: not run, wsgo has no server hooks: %s", path, strings.Join(got.Hooks, ", ")))
 	}
 	return target, notes, nil
+}
+
+// defaultConfigFile is the configuration file read without --config: the
+// first of wsgo's and gunicorn's in the start directory, or "".
+func defaultConfigFile() string {
+	for _, name := range []string{DefaultConfigFile, gunicornConfigFile} {
+		if _, err := os.Stat(name); err == nil {
+			return name
+		}
+	}
+	return ""
+}
+
+// notApplied is what the start says of the file's names that are not
+// wsgo's settings: for each of gunicorn's, what to do instead; the others
+// (the file's own variables), in one line.
+func notApplied(path string, names []string) []string {
+	slices.Sort(names)
+	var notes, ignored []string
+	for _, name := range names {
+		if instead, ok := gunicornSettingsInstead[name]; ok {
+			notes = append(notes, fmt.Sprintf("wsgo: %s: %s is not applied: %s", path, name, instead))
+		} else {
+			ignored = append(ignored, name)
+		}
+	}
+	if len(ignored) > 0 {
+		notes = append(notes, fmt.Sprintf("wsgo: %s: ignored, not wsgo settings: %s", path, strings.Join(ignored, ", ")))
+	}
+	return notes
 }
 
 // settingValues turns a setting's Python value into flag values: a list
@@ -138,7 +174,11 @@ func settingValues(name, flag string, v any) ([]string, error) {
 		if v != float64(int64(v)) {
 			return nil, fmt.Errorf("%s = %v: give a whole number", name, v)
 		}
-		return []string{strconv.FormatInt(int64(v), 10)}, nil
+		base := 10
+		if flag == "umask" {
+			base = 8 // umask = 0o027 reaches JSON as 23; --umask reads octal
+		}
+		return []string{strconv.FormatInt(int64(v), base)}, nil
 	case []any:
 		var out []string
 		for _, e := range v {

@@ -28,7 +28,7 @@ func RunFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{Name: "bind", Aliases: []string{"b"}, EnvVars: []string{"WSGO_BIND"},
 			Value: cli.NewStringSlice(DefaultBind),
-			Usage: "`ADDR` to listen on: HOST:PORT, :PORT, [IPV6]:PORT or unix:PATH (repeatable)"},
+			Usage: "`ADDR` to listen on: HOST:PORT, :PORT, [IPV6]:PORT, tcp://HOST:PORT, unix:PATH, or fd://N for a listening socket inherited on descriptor N (repeatable)"},
 		&cli.StringFlag{Name: "workers", Aliases: []string{"w"}, EnvVars: []string{"WSGO_WORKERS"}, Value: "1",
 			Usage: "`N` worker processes, each with its own Python and --threads; auto = one per CPU the process may use (a container's CPU limit counts)"},
 		&cli.IntFlag{Name: "threads", EnvVars: []string{"WSGO_THREADS"}, Value: 16,
@@ -64,7 +64,7 @@ func RunFlags() []cli.Flag {
 		&cli.StringFlag{Name: "error-log", Aliases: []string{"error-logfile", "log-file"}, EnvVars: []string{"WSGO_ERROR_LOG"},
 			Usage: "write wsgo's own log lines to `FILE` instead of standard error (- for standard error)"},
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, EnvVars: []string{"WSGO_CONFIG"},
-			Usage: "read settings from the Python `FILE`, with gunicorn's setting names (default: ./wsgo.conf.py if present); flags and WSGO_* win over it"},
+			Usage: "read settings from the Python `FILE`, with gunicorn's setting names (default: ./wsgo.conf.py if present, else ./gunicorn.conf.py); flags and WSGO_* win over it"},
 		&cli.StringFlag{Name: "worker-class", Aliases: []string{"k"}, EnvVars: []string{"WSGO_WORKER_CLASS"},
 			Usage: "gunicorn's `CLASS`, for migration: sync means --threads 1, gthread keeps --threads; async classes are refused"},
 		&cli.BoolFlag{Name: "preload", Aliases: []string{"preload-app"}, EnvVars: []string{"WSGO_PRELOAD"},

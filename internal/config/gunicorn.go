@@ -5,8 +5,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"github.com/urfave/cli/v2"
 )
 
 // What gunicorn users bring along: its flags (aliases in flags.go, and
@@ -16,9 +14,9 @@ import (
 
 // parseGunicorn applies --worker-class, --preload and --daemon, PORT and
 // WEB_CONCURRENCY.
-func (o *Options) parseGunicorn(c *cli.Context) error {
+func (o *Options) parseGunicorn(c *given) error {
 	if c.Bool("daemon") {
-		return usage("wsgo run: --daemon is refused: wsgo stays in the foreground so that its supervisor sees it; " +
+		return usage("wsgo run: " + c.name("daemon") + " is refused: wsgo stays in the foreground so that its supervisor sees it; " +
 			"run it under systemd (examples/systemd), in a container, or detach it yourself with `setsid -f wsgo run …`")
 	}
 	switch class := c.String("worker-class"); strings.ToLower(class[strings.LastIndexByte(class, '.')+1:]) {
@@ -30,11 +28,11 @@ func (o *Options) parseGunicorn(c *cli.Context) error {
 		}
 	case "gthread", "threadworker":
 	case "gevent", "geventworker", "geventpywsgiworker", "eventlet", "eventletworker", "tornado", "tornadoworker":
-		return usage(fmt.Sprintf("wsgo run: --worker-class %s is refused: wsgo serves WSGI apps on threads and does not "+
-			"monkey-patch; use --threads N for N concurrent requests per worker", class))
+		return c.bad("worker-class", class, "refused: wsgo serves WSGI apps on threads and does not "+
+			"monkey-patch; use --threads N for N concurrent requests per worker")
 	default:
-		return usage(fmt.Sprintf("wsgo run: --worker-class %q: wsgo runs sync or gthread (Python threads, --threads); "+
-			"ASGI workers such as uvicorn's are not WSGI", class))
+		return c.bad("worker-class", class, "wsgo runs sync or gthread (Python threads, --threads); "+
+			"ASGI workers such as uvicorn's are not WSGI")
 	}
 	if c.Bool("preload") {
 		o.Notes = append(o.Notes, "wsgo: --preload changes nothing: each worker imports the app itself "+
@@ -57,3 +55,102 @@ func (o *Options) parseGunicorn(c *cli.Context) error {
 	}
 	return nil
 }
+
+// gunicornUnsupported are gunicorn's settings that wsgo does not take,
+// each with what to do instead in wsgo. gunicorn's flags among them are
+// usage errors saying so (unknownFlag), its setting names in a
+// configuration file are logged so (notApplied). The settings wsgo takes
+// are aliases of its flags (flags.go) and gunicornSettings (conffile.go).
+var gunicornUnsupported = []struct {
+	settings []string // as a configuration file names them
+	flags    []string // as gunicorn's command line spells them, without dashes
+	instead  string
+}{
+	{[]string{"backlog"}, []string{"backlog"},
+		"wsgo listens with the kernel's largest backlog (net.core.somaxconn: raise that sysctl for a longer queue) and its master accepts at once; requests waiting for a Python thread are bounded by --queue-size"},
+	{[]string{"worker_connections"}, []string{"worker-connections"},
+		"wsgo holds any number of connections (a goroutine each): --workers × --threads requests run at once, and --queue-size more wait"},
+	{[]string{"reload_engine"}, []string{"reload-engine"}, "wsgo's --reload always watches with inotify: leave it out"},
+	{[]string{"spew"}, []string{"spew"}, "it traces gunicorn's own Python code, and wsgo's server is Go: leave it out"},
+	{[]string{"check_config"}, []string{"check-config"}, "`wsgo check TARGET` imports the app as `wsgo run` would, and exits 0 if it loads"},
+	{[]string{"print_config"}, []string{"print-config"},
+		"not supported; `wsgo run --help` lists every flag with its WSGO_* variable"},
+	{[]string{"sendfile"}, []string{"no-sendfile"},
+		"wsgo sends files (wsgi.file_wrapper, --static) with sendfile(2) where it can and copies them where it cannot (TLS, HTTP/2): leave it out"},
+	{[]string{"reuse_port"}, []string{"reuse-port"},
+		"not needed: only wsgo's master listens, and it keeps its sockets through SIGHUP and worker restarts, so nothing binds the port twice"},
+	{[]string{"worker_tmp_dir"}, []string{"worker-tmp-dir"}, "not needed: wsgo's workers show they are alive in shared memory, not in a temporary file"},
+	{[]string{"initgroups"}, []string{"initgroups"}, "always so: --user runs wsgo with every group of the user"},
+	{[]string{"tmp_upload_dir"}, nil, "wsgo keeps large request bodies in unlinked temporary files under $TMPDIR: set TMPDIR in its environment"},
+	{[]string{"secure_scheme_headers"}, nil,
+		"wsgo sets wsgi.url_scheme from the X-Forwarded-Proto or Forwarded header of --forwarded-allow-ips peers"},
+	{[]string{"access_log_format"}, []string{"access-logformat"},
+		"gunicorn's format string is not supported; wsgo's --access-log-format is combined or json"},
+	{[]string{"syslog", "syslog_addr", "syslog_prefix", "syslog_facility", "disable_redirect_access_to_syslog"},
+		[]string{"log-syslog", "log-syslog-to", "log-syslog-prefix", "log-syslog-facility", "disable-redirect-access-to-syslog"},
+		"wsgo does not write to syslog: its log goes to standard error (or --error-log), which journald or the container runtime collects"},
+	{[]string{"capture_output"}, []string{"capture-output"},
+		"the app's print() and sys.stderr already go to wsgo's standard output and standard error (journald or the container runtime collects them), not to --error-log; what it writes to wsgi.errors goes to wsgo's log"},
+	{[]string{"logger_class"}, []string{"logger-class"},
+		"wsgo's log is its own: --log-format json writes it as JSON lines, --access-log-format json the access log"},
+	{[]string{"logconfig", "logconfig_dict", "logconfig_json"}, []string{"log-config", "log-config-json"},
+		"set up the app's logging in the app; wsgo's own log is set by --log-level, --log-format and --error-log"},
+	{[]string{"enable_stdio_inheritance"}, []string{"R", "enable-stdio-inheritance"},
+		"not needed: wsgo never daemonizes, so the app keeps its standard output and error (-e PYTHONUNBUFFERED=1 unbuffers print)"},
+	{[]string{"statsd_host", "statsd_prefix", "dogstatsd_tags"}, []string{"statsd-host", "statsd-prefix", "dogstatsd-tags"},
+		"wsgo has no StatsD client: it serves Prometheus metrics with --metrics-bind ADDR (docs/metrics.md)"},
+	{[]string{"enable_backlog_metric"}, []string{"enable-backlog-metric"},
+		"wsgo's Prometheus metrics (--metrics-bind ADDR) count the requests waiting for a Python thread (wsgo_python_queue_depth)"},
+	{[]string{"proc_name"}, []string{"n", "name"},
+		"wsgo does not rename its processes: ps shows each one's command line, and --pid FILE writes the master's PID"},
+	{[]string{"paste", "raw_paste_global_conf"}, []string{"paste", "paster", "paste-global"},
+		`wsgo serves a module:callable TARGET: write a module with application = paste.deploy.loadapp("config:/path/to/app.ini")`},
+	{[]string{"proxy_protocol"}, nil,
+		"give wsgo's --proxy-protocol (WSGO_PROXY_PROTOCOL=true): it takes v1 and v2 headers from --forwarded-allow-ips peers"},
+	{[]string{"proxy_allow_ips"}, []string{"proxy-allow-from"},
+		"wsgo's --proxy-protocol takes the PROXY header from the peers in --forwarded-allow-ips"},
+	{[]string{"protocol", "uwsgi_allow_ips"}, []string{"protocol", "uwsgi-allow-from"},
+		"wsgo speaks HTTP, not the uwsgi protocol: point the proxy at --bind over HTTP"},
+	{[]string{"ssl_version", "ciphers"}, []string{"ssl-version", "ciphers"},
+		"wsgo's TLS is Go's: TLS 1.2 and 1.3 with Go's cipher suites, not configurable"},
+	{[]string{"cert_reqs", "ca_certs"}, []string{"cert-reqs", "ca-certs"},
+		"wsgo does not verify client certificates: check them at a proxy in front"},
+	{[]string{"suppress_ragged_eofs", "do_handshake_on_connect"}, []string{"suppress-ragged-eofs", "do-handshake-on-connect"},
+		"not needed with Go's TLS: leave it out"},
+	{[]string{"http_protocols", "http2_cleartext"}, []string{"http-protocols", "http2-cleartext"},
+		"wsgo serves HTTP/2 and HTTP/1.1 on every --bind: HTTP/2 by ALPN with TLS, with prior knowledge without (Upgrade: h2c is not supported); leave it out"},
+	{[]string{"http2_max_concurrent_streams", "http2_initial_window_size", "http2_max_frame_size", "http2_max_header_list_size"},
+		[]string{"http2-max-concurrent-streams", "http2-initial-window-size", "http2-max-frame-size", "http2-max-header-list-size"},
+		"wsgo's HTTP/2 settings are Go's and not configurable; --limit-request-* and --max-body-size apply to HTTP/2 requests too"},
+	{[]string{"permit_obsolete_folding", "strip_header_spaces", "permit_unconventional_http_method",
+		"permit_unconventional_http_version", "casefold_http_method"},
+		[]string{"permit-obsolete-folding", "strip-header-spaces", "permit-unconventional-http-method",
+			"permit-unconventional-http-version", "casefold-http-method"},
+		"wsgo's request parser follows RFC 9110 and 9112 and is not configurable"},
+	{[]string{"forwarder_headers"}, []string{"forwarder-headers"},
+		"from --forwarded-allow-ips peers wsgo reads X-Forwarded-For, -Proto, -Host, -Port, -Prefix and Forwarded; mount the app with --root-path"},
+	{[]string{"header_map"}, []string{"header-map"},
+		"wsgo drops header fields whose names have an underscore, as gunicorn's default (drop) does: leave it out"},
+	{[]string{"asgi_loop", "asgi_lifespan", "asgi_disconnect_grace_period"}, []string{"asgi-loop", "asgi-lifespan", "asgi-disconnect-grace-period"},
+		"wsgo serves WSGI apps, not ASGI: leave it out"},
+	{[]string{"http_parser"}, []string{"http-parser"}, "wsgo parses HTTP in Go: leave it out"},
+	{[]string{"dirty_apps", "dirty_workers", "dirty_timeout", "dirty_threads", "dirty_graceful_timeout"},
+		[]string{"dirty-app", "dirty-workers", "dirty-timeout", "dirty-threads", "dirty-graceful-timeout"},
+		"wsgo has no pool of dirty workers: run long jobs in a task queue or a service of their own"},
+	{[]string{"control_socket", "control_socket_mode", "control_socket_disable"}, []string{"control-socket", "control-socket-mode", "no-control-socket"},
+		"wsgo has no control socket: signal its master (HUP reloads, TTIN and TTOU add and remove a worker, TERM stops; docs/processes.md) and read its state from --metrics-bind"},
+}
+
+// gunicornFlagsInstead and gunicornSettingsInstead index gunicornUnsupported.
+var gunicornFlagsInstead, gunicornSettingsInstead = func() (byFlag, bySetting map[string]string) {
+	byFlag, bySetting = map[string]string{}, map[string]string{}
+	for _, u := range gunicornUnsupported {
+		for _, f := range u.flags {
+			byFlag[f] = u.instead
+		}
+		for _, s := range u.settings {
+			bySetting[s] = u.instead
+		}
+	}
+	return byFlag, bySetting
+}()

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,12 +19,15 @@ import (
 )
 
 // Parse reads `wsgo run`'s flags into Options and checks every one of
-// them. Precedence: flags, then WSGO_* variables, then the configuration
-// file (conffile.go), then PORT and WEB_CONCURRENCY, then defaults. Its errors are usage errors (exit 2) that name the flag and the
-// fix. It also applies --env to this process, so that what Python starts
-// with is what the user asked for.
-func Parse(c *cli.Context) (*Options, error) {
-	fileTarget, notes, err := applyConfigFile(c)
+// them; commandLine is what urfave/cli parsed c from (Interspersed's
+// arguments). Precedence: flags, then WSGO_* variables, then the
+// configuration file (conffile.go), then PORT and WEB_CONCURRENCY, then
+// defaults. Its errors are usage errors (exit 2) that name the value as
+// the user gave it (given.go) and the fix. It also applies --env to this
+// process, so that what Python starts with is what the user asked for.
+func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
+	c := newGiven(cc, commandLine)
+	fileTarget, notes, err := c.applyConfigFile()
 	if err != nil {
 		return nil, err
 	}
@@ -35,58 +39,44 @@ func Parse(c *cli.Context) (*Options, error) {
 		return nil, usage("wsgo run: give one TARGET, e.g. `wsgo run hello.py` or `wsgo run pkg.module:app`")
 	}
 	if o.LogLevel, err = logfmt.ParseLevel(c.String("log-level")); err != nil {
-		return nil, usage("wsgo run: " + err.Error())
+		return nil, c.bad("log-level", c.String("log-level"), err.Error())
 	}
 	switch f := c.String("log-format"); f {
 	case "text", "json":
 		o.LogJSON = f == "json"
 	default:
-		return nil, usage(fmt.Sprintf("wsgo run: --log-format %q: use text or json", f))
+		return nil, c.bad("log-format", f, "use text or json")
 	}
 	switch p := c.String("worker-sched"); p {
 	case "batch", "normal":
 		o.BatchWorkers = p == "batch"
 	default:
-		return nil, usage(fmt.Sprintf("wsgo run: --worker-sched %q: use batch or normal", p))
+		return nil, c.bad("worker-sched", p, "use batch or normal")
 	}
 	if o.Python, err = parsePython(c); err != nil {
 		return nil, err
 	}
-	if o.Privileges, err = parsePrivileges(c.String("user"), c.String("group")); err != nil {
+	if o.Privileges, err = parsePrivileges(c); err != nil {
 		return nil, err
 	}
 	if o.Umask, err = parseUmask(c.String("umask")); err != nil {
-		return nil, err
+		return nil, c.bad("umask", c.String("umask"), err.Error())
 	}
 	if o.Umask >= 0 { // now: the files wsgo makes from here on, the access log's included
 		syscall.Umask(o.Umask)
 	}
 	if o.Workers, err = parseWorkers(c.String("workers")); err != nil {
-		return nil, usage(err.Error())
+		return nil, c.bad("workers", c.String("workers"), err.Error())
 	}
-	for _, name := range []string{"timeout", "max-requests", "max-requests-jitter", "max-rss", "graceful-timeout", "shutdown-delay"} {
-		if c.Int(name) < 0 {
-			return nil, usage(fmt.Sprintf("wsgo run: --%s must be 0 or more", name))
+	for _, m := range leastNumbers {
+		for _, name := range m.flags {
+			if n := c.Int64(name); n < m.least {
+				return nil, c.bad(name, strconv.FormatInt(n, 10), fmt.Sprintf("give a whole number of at least %d", m.least))
+			}
 		}
 	}
-	for _, name := range []string{"keep-alive", "static-max-age"} {
-		if c.Int(name) < 0 {
-			return nil, usage(fmt.Sprintf("wsgo run: --%s must be at least 0", name))
-		}
-	}
-	if c.Int("threads") < 1 || c.Int("queue-size") < 1 {
-		return nil, usage("wsgo run: --threads and --queue-size must be at least 1")
-	}
-	for _, name := range []string{"limit-request-line", "limit-request-fields", "limit-request-field_size", "header-timeout", "stall-timeout"} {
-		if c.Int(name) < 1 {
-			return nil, usage(fmt.Sprintf("wsgo run: --%s must be at least 1", name))
-		}
-	}
-	if c.Int64("max-body-size") < 0 {
-		return nil, usage("wsgo run: --max-body-size must be at least 0 (0: no limit)")
-	}
-	if c.IsSet("bind") {
-		o.Binds = c.StringSlice("bind")
+	if err := o.parseBinds(c); err != nil {
+		return nil, err
 	}
 	o.Threads, o.QueueSize = c.Int("threads"), c.Int("queue-size")
 	o.Timeout = seconds(c, "timeout")
@@ -94,14 +84,13 @@ func Parse(c *cli.Context) (*Options, error) {
 	o.ShutdownDelay = seconds(c, "shutdown-delay")
 	o.MaxRequests, o.MaxRequestsJitter, o.MaxRSSMiB = c.Int("max-requests"), c.Int("max-requests-jitter"), c.Int("max-rss")
 	o.Strict, o.Reload = c.Bool("strict"), c.Bool("reload")
-	o.MetricsBind = c.String("metrics-bind")
 	if o.PidFile, err = absPath(c, "pid"); err != nil {
 		return nil, err
 	}
 	for _, f := range c.StringSlice("reload-extra-file") {
 		abs, err := filepath.Abs(f)
 		if err != nil {
-			return nil, usage(fmt.Sprintf("wsgo run: --reload-extra-file %q: %v", f, err))
+			return nil, c.bad("reload-extra-file", f, err.Error())
 		}
 		o.ReloadExtraFiles = append(o.ReloadExtraFiles, abs)
 	}
@@ -120,20 +109,32 @@ func Parse(c *cli.Context) (*Options, error) {
 	return o, nil
 }
 
-// ParseCheck reads `wsgo check`'s flags: the target and where it is.
-func ParseCheck(c *cli.Context) (target string, py Python, err error) {
-	if c.NArg() != 1 {
-		return "", py, usage("wsgo check: give one TARGET, e.g. `wsgo check hello.py` or `wsgo check pkg.module:app`")
-	}
-	py, err = parsePython(c)
-	return c.Args().First(), py, err
+// leastNumbers are the smallest values of the number flags.
+var leastNumbers = []struct {
+	least int64
+	flags []string
+}{
+	{0, []string{"timeout", "max-requests", "max-requests-jitter", "max-rss", "graceful-timeout", "shutdown-delay",
+		"keep-alive", "static-max-age", "max-body-size"}},
+	{1, []string{"threads", "queue-size", "limit-request-line", "limit-request-fields", "limit-request-field_size",
+		"header-timeout", "stall-timeout"}},
 }
 
-func parsePython(c *cli.Context) (Python, error) {
+// ParseCheck reads `wsgo check`'s flags: the target and where it is;
+// commandLine is as for Parse.
+func ParseCheck(cc *cli.Context, commandLine []string) (target string, py Python, err error) {
+	if cc.NArg() != 1 {
+		return "", py, usage("wsgo check: give one TARGET, e.g. `wsgo check hello.py` or `wsgo check pkg.module:app`")
+	}
+	py, err = parsePython(newGiven(cc, commandLine))
+	return cc.Args().First(), py, err
+}
+
+func parsePython(c *given) (Python, error) {
 	py := Python{PythonPath: c.StringSlice("pythonpath"), Env: c.StringSlice("env")}
 	for _, kv := range py.Env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return py, usage(fmt.Sprintf("wsgo %s: --env %q must be KEY=VALUE", c.Command.Name, kv))
+			return py, c.bad("env", kv, "give KEY=VALUE")
 		}
 	}
 	py.setEnv()
@@ -145,8 +146,7 @@ func parsePython(c *cli.Context) (Python, error) {
 		return py, err
 	}
 	if fi, err := os.Stat(py.Virtualenv); err != nil || !fi.IsDir() {
-		return py, usage(fmt.Sprintf("wsgo %s: --virtualenv (or VIRTUAL_ENV) %s is not a directory; "+
-			"give the virtualenv's directory, or unset VIRTUAL_ENV", c.Command.Name, py.Virtualenv))
+		return py, c.bad("virtualenv", c.String("virtualenv"), "not a directory; give the virtualenv's directory")
 	}
 	return py, nil
 }
@@ -162,7 +162,7 @@ func (py Python) setEnv() {
 
 // parseFront reads the HTTP front's flags into o.Front and the access
 // log's into o.AccessLog*.
-func (o *Options) parseFront(c *cli.Context) error {
+func (o *Options) parseFront(c *given) error {
 	o.Front = httpfront.Config{
 		KeepAlive:             seconds(c, "keep-alive"),
 		HeaderTimeout:         seconds(c, "header-timeout"),
@@ -182,7 +182,7 @@ func (o *Options) parseFront(c *cli.Context) error {
 	for _, spec := range c.StringSlice("static") {
 		dir, err := httpfront.ParseStatic(spec)
 		if err != nil {
-			return usage(err.Error())
+			return c.bad("static", spec, err.Error())
 		}
 		o.Front.Static = append(o.Front.Static, dir)
 	}
@@ -192,19 +192,22 @@ func (o *Options) parseFront(c *cli.Context) error {
 	}
 	var err error
 	if o.Front.RootPath, err = httpfront.ParseRootPath(root); err != nil {
-		return usage(err.Error())
+		if !c.IsSet("root-path") {
+			return usage(fmt.Sprintf("wsgo run: SCRIPT_NAME=%q, read as --root-path: %v", root, err))
+		}
+		return c.bad("root-path", root, err.Error())
 	}
 	if o.Front.HealthPath, err = httpfront.ParseHealthPath(c.String("health-path")); err != nil {
-		return usage(err.Error())
+		return c.bad("health-path", c.String("health-path"), err.Error())
 	}
 	if o.Front.ForwardedAllow, err = httpfront.ParseAllowList(c.String("forwarded-allow-ips")); err != nil {
-		return usage(err.Error())
+		return c.bad("forwarded-allow-ips", c.String("forwarded-allow-ips"), err.Error())
 	}
 	if o.Front.ProxyProtocol && o.Front.ForwardedAllow.Empty() {
 		return usage("wsgo run: --proxy-protocol needs the load balancers that send the PROXY header in --forwarded-allow-ips (addresses or CIDRs); it is empty")
 	}
 	if o.AccessLogJSON, err = httpfront.ParseAccessLogFormat(c.String("access-log-format")); err != nil {
-		return usage(err.Error())
+		return c.bad("access-log-format", c.String("access-log-format"), err.Error())
 	}
 	o.AccessLogSet = c.IsSet("access-log")
 	o.AccessLog = c.String("access-log")
@@ -219,8 +222,9 @@ func (o *Options) parseFront(c *cli.Context) error {
 // worker starts (each process opens it for itself, as --user if given:
 // a file created here is handed to that user). "" and "-" (standard
 // output or error) are returned as "".
-func (o *Options) openable(c *cli.Context, name string) (string, error) {
-	if v := c.String(name); v == "" || v == "-" {
+func (o *Options) openable(c *given, name string) (string, error) {
+	v := c.String(name)
+	if v == "" || v == "-" {
 		return "", nil
 	}
 	path, err := absPath(c, name)
@@ -231,7 +235,7 @@ func (o *Options) openable(c *cli.Context, name string) (string, error) {
 	created := os.IsNotExist(err)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		return "", usage(fmt.Sprintf("wsgo: cannot open --%s %s: %v; give a writable file, or - for standard output", name, path, err))
+		return "", c.bad(name, v, fmt.Sprintf("%v; give a writable file, or - for standard output", err))
 	}
 	defer f.Close()
 	if p := o.Privileges; created && p != nil && os.Geteuid() == 0 {
@@ -242,7 +246,7 @@ func (o *Options) openable(c *cli.Context, name string) (string, error) {
 
 // parseTLS reads --certfile and --keyfile. A file that cannot be read, or
 // a key that does not match, is a bad flag.
-func (o *Options) parseTLS(c *cli.Context) error {
+func (o *Options) parseTLS(c *given) error {
 	cert, key := c.String("certfile"), c.String("keyfile")
 	switch {
 	case cert == "" && key == "":
@@ -274,26 +278,26 @@ func parseWorkers(s string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
-		return 0, fmt.Errorf("wsgo run: --workers %q: give a number of at least 1, or auto (one per CPU)", s)
+		return 0, errors.New("give a number of at least 1, or auto (one per CPU)")
 	}
 	return n, nil
 }
 
 // absPath is the flag's path made absolute against the directory wsgo
 // was started in, or "" when the flag is empty.
-func absPath(c *cli.Context, name string) (string, error) {
+func absPath(c *given, name string) (string, error) {
 	p := c.String(name)
 	if p == "" {
 		return "", nil
 	}
 	abs, err := filepath.Abs(p)
 	if err != nil {
-		return "", usage(fmt.Sprintf("wsgo run: --%s %q: %v", name, p, err))
+		return "", c.bad(name, p, err.Error())
 	}
 	return abs, nil
 }
 
-func seconds(c *cli.Context, name string) time.Duration {
+func seconds(c *given, name string) time.Duration {
 	return time.Duration(c.Int(name)) * time.Second
 }
 

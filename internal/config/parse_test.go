@@ -84,21 +84,18 @@ func TestBadValuesAreUsageErrorsNamingTheFlag(t *testing.T) {
 		want string
 	}{
 		{[]string{"--workers", "0"}, `--workers "0": give a number of at least 1, or auto`},
-		{[]string{"--keep-alive", "-1"}, "--keep-alive must be at least 0"},
-		{[]string{"--stall-timeout", "0"}, "--stall-timeout must be at least 1"},
+		{[]string{"--keep-alive", "-1"}, `--keep-alive "-1": give a whole number of at least 0`},
+		{[]string{"--stall-timeout", "0"}, `--stall-timeout "0": give a whole number of at least 1`},
 		{[]string{"--access-log-format", "jsn"}, `--access-log-format "jsn": use combined or json`},
-		{[]string{"--access-log", "/no/such/dir/a.log"}, "cannot open --access-log /no/such/dir/a.log"},
-		{[]string{"--static", "s=public"}, "the URL prefix must start with /"},
+		{[]string{"--access-log", "/no/such/dir/a.log"}, `--access-log "/no/such/dir/a.log": open /no/such/dir/a.log: no such file`},
+		{[]string{"--static", "s=public"}, `--static "s=public": the URL prefix must start with /`},
 		{[]string{"--certfile", "cert.pem"}, "TLS needs both --certfile and --keyfile"},
 		{[]string{"--log-level", "loud"}, `--log-level "loud"`},
 		{[]string{"--worker-sched", "fifo"}, `--worker-sched "fifo": use batch or normal`},
-		{[]string{"--env", "NOEQUALS"}, `--env "NOEQUALS" must be KEY=VALUE`},
+		{[]string{"--env", "NOEQUALS"}, `--env "NOEQUALS": give KEY=VALUE`},
 	} {
 		_, err := parse(t, append([]string{"app.py"}, tc.args...)...)
-		var ec *exitcode.Error
-		if !errors.As(err, &ec) || ec.Code != exitcode.Usage || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%v: error %v; want a usage error containing %q", tc.args, err, tc.want)
-		}
+		usageError(t, strings.Join(tc.args, " "), err, tc.want)
 	}
 }
 
@@ -107,8 +104,88 @@ func TestInterspersedPutsTheTargetAfterTheFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"wsgo", "run", "--bind", ":80", "--reload", "--threads=4", "--workers", "2", "--env", "A=1", "--access-log", "-", "--", "app.py"}
+	want := []string{"wsgo", "run", "--bind=:80", "--reload", "--threads=4", "--workers=2", "--env=A=1", "--access-log=-", "--", "app.py"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Interspersed = %q; want %q", got, want)
+	}
+}
+
+// usageError checks that err is a usage error (exit 2) containing want.
+func usageError(t *testing.T, what string, err error, want string) {
+	t.Helper()
+	var ec *exitcode.Error
+	if !errors.As(err, &ec) || ec.Code != exitcode.Usage || !strings.Contains(err.Error(), want) {
+		t.Errorf("%s: error %v; want a usage error containing %q", what, err, want)
+	}
+}
+
+// An error names the value as the user gave it: the flag, the variable,
+// and the accepted range; a flag wins over its variable, so names it.
+func TestBadValuesNameWhereTheyCameFrom(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{[]string{"WSGO_WORKERS=0"}, nil, `wsgo run: WSGO_WORKERS="0": give a number of at least 1, or auto`},
+		{[]string{"WSGO_WORKERS=0"}, []string{"-w", "-1"}, `wsgo run: --workers "-1": give a number of at least 1`},
+		{nil, []string{"--threads", "-1"}, `wsgo run: --threads "-1": give a whole number of at least 1`},
+		{[]string{"WSGO_QUEUE_SIZE=0"}, nil, `wsgo run: WSGO_QUEUE_SIZE="0": give a whole number of at least 1`},
+		{[]string{"WSGO_TIMEOUT=-5"}, nil, `wsgo run: WSGO_TIMEOUT="-5": give a whole number of at least 0`},
+		{nil, []string{"--max-body-size=-1"}, `wsgo run: --max-body-size "-1": give a whole number of at least 0`},
+		{[]string{"WSGO_LOG_LEVEL=loud"}, nil, `wsgo run: WSGO_LOG_LEVEL="loud": use debug, info, warning, error or critical`},
+		{[]string{"FORWARDED_ALLOW_IPS=localhost"}, nil, `wsgo run: FORWARDED_ALLOW_IPS="localhost": bad entry "localhost"`},
+		{[]string{"VIRTUAL_ENV=/no/such/venv"}, nil, `wsgo run: VIRTUAL_ENV="/no/such/venv": not a directory`},
+		{[]string{"WSGO_UMASK=999"}, nil, `wsgo run: WSGO_UMASK="999": give an octal mode from 0 to 777`},
+	} {
+		t.Run(strings.Join(append(tc.env, tc.args...), " "), func(t *testing.T) {
+			for _, kv := range tc.env {
+				k, v, _ := strings.Cut(kv, "=")
+				t.Setenv(k, v)
+			}
+			_, err := parse(t, append([]string{"app.py"}, tc.args...)...)
+			usageError(t, "", err, tc.want)
+		})
+	}
+}
+
+// --bind takes gunicorn's forms: tcp://HOST:PORT is HOST:PORT, unix://PATH
+// is unix:PATH, fd://N an inherited listening socket.
+func TestBindTakesGunicornsForms(t *testing.T) {
+	o, err := parse(t, "app.py", "--bind", "tcp://127.0.0.1:8000", "-b", "unix:///run/app.sock", "-b", "fd://3",
+		"-b", "[::1]:80", "-b", ":8080", "--metrics-bind", "tcp://127.0.0.1:9100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"127.0.0.1:8000", "unix:/run/app.sock", "fd://3", "[::1]:80", ":8080"}
+	if !slices.Equal(o.Binds, want) || o.MetricsBind != "127.0.0.1:9100" {
+		t.Errorf("binds %q, metrics %q; want %q and 127.0.0.1:9100", o.Binds, o.MetricsBind, want)
+	}
+}
+
+// A malformed address is a usage error, before anything listens, naming
+// where it came from and the forms there are.
+func TestMalformedBindIsAUsageError(t *testing.T) {
+	const forms = "; use HOST:PORT, :PORT, [IPV6]:PORT, tcp://HOST:PORT, unix:PATH or fd://N"
+	for _, tc := range []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"", []string{"--bind", "garbage"}, `wsgo run: --bind "garbage": missing port in address` + forms},
+		{"", []string{"-b", "host:port:extra"}, `wsgo run: --bind "host:port:extra": too many colons in address` + forms},
+		{"", []string{"-b", "127.0.0.1:http"}, `wsgo run: --bind "127.0.0.1:http": the port must be a number from 0 to 65535` + forms},
+		{"", []string{"-b", "unix:"}, `wsgo run: --bind "unix:": the socket path is empty`},
+		{"", []string{"-b", "fd://three"}, `wsgo run: --bind "fd://three": the descriptor must be a number`},
+		{"WSGO_BIND=:8000,garbage", nil, `wsgo run: WSGO_BIND="garbage": missing port in address` + forms},
+		{"", []string{"--metrics-bind", "9100"}, `wsgo run: --metrics-bind "9100": missing port in address` + forms},
+	} {
+		t.Run(tc.env+strings.Join(tc.args, " "), func(t *testing.T) {
+			if k, v, ok := strings.Cut(tc.env, "="); ok {
+				t.Setenv(k, v)
+			}
+			_, err := parse(t, append([]string{"app.py"}, tc.args...)...)
+			usageError(t, "", err, tc.want)
+		})
 	}
 }

@@ -1,7 +1,7 @@
 package config
 
 import (
-	"fmt"
+	"errors"
 	"os"
 	"os/user"
 	"strconv"
@@ -19,7 +19,8 @@ type Privileges struct {
 
 // parsePrivileges resolves --user and --group (names or numeric ids); nil
 // when neither is given. --group alone changes only the group.
-func parsePrivileges(userName, groupName string) (*Privileges, error) {
+func parsePrivileges(c *given) (*Privileges, error) {
+	userName, groupName := c.String("user"), c.String("group")
 	if userName == "" && groupName == "" {
 		return nil, nil
 	}
@@ -27,7 +28,7 @@ func parsePrivileges(userName, groupName string) (*Privileges, error) {
 	if userName != "" {
 		u, err := lookupUser(userName)
 		if err != nil {
-			return nil, usage(fmt.Sprintf("wsgo run: --user %q: no such user; give an existing name or uid (or create it: useradd --system %s)", userName, userName))
+			return nil, c.bad("user", userName, "no such user; give an existing name or uid (or create it: useradd --system "+userName+")")
 		}
 		p.UID, _ = strconv.Atoi(u.Uid)
 		p.GID, _ = strconv.Atoi(u.Gid)
@@ -41,7 +42,7 @@ func parsePrivileges(userName, groupName string) (*Privileges, error) {
 	if groupName != "" {
 		g, err := lookupGroup(groupName)
 		if err != nil {
-			return nil, usage(fmt.Sprintf("wsgo run: --group %q: no such group; give an existing name or gid (or create it: groupadd --system %s)", groupName, groupName))
+			return nil, c.bad("group", groupName, "no such group; give an existing name or gid (or create it: groupadd --system "+groupName+")")
 		}
 		p.GID, _ = strconv.Atoi(g.Gid)
 		if userName == "" {
@@ -77,7 +78,7 @@ func parseUmask(s string) (int, error) {
 	}
 	n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(s), "0o"), 8, 32)
 	if err != nil || n > 0o777 {
-		return 0, usage(fmt.Sprintf("wsgo run: --umask %q: give an octal mode from 0 to 777, e.g. 027", s))
+		return 0, errors.New("give an octal mode from 0 to 777, e.g. 027")
 	}
 	return int(n), nil
 }

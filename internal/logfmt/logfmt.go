@@ -4,6 +4,7 @@ package logfmt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -110,6 +111,7 @@ func levelName(l slog.Level) string {
 const Critical = slog.LevelError + 4
 
 // ParseLevel reads a --log-level: debug, info, warning, error or critical.
+// Its error says what to give; the caller names the value.
 func ParseLevel(s string) (slog.Level, error) {
 	switch strings.ToLower(s) {
 	case "debug":
@@ -123,7 +125,7 @@ func ParseLevel(s string) (slog.Level, error) {
 	case "critical":
 		return Critical, nil
 	}
-	return 0, fmt.Errorf("--log-level %q: use debug, info, warning, error or critical", s)
+	return 0, errors.New("use debug, info, warning, error or critical")
 }
 
 // NewJSONLogger logs one JSON object per line to w, for log pipelines:
