@@ -220,8 +220,8 @@ func TestReloadBrokenSaveRecovers(t *testing.T) {
 			if !strings.Contains(s.logs.String(), tc.inLog) {
 				t.Fatalf("log lacks the error (%q)", tc.inLog)
 			}
-			if _, body := s.get("/"); strings.Contains(body, tc.inLog) {
-				t.Errorf("the 500 shows the traceback without --debug: %q", body)
+			if _, body := s.get("/"); strings.Contains(body, tc.inLog) || !strings.Contains(body, "its traceback is in wsgo's log") {
+				t.Errorf("the 500 shows the traceback without --debug, or does not say where it is: %q", body)
 			}
 
 			save(t, app, reloadAppSource("v2"))

@@ -390,7 +390,7 @@ func TestLoadErrors(t *testing.T) {
 func TestBrokenAppFailsEveryRequestWithTheReport(t *testing.T) {
 	var log bytes.Buffer
 	app := BrokenApp(&LoadError{Report: "Traceback (most recent call last):\nSyntaxError: bad\n"},
-		slog.New(slog.NewTextHandler(&log, nil)))
+		slog.New(slog.NewTextHandler(&log, nil)), true)
 	for i := 0; i < 2; i++ {
 		rec := &wsgitest.Recorder{}
 		err := app.ServeWSGI(context.Background(), request("/any", ""), rec)
@@ -404,5 +404,20 @@ func TestBrokenAppFailsEveryRequestWithTheReport(t *testing.T) {
 	}
 	if n := strings.Count(log.String(), "\n"); n != 2 || !strings.Contains(log.String(), "the app failed to load") {
 		t.Fatalf("want one log line per request, got %d:\n%s", n, log.String())
+	}
+}
+
+// Without --debug the 500 says where the traceback is, and not what it says.
+func TestBrokenAppWithoutDebugPointsAtTheLog(t *testing.T) {
+	app := BrokenApp(&LoadError{Report: "Traceback (most recent call last):\nSyntaxError: bad\n"},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), false)
+	rec := &wsgitest.Recorder{}
+	if err := app.ServeWSGI(context.Background(), request("/any", ""), rec); err != nil {
+		t.Fatal(err)
+	}
+	body := rec.Body.String()
+	if rec.Status != 500 || rec.BodyLen != int64(len(body)) || !strings.Contains(body, "its traceback is in wsgo's log") ||
+		!strings.Contains(body, "--debug") || strings.Contains(body, "SyntaxError") {
+		t.Fatalf("%d, %d bytes declared: %q; want a 500 that points at the log and --debug, without the traceback", rec.Status, rec.BodyLen, body)
 	}
 }

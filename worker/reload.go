@@ -60,7 +60,7 @@ func withReload(o *config.Options, log *slog.Logger, host *pyhost.Host, loadErr 
 			return nil, nil, loadErr // Python did not start, or there is nothing to watch
 		}
 		log.Error(logReloadBroken, "traceback", le.Report)
-		app, files = pyhost.BrokenApp(le, log), le.SourceFiles
+		app, files = pyhost.BrokenApp(le, log, o.Front.Debug), le.SourceFiles
 	} else {
 		files = host.SourceFiles()
 	}
