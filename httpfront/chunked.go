@@ -96,7 +96,9 @@ func (r *chunkedReader) chunkLine() ([]byte, error) {
 
 // parseChunkSize parses chunk-size [ chunk-ext ]. Leading zeros are
 // allowed however many; a size past what an int64 holds is refused
-// (RFC 9112 7.1: recipients must anticipate overflow).
+// (RFC 9112 7.1: recipients must anticipate overflow). Whitespace after
+// the size is BWS before a chunk-ext's ';', nothing else: "5 " is outside
+// the grammar, and what a proxy makes of it is not known.
 func parseChunkSize(line []byte) (int64, bool) {
 	var n int64
 	i := 0
@@ -113,9 +115,11 @@ func parseChunkSize(line []byte) (int64, bool) {
 	if i == 0 {
 		return 0, false
 	}
-	ext := bytes.TrimLeft(line[i:], " \t") // BWS before ';'
-	if len(ext) > 0 && (ext[0] != ';' || !validFieldValue(ext)) {
-		return 0, false
+	if rest := line[i:]; len(rest) > 0 {
+		ext := bytes.TrimLeft(rest, " \t") // BWS before ';'
+		if len(ext) == 0 || ext[0] != ';' || !validFieldValue(ext) {
+			return 0, false
+		}
 	}
 	return n, true
 }
