@@ -85,6 +85,9 @@ def application(environ, start_response):
 func TestCheckBrokenAppsExit4(t *testing.T) {
 	dir := cliData(t, "cli")
 	p := func(name string) string { return filepath.Join(dir, "errors", name) }
+	noArgs := writeApp(t, "noargs.py", "def application():\n    return []\n")
+	threeArgs := writeApp(t, "three.py", "import functools\ndef app(environ, start_response, extra):\n    return []\n")
+	kwOnly := writeApp(t, "kwonly.py", "class App:\n    def __call__(self, environ, start_response, *, config):\n        return []\napp = App().__call__\n")
 	tests := []struct {
 		name string
 		args []string
@@ -100,6 +103,13 @@ func TestCheckBrokenAppsExit4(t *testing.T) {
 			"wsgo: no module named 'nosuch_module_xyz' (sys.path[0] is " + dir + ")"}},
 		{"a variable the app needs and --env does not give", []string{writeApp(t, "needs_env.py", "import os\nos.environ['APP_REGION']\n")}, []string{
 			"KeyError: 'APP_REGION'"}},
+		{"a function without the two parameters", []string{noArgs}, []string{
+			"wsgo: " + noArgs + ":application cannot be a WSGI app: the server calls it as application(environ, start_response), " +
+				"and it takes 0 positional arguments (" + noArgs + " line 1); give it the two parameters (def application(environ, start_response):)"}},
+		{"a function requiring a third", []string{threeArgs + ":app"}, []string{
+			"and it requires 3 positional arguments (" + threeArgs + " line 2)"}},
+		{"a method requiring a keyword", []string{kwOnly + ":app"}, []string{
+			"and it requires the keyword argument config (" + kwOnly + " line 2)"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -410,8 +410,44 @@ def _load(target, chdir, pythonpath, virtualenv):
         raise LoadError("wsgo: %s:%s is a %s, not a callable WSGI app; point at the function, class "
                         "or object that takes (environ, start_response)"
                         % (where, name, type(app).__name__))
+    problem = _arity_problem(app)
+    if problem:
+        raise LoadError("wsgo: %s:%s cannot be a WSGI app: the server calls it as %s(environ, start_response), "
+                        "and %s; give it the two parameters (def %s(environ, start_response):)"
+                        % (where, name, name, problem, name))
     desc = "%s:%s" % (where, expr or name) if expr or server is None else "%s (%s)" % (where, name)
     return app, desc, bind
+
+
+def _arity_problem(app):
+    """Why app, a function or a method written in Python, cannot be called
+    with two positional arguments (it would fail every request), or None:
+    also when its parameters cannot be read from its code (a class, a
+    builtin, functools.partial)."""
+    import types
+
+    func, bound = app, 0
+    if isinstance(app, types.MethodType):
+        func, bound = app.__func__, 1
+    if not isinstance(func, types.FunctionType):
+        return None
+    code = func.__code__
+    most = code.co_argcount - bound
+    least = most - len(func.__defaults__ or ())
+    kwonly = set(code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount])
+    required_kwonly = sorted(kwonly - set(func.__kwdefaults__ or ()))
+    at = "%s line %d" % (code.co_filename, code.co_firstlineno)
+    if least > 2:
+        return "it requires %d positional arguments (%s)" % (least, at)
+    if most < 2 and not code.co_flags & _CO_VARARGS:
+        return "it takes %d positional argument%s (%s)" % (most, "" if most == 1 else "s", at)
+    if required_kwonly:
+        return "it requires the keyword argument%s %s (%s)" % (
+            "" if len(required_kwonly) == 1 else "s", ", ".join(required_kwonly), at)
+    return None
+
+
+_CO_VARARGS = 0x04  # the code takes *args
 
 
 class RequestTimeout(BaseException):
