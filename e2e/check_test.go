@@ -87,6 +87,8 @@ func TestCheckBrokenAppsExit4(t *testing.T) {
 	p := func(name string) string { return filepath.Join(dir, "errors", name) }
 	noArgs := writeApp(t, "noargs.py", "def application():\n    return []\n")
 	threeArgs := writeApp(t, "three.py", "import functools\ndef app(environ, start_response, extra):\n    return []\n")
+	exits := writeApp(t, "exits.py", "import os\nos._exit(0)\n")
+	crashes := writeApp(t, "crashes.py", "import ctypes\nctypes.string_at(0)\n")
 	kwOnly := writeApp(t, "kwonly.py", "class App:\n    def __call__(self, environ, start_response, *, config):\n        return []\napp = App().__call__\n")
 	tests := []struct {
 		name string
@@ -110,6 +112,10 @@ func TestCheckBrokenAppsExit4(t *testing.T) {
 			"and it requires 3 positional arguments (" + threeArgs + " line 2)"}},
 		{"a method requiring a keyword", []string{kwOnly + ":app"}, []string{
 			"and it requires the keyword argument config (" + kwOnly + " line 2)"}},
+		{"an import that calls os._exit(0)", []string{exits}, []string{
+			"wsgo check: importing " + exits + " ended the process (exit status 0) before the app was loaded"}},
+		{"an import that crashes in C", []string{crashes}, []string{
+			"SIGSEGV", "wsgo check: importing " + crashes + " ended the process (exit status 2) before the app was loaded"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
