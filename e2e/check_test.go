@@ -107,7 +107,8 @@ func TestCheckBrokenAppsExit4(t *testing.T) {
 			"KeyError: 'APP_REGION'"}},
 		{"a function without the two parameters", []string{noArgs}, []string{
 			"wsgo: " + noArgs + ":application cannot be a WSGI app: the server calls it as application(environ, start_response), " +
-				"and it takes 0 positional arguments (" + noArgs + " line 1); give it the two parameters (def application(environ, start_response):)"}},
+				"and it takes 0 positional arguments (" + noArgs + " line 1); give it the two parameters (def application(environ, start_response):), " +
+				"or, if it makes the app (a factory), call it: " + noArgs + ":application()"}},
 		{"a function requiring a third", []string{threeArgs + ":app"}, []string{
 			"and it requires 3 positional arguments (" + threeArgs + " line 2)"}},
 		{"a method requiring a keyword", []string{kwOnly + ":app"}, []string{

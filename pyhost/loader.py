@@ -413,8 +413,9 @@ def _load(target, chdir, pythonpath, virtualenv):
     problem = _arity_problem(app)
     if problem:
         raise LoadError("wsgo: %s:%s cannot be a WSGI app: the server calls it as %s(environ, start_response), "
-                        "and %s; give it the two parameters (def %s(environ, start_response):)"
-                        % (where, name, name, problem, name))
+                        "and %s; give it the two parameters (def %s(environ, start_response):), or, if it "
+                        "makes the app (a factory), call it: %s:%s()"
+                        % (where, name, name, problem, name, where, name))
     desc = "%s:%s" % (where, expr or name) if expr or server is None else "%s (%s)" % (where, name)
     return app, desc, bind
 
