@@ -95,11 +95,10 @@ func run(c *cli.Context, args []string) error {
 	}
 	var o *config.Options
 	if link != nil {
-		o, err = config.FromMaster()
-	} else {
-		o, err = config.Parse(c, args)
-	}
-	if err != nil {
+		if o, err = config.FromMaster(); err != nil { // the master logs this worker's exit
+			return exitcode.Errorf(exitcode.Failure, "%s", err.Error())
+		}
+	} else if o, err = config.Parse(c, args); err != nil {
 		return err
 	}
 	if link != nil {

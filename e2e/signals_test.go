@@ -201,7 +201,7 @@ func TestAReplacementsHangingImportIsGivenUp(t *testing.T) {
 	if !s.waitLog(`reload \(SIGHUP\): worker 1 \(pid \d+\) is still importing the app after \d+s \(--graceful-timeout\); killing it`, 30*time.Second) {
 		t.Fatal("the hanging import of the reload's worker was not given up")
 	}
-	if !s.waitLog(`reload \(SIGHUP\) failed: the new worker could not start; the old workers keep serving \(fix the app, then send SIGHUP to reload\)`, 10*time.Second) {
+	if !s.waitLog(`reload \(SIGHUP\) failed: the new worker could not start; the old workers keep serving \(fix the error above, then send SIGHUP to reload\)`, 10*time.Second) {
 		t.Fatal("no line saying the reload failed")
 	}
 	if resp, body := s.get("/"); resp.StatusCode != 200 || body != "served" {

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -86,6 +87,12 @@ type testCert struct {
 // makeCert writes a new key pair, named after cn, into dir.
 func makeCert(t *testing.T, dir, cn string) testCert {
 	t.Helper()
+	return makeCertUntil(t, dir, cn, time.Now().Add(24*time.Hour))
+}
+
+// makeCertUntil is makeCert for a certificate valid until notAfter.
+func makeCertUntil(t *testing.T, dir, cn string, notAfter time.Time) testCert {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -93,8 +100,8 @@ func makeCert(t *testing.T, dir, cn string) testCert {
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
 		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
+		NotBefore:             notAfter.Add(-30 * 24 * time.Hour),
+		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
@@ -369,6 +376,9 @@ func TestTLSReloadOnSIGHUP(t *testing.T) {
 	if !s.waitLog(`wsgo: reload \(SIGHUP\) done`, 20*time.Second) {
 		t.Fatal("no log line of the reload")
 	}
+	if !strings.Contains(s.logs.String(), "wsgo: SIGHUP: TLS certificate: CN=second, valid until ") {
+		t.Error("the reload does not name the certificate it took")
+	}
 	if !bytes.Equal(presented(t, s, first, second), second.der) {
 		t.Error("after SIGHUP, a new handshake does not present the new certificate")
 	}
@@ -376,10 +386,14 @@ func TestTLSReloadOnSIGHUP(t *testing.T) {
 	if err := os.WriteFile(live.certFile, []byte("not a certificate\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	workers := strings.Count(s.logs.String(), ") started")
 	s.cmd.Process.Signal(syscall.SIGHUP)
-	if !s.waitLog(`wsgo: --certfile `+live.certFile+` and --keyfile `+live.keyFile+`: `, 20*time.Second) ||
-		!s.waitLog(`\[ERROR\] wsgo: reload \(SIGHUP\) failed: the new worker could not start; the old workers keep serving`, 20*time.Second) {
-		t.Fatal("no error lines naming the files and keeping the old workers after a SIGHUP with a broken certificate")
+	if !s.waitLog(`\[ERROR\] wsgo: SIGHUP: no reload, as new workers could not read the TLS files: --certfile `+live.certFile+
+		` and --keyfile `+live.keyFile+`: .*; the workers serve on with the certificate in use`, 20*time.Second) {
+		t.Fatal("no error line naming the files and keeping the workers after a SIGHUP with a broken certificate")
+	}
+	if n := strings.Count(s.logs.String(), ") started"); n != workers {
+		t.Errorf("a worker was started for a reload that could not succeed (%d start lines, %d before)", n, workers)
 	}
 	if !bytes.Equal(presented(t, s, first, second), second.der) {
 		t.Error("after a failed reload, a new handshake does not present the certificate in use")
@@ -454,5 +468,50 @@ func TestTLSHTTP2GracefulStop(t *testing.T) {
 	}
 	if code, ok := s.wait(20 * time.Second); !ok || code != 0 {
 		t.Errorf("exited: %v, code %d; want exit 0 once the request is done", ok, code)
+	}
+}
+
+func TestTLSExpiredCertificateIsWarnedOf(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		notAfter time.Time
+		warning  string
+	}{
+		{time.Now().Add(-time.Hour), `\[WARNING\] wsgo: the TLS certificate expired on \d{4}-\d\d-\d\d: clients refuse it; renew --certfile, then send SIGHUP`},
+		{time.Now().Add(72 * time.Hour), `\[WARNING\] wsgo: the TLS certificate expires in 71 hours, on \d{4}-\d\d-\d\d; renew --certfile, then send SIGHUP`},
+		{time.Now().Add(10 * 24 * time.Hour), `\[WARNING\] wsgo: the TLS certificate expires in 9 days, on \d{4}-\d\d-\d\d; renew --certfile, then send SIGHUP`},
+	} {
+		s := startTLS(t, makeCertUntil(t, dir, "until"+tc.notAfter.Format("20060102"), tc.notAfter))
+		if !regexp.MustCompile(tc.warning).MatchString(s.logs.String()) {
+			t.Errorf("no warning matching %q", tc.warning)
+		}
+	}
+	s := startTLS(t, makeCertUntil(t, dir, "fresh", time.Now().Add(15*24*time.Hour)))
+	if strings.Contains(s.logs.String(), "WARNING") {
+		t.Errorf("a warning for a certificate valid for a day more than the warning's 14:\n%s", s.logs.String())
+	}
+}
+
+func TestTLSPortAnswersPlainHTTPWith400(t *testing.T) {
+	s := startTLS(t, makeCert(t, t.TempDir(), "plain"))
+	got := s.raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.0 400 Bad Request\r\n") || !strings.Contains(got, "Use https:// in the URL.") {
+		t.Errorf("plain HTTP to the TLS port got %q; want a 400 that says to use https://", got)
+	}
+}
+
+func TestTLSServesAClientOfferingOnlyHTTP10(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "alpn10")
+	s := startTLS(t, cert)
+	c, err := tls.Dial("tcp", s.Addr, &tls.Config{RootCAs: certPool(cert), NextProtos: []string{"http/1.0"}})
+	if err != nil {
+		t.Fatalf("a client offering only http/1.0 in ALPN: %v", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
+	got, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(got), "HTTP/1.1 200 Fine Thanks\r\n") || !strings.Contains(string(got), `"SERVER_PROTOCOL": "HTTP/1.0"`) {
+		t.Errorf("got %q; want the app's 200 to the HTTP/1.0 request", got)
 	}
 }

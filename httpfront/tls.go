@@ -2,7 +2,9 @@ package httpfront
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -53,15 +55,39 @@ func (c *Certs) Describe() string {
 	return fmt.Sprintf("%s, valid until %s", leaf.Subject, leaf.NotAfter.UTC().Format(time.DateOnly))
 }
 
+// Expires is when the certificate in use stops being valid.
+func (c *Certs) Expires() time.Time { return c.current.Load().Leaf.NotAfter }
+
 // Config is the TLS configuration of the listeners: the current
 // certificate at each handshake, HTTP/2 or HTTP/1.1 through ALPN.
 func (c *Certs) Config() *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
-		NextProtos: []string{"h2", "http/1.1"},
+		// http/1.0 too: a client that offers only it (curl --http1.0)
+		// would otherwise get a no_application_protocol alert.
+		NextProtos: []string{"h2", "http/1.1", "http/1.0"},
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return c.current.Load(), nil
 		},
+	}
+}
+
+// plainHTTPAnswer is what a plain HTTP request to a TLS listener gets.
+const plainHTTPAnswer = "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" +
+	"This port serves HTTPS: the request came as plain HTTP. Use https:// in the URL.\n"
+
+// answerPlainHTTP answers a handshake that failed because the client
+// spoke plain HTTP (its first bytes are a method, not a TLS record) with
+// a 400 that says to use https://, where a bare close would leave the
+// client with an empty reply.
+func answerPlainHTTP(err error) {
+	var rec tls.RecordHeaderError
+	if !errors.As(err, &rec) || rec.Conn == nil {
+		return
+	}
+	switch string(rec.RecordHeader[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO", "DELET", "PATCH":
+		io.WriteString(rec.Conn, plainHTTPAnswer)
 	}
 }
 
@@ -72,6 +98,7 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 	tc.SetDeadline(time.Now().Add(c.s.headerTimeout))
 	if err := tc.Handshake(); err != nil {
 		c.s.log.Debug("wsgo: TLS handshake failed", "remote", c.peer(), "err", err)
+		answerPlainHTTP(err)
 		tc.Close()
 		return false
 	}

@@ -75,8 +75,9 @@ func (m *Master) signaled(sig os.Signal) {
 			break
 		}
 		go func() {
-			m.cfg.Reconfigure()
-			m.events <- event{kind: evReload, detail: "reload (SIGHUP)"}
+			if m.cfg.Reconfigure() {
+				m.events <- event{kind: evReload, detail: "reload (SIGHUP)"}
+			}
 		}()
 	case syscall.SIGUSR1:
 		m.reopenLogs()
@@ -142,7 +143,7 @@ func (m *Master) handle(ev event) {
 // afterExit decides what a worker's exit calls for.
 func (m *Master) afterExit(w *worker) {
 	if b := w.batch; b != nil { // a replacement that could not start
-		m.log.Error(fmt.Sprintf("wsgo: %s failed: the new worker could not start; the old workers keep serving (fix the app, then send SIGHUP to reload)", b.why))
+		m.log.Error(fmt.Sprintf("wsgo: %s failed: the new worker could not start; the old workers keep serving (fix the error above, then send SIGHUP to reload)", b.why))
 		m.abandon(b)
 		return
 	}

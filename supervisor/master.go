@@ -37,8 +37,9 @@ type Config struct {
 	Command func() *exec.Cmd
 	// Reconfigure, if set, is called on SIGHUP before the workers are
 	// replaced, off the master's loop (it may run the configuration
-	// file): what Command gives from then on is for it to decide.
-	Reconfigure     func()
+	// file): what Command gives from then on is for it to decide. False:
+	// new workers could not start (it said why); no reload.
+	Reconfigure     func() bool
 	BatchWorkers    bool // start workers under SCHED_BATCH (internal/cpusched)
 	GracefulTimeout time.Duration
 	// ShutdownDelay is how long the listeners keep accepting after

@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
+	"time"
 
+	"wsgo/httpfront"
 	"wsgo/internal/config"
 	"wsgo/internal/exitcode"
 )
@@ -41,7 +43,7 @@ func Serve(o *config.Options, reread func() (*config.Options, error), logger *sl
 	workerOptions.Store(&handed)
 	url := URL
 	if o.Certs != nil {
-		logger.Info("wsgo: TLS certificate: " + o.Certs.Describe())
+		logCertificate(logger, "", o.Certs)
 		url = TLSURL
 	}
 	err = Run(Config{
@@ -57,10 +59,14 @@ func Serve(o *config.Options, reread func() (*config.Options, error), logger *sl
 			cmd.Env = append(os.Environ(), config.OptionsEnv+"="+*workerOptions.Load())
 			return cmd
 		}),
-		Reconfigure: func() {
+		Reconfigure: func() bool {
+			if !certsReload(o, logger) {
+				return false
+			}
 			if next, ok := reconfigure(o, reread, logger); ok {
 				workerOptions.Store(&next)
 			}
+			return true
 		},
 		Privileges:      o.Privileges,
 		GracefulTimeout: o.GracefulTimeout,
@@ -93,6 +99,44 @@ func Serve(o *config.Options, reread func() (*config.Options, error), logger *sl
 		return exitcode.Errorf(exitcode.Listen, "%s", err.Error())
 	}
 	return exitcode.Errorf(exitcode.Failure, "%s", err.Error())
+}
+
+// expiryWarning is how long before its end a certificate is warned of.
+const expiryWarning = 14 * 24 * time.Hour
+
+// logCertificate names the certificate served, with a warning when it
+// has expired, which clients refuse, or is about to.
+func logCertificate(logger *slog.Logger, when string, certs *httpfront.Certs) {
+	logger.Info("wsgo: " + when + "TLS certificate: " + certs.Describe())
+	switch left := time.Until(certs.Expires()); {
+	case left <= 0:
+		logger.Warn(fmt.Sprintf("wsgo: the TLS certificate expired on %s: clients refuse it; renew --certfile, then send SIGHUP",
+			certs.Expires().UTC().Format(time.DateOnly)))
+	case left < expiryWarning:
+		in := fmt.Sprintf("%d hours", int(left.Hours()))
+		if left >= 4*24*time.Hour {
+			in = fmt.Sprintf("%d days", int(left.Hours()/24))
+		}
+		logger.Warn(fmt.Sprintf("wsgo: the TLS certificate expires in %s, on %s; renew --certfile, then send SIGHUP",
+			in, certs.Expires().UTC().Format(time.DateOnly)))
+	}
+}
+
+// certsReload reads the TLS files again for a SIGHUP, as each new worker
+// will: if they no longer load, no new worker could start, so there is
+// no reload, and the workers serve on with the certificate they have.
+func certsReload(o *config.Options, logger *slog.Logger) bool {
+	if o.Certs == nil {
+		return true
+	}
+	certs, err := httpfront.LoadCerts(o.CertFile, o.KeyFile)
+	if err != nil {
+		logger.Error("wsgo: SIGHUP: no reload, as new workers could not read the TLS files: " +
+			strings.TrimPrefix(err.Error(), "wsgo: ") + "; the workers serve on with the certificate in use")
+		return false
+	}
+	logCertificate(logger, "SIGHUP: ", certs)
+	return true
 }
 
 // reconfigure reads the configuration again for a SIGHUP's new workers,
