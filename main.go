@@ -147,8 +147,9 @@ func check(c *cli.Context, args []string) error {
 
 // pythonArgs says whether the command line is Python's: `wsgo python
 // ARGS`, or `wsgo -FLAG …` (wsgo is sys.executable for the app, so
-// multiprocessing's spawn and pip start `wsgo -c …`, `wsgo -m …`). wsgo's
-// own only global flags are help and version.
+// multiprocessing's spawn and pip start `wsgo -c …`, `wsgo -m …`), or,
+// from a process that Python started (pyhost.ExecutableEnv), `wsgo
+// SCRIPT …`. wsgo's own only global flags are help and version.
 func pythonArgs(args []string) ([]string, bool) {
 	if len(args) < 2 {
 		return nil, false
@@ -157,6 +158,8 @@ func pythonArgs(args []string) ([]string, bool) {
 	case a == "python":
 		return args[2:], true
 	case strings.HasPrefix(a, "-") && !slices.Contains([]string{"-h", "--help", "-v", "-V", "--version"}, a):
+		return args[1:], true
+	case os.Getenv(pyhost.ExecutableEnv) != "" && a != "help" && !slices.Contains(config.Commands, a):
 		return args[1:], true
 	}
 	return nil, false

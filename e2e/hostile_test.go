@@ -268,6 +268,38 @@ func TestAMultiprocessingChildEndsAsInPython(t *testing.T) {
 // os.closerange) cut it off: the master went on lending it connections
 // that hung for ever. The master sees the channel fail, kills the worker
 // and replaces it.
+// A write to a closed socket from a thread the app started (not one of
+// Go's) is BrokenPipeError, as under python3: SIGPIPE used to end the
+// worker there.
+func TestABrokenPipeInAnAppsThreadIsBrokenPipeError(t *testing.T) {
+	s := start(t, nil, writeApp(t, "pipe.py", `import socket, threading
+def application(environ, start_response):
+    a, b = socket.socketpair()
+    b.close()
+    got = []
+    def send():
+        try:
+            for _ in range(3):
+                a.send(b"x" * 65536)
+            got.append("sent")
+        except BrokenPipeError:
+            got.append("BrokenPipeError")
+    t = threading.Thread(target=send)
+    t.start()
+    t.join()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [got[0].encode()]
+`))
+	for i := 0; i < 2; i++ {
+		if resp, body := s.get("/"); resp.StatusCode != 200 || body != "BrokenPipeError" {
+			t.Fatalf("request %d: %d %q; want 200 \"BrokenPipeError\"", i, resp.StatusCode, body)
+		}
+	}
+	if strings.Contains(s.logs.String(), "exited") {
+		t.Errorf("a worker exited:\n%s", s.logs.String())
+	}
+}
+
 func TestAWorkerCutOffFromTheMasterIsReplaced(t *testing.T) {
 	s := startHostile(t, nil, "--threads", "1")
 	old := readyPids(s)["1"]

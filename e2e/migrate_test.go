@@ -282,6 +282,42 @@ def application(environ, start_response):
 	}
 }
 
+// TestWsgoPythonSignalsAreAsPython3s: `wsgo python` starts with the
+// handlers python3 starts with (not Go's), so Ctrl-C raises
+// KeyboardInterrupt, and multiprocessing's forkserver, which restores
+// them in its children, works; and a script given to sys.executable runs,
+// as Django's autoreloader and subprocess.run([sys.executable, "x.py"])
+// expect.
+func TestWsgoPythonSignalsAreAsPython3s(t *testing.T) {
+	child := writeApp(t, "child.py", "import sys\nprint('child', sys.argv[1:])\n")
+	script := writeApp(t, "signals.py", `import multiprocessing, os, signal, subprocess, sys, time
+def square(x):
+    return x * x
+if __name__ == "__main__":
+    print(signal.getsignal(signal.SIGINT) is signal.default_int_handler, signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN,
+          [signal.getsignal(s) == signal.SIG_DFL for s in (signal.SIGCHLD, signal.SIGTERM, signal.SIGUSR1)])
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt")
+    multiprocessing.set_start_method("forkserver")
+    with multiprocessing.Pool(2) as pool:
+        print(pool.map(square, range(4)))
+    print(subprocess.run([sys.executable, sys.argv[1], "a"], capture_output=True, text=True).stdout, end="")
+`)
+	cmd := exec.Command(binary, "python", script, child)
+	out, err := cmd.CombinedOutput()
+	want := "True True [True, True, True]\nKeyboardInterrupt\n[0, 1, 4, 9]\nchild ['a']\n"
+	if err != nil || string(out) != want {
+		t.Errorf("wsgo python: %v, output:\n%s\nwant:\n%s", err, out, want)
+	}
+	// From a shell, `wsgo FILE` is a mistyped `wsgo run FILE`.
+	if code, out := cliExit(t, nil, child); code != 2 || !strings.Contains(out, "to serve it: `wsgo run "+child+"`") {
+		t.Errorf("wsgo %s from a shell: exit %d, %q; want 2 and the hint", child, code, out)
+	}
+}
+
 // freePort is a loopback TCP port nobody listens on now.
 func freePort(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -34,19 +34,49 @@ static void (*handler_of(int sig))(int, siginfo_t *, void *)
     return sa.sa_sigaction;
 }
 
-/* Runs in the child inside fork(): async-signal-safe calls only. */
-static void after_fork_in_child(void)
+/* A fault: a signal the faulting thread itself gets. */
+static int is_fault(int sig)
 {
-    wsgo_forked = 1;
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP || sig == SIGSYS;
+}
+
+/*
+ * Gives every signal whose handler is Go's (or crash.c's) what a Python
+ * process starts with: the default action, SIGPIPE and SIGXFSZ ignored.
+ * keep_faults leaves the faults to Go, which reports one in its own
+ * code. Async-signal-safe.
+ */
+static void signals_as_python(int keep_faults)
+{
     for (int sig = 1; go_handler != NULL && sig < NSIG; sig++) {
         void (*h)(int, siginfo_t *, void *) = handler_of(sig);
-        if (h != go_handler && h != wsgo_fatal_signal)
+        if ((h != go_handler && h != wsgo_fatal_signal) || (keep_faults && is_fault(sig)))
             continue;
         struct sigaction sa = {0};
         sa.sa_handler = (sig == SIGPIPE || sig == SIGXFSZ) ? SIG_IGN : SIG_DFL;
         sigemptyset(&sa.sa_mask);
         (void)sigaction(sig, &sa, NULL);
     }
+}
+
+/* Runs in the child inside fork(): async-signal-safe calls only. */
+static void after_fork_in_child(void)
+{
+    wsgo_forked = 1;
+    signals_as_python(0);
+}
+
+/*
+ * `wsgo python`: Python starts in this process as `python3` would, its
+ * handlers then as python3's (Python installs SIGINT's KeyboardInterrupt
+ * only over the default action, and signal.getsignal() reports None for
+ * a handler it did not set, which multiprocessing's forkserver cannot
+ * restore in its children). Go's own goroutines need none of them.
+ */
+void wsgo_python_signals(void)
+{
+    go_handler = handler_of(SIGURG);
+    signals_as_python(1);
 }
 
 static void watch_once(void)

@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -113,6 +115,12 @@ func Start(cfg Config) (*Host, error) {
 	if cfg.QueueSize < 1 {
 		cfg.QueueSize = 1
 	}
+	// What a Python process does at start: a write to a closed socket or
+	// pipe fails with EPIPE (BrokenPipeError), one past the file size
+	// limit with EFBIG. Go's runtime gives its own threads that, but
+	// threads the app starts are not Go's: there the signal's default
+	// action would end the worker.
+	signal.Ignore(syscall.SIGPIPE, syscall.SIGXFSZ)
 	h := &Host{
 		cfg:       cfg,
 		sched:     newScheduler(cfg.QueueSize),
@@ -160,6 +168,7 @@ func (h *Host) runInterpreter(ready chan<- error) {
 		ready <- &LoadError{Report: fmt.Sprintf("wsgo: cannot find wsgo's own executable (is /proc mounted?): %v\n", err)}
 		return
 	}
+	os.Setenv(ExecutableEnv, "1") // before Python copies the environment
 	cexe := C.CString(exe)
 	defer C.free(unsafe.Pointer(cexe))
 	var cerr *C.char

@@ -25,6 +25,7 @@ int wsgo_python_main(int argc, char **argv, const char *executable, const char *
     PyConfig config;
     PyStatus status;
 
+    wsgo_python_signals();
     PyConfig_InitPythonConfig(&config);
     status = PyConfig_SetBytesString(&config, &config.executable, executable);
     if (PyStatus_Exception(status))

@@ -7,9 +7,18 @@ package pyhost
 import "C"
 
 import (
+	"os"
 	"runtime"
 	"unsafe"
 )
+
+// ExecutableEnv is set in the environment of a process that runs Python
+// with this binary as sys.executable, so that the processes it starts
+// inherit it: there `wsgo SCRIPT ARGS` is `python3 SCRIPT ARGS`, as
+// Django's autoreloader and an app's subprocess.run([sys.executable,
+// "script.py"]) expect, where a user's `wsgo hello.py` is a mistyped
+// `wsgo run hello.py`, which wsgo says.
+const ExecutableEnv = "WSGO_PYTHON_EXECUTABLE"
 
 // PythonMain runs the linked Python as its command line would, with args
 // as its arguments after the program name, and returns its exit code
@@ -21,6 +30,7 @@ import (
 // Nothing else may use Python in this process, before or after.
 func PythonMain(executable string, args []string) int {
 	runtime.LockOSThread() // Python's main thread is the one that starts it
+	os.Setenv(ExecutableEnv, "1")
 	argv := make([]*C.char, 0, len(args)+1)
 	for _, a := range append([]string{"wsgo"}, args...) {
 		argv = append(argv, C.CString(a))

@@ -237,4 +237,8 @@ void wsgo_call_abort(wsgo_call *call);
  */
 int wsgo_python_main(int argc, char **argv, const char *executable, const char *setup_src);
 
+/* Gives the signals Go's runtime holds the dispositions python3 starts
+   with, before wsgo_python_main's Python installs its own (fork.c). */
+void wsgo_python_signals(void);
+
 #endif
