@@ -726,6 +726,15 @@ func TestConformanceResponse(t *testing.T) {
 		}
 	})
 
+	t.Run("whitespace around a header value is not sent (RFC 9110 5.5)", func(t *testing.T) {
+		raw, _ := rawUntilClose(t, s, "GET /padded-headers HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		for _, want := range []string{"\r\nSet-Cookie: a=1; Path=/\r\n", "\r\nX-Tabbed: v w\r\n", "\r\nX-Blank: \r\n"} {
+			if !strings.Contains(raw, want) {
+				t.Errorf("the head lacks %q:\n%s", want, raw)
+			}
+		}
+	})
+
 	t.Run("a generator is chunked on HTTP/1.1", func(t *testing.T) {
 		raw, _ := rawUntilClose(t, s, "GET /gen HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
 		w := parseWire(t, raw)

@@ -135,6 +135,21 @@ static PyObject *check_header(PyObject *item, Py_ssize_t i)
                          "(PEP 3333); the server manages the connection, so remove it", name);
             return NULL;
         }
+    /* RFC 9110 5.5: a field value has no leading or trailing whitespace;
+       Django's cookies come with a leading space (SimpleCookie's output). */
+    Py_ssize_t a = 0, b = vn;
+    while (a < b && (v[a] == ' ' || v[a] == '\t'))
+        a++;
+    while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+        b--;
+    if (a > 0 || b < vn) {
+        PyObject *trimmed = PyUnicode_Substring(value, a, b), *pair;
+        if (trimmed == NULL)
+            return NULL;
+        pair = PyTuple_Pack(2, name, trimmed);
+        Py_DECREF(trimmed);
+        return pair;
+    }
     if (PyTuple_CheckExact(item))
         return Py_NewRef(item);
     return PyTuple_Pack(2, name, value);

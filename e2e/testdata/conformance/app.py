@@ -293,6 +293,13 @@ def r_reason(environ, start_response):
 
 # --- 4. response iterables -----------------------------------------------
 
+@route("/padded-headers")
+def r_padded_headers(environ, start_response):
+    """Values with whitespace around them, as Django's cookies come."""
+    start_response("200 OK", [("Set-Cookie", " a=1; Path=/"), ("X-Tabbed", "\tv w\t "), ("X-Blank", "  ")])
+    return [b"ok"]
+
+
 @route("/list")
 def r_list(environ, start_response):
     start_response("200 OK", TEXT)
