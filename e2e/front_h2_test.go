@@ -6,6 +6,7 @@ package e2e
 // stream resets are no application error.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -15,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -225,16 +227,83 @@ func (h *h2Conn) request(id uint32, method, path string, endStream bool, header 
 	h.headers(id, endStream, append([]string{":method", method, ":scheme", "https", ":authority", "127.0.0.1", ":path", path}, header...)...)
 }
 
-// headers sends a HEADERS frame of exactly the name/value pairs given.
+// headers sends a header block of exactly the name/value pairs given:
+// a HEADERS frame, and CONTINUATION frames for what does not fit in one
+// of the default SETTINGS_MAX_FRAME_SIZE.
 func (h *h2Conn) headers(id uint32, endStream bool, fields ...string) {
 	h.t.Helper()
+	const maxFrame = 16384
+	block := h.block(fields...)
+	first := block[:min(len(block), maxFrame)]
+	err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: endStream, EndHeaders: len(first) == len(block)})
+	for rest := block[len(first):]; err == nil && len(rest) > 0; rest = rest[min(len(rest), maxFrame):] {
+		err = h.fr.WriteContinuation(id, len(rest) <= maxFrame, rest[:min(len(rest), maxFrame)])
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// block is the HPACK encoding of the name/value pairs given.
+func (h *h2Conn) block(fields ...string) []byte {
 	h.buf.Reset()
 	for i := 0; i < len(fields); i += 2 {
 		h.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
 	}
-	if err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: h.buf.Bytes(), EndStream: endStream, EndHeaders: true}); err != nil {
-		h.t.Fatal(err)
+	return bytes.Clone(h.buf.Bytes())
+}
+
+// response reads frames until stream id ends, and returns its response's
+// header fields and body.
+func (h *h2Conn) response(id uint32) (map[string]string, string) {
+	h.t.Helper()
+	header := map[string]string{}
+	var body bytes.Buffer
+	for {
+		f := h.frame()
+		if f.Header().StreamID != id {
+			continue
+		}
+		ended := false
+		switch f := f.(type) {
+		case *http2.MetaHeadersFrame:
+			for _, hf := range f.Fields {
+				header[hf.Name] = hf.Value
+			}
+			ended = f.StreamEnded()
+		case *http2.DataFrame:
+			body.Write(f.Data())
+			ended = f.StreamEnded()
+		case *http2.RSTStreamFrame:
+			h.t.Fatalf("stream %d reset: %v", id, f.ErrCode)
+		}
+		if ended {
+			return header, body.String()
+		}
 	}
+}
+
+// goAway reads frames until the server's GOAWAY, and returns its code.
+func (h *h2Conn) goAway() http2.ErrCode {
+	h.t.Helper()
+	for {
+		if f, ok := h.frame().(*http2.GoAwayFrame); ok {
+			return f.ErrCode
+		}
+	}
+}
+
+// frame reads the next frame, answering the server's SETTINGS.
+func (h *h2Conn) frame() http2.Frame {
+	h.t.Helper()
+	f, err := h.fr.ReadFrame()
+	if err != nil {
+		h.t.Fatalf("reading frames: %v", err)
+	}
+	if s, ok := f.(*http2.SettingsFrame); ok && !s.IsAck() {
+		h.fr.WriteSettingsAck()
+	}
+	return f
 }
 
 // statuses reads frames until each of streams has its response HEADERS
@@ -250,15 +319,7 @@ func (h *h2Conn) statuses(streams ...uint32) map[uint32]string {
 		}
 	}
 	for len(got) < len(streams) {
-		f, err := h.fr.ReadFrame()
-		if err != nil {
-			h.t.Fatalf("reading frames (got %v so far): %v", got, err)
-		}
-		switch f := f.(type) {
-		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				h.fr.WriteSettingsAck()
-			}
+		switch f := h.frame().(type) {
 		case *http2.MetaHeadersFrame:
 			first(f.StreamID, f.PseudoValue("status"))
 		case *http2.RSTStreamFrame:
@@ -375,5 +436,88 @@ func TestH2RapidResetIsNoAppError(t *testing.T) {
 	}
 	if logs := srv.logs.String(); strings.Contains(logs, "[ERROR]") {
 		t.Errorf("ERROR lines for client resets:\n%s", logs)
+	}
+}
+
+// h1OverTLS sends raw, an HTTP/1.1 request, over a TLS connection of its
+// own, and returns the response and its body.
+func h1OverTLS(t *testing.T, s *server, cert testCert, raw string) (*http.Response, string) {
+	t.Helper()
+	c, err := tls.Dial("tcp", s.Addr, &tls.Config{RootCAs: certPool(cert), NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+// Fields that two servers could read two ways make an HTTP/2 request
+// malformed as they make an HTTP/1.1 one (docs/deployment.md): two
+// content-length values that differ, two host fields. A host that names
+// another entity than :authority is malformed too (RFC 9113 8.3.1). They
+// used to be served, the first value winning.
+func TestH2FieldsThatDisagreeAreRefused(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "disagree")
+	s := startH2(t, cert)
+	raw := dialH2(t, s, cert)
+	tests := []struct {
+		name   string
+		fields []string // after :method, :scheme and :path
+		body   string   // "": the HEADERS end the stream
+		http1  string   // the same fields on HTTP/1.1, when it has them
+		status string
+	}{
+		{"two different content-length", []string{":authority", "h", "content-length", "5", "content-length", "100"}, "hello",
+			"Host: h\r\nContent-Length: 5\r\nContent-Length: 100\r\n", "400"},
+		{"the same content-length twice", []string{":authority", "h", "content-length", "5", "content-length", "5"}, "hello",
+			"Host: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n", "200"},
+		// With a body, net/http would reset the stream for the body's length.
+		{"a content-length that is not a number", []string{":authority", "h", "content-length", "5x"}, "",
+			"Host: h\r\nContent-Length: 5x\r\n", "400"},
+		{"two host without :authority", []string{"host", "a.example", "host", "b.example"}, "hello",
+			"Host: a.example\r\nHost: b.example\r\nContent-Length: 5\r\n", "400"},
+		{"the same host twice without :authority", []string{"host", "a.example", "host", "a.example"}, "hello",
+			"Host: a.example\r\nHost: a.example\r\nContent-Length: 5\r\n", "400"},
+		{":authority and another host", []string{":authority", "a.example", "host", "b.example"}, "hello", "", "400"},
+		{":authority and another port in host", []string{":authority", "a.example", "host", "a.example:8443"}, "hello", "", "400"},
+		{":authority and the same host, normalized", []string{":authority", "a.example", "host", "A.Example:443"}, "hello", "", "200"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name+": "+tc.status, func(t *testing.T) {
+			path := "/served"
+			if tc.status != "200" {
+				path = "/refused"
+			}
+			id := uint32(2*i + 1)
+			raw.headers(id, tc.body == "", append([]string{":method", "POST", ":scheme", "https", ":path", path}, tc.fields...)...)
+			if tc.body != "" {
+				if err := raw.fr.WriteData(id, true, []byte(tc.body)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := raw.statuses(id)[id]; got != tc.status {
+				t.Errorf("HTTP/2: got %s; want %s", got, tc.status)
+			}
+			if tc.http1 == "" {
+				return
+			}
+			resp, _ := h1OverTLS(t, s, cert, "POST "+path+" HTTP/1.1\r\n"+tc.http1+"Connection: close\r\n\r\n"+tc.body)
+			if got := strconv.Itoa(resp.StatusCode); got != tc.status {
+				t.Errorf("HTTP/1.1: got %s; want %s", got, tc.status)
+			}
+		})
+	}
+	if seen := h2Seen(t, s, tlsClient(false, cert)); slices.Contains(seen, "/refused") {
+		t.Errorf("the app saw refused requests: %q", seen)
 	}
 }

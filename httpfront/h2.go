@@ -156,8 +156,9 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 		remote:        hr.RemoteAddr,
 	}
 	body := &h2body{r: capBody(hr.Body, s.limits.body), rc: res.rc, stall: s.stallTimeout, res: res}
-	req := h2Request(hr, body)
-	status, why := h2RequestError(hr)
+	scheme := h2Scheme(hr)
+	req := h2Request(hr, scheme, body)
+	status, why := h2RequestError(hr, scheme)
 	if status == 0 {
 		status, why = s.limits.h2Status(hr)
 	}
@@ -172,7 +173,9 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 
 // h2RequestError refuses what HTTP/1 refuses in a request head (head.go)
 // and net/http lets through on HTTP/2; 0 when the request is fine.
-func h2RequestError(hr *http.Request) (int, string) {
+// net/http reads the first of several content-length or host fields.
+func h2RequestError(hr *http.Request, scheme string) (int, string) {
+	hosts := hr.Header["Host"]
 	switch t := hr.RequestURI; {
 	case !validToken(hr.Method):
 		return http.StatusBadRequest, "invalid method"
@@ -188,8 +191,48 @@ func h2RequestError(hr *http.Request) (int, string) {
 		return http.StatusBadRequest, "request without :authority or Host"
 	case !validHost(hr.Host): // net/http checks only its characters
 		return http.StatusBadRequest, "malformed :authority or Host"
+	case len(hosts) > 1:
+		return http.StatusBadRequest, "more than one host field"
+	case len(hosts) == 1 && !sameAuthority(hosts[0], hr.Host, scheme):
+		// A malformed request, RFC 9113 8.3.1 (without :authority, hr.Host is the host field).
+		return http.StatusBadRequest, "host field differs from :authority"
+	case !agreedLength(hr.Header["Content-Length"]):
+		return http.StatusBadRequest, "invalid or conflicting content-length"
 	}
 	return 0, ""
+}
+
+// sameAuthority reports whether two authorities name the same host and
+// port once normalized for their scheme (RFC 3986 6.2.3): the host's
+// case does not count, nor a port left out for the scheme's default.
+func sameAuthority(a, b, scheme string) bool {
+	aName, aPort := splitHost(a, schemePort(scheme))
+	bName, bPort := splitHost(b, schemePort(scheme))
+	return strings.EqualFold(aName, bName) && aPort == bPort
+}
+
+// agreedLength reports whether content-length values (none or any number)
+// are one valid length, as HTTP/1 requires (head.go): equal duplicates
+// pass.
+func agreedLength(values []string) bool {
+	first := int64(-1)
+	for _, v := range values {
+		n, ok := parseLength(v)
+		if !ok || first >= 0 && n != first {
+			return false
+		}
+		first = n
+	}
+	return true
+}
+
+// h2Scheme is the URL scheme of an HTTP/2 request: "https", or "http"
+// for h2c.
+func h2Scheme(hr *http.Request) string {
+	if hr.TLS != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // h2Peer is the client's address of an HTTP/2 request.
@@ -202,12 +245,8 @@ func h2Peer(hr *http.Request) net.Addr {
 }
 
 // h2Request makes the contract's request of an HTTP/2 one.
-func h2Request(hr *http.Request, body io.Reader) *wsgi.Request {
+func h2Request(hr *http.Request, scheme string, body io.Reader) *wsgi.Request {
 	path, query := splitTarget(hr.RequestURI)
-	scheme := "http" // h2c
-	if hr.TLS != nil {
-		scheme = "https"
-	}
 	req := &wsgi.Request{
 		ID:               lastID.Add(1),
 		Method:           hr.Method,
