@@ -521,3 +521,75 @@ func TestH2FieldsThatDisagreeAreRefused(t *testing.T) {
 		t.Errorf("the app saw refused requests: %q", seen)
 	}
 }
+
+// A header block that does not end within --header-timeout ends its
+// connection, as a request head that does not does on HTTP/1, also while
+// another stream keeps the connection busy. It used to hold the
+// connection until --keep-alive, or for as long as the other stream ran.
+// A block that ends in time does not limit the connection after it.
+func TestH2HeaderBlockWithinHeaderTimeout(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "header-timeout")
+	const headerTimeout = 2 * time.Second
+	s := startH2(t, cert, "--header-timeout", "2", "--keep-alive", "60")
+	get := []string{":method", "GET", ":scheme", "https", ":authority", "h", ":path", "/in-pieces"}
+	// ended reads raw until the server ends the connection, and says how
+	// long after since that was.
+	ended := func(t *testing.T, raw *h2Conn, since time.Time) time.Duration {
+		t.Helper()
+		raw.c.SetDeadline(time.Now().Add(15 * time.Second))
+		for {
+			if _, err := raw.fr.ReadFrame(); err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					t.Fatalf("the connection is still open after %v", time.Since(since))
+				}
+				return time.Since(since)
+			}
+		}
+	}
+
+	t.Run("HEADERS without END_HEADERS, then nothing", func(t *testing.T) {
+		raw := dialH2(t, s, cert)
+		sent := time.Now()
+		if err := raw.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: raw.block(get...), EndStream: true}); err != nil {
+			t.Fatal(err)
+		}
+		if d := ended(t, raw, sent); d < headerTimeout {
+			t.Errorf("ended after %v, before --header-timeout", d)
+		}
+	})
+	t.Run("a CONTINUATION without END_HEADERS, while a body stalls on another stream", func(t *testing.T) {
+		raw := dialH2(t, s, cert)
+		raw.request(1, "POST", "/stalled", false, "content-length", "1000")
+		sent := time.Now()
+		block := raw.block(get...)
+		err := raw.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: block[:5], EndStream: true})
+		if err == nil {
+			err = raw.fr.WriteContinuation(3, false, block[5:])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := ended(t, raw, sent); d < headerTimeout {
+			t.Errorf("ended after %v, before --header-timeout", d)
+		}
+	})
+	t.Run("a block in pieces within the timeout, then another request after it", func(t *testing.T) {
+		raw := dialH2(t, s, cert)
+		block := raw.block(get...)
+		if err := raw.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block[:5], EndStream: true}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(headerTimeout / 2)
+		if err := raw.fr.WriteContinuation(1, true, block[5:]); err != nil {
+			t.Fatal(err)
+		}
+		if got := raw.statuses(1)[1]; got != "200" {
+			t.Fatalf("the request in pieces got %s; want 200", got)
+		}
+		time.Sleep(headerTimeout + time.Second)
+		raw.request(3, "GET", "/later", true)
+		if got := raw.statuses(3)[3]; got != "200" {
+			t.Errorf("a request %v later got %s; want 200", headerTimeout+time.Second, got)
+		}
+	})
+}

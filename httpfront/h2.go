@@ -26,6 +26,13 @@ import (
 // reason phrase, which HTTP/2 does not have, so HTTP/2 is net/http's: one
 // http.Server, started with the first such connection, is handed each of
 // them and calls serveH2 for each request.
+//
+// It is handed each as an h2Conn, which watches its frames, and so as
+// h2c: net/http takes a TLS connection for one only as a *tls.Conn, which
+// it reads itself. The scheme then comes from the connection's context,
+// and net/http's HTTP/2 checks of the TLS session (RFC 9113 9.2) are not
+// made: the listeners take TLS 1.2 or later, and Go picks an AEAD cipher
+// suite whenever the client offers one, as an HTTP/2 client must.
 type h2front struct {
 	mu     sync.Mutex
 	hs     *http.Server // nil until the first HTTP/2 connection
@@ -48,19 +55,21 @@ func (f *h2front) serve(s *Server, c net.Conn) {
 		only.SetHTTP2(true)
 		only.SetUnencryptedHTTP2(true)
 		f.hs = &http.Server{
-			Protocols:      &only,
-			Handler:        http.HandlerFunc(s.serveH2),
-			IdleTimeout:    s.keepAlive,
-			MaxHeaderBytes: s.limits.headCap(),
-			HTTP2:          &http.HTTP2Config{WriteByteTimeout: s.stallTimeout, CountError: s.h2Error},
-			BaseContext:    func(net.Listener) context.Context { return s.ctx },
-			ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+			Protocols:         &only,
+			Handler:           http.HandlerFunc(s.serveH2),
+			IdleTimeout:       s.keepAlive,
+			ReadHeaderTimeout: s.headerTimeout, // the wait for a TLS client's preface
+			MaxHeaderBytes:    s.limits.headCap(),
+			HTTP2:             &http.HTTP2Config{WriteByteTimeout: s.stallTimeout, CountError: s.h2Error},
+			BaseContext:       func(net.Listener) context.Context { return s.ctx },
+			ConnContext:       h2ConnContext,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		}
 		go f.hs.Serve(f.ln)
 	}
 	ln := f.ln
 	f.mu.Unlock()
-	ln.give(c)
+	ln.give(newH2Conn(s, c))
 }
 
 // h2Error records an error net/http's HTTP/2 server met, most often a
@@ -224,15 +233,6 @@ func agreedLength(values []string) bool {
 		first = n
 	}
 	return true
-}
-
-// h2Scheme is the URL scheme of an HTTP/2 request: "https", or "http"
-// for h2c.
-func h2Scheme(hr *http.Request) string {
-	if hr.TLS != nil {
-		return "https"
-	}
-	return "http"
 }
 
 // h2Peer is the client's address of an HTTP/2 request.
