@@ -227,19 +227,10 @@ func (h *h2Conn) request(id uint32, method, path string, endStream bool, header 
 	h.headers(id, endStream, append([]string{":method", method, ":scheme", "https", ":authority", "127.0.0.1", ":path", path}, header...)...)
 }
 
-// headers sends a header block of exactly the name/value pairs given:
-// a HEADERS frame, and CONTINUATION frames for what does not fit in one
-// of the default SETTINGS_MAX_FRAME_SIZE.
+// headers sends a HEADERS frame of exactly the name/value pairs given.
 func (h *h2Conn) headers(id uint32, endStream bool, fields ...string) {
 	h.t.Helper()
-	const maxFrame = 16384
-	block := h.block(fields...)
-	first := block[:min(len(block), maxFrame)]
-	err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: endStream, EndHeaders: len(first) == len(block)})
-	for rest := block[len(first):]; err == nil && len(rest) > 0; rest = rest[min(len(rest), maxFrame):] {
-		err = h.fr.WriteContinuation(id, len(rest) <= maxFrame, rest[:min(len(rest), maxFrame)])
-	}
-	if err != nil {
+	if err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: h.block(fields...), EndStream: endStream, EndHeaders: true}); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -289,6 +280,20 @@ func (h *h2Conn) goAway() http2.ErrCode {
 	for {
 		if f, ok := h.frame().(*http2.GoAwayFrame); ok {
 			return f.ErrCode
+		}
+	}
+}
+
+// maxFrameSize reads frames until the server's SETTINGS, and returns its
+// SETTINGS_MAX_FRAME_SIZE.
+func (h *h2Conn) maxFrameSize() uint32 {
+	h.t.Helper()
+	for {
+		if s, ok := h.frame().(*http2.SettingsFrame); ok && !s.IsAck() {
+			if v, ok := s.Value(http2.SettingMaxFrameSize); ok {
+				return v
+			}
+			return 16384 // RFC 9113 6.5.2
 		}
 	}
 }
@@ -592,4 +597,47 @@ func TestH2HeaderBlockWithinHeaderTimeout(t *testing.T) {
 			t.Errorf("a request %v later got %s; want 200", headerTimeout+time.Second, got)
 		}
 	})
+}
+
+// A header list over the limits gets wsgo's 431 on HTTP/2 as on HTTP/1.1:
+// the plain-text body, the Server header, a warning naming the flag to
+// raise, a count in wsgo_requests_total. This list (250 fields of 4000
+// bytes) used to get net/http's own HTML page, unlogged and uncounted:
+// it is longer than the header list size net/http advertised.
+func TestH2HeaderListOverTheLimitsGetsWsgos431(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "431")
+	s := withMetrics(t, startH2(t, cert, "--metrics-bind", "127.0.0.1:0"))
+	fields := []string{":method", "GET", ":scheme", "https", ":authority", "h", ":path", "/many-fields"}
+	for i := range 250 {
+		fields = append(fields, fmt.Sprintf("x-f%d", i), strings.Repeat("v", 4000))
+	}
+	raw := dialH2(t, s.server, cert)
+	// In one frame: net/http ends the connection at a CONTINUATION that
+	// follows a list it has cut.
+	block := raw.block(fields...)
+	if max := raw.maxFrameSize(); uint32(len(block)) > max {
+		t.Fatalf("a block of %d bytes; the server takes frames of %d", len(block), max)
+	}
+	if err := raw.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block, EndStream: true, EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+	header, body := raw.response(1)
+	want := map[string]string{":status": "431", "content-type": "text/plain; charset=utf-8", "server": "wsgo"}
+	for name, value := range want {
+		if header[name] != value {
+			t.Errorf("%s: %q; want %q", name, header[name], value)
+		}
+	}
+	if body != "Request Header Fields Too Large\n" {
+		t.Errorf("body %q; want \"Request Header Fields Too Large\\n\"", body)
+	}
+	if !s.waitLog(`\[WARNING\] wsgo: request refused status=431 why="more than --limit-request-fields \(100\) header fields; raise the flag`, 10*time.Second) {
+		t.Errorf("no warning naming --limit-request-fields:\n%s", s.logs.String())
+	}
+	if sc, ok := s.eventually(func(sc scrape) bool { return sc.sum("wsgo_requests_total", "code", "4xx") == 1 }); !ok {
+		t.Errorf("wsgo_requests_total{code=\"4xx\"} = %v; want 1", sc.sum("wsgo_requests_total", "code", "4xx"))
+	}
+	if seen := h2Seen(t, s.server, tlsClient(false, cert)); len(seen) != 0 {
+		t.Errorf("the app saw %q", seen)
+	}
 }

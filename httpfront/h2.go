@@ -58,8 +58,8 @@ func (f *h2front) serve(s *Server, c net.Conn) {
 			Protocols:         &only,
 			Handler:           http.HandlerFunc(s.serveH2),
 			IdleTimeout:       s.keepAlive,
-			ReadHeaderTimeout: s.headerTimeout, // the wait for a TLS client's preface
-			MaxHeaderBytes:    s.limits.headCap(),
+			ReadHeaderTimeout: s.headerTimeout,             // the wait for a TLS client's preface
+			MaxHeaderBytes:    s.limits.h2HeaderListSize(), // net/http adds 320 bytes
 			HTTP2:             &http.HTTP2Config{WriteByteTimeout: s.stallTimeout, CountError: s.h2Error},
 			BaseContext:       func(net.Listener) context.Context { return s.ctx },
 			ConnContext:       h2ConnContext,
