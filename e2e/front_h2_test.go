@@ -641,3 +641,69 @@ func TestH2HeaderListOverTheLimitsGetsWsgos431(t *testing.T) {
 		t.Errorf("the app saw %q", seen)
 	}
 }
+
+// Each connection the HTTP/2 layer ends on a connection error (a GOAWAY
+// with an error code) is counted, also when net/http names no error: a
+// CONTINUATION flood, a header block that does not decode, a frame over
+// the size the server advertised. These used to be counted nowhere.
+func TestH2ConnectionErrorsAreCounted(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "goaway")
+	s := withMetrics(t, startH2(t, cert, "--metrics-bind", "127.0.0.1:0"))
+	get := []string{":method", "GET", ":scheme", "https", ":authority", "h", ":path", "/flood"}
+	tests := []struct {
+		name string
+		send func(raw *h2Conn) error
+		code http2.ErrCode
+	}{
+		{"a CONTINUATION flood", func(raw *h2Conn) error {
+			raw.maxFrameSize() // the server's SETTINGS, answered before the flood takes the framer
+			if err := raw.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: raw.block(get...), EndStream: true}); err != nil {
+				return err
+			}
+			// New fields in each frame, until the server stops reading.
+			go func() {
+				for i := range 10000 {
+					var fields []string
+					for j := range 100 {
+						fields = append(fields, fmt.Sprintf("x-c%d-%d", i, j), strings.Repeat("v", 40))
+					}
+					if raw.fr.WriteContinuation(1, false, raw.block(fields...)) != nil {
+						return
+					}
+				}
+			}()
+			return nil
+		}, http2.ErrCodeProtocol},
+		{"a header block that does not decode", func(raw *h2Conn) error {
+			// An indexed field of index 0, which does not exist (RFC 7541 6.1).
+			return raw.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0x80}, EndStream: true, EndHeaders: true})
+		}, http2.ErrCodeCompression},
+		{"a frame over SETTINGS_MAX_FRAME_SIZE", func(raw *h2Conn) error {
+			length := raw.maxFrameSize() + 1
+			_, err := raw.c.Write([]byte{byte(length >> 16), byte(length >> 8), byte(length), byte(http2.FrameData), 0, 0, 0, 0, 1})
+			return err
+		}, http2.ErrCodeFrameSize},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+": "+tc.code.String(), func(t *testing.T) {
+			raw := dialH2(t, s.server, cert)
+			if err := tc.send(raw); err != nil {
+				t.Fatal(err)
+			}
+			if got := raw.goAway(); got != tc.code {
+				t.Errorf("GOAWAY %v; want %v", got, tc.code)
+			}
+		})
+	}
+	counted := func(sc scrape) bool {
+		for _, tc := range tests {
+			if sc.sum("wsgo_http2_connection_errors_total", "code", tc.code.String()) != 1 {
+				return false
+			}
+		}
+		return true
+	}
+	if sc, ok := s.eventually(counted); !ok {
+		t.Errorf("wsgo_http2_connection_errors_total: %v; want 1 of each code", sc["wsgo_http2_connection_errors_total"])
+	}
+}
