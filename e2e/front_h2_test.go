@@ -6,6 +6,7 @@ package e2e
 // stream resets are no application error.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -15,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -228,13 +230,85 @@ func (h *h2Conn) request(id uint32, method, path string, endStream bool, header 
 // headers sends a HEADERS frame of exactly the name/value pairs given.
 func (h *h2Conn) headers(id uint32, endStream bool, fields ...string) {
 	h.t.Helper()
+	if err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: h.block(fields...), EndStream: endStream, EndHeaders: true}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// block is the HPACK encoding of the name/value pairs given.
+func (h *h2Conn) block(fields ...string) []byte {
 	h.buf.Reset()
 	for i := 0; i < len(fields); i += 2 {
 		h.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
 	}
-	if err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: h.buf.Bytes(), EndStream: endStream, EndHeaders: true}); err != nil {
-		h.t.Fatal(err)
+	return bytes.Clone(h.buf.Bytes())
+}
+
+// response reads frames until stream id ends, and returns its response's
+// header fields and body.
+func (h *h2Conn) response(id uint32) (map[string]string, string) {
+	h.t.Helper()
+	header := map[string]string{}
+	var body bytes.Buffer
+	for {
+		f := h.frame()
+		if f.Header().StreamID != id {
+			continue
+		}
+		ended := false
+		switch f := f.(type) {
+		case *http2.MetaHeadersFrame:
+			for _, hf := range f.Fields {
+				header[hf.Name] = hf.Value
+			}
+			ended = f.StreamEnded()
+		case *http2.DataFrame:
+			body.Write(f.Data())
+			ended = f.StreamEnded()
+		case *http2.RSTStreamFrame:
+			h.t.Fatalf("stream %d reset: %v", id, f.ErrCode)
+		}
+		if ended {
+			return header, body.String()
+		}
 	}
+}
+
+// goAway reads frames until the server's GOAWAY, and returns its code.
+func (h *h2Conn) goAway() http2.ErrCode {
+	h.t.Helper()
+	for {
+		if f, ok := h.frame().(*http2.GoAwayFrame); ok {
+			return f.ErrCode
+		}
+	}
+}
+
+// maxFrameSize reads frames until the server's SETTINGS, and returns its
+// SETTINGS_MAX_FRAME_SIZE.
+func (h *h2Conn) maxFrameSize() uint32 {
+	h.t.Helper()
+	for {
+		if s, ok := h.frame().(*http2.SettingsFrame); ok && !s.IsAck() {
+			if v, ok := s.Value(http2.SettingMaxFrameSize); ok {
+				return v
+			}
+			return 16384 // RFC 9113 6.5.2
+		}
+	}
+}
+
+// frame reads the next frame, answering the server's SETTINGS.
+func (h *h2Conn) frame() http2.Frame {
+	h.t.Helper()
+	f, err := h.fr.ReadFrame()
+	if err != nil {
+		h.t.Fatalf("reading frames: %v", err)
+	}
+	if s, ok := f.(*http2.SettingsFrame); ok && !s.IsAck() {
+		h.fr.WriteSettingsAck()
+	}
+	return f
 }
 
 // statuses reads frames until each of streams has its response HEADERS
@@ -250,15 +324,7 @@ func (h *h2Conn) statuses(streams ...uint32) map[uint32]string {
 		}
 	}
 	for len(got) < len(streams) {
-		f, err := h.fr.ReadFrame()
-		if err != nil {
-			h.t.Fatalf("reading frames (got %v so far): %v", got, err)
-		}
-		switch f := f.(type) {
-		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				h.fr.WriteSettingsAck()
-			}
+		switch f := h.frame().(type) {
 		case *http2.MetaHeadersFrame:
 			first(f.StreamID, f.PseudoValue("status"))
 		case *http2.RSTStreamFrame:
@@ -375,5 +441,269 @@ func TestH2RapidResetIsNoAppError(t *testing.T) {
 	}
 	if logs := srv.logs.String(); strings.Contains(logs, "[ERROR]") {
 		t.Errorf("ERROR lines for client resets:\n%s", logs)
+	}
+}
+
+// h1OverTLS sends raw, an HTTP/1.1 request, over a TLS connection of its
+// own, and returns the response and its body.
+func h1OverTLS(t *testing.T, s *server, cert testCert, raw string) (*http.Response, string) {
+	t.Helper()
+	c, err := tls.Dial("tcp", s.Addr, &tls.Config{RootCAs: certPool(cert), NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+// Fields that two servers could read two ways make an HTTP/2 request
+// malformed as they make an HTTP/1.1 one (docs/deployment.md): two
+// content-length values that differ, two host fields. A host that names
+// another entity than :authority is malformed too (RFC 9113 8.3.1). They
+// used to be served, the first value winning.
+func TestH2FieldsThatDisagreeAreRefused(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "disagree")
+	s := startH2(t, cert)
+	raw := dialH2(t, s, cert)
+	tests := []struct {
+		name   string
+		fields []string // after :method, :scheme and :path
+		body   string   // "": the HEADERS end the stream
+		http1  string   // the same fields on HTTP/1.1, when it has them
+		status string
+	}{
+		{"two different content-length", []string{":authority", "h", "content-length", "5", "content-length", "100"}, "hello",
+			"Host: h\r\nContent-Length: 5\r\nContent-Length: 100\r\n", "400"},
+		{"the same content-length twice", []string{":authority", "h", "content-length", "5", "content-length", "5"}, "hello",
+			"Host: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n", "200"},
+		// With a body, net/http would reset the stream for the body's length.
+		{"a content-length that is not a number", []string{":authority", "h", "content-length", "5x"}, "",
+			"Host: h\r\nContent-Length: 5x\r\n", "400"},
+		{"two host without :authority", []string{"host", "a.example", "host", "b.example"}, "hello",
+			"Host: a.example\r\nHost: b.example\r\nContent-Length: 5\r\n", "400"},
+		{"the same host twice without :authority", []string{"host", "a.example", "host", "a.example"}, "hello",
+			"Host: a.example\r\nHost: a.example\r\nContent-Length: 5\r\n", "400"},
+		{":authority and another host", []string{":authority", "a.example", "host", "b.example"}, "hello", "", "400"},
+		{":authority and another port in host", []string{":authority", "a.example", "host", "a.example:8443"}, "hello", "", "400"},
+		{":authority and the same host, normalized", []string{":authority", "a.example", "host", "A.Example:443"}, "hello", "", "200"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name+": "+tc.status, func(t *testing.T) {
+			path := "/served"
+			if tc.status != "200" {
+				path = "/refused"
+			}
+			id := uint32(2*i + 1)
+			raw.headers(id, tc.body == "", append([]string{":method", "POST", ":scheme", "https", ":path", path}, tc.fields...)...)
+			if tc.body != "" {
+				if err := raw.fr.WriteData(id, true, []byte(tc.body)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := raw.statuses(id)[id]; got != tc.status {
+				t.Errorf("HTTP/2: got %s; want %s", got, tc.status)
+			}
+			if tc.http1 == "" {
+				return
+			}
+			resp, _ := h1OverTLS(t, s, cert, "POST "+path+" HTTP/1.1\r\n"+tc.http1+"Connection: close\r\n\r\n"+tc.body)
+			if got := strconv.Itoa(resp.StatusCode); got != tc.status {
+				t.Errorf("HTTP/1.1: got %s; want %s", got, tc.status)
+			}
+		})
+	}
+	if seen := h2Seen(t, s, tlsClient(false, cert)); slices.Contains(seen, "/refused") {
+		t.Errorf("the app saw refused requests: %q", seen)
+	}
+}
+
+// A header block that does not end within --header-timeout ends its
+// connection, as a request head that does not does on HTTP/1, also while
+// another stream keeps the connection busy. It used to hold the
+// connection until --keep-alive, or for as long as the other stream ran.
+// A block that ends in time does not limit the connection after it.
+func TestH2HeaderBlockWithinHeaderTimeout(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "header-timeout")
+	const headerTimeout = 2 * time.Second
+	s := startH2(t, cert, "--header-timeout", "2", "--keep-alive", "60")
+	get := []string{":method", "GET", ":scheme", "https", ":authority", "h", ":path", "/in-pieces"}
+	// ended reads raw until the server ends the connection, and says how
+	// long after since that was.
+	ended := func(t *testing.T, raw *h2Conn, since time.Time) time.Duration {
+		t.Helper()
+		raw.c.SetDeadline(time.Now().Add(15 * time.Second))
+		for {
+			if _, err := raw.fr.ReadFrame(); err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					t.Fatalf("the connection is still open after %v", time.Since(since))
+				}
+				return time.Since(since)
+			}
+		}
+	}
+
+	t.Run("HEADERS without END_HEADERS, then nothing", func(t *testing.T) {
+		raw := dialH2(t, s, cert)
+		sent := time.Now()
+		if err := raw.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: raw.block(get...), EndStream: true}); err != nil {
+			t.Fatal(err)
+		}
+		if d := ended(t, raw, sent); d < headerTimeout {
+			t.Errorf("ended after %v, before --header-timeout", d)
+		}
+	})
+	t.Run("a CONTINUATION without END_HEADERS, while a body stalls on another stream", func(t *testing.T) {
+		raw := dialH2(t, s, cert)
+		raw.request(1, "POST", "/stalled", false, "content-length", "1000")
+		sent := time.Now()
+		block := raw.block(get...)
+		err := raw.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: block[:5], EndStream: true})
+		if err == nil {
+			err = raw.fr.WriteContinuation(3, false, block[5:])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := ended(t, raw, sent); d < headerTimeout {
+			t.Errorf("ended after %v, before --header-timeout", d)
+		}
+	})
+	t.Run("a block in pieces within the timeout, then another request after it", func(t *testing.T) {
+		raw := dialH2(t, s, cert)
+		block := raw.block(get...)
+		if err := raw.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block[:5], EndStream: true}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(headerTimeout / 2)
+		if err := raw.fr.WriteContinuation(1, true, block[5:]); err != nil {
+			t.Fatal(err)
+		}
+		if got := raw.statuses(1)[1]; got != "200" {
+			t.Fatalf("the request in pieces got %s; want 200", got)
+		}
+		time.Sleep(headerTimeout + time.Second)
+		raw.request(3, "GET", "/later", true)
+		if got := raw.statuses(3)[3]; got != "200" {
+			t.Errorf("a request %v later got %s; want 200", headerTimeout+time.Second, got)
+		}
+	})
+}
+
+// A header list over the limits gets wsgo's 431 on HTTP/2 as on HTTP/1.1:
+// the plain-text body, the Server header, a warning naming the flag to
+// raise, a count in wsgo_requests_total. This list (250 fields of 4000
+// bytes) used to get net/http's own HTML page, unlogged and uncounted:
+// it is longer than the header list size net/http advertised.
+func TestH2HeaderListOverTheLimitsGetsWsgos431(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "431")
+	s := withMetrics(t, startH2(t, cert, "--metrics-bind", "127.0.0.1:0"))
+	fields := []string{":method", "GET", ":scheme", "https", ":authority", "h", ":path", "/many-fields"}
+	for i := range 250 {
+		fields = append(fields, fmt.Sprintf("x-f%d", i), strings.Repeat("v", 4000))
+	}
+	raw := dialH2(t, s.server, cert)
+	// In one frame: net/http ends the connection at a CONTINUATION that
+	// follows a list it has cut.
+	block := raw.block(fields...)
+	if max := raw.maxFrameSize(); uint32(len(block)) > max {
+		t.Fatalf("a block of %d bytes; the server takes frames of %d", len(block), max)
+	}
+	if err := raw.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block, EndStream: true, EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+	header, body := raw.response(1)
+	want := map[string]string{":status": "431", "content-type": "text/plain; charset=utf-8", "server": "wsgo"}
+	for name, value := range want {
+		if header[name] != value {
+			t.Errorf("%s: %q; want %q", name, header[name], value)
+		}
+	}
+	if body != "Request Header Fields Too Large\n" {
+		t.Errorf("body %q; want \"Request Header Fields Too Large\\n\"", body)
+	}
+	if !s.waitLog(`\[WARNING\] wsgo: request refused status=431 why="more than --limit-request-fields \(100\) header fields; raise the flag`, 10*time.Second) {
+		t.Errorf("no warning naming --limit-request-fields:\n%s", s.logs.String())
+	}
+	if sc, ok := s.eventually(func(sc scrape) bool { return sc.sum("wsgo_requests_total", "code", "4xx") == 1 }); !ok {
+		t.Errorf("wsgo_requests_total{code=\"4xx\"} = %v; want 1", sc.sum("wsgo_requests_total", "code", "4xx"))
+	}
+	if seen := h2Seen(t, s.server, tlsClient(false, cert)); len(seen) != 0 {
+		t.Errorf("the app saw %q", seen)
+	}
+}
+
+// Each connection the HTTP/2 layer ends on a connection error (a GOAWAY
+// with an error code) is counted, also when net/http names no error: a
+// CONTINUATION flood, a header block that does not decode, a frame over
+// the size the server advertised. These used to be counted nowhere.
+func TestH2ConnectionErrorsAreCounted(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "goaway")
+	s := withMetrics(t, startH2(t, cert, "--metrics-bind", "127.0.0.1:0"))
+	get := []string{":method", "GET", ":scheme", "https", ":authority", "h", ":path", "/flood"}
+	tests := []struct {
+		name string
+		send func(raw *h2Conn) error
+		code http2.ErrCode
+	}{
+		{"a CONTINUATION flood", func(raw *h2Conn) error {
+			raw.maxFrameSize() // the server's SETTINGS, answered before the flood takes the framer
+			if err := raw.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: raw.block(get...), EndStream: true}); err != nil {
+				return err
+			}
+			// New fields in each frame, until the server stops reading.
+			go func() {
+				for i := range 10000 {
+					var fields []string
+					for j := range 100 {
+						fields = append(fields, fmt.Sprintf("x-c%d-%d", i, j), strings.Repeat("v", 40))
+					}
+					if raw.fr.WriteContinuation(1, false, raw.block(fields...)) != nil {
+						return
+					}
+				}
+			}()
+			return nil
+		}, http2.ErrCodeProtocol},
+		{"a header block that does not decode", func(raw *h2Conn) error {
+			// An indexed field of index 0, which does not exist (RFC 7541 6.1).
+			return raw.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0x80}, EndStream: true, EndHeaders: true})
+		}, http2.ErrCodeCompression},
+		{"a frame over SETTINGS_MAX_FRAME_SIZE", func(raw *h2Conn) error {
+			length := raw.maxFrameSize() + 1
+			_, err := raw.c.Write([]byte{byte(length >> 16), byte(length >> 8), byte(length), byte(http2.FrameData), 0, 0, 0, 0, 1})
+			return err
+		}, http2.ErrCodeFrameSize},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+": "+tc.code.String(), func(t *testing.T) {
+			raw := dialH2(t, s.server, cert)
+			if err := tc.send(raw); err != nil {
+				t.Fatal(err)
+			}
+			if got := raw.goAway(); got != tc.code {
+				t.Errorf("GOAWAY %v; want %v", got, tc.code)
+			}
+		})
+	}
+	counted := func(sc scrape) bool {
+		for _, tc := range tests {
+			if sc.sum("wsgo_http2_connection_errors_total", "code", tc.code.String()) != 1 {
+				return false
+			}
+		}
+		return true
+	}
+	if sc, ok := s.eventually(counted); !ok {
+		t.Errorf("wsgo_http2_connection_errors_total: %v; want 1 of each code", sc["wsgo_http2_connection_errors_total"])
 	}
 }

@@ -26,6 +26,13 @@ import (
 // reason phrase, which HTTP/2 does not have, so HTTP/2 is net/http's: one
 // http.Server, started with the first such connection, is handed each of
 // them and calls serveH2 for each request.
+//
+// It is handed each as an h2Conn, which watches its frames, and so as
+// h2c: net/http takes a TLS connection for one only as a *tls.Conn, which
+// it reads itself. The scheme then comes from the connection's context,
+// and net/http's HTTP/2 checks of the TLS session (RFC 9113 9.2) are not
+// made: the listeners take TLS 1.2 or later, and Go picks an AEAD cipher
+// suite whenever the client offers one, as an HTTP/2 client must.
 type h2front struct {
 	mu     sync.Mutex
 	hs     *http.Server // nil until the first HTTP/2 connection
@@ -48,19 +55,21 @@ func (f *h2front) serve(s *Server, c net.Conn) {
 		only.SetHTTP2(true)
 		only.SetUnencryptedHTTP2(true)
 		f.hs = &http.Server{
-			Protocols:      &only,
-			Handler:        http.HandlerFunc(s.serveH2),
-			IdleTimeout:    s.keepAlive,
-			MaxHeaderBytes: s.limits.headCap(),
-			HTTP2:          &http.HTTP2Config{WriteByteTimeout: s.stallTimeout, CountError: s.h2Error},
-			BaseContext:    func(net.Listener) context.Context { return s.ctx },
-			ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+			Protocols:         &only,
+			Handler:           http.HandlerFunc(s.serveH2),
+			IdleTimeout:       s.keepAlive,
+			ReadHeaderTimeout: s.headerTimeout,             // the wait for a TLS client's preface
+			MaxHeaderBytes:    s.limits.h2HeaderListSize(), // net/http adds 320 bytes
+			HTTP2:             &http.HTTP2Config{WriteByteTimeout: s.stallTimeout, CountError: s.h2Error},
+			BaseContext:       func(net.Listener) context.Context { return s.ctx },
+			ConnContext:       h2ConnContext,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		}
 		go f.hs.Serve(f.ln)
 	}
 	ln := f.ln
 	f.mu.Unlock()
-	ln.give(c)
+	ln.give(newH2Conn(s, c))
 }
 
 // h2Error records an error net/http's HTTP/2 server met, most often a
@@ -156,8 +165,9 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 		remote:        hr.RemoteAddr,
 	}
 	body := &h2body{r: capBody(hr.Body, s.limits.body), rc: res.rc, stall: s.stallTimeout, res: res}
-	req := h2Request(hr, body)
-	status, why := h2RequestError(hr)
+	scheme := h2Scheme(hr)
+	req := h2Request(hr, scheme, body)
+	status, why := h2RequestError(hr, scheme)
 	if status == 0 {
 		status, why = s.limits.h2Status(hr)
 	}
@@ -172,7 +182,9 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 
 // h2RequestError refuses what HTTP/1 refuses in a request head (head.go)
 // and net/http lets through on HTTP/2; 0 when the request is fine.
-func h2RequestError(hr *http.Request) (int, string) {
+// net/http reads the first of several content-length or host fields.
+func h2RequestError(hr *http.Request, scheme string) (int, string) {
+	hosts := hr.Header["Host"]
 	switch t := hr.RequestURI; {
 	case !validToken(hr.Method):
 		return http.StatusBadRequest, "invalid method"
@@ -188,8 +200,39 @@ func h2RequestError(hr *http.Request) (int, string) {
 		return http.StatusBadRequest, "request without :authority or Host"
 	case !validHost(hr.Host): // net/http checks only its characters
 		return http.StatusBadRequest, "malformed :authority or Host"
+	case len(hosts) > 1:
+		return http.StatusBadRequest, "more than one host field"
+	case len(hosts) == 1 && !sameAuthority(hosts[0], hr.Host, scheme):
+		// A malformed request, RFC 9113 8.3.1 (without :authority, hr.Host is the host field).
+		return http.StatusBadRequest, "host field differs from :authority"
+	case !agreedLength(hr.Header["Content-Length"]):
+		return http.StatusBadRequest, "invalid or conflicting content-length"
 	}
 	return 0, ""
+}
+
+// sameAuthority reports whether two authorities name the same host and
+// port once normalized for their scheme (RFC 3986 6.2.3): the host's
+// case does not count, nor a port left out for the scheme's default.
+func sameAuthority(a, b, scheme string) bool {
+	aName, aPort := splitHost(a, schemePort(scheme))
+	bName, bPort := splitHost(b, schemePort(scheme))
+	return strings.EqualFold(aName, bName) && aPort == bPort
+}
+
+// agreedLength reports whether content-length values (none or any number)
+// are one valid length, as HTTP/1 requires (head.go): equal duplicates
+// pass.
+func agreedLength(values []string) bool {
+	first := int64(-1)
+	for _, v := range values {
+		n, ok := parseLength(v)
+		if !ok || first >= 0 && n != first {
+			return false
+		}
+		first = n
+	}
+	return true
 }
 
 // h2Peer is the client's address of an HTTP/2 request.
@@ -202,12 +245,8 @@ func h2Peer(hr *http.Request) net.Addr {
 }
 
 // h2Request makes the contract's request of an HTTP/2 one.
-func h2Request(hr *http.Request, body io.Reader) *wsgi.Request {
+func h2Request(hr *http.Request, scheme string, body io.Reader) *wsgi.Request {
 	path, query := splitTarget(hr.RequestURI)
-	scheme := "http" // h2c
-	if hr.TLS != nil {
-		scheme = "https"
-	}
 	req := &wsgi.Request{
 		ID:               lastID.Add(1),
 		Method:           hr.Method,

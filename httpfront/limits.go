@@ -33,11 +33,18 @@ type limits struct {
 	body      int64 // bytes of the body; 0: no limit
 }
 
-// headCap is the most bytes a head within the limits can take, with its
-// line ends and the empty line that ends it: HTTP/2's bound on a header
-// list (the HTTP/1 head is checked line by line as it arrives).
-func (l limits) headCap() int {
-	return l.line + 2 + l.fields*(l.fieldSize+2) + 2
+// h2HeaderListSize bounds an HTTP/2 header list, as counted for
+// SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 6.5.2: each field's name and
+// value and 32 bytes). net/http answers a longer list itself, with a 431
+// page of its own, and ends the connection if more of it comes; so the
+// bound is twice what a list within the limits can take, and wsgo's own
+// check (h2Status) answers any list up to twice over them, with its
+// warning and count, as the HTTP/1 head is checked line by line.
+func (l limits) h2HeaderListSize() int {
+	// Within the limits: the method and target (line), the fields, and
+	// per field (and per pseudo-field) 32 bytes, a name and :scheme's value.
+	within := l.line + l.fields*l.fieldSize + (l.fields+4)*64
+	return 2 * within
 }
 
 func (l limits) lineWhy() string {

@@ -18,6 +18,7 @@ type Metrics struct {
 	byClass  *promtext.CounterVec
 	classes  [6]*promtext.Counter // 1xx..5xx at status/100, looked up once
 	h2Errors *promtext.CounterVec
+	h2Conns  *promtext.CounterVec // connection errors, by code
 }
 
 // latencyBuckets are the histogram's upper bounds in seconds, from half a
@@ -36,6 +37,8 @@ func NewMetrics(reg *promtext.Registry) *Metrics {
 			"Requests answered, by status class (code: 1xx to 5xx; none: the client left before a response began).", "code"),
 		h2Errors: reg.CounterVec("wsgo_http2_protocol_errors_total",
 			"HTTP/2 frames and streams refused by the protocol layer before a request reached wsgo (type: net/http's name of the error).", "type"),
+		h2Conns: reg.CounterVec("wsgo_http2_connection_errors_total",
+			"HTTP/2 connections ended on a connection error, whatever the error (code: the GOAWAY's error code).", "code"),
 	}
 	for c := 1; c < len(m.classes); c++ {
 		m.classes[c] = m.byClass.With(statusClass(c * 100))
@@ -60,6 +63,14 @@ func (m *Metrics) end() {
 func (m *Metrics) h2Error(errType string) {
 	if m != nil {
 		m.h2Errors.With(errType).Inc()
+	}
+}
+
+// h2ConnectionError counts an HTTP/2 connection ended with a GOAWAY of
+// error code code (h2conn.go).
+func (m *Metrics) h2ConnectionError(code string) {
+	if m != nil {
+		m.h2Conns.With(code).Inc()
 	}
 }
 
