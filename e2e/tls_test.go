@@ -515,3 +515,25 @@ func TestTLSServesAClientOfferingOnlyHTTP10(t *testing.T) {
 		t.Errorf("got %q; want the app's 200 to the HTTP/1.0 request", got)
 	}
 }
+
+// RFC 9113 9.2.2: HTTP/2 over TLS 1.2 needs an ephemeral key exchange and
+// an AEAD cipher; a client offering only CBC suites is refused.
+func TestTLS12OffersOnlyAEADSuites(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "suites")
+	s := startTLS(t, cert)
+	cbc := &tls.Config{RootCAs: certPool(cert), MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA}}
+	if c, err := tls.Dial("tcp", s.Addr, cbc); err == nil {
+		c.Close()
+		t.Errorf("a TLS 1.2 handshake with CBC suites only succeeded (%s)", tls.CipherSuiteName(c.ConnectionState().CipherSuite))
+	}
+	gcm := &tls.Config{RootCAs: certPool(cert), MaxVersion: tls.VersionTLS12, NextProtos: []string{"h2"}}
+	c, err := tls.Dial("tcp", s.Addr, gcm)
+	if err != nil {
+		t.Fatalf("a TLS 1.2 handshake offering Go's default suites: %v", err)
+	}
+	defer c.Close()
+	if st := c.ConnectionState(); st.NegotiatedProtocol != "h2" || !strings.Contains(tls.CipherSuiteName(st.CipherSuite), "_GCM_") && !strings.Contains(tls.CipherSuiteName(st.CipherSuite), "CHACHA20") {
+		t.Errorf("negotiated %q with %s; want h2 with an AEAD suite", st.NegotiatedProtocol, tls.CipherSuiteName(st.CipherSuite))
+	}
+}

@@ -31,8 +31,8 @@ import (
 // h2c: net/http takes a TLS connection for one only as a *tls.Conn, which
 // it reads itself. The scheme then comes from the connection's context,
 // and net/http's HTTP/2 checks of the TLS session (RFC 9113 9.2) are not
-// made: the listeners take TLS 1.2 or later, and Go picks an AEAD cipher
-// suite whenever the client offers one, as an HTTP/2 client must.
+// made: the listeners take TLS 1.2 or later with AEAD cipher suites only
+// (tls.go).
 type h2front struct {
 	mu     sync.Mutex
 	hs     *http.Server // nil until the first HTTP/2 connection

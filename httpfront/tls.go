@@ -63,6 +63,14 @@ func (c *Certs) Expires() time.Time { return c.current.Load().Leaf.NotAfter }
 func (c *Certs) Config() *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
+		// TLS 1.2 with forward secrecy and AEAD only: what RFC 9113 9.2.2
+		// requires of HTTP/2, which net/http no longer checks, as wsgo
+		// hands it HTTP/2 as h2c (h2conn.go). TLS 1.3's are all such.
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		},
 		// http/1.0 too: a client that offers only it (curl --http1.0)
 		// would otherwise get a no_application_protocol alert.
 		NextProtos: []string{"h2", "http/1.1", "http/1.0"},
