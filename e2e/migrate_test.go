@@ -55,6 +55,11 @@ func TestForeignFlagsAreUsageErrorsThatSayWhatToDo(t *testing.T) {
 		{[]string{"run", "--capture-output", app}, "unknown flag --capture-output: the app's print() and sys.stderr already go to wsgo's standard output and standard error"},
 		{[]string{"run", "--reuse-port", app}, "unknown flag --reuse-port: not needed: only wsgo's master listens"},
 		{[]string{"run", "--name", "foo", app}, "unknown flag --name: wsgo does not rename its processes"},
+		{[]string{"run", "--uid", "www", app}, "unknown flag --uid: uWSGI's --uid is --user in wsgo"},
+		{[]string{"run", "--gid", "www", app}, "unknown flag --gid: uWSGI's --gid is --group in wsgo"},
+		{[]string{"run", "--lazy-apps", app}, "unknown flag --lazy-apps: always so: each wsgo worker imports the app itself"},
+		{[]string{"run", "--py-autoreload", "1", app}, "unknown flag --py-autoreload: uWSGI's --py-autoreload is --reload in wsgo"},
+		{[]string{"run", "--ini", "uwsgi.ini"}, "unknown flag --ini: wsgo does not read uWSGI's ini files: give their settings as wsgo's flags"},
 		{[]string{"run", "--threads", "many", app}, `wsgo run: invalid value "many" for flag --threads`},
 		{[]string{"serve", app}, `wsgo: unknown command "serve"`},
 		{[]string{"rn", app}, "did you mean `wsgo run`?"},
@@ -69,6 +74,116 @@ func TestForeignFlagsAreUsageErrorsThatSayWhatToDo(t *testing.T) {
 				t.Errorf("%d lines; a usage error is a short message, not the help:\n%s", n, out)
 			}
 		})
+	}
+}
+
+// exitIn runs the binary with exactly ARGS in dir and waits up to 10 s
+// for its exit; it returns the exit code and output.
+func exitIn(t *testing.T, dir string, args ...string) (int, string) {
+	t.Helper()
+	s := launchProgramIn(t, dir, nil, binary, args...)
+	code, ok := s.wait(10 * time.Second)
+	if !ok {
+		t.Fatalf("wsgo %s did not exit within 10 s; output:\n%s", strings.Join(args, " "), s.logs.String())
+	}
+	return code, s.logs.String()
+}
+
+// An ini file given as the TARGET, uWSGI's or PasteDeploy's, says what
+// to give instead.
+func TestIniTargetsSayWhatToDoInstead(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "uwsgi.ini"), "[uwsgi]\nmodule = mysite.wsgi\nhttp = :8000\n")
+	writeFile(t, filepath.Join(dir, "development.ini"), "[app:main]\nuse = egg:my-project\n\n[server:main]\nuse = egg:waitress#main\n")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "uwsgi.ini"}, "wsgo run: uwsgi.ini: wsgo does not read uWSGI's ini files: give their settings as wsgo's flags, " +
+			"`module =` or `wsgi-file =` as the TARGET (each uWSGI flag wsgo does not take says what to give instead; docs/migrating.md has the table)\n"},
+		{[]string{"run", "development.ini"}, "wsgo run: development.ini: wsgo does not read PasteDeploy's ini files: serve its app factory as a TARGET, " +
+			"`wsgo run my_project:main({})` (it gets no settings from the file then), or serve a module that loads the file: " +
+			`application = paste.deploy.loadapp("config:` + filepath.Join(dir, "development.ini") + `")` + "\n"},
+		{[]string{"check", "development.ini"}, "wsgo check: development.ini: wsgo does not read PasteDeploy's ini files"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			if code, out := exitIn(t, dir, tc.args...); code != 2 || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d; want 2 and %q in:\n%s", code, tc.want, out)
+			}
+		})
+	}
+}
+
+// djangoManagePy is the manage.py of Django's startproject mysite.
+const djangoManagePy = `#!/usr/bin/env python
+"""Django's command-line utility for administrative tasks."""
+import os
+import sys
+
+
+def main():
+    """Run administrative tasks."""
+    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')
+    try:
+        from django.core.management import execute_from_command_line
+    except ImportError as exc:
+        raise ImportError(
+            "Couldn't import Django. Are you sure it's installed and "
+            "available on your PYTHONPATH environment variable? Did you "
+            "forget to activate a virtual environment?"
+        ) from exc
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == '__main__':
+    main()
+`
+
+// Django's habits, manage.py's commands, runserver and its address, and
+// manage.py as the TARGET, say what to type instead; and what they say
+// to serve is served.
+func TestDjangoHabitsSayWhatToTypeInstead(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "manage.py"), djangoManagePy)
+	writeFile(t, filepath.Join(dir, "mysite", "__init__.py"), "")
+	writeFile(t, filepath.Join(dir, "mysite", "wsgi.py"), `
+def application(environ, start_response):  # as get_wsgi_application() would serve
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"mysite"]
+`)
+	runserver := "wsgo run: runserver is Django's development server; wsgo serves the project's WSGI module instead, " +
+		"and --reload restarts it on a save as runserver does: "
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"manage.py", "migrate"}, 2,
+			"wsgo: unknown command \"manage.py\"; to run manage.py as python3 would: `wsgo python manage.py migrate`\n"},
+		{[]string{"run", "manage.py", "migrate"}, 2,
+			"wsgo run: give one TARGET: wsgo serves one app and passes it no arguments; to run manage.py as python3 would: `wsgo python manage.py migrate`\n"},
+		{[]string{"run", "manage.py", "runserver"}, 2,
+			runserver + "`wsgo run mysite.wsgi --reload` (`wsgo python manage.py COMMAND` runs its other commands)\n"},
+		{[]string{"run", "manage.py", "runserver", "0:8000"}, 2,
+			runserver + "`wsgo run mysite.wsgi --reload --bind 0.0.0.0:8000` (`wsgo python manage.py COMMAND` runs its other commands)\n"},
+		{[]string{"run", "mysite.wsgi", "127.0.0.1:8000"}, 2,
+			"wsgo run: give the address with --bind: `wsgo run mysite.wsgi --bind 127.0.0.1:8000`\n"},
+		{[]string{"run", "manage.py", "--bind", "127.0.0.1:0"}, 4,
+			"wsgo: manage.py is Django's command-line utility, not a WSGI app: serve the project's WSGI module, `wsgo run mysite.wsgi` " +
+				"(--reload restarts it on a save, as runserver does); `wsgo python manage.py COMMAND` runs its commands\n"},
+		{[]string{"check", filepath.Join(dir, "manage.py")}, 4,
+			"wsgo: " + filepath.Join(dir, "manage.py") + " is Django's command-line utility, not a WSGI app: serve the project's WSGI module, " +
+				"`wsgo run --chdir " + dir + " mysite.wsgi` (--reload restarts it on a save, as runserver does); `wsgo python " +
+				filepath.Join(dir, "manage.py") + " COMMAND` runs its commands\n"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			if code, out := exitIn(t, dir, tc.args...); code != tc.code || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d; want %d and %q in:\n%s", code, tc.code, tc.want, out)
+			}
+		})
+	}
+	if _, body := startIn(t, dir, "mysite.wsgi").get("/"); body != "mysite" {
+		t.Errorf("wsgo run mysite.wsgi: %q; want the project's app", body)
 	}
 }
 

@@ -317,6 +317,33 @@ def application(environ, start_response):
 	s.awaitResponse("/lazy", 200, "views v2")
 }
 
+// A save right after a request imported a module (before wsgo watches
+// it: Django imports its views on the first request) reloads the app.
+func TestReloadSeesASaveRightAfterALazyImport(t *testing.T) {
+	app := writeApp(t, "app.py", `
+def application(environ, start_response):
+    from pkg import views
+    start_response("200 OK", [])
+    return [views.NAME.encode()]
+`)
+	dir := filepath.Dir(app)
+	views := filepath.Join(dir, "pkg", "views.py")
+	writeFile(t, filepath.Join(dir, "pkg", "__init__.py"), "")
+	writeFile(t, views, `NAME = "views v1"`)
+
+	s := start(t, nil, app, "--reload")
+	if _, body := s.get("/"); body != "views v1" {
+		t.Fatalf("first request: %q; want views v1", body)
+	}
+	saved := time.Now()
+	save(t, views, `NAME = "views v2"`)
+	s.awaitResponse("/", 200, "views v2")
+	if d := time.Since(saved); d > 5*time.Second {
+		t.Errorf("the new view came %v after the save; want within 5 s", d)
+	}
+	s.expectReloadsOnlyFor(views)
+}
+
 // A unix socket survives the reload and is removed at the stop.
 func TestReloadOnAUnixSocket(t *testing.T) {
 	app := writeApp(t, "app.py", reloadAppSource("v1"))

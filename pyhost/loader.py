@@ -402,6 +402,8 @@ def _load(target, chdir, pythonpath, virtualenv):
         app, name = ns["application"], "application"
     elif "app" in ns:
         app, name = ns["app"], "app"
+    elif is_file and _django_settings(path):
+        raise LoadError(_not_an_app_but_manage_py(where, path, chdir))
     else:
         raise LoadError("wsgo: found no WSGI app in %s: it defines neither 'application' nor 'app'. "
                         "Callables defined there: %s. Name the app as %s:NAME"
@@ -418,6 +420,39 @@ def _load(target, chdir, pythonpath, virtualenv):
                         % (where, name, name, problem, name, where, name))
     desc = "%s:%s" % (where, expr or name) if expr or server is None else "%s (%s)" % (where, name)
     return app, desc, bind
+
+
+def _django_settings(path):
+    """The settings module that a Django manage.py at path sets, or None."""
+    import re
+
+    with open(path, "rb") as f:
+        m = re.search(rb"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""", f.read())
+    return m and m.group(1).decode()
+
+
+def _django_wsgi_module(path):
+    """The WSGI module of the Django project whose manage.py is at path:
+    where startproject puts it, beside the settings module (mysite.settings:
+    mysite.wsgi), if that file is there; else None. internal/config's
+    djangoWSGIModule is the same for `wsgo run manage.py runserver`."""
+    package = _django_settings(path).split(".")[:-1]
+    if "settings" in package:  # a settings package: config.settings.local
+        package = package[:package.index("settings")]
+    if not os.path.isfile(os.path.join(os.path.dirname(path), *package, "wsgi.py")):
+        return None
+    return ".".join(package + ["wsgi"])
+
+
+def _not_an_app_but_manage_py(where, path, chdir):
+    """What to do when the TARGET is Django's manage.py."""
+    command = "wsgo run "
+    if chdir or os.path.dirname(where):
+        command += "--chdir %s " % os.path.dirname(path)
+    command += _django_wsgi_module(path) or "PROJECT.wsgi"
+    return ("wsgo: %s is Django's command-line utility, not a WSGI app: serve the project's WSGI module, "
+            "`%s` (--reload restarts it on a save, as runserver does); `wsgo python %s COMMAND` runs its commands"
+            % (where, command, path if chdir else where))
 
 
 def _arity_problem(app):

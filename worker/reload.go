@@ -33,7 +33,8 @@ const (
 // refreshAfter is how long after a request the watched files are brought
 // up to date with the modules the app imported while serving (Django
 // imports its views on the first request); requests meanwhile share the
-// refresh.
+// refresh. A module saved in between is not missed: the watcher counts a
+// file modified since the worker started as changed.
 const refreshAfter = time.Second
 
 // reloader watches the app's source files for --reload.
@@ -47,8 +48,9 @@ type reloader struct {
 // withReload returns the app to serve and, under --reload, its reloader.
 // Without --reload it changes nothing: a load error stays an error. Under
 // --reload, an app that failed to import is served by pyhost.BrokenApp
-// while its files are watched for the save that fixes it.
-func withReload(o *config.Options, log *slog.Logger, host *pyhost.Host, loadErr error) (wsgi.App, *reloader, error) {
+// while its files are watched for the save that fixes it. started is
+// when the worker started, before it read any of the app's files.
+func withReload(o *config.Options, log *slog.Logger, started time.Time, host *pyhost.Host, loadErr error) (wsgi.App, *reloader, error) {
 	if !o.Reload {
 		return host, nil, loadErr
 	}
@@ -64,7 +66,7 @@ func withReload(o *config.Options, log *slog.Logger, host *pyhost.Host, loadErr 
 	} else {
 		files = host.SourceFiles()
 	}
-	w, err := watch.New(files, o.ReloadExtraFiles, log)
+	w, err := watch.New(started, files, o.ReloadExtraFiles, log)
 	if err != nil {
 		return nil, nil, exitcode.Errorf(exitcode.Failure, "%s", err.Error())
 	}

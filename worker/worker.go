@@ -26,6 +26,7 @@ import (
 // Run is a worker process: it imports the app, says so, and serves the
 // connections the master lends it until told to stop.
 func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
+	started := time.Now()
 	// The master decides: a terminal's Ctrl-C, Ctrl-\ or hang-up reaches
 	// the whole process group, and must not stop workers behind the
 	// master's back. SIGINT, SIGQUIT and SIGHUP are caught and dropped (Notify never blocks on a
@@ -60,7 +61,7 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		OnStuck:    func() { link.Recycle(handoff.WhyStuck, "a Python thread stays stuck in a request that timed out") },
 	})
 	close(imported)
-	app, reload, err := withReload(o, logger, host, err)
+	app, reload, err := withReload(o, logger, started, host, err)
 	if err != nil {
 		var exit *exitcode.Error
 		if errors.As(err, &exit) {

@@ -42,8 +42,8 @@ func Interspersed(args []string) ([]string, error) {
 		msg := fmt.Sprintf("wsgo: unknown command %q", cmd)
 		if s := suggest(cmd, Commands); s != "" {
 			msg += fmt.Sprintf("; did you mean `wsgo %s`?", s)
-		} else if strings.HasSuffix(cmd, ".py") || strings.Contains(cmd, ":") {
-			msg += fmt.Sprintf("; to serve it: `wsgo run %s`", cmd)
+		} else if hint := commandInstead(args[1:]); hint != "" {
+			msg += "; " + hint
 		}
 		return nil, usage(msg + "\nCommands: " + strings.Join(Commands, ", ") + ". Run `wsgo --help` for more.")
 	}
@@ -97,7 +97,7 @@ func unknownFlag(cmd, given, name string, known map[string]string) error {
 	msg := fmt.Sprintf("wsgo %s: unknown flag %s", cmd, given)
 	hint, ok := gunicornFlagsInstead[name]
 	if !ok {
-		hint, ok = uwsgiFlags[name]
+		hint, ok = uwsgiFlagsInstead[name]
 	}
 	if ok {
 		msg += ": " + hint
@@ -148,23 +148,6 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
-}
-
-// uwsgiFlags are uWSGI's flags that wsgo does not take under that name,
-// with what to do instead. Its flags that wsgo has are aliases of wsgo's
-// own (flags.go); gunicorn's are in gunicorn.go.
-var uwsgiFlags = map[string]string{
-	"http":               "uWSGI's --http is --bind in wsgo (e.g. --bind 0.0.0.0:8000)",
-	"http-socket":        "uWSGI's --http-socket is --bind in wsgo",
-	"socket":             "wsgo speaks HTTP, not the uwsgi protocol: point the proxy at --bind over HTTP",
-	"module":             "give the module as wsgo's TARGET: `wsgo run package.module:application`",
-	"wsgi-file":          "give the file as wsgo's TARGET: `wsgo run path/to/file.py`",
-	"processes":          "uWSGI's --processes is --workers in wsgo",
-	"master":             "wsgo always runs a master process: leave it out",
-	"enable-threads":     "Python threads always work in wsgo: leave it out",
-	"harakiri":           "uWSGI's --harakiri is --timeout in wsgo",
-	"max-requests-delta": "uWSGI's --max-requests-delta is --max-requests-jitter in wsgo",
-	"static-map":         "uWSGI's --static-map /url=dir is --static /url=dir in wsgo",
 }
 
 // UsageError is urfave/cli's complaint about a flag's value, said as wsgo

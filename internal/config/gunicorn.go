@@ -16,8 +16,7 @@ import (
 // WEB_CONCURRENCY.
 func (o *Options) parseGunicorn(c *given) error {
 	if c.Bool("daemon") {
-		return usage("wsgo run: " + c.name("daemon") + " is refused: wsgo stays in the foreground so that its supervisor sees it; " +
-			"run it under systemd (examples/systemd), in a container, or detach it yourself with `setsid -f wsgo run …`")
+		return usage("wsgo run: " + c.name("daemon") + " is refused: " + foregroundOnly)
 	}
 	switch class := c.String("worker-class"); strings.ToLower(class[strings.LastIndexByte(class, '.')+1:]) {
 	case "":
@@ -56,6 +55,18 @@ func (o *Options) parseGunicorn(c *given) error {
 	return nil
 }
 
+// foregroundOnly is why wsgo does not daemonize, and what to do instead.
+const foregroundOnly = "wsgo stays in the foreground so that its supervisor sees it; " +
+	"run it under systemd (examples/systemd), in a container, or detach it yourself with `setsid -f wsgo run …`"
+
+// What wsgo does instead of a listen backlog and of the uwsgi protocol,
+// which gunicorn and uWSGI both have.
+const (
+	backlogInstead = "wsgo listens with the kernel's largest backlog (net.core.somaxconn: raise that sysctl for a longer queue) " +
+		"and its master accepts at once; requests waiting for a Python thread are bounded by --queue-size"
+	uwsgiProtocolInstead = "wsgo speaks HTTP, not the uwsgi protocol: point the proxy at --bind over HTTP"
+)
+
 // gunicornUnsupported are gunicorn's settings that wsgo does not take,
 // each with what to do instead in wsgo. gunicorn's flags among them are
 // usage errors saying so (unknownFlag), its setting names in a
@@ -66,8 +77,7 @@ var gunicornUnsupported = []struct {
 	flags    []string // as gunicorn's command line spells them, without dashes
 	instead  string
 }{
-	{[]string{"backlog"}, []string{"backlog"},
-		"wsgo listens with the kernel's largest backlog (net.core.somaxconn: raise that sysctl for a longer queue) and its master accepts at once; requests waiting for a Python thread are bounded by --queue-size"},
+	{[]string{"backlog"}, []string{"backlog"}, backlogInstead},
 	{[]string{"worker_connections"}, []string{"worker-connections"},
 		"wsgo holds any number of connections (a goroutine each): --workers × --threads requests run at once, and --queue-size more wait"},
 	{[]string{"reload_engine"}, []string{"reload-engine"}, "wsgo's --reload always watches with inotify: leave it out"},
@@ -109,8 +119,7 @@ var gunicornUnsupported = []struct {
 		"give wsgo's --proxy-protocol (WSGO_PROXY_PROTOCOL=true): it takes v1 and v2 headers from --forwarded-allow-ips peers"},
 	{[]string{"proxy_allow_ips"}, []string{"proxy-allow-from"},
 		"wsgo's --proxy-protocol takes the PROXY header from the peers in --forwarded-allow-ips"},
-	{[]string{"protocol", "uwsgi_allow_ips"}, []string{"protocol", "uwsgi-allow-from"},
-		"wsgo speaks HTTP, not the uwsgi protocol: point the proxy at --bind over HTTP"},
+	{[]string{"protocol", "uwsgi_allow_ips"}, []string{"protocol", "uwsgi-allow-from"}, uwsgiProtocolInstead},
 	{[]string{"ssl_version", "ciphers"}, []string{"ssl-version", "ciphers"},
 		"wsgo's TLS is Go's: TLS 1.2 and 1.3 with Go's cipher suites, not configurable"},
 	{[]string{"cert_reqs", "ca_certs"}, []string{"cert-reqs", "ca-certs"},

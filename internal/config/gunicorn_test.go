@@ -52,7 +52,14 @@ var gunicornSettingNames = strings.Fields(`wsgi_app bind backlog workers worker_
 // Every gunicorn flag is one of wsgo's, or an exit-2 error that says
 // what to do instead: never a bare "unknown flag", nor a guess.
 func TestEveryGunicornFlagIsTakenOrSaysWhatToDoInstead(t *testing.T) {
-	for _, flag := range gunicornFlags {
+	expectTakenOrInstead(t, gunicornFlags)
+}
+
+// expectTakenOrInstead checks that each flag is taken by `wsgo run`, or
+// refused with what to do instead.
+func expectTakenOrInstead(t *testing.T, flags []string) {
+	t.Helper()
+	for _, flag := range flags {
 		_, err := Interspersed([]string{"wsgo", "run", flag})
 		if err == nil {
 			continue // wsgo takes it
@@ -65,14 +72,20 @@ func TestEveryGunicornFlagIsTakenOrSaysWhatToDoInstead(t *testing.T) {
 }
 
 func TestGunicornFlagsSayWhatWsgoDoesInstead(t *testing.T) {
-	for flag, want := range map[string]string{
+	expectInstead(t, map[string]string{
 		"--statsd-host":    "--metrics-bind",
 		"--backlog":        "net.core.somaxconn",
 		"--capture-output": "print() and sys.stderr already go to wsgo's standard output and standard error",
 		"--reuse-port":     "not needed: only wsgo's master listens",
 		"--name":           "ps shows",
 		"-n":               "ps shows",
-	} {
+	})
+}
+
+// expectInstead checks that `wsgo run FLAG` says the flag's want.
+func expectInstead(t *testing.T, wants map[string]string) {
+	t.Helper()
+	for flag, want := range wants {
 		if _, err := Interspersed([]string{"wsgo", "run", flag, "x"}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v; want %q", flag, err, want)
 		}

@@ -32,11 +32,10 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 		return nil, err
 	}
 	o := &Options{Target: c.Args().First(), Notes: notes}
-	switch {
-	case c.NArg() == 0 && fileTarget != "":
+	if c.NArg() == 0 && fileTarget != "" {
 		o.Target = fileTarget
-	case c.NArg() != 1:
-		return nil, usage("wsgo run: give one TARGET, e.g. `wsgo run hello.py` or `wsgo run pkg.module:app`")
+	} else if err := checkTarget("run", c.String("chdir"), c.Args().Slice()); err != nil {
+		return nil, err
 	}
 	if o.LogLevel, err = logfmt.ParseLevel(c.String("log-level")); err != nil {
 		return nil, c.bad("log-level", c.String("log-level"), err.Error())
@@ -123,10 +122,11 @@ var leastNumbers = []struct {
 // ParseCheck reads `wsgo check`'s flags: the target and where it is;
 // commandLine is as for Parse.
 func ParseCheck(cc *cli.Context, commandLine []string) (target string, py Python, err error) {
-	if cc.NArg() != 1 {
-		return "", py, usage("wsgo check: give one TARGET, e.g. `wsgo check hello.py` or `wsgo check pkg.module:app`")
+	c := newGiven(cc, commandLine)
+	if err := checkTarget("check", c.String("chdir"), c.Args().Slice()); err != nil {
+		return "", py, err
 	}
-	py, err = parsePython(newGiven(cc, commandLine))
+	py, err = parsePython(c)
 	return cc.Args().First(), py, err
 }
 

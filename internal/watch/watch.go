@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,7 +33,9 @@ const EventsLost = "(file events lost)"
 type Watcher struct {
 	fs      *fsnotify.Watcher
 	log     *slog.Logger
+	since   time.Time // a file modified later counts as changed when it is added
 	changes chan string
+	stale   chan string   // such a file, for the event loop
 	done    chan struct{} // closed when the event loop has ended
 
 	mu     sync.Mutex
@@ -44,8 +47,12 @@ type Watcher struct {
 // New watches files (the app's source files) and extra (more files whose
 // change should reload, e.g. a config file). Paths may be relative to the
 // working directory and need not exist yet, but their directories must.
-// log receives problems of the watch itself; nil discards them.
-func New(files, extra []string, log *slog.Logger) (*Watcher, error) {
+// since is when the app began to read its files (the worker's start): a
+// file modified after it, here or when Add watches it, is a change at
+// once, as the app may have read it before the change and its directory
+// was not watched yet. log receives problems of the watch itself; nil
+// discards them.
+func New(since time.Time, files, extra []string, log *slog.Logger) (*Watcher, error) {
 	fs, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, fmt.Errorf("wsgo: --reload cannot watch files: %w", err)
@@ -56,7 +63,9 @@ func New(files, extra []string, log *slog.Logger) (*Watcher, error) {
 	w := &Watcher{
 		fs:      fs,
 		log:     log,
+		since:   since,
 		changes: make(chan string, 1),
+		stale:   make(chan string, 1),
 		done:    make(chan struct{}),
 		files:   make(map[string]bool),
 		dirs:    make(map[string]bool),
@@ -70,7 +79,8 @@ func New(files, extra []string, log *slog.Logger) (*Watcher, error) {
 }
 
 // Add watches more files, e.g. modules the app imported after it started.
-// Files already watched are skipped. After Close it does nothing.
+// Files already watched are skipped; one modified since New's since is
+// a change. After Close it does nothing.
 func (w *Watcher) Add(files []string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -93,8 +103,23 @@ func (w *Watcher) Add(files []string) error {
 			w.dirs[dir] = true
 		}
 		w.files[path] = true
+		if w.changedSince(path) {
+			select {
+			case w.stale <- path:
+			default: // one is waiting: the change is reported once anyway
+			}
+		}
 	}
 	return nil
+}
+
+// changedSince reports whether path was modified after w.since. Its
+// directory is watched already, so a later change is an event. A time
+// in the future is no edit (a clock's skew, an archive's dates): counted,
+// it would reload every new worker again.
+func (w *Watcher) changedSince(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.ModTime().After(w.since) && !fi.ModTime().After(time.Now())
 }
 
 // Changes delivers the first changed path of each burst of changes, once
@@ -126,19 +151,23 @@ func (w *Watcher) loop() {
 	quiet.Stop()
 	defer quiet.Stop()
 	first := "" // the burst's first changed path; "" when none is pending
+	changed := func(path string) {
+		if first == "" {
+			first = path
+		}
+		quiet.Reset(Debounce)
+	}
 	for {
 		select {
 		case ev, ok := <-w.fs.Events:
 			if !ok {
 				return
 			}
-			if !w.relevant(ev.Name) {
-				continue
+			if w.relevant(ev.Name) {
+				changed(ev.Name)
 			}
-			if first == "" {
-				first = ev.Name
-			}
-			quiet.Reset(Debounce)
+		case path := <-w.stale:
+			changed(path)
 		case err, ok := <-w.fs.Errors:
 			if !ok {
 				return
@@ -147,10 +176,7 @@ func (w *Watcher) loop() {
 				w.log.Warn("wsgo: --reload: watching files failed", "err", err)
 				continue
 			}
-			if first == "" {
-				first = EventsLost
-			}
-			quiet.Reset(Debounce)
+			changed(EventsLost)
 		case <-quiet.C:
 			select {
 			case w.changes <- first:

@@ -21,7 +21,7 @@ func newWatcher(t *testing.T, dir string, files []string, extra ...string) *Watc
 		write(t, p, f)
 		paths = append(paths, p)
 	}
-	w, err := New(paths, extra, nil)
+	w, err := New(time.Now(), paths, extra, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +138,38 @@ func TestAddWatchesMoreFiles(t *testing.T) {
 	}
 }
 
+// A file modified after New's since, in a directory not watched until
+// then, is a change as soon as Add watches it: the app may have read it
+// before the change. One modified before, or dated in the future (no
+// edit), is not.
+func TestAddedFileModifiedSinceIsAChange(t *testing.T) {
+	w := newWatcher(t, t.TempDir(), []string{"app.py"})
+	since := w.since
+	for _, tc := range []struct {
+		name    string
+		modTime time.Time
+		changed bool
+	}{
+		{"before.py", since.Add(-time.Second), false},
+		{"future.py", time.Now().Add(time.Hour), false},
+		{"after.py", since.Add(time.Millisecond), true},
+	} {
+		path := filepath.Join(t.TempDir(), tc.name) // a directory of its own: not watched yet
+		write(t, path, tc.name)
+		if err := os.Chtimes(path, tc.modTime, tc.modTime); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Add([]string{path}); err != nil {
+			t.Fatal(err)
+		}
+		if tc.changed {
+			expectChange(t, w, path)
+		} else {
+			expectNoChange(t, w)
+		}
+	}
+}
+
 // A burst of writes to several files (a save, a formatter, a checkout)
 // is one change, named by the burst's first file.
 func TestBurstIsOneChange(t *testing.T) {
@@ -172,7 +204,7 @@ func TestCloseEndsChanges(t *testing.T) {
 }
 
 func TestMissingDirectoryIsAnError(t *testing.T) {
-	_, err := New([]string{filepath.Join(t.TempDir(), "gone", "app.py")}, nil, nil)
+	_, err := New(time.Now(), []string{filepath.Join(t.TempDir(), "gone", "app.py")}, nil, nil)
 	if err == nil {
 		t.Fatal("watching a file in a missing directory succeeded")
 	}
