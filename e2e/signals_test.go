@@ -173,6 +173,21 @@ func TestSIGQUITStopsAtOnce(t *testing.T) {
 	}
 }
 
+// The unix socket file wsgo made is gone after a quick stop, as after a
+// graceful one.
+func TestSIGQUITRemovesTheUnixSocket(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	s := start(t, nil, writeApp(t, "app.py", secondImportHangs), "--bind", "unix:"+sock)
+	if _, err := os.Stat(sock); err != nil {
+		t.Fatalf("no socket file once started: %v", err)
+	}
+	s.cmd.Process.Signal(syscall.SIGQUIT)
+	awaitExit(t, s, 0, "stop at once on SIGQUIT")
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("the socket file outlived wsgo (%v)", err)
+	}
+}
+
 func TestGroupSIGTERMDoesNotWaitForAReplacementsImport(t *testing.T) {
 	app := writeApp(t, "app.py", secondImportHangs)
 	s := start(t, nil, app, "--graceful-timeout", "60")

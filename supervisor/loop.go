@@ -384,11 +384,13 @@ func (m *Master) stop(why string, sigs <-chan os.Signal) error {
 }
 
 // stopNow kills every worker at once (a second signal, SIGQUIT): their
-// requests in flight get 502.
+// requests in flight get 502. Closing the listeners removes the unix
+// socket files it made (a graceful stop has closed them already).
 func (m *Master) stopNow(why string) {
 	m.log.Warn(fmt.Sprintf("wsgo: %s, stopping now", why))
 	m.killAll(fmt.Sprintf("a %s said to stop now", why))
 	m.closePending()
+	m.closeListeners()
 }
 
 // errSecondSignal is the end of a graceful stop cut short.
