@@ -213,7 +213,9 @@ func TestAccessLogErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--access-log", missing},
-			"wsgo run: --access-log \"" + missing + "\": open " + missing + ": no such file or directory; give a writable file, or - for standard output"},
+			"wsgo run: --access-log \"" + missing + "\": open " + missing + ": no such file or directory; its directory does not exist; create it, or give - for standard output"},
+		{[]string{"--error-log", missing},
+			"wsgo run: --error-log \"" + missing + "\": open " + missing + ": no such file or directory; its directory does not exist; create it, or give - for standard error"},
 		{[]string{"--access-log", "-", "--access-log-format", "xml"}, `wsgo run: --access-log-format "xml": use combined or json`},
 	} {
 		code, out := cliExit(t, nil, append(append([]string{"run"}, tc.args...), app)...)

@@ -76,7 +76,7 @@ func OpenAccessLog(path string, asJSON bool, logger *slog.Logger) (*AccessLog, e
 	}
 	f, err := logfmt.OpenFile(path) // reopened on SIGUSR1
 	if err != nil {
-		return nil, fmt.Errorf("wsgo: cannot open --access-log %s: %v; give a writable file, or - for standard output", path, err)
+		return nil, fmt.Errorf("wsgo: cannot open --access-log %s: %v; %s, or give - for standard output", path, err, logfmt.FileAdvice(err))
 	}
 	a := newAccessLog(f, asJSON, false, logger)
 	a.file = f

@@ -235,7 +235,8 @@ func (o *Options) openable(c *given, name string) (string, error) {
 	created := os.IsNotExist(err)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		return "", c.bad(name, v, fmt.Sprintf("%v; give a writable file, or - for standard output", err))
+		stream := map[string]string{"error-log": "standard error", "access-log": "standard output"}[name]
+		return "", c.bad(name, v, fmt.Sprintf("%v; %s, or give - for %s", err, logfmt.FileAdvice(err), stream))
 	}
 	defer f.Close()
 	if p := o.Privileges; created && p != nil && os.Geteuid() == 0 {

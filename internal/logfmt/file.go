@@ -3,9 +3,21 @@ package logfmt
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sync"
 )
+
+// FileAdvice says what to do about err, an error opening a log file.
+func FileAdvice(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "its directory does not exist; create it"
+	case errors.Is(err, fs.ErrPermission):
+		return "let wsgo's user write to it and create files in its directory"
+	}
+	return "give a writable file"
+}
 
 // File is a log file (--error-log, --access-log) that can be reopened at
 // its path: logrotate renames it and sends SIGUSR1, and the next line
@@ -53,7 +65,7 @@ func (lf *File) Write(p []byte) (int, error) {
 func (lf *File) Reopen() error {
 	f, err := openAppend(lf.path)
 	if err != nil {
-		return fmt.Errorf("wsgo: cannot reopen the log file %s, still writing to the file it was: %w; let wsgo's user create files in its directory", lf.path, err)
+		return fmt.Errorf("wsgo: cannot reopen the log file %s, still writing to the file it was: %w; %s", lf.path, err, FileAdvice(err))
 	}
 	lf.mu.Lock()
 	old := lf.f
