@@ -56,7 +56,7 @@ def application(environ, start_response):
 // its first line, then the lines of rest (a regular expression).
 func entry(level, first, path, rest string) *regexp.Regexp {
 	return regexp.MustCompile(`\[` + level + `\] ` + regexp.QuoteMeta(first) +
-		` request=\d+ path=` + regexp.QuoteMeta(path) + ` from=wsgi.errors\n` + rest)
+		` request=\S+ path=` + regexp.QuoteMeta(path) + ` from=wsgi.errors\n` + rest)
 }
 
 // TestAppErrorsOneEntry: what the app writes to wsgi.errors is logged as
@@ -133,7 +133,7 @@ def boom():
 	if resp, _ := s.get("/boom"); resp.StatusCode != 500 {
 		t.Fatalf("GET /boom = %d; want Flask's 500", resp.StatusCode)
 	}
-	want := regexp.MustCompile(`\[ERROR\] \[[^\]]+\] ERROR in app: Exception on /boom \[GET\] request=\d+ path=/boom from=wsgi.errors\n` +
+	want := regexp.MustCompile(`\[ERROR\] \[[^\]]+\] ERROR in app: Exception on /boom \[GET\] request=\S+ path=/boom from=wsgi.errors\n` +
 		`Traceback \(most recent call last\):\n(?:  .*\n)+ZeroDivisionError: division by zero\n`)
 	if !s.waitLog(want.String(), 10*time.Second) {
 		t.Errorf("no single ERROR entry for Flask's exception")
@@ -172,5 +172,24 @@ func TestAppErrorsHeldBounded(t *testing.T) {
 	s.stop(15)
 	if got := strings.Count(s.logs.String(), "line 1999 of a traceback"); got != 1 {
 		t.Errorf("the traceback's last line is logged %d times; want once", got)
+	}
+}
+
+// Log lines name a request by its X-Request-ID, as the access log and
+// the client know it, so an app's entries and the access log join.
+func TestLogLinesNameTheRequestID(t *testing.T) {
+	s := start(t, nil, writeApp(t, "app.py", `def application(environ, start_response):
+    environ["wsgi.errors"].write("noted\n")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [environ["HTTP_X_REQUEST_ID"].encode()]
+`), "--access-log", "-")
+	req := mustRequest(t, "GET", s.URL+"/x", nil)
+	req.Header.Set("X-Request-ID", "client-id-42")
+	if _, body := s.do(req); body != "client-id-42" {
+		t.Fatalf("the app saw X-Request-ID %q", body)
+	}
+	if !s.waitLog(`\[WARNING\] noted request=client-id-42 path=/x from=wsgi.errors\n`, 10*time.Second) ||
+		!s.waitLog(`"GET /x HTTP/1.1" 200 .*client-id-42`, 10*time.Second) {
+		t.Errorf("the app's entry and the access log do not both name client-id-42")
 	}
 }

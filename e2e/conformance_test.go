@@ -668,7 +668,7 @@ func TestConformanceStartResponse(t *testing.T) {
 			t.Errorf("the app's later chunk reached the client: %q", rest)
 		}
 		mustLog(t, s, regexp.QuoteMeta(`start_response re-raised KeyError('late')`))
-		mustLog(t, s, `\[ERROR\] the app raised an exception request=\d+ method=GET path="/sr/exc-after\?key=[^"]+"\n`)
+		mustLog(t, s, `\[ERROR\] the app raised an exception request=\S+ method=GET path="/sr/exc-after\?key=[^"]+"\n`)
 		expectHello(t, s)
 	})
 }
@@ -1121,7 +1121,7 @@ func TestConformanceErrorsStream(t *testing.T) {
 		if resp.StatusCode != 200 || body != "logged" {
 			t.Fatalf("%s %q", resp.Status, body)
 		}
-		re := regexp.MustCompile(`\[WARNING\] hello errors request=(\d+) path=/errors from=wsgi.errors\n`)
+		re := regexp.MustCompile(`\[WARNING\] hello errors request=(\S+) path=/errors from=wsgi.errors\n`)
 		m, ok := s.logs.waitFor(re, 10*time.Second, s.exited)
 		if !ok {
 			t.Fatalf("no wsgi.errors line for 'hello errors' in the log")
@@ -1143,7 +1143,7 @@ func TestConformanceErrorsStream(t *testing.T) {
 			done <- result{body, err}
 		}()
 		// The request is still running: only flush() can have logged it.
-		mustLog(t, s, `\[WARNING\] partial line before flush request=\d+ path="/errors-flush\?key=[^"]+" from=wsgi.errors`)
+		mustLog(t, s, `\[WARNING\] partial line before flush request=\S+ path="/errors-flush\?key=[^"]+" from=wsgi.errors`)
 		release(t, s, k)
 		if r := <-done; r.err != nil || r.body != "flushed" {
 			t.Errorf("response %q, %v; want \"flushed\"", r.body, r.err)
@@ -1265,7 +1265,7 @@ func TestConformanceFileWrapper(t *testing.T) {
 func logSettled(t *testing.T, s *server, k string) {
 	t.Helper()
 	fetch(t, s, "GET", "/errors?key="+k, nil)
-	mustLog(t, s, `hello errors request=\d+ path="/errors\?key=`+regexp.QuoteMeta(k)+`"`)
+	mustLog(t, s, `hello errors request=\S+ path="/errors\?key=`+regexp.QuoteMeta(k)+`"`)
 }
 
 // ---------------------------------------------------------------------------
@@ -1279,7 +1279,7 @@ func TestConformanceAppErrors(t *testing.T) {
 		logs       []string // regular expressions the log must match
 	}{
 		{"an exception before start_response gives 500 and a traceback", "/raise-before", []string{
-			`\[ERROR\] the app raised an exception request=\d+ method=GET path=/raise-before\n`,
+			`\[ERROR\] the app raised an exception request=\S+ method=GET path=/raise-before\n`,
 			`Traceback \(most recent call last\):`,
 			`File ".*testdata/conformance/app\.py", line \d+, in r_raise_before`,
 			`RuntimeError: boom before start_response`,
@@ -1355,7 +1355,7 @@ func TestConformanceStrBodyNotStrict(t *testing.T) {
 				}
 			}
 			// The warning is logged before the response is written, so both are in by now.
-			mustLog(t, s, `\[WARNING\] `+regexp.QuoteMeta(tc.advice)+`.* request=\d+ path=`+regexp.QuoteMeta(tc.path))
+			mustLog(t, s, `\[WARNING\] `+regexp.QuoteMeta(tc.advice)+`.* request=\S+ path=`+regexp.QuoteMeta(tc.path))
 			if n := logCount(s, tc.advice); n != 1 {
 				t.Errorf("the advice was logged %d times after two requests, want once", n)
 			}
@@ -1377,7 +1377,7 @@ func TestConformanceStrBody(t *testing.T) {
 			if resp.StatusCode != 500 || body != "Internal Server Error\n" {
 				t.Errorf("%s %q, want 500", resp.Status, body)
 			}
-			mustLog(t, s, `\[ERROR\] the app raised an exception request=\d+ method=GET path=`+regexp.QuoteMeta(tc.path)+`\n(.*\n)*TypeError: `+regexp.QuoteMeta(tc.advice)+`\n`)
+			mustLog(t, s, `\[ERROR\] the app raised an exception request=\S+ method=GET path=`+regexp.QuoteMeta(tc.path)+`\n(.*\n)*TypeError: `+regexp.QuoteMeta(tc.advice)+`\n`)
 			expectHello(t, s)
 		})
 	}

@@ -98,7 +98,7 @@ func TestTimeoutReachesATLSStreamToAClientThatDoesNotRead(t *testing.T) {
 // pythread then serves a GET over client.
 func checkTimeoutFreesPythread(t *testing.T, s *server, client *http.Client) {
 	t.Helper()
-	if !s.waitLog(`wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread request=\d+ method=GET path=/slow\nits Python stack was:`, 15*time.Second) {
+	if !s.waitLog(`wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread request=\S+ method=GET path=/slow\nits Python stack was:`, 15*time.Second) {
 		t.Fatal("the timed-out stream's thread was not interrupted")
 	}
 	resp, body := frontDo(t, client, mustRequest(t, "GET", s.URL+"/count", nil))

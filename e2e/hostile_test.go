@@ -37,7 +37,7 @@ func TestRequestHoldingTheGILInCIsReportedAndItsWorkerReplaced(t *testing.T) {
 	if resp, _ := s.get("/regex"); resp.StatusCode != 504 {
 		t.Fatalf("status %d; want 504", resp.StatusCode)
 	}
-	if !s.waitLog(`wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread request=\d+ method=GET path=/regex\nits thread has held the GIL for over 1s in C code, so no Python stack can be shown`, 5*time.Second) {
+	if !s.waitLog(`wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread request=\S+ method=GET path=/regex\nits thread has held the GIL for over 1s in C code, so no Python stack can be shown`, 5*time.Second) {
 		t.Fatal("the timeout of the request was not logged")
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -49,7 +49,7 @@ func TestRequestHoldingTheGILInCIsReportedAndItsWorkerReplaced(t *testing.T) {
 	if resp.StatusCode != 503 && resp.StatusCode != 200 {
 		t.Errorf("a request while the GIL is held got %d; want 503 (or 200 from a new worker)", resp.StatusCode)
 	}
-	if !s.waitLog(`a Python thread is still stuck in a request that timed out request=\d+ path=/regex`, 10*time.Second) ||
+	if !s.waitLog(`a Python thread is still stuck in a request that timed out request=\S+ path=/regex`, 10*time.Second) ||
 		!s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) asks to be replaced: a Python thread stays stuck`, 10*time.Second) {
 		t.Fatal("the stuck thread was not reported")
 	}

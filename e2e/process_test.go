@@ -449,7 +449,7 @@ func TestTimeoutAnswers504AndInterruptsPython(t *testing.T) {
 		if time.Since(began) > 5*time.Second {
 			t.Errorf("504 came %v after the request; want about 1 s", time.Since(began))
 		}
-		if !s.waitLog(`wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread request=\d+ method=POST path=/sleep10\n(.*\n)*.*time\.sleep\(10\)`, 5*time.Second) {
+		if !s.waitLog(`wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread request=\S+ method=POST path=/sleep10\n(.*\n)*.*time\.sleep\(10\)`, 5*time.Second) {
 			t.Error("the log does not name the request and show where it was stuck")
 		}
 	})

@@ -420,7 +420,7 @@ func (r *h2response) finish(err error) bool {
 	case !r.started:
 		sendFailure(r, err, r.s.log, r.req, r.s.debug)
 	case err != nil || !r.noBody && r.remain > 0:
-		r.s.log.Debug("wsgo: HTTP/2 stream reset: the response is incomplete", "id", r.req.ID)
+		r.s.log.Debug("wsgo: HTTP/2 stream reset: the response is incomplete", "request", r.req.RequestID)
 		r.reset()
 	}
 	if err := r.out.drain(); err != nil {

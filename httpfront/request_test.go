@@ -204,7 +204,10 @@ func TestRequestFields(t *testing.T) {
 			if got.req.RemoteAddr != "127.0.0.1" || got.req.RemotePort != strconv.Itoa(local.Port) {
 				t.Errorf("remote %s %s; want 127.0.0.1 %d", got.req.RemoteAddr, got.req.RemotePort, local.Port)
 			}
-			got.req.ID, got.req.RemoteAddr, got.req.RemotePort = 0, "", ""
+			if made := got.req.Header[len(got.req.Header)-1].Value; got.req.RequestID != made {
+				t.Errorf("RequestID %q; want the X-Request-Id made, %q", got.req.RequestID, made)
+			}
+			got.req.ID, got.req.RequestID, got.req.RemoteAddr, got.req.RemotePort = 0, "", "", ""
 			got.req.Header = withoutMadeRequestID(t, got.req.Header)
 			if !reflect.DeepEqual(got.req, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got.req, tt.want)

@@ -11,9 +11,10 @@ import (
 // maxRequestIDLen bounds a client's X-Request-ID; a longer one is replaced.
 const maxRequestIDLen = 128
 
-// requestID returns the request's id and makes sure the application sees
-// it as HTTP_X_REQUEST_ID: the client's X-Request-ID when it sent exactly
-// one that is valid, else a new one, which replaces what it sent.
+// requestID returns the request's id, sets it as req.RequestID, and
+// makes sure the application sees it as HTTP_X_REQUEST_ID: the client's
+// X-Request-ID when it sent exactly one that is valid, else a new one,
+// which replaces what it sent.
 func requestID(req *wsgi.Request) string {
 	found, at := 0, -1
 	for i, h := range req.Header {
@@ -22,9 +23,11 @@ func requestID(req *wsgi.Request) string {
 		}
 	}
 	if found == 1 && validRequestID(req.Header[at].Value) {
-		return req.Header[at].Value
+		req.RequestID = req.Header[at].Value
+		return req.RequestID
 	}
 	id := newRequestID()
+	req.RequestID = id
 	kept := req.Header[:0]
 	for _, h := range req.Header {
 		if h.Name != "X-Request-Id" {

@@ -316,7 +316,7 @@ func (r *response) complete(err error) bool {
 		sendFailure(r, err, r.c.s.log, r.req, r.c.s.debug)
 	case err != nil:
 		// Nothing we send now can make the response whole.
-		r.c.s.log.Debug("wsgo: connection cut: the response failed after it started", "id", r.req.ID, "remote", r.c.peer())
+		r.c.s.log.Debug("wsgo: connection cut: the response failed after it started", "request", r.req.RequestID, "remote", r.c.peer())
 		r.c.cut()
 		return false
 	}
@@ -356,9 +356,9 @@ func sendFailure(w wsgi.Responder, err error, log *slog.Logger, req *wsgi.Reques
 		status, header = http.StatusServiceUnavailable, retryLater
 	case errors.Is(err, wsgi.ErrTimeout):
 		status = http.StatusGatewayTimeout
-		log.Warn("wsgo: request timed out; answered 504", "id", req.ID)
+		log.Warn("wsgo: request timed out; answered 504", "request", req.RequestID)
 	case err == nil:
-		log.Error("wsgo: the application returned without a response", "id", req.ID)
+		log.Error("wsgo: the application returned without a response", "request", req.RequestID)
 	case debug && errors.As(err, &tb):
 		header, text = htmlText, debugPage(req, tb)
 	}

@@ -78,7 +78,7 @@ func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answe
 	st.begin(ctx)
 	err := s.callApp(ctx, app, req, x)
 	if !st.started && st.err == nil && ctx.Err() != nil && !errors.Is(context.Cause(ctx), wsgi.ErrTimeout) {
-		s.log.Debug("wsgo: the client left before the response began", "id", req.ID)
+		s.log.Debug("wsgo: the client left before the response began", "request", req.RequestID)
 		err = errClientGone
 	}
 	keep := x.finish(err)
@@ -95,10 +95,10 @@ func (r *responseState) reportLength(log *slog.Logger, err error) {
 	switch {
 	case r.truncated:
 		log.Warn("wsgo: the app sent more body than its Content-Length; the rest was dropped and the connection closed"+fix,
-			"id", r.req.ID, "path", r.req.RequestURI)
+			"request", r.req.RequestID, "path", r.req.RequestURI)
 	case err == nil && r.err == nil && r.started && !r.noBody && r.remain > 0:
 		log.Warn("wsgo: the app's body ended short of its Content-Length, so the connection was closed"+fix,
-			"id", r.req.ID, "path", r.req.RequestURI, "missing", r.remain)
+			"request", r.req.RequestID, "path", r.req.RequestURI, "missing", r.remain)
 	}
 }
 
@@ -138,7 +138,7 @@ func (s *Server) bodyRefusal(err error) (int, string) {
 func (s *Server) callApp(ctx context.Context, app wsgi.App, req *wsgi.Request, w wsgi.Responder) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("wsgo: panic serving a request", "id", req.ID, "panic", p, "stack", string(debug.Stack()))
+			s.log.Error("wsgo: panic serving a request", "request", req.RequestID, "panic", p, "stack", string(debug.Stack()))
 			err = errPanic
 		}
 	}()

@@ -31,7 +31,7 @@ const brokenPage = "500 Internal Server Error\n\nThe app failed to load: its tra
 
 func (b brokenApp) ServeWSGI(_ context.Context, req *wsgi.Request, w wsgi.Responder) error {
 	b.log.Error("wsgo: 500: the app failed to load (traceback above); save a fix to reload it",
-		"request", req.ID, "method", req.Method, "path", req.RequestURI)
+		"request", req.RequestID, "method", req.Method, "path", req.RequestURI)
 	if b.debug {
 		return b.err
 	}

@@ -15,7 +15,7 @@ import (
 func logAppText(j *job, level int, text string) {
 	log := slog.Default().With("after", "its request ended")
 	if j != nil {
-		log = j.log.With("request", j.req.ID, "path", j.req.RequestURI)
+		log = j.log.With("request", j.req.RequestID, "path", j.req.RequestURI)
 	}
 	if level == 1 {
 		log.Error("the response's close() raised an exception", "traceback", text)

@@ -346,7 +346,7 @@ func (j *job) release() {
 func (j *job) send(w wsgi.Responder, out *C.wsgo_out, flush bool) error {
 	if out.warning != nil {
 		j.log.Warn(C.GoString(out.warning)+"; wsgo sent it as UTF-8, as --strict=false asks (shown once)",
-			"request", j.req.ID, "path", j.req.RequestURI)
+			"request", j.req.RequestID, "path", j.req.RequestURI)
 	}
 	if out.head != 0 {
 		reason, header := unpackHead(unsafe.Slice((*byte)(unsafe.Pointer(out.buf)), out.head_len))
@@ -393,7 +393,7 @@ func (j *job) String() string {
 }
 
 func (j *job) logError(msg, detail string) {
-	j.log.Error(msg, "request", j.req.ID, "method", j.req.Method, "path", j.req.RequestURI,
+	j.log.Error(msg, "request", j.req.RequestID, "method", j.req.Method, "path", j.req.RequestURI,
 		"traceback", detail)
 }
 
@@ -413,7 +413,7 @@ func (j *job) bodyRead(p []byte) int {
 	defer j.sched.resume()
 	n, err := wsgi.ReadBody(j.req.Body, p)
 	if err != nil {
-		j.log.Debug("reading the request body failed", "request", j.req.ID, "err", err)
+		j.log.Debug("reading the request body failed", "request", j.req.RequestID, "err", err)
 		return -1
 	}
 	return n

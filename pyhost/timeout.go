@@ -39,7 +39,7 @@ func (h *Host) abandon(j *job) {
 	}
 	const msg = "wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread"
 	logTimeout := func(where string) {
-		j.log.Warn(msg, "request", j.req.ID, "method", j.req.Method, "path", j.req.RequestURI, "traceback", where)
+		j.log.Warn(msg, "request", j.req.RequestID, "method", j.req.Method, "path", j.req.RequestURI, "traceback", where)
 	}
 	var interrupted chan string
 	if p := j.pythread.Load(); p == nil {
@@ -72,11 +72,11 @@ func (h *Host) abandon(j *job) {
 		case stack := <-interrupted:
 			h.sched.setWedged(false)
 			j.log.Warn("wsgo: the thread of a timed-out request let go of the GIL; wsgo.RequestTimeout raised",
-				"request", j.req.ID, "path", j.req.RequestURI, "traceback", "its Python stack was:\n"+stack)
+				"request", j.req.RequestID, "path", j.req.RequestURI, "traceback", "its Python stack was:\n"+stack)
 			interrupted = nil
 		case <-stuck:
 			j.log.Error("wsgo: a Python thread is still stuck in a request that timed out",
-				"request", j.req.ID, "path", j.req.RequestURI, "stuck_for", h.cfg.StuckAfter)
+				"request", j.req.RequestID, "path", j.req.RequestURI, "stuck_for", h.cfg.StuckAfter)
 			if h.cfg.OnStuck != nil {
 				h.cfg.OnStuck()
 			}

@@ -60,7 +60,11 @@ type Header struct {
 // Request is one HTTP request, flat and cheap to hand across. Its strings
 // are borrowed for the ServeWSGI call only.
 type Request struct {
-	ID         uint64 // unique per process, for log lines
+	ID uint64 // unique per process
+	// RequestID is its id as the client, the access log and every log
+	// line about it know it (X-Request-ID: the client's valid one, or
+	// one the front made).
+	RequestID  string
 	Method     string
 	RequestURI string // the raw request target, as received
 	RawPath    string // the path of the target, still percent-encoded; below RawScriptName
