@@ -75,7 +75,7 @@ func TestMain(m *testing.M) {
 
 func request(path string, body string, header ...wsgi.Header) *wsgi.Request {
 	return &wsgi.Request{
-		ID: 7, Method: "GET", RequestURI: path, RawPath: path, Proto: "HTTP/1.1", Scheme: "http",
+		ID: 7, RequestID: "req-7", Method: "GET", RequestURI: path, RawPath: path, Proto: "HTTP/1.1", Scheme: "http",
 		ServerName: "example.test", ServerPort: "80", RemoteAddr: "127.0.0.1", RemotePort: "40000",
 		Header: header, HasContentLength: body != "", ContentLength: int64(len(body)),
 		Body: strings.NewReader(body),
@@ -257,7 +257,7 @@ func TestErrorsStreamIsLoggedWithTheRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := logs.String()
-	for _, want := range []string{`msg="to the log" request=7`, `msg=partial request=7`} {
+	for _, want := range []string{`msg="to the log" request=req-7`, `msg=partial request=req-7`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s:\n%s", want, out)
 		}

@@ -129,7 +129,7 @@ func TestErrorsKeepsAPartialLinePerThread(t *testing.T) {
 	if _, err := serve(t, request("/hostile/partial-lines/p1", "")); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`msg="A1 p1, A2" request=7`, `msg="B1 p1, B2" request=7`} {
+	for _, want := range []string{`msg="A1 p1, A2" request=req-7`, `msg="B1 p1, B2" request=req-7`} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %s", want)
 		}
