@@ -125,6 +125,9 @@ func run(c *cli.Context, args []string) error {
 	for _, note := range o.Notes {
 		logger.Info(note)
 	}
+	for _, w := range o.Warnings {
+		logger.Warn(w)
+	}
 	return supervisor.Serve(o, parseRunAgain, logger)
 }
 

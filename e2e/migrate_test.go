@@ -237,10 +237,10 @@ def post_fork(server, worker):
 		if _, body := s.get("/env/GREETING"); body != "from the file\n" {
 			t.Errorf("raw_env: GREETING=%q", body)
 		}
-		for _, want := range []string{"settings read from wsgo.conf.py", "wsgo.conf.py: ignored, not wsgo settings: MY_CONSTANT\n",
-			"wsgo.conf.py: proc_name is not applied: wsgo does not rename its processes",
-			"wsgo.conf.py: backlog is not applied: wsgo listens with the kernel's largest backlog",
-			"not run, wsgo has no server hooks: post_fork"} {
+		for _, want := range []string{"[INFO] wsgo: settings read from wsgo.conf.py", "[INFO] wsgo: wsgo.conf.py: ignored, not wsgo settings: MY_CONSTANT\n",
+			"[WARNING] wsgo: wsgo.conf.py: proc_name is not applied: wsgo does not rename its processes",
+			"[WARNING] wsgo: wsgo.conf.py: backlog is not applied: wsgo listens with the kernel's largest backlog",
+			"[WARNING] wsgo: wsgo.conf.py: not run, wsgo has no server hooks: post_fork"} {
 			if !strings.Contains(s.logs.String(), want) {
 				t.Errorf("the log lacks %q", want)
 			}

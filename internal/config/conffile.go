@@ -64,16 +64,16 @@ var gunicornSettings = map[string]string{
 // ./gunicorn.conf.py, every flag
 // the command line and the environment left unset, noting in c.file
 // which; it returns the file's wsgi_app (gunicorn's TARGET setting) and
-// what to say about it.
-func (c *given) applyConfigFile() (target string, notes []string, err error) {
+// what to say about it: notes, and warnings of settings it does not apply.
+func (c *given) applyConfigFile() (target string, notes, warnings []string, err error) {
 	path := c.String("config")
 	if path == "" {
 		if path = defaultConfigFile(); path == "" {
-			return "", nil, nil
+			return "", nil, nil, nil
 		}
 	}
 	if _, err := os.Stat(path); err != nil {
-		return "", nil, c.bad("config", path, err.Error())
+		return "", nil, nil, c.bad("config", path, err.Error())
 	}
 	var got struct {
 		Settings map[string]any
@@ -87,7 +87,7 @@ func (c *given) applyConfigFile() (target string, notes []string, err error) {
 		err = json.Unmarshal(out, &got)
 	}
 	if err != nil {
-		return "", nil, usage(fmt.Sprintf("wsgo run: the configuration file %s failed (%v):\n%s", path, err,
+		return "", nil, nil, usage(fmt.Sprintf("wsgo run: the configuration file %s failed (%v):\n%s", path, err,
 			strings.TrimRight(stderr.String(), "\n")))
 	}
 	var unknown []string
@@ -106,11 +106,11 @@ func (c *given) applyConfigFile() (target string, notes []string, err error) {
 		}
 		values, err := settingValues(name, flag, v)
 		if err != nil {
-			return "", nil, usage(fmt.Sprintf("wsgo run: %s: %v", path, err))
+			return "", nil, nil, usage(fmt.Sprintf("wsgo run: %s: %v", path, err))
 		}
 		for _, s := range values {
 			if err := c.Set(flag, s); err != nil {
-				return "", nil, usage(fmt.Sprintf("wsgo run: %s: %s = %v: %v", path, name, v, err))
+				return "", nil, nil, usage(fmt.Sprintf("wsgo run: %s: %s = %v: %v", path, name, v, err))
 			}
 		}
 		c.file[flag] = path + ": " + name
@@ -119,13 +119,13 @@ func (c *given) applyConfigFile() (target string, notes []string, err error) {
 	if path == gunicornConfigFile && !c.IsSet("config") {
 		read += ", as gunicorn would (there is no " + DefaultConfigFile + "; that name, or -c FILE, also works)"
 	}
-	notes = append(notes, read)
-	notes = append(notes, notApplied(path, unknown)...)
+	warnings, ignored := notApplied(path, unknown)
+	notes = append([]string{read}, ignored...)
 	if len(got.Hooks) > 0 {
 		slices.Sort(got.Hooks)
-		notes = append(notes, fmt.Sprintf("wsgo: %s: not run, wsgo has no server hooks: %s", path, strings.Join(got.Hooks, ", ")))
+		warnings = append(warnings, fmt.Sprintf("wsgo: %s: not run, wsgo has no server hooks: %s", path, strings.Join(got.Hooks, ", ")))
 	}
-	return target, notes, nil
+	return target, notes, warnings, nil
 }
 
 // defaultConfigFile is the configuration file read without --config: the
@@ -140,14 +140,15 @@ func defaultConfigFile() string {
 }
 
 // notApplied is what the start says of the file's names that are not
-// wsgo's settings: for each of gunicorn's, what to do instead; the others
-// (the file's own variables), in one line.
-func notApplied(path string, names []string) []string {
+// wsgo's settings: a warning for each of gunicorn's, saying what to do
+// instead (the user meant it to act); a note naming the others, the
+// file's own variables, in one line.
+func notApplied(path string, names []string) (warnings, notes []string) {
 	slices.Sort(names)
-	var notes, ignored []string
+	var ignored []string
 	for _, name := range names {
 		if instead, ok := gunicornSettingsInstead[name]; ok {
-			notes = append(notes, fmt.Sprintf("wsgo: %s: %s is not applied: %s", path, name, instead))
+			warnings = append(warnings, fmt.Sprintf("wsgo: %s: %s is not applied: %s", path, name, instead))
 		} else {
 			ignored = append(ignored, name)
 		}
@@ -155,7 +156,7 @@ func notApplied(path string, names []string) []string {
 	if len(ignored) > 0 {
 		notes = append(notes, fmt.Sprintf("wsgo: %s: ignored, not wsgo settings: %s", path, strings.Join(ignored, ", ")))
 	}
-	return notes
+	return warnings, notes
 }
 
 // settingValues turns a setting's Python value into flag values: a list

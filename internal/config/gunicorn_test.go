@@ -116,14 +116,14 @@ func TestEveryGunicornSettingIsTakenOrSaysWhatToDoInstead(t *testing.T) {
 		if _, ok := gunicornSettings[name]; ok || name == "wsgi_app" {
 			continue
 		}
-		notes := notApplied("gunicorn.conf.py", []string{name})
-		if len(notes) != 1 || !strings.HasPrefix(notes[0], "wsgo: gunicorn.conf.py: "+name+" is not applied: ") {
-			t.Errorf("%s: %q; want one note saying what to do instead", name, notes)
+		warnings, notes := notApplied("gunicorn.conf.py", []string{name})
+		if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "wsgo: gunicorn.conf.py: "+name+" is not applied: ") || len(notes) != 0 {
+			t.Errorf("%s: %q, %q; want one warning saying what to do instead", name, warnings, notes)
 		}
 	}
-	notes := notApplied("gunicorn.conf.py", []string{"my_helper", "backlog", "CONSTANT"})
-	if !slices.Contains(notes, "wsgo: gunicorn.conf.py: ignored, not wsgo settings: CONSTANT, my_helper") {
-		t.Errorf("%q; want the names that are not gunicorn's in one line", notes)
+	warnings, notes := notApplied("gunicorn.conf.py", []string{"my_helper", "backlog", "CONSTANT"})
+	if len(warnings) != 1 || !slices.Equal(notes, []string{"wsgo: gunicorn.conf.py: ignored, not wsgo settings: CONSTANT, my_helper"}) {
+		t.Errorf("%q, %q; want backlog's warning, and the names that are not gunicorn's in one note", warnings, notes)
 	}
 }
 

@@ -52,8 +52,9 @@ type Options struct {
 	ErrorLog string // absolute path for wsgo's own log lines, or "" for standard error
 
 	// Notes are what the master says at start about how the command line
-	// was read (PORT, WEB_CONCURRENCY, gunicorn flags, the config file).
-	Notes []string
+	// was read (PORT, WEB_CONCURRENCY, gunicorn flags, the config file);
+	// Warnings, what it did not apply of them.
+	Notes, Warnings []string
 
 	// TLS: both files absolute, or both "". Certs holds them as loaded:
 	// by Parse in the master, to check them; by FromMaster in each

@@ -27,11 +27,11 @@ import (
 // process, so that what Python starts with is what the user asked for.
 func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 	c := newGiven(cc, commandLine)
-	fileTarget, notes, err := c.applyConfigFile()
+	fileTarget, notes, warnings, err := c.applyConfigFile()
 	if err != nil {
 		return nil, err
 	}
-	o := &Options{Target: c.Args().First(), Notes: notes}
+	o := &Options{Target: c.Args().First(), Notes: notes, Warnings: warnings}
 	if c.NArg() == 0 && fileTarget != "" {
 		o.Target = fileTarget
 	} else if err := checkTarget("run", c.String("chdir"), c.Args().Slice()); err != nil {
