@@ -309,3 +309,22 @@ func TestTerminalShowsAccessLinesByDefault(t *testing.T) {
 		}
 	})
 }
+
+// A request refused on its declared Content-Length (413, its head read
+// whole) is logged as any other: the client a trusted proxy names, and
+// the request id.
+func TestAccessLogOfARequestRefusedOnItsLength(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.json")
+	s := frontStart(t, nil, "--access-log", path, "--access-log-format", "json", "--max-body-size", "100")
+	got := s.raw("POST /p413 HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.5\r\nX-Request-ID: r413\r\nContent-Length: 1000\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 413 ") {
+		t.Fatalf("got %q; want 413", got)
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(frontLogLines(t, path, 1)[0]), &line); err != nil {
+		t.Fatal(err)
+	}
+	if line["remote_addr"] != "203.0.113.5" || line["request_id"] != "r413" || line["status"] != float64(413) {
+		t.Errorf("logged %v; want remote_addr 203.0.113.5, request_id r413 and status 413", line)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"wsgo/internal/logfmt"
+	"wsgo/wsgi"
 )
 
 // accessQueue is how many lines may wait for the writer. Past it, lines
@@ -156,11 +157,14 @@ func (a *AccessLog) served(r *responseState) {
 
 // rejected logs a request refused for its head; h is nil when it could
 // not be parsed.
-func (a *AccessLog) rejected(c *conn, h *requestHead, status int, bytes int64, start time.Time) {
+func (a *AccessLog) rejected(c *conn, h *requestHead, req *wsgi.Request, status int, bytes int64, start time.Time) {
 	if a == nil {
 		return
 	}
 	e := accessEntry{time: start, remote: c.remoteIP, status: status, bytes: bytes, duration: time.Since(start)}
+	if req != nil { // the head was whole: a trusted proxy's client, and the id
+		e.remote, e.requestID = req.RemoteAddr, req.RequestID
+	}
 	if h != nil {
 		e.method, e.target, e.proto = h.method, h.target, h.proto
 		e.path, e.query = splitTarget(h.target)

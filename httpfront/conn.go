@@ -275,6 +275,7 @@ func (c *conn) handle() bool {
 	c.rwc.SetReadDeadline(due)
 	h, err := c.head.read()
 	var refused *headError
+	var whole *wsgi.Request // a refused request whose head was read whole
 	switch {
 	case errors.As(err, &refused):
 	case err != nil:
@@ -283,11 +284,20 @@ func (c *conn) handle() bool {
 	default:
 		if status, why := c.s.limits.bodyStatus(h.length); status != 0 {
 			refused = &headError{status, why}
+			whole = c.request(h, nil)
+			if c.trusted {
+				forward(whole, c.s.trust)
+			}
+			requestID(whole)
 		}
 	}
 	if refused != nil {
-		c.s.logRefusal(refused.status, refused.why, c.peer())
-		c.s.accessLog.rejected(c, h, refused.status, c.reject(refused.status), start)
+		remote := c.peer()
+		if whole != nil {
+			remote = whole.RemoteAddr
+		}
+		c.s.logRefusal(refused.status, refused.why, remote)
+		c.s.accessLog.rejected(c, h, whole, refused.status, c.reject(refused.status), start)
 		c.s.metrics.answered(refused.status, start)
 		return false
 	}
