@@ -293,8 +293,8 @@ func (c *conn) handle() bool {
 	}
 	if refused != nil {
 		remote := c.peer()
-		if whole != nil {
-			remote = whole.RemoteAddr
+		if whole != nil && whole.RemoteAddr != c.remoteIP {
+			remote = whole.RemoteAddr // the client a trusted proxy named
 		}
 		c.s.logRefusal(refused.status, refused.why, remote)
 		c.s.accessLog.rejected(c, h, whole, refused.status, c.reject(refused.status), start)
