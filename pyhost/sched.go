@@ -25,11 +25,17 @@ import (
 // second thread beside a busy one cost a third of the throughput).
 const stallAfter = 500 * time.Microsecond
 
-// maxBusyBackoff bounds how far the stall check backs off while the
-// running threads stay busy: to 2^3 windows (2 ms), so a thread that
-// blocks after a busy stretch is joined within that and three windows more
-// (the fresh gauge after tookLocked, then two windows found blocked).
-const maxBusyBackoff = 3
+// maxBusyBackoff bounds how far the stall check's timer backs off while
+// the running threads stay busy: to 2^5 windows (8 ms). The timer is only
+// the fallback for when no request arrives: each submit draws the check
+// itself, which costs a look at a clock while the running threads keep
+// taking work. But a timer that fires on the core Python runs on costs a
+// wake of a Go thread there (hello world pinned, 16 threads: 0.93 of
+// --threads 1 while it fired every 0.25 to 2 ms, as fast as --threads 1
+// without it; docs/PERFORMANCE.md). So a thread that blocks after a busy
+// stretch, with requests queued and none arriving, is joined within 8 ms
+// and three windows more; an app found blocked is watched closely again.
+const maxBusyBackoff = 5
 
 var errStopped = errors.New("pyhost: the Python host is shutting down")
 
@@ -39,11 +45,13 @@ type scheduler struct {
 	queue    ring        // requests no thread has taken yet
 	idle     []*pythread // parked threads, most recently used last (LIFO keeps caches warm)
 	active   int         // threads running Python for a request (holding or wanting the GIL)
-	lastTake time.Time   // when a thread last took a request
-	timer    *time.Timer
-	timerOn  bool
-	timerFor time.Duration // what the armed timer was set to
-	stopped  bool
+	lastTake time.Time   // when a thread last took a request, woken or running
+	// progressAt: when a running thread last took a request from the
+	// queue (next, park). Requests are moving then: no stall to look for.
+	progressAt time.Time
+	timer      *time.Timer // the stall check's fallback (see maxBusyBackoff)
+	timerOn    bool
+	stopped    bool
 	// wedged: a thread has held the GIL in C code past a request's
 	// timeout (see abandon), so no request can run until it lets go: new
 	// ones are refused at once (503) rather than left to time out.
@@ -58,7 +66,7 @@ type scheduler struct {
 	writers   map[*job]struct{}
 	windowAt  [2]time.Time // each gauge's window start; zero: none yet
 	blocked   bool         // the last stall window found the running threads blocked
-	busyLooks int          // stall windows in a row that found them busy (see stalledIn)
+	busyLooks int          // looks in a row that found them busy, across bursts (see stalledIn)
 	busyShare float64      // the share of a core they used in the last shed window
 }
 
@@ -90,7 +98,7 @@ func (s *scheduler) dispatchLocked(now time.Time) {
 		if s.active > 0 {
 			if wait := s.stalledIn(now); wait > 0 {
 				if !s.timerOn {
-					s.timerOn, s.timerFor = true, wait
+					s.timerOn = true
 					s.timer.Reset(wait)
 				}
 				return
@@ -165,20 +173,12 @@ func (s *scheduler) next() *job {
 	return s.queue.pop()
 }
 
-// tookLocked records that a running thread took a request from the queue:
-// it is not stalled, so an armed stall check is pushed back by the time
-// it was set to, and the check then starts a fresh window (the one under
-// way would average this busy stretch in). A thread that keeps taking
-// work (requests shorter than the check's backoff) then costs no check:
-// each one woke a Go thread on the core Python runs on and sampled the
-// threads (Django pinned, 16 threads: 995 samples in 4 s before, 28
-// after; docs/PERFORMANCE.md).
+// tookLocked records that a running thread took a request from the
+// queue: it is not stalled. The stall check reads that from a clock,
+// without sampling the threads, and an armed timer is left alone: pushing
+// it back on each take kept it armed all along, and its firings with it.
 func (s *scheduler) tookLocked(now time.Time) {
-	s.lastTake = now
-	if s.timerOn {
-		s.timer.Reset(s.timerFor)
-		s.windowAt[stallGauge], s.blocked = time.Time{}, false
-	}
+	s.lastTake, s.progressAt = now, now
 }
 
 // park is called by a thread that has released the GIL with nothing left
@@ -193,9 +193,6 @@ func (s *scheduler) park(p *pythread) (j *job, stop bool) {
 		return s.queue.pop(), false
 	}
 	s.active--
-	if s.active == 0 {
-		s.busyLooks = 0 // a new burst is watched closely again
-	}
 	if s.stopped {
 		return nil, true
 	}

@@ -70,22 +70,30 @@ func (s *scheduler) anyRunnable() bool {
 }
 
 // stalledIn returns 0 when the running threads have stalled, or how long
-// to wait before asking again. Stalled: over two windows of stallAfter/2
+// to wait before asking again. Not stalled: one of them took a request
+// from the queue in the last window (the hot thread of a busy worker, at
+// the cost of reading a clock). Stalled: over two windows of stallAfter/2
 // in a row, they used less than half a core, and none was runnable at the
 // end of either (on a busy machine a thread of pure Python may get less
 // than half a core, yet it is not blocked). Two windows, for a thread that
 // waits a moment (for a lock, for the Go runtime) is not blocked. Once
 // they are found blocked, each further window that finds them so (the
-// thread just woken included) wakes one more. Samples are taken only when
-// the timer is to be armed or has fired: a sample costs a system call per
-// thread. Unmeasured: they took nothing for stallAfter.
+// thread just woken included) wakes one more. Each look while they are
+// busy waits twice as long as the one before, up to maxBusyBackoff; a
+// look that finds them blocked starts over. Samples cost a system call
+// per thread, so a window is sampled once however many submits ask.
+// Unmeasured: they took nothing for stallAfter.
 func (s *scheduler) stalledIn(now time.Time) time.Duration {
 	const window = stallAfter / 2
 	switch {
 	case !s.measured():
 		return stallAfter - now.Sub(s.lastTake)
-	case s.timerOn: // the timer decides
-		return window
+	case now.Sub(s.progressAt) < window:
+		s.windowAt[stallGauge], s.blocked = time.Time{}, false
+		if s.timerOn { // it decides when to look next, and backs off
+			return window
+		}
+		return s.busyLook()
 	case s.windowAt[stallGauge].IsZero():
 		s.startGauge(stallGauge, now)
 		return window
@@ -94,12 +102,11 @@ func (s *scheduler) stalledIn(now time.Time) time.Duration {
 		return window - since
 	}
 	if s.lap(stallGauge, now) >= 0.5 || s.anyRunnable() {
-		// Busy: look again later the longer they stay busy. Each look
-		// costs a system call per thread and wakes a Go thread, on the
-		// core Python runs on (4,000 a second cost Django on one core 5%).
+		// Busy: each look costs a system call per thread and, when the
+		// timer drew it, a wake of a Go thread on the core Python runs on
+		// (4,000 a second cost Django on one core 5%).
 		s.blocked = false
-		s.busyLooks = min(s.busyLooks+1, maxBusyBackoff)
-		return window << s.busyLooks
+		return s.busyLook()
 	}
 	s.busyLooks = 0
 	if !s.blocked {
@@ -107,6 +114,13 @@ func (s *scheduler) stalledIn(now time.Time) time.Duration {
 		return window
 	}
 	return 0
+}
+
+// busyLook records a look that found the running threads busy, and
+// returns how long to wait before the next.
+func (s *scheduler) busyLook() time.Duration {
+	s.busyLooks = min(s.busyLooks+1, maxBusyBackoff)
+	return stallAfter / 2 << s.busyLooks
 }
 
 // shedLocked reports whether a thread that has finished a request should
