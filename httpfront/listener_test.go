@@ -38,13 +38,15 @@ func TestUnixSocket(t *testing.T) {
 			t.Errorf("remote %q %q server %q %q", got.req.RemoteAddr, got.req.RemotePort, got.req.ServerName, got.req.ServerPort)
 		}
 	})
-	t.Run("request without Host names localhost", func(t *testing.T) {
+	// PEP 3333: SERVER_NAME and SERVER_PORT are never empty; the socket
+	// has no port, so the scheme's stands for it, as in gunicorn.
+	t.Run("request without Host names localhost and the scheme's port", func(t *testing.T) {
 		c := dial(t, "unix", sock)
 		io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
 		readResponse(t, bufio.NewReader(c), "GET")
 		got := <-requests
-		if got.req.ServerName != "localhost" || got.req.ServerPort != "" {
-			t.Errorf("server %q %q, want localhost and no port", got.req.ServerName, got.req.ServerPort)
+		if got.req.ServerName != "localhost" || got.req.ServerPort != "80" {
+			t.Errorf("server %q %q, want localhost and 80", got.req.ServerName, got.req.ServerPort)
 		}
 	})
 }

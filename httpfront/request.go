@@ -32,9 +32,13 @@ func splitTarget(target string) (path, query string) {
 
 // serverAddr gives SERVER_NAME and SERVER_PORT: from the request's host
 // (its Host, or the authority of an absolute-form target, which RFC 9112
-// says wins), else from the listening socket.
+// says wins), else from the listening socket. PEP 3333 wants neither
+// empty: a unix socket has no port, so the scheme's stands for it.
 func (c *conn) serverAddr(host string) (name, port string) {
 	if host == "" {
+		if c.localPort == "" {
+			return c.localName, schemePort(c.scheme())
+		}
 		return c.localName, c.localPort
 	}
 	return splitHost(host, schemePort(c.scheme()))
