@@ -317,8 +317,8 @@ func TestAccessLogOfARequestRefusedOnItsLength(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "access.json")
 	s := frontStart(t, nil, "--access-log", path, "--access-log-format", "json", "--max-body-size", "100")
 	got := s.raw("POST /p413 HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.5\r\nX-Request-ID: r413\r\nContent-Length: 1000\r\n\r\n")
-	if !strings.HasPrefix(got, "HTTP/1.1 413 ") {
-		t.Fatalf("got %q; want 413", got)
+	if !strings.HasPrefix(got, "HTTP/1.1 413 ") || !strings.Contains(got, "\r\nX-Request-ID: r413\r\n") {
+		t.Fatalf("got %q; want 413 with X-Request-ID r413", got)
 	}
 	var line map[string]any
 	if err := json.Unmarshal([]byte(frontLogLines(t, path, 1)[0]), &line); err != nil {

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -627,6 +628,9 @@ func TestH2HeaderListOverTheLimitsGetsWsgos431(t *testing.T) {
 		if header[name] != value {
 			t.Errorf("%s: %q; want %q", name, header[name], value)
 		}
+	}
+	if id := header["x-request-id"]; !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(id) {
+		t.Errorf("x-request-id %q; want the request's id, as on any response", id)
 	}
 	if body != "Request Header Fields Too Large\n" {
 		t.Errorf("body %q; want \"Request Header Fields Too Large\\n\"", body)

@@ -292,12 +292,15 @@ func (c *conn) handle() bool {
 		}
 	}
 	if refused != nil {
-		remote := c.peer()
-		if whole != nil && whole.RemoteAddr != c.remoteIP {
-			remote = whole.RemoteAddr // the client a trusted proxy named
+		remote, id := c.peer(), ""
+		if whole != nil {
+			id = whole.RequestID
+			if whole.RemoteAddr != c.remoteIP {
+				remote = whole.RemoteAddr // the client a trusted proxy named
+			}
 		}
-		c.s.logRefusal(refused.status, refused.why, remote)
-		c.s.accessLog.rejected(c, h, whole, refused.status, c.reject(refused.status), start)
+		c.s.logRefusal(refused.status, refused.why, remote, id)
+		c.s.accessLog.rejected(c, h, whole, refused.status, c.reject(refused.status, id), start)
 		c.s.metrics.answered(refused.status, start)
 		return false
 	}
@@ -358,11 +361,17 @@ func (c *conn) scheme() string {
 
 // reject answers a request that cannot be served and returns the length
 // of the body it sent. The body is constant: echoing client bytes back
-// invites reflected content.
-func (c *conn) reject(status int) int64 {
+// invites reflected content. requestID, when the head was read far enough
+// to have one, is echoed as on every response, so that the client can
+// name the refusal in the log.
+func (c *conn) reject(status int, requestID string) int64 {
 	text := http.StatusText(status)
-	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nServer: wsgo\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n",
-		status, text, httpDate(time.Now()), len(text)+1, text)
+	idField := ""
+	if requestID != "" {
+		idField = "X-Request-ID: " + requestID + "\r\n"
+	}
+	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nServer: wsgo\r\nDate: %s\r\n%sContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n",
+		status, text, httpDate(time.Now()), idField, len(text)+1, text)
 	c.bw.Flush() // conn.close, which follows, waits for the outbox
 	return int64(len(text) + 1)
 }

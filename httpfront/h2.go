@@ -172,7 +172,7 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 		status, why = s.limits.h2Status(hr)
 	}
 	if status != 0 {
-		res.req = req
+		res.req, res.requestID = req, requestID(req)
 		res.refuse(status, why)
 		s.answered(&res.responseState)
 		return
@@ -313,7 +313,7 @@ type h2response struct {
 func (r *h2response) state() *responseState { return &r.responseState }
 
 func (r *h2response) refuse(status int, why string) {
-	r.s.logRefusal(status, why, r.remote)
+	r.s.logRefusal(status, why, r.remote, r.requestID)
 	text := http.StatusText(status) + "\n"
 	if r.Start(status, http.StatusText(status), plainText, int64(len(text))) == nil {
 		r.Write([]byte(text))

@@ -289,8 +289,8 @@ func (r *response) SendFile(f *os.File, off, n int64) error {
 func (r *response) state() *responseState { return &r.responseState }
 
 func (r *response) refuse(status int, why string) {
-	r.c.s.logRefusal(status, why, r.c.peer())
-	r.status, r.sent = status, r.c.reject(status)
+	r.c.s.logRefusal(status, why, r.c.peer(), r.requestID)
+	r.status, r.sent = status, r.c.reject(status, r.requestID)
 }
 
 // finish completes the response once ServeWSGI has returned err and reads

@@ -147,11 +147,15 @@ func (s *Server) callApp(ctx context.Context, app wsgi.App, req *wsgi.Request, w
 
 // logRefusal logs a request the front refused. A limit's refusal is a
 // warning naming the flag, for the operator may have set it too low.
-func (s *Server) logRefusal(status int, why, remote string) {
+func (s *Server) logRefusal(status int, why, remote, requestID string) {
 	level := slog.LevelDebug
 	if isLimit(status) {
 		level = slog.LevelWarn
 		why += "; raise the flag if such requests are legitimate"
 	}
-	s.log.Log(context.Background(), level, "wsgo: request refused", "status", status, "why", why, "remote", remote)
+	attrs := []any{"status", status, "why", why, "remote", remote}
+	if requestID != "" {
+		attrs = append(attrs, "request", requestID)
+	}
+	s.log.Log(context.Background(), level, "wsgo: request refused", attrs...)
 }
