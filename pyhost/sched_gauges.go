@@ -82,18 +82,19 @@ func (s *scheduler) anyRunnable() bool {
 // busy waits twice as long as the one before, up to maxBusyBackoff; a
 // look that finds them blocked starts over. Samples cost a system call
 // per thread, so a window is sampled once however many submits ask.
-// Unmeasured: they took nothing for stallAfter.
+// Unmeasured: they took nothing for stallAfter (and the same backoff
+// while they take).
 func (s *scheduler) stalledIn(now time.Time) time.Duration {
 	const window = stallAfter / 2
 	switch {
-	case !s.measured():
-		return stallAfter - now.Sub(s.lastTake)
 	case now.Sub(s.progressAt) < window:
 		s.windowAt[stallGauge], s.blocked = time.Time{}, false
 		if s.timerOn { // it decides when to look next, and backs off
 			return window
 		}
 		return s.busyLook()
+	case !s.measured():
+		return stallAfter - now.Sub(s.lastTake)
 	case s.windowAt[stallGauge].IsZero():
 		s.startGauge(stallGauge, now)
 		return window
