@@ -35,6 +35,7 @@ type bench struct {
 	notes      []string           // said once in the report
 	wsgoLines  map[layout]string  // wsgo's start line per table
 	serverDirs int                // servers started so far: each has a directory
+	addrs      map[string]bool    // the addresses servers were given, each once (see freeAddr)
 }
 
 // runCase is one server on one workload with one process and thread
@@ -100,7 +101,7 @@ func prepare(o options) (_ *bench, err error) {
 	b := &bench{options: o, started: time.Now(), results: map[runCase][]sample{},
 		failures: map[runCase][]string{}, wsgoLines: map[layout]string{},
 		appCosts: map[string]appCost{}, memory: map[runCase]memory{},
-		paced: map[runCase][]sample{}, offered: map[pacedGroup]float64{}}
+		paced: map[runCase][]sample{}, offered: map[pacedGroup]float64{}, addrs: map[string]bool{}}
 	if err := b.checkTools(); err != nil {
 		return nil, err
 	}
@@ -371,7 +372,7 @@ func (b *bench) fail(c runCase, round int, err error) {
 // start launches c's server; warm waits for it.
 func (b *bench) start(w workload, c runCase) (*live, error) {
 	s := serverNamed(c.server)
-	addr, err := freeAddr()
+	addr, err := freeAddr(b.addrs)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -212,12 +213,23 @@ func (p *process) startLine(marker string) string {
 	return ""
 }
 
-// freeAddr finds a loopback port nobody listens on.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+// freeAddr finds a loopback port nobody listens on and that no server of
+// this run was given, and adds it to given. Linux may hand the same port
+// to two binds in a row when the first was closed, so two servers started
+// together could get one port: one then fails ("Connection in use", seen
+// with uWSGI and gunicorn).
+func freeAddr(given map[string]bool) (string, error) {
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if !given[addr] {
+			given[addr] = true
+			return addr, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "", errors.New("no loopback port that this run has not given a server yet, in 100 tries")
 }
