@@ -62,7 +62,7 @@ func (o *Options) parseBinds(c *given) error {
 		for _, b := range c.StringSlice("bind") {
 			bind, err := ParseBind(b)
 			if err != nil {
-				return c.bad("bind", b, err.Error())
+				return c.bad("bind", b, err.Error()+uwsgiBufferSizeHint(b))
 			}
 			o.Binds = append(o.Binds, bind)
 		}

@@ -32,6 +32,9 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 		return nil, err
 	}
 	o := &Options{Target: c.Args().First(), Notes: notes, Warnings: warnings}
+	if w := c.String("workers"); c.NArg() == 0 && fileTarget == "" && uwsgiModule(w) {
+		return nil, c.bad("workers", w, workersInstead(w))
+	}
 	if c.NArg() == 0 && fileTarget != "" {
 		o.Target = fileTarget
 	} else if err := checkTarget("run", c.String("chdir"), c.Args().Slice()); err != nil {
@@ -279,7 +282,7 @@ func parseWorkers(s string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
-		return 0, errors.New("give a number of at least 1, or auto (one per CPU)")
+		return 0, errors.New(workersInstead(s))
 	}
 	return n, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -53,6 +55,36 @@ var uwsgiUnsupported = []struct {
 	{[]string{"touch-reload"}, "send wsgo's master SIGHUP to reload gracefully (`kill -HUP $(cat FILE)` with --pid FILE, or systemctl reload); in development, --reload --reload-extra-file FILE reloads when FILE changes"},
 	{[]string{"stats"}, "uWSGI's stats server is --metrics-bind ADDR in wsgo: Prometheus metrics of the master and every worker at /metrics (docs/metrics.md)"},
 	{[]string{"static-map"}, "uWSGI's --static-map /url=dir is --static /url=dir in wsgo"},
+}
+
+// The short flags uWSGI and gunicorn spell alike: wsgo's are gunicorn's,
+// and a uWSGI value given to them is answered with what uWSGI meant.
+
+// uwsgiModule reports whether a --workers (-w) value is rather uWSGI's
+// -w, a module: `-w app:application`, `-w myproject.wsgi`, `-w app.py`.
+func uwsgiModule(workers string) bool {
+	_, err := strconv.Atoi(workers)
+	return err != nil && !strings.EqualFold(workers, "auto") && uwsgiModuleName.MatchString(workers)
+}
+
+var uwsgiModuleName = regexp.MustCompile(`^[A-Za-z_][\w.]*(:[\w.]+)?$`)
+
+// workersInstead is what to give --workers instead of an invalid value.
+func workersInstead(workers string) string {
+	msg := "give a number of at least 1, or auto (one per CPU)"
+	if uwsgiModule(workers) {
+		msg += "; -w is --workers in wsgo, as in gunicorn: uWSGI's -w names the app, which wsgo takes as its TARGET: `wsgo run " + workers + "`"
+	}
+	return msg
+}
+
+// uwsgiBufferSizeHint adds to a --bind (-b) error, when the value is a
+// bare number, what uWSGI's -b (--buffer-size) is in wsgo.
+func uwsgiBufferSizeHint(bind string) string {
+	if _, err := strconv.Atoi(bind); err != nil {
+		return ""
+	}
+	return "; -b is --bind in wsgo, as in gunicorn: uWSGI's -b (--buffer-size) is --limit-request-line and --limit-request-field_size"
 }
 
 // uwsgiFlagsInstead indexes uwsgiUnsupported.

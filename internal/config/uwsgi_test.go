@@ -62,3 +62,29 @@ func TestIniTargetSaysWhatToDoInstead(t *testing.T) {
 		}
 	}
 }
+
+// -w and -b are gunicorn's in wsgo (--workers, --bind); a uWSGI user's
+// module after -w, or buffer size after -b, is answered with what uWSGI
+// meant. A value that is no such thing gets the plain error.
+func TestUWSGIShortFlagsThatClashSayWhatUWSGIMeant(t *testing.T) {
+	const module = "uWSGI's -w names the app, which wsgo takes as its TARGET: `wsgo run "
+	const bufferSize = "uWSGI's -b (--buffer-size) is --limit-request-line and --limit-request-field_size"
+	for _, tc := range []struct {
+		args      []string
+		want, not string
+	}{
+		{[]string{"-w", "app:application"}, `--workers "app:application": give a number of at least 1, or auto (one per CPU); -w is --workers in wsgo, as in gunicorn: ` + module + "app:application`", ""},
+		{[]string{"app.py", "-w", "mysite.wsgi"}, module + "mysite.wsgi`", ""},
+		{[]string{"app.py", "-w", "0"}, `--workers "0": give a number of at least 1, or auto`, "uWSGI"},
+		{[]string{"app.py", "-b", "32768"}, `--bind "32768": missing port in address`, ""},
+		{[]string{"app.py", "-b", "32768"}, bufferSize, ""},
+		{[]string{"app.py", "-b", "garbage"}, `--bind "garbage": missing port in address`, "uWSGI"},
+	} {
+		_, err := parse(t, tc.args...)
+		what := strings.Join(tc.args, " ")
+		usageError(t, what, err, tc.want)
+		if tc.not != "" && err != nil && strings.Contains(err.Error(), tc.not) {
+			t.Errorf("%s: error %v; want no mention of %s", what, err, tc.not)
+		}
+	}
+}
