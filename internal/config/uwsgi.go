@@ -79,12 +79,13 @@ func workersInstead(workers string) string {
 }
 
 // uwsgiBufferSizeHint adds to a --bind (-b) error, when the value is a
-// bare number, what uWSGI's -b (--buffer-size) is in wsgo.
+// bare number, how to give a port alone, and what uWSGI's -b
+// (--buffer-size) is in wsgo.
 func uwsgiBufferSizeHint(bind string) string {
 	if _, err := strconv.Atoi(bind); err != nil {
 		return ""
 	}
-	return "; -b is --bind in wsgo, as in gunicorn: uWSGI's -b (--buffer-size) is --limit-request-line and --limit-request-field_size"
+	return "; a port alone is :" + bind + "; -b is --bind in wsgo, as in gunicorn: uWSGI's -b (--buffer-size) is --limit-request-line and --limit-request-field_size"
 }
 
 // uwsgiFlagsInstead indexes uwsgiUnsupported.

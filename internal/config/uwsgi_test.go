@@ -76,7 +76,8 @@ func TestUWSGIShortFlagsThatClashSayWhatUWSGIMeant(t *testing.T) {
 		{[]string{"-w", "app:application"}, `--workers "app:application": give a number of at least 1, or auto (one per CPU); -w is --workers in wsgo, as in gunicorn: ` + module + "app:application`", ""},
 		{[]string{"app.py", "-w", "mysite.wsgi"}, module + "mysite.wsgi`", ""},
 		{[]string{"app.py", "-w", "0"}, `--workers "0": give a number of at least 1, or auto`, "uWSGI"},
-		{[]string{"app.py", "-b", "32768"}, `--bind "32768": missing port in address`, ""},
+		{[]string{"app.py", "-b", "8000"}, `--bind "8000": missing port in address`, ""},
+		{[]string{"app.py", "-b", "8000"}, "a port alone is :8000", ""},
 		{[]string{"app.py", "-b", "32768"}, bufferSize, ""},
 		{[]string{"app.py", "-b", "garbage"}, `--bind "garbage": missing port in address`, "uWSGI"},
 	} {
