@@ -272,6 +272,10 @@ func TestUsageErrorsExit2(t *testing.T) {
 			"Run `wsgo run --help` for the flags."},
 		{"an unknown flag", nil, []string{"run", "--nosuch", app},
 			"wsgo run: unknown flag --nosuch\nRun `wsgo run --help` for the flags."},
+		{"uWSGI's -w MODULE", nil, []string{"run", "-w", "app:application"},
+			"wsgo run: --workers \"app:application\": give a number of at least 1, or auto (one per CPU); -w is --workers in wsgo, as in gunicorn: uWSGI's -w names the app, which wsgo takes as its TARGET: `wsgo run app:application`"},
+		{"uWSGI's -b SIZE", nil, []string{"run", "-b", "32768", app},
+			"; a port alone is :32768; -b is --bind in wsgo, as in gunicorn: uWSGI's -b (--buffer-size) is --limit-request-line and --limit-request-field_size"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"bufio"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Proxy headers (--forwarded-allow-ips): believed from trusted peers only.
@@ -155,5 +158,35 @@ func TestProxyHeadersOnUnixSockets(t *testing.T) {
 				t.Errorf("REMOTE_ADDR %q; want %q", got, tc.wantRemote)
 			}
 		})
+	}
+}
+
+// PEP 3333: SERVER_NAME and SERVER_PORT are never empty. An HTTP/1.0
+// request without Host over a unix socket names no host and the socket
+// no port: the port is the scheme's, as gunicorn gives.
+func TestUnixSocketRequestWithoutHostHasAServerPort(t *testing.T) {
+	sock := cliSocketPath(t)
+	frontStart(t, nil, "--bind", "unix:"+sock)
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte("GET /env HTTP/1.0\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body strings.Builder
+	if _, err := bufio.NewReader(resp.Body).WriteTo(&body); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status %d, body %q, %v; want 200", resp.StatusCode, body.String(), err)
+	}
+	env := frontEnviron(t, body.String())
+	if name, port := frontStr(env["SERVER_NAME"]), frontStr(env["SERVER_PORT"]); name != "localhost" || port != "80" {
+		t.Errorf("SERVER_NAME %q, SERVER_PORT %q; want localhost and 80", name, port)
 	}
 }

@@ -285,10 +285,7 @@ func (c *conn) handle() bool {
 		if status, why := c.s.limits.bodyStatus(h.length); status != 0 {
 			refused = &headError{status, why}
 			whole = c.request(h, nil)
-			if c.trusted {
-				forward(whole, c.s.trust)
-			}
-			requestID(whole)
+			c.s.identify(whole, c.trusted)
 		}
 	}
 	if refused != nil {

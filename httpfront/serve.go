@@ -54,10 +54,7 @@ func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answe
 	st := x.state()
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	if trusted {
-		forward(req, s.trust)
-	}
-	st.req, st.requestID, st.cancel = req, requestID(req), cancel
+	st.req, st.requestID, st.cancel = req, s.identify(req, trusted), cancel
 	defer s.answered(st)
 
 	app, toPython := s.route(req)
@@ -143,6 +140,16 @@ func (s *Server) callApp(ctx context.Context, app wsgi.App, req *wsgi.Request, w
 		}
 	}()
 	return app.ServeWSGI(ctx, req, w)
+}
+
+// identify applies the proxy headers of a trusted peer to req (its
+// client, scheme and host) and returns its request id: what every request
+// whose head was read whole is logged and answered with.
+func (s *Server) identify(req *wsgi.Request, trusted bool) string {
+	if trusted {
+		forward(req, s.trust)
+	}
+	return requestID(req)
 }
 
 // logRefusal logs a request the front refused. A limit's refusal is a
