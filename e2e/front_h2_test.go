@@ -358,6 +358,7 @@ func TestH2RequestsRefusedAsOnHTTP1(t *testing.T) {
 		{"a malformed escape in the path", []string{":method", "GET", ":scheme", "https", ":authority", "h", ":path", "/a%zz"}, "reset"},
 		{"neither :authority nor Host", []string{":method", "GET", ":scheme", "https", ":path", "/no-host"}, "400"},
 		{"an :authority with an empty host", []string{":method", "GET", ":scheme", "https", ":authority", ":8443", ":path", "/empty-host"}, "400"},
+		{"an expect wsgo cannot meet", []string{":method", "GET", ":scheme", "https", ":authority", "h", ":path", "/expect", "expect", "200-ok"}, "417"},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name+": "+tc.status, func(t *testing.T) {

@@ -31,6 +31,9 @@ func TestRFC9112RequestHead(t *testing.T) {
 		{"GET host:80", "", // PATH_INFO of an authority-form target
 			"GET host:80 HTTP/1.1\r\nHost: h\r\n\r\n", "400"},
 		{"CONNECT", "-", "CONNECT good.example:443 HTTP/1.1\r\nHost: good.example:443\r\n\r\n", "501"},
+		// RFC 9110 10.1.1: 100-continue is the one expectation there is.
+		{"an Expect wsgo cannot meet", "/expect-unmet", "GET /expect-unmet HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\n\r\n", "417"},
+		{"100-continue beside an Expect wsgo cannot meet", "/expect-two", "POST /expect-two HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nExpect: 100-continue\r\nExpect: x-y=z\r\n\r\nx", "417"},
 		{"a chunk size past 63 bits", "/overflow", "POST /overflow HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\nx\r\n0\r\n\r\n", "400"},
 	}
 	for _, tc := range refused {
@@ -74,6 +77,13 @@ func TestRFC9112RequestHead(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("Expect 100-continue, in any case, is met", func(t *testing.T) {
+		got := s.raw("POST /expect-case HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nExpect: 100-Continue\r\n" + closing + "\r\nhi")
+		if !strings.HasPrefix(got, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ") || !frontSeen(t, s, "/expect-case") {
+			t.Fatalf("got %q; want 100 Continue, then the app's 200", got)
+		}
+	})
 
 	t.Run("HTTP/1.2 is served as HTTP/1.1, and the app sees the version sent", func(t *testing.T) {
 		c := dial(t, s)

@@ -207,6 +207,8 @@ func h2RequestError(hr *http.Request, scheme string) (int, string) {
 		return http.StatusBadRequest, "host field differs from :authority"
 	case !agreedLength(hr.Header["Content-Length"]):
 		return http.StatusBadRequest, "invalid or conflicting content-length"
+	case unmetExpectation(appendListItems(nil, strings.Join(hr.Header["Expect"], ","))):
+		return http.StatusExpectationFailed, "an expect other than 100-continue"
 	}
 	return 0, ""
 }

@@ -234,6 +234,7 @@ func (r *headReader) finish(h *requestHead) error {
 	h.header = make([]wsgi.Header, 0, len(r.fields)+1) // room for the X-Request-Id that requestID adds
 	hosts, hostAt := 0, -1
 	var codings []string // Transfer-Encoding's, across its fields
+	var expects []string // Expect's items, across its fields
 	teField, closes, keepAlive := false, false, false
 	for _, f := range r.fields {
 		name, value := text[f.name:f.colon], text[f.value:f.end]
@@ -255,7 +256,7 @@ func (r *headReader) finish(h *requestHead) error {
 			closes = closes || hasToken([]string{value}, "close")
 			keepAlive = keepAlive || hasToken([]string{value}, "keep-alive")
 		case "Expect":
-			h.expect = h.expect || hasToken([]string{value}, "100-continue")
+			expects = appendListItems(expects, value)
 		case "Content-Type":
 			if h.contentType == "" {
 				h.contentType = value
@@ -285,7 +286,10 @@ func (r *headReader) finish(h *requestHead) error {
 		return badRequest("more than one Host")
 	case !validHost(h.host):
 		return badRequest("malformed Host")
+	case unmetExpectation(expects):
+		return &headError{http.StatusExpectationFailed, "an Expect other than 100-continue"}
 	}
+	h.expect = len(expects) > 0
 	if h.chunked {
 		h.length = -1
 	}
@@ -314,6 +318,19 @@ func (h *requestHead) transferCodings(codings []string) error {
 	}
 	h.chunked = true
 	return nil
+}
+
+// unmetExpectation reports whether an Expect list asks for anything but
+// 100-continue, the one expectation HTTP defines: wsgo cannot meet
+// another, and says so with 417 (RFC 9110 10.1.1) rather than serve the
+// request as if it had not been asked.
+func unmetExpectation(items []string) bool {
+	for _, item := range items {
+		if !strings.EqualFold(item, "100-continue") {
+			return true
+		}
+	}
+	return false
 }
 
 // appendListItems appends the items of a comma-separated field value to

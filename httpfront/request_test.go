@@ -492,3 +492,22 @@ func TestValidHost(t *testing.T) {
 		}
 	}
 }
+
+func TestUnmetExpectation(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		unmet bool
+	}{
+		{"", false},
+		{"100-continue", false},
+		{"100-Continue", false},
+		{" 100-continue , 100-continue", false},
+		{"200-ok", true},
+		{"100-continue, x-y=z", true},
+		{"100-continue=1", true},
+	} {
+		if got := unmetExpectation(appendListItems(nil, tc.value)); got != tc.unmet {
+			t.Errorf("unmetExpectation(%q) = %v; want %v", tc.value, got, tc.unmet)
+		}
+	}
+}
