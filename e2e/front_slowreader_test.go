@@ -57,17 +57,18 @@ func getWithoutReading(t *testing.T, s *server, path string) net.Conn {
 	return c
 }
 
-// workerFiles lists the link targets of a process's open descriptors.
-func workerFiles(t *testing.T, pid int) []string {
+// workerFiles maps a process's open descriptors (/proc/PID/fd/N) to
+// their link targets.
+func workerFiles(t *testing.T, pid int) map[string]string {
 	t.Helper()
 	links, err := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var targets []string
+	targets := map[string]string{}
 	for _, l := range links {
 		if target, err := os.Readlink(l); err == nil {
-			targets = append(targets, target)
+			targets[l] = target
 		}
 	}
 	return targets
@@ -154,4 +155,64 @@ func TestTimeoutReachesAStreamToAClientThatDoesNotRead(t *testing.T) {
 	s := start(t, nil, writeApp(t, "app.py", slowReaderApp), "--threads", "1", "--timeout", "2")
 	defer getWithoutReading(t, s, "/slow").Close()
 	checkTimeoutFreesPythread(t, s, nil)
+}
+
+// Three clients that never read a 64 MiB stream each, against a
+// --max-response-spool of 16 MiB: the worker's temporary files never
+// hold more than the spool (the streams wait for their clients instead),
+// a GET is still answered by the pythread left, and once the clients
+// leave, their streams end and their files are closed.
+func TestMaxResponseSpoolBoundsWhatSlowClientsHoldOnDisk(t *testing.T) {
+	const spool = 16 << 20
+	s := start(t, nil, writeApp(t, "app.py", slowReaderApp), "--threads", "4", "--max-response-spool", strconv.Itoa(spool))
+	pid := readyPids(s)["1"]
+	var clients []net.Conn
+	for range 3 {
+		clients = append(clients, getWithoutReading(t, s, "/stream"))
+	}
+	most, last, steady := int64(0), int64(-1), 0
+	for deadline := time.Now().Add(20 * time.Second); steady < 5 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		_, held := spooled(t, pid)
+		most = max(most, held)
+		if held == last && held > spool/2 {
+			steady++
+		} else {
+			steady = 0
+		}
+		last = held
+	}
+	if steady < 5 {
+		t.Fatalf("the worker's temporary files did not settle near the 16 MiB spool (last %d bytes)", last)
+	}
+	if most > spool+256<<10 {
+		t.Errorf("the worker's temporary files held up to %d bytes; --max-response-spool is %d", most, spool)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(s.URL + "/count")
+	if err != nil {
+		t.Fatalf("a GET while the spool is full: %v", err)
+	}
+	resp.Body.Close()
+	for _, c := range clients {
+		c.Close()
+	}
+	files := -1
+	for deadline := time.Now().Add(10 * time.Second); files != 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		files, _ = spooled(t, pid)
+	}
+	if files != 0 {
+		t.Errorf("%d temporary files are still open after the clients left", files)
+	}
+}
+
+// spooled counts worker pid's response spools and sums their sizes.
+func spooled(t *testing.T, pid int) (files int, bytes int64) {
+	t.Helper()
+	for fd, target := range workerFiles(t, pid) {
+		if fi, err := os.Stat(fd); err == nil && strings.Contains(target, "wsgo-response-") {
+			files++
+			bytes += fi.Size()
+		}
+	}
+	return files, bytes
 }

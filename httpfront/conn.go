@@ -64,7 +64,7 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c.cr.conn = rwc
 	c.br = bufio.NewReaderSize(&c.cr, readBufSize)
 	c.head = headReader{br: c.br, limits: s.limits}
-	c.out = newOutbox(rwc, s.stallTimeout, true)
+	c.out = newOutbox(rwc, s.stallTimeout, s.queueBudget)
 	c.sink = c.out
 	c.lent, _ = rwc.(Lent)
 	c.setPeer(rwc.RemoteAddr(), rwc.LocalAddr())
@@ -90,7 +90,7 @@ func (c *conn) setPeer(remote, local net.Addr) {
 func (c *conn) startTLS(under net.Conn) {
 	// Under the session: what a slow client has not taken is queued as
 	// whole records, and the session survives a released write.
-	c.out = newOutbox(under, c.s.stallTimeout, true)
+	c.out = newOutbox(under, c.s.stallTimeout, c.s.queueBudget)
 	c.tls = tls.Server(queuedSocket{Conn: under, out: c.out}, c.s.tlsConfig)
 	c.rwc, c.cr.conn, c.sink = c.tls, c.tls, c.tls
 	c.pin()
@@ -116,7 +116,7 @@ func hostPort(a *net.TCPAddr) (name, port string) {
 
 func (c *conn) serve() {
 	defer c.s.removeConn(c)
-	defer func() { c.out.discard() }() // the outbox startTLS replaces
+	defer func() { c.out.drain() }() // the outbox startTLS replaces: what a failed send left is dropped
 	defer c.dropWriter()
 	_, isTCP := c.raw.LocalAddr().(*net.TCPAddr)
 	useTLS := isTCP && c.s.tlsConfig != nil

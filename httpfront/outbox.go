@@ -20,11 +20,9 @@ const (
 	// reader, whatever the pool needs.
 	patience = 250 * time.Millisecond
 	// outboxMemory is how much of a queued response is held in memory;
-	// the rest goes to an unlinked temporary file.
+	// the rest goes to an unlinked temporary file (see queueBudget for
+	// what all of a worker's outboxes may hold).
 	outboxMemory = 256 << 10
-	// outboxCap is how much may be queued before a writer waits for the
-	// client (nginx's proxy_max_temp_file_size is the same 1 GiB).
-	outboxCap = 1 << 30
 	// sendSlice is how much may be written under one stall deadline: a
 	// client that stops reading is dropped after --stall-timeout, a slow
 	// one is not.
@@ -38,8 +36,8 @@ const (
 )
 
 var (
-	errOutrun = errors.New("wsgo: the client took the response too slowly: the request's time ran out with " +
-		"1 GiB of it queued")
+	errOutrun = errors.New("wsgo: the request's time ran out while the worker's --max-response-spool was full " +
+		"of responses its clients take slowly")
 	errReleased = errors.New("wsgo: the write was released")
 	errAborted  = errors.New("wsgo: the response was abandoned")
 )
@@ -65,8 +63,9 @@ type socket interface {
 // copy, which HTTP/2's framing makes anyway) and then waited for while
 // the client takes some within patience, until the writer is released.
 type outbox struct {
-	conn  socket
-	stall time.Duration
+	conn   socket
+	stall  time.Duration
+	budget *queueBudget // the server's, shared by its outboxes
 	// releasable: a write that waits for the client may be released.
 	// Not on a connection HTTP/2 serves, whose streams are released above
 	// it: there a write waits for the client, up to --stall-timeout.
@@ -93,13 +92,13 @@ type outbox struct {
 	err      error // the socket failed; every later write returns it
 }
 
-func newOutbox(conn net.Conn, stall time.Duration, releasable bool) *outbox {
-	return &outbox{conn: conn, stall: stall, releasable: releasable, changed: make(chan struct{})}
+func newOutbox(conn net.Conn, stall time.Duration, budget *queueBudget) *outbox {
+	return &outbox{conn: conn, stall: stall, budget: budget, releasable: true, changed: make(chan struct{})}
 }
 
 // newSettlingOutbox is the outbox of an HTTP/2 stream.
-func newSettlingOutbox(stream socket, stall time.Duration) *outbox {
-	return &outbox{conn: stream, stall: stall, releasable: true, settles: true, changed: make(chan struct{})}
+func newSettlingOutbox(stream socket, stall time.Duration, budget *queueBudget) *outbox {
+	return &outbox{conn: stream, stall: stall, budget: budget, releasable: true, settles: true, changed: make(chan struct{})}
 }
 
 // begin readies the outbox for a response: until is the request's end.
@@ -306,33 +305,39 @@ func (o *outbox) wait() time.Duration {
 	return o.stall
 }
 
-// queue copies p behind what is queued and makes sure the sender runs. It
-// waits while the queue is at its cap, until the sender makes room or the
-// request's time runs out.
+// queue copies p behind what is queued and makes sure the sender runs:
+// into memory while this outbox and the server's budget have room for
+// it, else into the temporary file. It waits while the server's spool is
+// full, until some of it is freed or the request's time runs out.
 func (o *outbox) queue(p []byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for o.err == nil && o.queued > 0 && o.queued+int64(len(p)) > outboxCap {
-		changed := o.changed
+	for {
+		if o.err != nil {
+			return o.err
+		}
+		if len(o.spans) == 0 && o.inMem+len(p) <= outboxMemory && o.budget.takeMemory(len(p)) {
+			o.mem = append(o.mem, p...)
+			o.inMem += len(p)
+			break
+		}
+		freed := o.budget.takeDisk(len(p))
+		if freed == nil {
+			if err := o.toFile(p); err != nil {
+				return err
+			}
+			break
+		}
+		changed := o.changed // the socket may fail meanwhile
 		o.mu.Unlock()
 		select {
+		case <-freed:
 		case <-changed:
 		case <-o.until:
 			o.mu.Lock()
 			return errOutrun
 		}
 		o.mu.Lock()
-	}
-	if o.err != nil {
-		return o.err
-	}
-	if len(o.spans) > 0 || o.inMem+len(p) > outboxMemory {
-		if err := o.toFile(p); err != nil {
-			return err
-		}
-	} else {
-		o.mem = append(o.mem, p...)
-		o.inMem += len(p)
 	}
 	o.queued += int64(len(p))
 	o.startSender()
@@ -389,6 +394,7 @@ func (o *outbox) send() {
 			o.mu.Lock()
 			o.spare, n = buf[:0], int64(len(buf))
 			o.inMem -= len(buf)
+			o.budget.freeMemory(len(buf))
 		default:
 			first := o.spans[0]
 			o.mu.Unlock()
@@ -442,7 +448,8 @@ func (o *outbox) renewDeadline() error {
 }
 
 // drain waits until the queue is sent, and reports whether the socket
-// failed.
+// failed; then what the queue still holds is dropped, as it never will be
+// sent.
 func (o *outbox) drain() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -451,6 +458,13 @@ func (o *outbox) drain() error {
 		o.mu.Unlock()
 		<-changed
 		o.mu.Lock()
+	}
+	if o.err != nil {
+		for len(o.spans) > 0 {
+			o.dropSpan()
+		}
+		o.budget.freeMemory(o.inMem)
+		o.mem, o.spare, o.inMem, o.queued = nil, nil, 0, 0
 	}
 	return o.err
 }
@@ -487,17 +501,5 @@ func (o *outbox) abort() {
 		o.conn.SetWriteDeadline(time.Now())
 	}
 	o.mu.Unlock()
-	o.discard()
-}
-
-// discard drops what is queued, once the connection is closed (the sender
-// has stopped on its failed write).
-func (o *outbox) discard() {
 	o.drain()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for len(o.spans) > 0 {
-		o.dropSpan()
-	}
-	o.mem, o.spare = nil, nil
 }

@@ -20,41 +20,59 @@ const fileSlice = 4 * sendSlice
 type span struct {
 	f        *os.File
 	off, end int64
+	temp     bool // f is a temporary file of the outbox's, counted in its budget
 }
 
-// toFile queues p in the temporary file. mu held.
+// toFile queues p in the temporary file, whose len(p) bytes more the
+// budget has counted; past the budget's tempFileSize a new file is begun,
+// so that the full one is closed (and its disk freed) once sent. mu held.
 func (o *outbox) toFile(p []byte) error {
+	if o.temp != nil && o.tempEnd >= o.budget.tempFileSize() {
+		o.temp = nil // its last span closes it (dropSpan)
+	}
 	if o.temp == nil {
 		f, err := os.CreateTemp("", "wsgo-response-")
 		if err != nil {
+			o.budget.freeDisk(int64(len(p)))
 			return o.failLocked(err)
 		}
 		os.Remove(f.Name()) // the open file outlives its name; nothing to clean up on a crash
 		o.temp, o.tempEnd = f, 0
 	}
 	if _, err := o.temp.WriteAt(p, o.tempEnd); err != nil {
+		o.budget.freeDisk(int64(len(p)))
+		if o.tempEnd == 0 { // no span holds it
+			o.temp.Close()
+			o.temp = nil
+		}
 		return o.failLocked(err)
 	}
 	end := o.tempEnd + int64(len(p))
 	if last := len(o.spans) - 1; last >= 0 && o.spans[last].f == o.temp && o.spans[last].end == o.tempEnd {
 		o.spans[last].end = end
 	} else {
-		o.spans = append(o.spans, span{o.temp, o.tempEnd, end})
+		o.spans = append(o.spans, span{o.temp, o.tempEnd, end, true})
 	}
 	o.tempEnd = end
 	return nil
 }
 
 // dropSpan removes the first span, sent or discarded, and closes its file
-// when nothing else of the queue is in it. mu held.
+// when no later span is in it; a temporary file's size, which its last
+// span ends at, goes back to the budget. mu held.
 func (o *outbox) dropSpan() {
-	f := o.spans[0].f
+	s := o.spans[0]
 	o.spans = o.spans[1:]
-	switch {
-	case f != o.temp:
-		f.Close()
-	case len(o.spans) == 0:
-		o.temp.Close()
+	for _, later := range o.spans {
+		if later.f == s.f {
+			return
+		}
+	}
+	s.f.Close()
+	if s.temp {
+		o.budget.freeDisk(s.end)
+	}
+	if s.f == o.temp {
 		o.temp = nil
 	}
 }
@@ -120,7 +138,7 @@ func (o *outbox) queueFile(f, own *os.File, off, n int64) error {
 		own.Close()
 		return o.err
 	}
-	o.spans = append(o.spans, span{own, off, off + n})
+	o.spans = append(o.spans, span{own, off, off + n, false})
 	o.queued += n
 	o.startSender()
 	return nil

@@ -48,6 +48,10 @@ type Config struct {
 	LimitRequestFields    int
 	LimitRequestFieldSize int
 	MaxBodySize           int64
+	// MaxResponseSpool bounds what the server keeps in temporary files of
+	// responses its clients take slowly (queueBudget); 0 takes
+	// DefaultMaxResponseSpool.
+	MaxResponseSpool int64
 
 	// Static maps URL prefixes to directories served by the front itself
 	// (static.go). StaticMaxAge sets their Cache-Control max-age; zero
@@ -117,6 +121,7 @@ type Server struct {
 	healthPath    string
 	draining      atomic.Bool    // SetDraining: readiness is 503
 	running       RequestCounter // nil: none
+	queueBudget   *queueBudget   // what the outboxes of all connections hold
 
 	// ctx is the parent of every request context; cancelled when a
 	// Shutdown runs out of time.
@@ -163,6 +168,7 @@ func New(cfg Config) *Server {
 		rootPath:      cfg.RootPath,
 		healthPath:    cfg.HealthPath,
 		running:       cfg.Running,
+		queueBudget:   newQueueBudget(orDefault(cfg.MaxResponseSpool, DefaultMaxResponseSpool)),
 		closing:       make(chan struct{}),
 		listeners:     make(map[net.Listener]struct{}),
 		conns:         make(map[*conn]struct{}),
@@ -175,7 +181,7 @@ func New(cfg Config) *Server {
 }
 
 // orDefault is v, or def when v is zero or negative.
-func orDefault[T int | time.Duration](v, def T) T {
+func orDefault[T int | int64 | time.Duration](v, def T) T {
 	if v <= 0 {
 		return def
 	}

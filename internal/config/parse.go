@@ -119,7 +119,7 @@ var leastNumbers = []struct {
 	{0, []string{"timeout", "max-requests", "max-requests-jitter", "max-rss", "graceful-timeout", "shutdown-delay",
 		"keep-alive", "static-max-age", "max-body-size"}},
 	{1, []string{"threads", "queue-size", "limit-request-line", "limit-request-fields", "limit-request-field_size",
-		"header-timeout", "stall-timeout"}},
+		"header-timeout", "stall-timeout", "max-response-spool"}},
 }
 
 // ParseCheck reads `wsgo check`'s flags: the target and where it is;
@@ -174,6 +174,7 @@ func (o *Options) parseFront(c *given) error {
 		LimitRequestFields:    c.Int("limit-request-fields"),
 		LimitRequestFieldSize: c.Int("limit-request-field_size"),
 		MaxBodySize:           c.Int64("max-body-size"),
+		MaxResponseSpool:      c.Int64("max-response-spool"),
 		StreamRequestBody:     c.Bool("stream-request-body"),
 		StaticMaxAge:          seconds(c, "static-max-age"),
 		Debug:                 c.Bool("debug"),

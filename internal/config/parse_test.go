@@ -133,6 +133,7 @@ func TestBadValuesNameWhereTheyCameFrom(t *testing.T) {
 		{[]string{"WSGO_QUEUE_SIZE=0"}, nil, `wsgo run: WSGO_QUEUE_SIZE="0": give a whole number of at least 1`},
 		{[]string{"WSGO_TIMEOUT=-5"}, nil, `wsgo run: WSGO_TIMEOUT="-5": give a whole number of at least 0`},
 		{nil, []string{"--max-body-size=-1"}, `wsgo run: --max-body-size "-1": give a whole number of at least 0`},
+		{[]string{"WSGO_MAX_RESPONSE_SPOOL=0"}, nil, `wsgo run: WSGO_MAX_RESPONSE_SPOOL="0": give a whole number of at least 1`},
 		{[]string{"WSGO_LOG_LEVEL=loud"}, nil, `wsgo run: WSGO_LOG_LEVEL="loud": use debug, info, warning, error or critical`},
 		{[]string{"FORWARDED_ALLOW_IPS=localhost"}, nil, `wsgo run: FORWARDED_ALLOW_IPS="localhost": bad entry "localhost"`},
 		{[]string{"VIRTUAL_ENV=/no/such/venv"}, nil, `wsgo run: VIRTUAL_ENV="/no/such/venv": not a directory`},
