@@ -74,3 +74,54 @@ func TestSlowUploadsHoldNoPythonThread(t *testing.T) {
 		}
 	}
 }
+
+// Three hundred uploads that stop just short of 1 MiB (the most a body
+// keeps in memory) and trickle on: the worker holds no more than its
+// 64 MiB of buffers in memory for them, the rest are received into
+// files, and each is served whole once it comes.
+func TestManySlowUploadsHoldBoundedMemory(t *testing.T) {
+	srv := start(t, nil, writeApp(t, "front_app.py", frontApp), "--threads", "2")
+	pid := readyPids(srv)["1"]
+	before := rssKiB(t, pid)
+	const uploads, held, size = 300, 1<<20 - 1024, 1 << 20
+	part := make([]byte, held)
+	var conns []net.Conn
+	for i := range uploads {
+		c, err := net.Dial("tcp", srv.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "POST /upload-%d HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", i, size)
+		if _, err := c.Write(part); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	// What the uploads sent is in the worker once its files or its memory
+	// hold all of it.
+	var rss int
+	for deadline, last := time.Now().Add(20*time.Second), -1; time.Now().Before(deadline); last = rss {
+		time.Sleep(200 * time.Millisecond)
+		if rss = rssKiB(t, pid); rss == last {
+			break
+		}
+	}
+	grown := (rss - before) >> 10
+	t.Logf("the worker grew by %d MiB", grown)
+	if grown > 128 {
+		t.Errorf("the worker grew by %d MiB with %d uploads of %d KiB in: want their bodies in files past 64 MiB", grown, uploads, held>>10)
+	}
+	for i, c := range conns[:3] {
+		c.Write(make([]byte, size-held))
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("upload %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || frontStr(frontEnviron(t, string(body))["CONTENT_LENGTH"]) != fmt.Sprint(size) {
+			t.Errorf("upload %d got %s %q; want 200 with CONTENT_LENGTH %d", i, resp.Status, body, size)
+		}
+	}
+}

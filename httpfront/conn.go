@@ -64,7 +64,7 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c.cr.conn = rwc
 	c.br = bufio.NewReaderSize(&c.cr, readBufSize)
 	c.head = headReader{br: c.br, limits: s.limits}
-	c.out = newOutbox(rwc, s.stallTimeout, s.queueBudget)
+	c.out = newOutbox(rwc, s.stallTimeout, s.buffers)
 	c.sink = c.out
 	c.lent, _ = rwc.(Lent)
 	c.setPeer(rwc.RemoteAddr(), rwc.LocalAddr())
@@ -90,7 +90,7 @@ func (c *conn) setPeer(remote, local net.Addr) {
 func (c *conn) startTLS(under net.Conn) {
 	// Under the session: what a slow client has not taken is queued as
 	// whole records, and the session survives a released write.
-	c.out = newOutbox(under, c.s.stallTimeout, c.s.queueBudget)
+	c.out = newOutbox(under, c.s.stallTimeout, c.s.buffers)
 	c.tls = tls.Server(queuedSocket{Conn: under, out: c.out}, c.s.tlsConfig)
 	c.rwc, c.cr.conn, c.sink = c.tls, c.tls, c.tls
 	c.pin()

@@ -157,7 +157,7 @@ func (c h2cConn) Read(p []byte) (int, error) { return c.br.Read(p) }
 func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 	rc := http.NewResponseController(w)
 	res := &h2response{
-		responseState: responseState{start: time.Now(), remain: -1, out: newSettlingOutbox(h2stream{w, rc}, s.stallTimeout, s.queueBudget)},
+		responseState: responseState{start: time.Now(), remain: -1, out: newSettlingOutbox(h2stream{w, rc}, s.stallTimeout, s.buffers)},
 		w:             w,
 		rc:            rc,
 		isHead:        hr.Method == http.MethodHead,

@@ -20,8 +20,8 @@ const (
 	// reader, whatever the pool needs.
 	patience = 250 * time.Millisecond
 	// outboxMemory is how much of a queued response is held in memory;
-	// the rest goes to an unlinked temporary file (see queueBudget for
-	// what all of a worker's outboxes may hold).
+	// the rest goes to an unlinked temporary file (see bufferBudget for
+	// what all of a worker's connections may hold).
 	outboxMemory = 256 << 10
 	// sendSlice is how much may be written under one stall deadline: a
 	// client that stops reading is dropped after --stall-timeout, a slow
@@ -65,7 +65,7 @@ type socket interface {
 type outbox struct {
 	conn   socket
 	stall  time.Duration
-	budget *queueBudget // the server's, shared by its outboxes
+	budget *bufferBudget // the server's, shared by its outboxes
 	// releasable: a write that waits for the client may be released.
 	// Not on a connection HTTP/2 serves, whose streams are released above
 	// it: there a write waits for the client, up to --stall-timeout.
@@ -92,12 +92,12 @@ type outbox struct {
 	err      error // the socket failed; every later write returns it
 }
 
-func newOutbox(conn net.Conn, stall time.Duration, budget *queueBudget) *outbox {
+func newOutbox(conn net.Conn, stall time.Duration, budget *bufferBudget) *outbox {
 	return &outbox{conn: conn, stall: stall, budget: budget, releasable: true, changed: make(chan struct{})}
 }
 
 // newSettlingOutbox is the outbox of an HTTP/2 stream.
-func newSettlingOutbox(stream socket, stall time.Duration, budget *queueBudget) *outbox {
+func newSettlingOutbox(stream socket, stall time.Duration, budget *bufferBudget) *outbox {
 	return &outbox{conn: stream, stall: stall, budget: budget, releasable: true, settles: true, changed: make(chan struct{})}
 }
 

@@ -108,7 +108,7 @@ func TestOutboxFilePatienceIsPerSliceTaken(t *testing.T) {
 		server, client := loopbackPair(t)
 		server.(*net.TCPConn).SetWriteBuffer(64 << 10) // no room to hide the pace in
 		client.(*net.TCPConn).SetReadBuffer(64 << 10)
-		o := newOutbox(server, stall, newQueueBudget(DefaultMaxResponseSpool))
+		o := newOutbox(server, stall, newBufferBudget(DefaultMaxResponseSpool))
 		o.begin(nil)
 		if err := o.writeFile(tempFileOf(t, data), 0, int64(len(data))); err != nil {
 			t.Fatal(err)

@@ -52,7 +52,7 @@ func TestOutboxQueuesForASlowClientAndSendsAllInOrder(t *testing.T) {
 
 func queuesForASlowClient(t *testing.T, write func(o *outbox, chunk []byte) error) {
 	server, client := loopbackPair(t)
-	o := newOutbox(server, time.Minute, newQueueBudget(DefaultMaxResponseSpool))
+	o := newOutbox(server, time.Minute, newBufferBudget(DefaultMaxResponseSpool))
 	o.begin(nil)
 	var want []byte
 	for i := 0; len(want) < 8<<20; i++ {

@@ -59,7 +59,7 @@ func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answe
 
 	app, toPython := s.route(req)
 	if toPython && (req.ContentLength < 0 || req.ContentLength > 0 && !s.streamBody) {
-		spooled, n, release, err := spoolBody(req.Body, req.ContentLength)
+		spooled, n, release, err := spoolBody(req.Body, req.ContentLength, s.buffers)
 		if err != nil {
 			x.refuse(s.bodyRefusal(err))
 			return false

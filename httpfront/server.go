@@ -49,7 +49,7 @@ type Config struct {
 	LimitRequestFieldSize int
 	MaxBodySize           int64
 	// MaxResponseSpool bounds what the server keeps in temporary files of
-	// responses its clients take slowly (queueBudget); 0 takes
+	// responses its clients take slowly (bufferBudget); 0 takes
 	// DefaultMaxResponseSpool.
 	MaxResponseSpool int64
 
@@ -121,7 +121,7 @@ type Server struct {
 	healthPath    string
 	draining      atomic.Bool    // SetDraining: readiness is 503
 	running       RequestCounter // nil: none
-	queueBudget   *queueBudget   // what the outboxes of all connections hold
+	buffers       *bufferBudget  // what all connections hold for their clients
 
 	// ctx is the parent of every request context; cancelled when a
 	// Shutdown runs out of time.
@@ -168,7 +168,7 @@ func New(cfg Config) *Server {
 		rootPath:      cfg.RootPath,
 		healthPath:    cfg.HealthPath,
 		running:       cfg.Running,
-		queueBudget:   newQueueBudget(orDefault(cfg.MaxResponseSpool, DefaultMaxResponseSpool)),
+		buffers:       newBufferBudget(orDefault(cfg.MaxResponseSpool, DefaultMaxResponseSpool)),
 		closing:       make(chan struct{}),
 		listeners:     make(map[net.Listener]struct{}),
 		conns:         make(map[*conn]struct{}),

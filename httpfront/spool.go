@@ -30,19 +30,24 @@ var spoolBuffers = sync.Pool{New: func() any {
 // it with its length; length is its Content-Length, or -1 for a chunked
 // one. Why: frameworks such as Django read exactly CONTENT_LENGTH bytes
 // of wsgi.input and see an empty body without it; and a slow uploader
-// then costs a goroutine, never a Python thread. release frees the spool
-// once nothing reads the body any more (the request is over).
-func spoolBody(r io.Reader, length int64) (body io.Reader, n int64, release func(), err error) {
+// then costs a goroutine, never a Python thread. Its memory is counted in
+// budget; when the worker's is taken (many uploads at once), the body
+// goes to the file from its first byte. release frees the spool once
+// nothing reads the body any more (the request is over).
+func spoolBody(r io.Reader, length int64, budget *bufferBudget) (body io.Reader, n int64, release func(), err error) {
 	// One byte more than the body has, so that its end is seen.
-	size := int64(spoolMemory + 1)
+	size := spoolMemory + 1
 	if length >= 0 && length < spoolMemory {
-		size = length + 1
+		size = int(length) + 1
+	}
+	if !budget.takeMemory(size) {
+		return spoolToFile(nil, func() {}, r)
 	}
 	var buf []byte
-	release = func() {}
+	release = func() { budget.freeMemory(size) }
 	if size > spoolPooled {
 		pooled := spoolBuffers.Get().(*[]byte)
-		buf, release = (*pooled)[:size], func() { spoolBuffers.Put(pooled) }
+		buf, release = (*pooled)[:size], func() { spoolBuffers.Put(pooled); budget.freeMemory(size) }
 	} else {
 		buf = make([]byte, size)
 	}
@@ -54,12 +59,28 @@ func spoolBody(r io.Reader, length int64) (body io.Reader, n int64, release func
 	if k < len(buf) {
 		return bytes.NewReader(buf[:k]), int64(k), release, nil
 	}
-	f, err := spoolToFile(buf, r)
-	release()
+	return spoolToFile(buf, release, r)
+}
+
+// spoolToFile writes head, then the rest of r, to an unlinked temporary
+// file, and returns it read from its start with its length and what
+// closes it. done is called once head is written: its memory is not held
+// while the rest arrives.
+func spoolToFile(head []byte, done func(), r io.Reader) (body io.Reader, n int64, release func(), err error) {
+	f, err := os.CreateTemp("", "wsgo-body-")
 	if err != nil {
+		done()
 		return nil, 0, nil, err
 	}
-	n, err = f.Seek(0, io.SeekEnd)
+	os.Remove(f.Name()) // the open file outlives its name; nothing to clean up on a crash
+	_, err = f.Write(head)
+	done()
+	if err == nil {
+		_, err = io.Copy(f, r)
+	}
+	if err == nil {
+		n, err = f.Seek(0, io.SeekCurrent)
+	}
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
 	}
@@ -68,22 +89,4 @@ func spoolBody(r io.Reader, length int64) (body io.Reader, n int64, release func
 		return nil, 0, nil, err
 	}
 	return f, n, func() { f.Close() }, nil
-}
-
-// spoolToFile writes head, then the rest of r, to an unlinked temporary
-// file.
-func spoolToFile(head []byte, r io.Reader) (*os.File, error) {
-	f, err := os.CreateTemp("", "wsgo-body-")
-	if err != nil {
-		return nil, err
-	}
-	os.Remove(f.Name()) // the open file outlives its name; nothing to clean up on a crash
-	if _, err = f.Write(head); err == nil {
-		_, err = io.Copy(f, r)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
 }

@@ -3,6 +3,7 @@ package httpfront
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -19,11 +20,20 @@ func patterned(n int, seed byte) []byte {
 	return b
 }
 
+// Every body comes back whole, in memory up to spoolMemory, or from the
+// first byte in a file when the worker's memory for buffers is taken; the
+// budget gets its memory back.
 func TestSpoolBodyKeepsEveryByte(t *testing.T) {
 	sizes := []int{1, 100, spoolPooled, spoolPooled + 1, spoolMemory - 1, spoolMemory, spoolMemory + 1, 3*spoolMemory + 17}
 	seed := byte(0)
+	budget, taken := newBufferBudget(DefaultMaxResponseSpool), newBufferBudget(DefaultMaxResponseSpool)
+	taken.memory = 0
 	for _, n := range sizes {
-		for _, chunked := range []bool{false, true} {
+		for _, tc := range []struct {
+			chunked bool
+			budget  *bufferBudget
+		}{{false, budget}, {true, budget}, {false, taken}} {
+			chunked := tc.chunked
 			seed++
 			want := patterned(n, seed)
 			length := int64(n)
@@ -36,7 +46,7 @@ func TestSpoolBodyKeepsEveryByte(t *testing.T) {
 			if n <= 100 {
 				r = iotest.OneByteReader(bytes.NewReader(want))
 			}
-			body, got, release, err := spoolBody(r, length)
+			body, got, release, err := spoolBody(r, length, tc.budget)
 			if err != nil {
 				t.Fatalf("%d bytes (chunked %v): %v", n, chunked, err)
 			}
@@ -44,15 +54,45 @@ func TestSpoolBodyKeepsEveryByte(t *testing.T) {
 				t.Errorf("%d bytes (chunked %v): length %d", n, chunked, got)
 			}
 			_, inFile := body.(*os.File)
-			if inFile != (n > spoolMemory) {
-				t.Errorf("%d bytes (chunked %v): in a file %v; want %v", n, chunked, inFile, n > spoolMemory)
+			if want := n > spoolMemory || tc.budget == taken; inFile != want {
+				t.Errorf("%d bytes (chunked %v, memory %d): in a file %v; want %v", n, chunked, tc.budget.memory, inFile, want)
 			}
 			read, err := io.ReadAll(body)
 			if err != nil || !bytes.Equal(read, want) {
 				t.Errorf("%d bytes (chunked %v): read back %d bytes (equal: %v), err %v", n, chunked, len(read), bytes.Equal(read, want), err)
 			}
 			release()
+			if mem, _ := tc.budget.held(); mem != 0 {
+				t.Errorf("%d bytes (chunked %v): %d bytes of memory still counted once released", n, chunked, mem)
+			}
 		}
+	}
+}
+
+// A body larger than spoolMemory holds its memory only until that part
+// is in the file: not while the rest arrives, however slowly.
+func TestSpoolBodyFreesItsMemoryWhileTheRestArrives(t *testing.T) {
+	budget := newBufferBudget(DefaultMaxResponseSpool)
+	r, w := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, n, release, err := spoolBody(r, 4*spoolMemory, budget)
+		if err == nil {
+			release()
+			if n != 4*spoolMemory {
+				err = fmt.Errorf("spooled %d bytes of %d", n, 4*spoolMemory)
+			}
+		}
+		done <- err
+	}()
+	w.Write(patterned(2*spoolMemory, 1))
+	if mem, _ := budget.held(); mem != 0 {
+		t.Errorf("half of the body in, the rest to come: %d bytes of memory counted; want none", mem)
+	}
+	w.Write(patterned(2*spoolMemory, 2))
+	w.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -60,7 +100,7 @@ func TestSpoolBodyPassesTheBodysError(t *testing.T) {
 	cut := errors.New("cut")
 	for _, n := range []int{10, spoolMemory + 10} {
 		r := io.MultiReader(bytes.NewReader(patterned(n, 1)), iotest.ErrReader(cut))
-		if _, _, _, err := spoolBody(r, int64(n)+5); !errors.Is(err, cut) {
+		if _, _, _, err := spoolBody(r, int64(n)+5, newBufferBudget(DefaultMaxResponseSpool)); !errors.Is(err, cut) {
 			t.Errorf("%d bytes then an error: got %v; want the body's error", n, err)
 		}
 	}

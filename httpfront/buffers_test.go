@@ -32,7 +32,7 @@ func spoolOnDisk(t *testing.T) (files int, bytes int64) {
 	return files, bytes
 }
 
-func (b *queueBudget) held() (mem, disk int64) {
+func (b *bufferBudget) held() (mem, disk int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.mem, b.disk
@@ -40,7 +40,7 @@ func (b *queueBudget) held() (mem, disk int64) {
 
 // releasedOutbox is an outbox on a loopback connection whose writes queue
 // at once, as they do once a client has been slow.
-func releasedOutbox(t *testing.T, budget *queueBudget, until <-chan struct{}) (*outbox, net.Conn) {
+func releasedOutbox(t *testing.T, budget *bufferBudget, until <-chan struct{}) (*outbox, net.Conn) {
 	server, client := loopbackPair(t)
 	o := newOutbox(server, time.Minute, budget)
 	o.begin(until)
@@ -50,7 +50,7 @@ func releasedOutbox(t *testing.T, budget *queueBudget, until <-chan struct{}) (*
 
 // tightOutbox is a releasedOutbox whose socket holds a few KiB, so that
 // what it queues stays queued while the client reads nothing.
-func tightOutbox(t *testing.T, budget *queueBudget, until <-chan struct{}) *outbox {
+func tightOutbox(t *testing.T, budget *bufferBudget, until <-chan struct{}) *outbox {
 	o, client := releasedOutbox(t, budget, until)
 	o.conn.(*net.TCPConn).SetWriteBuffer(4 << 10)
 	client.(*net.TCPConn).SetReadBuffer(4 << 10)
@@ -73,7 +73,7 @@ func pattern(n int) []byte {
 // read, both get every byte and the spool is empty again.
 func TestSpoolBoundsWhatSlowResponsesHoldOnDisk(t *testing.T) {
 	const spool, piece = 4 << 20, 64 << 10
-	budget := newQueueBudget(spool)
+	budget := newBufferBudget(spool)
 	budget.memory = 0 // straight to the files
 	want := pattern(12 << 20)
 	type response struct {
@@ -150,7 +150,7 @@ func TestSpoolBoundsWhatSlowResponsesHoldOnDisk(t *testing.T) {
 // taken all that is queued.
 func TestSpoolFreesWhatTheClientTook(t *testing.T) {
 	const spool, piece = 8 << 20, 64 << 10
-	budget := newQueueBudget(spool)
+	budget := newBufferBudget(spool)
 	budget.memory = 0
 	o, client := releasedOutbox(t, budget, nil)
 	want := pattern(32 << 20)
@@ -198,7 +198,7 @@ func TestSpoolFreesWhatTheClientTook(t *testing.T) {
 // A client that leaves: what its response queued is dropped, memory and
 // disk alike, and the budget gets it back.
 func TestSpoolOfAClientGoneIsFreed(t *testing.T) {
-	budget := newQueueBudget(DefaultMaxResponseSpool)
+	budget := newBufferBudget(DefaultMaxResponseSpool)
 	o, client := releasedOutbox(t, budget, nil)
 	o.conn.(*net.TCPConn).SetWriteBuffer(4 << 10)
 	client.(*net.TCPConn).SetReadBuffer(4 << 10)
@@ -225,7 +225,7 @@ func TestSpoolOfAClientGoneIsFreed(t *testing.T) {
 // Past what the worker's outboxes may hold in memory together, a queue
 // goes to its temporary file.
 func TestSpoolMemoryIsSharedByTheOutboxes(t *testing.T) {
-	budget := newQueueBudget(DefaultMaxResponseSpool)
+	budget := newBufferBudget(DefaultMaxResponseSpool)
 	budget.memory = 300 << 10
 	chunk := pattern(200 << 10)
 	first, second := tightOutbox(t, budget, nil), tightOutbox(t, budget, nil)
@@ -245,7 +245,7 @@ func TestSpoolMemoryIsSharedByTheOutboxes(t *testing.T) {
 // A writer that waits for room in a full spool gives up when its
 // request's time runs out.
 func TestSpoolWaitEndsWithTheRequest(t *testing.T) {
-	budget := newQueueBudget(1 << 20)
+	budget := newBufferBudget(1 << 20)
 	budget.memory = 0
 	full := tightOutbox(t, budget, nil)
 	if _, err := full.Write(pattern(1 << 20)); err != nil {
