@@ -13,8 +13,9 @@ import (
 // first that is not a trusted proxy. What lies left of it the client
 // wrote, and is never read, so junk there changes nothing. Empty items
 // are skipped (RFC 9110 5.6.1). When every hop is trusted, the leftmost
-// is the client; when the walk meets an item that is not a node, the
-// last trusted hop before it, or none.
+// is the client; when the walk meets an item that is not an address (not
+// a node, or "unknown", or an obfuscated one), the last trusted hop
+// before it, or none.
 func forwardedForClient(values []string, trust *AllowList) hop {
 	var items []string
 	for _, v := range values {
@@ -24,9 +25,9 @@ func forwardedForClient(values []string, trust *AllowList) hop {
 	for i := len(items) - 1; i >= 0; i-- {
 		h, ok := parseNode(items[i])
 		switch {
-		case !ok:
+		case !ok || !h.ip.IsValid():
 			return last
-		case !h.ip.IsValid() || !trust.trusts(h.ip):
+		case !trust.trusts(h.ip):
 			return h
 		}
 		last = h
@@ -39,7 +40,7 @@ func forwardedForClient(values []string, trust *AllowList) hop {
 // port; a bare IPv6 address is taken too, as X-Forwarded-For has them.
 func parseNode(s string) (hop, bool) {
 	if ip, err := netip.ParseAddr(s); err == nil {
-		return hop{node: s, ip: ip.WithZone("")}, true
+		return hop{ip: ip.WithZone("")}, true
 	}
 	name, port := s, ""
 	if i := strings.LastIndexByte(s, ':'); i > strings.LastIndexByte(s, ']') {
@@ -53,7 +54,7 @@ func parseNode(s string) (hop, bool) {
 			return hop{}, false
 		}
 	}
-	h := hop{node: name, port: port}
+	h := hop{port: port}
 	if inner, ok := strings.CutPrefix(name, "["); ok {
 		inner, ok = strings.CutSuffix(inner, "]")
 		ip, err := netip.ParseAddr(inner)
@@ -123,7 +124,7 @@ func (h *hop) set(name, value string) bool {
 	switch name {
 	case "for":
 		n, ok := parseNode(value)
-		if !ok || n.node == "" {
+		if !ok {
 			return false
 		}
 		n.proto, n.host = h.proto, h.host

@@ -29,9 +29,11 @@ import (
 //     it is the one the nearest proxy set.
 //   - Forwarded's proto= and host= are taken from the element that names
 //     the client, the one the first trusted proxy added.
-//   - "unknown" and obfuscated identifiers ("_hidden") in for= become
-//     REMOTE_ADDR as given; REMOTE_PORT is the port given with the
-//     address, or empty.
+//   - REMOTE_ADDR only ever becomes an IP address, as CGI (RFC 3875
+//     4.1.8) defines it and apps parse it: a client named "unknown" or by
+//     an obfuscated identifier ("_hidden") leaves the address of the
+//     trusted proxy that named it, as nginx's realip module does.
+//     REMOTE_PORT is the port given with the address, or empty.
 
 // AllowList is a --forwarded-allow-ips list: the peers whose proxy
 // headers are believed.
@@ -142,8 +144,7 @@ func (a *AllowList) trustsPeer(addr net.Addr) bool {
 // hop is one proxy's report: the address it saw a request from, and
 // (Forwarded only) how that request came.
 type hop struct {
-	node        string     // an IP, "unknown" or an obfuscated identifier; "" when not given
-	ip          netip.Addr // node, when it is an IP
+	ip          netip.Addr // invalid for "unknown", an obfuscated identifier, or none given
 	port        string     // the node's numeric port, if given
 	proto, host string
 }
@@ -173,19 +174,21 @@ func forward(req *wsgi.Request, trust *AllowList) {
 	if prefix, ok := checkedPrefix(lastItem(xprefix)); ok {
 		req.RawScriptName = prefix // SCRIPT_NAME before --root-path's (mount.go)
 	}
-	var elem hop
+	var elem, client hop
 	if len(xff)+len(xproto)+len(xhost)+len(xport)+len(xprefix) == 0 {
-		elem = pickClient(parseForwarded(fwd), trust)
+		hops := parseForwarded(fwd)
+		if i := pickClient(hops, trust); i >= 0 {
+			elem, client = hops[i], hops[i]
+			if !client.ip.IsValid() && i+1 < len(hops) {
+				client = hops[i+1] // the trusted proxy that named an unknown client
+			}
+		}
 	}
-	client := elem
 	if len(xff) > 0 {
 		client = forwardedForClient(xff, trust)
 	}
-	if client.node != "" {
-		req.RemoteAddr, req.RemotePort = client.node, client.port
-		if client.ip.IsValid() {
-			req.RemoteAddr = client.ip.Unmap().String()
-		}
+	if client.ip.IsValid() {
+		req.RemoteAddr, req.RemotePort = client.ip.Unmap().String(), client.port
 	}
 
 	proto := firstOf(checkedProto(lastItem(xproto)), elem.proto)
@@ -225,18 +228,19 @@ func forward(req *wsgi.Request, trust *AllowList) {
 	req.ServerName, req.ServerPort = splitHost(host, defPort)
 }
 
-// pickClient returns the Forwarded element that names the client: the
-// rightmost one not from a trusted proxy, or the leftmost when all are.
-func pickClient(hops []hop, trust *AllowList) hop {
+// pickClient returns the index of the Forwarded element that names the
+// client: the rightmost one not from a trusted proxy, or the leftmost
+// when all are; -1 when there are none.
+func pickClient(hops []hop, trust *AllowList) int {
 	for i := len(hops) - 1; i >= 0; i-- {
 		if !hops[i].ip.IsValid() || !trust.trusts(hops[i].ip) {
-			return hops[i]
+			return i
 		}
 	}
-	if len(hops) > 0 {
-		return hops[0]
+	if len(hops) == 0 {
+		return -1
 	}
-	return hop{}
+	return 0
 }
 
 // lastItem is the last item of comma-separated lists, trimmed.

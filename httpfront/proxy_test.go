@@ -110,12 +110,18 @@ func TestForward(t *testing.T) {
 			result{"203.0.113.7", "", "https", "example.com:8443", "example.com", "8443"}},
 		{"Forwarded names case-insensitive, spaces allowed", base("Forwarded", `For=203.0.113.7 ; Proto=https`),
 			result{"203.0.113.7", "", "https", "internal:8000", "internal", "8000"}},
-		{"Forwarded obfuscated identifier", base("Forwarded", "for=_hidden;proto=https"),
-			result{"_hidden", "", "https", "internal:8000", "internal", "8000"}},
-		{"Forwarded unknown with an obfuscated port", base("Forwarded", `for="unknown:_p1"`),
-			result{"unknown", "", "http", "internal:8000", "internal", "8000"}},
+		// REMOTE_ADDR is an address (RFC 3875 4.1.8): a client that is not
+		// one leaves the address of the trusted proxy that named it.
+		{"Forwarded obfuscated identifier: the scheme, not the address", base("Forwarded", "for=_hidden;proto=https"),
+			result{"127.0.0.1", "5555", "https", "internal:8000", "internal", "8000"}},
+		{"Forwarded unknown with an obfuscated port", base("Forwarded", `for="unknown:_p1"`), unchanged},
+		{"Forwarded unknown named by a trusted proxy: that proxy", base("Forwarded", `for=unknown;host=example.com, for="10.0.0.2:81"`),
+			result{"10.0.0.2", "81", "http", "example.com", "example.com", "80"}},
+		{"X-Forwarded-For unknown", base("X-Forwarded-For", "unknown"), unchanged},
+		{"X-Forwarded-For unknown named by a trusted proxy: that proxy", base("X-Forwarded-For", "198.51.100.1, _hidden, 10.0.0.2"),
+			result{"10.0.0.2", "", "http", "internal:8000", "internal", "8000"}},
 		{"Forwarded quoted-pair", base("Forwarded", `for="\_x";host="a\.b"`),
-			result{"_x", "", "http", "a.b", "a.b", "80"}},
+			result{"127.0.0.1", "5555", "http", "a.b", "a.b", "80"}},
 		{"malformed Forwarded is ignored", base("Forwarded", `for=203.0.113.7;proto=https;host="unterminated`), unchanged},
 		{"Forwarded with an unquoted IPv6 is malformed", base("Forwarded", "for=[2001:db8::1]:80"), unchanged},
 		// Beside X-Forwarded-*, a Forwarded header is the client's own (nginx
