@@ -97,10 +97,15 @@ func frontLogRequests(t *testing.T, s *server) []frontLogged {
 	resp, body = frontGet(t, s, "/static/nosuch.css", "User-Agent", "ua")
 	want = append(want, frontLogged{"127.0.0.1", "GET", "/static/nosuch.css", "", "/static/nosuch.css", 404, len(body), resp.Header.Get("X-Request-ID"), "", "ua"})
 
-	// A request refused before it was parsed: no request line, no id.
+	// A request refused before it was parsed: no request line, and an id
+	// of wsgo's, sent with the refusal.
 	got := s.raw("GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\nHost: x\r\n\r\n")
-	_, refusedBody, _ := strings.Cut(got, "\r\n\r\n")
-	want = append(want, frontLogged{"127.0.0.1", "", "", "", "", 414, len(refusedBody), "", "", ""})
+	refusedHead, refusedBody, _ := strings.Cut(got, "\r\n\r\n")
+	id := regexp.MustCompile(`\r\nX-Request-ID: ([0-9a-f]{32})\r\n`).FindStringSubmatch(refusedHead + "\r\n")
+	if id == nil {
+		t.Fatalf("the 414 has no X-Request-ID of wsgo's: %q", refusedHead)
+	}
+	want = append(want, frontLogged{"127.0.0.1", "", "", "", "", 414, len(refusedBody), id[1], "", ""})
 
 	return want
 }

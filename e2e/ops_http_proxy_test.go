@@ -268,3 +268,33 @@ func headOutlivesTimeout(t *testing.T, s *server, first, rest string) {
 		t.Errorf("a head finished after --header-timeout got %.80q; want the connection closed", got)
 	}
 }
+
+// gunicorn 24.1 and later take a mode after --proxy-protocol (off, v1,
+// v2, auto); wsgo takes it too, as on or off, rather than reading the mode
+// as a second TARGET.
+func TestGunicornsProxyProtocolModes(t *testing.T) {
+	const v1 = "PROXY TCP4 203.0.113.7 10.0.0.5 4711 443\r\n"
+	for _, tc := range []struct {
+		args []string
+		addr string // REMOTE_ADDR; "": the PROXY line is refused as HTTP
+	}{
+		{[]string{"--proxy-protocol", "v1"}, "203.0.113.7"},
+		{[]string{"--proxy-protocol", "AUTO"}, "203.0.113.7"},
+		{[]string{"--proxy-protocol=v2"}, "203.0.113.7"},
+		{[]string{"--proxy-protocol", "off"}, ""},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			s := frontStart(t, nil, append(tc.args, "--forwarded-allow-ips", "127.0.0.1")...)
+			got := s.raw(v1 + "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+			if tc.addr == "" {
+				if !strings.HasPrefix(got, "HTTP/1.1 400 ") {
+					t.Errorf("got %q; want 400 for a PROXY line with the protocol off", got)
+				}
+				return
+			}
+			if remote := ppRemote(t, got); len(remote) != 1 || remote[0][0] != tc.addr {
+				t.Errorf("REMOTE_ADDR %v; want %s", remote, tc.addr)
+			}
+		})
+	}
+}

@@ -155,15 +155,15 @@ func (a *AccessLog) served(r *responseState) {
 	a.add(e)
 }
 
-// rejected logs a request refused for its head; h is nil when it could
-// not be parsed.
-func (a *AccessLog) rejected(c *conn, h *requestHead, req *wsgi.Request, status int, bytes int64, start time.Time) {
+// rejected logs a request refused for its head, with the id its refusal
+// carried; h is nil when it could not be parsed.
+func (a *AccessLog) rejected(c *conn, h *requestHead, req *wsgi.Request, requestID string, status int, bytes int64, start time.Time) {
 	if a == nil {
 		return
 	}
-	e := accessEntry{time: start, remote: c.remoteIP, status: status, bytes: bytes, duration: time.Since(start)}
-	if req != nil { // the head was whole: a trusted proxy's client, and the id
-		e.remote, e.requestID = req.RemoteAddr, req.RequestID
+	e := accessEntry{time: start, remote: c.remoteIP, requestID: requestID, status: status, bytes: bytes, duration: time.Since(start)}
+	if req != nil { // the head was whole: a trusted proxy's client
+		e.remote = req.RemoteAddr
 	}
 	if h != nil {
 		e.method, e.target, e.proto = h.method, h.target, h.proto

@@ -289,7 +289,10 @@ func (c *conn) handle() bool {
 		}
 	}
 	if refused != nil {
-		remote, id := c.peer(), ""
+		// A head refused before it was read whole has no id of the
+		// client's: it gets one of wsgo's, so that the refusal the client
+		// saw can be found in the logs.
+		remote, id := c.peer(), newRequestID()
 		if whole != nil {
 			id = whole.RequestID
 			if whole.RemoteAddr != c.remoteIP {
@@ -297,7 +300,7 @@ func (c *conn) handle() bool {
 			}
 		}
 		c.s.logRefusal(refused.status, refused.why, remote, id)
-		c.s.accessLog.rejected(c, h, whole, refused.status, c.reject(refused.status, id), start)
+		c.s.accessLog.rejected(c, h, whole, id, refused.status, c.reject(refused.status, id), start)
 		c.s.metrics.answered(refused.status, start)
 		return false
 	}
@@ -358,9 +361,8 @@ func (c *conn) scheme() string {
 
 // reject answers a request that cannot be served and returns the length
 // of the body it sent. The body is constant: echoing client bytes back
-// invites reflected content. requestID, when the head was read far enough
-// to have one, is echoed as on every response, so that the client can
-// name the refusal in the log.
+// invites reflected content. requestID, when given, is sent as on every
+// response, so that the client can name the refusal in the log.
 func (c *conn) reject(status int, requestID string) int64 {
 	text := http.StatusText(status)
 	idField := ""

@@ -21,6 +21,8 @@ var Commands = []string{"run", "check", "python", "version"}
 //   - every alias is spelt by its flag's name (urfave/cli v2 refuses
 //     `--bind A -b B`), and a flag and its value are one argument
 //     (`--bind=A`);
+//   - gunicorn's `--proxy-protocol MODE` (off, v1, v2, auto; 24.1 and
+//     later) is wsgo's --proxy-protocol, on or off (proxyProtocolMode);
 //   - an unknown flag or command is a usage error that says what to type
 //     instead, not urfave/cli's whole help;
 //   - `wsgo --version` is `wsgo version`.
@@ -75,6 +77,14 @@ func Interspersed(args []string) ([]string, error) {
 				i++
 				value, hasValue = rest[i], true
 			}
+			if !hasValue && i+1 < len(rest) {
+				if on, ok := proxyProtocolMode(name, rest[i+1]); ok {
+					i++
+					value, hasValue = on, true
+				}
+			} else if on, ok := proxyProtocolMode(name, value); ok {
+				value = on
+			}
 			if hasValue {
 				a += "=" + value // one argument a flag: newGiven reads them so
 			}
@@ -88,6 +98,23 @@ func Interspersed(args []string) ([]string, error) {
 		out = append(append(out, "--"), positional...)
 	}
 	return out, nil
+}
+
+// proxyProtocolMode reads gunicorn's PROXY protocol modes as the value of
+// wsgo's --proxy-protocol: off is off; v1, v2 and auto are on, since wsgo
+// takes either version from the peers it trusts. ok is false for any
+// other flag or value.
+func proxyProtocolMode(flag, mode string) (on string, ok bool) {
+	if flag != "proxy-protocol" {
+		return "", false
+	}
+	switch strings.ToLower(mode) {
+	case "off":
+		return "false", true
+	case "v1", "v2", "auto":
+		return "true", true
+	}
+	return "", false
 }
 
 // unknownFlag is the usage error for a flag the command does not have:

@@ -57,7 +57,7 @@ var gunicornSettings = map[string]string{
 	"reload_extra_files": "reload-extra-file", "limit_request_line": "limit-request-line",
 	"limit_request_fields": "limit-request-fields", "limit_request_field_size": "limit-request-field_size",
 	"worker_class": "worker-class", "preload_app": "preload", "daemon": "daemon", "user": "user", "group": "group",
-	"umask": "umask", "root_path": "root-path",
+	"umask": "umask", "root_path": "root-path", "proxy_protocol": "proxy-protocol",
 }
 
 // applyConfigFile sets, from --config FILE, ./wsgo.conf.py or
@@ -167,6 +167,9 @@ func settingValues(name, flag string, v any) ([]string, error) {
 	case string:
 		if flag == "pythonpath" {
 			return strings.Split(v, ","), nil
+		}
+		if on, ok := proxyProtocolMode(flag, v); ok {
+			return []string{on}, nil
 		}
 		return []string{v}, nil
 	case bool:

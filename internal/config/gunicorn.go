@@ -115,8 +115,6 @@ var gunicornUnsupported = []struct {
 		"wsgo does not rename its processes: ps shows each one's command line, and --pid FILE writes the master's PID"},
 	{[]string{"paste", "raw_paste_global_conf"}, []string{"paste", "paster", "paste-global"},
 		`wsgo serves a module:callable TARGET: write a module with application = paste.deploy.loadapp("config:/path/to/app.ini")`},
-	{[]string{"proxy_protocol"}, nil,
-		"give wsgo's --proxy-protocol (WSGO_PROXY_PROTOCOL=true): it takes v1 and v2 headers from --forwarded-allow-ips peers"},
 	{[]string{"proxy_allow_ips"}, []string{"proxy-allow-from"},
 		"wsgo's --proxy-protocol takes the PROXY header from the peers in --forwarded-allow-ips"},
 	{[]string{"protocol", "uwsgi_allow_ips"}, []string{"protocol", "uwsgi-allow-from"}, uwsgiProtocolInstead},

@@ -190,3 +190,27 @@ func TestMalformedBindIsAUsageError(t *testing.T) {
 		})
 	}
 }
+
+// gunicorn's --proxy-protocol MODE (24.1 and later), on the command line
+// and in a configuration file: off is off, v1, v2 and auto are on.
+func TestGunicornsProxyProtocolModes(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--proxy-protocol", "v2", "app.py"}, "--proxy-protocol=true"},
+		{[]string{"app.py", "--proxy-protocol", "off"}, "--proxy-protocol=false"},
+		{[]string{"--proxy-protocol=Auto", "app.py"}, "--proxy-protocol=true"},
+		{[]string{"--proxy-protocol", "app.py"}, "--proxy-protocol"},
+	} {
+		got, err := Interspersed(append([]string{"wsgo", "run"}, tc.args...))
+		if want := []string{"wsgo", "run", tc.want, "--", "app.py"}; err != nil || !slices.Equal(got, want) {
+			t.Errorf("Interspersed(%q) = %q, %v; want %q", tc.args, got, err, want)
+		}
+	}
+	for mode, want := range map[string]string{"v1": "true", "off": "false", "auto": "true"} {
+		if got, err := settingValues("proxy_protocol", gunicornSettings["proxy_protocol"], mode); err != nil || !slices.Equal(got, []string{want}) {
+			t.Errorf("proxy_protocol = %q: %q, %v; want %s", mode, got, err, want)
+		}
+	}
+}
