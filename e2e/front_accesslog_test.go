@@ -101,11 +101,11 @@ func frontLogRequests(t *testing.T, s *server) []frontLogged {
 	// of wsgo's, sent with the refusal.
 	got := s.raw("GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\nHost: x\r\n\r\n")
 	refusedHead, refusedBody, _ := strings.Cut(got, "\r\n\r\n")
-	id := regexp.MustCompile(`\r\nX-Request-ID: ([0-9a-f]{32})\r\n`).FindStringSubmatch(refusedHead + "\r\n")
-	if id == nil {
+	refusedID := regexp.MustCompile(`\r\nX-Request-ID: ([0-9a-f]{32})\r\n`).FindStringSubmatch(refusedHead + "\r\n")
+	if refusedID == nil {
 		t.Fatalf("the 414 has no X-Request-ID of wsgo's: %q", refusedHead)
 	}
-	want = append(want, frontLogged{"127.0.0.1", "", "", "", "", 414, len(refusedBody), id[1], "", ""})
+	want = append(want, frontLogged{"127.0.0.1", "", "", "", "", 414, len(refusedBody), refusedID[1], "", ""})
 
 	return want
 }
