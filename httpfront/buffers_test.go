@@ -45,6 +45,10 @@ func releasedOutbox(t *testing.T, budget *bufferBudget, until <-chan struct{}) (
 	o := newOutbox(server, time.Minute, budget)
 	o.begin(until)
 	o.release()
+	t.Cleanup(func() { // before loopbackPair's: what is queued leaves no file open for the next test
+		server.Close()
+		o.drain()
+	})
 	return o, client
 }
 
