@@ -88,6 +88,22 @@ func TestProxyHeaders(t *testing.T) {
 			}
 		})
 	}
+	// REMOTE_ADDR is an address (RFC 3875 4.1.8): a client a trusted proxy
+	// does not name by one leaves the proxy's.
+	t.Run("X-Forwarded-For unknown leaves the trusted peer's address", func(t *testing.T) {
+		got := frontProxyRequest(t, s, trusted, "X-Forwarded-For", "unknown")
+		want := frontProxyEnv{"127.0.0.1", "http", s.Addr, "127.0.0.1", port, "unknown"}
+		if got != want {
+			t.Errorf("got  %+v\nwant %+v", got, want)
+		}
+	})
+	t.Run("Forwarded for=_hidden sets the scheme, not the address", func(t *testing.T) {
+		got := frontProxyRequest(t, s, trusted, "Forwarded", "for=_hidden;proto=https;host=shop.example")
+		want := frontProxyEnv{"127.0.0.1", "https", "shop.example", "shop.example", "443", "<absent>"}
+		if got != want {
+			t.Errorf("got  %+v\nwant %+v", got, want)
+		}
+	})
 	t.Run("RFC 7239 Forwarded from an untrusted peer changes nothing", func(t *testing.T) {
 		got := frontProxyRequest(t, s, untrusted, "Forwarded", "for=203.0.113.7;proto=https;host=shop.example")
 		want := frontProxyEnv{"127.0.0.2", "http", s.Addr, "127.0.0.1", port, "<absent>"}

@@ -276,14 +276,21 @@ func TestGunicornsProxyProtocolModes(t *testing.T) {
 	const v1 = "PROXY TCP4 203.0.113.7 10.0.0.5 4711 443\r\n"
 	for _, tc := range []struct {
 		args []string
+		conf string // a configuration file's, given with --config
 		addr string // REMOTE_ADDR; "": the PROXY line is refused as HTTP
 	}{
-		{[]string{"--proxy-protocol", "v1"}, "203.0.113.7"},
-		{[]string{"--proxy-protocol", "AUTO"}, "203.0.113.7"},
-		{[]string{"--proxy-protocol=v2"}, "203.0.113.7"},
-		{[]string{"--proxy-protocol", "off"}, ""},
+		{[]string{"--proxy-protocol", "v1"}, "", "203.0.113.7"},
+		{[]string{"--proxy-protocol", "AUTO"}, "", "203.0.113.7"},
+		{[]string{"--proxy-protocol=v2"}, "", "203.0.113.7"},
+		{[]string{"--proxy-protocol", "off"}, "", ""},
+		{nil, `proxy_protocol = "v2"`, "203.0.113.7"},
 	} {
-		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+		t.Run(strings.Join(tc.args, " ")+tc.conf, func(t *testing.T) {
+			if tc.conf != "" {
+				conf := filepath.Join(t.TempDir(), "gunicorn.conf.py")
+				os.WriteFile(conf, []byte(tc.conf+"\n"), 0o644)
+				tc.args = []string{"--config", conf}
+			}
 			s := frontStart(t, nil, append(tc.args, "--forwarded-allow-ips", "127.0.0.1")...)
 			got := s.raw(v1 + "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
 			if tc.addr == "" {
