@@ -856,6 +856,20 @@ func TestConformanceResponse(t *testing.T) {
 		}
 	})
 
+	t.Run("HEAD answered with no body has no made-up Content-Length (RFC 9110 8.6)", func(t *testing.T) {
+		raw, _ := rawUntilClose(t, s, "GET /head-bodiless HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		get := parseWire(t, raw)
+		raw, _ = rawUntilClose(t, s, "HEAD /head-bodiless HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		head := parseWire(t, raw)
+		if want := "6\r\npart1-\r\n5\r\npart2\r\n0\r\n\r\n"; get.body != want || get.header.Get("Transfer-Encoding") != "chunked" {
+			t.Fatalf("GET: Transfer-Encoding %q, body %q; want chunked %q", get.header.Get("Transfer-Encoding"), get.body, want)
+		}
+		if head.statusLine != "HTTP/1.1 200 OK" || head.header.Values("Content-Length") != nil || head.body != "" {
+			t.Errorf("HEAD: %q, Content-Length %q, body %q; want 200, none (the GET's is unknown), nothing",
+				head.statusLine, head.header.Values("Content-Length"), head.body)
+		}
+	})
+
 	t.Run("HEAD of a generator sends no body and the connection stays usable", func(t *testing.T) {
 		c := dial(t, s)
 		br := bufio.NewReader(c)

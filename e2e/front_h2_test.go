@@ -169,6 +169,32 @@ func TestH2CWithPriorKnowledge(t *testing.T) {
 	}
 	checkEnviron(t, tlsEnviron(t, body), map[string]any{"SERVER_PROTOCOL": "HTTP/1.1", "body": "PRI"})
 
+	t.Run("no Content-Type is made up for a response without one", func(t *testing.T) {
+		resp, body := frontDo(t, client, mustRequest(t, "GET", s.URL+"/untyped", nil))
+		if resp.Proto != "HTTP/2.0" || resp.Header.Values("Content-Type") != nil || body != "<html><script>alert(1)</script></html>" {
+			t.Errorf("%s Content-Type %q, body %q; want HTTP/2.0, none (as on HTTP/1: the app said nosniff), the page",
+				resp.Proto, resp.Header.Values("Content-Type"), body)
+		}
+	})
+	t.Run("HEAD answered with no body has no made-up Content-Length (RFC 9110 8.6)", func(t *testing.T) {
+		if _, body := frontDo(t, client, mustRequest(t, "GET", s.URL+"/head-bodiless", nil)); body != "part1-part2" {
+			t.Fatalf("GET: %q, want \"part1-part2\"", body)
+		}
+		resp, _ := frontDo(t, client, mustRequest(t, "HEAD", s.URL+"/head-bodiless", nil))
+		if resp.Proto != "HTTP/2.0" || resp.StatusCode != 200 || resp.Header.Values("Content-Length") != nil || resp.ContentLength != -1 {
+			t.Errorf("HEAD: %s %d, Content-Length %q (%d); want HTTP/2.0 200 and none: the GET's is unknown",
+				resp.Proto, resp.StatusCode, resp.Header.Values("Content-Length"), resp.ContentLength)
+		}
+	})
+	t.Run("OPTIONS * reaches the app, as on HTTP/1", func(t *testing.T) {
+		req := mustRequest(t, "OPTIONS", s.URL, nil)
+		req.URL.Opaque = "*"
+		resp, body := frontDo(t, client, req)
+		if resp.Proto != "HTTP/2.0" || body != "options *" || resp.Header.Get("Allow") != "GET, POST, OPTIONS" {
+			t.Errorf("%s %q, Allow %q; want HTTP/2.0 \"options *\" and the app's Allow", resp.Proto, body, resp.Header.Get("Allow"))
+		}
+	})
+
 	t.Run("behind a PROXY header, the client's address", func(t *testing.T) {
 		s := start(t, nil, writeApp(t, "addr_app.py", `def application(environ, start_response):
     start_response("200 OK", [])

@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -108,4 +109,19 @@ func TestRFC9112RequestHead(t *testing.T) {
 			t.Errorf("the app did not see PATH_INFO *")
 		}
 	})
+
+	for _, tc := range []struct{ name, raw, status string }{
+		{"a transfer coding wsgo cannot undo", "HEAD /te HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "501 Not Implemented"},
+		{"an obs-folded field", "HEAD /folded HTTP/1.1\r\nHost: h\r\nX-A: a\r\n\tb\r\n\r\n", "400 Bad Request"},
+	} {
+		t.Run("a HEAD refused for "+tc.name+" gets the head alone (RFC 9110 9.3.2)", func(t *testing.T) {
+			got := s.raw(tc.raw)
+			head, body, _ := strings.Cut(got, "\r\n\r\n")
+			reason := tc.status[4:]
+			if !strings.HasPrefix(head, "HTTP/1.1 "+tc.status+"\r\n") || body != "" ||
+				!strings.Contains(head, fmt.Sprintf("\r\nContent-Length: %d\r\n", len(reason)+1)) {
+				t.Errorf("got %q; want %s with the Content-Length of a GET's %q and no body", got, tc.status, reason+"\n")
+			}
+		})
+	}
 }

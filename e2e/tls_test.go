@@ -39,6 +39,15 @@ released = threading.Event()
 
 def application(environ, start_response):
     path = environ["PATH_INFO"]
+    if environ["REQUEST_METHOD"] == "OPTIONS":
+        start_response("200 OK", [("Allow", "GET, POST, OPTIONS"), ("Content-Type", "text/plain")])
+        return [("options %s" % environ["REQUEST_URI"]).encode()]
+    if path == "/untyped":
+        start_response("200 OK", [("X-Content-Type-Options", "nosniff")])
+        return [b"<html><script>alert(1)</script></html>"]
+    if path == "/head-bodiless":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else iter([b"part1-", b"part2"])
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
         def chunks():

@@ -300,7 +300,7 @@ func (c *conn) handle() bool {
 			}
 		}
 		c.s.logRefusal(refused.status, refused.why, remote, id)
-		c.s.accessLog.rejected(c, h, whole, id, refused.status, c.reject(refused.status, id), start)
+		c.s.accessLog.rejected(c, h, whole, id, refused.status, c.reject(refused.status, id, c.head.forHEAD()), start)
 		c.s.metrics.answered(refused.status, start)
 		return false
 	}
@@ -362,17 +362,22 @@ func (c *conn) scheme() string {
 // reject answers a request that cannot be served and returns the length
 // of the body it sent. The body is constant: echoing client bytes back
 // invites reflected content. requestID, when given, is sent as on every
-// response, so that the client can name the refusal in the log.
-func (c *conn) reject(status int, requestID string) int64 {
-	text := http.StatusText(status)
+// response, so that the client can name the refusal in the log. A HEAD
+// gets the head alone (RFC 9110 9.3.2), its length that of a GET's body.
+func (c *conn) reject(status int, requestID string, isHead bool) int64 {
+	text := http.StatusText(status) + "\n"
 	idField := ""
 	if requestID != "" {
 		idField = "X-Request-ID: " + requestID + "\r\n"
 	}
-	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nServer: wsgo\r\nDate: %s\r\n%sContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n",
-		status, text, httpDate(time.Now()), idField, len(text)+1, text)
+	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nServer: wsgo\r\nDate: %s\r\n%sContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+		status, text[:len(text)-1], httpDate(time.Now()), idField, len(text))
+	sent := 0
+	if !isHead {
+		sent, _ = c.bw.WriteString(text)
+	}
 	c.bw.Flush() // conn.close, which follows, waits for the outbox
-	return int64(len(text) + 1)
+	return int64(sent)
 }
 
 // close ends the connection after its last response. Closing a socket

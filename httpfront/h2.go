@@ -64,6 +64,8 @@ func (f *h2front) serve(s *Server, c net.Conn) {
 			BaseContext:       func(net.Listener) context.Context { return s.ctx },
 			ConnContext:       h2ConnContext,
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+
+			DisableGeneralOptionsHandler: true, // OPTIONS * reaches the app, as on HTTP/1
 		}
 		go f.hs.Serve(f.ln)
 	}
@@ -342,6 +344,11 @@ func (r *h2response) Start(status int, reason string, header []wsgi.Header, body
 		if !slices.Contains(connectionHeaders, key) {
 			out[key] = append(out[key], f.Value)
 		}
+	}
+	if _, ok := out["Content-Type"]; !ok {
+		// A nil value keeps net/http from sniffing one, which HTTP/1
+		// does not do and which would undo an app's nosniff.
+		out["Content-Type"] = nil
 	}
 	if !h.hasServer {
 		out.Set("Server", "wsgo")

@@ -107,6 +107,12 @@ func (r *headReader) read() (*requestHead, error) {
 	return h, r.finish(h) // h, even refused, for the access log
 }
 
+// forHEAD reports whether the head last read, even refused or cut short,
+// is a HEAD request's.
+func (r *headReader) forHEAD() bool {
+	return bytes.HasPrefix(r.buf, []byte("HEAD "))
+}
+
 // readLine appends the next line to buf, without its line end, and
 // returns its length. A line may end in CRLF or a bare LF (RFC 9112 2.2
 // allows the latter). A line longer than max bytes fails with tooLong()

@@ -125,7 +125,10 @@ func checkHead(status int, header []wsgi.Header, isHead bool, bodyLen int64) (he
 		h.length = 0 // RFC 9110 15.3.6: a server MUST NOT generate content
 	case h.declared >= 0:
 		h.length, h.remain = h.declared, h.declared
-	case bodyLen >= 0:
+	case bodyLen > 0, bodyLen == 0 && !isHead:
+		// A HEAD's empty body tells nothing of a GET's: frameworks
+		// (Werkzeug, Bottle) return none for HEAD, and RFC 9110 8.6
+		// allows a HEAD no Content-Length but a GET's.
 		h.length, h.remain = bodyLen, bodyLen
 	}
 	h.knownLength = h.length >= 0 || bodiless
@@ -290,7 +293,7 @@ func (r *response) state() *responseState { return &r.responseState }
 
 func (r *response) refuse(status int, why string) {
 	r.c.s.logRefusal(status, why, r.c.peer(), r.requestID)
-	r.status, r.sent = status, r.c.reject(status, r.requestID)
+	r.status, r.sent = status, r.c.reject(status, r.requestID, r.isHead)
 }
 
 // finish completes the response once ServeWSGI has returned err and reads

@@ -306,6 +306,16 @@ def r_list(environ, start_response):
     return [b"ab", b"", b"cd", b"ef"]
 
 
+@route("/head-bodiless")
+def r_head_bodiless(environ, start_response):
+    """A stream with no length, and no body at all for HEAD, as Werkzeug
+    and Bottle answer it."""
+    start_response("200 OK", TEXT)
+    if environ["REQUEST_METHOD"] == "HEAD":
+        return []
+    return iter([b"part1-", b"part2"])
+
+
 @route("/gen")
 def r_gen(environ, start_response):
     start_response("200 OK", TEXT)
