@@ -839,6 +839,21 @@ func TestConformanceResponse(t *testing.T) {
 			t.Errorf("the server took %d chunks of the endless body, want the 2 that make its 6 bytes", n)
 		}
 	})
+	for _, tc := range []struct{ method, status string }{{"HEAD", "200"}, {"GET", "204"}, {"GET", "205"}, {"GET", "304"}} {
+		t.Run("iteration stops once the head is sent: "+tc.method+" "+tc.status, func(t *testing.T) {
+			// Nothing of such a body reaches the socket, so a client gone
+			// would not be seen: read on, the generator held a thread for good.
+			k := key(t)
+			resp, body := fetch(t, s, tc.method, "/bodiless-forever?status="+tc.status+"&key="+k, nil)
+			if strconv.Itoa(resp.StatusCode) != tc.status || body != "" {
+				t.Errorf("%s %q; want %s and no body", resp.Status, body, tc.status)
+			}
+			waitClosed(t, s, k)
+			if n := clSeen(t, k).Pulled; n > 1 {
+				t.Errorf("the server took %d chunks of a body it does not send, want at most the first", n)
+			}
+		})
+	}
 	t.Run("write() past the declared Content-Length raises", func(t *testing.T) {
 		k := fetchKeyed(t, s, "/cl-write-past", "abcde")
 		want := "ValueError: write() past the response's Content-Length: 5 bytes declared, 3 written before " +

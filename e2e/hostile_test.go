@@ -77,7 +77,8 @@ func TestAThreadKeepingTheGILIsLoggedWithoutTimeout(t *testing.T) {
 		held <- resp.StatusCode
 	}()
 	if !s.waitLog(`wsgo: a Python thread has held the GIL for over 1s in C code: no other request of this worker runs `+
-		`until it lets go; --timeout would cut such a request and replace the worker running="request \d+: GET /hold-gil\?4"`, 10*time.Second) {
+		`until it lets go; past 30s \(--graceful-timeout\) the worker is replaced; --timeout would cut such a request sooner `+
+		`running="request \d+: GET /hold-gil\?4"`, 10*time.Second) {
 		t.Fatal("the thread keeping the GIL was not logged")
 	}
 	if resp, body := s.get("/"); resp.StatusCode != 200 || !strings.HasPrefix(body, "pid ") {
@@ -88,6 +89,31 @@ func TestAThreadKeepingTheGILIsLoggedWithoutTimeout(t *testing.T) {
 	}
 	if !s.waitLog(`wsgo: the GIL is free again, after \d+\.\ds`, 5*time.Second) {
 		t.Error("the GIL's release was not logged")
+	}
+}
+
+// Without --timeout, a thread that keeps the GIL in C code for good (a
+// regular expression that backtracks) would stop its worker for good: past
+// --graceful-timeout the worker is replaced, and until then the requests
+// it has not begun get 503 rather than wait.
+func TestAThreadKeepingTheGILForGoodReplacesItsWorkerWithoutTimeout(t *testing.T) {
+	s := startHostile(t, nil, "--graceful-timeout", "2", "--threads", "2")
+	pid := readyPids(s)["1"]
+	go func() { // s.get would end the test from this goroutine
+		if resp, err := (&http.Client{Timeout: 60 * time.Second}).Get(s.URL + "/regex"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	if !s.waitLog(`wsgo: a Python thread has held the GIL in C code for 2s \(--graceful-timeout\): replacing the worker; `+
+		`requests it has not begun get 503 meanwhile; set --timeout to cut such a request sooner running="request \d+: GET /regex"`, 10*time.Second) ||
+		!s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) asks to be replaced: a Python thread keeps the GIL in C code`, 5*time.Second) {
+		t.Fatal("the thread keeping the GIL did not get its worker replaced")
+	}
+	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) (exited|still running)`, 15*time.Second) {
+		t.Fatal("the wedged worker was not replaced")
+	}
+	if resp, body := s.get("/"); resp.StatusCode != 200 || body == "pid "+strconv.Itoa(pid) {
+		t.Errorf("after the replacement: %d %q; want 200 from a new worker (not pid %d)", resp.StatusCode, body, pid)
 	}
 }
 

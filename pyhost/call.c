@@ -487,6 +487,15 @@ static int64_t file_part(wsgo_call *c, int64_t n)
     return c->declared < 0 || n <= left ? n : left;
 }
 
+/* Whether the response takes no body, whatever the app yields (a HEAD, or
+   RFC 9110's bodiless statuses): the front drops its bytes, so it never
+   writes to the socket and would not see the client leave. */
+static int sends_no_body(wsgo_call *c)
+{
+    return c->status != NULL && (c->head || c->code < 200 || c->code == 204 || c->code == 205 ||
+                                 c->code == 304);
+}
+
 /* Walks the iterator to the next non-empty chunk, or to its end. */
 static wsgo_call *respond_step(wsgo_call *c, wsgo_out *out)
 {
@@ -503,6 +512,8 @@ static wsgo_call *respond_step(wsgo_call *c, wsgo_out *out)
             return fail(c, out);
         if (PyBytes_GET_SIZE(chunk) == 0) {
             Py_DECREF(chunk);
+            if (sends_no_body(c))
+                return end_body(c, out);
             continue;
         }
         if (Py_IS_TYPE(c->result, c->st->file_wrapper_type)) { /* a file-like read block by block */
@@ -582,7 +593,7 @@ static wsgo_call *respond(wsgo_call *c, wsgo_out *out)
 static void in_app(wsgo_thread *t, int on) { __atomic_store_n(&t->in_app, on, __ATOMIC_RELAXED); }
 
 static wsgo_call *call_start(wsgo_interp *st, wsgo_thread *t, const char *req, size_t len,
-                             int64_t body_len, uintptr_t handle, wsgo_out *out)
+                             int64_t body_len, int head, uintptr_t handle, wsgo_out *out)
 {
     PyObject *environ;
     wsgo_call *c;
@@ -599,6 +610,7 @@ static wsgo_call *call_start(wsgo_interp *st, wsgo_thread *t, const char *req, s
     c->thread = t;
     c->handle = handle;
     c->declared = -1;
+    c->head = head;
     wsgo_thread_serving(t, handle);
     if (!(c->input = wsgo_input_new(st, handle, body_len)) || !(c->errors = wsgo_errors_new(st, handle)) ||
         !(environ = wsgo_environ_new(st, req, len, c->input, c->errors)))
@@ -619,12 +631,12 @@ static wsgo_call *call_start(wsgo_interp *st, wsgo_thread *t, const char *req, s
 }
 
 wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, size_t len,
-                           int64_t body_len, uintptr_t handle, wsgo_out *out)
+                           int64_t body_len, int head, uintptr_t handle, wsgo_out *out)
 {
     wsgo_call *c;
 
     in_app(t, 1);
-    c = call_start(st, t, req, len, body_len, handle, out);
+    c = call_start(st, t, req, len, body_len, head, handle, out);
     wsgo_no_go_in_child();
     in_app(t, 0);
     return c;
@@ -639,8 +651,9 @@ static wsgo_call *call_next(wsgo_call *c, wsgo_out *out)
         return done(c);
     }
     /* PEP 3333: once the declared length is sent, stop iterating (an
-       endless generator would hold the thread). */
-    if (c->declared >= 0 && c->produced >= c->declared)
+       endless generator would hold the thread); so too once the head of a
+       response without a body is. */
+    if ((c->declared >= 0 && c->produced >= c->declared) || sends_no_body(c))
         return end_body(c, out);
     return respond_step(c, out);
 }

@@ -101,7 +101,8 @@
 // the GIL in C code for over gilWait is logged without a stack, and the
 // scheduler refuses requests (503) until the GIL comes back; either way
 // Config.OnStuck is called StuckAfter after the timeout if the pythread
-// is still busy. A pending RequestTimeout is withdrawn before the
+// is still busy. Without --timeout, a pythread that keeps the GIL in C
+// code for StuckAfter has its worker replaced too (watchGIL). A pending RequestTimeout is withdrawn before the
 // response's close() runs, and never reaches the next request.
 //
 // A fatal signal on a thread that runs Python goes through Python's

@@ -15,7 +15,8 @@ import (
 // watchGIL reports a thread that keeps the GIL in C code (a regular
 // expression that backtracks, a C extension's loop) while requests run:
 // no other request of the worker runs meanwhile, whatever --timeout says,
-// and without --timeout nothing else would say so. Each gilWait it looks
+// and without --timeout nothing else would say so, nor end it: then a
+// thread that keeps it for StuckAfter has its worker replaced. Each gilWait it looks
 // for a request that has run through the whole interval; only then does
 // it ask for the GIL itself, so that requests of normal length cost
 // nothing. It returns when the host stops.
@@ -70,15 +71,32 @@ func (h *Host) probeGIL(running []*job) {
 	for i, j := range running {
 		names[i] = j.String()
 	}
-	fix := "; --timeout would cut such a request and replace the worker"
-	if h.cfg.Timeout > 0 {
-		fix = ""
+	fix := ""
+	var replace <-chan time.Time // --timeout's own path replaces the worker otherwise (abandon)
+	if h.cfg.Timeout == 0 && h.cfg.StuckAfter > 0 && h.cfg.OnStuck != nil {
+		fix = fmt.Sprintf("; past %v (--graceful-timeout) the worker is replaced; --timeout would cut such a request sooner", h.cfg.StuckAfter)
+		t := time.NewTimer(h.cfg.StuckAfter - time.Since(asked))
+		defer t.Stop()
+		replace = t.C
 	}
+	runningNames := strings.Join(names, "; ")
 	h.cfg.Logger.Warn(fmt.Sprintf("wsgo: a Python thread has held the GIL for over %v in C code: no other request of this "+
-		"worker runs until it lets go%s", gilWait, fix), "running", strings.Join(names, "; "))
-	select {
-	case <-free:
-		h.cfg.Logger.Warn(fmt.Sprintf("wsgo: the GIL is free again, after %.1fs", time.Since(asked).Seconds()))
-	case <-h.stop:
+		"worker runs until it lets go%s", gilWait, fix), "running", runningNames)
+	for {
+		select {
+		case <-free:
+			h.sched.setWedged(false)
+			h.cfg.Logger.Warn(fmt.Sprintf("wsgo: the GIL is free again, after %.1fs", time.Since(asked).Seconds()))
+			return
+		case <-replace:
+			replace = nil
+			h.cfg.Logger.Error(fmt.Sprintf("wsgo: a Python thread has held the GIL in C code for %v (--graceful-timeout): "+
+				"replacing the worker; requests it has not begun get 503 meanwhile; set --timeout to cut such a request sooner",
+				h.cfg.StuckAfter), "running", runningNames)
+			h.sched.setWedged(true) // a wait for the GIL would end only when the worker is killed
+			h.cfg.OnStuck("a Python thread keeps the GIL in C code")
+		case <-h.stop:
+			return
+		}
 	}
 }

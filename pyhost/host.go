@@ -56,9 +56,10 @@ type Config struct {
 	// wsgo.RequestTimeout raised when a request runs past it (0: none).
 	Timeout time.Duration
 	// StuckAfter is how long a timed-out request's thread may take to
-	// give up before OnStuck is called (0: never).
+	// give up, or any thread may keep the GIL in C code, before OnStuck
+	// is called with why (0: never).
 	StuckAfter time.Duration
-	OnStuck    func()
+	OnStuck    func(why string)
 }
 
 // LoadError is a failure to start Python or import the app. Report is

@@ -63,6 +63,7 @@ struct wsgo_call {
     PyObject *headers;  /* validated list of (str, str) tuples */
     int code;
     int called;         /* start_response was called, even if it raised */
+    int head;           /* a HEAD request: its response has no body */
     int64_t declared;   /* the app's Content-Length, or -1 */
     int64_t produced;   /* body bytes the app has given so far */
     int headers_sent;   /* status and headers went out to Go */

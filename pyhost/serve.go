@@ -141,8 +141,12 @@ func (p *pythread) serve(j *job) {
 	if j.req.HasContentLength {
 		bodyLen = j.req.ContentLength
 	}
+	head := C.int(0)
+	if j.req.Method == "HEAD" {
+		head = 1
+	}
 	call := C.wsgo_call_start(p.host.st, p.t, (*C.char)(unsafe.Pointer(&j.packed[0])),
-		C.size_t(len(j.packed)), C.int64_t(bodyLen), C.uintptr_t(j.handle), &out)
+		C.size_t(len(j.packed)), C.int64_t(bodyLen), head, C.uintptr_t(j.handle), &out)
 	for call != nil {
 		if !p.emit(j, &out) {
 			C.wsgo_call_abort(call)

@@ -78,7 +78,7 @@ func (h *Host) abandon(j *job) {
 			j.log.Error("wsgo: a Python thread is still stuck in a request that timed out",
 				"request", j.req.RequestID, "path", j.req.RequestURI, "stuck_for", h.cfg.StuckAfter)
 			if h.cfg.OnStuck != nil {
-				h.cfg.OnStuck()
+				h.cfg.OnStuck("a Python thread stays stuck in a request that timed out")
 			}
 			stuck = nil
 		}

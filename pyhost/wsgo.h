@@ -209,14 +209,14 @@ int *wsgo_thread_in_app(wsgo_thread *t);
 /*
  * Calls the app for one request, on thread t (the caller's). req/len is the packed request built by
  * pyhost/request.go (borrowed for the call); body_len the body's length, or
- * -1 when unknown. handle is Go's handle for the request (never 0, never
+ * -1 when unknown; head is nonzero for a HEAD request. handle is Go's handle for the request (never 0, never
  * reused), given back in the wsgoBodyRead/wsgoEmit/wsgoLog callbacks.
  * Fills *out. For WSGO_MORE and WSGO_FILE, returns a new reference that
  * the caller passes on to wsgo_call_next or wsgo_call_abort; otherwise
  * returns NULL and the request is over (close() called). GIL: held.
  */
 wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, size_t len,
-                           int64_t body_len, uintptr_t handle, wsgo_out *out);
+                           int64_t body_len, int head, uintptr_t handle, wsgo_out *out);
 /*
  * The output after a WSGO_MORE/WSGO_FILE was written. Consumes call; returns
  * it again (same rule as wsgo_call_start) when more is to come. GIL: held.

@@ -58,7 +58,7 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		Logger:     logger,
 		Timeout:    o.Timeout,
 		StuckAfter: o.GracefulTimeout,
-		OnStuck:    func() { link.Recycle(handoff.WhyStuck, "a Python thread stays stuck in a request that timed out") },
+		OnStuck:    func(why string) { link.Recycle(handoff.WhyStuck, why) },
 	})
 	close(imported)
 	app, reload, err := withReload(o, logger, started, host, err)

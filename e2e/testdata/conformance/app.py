@@ -420,6 +420,14 @@ def r_close_forever(environ, start_response):
     return endless(query(environ)["key"], b"x" * 4096)
 
 
+@route("/bodiless-forever")
+def r_bodiless_forever(environ, start_response):
+    """An endless body for a response that takes none: ?status=, and HEAD."""
+    q = query(environ)
+    start_response(q.get("status", "200") + " Whatever", TEXT)
+    return endless(q["key"], b"x" * 4096)
+
+
 @route("/cl-over")
 def r_cl_over(environ, start_response):
     start_response("200 OK", TEXT + [("Content-Length", "5")])
