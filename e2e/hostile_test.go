@@ -117,6 +117,21 @@ func TestAThreadKeepingTheGILForGoodReplacesItsWorkerWithoutTimeout(t *testing.T
 	}
 }
 
+// An app that ends its worker with os._exit(4) mid-request is not taken
+// for one that failed to import (4 is wsgo's code for that): the log says
+// what ended it, and the client gets 502.
+func TestAnAppEndingItsWorkerWithCode4IsNotAnImportError(t *testing.T) {
+	s := startHostile(t, nil)
+	pid := readyPids(s)["1"]
+	if resp, _ := s.get("/os-exit?4"); resp.StatusCode != 502 {
+		t.Errorf("status %d; want 502 from the master", resp.StatusCode)
+	}
+	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) exited: exit code 4 \(after the app was imported: its own code `+
+		`ended the process, with os\._exit\(4\) or a C extension's exit\(4\)\); 1 request\(s\) it was running got 502`, 10*time.Second) {
+		t.Fatal("the exit was not described as the app's")
+	}
+}
+
 // PYTHON* variables of the environment do not configure the server's
 // interpreter (PYTHONOPTIMIZE would strip the app's asserts, PYTHONVERBOSE
 // floods the log), except PYTHONPATH and PYTHONDONTWRITEBYTECODE, which a

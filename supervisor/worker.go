@@ -301,7 +301,7 @@ func (m *Master) reap(w *worker) {
 	w.crashed = handoff.CrashSummary(w.crash)
 	w.crash.Close()
 	m.metrics.answeredItself("502", failed)
-	msg := fmt.Sprintf("wsgo: worker %d (pid %d) exited: %s", w.id, w.cmd.Process.Pid, describeExit(w.state, w.crashed, w.killedFor))
+	msg := fmt.Sprintf("wsgo: worker %d (pid %d) exited: %s", w.id, w.cmd.Process.Pid, describeExit(w.state, w.crashed, w.killedFor, w.phase != starting))
 	if failed > 0 {
 		msg += fmt.Sprintf("; %d request(s) it was running got 502", failed)
 	}
@@ -314,8 +314,8 @@ func (m *Master) reap(w *worker) {
 
 // describeExit says how a process ended, in words an operator can act on;
 // crash is the head of its Go runtime's crash report, or ""; killedFor why
-// wsgo killed it, or "".
-func describeExit(ps *os.ProcessState, crash, killedFor string) string {
+// wsgo killed it, or ""; imported whether it had loaded the app.
+func describeExit(ps *os.ProcessState, crash, killedFor string, imported bool) string {
 	ws, ok := ps.Sys().(syscall.WaitStatus)
 	switch {
 	case !ok:
@@ -334,6 +334,8 @@ func describeExit(ps *os.ProcessState, crash, killedFor string) string {
 		return s
 	case ws.ExitStatus() == 0:
 		return "exit code 0"
+	case ws.ExitStatus() == exitcode.AppImport && imported: // not wsgo's code once the app is in
+		return "exit code 4 (after the app was imported: its own code ended the process, with os._exit(4) or a C extension's exit(4))"
 	case ws.ExitStatus() == exitcode.AppImport:
 		return "exit code 4 (the app could not be imported; its error is above)"
 	case ws.ExitStatus() == exitcode.GoCrash && crash != "":

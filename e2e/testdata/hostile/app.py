@@ -1,7 +1,7 @@
 """An app that does what real apps do by mistake, for e2e/hostile_test.go.
 
-/regex spins in C code with the GIL held (a regular expression that
-backtracks for ever), /hold-gil?N sleeps N s in C code with it; /flags
+/os-exit?N ends the worker with os._exit(N); /regex spins in C code with
+the GIL held (a regular expression that backtracks for ever), /hold-gil?N sleeps N s in C code with it; /flags
 shows what PYTHON* variables changed; /close-channel closes the worker's
 channel to the master, as a careless os.closerange would (which also
 breaks Go's own poller); /close-stdio closes fds 0 to 2, after which
@@ -100,6 +100,8 @@ def application(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"optimize=%d verbose=%d module on PYTHONPATH %s" % (
             sys.flags.optimize, sys.flags.verbose, found.encode())]
+    if path == "/os-exit":  # ends the worker as the query's exit code
+        os._exit(int(environ["QUERY_STRING"]))
     if path == "/regex":
         re.match(r"(a+)+$", "a" * 64 + "b")
     if path == "/hold-gil":  # C code that keeps the GIL for the query's seconds
