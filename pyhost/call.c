@@ -155,10 +155,13 @@ static PyObject *check_header(PyObject *item, Py_ssize_t i)
     return PyTuple_Pack(2, name, value);
 }
 
-/* The value of a Content-Length among checked headers, or -1 when there
-   is none or it is not a number (the front refuses that one). */
-static int64_t declared_length(PyObject *checked)
+/* The Content-Length among checked headers into *len (-1 when there is
+   none); -1 with ValueError when one is not a number of bytes, or two
+   differ: checked in start_response, as PEP 3333 asks, so the traceback
+   points at the app's line. */
+static int declared_length(PyObject *checked, int64_t *len)
 {
+    *len = -1;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(checked); i++) {
         PyObject *h = PyList_GET_ITEM(checked, i);
         PyObject *name = PyTuple_GET_ITEM(h, 0), *value = PyTuple_GET_ITEM(h, 1);
@@ -166,19 +169,29 @@ static int64_t declared_length(PyObject *checked)
             PyOS_strnicmp((const char *)PyUnicode_1BYTE_DATA(name), "content-length", 14) != 0)
             continue;
         const Py_UCS1 *v = PyUnicode_1BYTE_DATA(value);
-        Py_ssize_t n = PyUnicode_GET_LENGTH(value), k = 0;
-        int64_t len = 0;
+        Py_ssize_t n = PyUnicode_GET_LENGTH(value), k = 0, digits;
+        int64_t one = 0;
         while (k < n && (v[k] == ' ' || v[k] == '\t'))
             k++;
-        if (k == n || n - k > 18)
+        for (digits = 0; k < n && v[k] >= '0' && v[k] <= '9' && digits < 19; k++, digits++)
+            one = one * 10 + (v[k] - '0');
+        while (k < n && (v[k] == ' ' || v[k] == '\t'))
+            k++;
+        if (digits == 0 || digits > 18 || k != n) {
+            PyErr_Format(PyExc_ValueError,
+                         "start_response: Content-Length must be a whole number of bytes, got %R; "
+                         "give len(body) of the bytes you return, or leave the header out", value);
             return -1;
-        for (; k < n && v[k] >= '0' && v[k] <= '9'; k++)
-            len = len * 10 + (v[k] - '0');
-        while (k < n && (v[k] == ' ' || v[k] == '\t'))
-            k++;
-        return k == n ? len : -1;
+        }
+        if (*len >= 0 && one != *len) {
+            PyErr_Format(PyExc_ValueError,
+                         "start_response: two Content-Length headers that differ (%lld and %lld); "
+                         "give one", (long long)*len, (long long)one);
+            return -1;
+        }
+        *len = one;
     }
-    return -1;
+    return 0;
 }
 
 static PyObject *check_headers(PyObject *headers)
@@ -251,12 +264,17 @@ static PyObject *call_start_response(wsgo_call *c, PyObject *args, PyObject *kwd
         return NULL;
     }
     c->called = 1;
+    int64_t declared;
     if (parse_status(status, &code) < 0 || (checked = check_headers(headers)) == NULL)
         return NULL;
+    if (declared_length(checked, &declared) < 0) {
+        Py_DECREF(checked);
+        return NULL;
+    }
     Py_XSETREF(c->status, Py_NewRef(status));
     Py_XSETREF(c->headers, checked);
     c->code = code;
-    c->declared = declared_length(checked);
+    c->declared = declared;
     return PyObject_GetAttr((PyObject *)c, c->st->s_write);
 }
 
