@@ -60,6 +60,22 @@ func TestFileInPackage(t *testing.T) {
 
 // TestCheckListsCallableInstances: `wsgo check` names a module's callable
 // instances among its callables (Django's application is one).
+// TestPackageInitFile: `wsgo run pkg/__init__.py` imports the package, once:
+// as "pkg.__init__" besides, its module code (the app, its connections)
+// ran twice.
+func TestPackageInitFile(t *testing.T) {
+	dir := writeTree(t, map[string]string{"pkg/__init__.py": `import builtins
+builtins.imported = getattr(builtins, "imported", []) + [__name__]
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [" ".join(builtins.imported).encode()]
+`})
+	s := start(t, nil, filepath.Join(dir, "pkg", "__init__.py"))
+	if _, body := s.get("/"); body != "pkg" {
+		t.Errorf("the package's code ran as %q; want once, as \"pkg\"", body)
+	}
+}
+
 func TestCheckListsCallableInstances(t *testing.T) {
 	dir := writeTree(t, packageProject)
 	// By module name, proj/wsgi.py's sibling import needs its directory named.

@@ -229,6 +229,8 @@ def _package_of(path):
         root = os.path.dirname(root)
     if root == directory or not all(p.isidentifier() for p in parts) or parts[0] in sys.modules:
         return [directory], None  # not a package, or one named as a module already imported
+    if parts[-1] == "__init__":  # the package itself: "pkg.__init__" would run it a second time
+        parts.pop()
     return [root, directory], ".".join(parts)
 
 
