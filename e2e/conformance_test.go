@@ -1298,6 +1298,9 @@ func TestConformanceAppErrors(t *testing.T) {
 			`File ".*testdata/conformance/app\.py", line \d+, in r_raise_before`,
 			`RuntimeError: boom before start_response`,
 		}},
+		{"a NUL in an exception's message cuts neither it nor the error chained after it", "/raise-nul?name=a%00b", []string{
+			`path="/raise-nul\?name=a%00b"\n(.*\n)*ValueError: bad name: a\\x00b\n(.*\n)*RuntimeError: THE REAL ERROR\n`,
+		}},
 		{"returning None gives 500", "/return-none", []string{`path=/return-none\n(.*\n)*.*the app returned None`}},
 		{"returning an int gives 500", "/return-int", []string{`path=/return-int\n(.*\n)*.*'int' object is not iterable`}},
 		{"returning a list holding an int gives 500", "/return-list-int", []string{`path=/return-list-int\n(.*\n)*.*must be an iterable of bytes, but it holds int`}},
@@ -1315,6 +1318,13 @@ func TestConformanceAppErrors(t *testing.T) {
 			expectHello(t, s)
 		})
 	}
+
+	t.Run("a NUL in the message of close()'s exception cuts neither it nor the error chained after it", func(t *testing.T) {
+		if resp, body := fetch(t, s, "GET", "/close-raise-nul", nil); resp.StatusCode != 200 || body != "ok" {
+			t.Errorf("%s %q, want 200 \"ok\"", resp.Status, body)
+		}
+		mustLog(t, s, `the response's close\(\) raised an exception .*path=/close-raise-nul\n(.*\n)*ValueError: bad name: a\\x00b\n(.*\n)*RuntimeError: THE REAL CLOSE ERROR\n`)
+	})
 
 	t.Run("an exception after the headers fails the client's read", func(t *testing.T) {
 		k := key(t)

@@ -80,7 +80,7 @@ char *wsgo_report(wsgo_interp *st) { return wsgo_report_detail(st, NULL); }
 
 char *wsgo_report_detail(wsgo_interp *st, char **detail)
 {
-    PyObject *exc = wsgo_take_exception(), *lines = NULL, *empty = NULL, *text = NULL;
+    PyObject *exc = wsgo_take_exception(), *lines = NULL, *empty = NULL, *text = NULL, *nul = NULL, *escaped = NULL;
     char *report = NULL;
 
     if (detail)
@@ -98,6 +98,11 @@ char *wsgo_report_detail(wsgo_interp *st, char **detail)
         PyErr_Clear();
         text = PyObject_Str(exc);
     }
+    /* The report is a C string, which a NUL (a client's %00 in the
+       message) would end, losing the rest, the chained error with it; a
+       NUL also splits a line in journald. Shown as repr() shows it. */
+    if (text && (nul = PyUnicode_FromOrdinal(0)) != NULL && (escaped = PyUnicode_FromString("\\x00")) != NULL)
+        Py_SETREF(text, PyUnicode_Replace(text, nul, escaped, -1));
     if (text)
         report = wsgo_text(text, NULL);
     if (report == NULL)
@@ -107,6 +112,8 @@ char *wsgo_report_detail(wsgo_interp *st, char **detail)
     Py_XDECREF(lines);
     Py_XDECREF(empty);
     Py_XDECREF(text);
+    Py_XDECREF(nul);
+    Py_XDECREF(escaped);
     return report;
 }
 

@@ -636,6 +636,32 @@ def r_raise_after(environ, start_response):
     return body()
 
 
+@route("/raise-nul")
+def r_raise_nul(environ, start_response):
+    """The client's NUL in the first of two chained errors."""
+    try:
+        raise ValueError("bad name: " + query(environ)["name"])
+    except ValueError as e:
+        raise RuntimeError("THE REAL ERROR") from e
+
+
+class CloseRaisesNul:
+    def __iter__(self):
+        return iter([b"ok"])
+
+    def close(self):
+        try:
+            raise ValueError("bad name: a\0b")
+        except ValueError:
+            raise RuntimeError("THE REAL CLOSE ERROR")
+
+
+@route("/close-raise-nul")
+def r_close_raise_nul(environ, start_response):
+    start_response("200 OK", TEXT)
+    return CloseRaisesNul()
+
+
 @route("/return-none")
 def r_return_none(environ, start_response):
     start_response("200 OK", TEXT)
