@@ -1205,6 +1205,20 @@ func TestConformanceFileWrapper(t *testing.T) {
 		})
 	}
 
+	// PEP 3333: what is sent is what the file-like's read() gives. These
+	// file-likes' fileno() is a regular file's, but read() gives other
+	// bytes; sendfile used to send the file's.
+	fileLikeText := strings.Repeat("DECOMPRESSED CONTENT\n", 1000)
+	for _, kind := range []string{"gzip", "bz2", "lzma", "read-subclass", "read-assigned"} {
+		t.Run("a "+kind+" file-like arrives as its read() gives it", func(t *testing.T) {
+			where := url.QueryEscape(filepath.Join(t.TempDir(), "file"))
+			resp, body := fetch(t, s, "GET", "/file-like?kind="+kind+"&path="+where, nil)
+			if resp.StatusCode != 200 || body != fileLikeText {
+				t.Errorf("%s %.60q (%d bytes); want 200 and %d bytes of %.60q", resp.Status, body, len(body), len(fileLikeText), fileLikeText)
+			}
+		})
+	}
+
 	// The app's BytesIO holds bytes 0 to 255, 1200 times, then "tail".
 	var inBytesIO []byte
 	for range 1200 {
@@ -1360,6 +1374,7 @@ func TestConformanceAppErrors(t *testing.T) {
 const (
 	strBodyAdvice  = "the response body holds a str, but WSGI needs bytes: encode it, e.g. `return [body.encode(\"utf-8\")]`"
 	strWriteAdvice = "write() was given a str, but WSGI needs bytes: encode it, e.g. `write(data.encode(\"utf-8\"))`"
+	strFileAdvice  = "the file given to wsgi.file_wrapper read a str, but WSGI needs bytes: open it in binary mode, e.g. `open(path, \"rb\")`"
 )
 
 func TestConformanceStrBodyNotStrict(t *testing.T) {
@@ -1369,6 +1384,7 @@ func TestConformanceStrBodyNotStrict(t *testing.T) {
 	}{
 		{"a str in the returned list is sent as UTF-8 with one warning under --strict=false", "/str-body", "h\u00e9llo", strBodyAdvice},
 		{"a str given to write is sent as UTF-8 with one warning under --strict=false", "/str-write", "h\u00e9llo from write", strWriteAdvice},
+		{"a text file given to file_wrapper is sent as it reads, in UTF-8, with one warning under --strict=false", "/str-file", "h\u00e9llo\n", strFileAdvice},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1394,6 +1410,7 @@ func TestConformanceStrBody(t *testing.T) {
 	cases := []struct{ name, path, advice string }{
 		{"a str in the returned list gives 500", "/str-body", strBodyAdvice},
 		{"a str given to write gives 500", "/str-write", strWriteAdvice},
+		{"a text file given to file_wrapper gives 500", "/str-file", strFileAdvice},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
