@@ -1374,6 +1374,7 @@ func TestConformanceAppErrors(t *testing.T) {
 const (
 	strBodyAdvice  = "the response body holds a str, but WSGI needs bytes: encode it, e.g. `return [body.encode(\"utf-8\")]`"
 	strWriteAdvice = "write() was given a str, but WSGI needs bytes: encode it, e.g. `write(data.encode(\"utf-8\"))`"
+	strYieldAdvice = "the response body holds a str, but WSGI needs bytes: encode it, e.g. `yield body.encode(\"utf-8\")`"
 	strFileAdvice  = "the file given to wsgi.file_wrapper read a str, but WSGI needs bytes: open it in binary mode, e.g. `open(path, \"rb\")`"
 )
 
@@ -1384,6 +1385,7 @@ func TestConformanceStrBodyNotStrict(t *testing.T) {
 	}{
 		{"a str in the returned list is sent as UTF-8 with one warning under --strict=false", "/str-body", "h\u00e9llo", strBodyAdvice},
 		{"a str given to write is sent as UTF-8 with one warning under --strict=false", "/str-write", "h\u00e9llo from write", strWriteAdvice},
+		{"a str a generator yields is sent as UTF-8 with one warning under --strict=false", "/str-yield", "h\u00e9llo from a generator", strYieldAdvice},
 		{"a text file given to file_wrapper is sent as it reads, in UTF-8, with one warning under --strict=false", "/str-file", "h\u00e9llo\n", strFileAdvice},
 	}
 	for _, tc := range cases {
@@ -1410,6 +1412,7 @@ func TestConformanceStrBody(t *testing.T) {
 	cases := []struct{ name, path, advice string }{
 		{"a str in the returned list gives 500", "/str-body", strBodyAdvice},
 		{"a str given to write gives 500", "/str-write", strWriteAdvice},
+		{"a str a generator yields gives 500", "/str-yield", strYieldAdvice},
 		{"a text file given to file_wrapper gives 500", "/str-file", strFileAdvice},
 	}
 	for _, tc := range cases {

@@ -15,7 +15,10 @@
 #include <string.h>
 
 /* The commonest tutorial mistakes: errors (PEP 3333), or warned about once under --strict=false. */
-enum { MISTAKE_STR_BODY, MISTAKE_STR_WRITE, MISTAKE_BYTES_RESULT, MISTAKE_STR_RESULT, MISTAKE_STR_FILE, MISTAKE_COUNT };
+enum {
+    MISTAKE_STR_BODY, MISTAKE_STR_WRITE, MISTAKE_BYTES_RESULT, MISTAKE_STR_RESULT, MISTAKE_STR_FILE, MISTAKE_STR_YIELD,
+    MISTAKE_COUNT
+};
 static const char *const mistakes[] = {
     [MISTAKE_STR_BODY] = "the response body holds a str, but WSGI needs bytes: encode it, "
                          "e.g. `return [body.encode(\"utf-8\")]`",
@@ -27,6 +30,8 @@ static const char *const mistakes[] = {
                            "e.g. `return [body.encode(\"utf-8\")]`",
     [MISTAKE_STR_FILE] = "the file given to wsgi.file_wrapper read a str, but WSGI needs bytes: "
                          "open it in binary mode, e.g. `open(path, \"rb\")`",
+    [MISTAKE_STR_YIELD] = "the response body holds a str, but WSGI needs bytes: encode it, "
+                          "e.g. `yield body.encode(\"utf-8\")`",
 };
 _Static_assert(MISTAKE_COUNT <= sizeof ((wsgo_interp *)0)->warned, "a warned[] flag for each mistake");
 
@@ -493,7 +498,9 @@ static int64_t file_part(wsgo_call *c, int64_t n)
 /* The mistake a str among the body's chunks is: its hint fits where it came from. */
 static int str_chunk_mistake(wsgo_call *c)
 {
-    return Py_IS_TYPE(c->result, c->st->file_wrapper_type) ? MISTAKE_STR_FILE : MISTAKE_STR_BODY;
+    if (Py_IS_TYPE(c->result, c->st->file_wrapper_type))
+        return MISTAKE_STR_FILE;
+    return PyGen_Check(c->result) ? MISTAKE_STR_YIELD : MISTAKE_STR_BODY;
 }
 
 /* Walks the iterator to the next non-empty chunk, or to its end. */

@@ -736,6 +736,12 @@ def r_str_write(environ, start_response):
     return []
 
 
+@route("/str-yield")
+def r_str_yield(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+    yield "h\u00e9llo from a generator"
+
+
 @route("/str-file")
 def r_str_file(environ, start_response):
     """A file opened as text: its read() gives str, decoded from latin-1,
