@@ -1225,6 +1225,20 @@ func TestConformanceFileWrapper(t *testing.T) {
 		})
 	}
 
+	// PEP 3333: what is sent is what the file-like's read() gives. These
+	// file-likes' fileno() is a regular file's, but read() gives other
+	// bytes; sendfile used to send the file's.
+	fileLikeText := strings.Repeat("DECOMPRESSED CONTENT\n", 1000)
+	for _, kind := range []string{"gzip", "bz2", "lzma", "read-subclass", "read-assigned"} {
+		t.Run("a "+kind+" file-like arrives as its read() gives it", func(t *testing.T) {
+			where := url.QueryEscape(filepath.Join(t.TempDir(), "file"))
+			resp, body := fetch(t, s, "GET", "/file-like?kind="+kind+"&path="+where, nil)
+			if resp.StatusCode != 200 || body != fileLikeText {
+				t.Errorf("%s %.60q (%d bytes); want 200 and %d bytes of %.60q", resp.Status, body, len(body), len(fileLikeText), fileLikeText)
+			}
+		})
+	}
+
 	// The app's BytesIO holds bytes 0 to 255, 1200 times, then "tail".
 	var inBytesIO []byte
 	for range 1200 {
@@ -1318,6 +1332,9 @@ func TestConformanceAppErrors(t *testing.T) {
 			`File ".*testdata/conformance/app\.py", line \d+, in r_raise_before`,
 			`RuntimeError: boom before start_response`,
 		}},
+		{"a NUL in an exception's message cuts neither it nor the error chained after it", "/raise-nul?name=a%00b", []string{
+			`path="/raise-nul\?name=a%00b"\n(.*\n)*ValueError: bad name: a\\x00b\n(.*\n)*RuntimeError: THE REAL ERROR\n`,
+		}},
 		{"returning None gives 500", "/return-none", []string{`path=/return-none\n(.*\n)*.*the app returned None`}},
 		{"returning an int gives 500", "/return-int", []string{`path=/return-int\n(.*\n)*.*'int' object is not iterable`}},
 		{"returning a list holding an int gives 500", "/return-list-int", []string{`path=/return-list-int\n(.*\n)*.*must be an iterable of bytes, but it holds int`}},
@@ -1335,6 +1352,13 @@ func TestConformanceAppErrors(t *testing.T) {
 			expectHello(t, s)
 		})
 	}
+
+	t.Run("a NUL in the message of close()'s exception cuts neither it nor the error chained after it", func(t *testing.T) {
+		if resp, body := fetch(t, s, "GET", "/close-raise-nul", nil); resp.StatusCode != 200 || body != "ok" {
+			t.Errorf("%s %q, want 200 \"ok\"", resp.Status, body)
+		}
+		mustLog(t, s, `the response's close\(\) raised an exception .*path=/close-raise-nul\n(.*\n)*ValueError: bad name: a\\x00b\n(.*\n)*RuntimeError: THE REAL CLOSE ERROR\n`)
+	})
 
 	t.Run("an exception after the headers fails the client's read", func(t *testing.T) {
 		k := key(t)
@@ -1370,6 +1394,8 @@ func TestConformanceAppErrors(t *testing.T) {
 const (
 	strBodyAdvice  = "the response body holds a str, but WSGI needs bytes: encode it, e.g. `return [body.encode(\"utf-8\")]`"
 	strWriteAdvice = "write() was given a str, but WSGI needs bytes: encode it, e.g. `write(data.encode(\"utf-8\"))`"
+	strYieldAdvice = "the response body holds a str, but WSGI needs bytes: encode it, e.g. `yield body.encode(\"utf-8\")`"
+	strFileAdvice  = "the file given to wsgi.file_wrapper read a str, but WSGI needs bytes: open it in binary mode, e.g. `open(path, \"rb\")`"
 )
 
 func TestConformanceStrBodyNotStrict(t *testing.T) {
@@ -1379,6 +1405,8 @@ func TestConformanceStrBodyNotStrict(t *testing.T) {
 	}{
 		{"a str in the returned list is sent as UTF-8 with one warning under --strict=false", "/str-body", "h\u00e9llo", strBodyAdvice},
 		{"a str given to write is sent as UTF-8 with one warning under --strict=false", "/str-write", "h\u00e9llo from write", strWriteAdvice},
+		{"a str a generator yields is sent as UTF-8 with one warning under --strict=false", "/str-yield", "h\u00e9llo from a generator", strYieldAdvice},
+		{"a text file given to file_wrapper is sent as it reads, in UTF-8, with one warning under --strict=false", "/str-file", "h\u00e9llo\n", strFileAdvice},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1404,6 +1432,8 @@ func TestConformanceStrBody(t *testing.T) {
 	cases := []struct{ name, path, advice string }{
 		{"a str in the returned list gives 500", "/str-body", strBodyAdvice},
 		{"a str given to write gives 500", "/str-write", strWriteAdvice},
+		{"a str a generator yields gives 500", "/str-yield", strYieldAdvice},
+		{"a text file given to file_wrapper gives 500", "/str-file", strFileAdvice},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

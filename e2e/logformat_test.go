@@ -60,3 +60,33 @@ def application(environ, start_response):
 		t.Errorf("the import error is not in the log:\n%s", out)
 	}
 }
+
+// TestJSONLogsTheWholeTracebackPastANUL: a NUL the client put in an
+// exception's message is shown escaped, and the traceback goes on past it
+// to the error chained after it.
+func TestJSONLogsTheWholeTracebackPastANUL(t *testing.T) {
+	app := writeApp(t, "app.py", `from urllib.parse import unquote
+def application(environ, start_response):
+    try:
+        raise ValueError("bad name: " + unquote(environ["QUERY_STRING"]))
+    except ValueError as e:
+        raise RuntimeError("THE REAL ERROR") from e
+`)
+	s := start(t, nil, "--log-format", "json", "--access-log", "", app)
+	if resp, _ := s.get("/?a%00b"); resp.StatusCode != 500 {
+		t.Errorf("status %d; want 500", resp.StatusCode)
+	}
+	if !s.waitLog(`"traceback":`, 10*time.Second) {
+		t.Fatalf("no traceback was logged:\n%s", s.logs.String())
+	}
+	for _, line := range strings.Split(strings.TrimRight(s.logs.String(), "\n"), "\n") {
+		var rec struct{ Traceback string }
+		if json.Unmarshal([]byte(line), &rec) != nil || rec.Traceback == "" {
+			continue
+		}
+		if !strings.Contains(rec.Traceback, "ValueError: bad name: a\\x00b\n") ||
+			!strings.Contains(rec.Traceback, "RuntimeError: THE REAL ERROR\n") {
+			t.Errorf("the traceback lacks the escaped NUL or the chained error:\n%s", rec.Traceback)
+		}
+	}
+}

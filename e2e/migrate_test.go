@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -366,6 +367,41 @@ func TestWsgoPython(t *testing.T) {
 	out, _ := cmd.CombinedOutput()
 	if cmd.ProcessState.ExitCode() != 3 || string(out) != "42 from-env\n" {
 		t.Errorf("exit %d, output %q; want 3 and \"42 from-env\\n\"", cmd.ProcessState.ExitCode(), out)
+	}
+}
+
+// TestWsgoPythonPrintsToAPipeOrFile: what Python prints through C's stdio
+// (-V, --version, --help) reaches stdout when it is a pipe or a file, as
+// python3's does; wsgo's exit used to drop stdio's buffer.
+func TestWsgoPythonPrintsToAPipeOrFile(t *testing.T) {
+	version := regexp.MustCompile(`\APython 3\.\d+\.\d+\S*\n\z`)
+	for _, tc := range []struct {
+		args []string
+		want *regexp.Regexp
+	}{
+		{[]string{"-V"}, version},
+		{[]string{"--version"}, version},
+		{[]string{"--help"}, regexp.MustCompile(`\Ausage: \S+ \[option\] \.\.\.(.*\n)+\z`)},
+		{[]string{"-c", "print(1)"}, regexp.MustCompile(`\A1\n\z`)},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			out, err := exec.Command(binary, append([]string{"python"}, tc.args...)...).Output()
+			if err != nil || !tc.want.Match(out) {
+				t.Errorf("to a pipe: %v, output %q; want it to match %s", err, out, tc.want)
+			}
+			f, err := os.Create(filepath.Join(t.TempDir(), "out.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(binary, append([]string{"python"}, tc.args...)...)
+			cmd.Stdout = f
+			err = cmd.Run()
+			f.Close()
+			out, _ = os.ReadFile(f.Name())
+			if err != nil || !tc.want.Match(out) {
+				t.Errorf("to a file: %v, output %q; want it to match %s", err, out, tc.want)
+			}
+		})
 	}
 }
 

@@ -15,7 +15,10 @@
 #include <string.h>
 
 /* The commonest tutorial mistakes: errors (PEP 3333), or warned about once under --strict=false. */
-enum { MISTAKE_STR_BODY, MISTAKE_STR_WRITE, MISTAKE_BYTES_RESULT, MISTAKE_STR_RESULT };
+enum {
+    MISTAKE_STR_BODY, MISTAKE_STR_WRITE, MISTAKE_BYTES_RESULT, MISTAKE_STR_RESULT, MISTAKE_STR_FILE, MISTAKE_STR_YIELD,
+    MISTAKE_COUNT
+};
 static const char *const mistakes[] = {
     [MISTAKE_STR_BODY] = "the response body holds a str, but WSGI needs bytes: encode it, "
                          "e.g. `return [body.encode(\"utf-8\")]`",
@@ -25,7 +28,12 @@ static const char *const mistakes[] = {
                              "(iterating bytes gives ints): wrap it, e.g. `return [body]`",
     [MISTAKE_STR_RESULT] = "the app returned a str, but WSGI needs an iterable of bytes: "
                            "e.g. `return [body.encode(\"utf-8\")]`",
+    [MISTAKE_STR_FILE] = "the file given to wsgi.file_wrapper read a str, but WSGI needs bytes: "
+                         "open it in binary mode, e.g. `open(path, \"rb\")`",
+    [MISTAKE_STR_YIELD] = "the response body holds a str, but WSGI needs bytes: encode it, "
+                          "e.g. `yield body.encode(\"utf-8\")`",
 };
+_Static_assert(MISTAKE_COUNT <= sizeof ((wsgo_interp *)0)->warned, "a warned[] flag for each mistake");
 
 /* A first chunk this large is not copied with the head (see respond_step). */
 enum { BORROW_MIN = 64 << 10 };
@@ -514,6 +522,14 @@ static int sends_no_body(wsgo_call *c)
                                  c->code == 304);
 }
 
+/* The mistake a str among the body's chunks is: its hint fits where it came from. */
+static int str_chunk_mistake(wsgo_call *c)
+{
+    if (Py_IS_TYPE(c->result, c->st->file_wrapper_type))
+        return MISTAKE_STR_FILE;
+    return PyGen_Check(c->result) ? MISTAKE_STR_YIELD : MISTAKE_STR_BODY;
+}
+
 /* Walks the iterator to the next non-empty chunk, or to its end. */
 static wsgo_call *respond_step(wsgo_call *c, wsgo_out *out)
 {
@@ -524,7 +540,7 @@ static wsgo_call *respond_step(wsgo_call *c, wsgo_out *out)
                 return fail(c, out);
             return end_body(c, out);
         }
-        PyObject *chunk = as_chunk(c, item, MISTAKE_STR_BODY);
+        PyObject *chunk = as_chunk(c, item, str_chunk_mistake(c));
         Py_DECREF(item);
         if (chunk == NULL)
             return fail(c, out);

@@ -1,8 +1,9 @@
 /*
  * filewrapper.c: wsgi.file_wrapper(filelike, blksize=8192). Iterating it
  * reads blocks, as PEP 3333 describes; when the app returns it and the
- * file-like has a regular file behind it, call.c sends the file from its
- * descriptor instead (sendfile, no copy through Python).
+ * file-like is a binary file of io's whose descriptor is a regular file,
+ * call.c sends the file from its descriptor instead (sendfile, no copy
+ * through Python).
  */
 #include "internal.h"
 
@@ -63,14 +64,73 @@ static PyObject *fw_close(wsgo_file_wrapper *fw, PyObject *unused)
 }
 
 /*
+ * Whether o is a cls whose attribute name is cls's own, which no subclass
+ * or assignment to the instance replaced: 1, 0, or -1 with an exception.
+ */
+static int own(PyObject *o, PyTypeObject *cls, PyObject *name)
+{
+    if (!PyObject_TypeCheck(o, cls))
+        return 0;
+    PyObject *attr = PyObject_GetAttr((PyObject *)cls, name), *mine = NULL, *theirs = NULL;
+    int r = attr ? 0 : -1;
+    if (attr && Py_TYPE(attr)->tp_descr_get) /* io's methods and raw: descriptors */
+        r = (mine = Py_TYPE(attr)->tp_descr_get(attr, o, (PyObject *)cls)) && (theirs = PyObject_GetAttr(o, name))
+                ? PyObject_RichCompareBool(mine, theirs, Py_EQ)
+                : -1;
+    Py_XDECREF(attr);
+    Py_XDECREF(mine);
+    Py_XDECREF(theirs);
+    return r;
+}
+
+/* Whether own() holds for each of the NULL-terminated names. */
+static int own_all(PyObject *o, PyTypeObject *cls, PyObject *const *names)
+{
+    int r = 1;
+    for (; r == 1 && *names; names++)
+        r = own(o, cls, *names);
+    return r;
+}
+
+/*
+ * Whether f.read() gives the bytes of f.fileno()'s file from f's position,
+ * which sendfile may then send instead (PEP 3333: the same as reading it):
+ * a FileIO, or a BufferedReader or BufferedRandom over one, their methods
+ * io's own. gzip.open()'s, a text file's and other wrappers' fileno() is
+ * a regular file's too, but their read() gives other bytes, or str.
+ * 1, 0, or -1 with an exception.
+ */
+static int reads_descriptor(wsgo_interp *st, PyObject *f)
+{
+    PyObject *const file[] = {st->s_read, st->s_fileno, NULL};
+    PyObject *const buffered[] = {st->s_read, st->s_fileno, st->s_raw, NULL};
+    PyObject *const raw_file[] = {st->s_readinto, st->s_fileno, NULL}; /* what a buffered read() calls */
+    int r = own_all(f, st->file_io[0], file);
+    for (int i = 1; r == 0 && i < 3; i++) {
+        if ((r = own_all(f, st->file_io[i], buffered)) == 1) {
+            PyObject *raw = PyObject_GetAttr(f, st->s_raw);
+            r = raw ? own_all(raw, st->file_io[0], raw_file) : -1;
+            Py_XDECREF(raw);
+        }
+    }
+    if (r < 0 && wsgo_clear_ordinary())
+        return 0;
+    return r;
+}
+
+/*
  * Finds the regular file behind a wrapper: 1 with *fd, *off (the file-like's
- * position) and *len (bytes to its end); 0 when there is none (read it
- * block by block instead); -1 with an exception.
+ * position) and *len (bytes to its end); 0 when there is none, or reading
+ * may give other bytes (read it block by block instead); -1 with an
+ * exception.
  */
 int wsgo_file_wrapper_fd(wsgo_interp *st, PyObject *o, int *fd, int64_t *off, int64_t *len)
 {
     wsgo_file_wrapper *fw = (wsgo_file_wrapper *)o;
     struct stat sb;
+    int suits = reads_descriptor(st, fw->filelike);
+    if (suits <= 0)
+        return suits;
     PyObject *r = PyObject_CallMethodNoArgs(fw->filelike, st->s_fileno);
     if (r == NULL) /* BytesIO and friends: no descriptor */
         return wsgo_clear_ordinary() ? 0 : -1;

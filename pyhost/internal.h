@@ -41,9 +41,10 @@ struct wsgo_interp {
     PyObject *devtraceback;   /* devtraceback.py's namespace under --debug, else NULL */
     PyObject *timeout_exc;    /* wsgo.RequestTimeout, raised past --timeout */
     PyObject *thread_stacks;  /* loader.py's thread_stacks() */
-    PyObject *s_close, *s_fileno, *s_tell, *s_write; /* interned names */
+    PyTypeObject *file_io[3]; /* io.FileIO, io.BufferedReader, io.BufferedRandom: sendfile's files */
+    PyObject *s_close, *s_fileno, *s_tell, *s_write, *s_read, *s_readinto, *s_raw; /* interned names */
     int strict;               /* str bodies are errors */
-    char warned[4];           /* which mistake warnings were shown; GIL held */
+    char warned[8];           /* which of call.c's mistake warnings were shown; GIL held */
 };
 
 struct wsgo_thread {

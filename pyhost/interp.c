@@ -80,7 +80,7 @@ char *wsgo_report(wsgo_interp *st) { return wsgo_report_detail(st, NULL); }
 
 char *wsgo_report_detail(wsgo_interp *st, char **detail)
 {
-    PyObject *exc = wsgo_take_exception(), *lines = NULL, *empty = NULL, *text = NULL;
+    PyObject *exc = wsgo_take_exception(), *lines = NULL, *empty = NULL, *text = NULL, *nul = NULL, *escaped = NULL;
     char *report = NULL;
 
     if (detail)
@@ -98,6 +98,11 @@ char *wsgo_report_detail(wsgo_interp *st, char **detail)
         PyErr_Clear();
         text = PyObject_Str(exc);
     }
+    /* The report is a C string, which a NUL (a client's %00 in the
+       message) would end, losing the rest, the chained error with it; a
+       NUL also splits a line in journald. Shown as repr() shows it. */
+    if (text && (nul = PyUnicode_FromOrdinal(0)) != NULL && (escaped = PyUnicode_FromString("\\x00")) != NULL)
+        Py_SETREF(text, PyUnicode_Replace(text, nul, escaped, -1));
     if (text)
         report = wsgo_text(text, NULL);
     if (report == NULL)
@@ -107,6 +112,8 @@ char *wsgo_report_detail(wsgo_interp *st, char **detail)
     Py_XDECREF(lines);
     Py_XDECREF(empty);
     Py_XDECREF(text);
+    Py_XDECREF(nul);
+    Py_XDECREF(escaped);
     return report;
 }
 
@@ -145,19 +152,36 @@ int wsgo_clear_ordinary(void)
 /* Interns the names and builds the types; 0, or -1 with an exception. */
 static int init_state(wsgo_interp *st)
 {
-    PyObject *tb_mod = NULL;
+    PyObject *tb_mod = NULL, *io_mod = NULL;
     int rc = -1;
 
     if (!(st->s_close = PyUnicode_InternFromString("close")) ||
         !(st->s_fileno = PyUnicode_InternFromString("fileno")) ||
         !(st->s_tell = PyUnicode_InternFromString("tell")) ||
-        !(st->s_write = PyUnicode_InternFromString("write")))
+        !(st->s_write = PyUnicode_InternFromString("write")) ||
+        !(st->s_read = PyUnicode_InternFromString("read")) ||
+        !(st->s_readinto = PyUnicode_InternFromString("readinto")) ||
+        !(st->s_raw = PyUnicode_InternFromString("raw")))
         goto done;
     if (wsgo_add_type(&st->call_type, &wsgo_call_spec) < 0 ||
         wsgo_add_type(&st->input_type, &wsgo_input_spec) < 0 ||
         wsgo_add_type(&st->errors_type, &wsgo_errors_spec) < 0 ||
         wsgo_add_type(&st->file_wrapper_type, &wsgo_file_wrapper_spec) < 0)
         goto done;
+    if (!(io_mod = PyImport_ImportModule("io")))
+        goto done;
+    static const char *const file_io[] = {"FileIO", "BufferedReader", "BufferedRandom"};
+    for (int i = 0; i < 3; i++) {
+        PyObject *t = PyObject_GetAttrString(io_mod, file_io[i]);
+        if (t == NULL)
+            goto done;
+        if (!PyType_Check(t)) {
+            Py_DECREF(t);
+            PyErr_Format(PyExc_TypeError, "io.%s is not a type", file_io[i]);
+            goto done;
+        }
+        st->file_io[i] = (PyTypeObject *)t;
+    }
     if (!(tb_mod = PyImport_ImportModule("traceback")) ||
         !(st->format_exception = PyObject_GetAttrString(tb_mod, "format_exception")))
         goto done;
@@ -165,6 +189,7 @@ static int init_state(wsgo_interp *st)
         goto done;
     rc = 0;
 done:
+    Py_XDECREF(io_mod);
     Py_XDECREF(tb_mod);
     return rc;
 }
@@ -403,6 +428,8 @@ int wsgo_interp_finalize(wsgo_interp *st)
     Py_CLEAR(st->input_type);
     Py_CLEAR(st->errors_type);
     Py_CLEAR(st->file_wrapper_type);
+    for (int i = 0; i < 3; i++)
+        Py_CLEAR(st->file_io[i]);
     Py_CLEAR(st->format_exception);
     Py_CLEAR(st->devtraceback);
     Py_CLEAR(st->timeout_exc);

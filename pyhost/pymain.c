@@ -4,6 +4,8 @@
 
 #include "wsgo.h"
 
+#include <stdio.h>
+
 /*
  * Runs setup_src in a namespace of its own (not __main__'s, which the
  * command's script gets). 0, or -1 with an exception set. GIL: held.
@@ -20,7 +22,7 @@ static int run_setup(const char *setup_src)
     return ret ? 0 : -1;
 }
 
-int wsgo_python_main(int argc, char **argv, const char *executable, const char *setup_src)
+static int python_main(int argc, char **argv, const char *executable, const char *setup_src)
 {
     PyConfig config;
     PyStatus status;
@@ -50,4 +52,16 @@ fail:
         return status.exitcode;
     Py_ExitStatusException(status); /* prints the error and exits */
     return 1;
+}
+
+/*
+ * What Python printed through C's stdio (-V, --help, its usage errors) is
+ * in stdio's buffer when stdout is a pipe or a file, and Go's os.Exit,
+ * which the exit code goes to, does not flush it.
+ */
+int wsgo_python_main(int argc, char **argv, const char *executable, const char *setup_src)
+{
+    int code = python_main(argc, argv, executable, setup_src);
+    fflush(NULL);
+    return code;
 }

@@ -9,11 +9,15 @@ threading.Events a blocked route waits on (GET /release?key=K sets one).
 `wsgo run app.py:make_validated()` serves the same routes wrapped in
 wsgiref.validate.validator, with its WSGIWarning turned into errors.
 """
+import bz2
+import gzip
 import io
 import hashlib
 import json
+import lzma
 import os
 import sys
+import tempfile
 import threading
 from urllib.parse import parse_qs
 
@@ -630,6 +634,38 @@ def r_bytesio(environ, start_response):
     return environ["wsgi.file_wrapper"](f, 8192)
 
 
+FILE_LIKE_TEXT = b"DECOMPRESSED CONTENT\n" * 1000
+
+
+class UpperFile(io.FileIO):
+    def read(self, size=-1):
+        return super().read(size).upper()
+
+
+@route("/file-like")
+def r_file_like(environ, start_response):
+    """A file-like whose fileno() is a regular file, but whose read()
+    gives other bytes: FILE_LIKE_TEXT, which the file holds compressed or
+    in lower case."""
+    q = query(environ)
+    kind, path = q["kind"], q["path"]
+    compressed = {"gzip": gzip, "bz2": bz2, "lzma": lzma}.get(kind)
+    if compressed:
+        with compressed.open(path, "wb") as f:
+            f.write(FILE_LIKE_TEXT)
+        f = compressed.open(path, "rb")
+    else:
+        with open(path, "wb") as f:
+            f.write(FILE_LIKE_TEXT.lower())
+        if kind == "read-subclass":
+            f = UpperFile(path)
+        else:  # read-assigned
+            f = open(path, "rb")
+            f.read = lambda size=-1, read=f.read: read(size).upper()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return environ["wsgi.file_wrapper"](f, 4096)
+
+
 # --- 8. errors ------------------------------------------------------------
 
 @route("/raise-before")
@@ -647,6 +683,32 @@ def r_raise_after(environ, start_response):
         event(key).wait(20)
         raise RuntimeError("boom after the headers")
     return body()
+
+
+@route("/raise-nul")
+def r_raise_nul(environ, start_response):
+    """The client's NUL in the first of two chained errors."""
+    try:
+        raise ValueError("bad name: " + query(environ)["name"])
+    except ValueError as e:
+        raise RuntimeError("THE REAL ERROR") from e
+
+
+class CloseRaisesNul:
+    def __iter__(self):
+        return iter([b"ok"])
+
+    def close(self):
+        try:
+            raise ValueError("bad name: a\0b")
+        except ValueError:
+            raise RuntimeError("THE REAL CLOSE ERROR")
+
+
+@route("/close-raise-nul")
+def r_close_raise_nul(environ, start_response):
+    start_response("200 OK", TEXT)
+    return CloseRaisesNul()
 
 
 @route("/return-none")
@@ -685,6 +747,25 @@ def r_str_write(environ, start_response):
     write = start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
     write("h\u00e9llo from write")
     return []
+
+
+@route("/str-yield")
+def r_str_yield(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+    yield "h\u00e9llo from a generator"
+
+
+@route("/str-file")
+def r_str_file(environ, start_response):
+    """A file opened as text: its read() gives str, decoded from latin-1,
+    its newlines translated."""
+    fd, path = tempfile.mkstemp()
+    os.write(fd, b"h\xe9llo\r\n")
+    os.close(fd)
+    f = open(path, encoding="latin-1")
+    os.unlink(path)
+    start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+    return environ["wsgi.file_wrapper"](f)
 
 
 # --- 10. wsgiref.validate --------------------------------------------------
