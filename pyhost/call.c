@@ -616,6 +616,12 @@ static wsgo_call *respond(wsgo_call *c, wsgo_out *out)
             return c;
         }
     }
+    if (Py_TYPE(r)->tp_iter == NULL && !PySequence_Check(r)) { /* Python's own message names no culprit */
+        PyErr_Format(PyExc_TypeError,
+                     "the app returned %.100s, which is not iterable; a WSGI app must return an iterable "
+                     "of bytes, e.g. `return [b\"Hello\"]`", Py_TYPE(r)->tp_name);
+        return fail(c, out);
+    }
     if ((c->iter = PyObject_GetIter(r)) == NULL)
         return fail(c, out);
     return respond_step(c, out);
