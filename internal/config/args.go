@@ -5,6 +5,7 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -21,8 +22,8 @@ var Commands = []string{"run", "check", "python", "version"}
 //   - every alias is spelt by its flag's name (urfave/cli v2 refuses
 //     `--bind A -b B`), and a flag and its value are one argument
 //     (`--bind=A`);
-//   - gunicorn's `--proxy-protocol MODE` (off, v1, v2, auto; 24.1 and
-//     later) is wsgo's --proxy-protocol, on or off (proxyProtocolMode);
+//   - --proxy-protocol takes a MODE only if one follows (gunicorn 24.1's
+//     off, v1, v2, auto, or a boolean; proxyProtocolOn): bare, it is on;
 //   - an unknown flag or command is a usage error that says what to type
 //     instead, not urfave/cli's whole help;
 //   - `wsgo --version` is `wsgo version`.
@@ -53,7 +54,7 @@ func Interspersed(args []string) ([]string, error) {
 	for _, f := range append(cmdFlags, cli.HelpFlag) {
 		_, isBool := f.(*cli.BoolFlag)
 		for _, n := range f.Names() {
-			takesValue[n] = !isBool
+			takesValue[n] = !isBool && n != "proxy-protocol" // its MODE is optional
 			canonical[n] = f.Names()[0]
 		}
 	}
@@ -77,13 +78,12 @@ func Interspersed(args []string) ([]string, error) {
 				i++
 				value, hasValue = rest[i], true
 			}
-			if !hasValue && i+1 < len(rest) {
-				if on, ok := proxyProtocolMode(name, rest[i+1]); ok {
+			if name == "proxy-protocol" && !hasValue {
+				value, hasValue = "on", true
+				if _, ok := proxyProtocolOn(next(rest, i)); ok {
 					i++
-					value, hasValue = on, true
+					value = rest[i]
 				}
-			} else if on, ok := proxyProtocolMode(name, value); ok {
-				value = on
 			}
 			if hasValue {
 				a += "=" + value // one argument a flag: newGiven reads them so
@@ -100,21 +100,30 @@ func Interspersed(args []string) ([]string, error) {
 	return out, nil
 }
 
-// proxyProtocolMode reads gunicorn's PROXY protocol modes as the value of
-// wsgo's --proxy-protocol: off is off; v1, v2 and auto are on, since wsgo
-// takes either version from the peers it trusts. ok is false for any
-// other flag or value.
-func proxyProtocolMode(flag, mode string) (on string, ok bool) {
-	if flag != "proxy-protocol" {
-		return "", false
-	}
+// proxyProtocolOn reads a value of --proxy-protocol, however given:
+// gunicorn's PROXY protocol modes, where off is off and v1, v2 and auto
+// are on (wsgo takes either version from the peers it trusts), or a
+// boolean (WSGO_PROXY_PROTOCOL=1). ok is false for any other value.
+func proxyProtocolOn(mode string) (on, ok bool) {
 	switch strings.ToLower(mode) {
+	case "on", "v1", "v2", "auto":
+		return true, true
 	case "off":
-		return "false", true
-	case "v1", "v2", "auto":
-		return "true", true
+		return false, true
 	}
-	return "", false
+	on, err := strconv.ParseBool(mode)
+	return on, err == nil
+}
+
+// proxyProtocolModes is what proxyProtocolOn takes, for its errors.
+const proxyProtocolModes = "use off, v1, v2 or auto (v1, v2 and auto are the same in wsgo: it reads either version), or true or false"
+
+// next is the argument after rest[i], or "".
+func next(rest []string, i int) string {
+	if i+1 < len(rest) {
+		return rest[i+1]
+	}
+	return ""
 }
 
 // unknownFlag is the usage error for a flag the command does not have:

@@ -168,9 +168,6 @@ func settingValues(name, flag string, v any) ([]string, error) {
 		if flag == "pythonpath" {
 			return strings.Split(v, ","), nil
 		}
-		if on, ok := proxyProtocolMode(flag, v); ok {
-			return []string{on}, nil
-		}
 		return []string{v}, nil
 	case bool:
 		return []string{strconv.FormatBool(v)}, nil

@@ -178,7 +178,10 @@ func (o *Options) parseFront(c *given) error {
 		StreamRequestBody:     c.Bool("stream-request-body"),
 		StaticMaxAge:          seconds(c, "static-max-age"),
 		Debug:                 c.Bool("debug"),
-		ProxyProtocol:         c.Bool("proxy-protocol"),
+	}
+	var ok bool
+	if o.Front.ProxyProtocol, ok = proxyProtocolOn(c.String("proxy-protocol")); !ok {
+		return c.bad("proxy-protocol", c.String("proxy-protocol"), proxyProtocolModes)
 	}
 	if o.Front.KeepAlive == 0 {
 		o.Front.KeepAlive = -1 // Config's zero is the default
@@ -208,7 +211,7 @@ func (o *Options) parseFront(c *given) error {
 		return c.bad("forwarded-allow-ips", c.String("forwarded-allow-ips"), err.Error())
 	}
 	if o.Front.ProxyProtocol && o.Front.ForwardedAllow.Empty() {
-		return usage("wsgo run: --proxy-protocol needs the load balancers that send the PROXY header in --forwarded-allow-ips (addresses or CIDRs); it is empty")
+		return usage("wsgo run: " + c.name("proxy-protocol") + " needs the load balancers that send the PROXY header in --forwarded-allow-ips (addresses or CIDRs); it is empty")
 	}
 	if o.AccessLogJSON, err = httpfront.ParseAccessLogFormat(c.String("access-log-format")); err != nil {
 		return c.bad("access-log-format", c.String("access-log-format"), err.Error())
@@ -267,7 +270,9 @@ func (o *Options) parseTLS(c *given) error {
 		return err
 	}
 	if o.Certs, err = httpfront.LoadCerts(o.CertFile, o.KeyFile); err != nil {
-		return usage(err.Error())
+		// httpfront names the files by their flags; say them as given
+		named := strings.NewReplacer("--certfile", c.name("certfile"), "--keyfile", c.name("keyfile"))
+		return usage(named.Replace(err.Error()))
 	}
 	return nil
 }

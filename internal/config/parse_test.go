@@ -138,6 +138,11 @@ func TestBadValuesNameWhereTheyCameFrom(t *testing.T) {
 		{[]string{"FORWARDED_ALLOW_IPS=localhost"}, nil, `wsgo run: FORWARDED_ALLOW_IPS="localhost": bad entry "localhost"`},
 		{[]string{"VIRTUAL_ENV=/no/such/venv"}, nil, `wsgo run: VIRTUAL_ENV="/no/such/venv": not a directory`},
 		{[]string{"WSGO_UMASK=999"}, nil, `wsgo run: WSGO_UMASK="999": give an octal mode from 0 to 777`},
+		{[]string{"WSGO_PROXY_PROTOCOL=v3"}, nil, `wsgo run: WSGO_PROXY_PROTOCOL="v3": use off, v1, v2 or auto`},
+		{nil, []string{"--proxy-protocol=v3"}, `wsgo run: --proxy-protocol "v3": use off, v1, v2 or auto`},
+		{[]string{"WSGO_PROXY_PROTOCOL=v2"}, []string{"--forwarded-allow-ips", ""}, "wsgo run: WSGO_PROXY_PROTOCOL needs the load balancers"},
+		{[]string{"WSGO_CERTFILE=/no/such/cert.pem", "WSGO_KEYFILE=/no/such/key.pem"}, nil,
+			"wsgo: cannot read WSGO_CERTFILE: open /no/such/cert.pem: no such file or directory"},
 	} {
 		t.Run(strings.Join(append(tc.env, tc.args...), " "), func(t *testing.T) {
 			for _, kv := range tc.env {
@@ -191,26 +196,39 @@ func TestMalformedBindIsAUsageError(t *testing.T) {
 	}
 }
 
-// gunicorn's --proxy-protocol MODE (24.1 and later), on the command line
-// and in a configuration file: off is off, v1, v2 and auto are on.
+// gunicorn's --proxy-protocol MODE (24.1 and later) is taken as the
+// flag's value and as WSGO_PROXY_PROTOCOL's: off is off, v1, v2 and auto
+// are on, and so are a bare --proxy-protocol and a true boolean.
 func TestGunicornsProxyProtocolModes(t *testing.T) {
 	for _, tc := range []struct {
+		env  string
 		args []string
-		want string
+		want bool
 	}{
-		{[]string{"--proxy-protocol", "v2", "app.py"}, "--proxy-protocol=true"},
-		{[]string{"app.py", "--proxy-protocol", "off"}, "--proxy-protocol=false"},
-		{[]string{"--proxy-protocol=Auto", "app.py"}, "--proxy-protocol=true"},
-		{[]string{"--proxy-protocol", "app.py"}, "--proxy-protocol"},
+		{"", []string{"--proxy-protocol", "v2", "app.py"}, true},
+		{"", []string{"app.py", "--proxy-protocol", "off"}, false},
+		{"", []string{"--proxy-protocol=Auto", "app.py"}, true},
+		{"", []string{"--proxy-protocol", "app.py"}, true},
+		{"", []string{"app.py", "--proxy-protocol"}, true},
+		{"", []string{"app.py"}, false},
+		{"WSGO_PROXY_PROTOCOL=v2", []string{"app.py"}, true},
+		{"WSGO_PROXY_PROTOCOL=v1", []string{"app.py"}, true},
+		{"WSGO_PROXY_PROTOCOL=auto", []string{"app.py"}, true},
+		{"WSGO_PROXY_PROTOCOL=off", []string{"app.py"}, false},
+		{"WSGO_PROXY_PROTOCOL=1", []string{"app.py"}, true},
+		{"WSGO_PROXY_PROTOCOL=v2", []string{"app.py", "--proxy-protocol", "off"}, false},
 	} {
-		got, err := Interspersed(append([]string{"wsgo", "run"}, tc.args...))
-		if want := []string{"wsgo", "run", tc.want, "--", "app.py"}; err != nil || !slices.Equal(got, want) {
-			t.Errorf("Interspersed(%q) = %q, %v; want %q", tc.args, got, err, want)
-		}
-	}
-	for mode, want := range map[string]string{"v1": "true", "off": "false", "auto": "true"} {
-		if got, err := settingValues("proxy_protocol", gunicornSettings["proxy_protocol"], mode); err != nil || !slices.Equal(got, []string{want}) {
-			t.Errorf("proxy_protocol = %q: %q, %v; want %s", mode, got, err, want)
-		}
+		t.Run(tc.env+" "+strings.Join(tc.args, " "), func(t *testing.T) {
+			if k, v, ok := strings.Cut(tc.env, "="); ok {
+				t.Setenv(k, v)
+			}
+			o, err := parse(t, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Target != "app.py" || o.Front.ProxyProtocol != tc.want {
+				t.Errorf("target %q, proxy protocol %v; want app.py, %v", o.Target, o.Front.ProxyProtocol, tc.want)
+			}
+		})
 	}
 }
