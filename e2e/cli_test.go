@@ -529,6 +529,10 @@ func TestChdirPythonpathEnvFlags(t *testing.T) {
 			"--env", "WITH_EQ=a=b"}, "/env/WITH_EQ", "a=b\n"},
 		{"--env allows an empty value", []string{filepath.Join(dir, "flags_app.py"),
 			"--env", "EMPTY="}, "/env/EMPTY", "\n"},
+		{"--env keeps commas in the value, as gunicorn does", []string{filepath.Join(dir, "flags_app.py"),
+			"-e", "ALLOWED_HOSTS=a.com,b.com"}, "/env/ALLOWED_HOSTS", "a.com,b.com\n"},
+		{"--env is one variable whatever its commas hold", []string{filepath.Join(dir, "flags_app.py"),
+			"-e", "FOO=1,A=2"}, "/env/FOO", "1,A=2\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -577,6 +581,12 @@ func TestEnvVarsSetFlags(t *testing.T) {
 			}},
 		{"WSGO_ENV sets a variable for the app", []string{"WSGO_ENV=GREETING=from-env"}, []string{"--bind", "127.0.0.1:0", app},
 			func(t *testing.T, s *server) { cliExpect(t, s.URL+"/env/GREETING", 200, "from-env\n") }},
+		{"WSGO_ENV holds several variables, whose values may hold commas",
+			[]string{"WSGO_ENV=GREETING=from-env,ALLOWED_HOSTS=a.com,b.com"}, []string{"--bind", "127.0.0.1:0", app},
+			func(t *testing.T, s *server) {
+				cliExpect(t, s.URL+"/env/GREETING", 200, "from-env\n")
+				cliExpect(t, s.URL+"/env/ALLOWED_HOSTS", 200, "a.com,b.com\n")
+			}},
 		{"WSGO_CHDIR changes the directory", []string{"WSGO_CHDIR=" + dir}, []string{"--bind", "127.0.0.1:0", "flags_app.py"},
 			func(t *testing.T, s *server) { cliExpect(t, s.URL+"/cwd", 200, realDir+"\n") }},
 		{"WSGO_PYTHONPATH takes comma-separated DIRs",

@@ -219,7 +219,7 @@ func TestConfigFileWithGunicornSettings(t *testing.T) {
 bind = "127.0.0.1:` + port + `"
 workers = 2
 threads = 3
-raw_env = ["GREETING=from the file", "OTHER=x"]
+raw_env = ["GREETING=from the file", "OTHER=x", "ALLOWED_HOSTS=a.com,b.com"]
 wsgi_app = "flags_app:application"
 proc_name = "myapp"
 backlog = 64
@@ -236,6 +236,9 @@ def post_fork(server, worker):
 		}
 		if _, body := s.get("/env/GREETING"); body != "from the file\n" {
 			t.Errorf("raw_env: GREETING=%q", body)
+		}
+		if _, body := s.get("/env/ALLOWED_HOSTS"); body != "a.com,b.com\n" {
+			t.Errorf("raw_env: ALLOWED_HOSTS=%q; want the value whole, as gunicorn keeps it", body)
 		}
 		for _, want := range []string{"[INFO] wsgo: settings read from wsgo.conf.py", "[INFO] wsgo: wsgo.conf.py: ignored, not wsgo settings: MY_CONSTANT\n",
 			"[WARNING] wsgo: wsgo.conf.py: proc_name is not applied: wsgo does not rename its processes",

@@ -134,7 +134,8 @@ func ParseCheck(cc *cli.Context, commandLine []string) (target string, py Python
 }
 
 func parsePython(c *given) (Python, error) {
-	py := Python{PythonPath: c.StringSlice("pythonpath"), Env: c.StringSlice("env")}
+	env, _ := c.Value("env").([]string)
+	py := Python{PythonPath: c.StringSlice("pythonpath"), Env: env}
 	for _, kv := range py.Env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 			return py, c.bad("env", kv, "give KEY=VALUE")

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"wsgo/internal/exitcode"
 )
 
@@ -43,21 +41,11 @@ func TestEveryFlagHasAWSGOVariable(t *testing.T) {
 	for _, f := range RunFlags() {
 		name := f.Names()[0]
 		env := "WSGO_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-		var vars []string
-		switch f := f.(type) {
-		case *cli.StringFlag:
-			vars = f.EnvVars
-		case *cli.StringSliceFlag:
-			vars = f.EnvVars
-		case *cli.IntFlag:
-			vars = f.EnvVars
-		case *cli.Int64Flag:
-			vars = f.EnvVars
-		case *cli.BoolFlag:
-			vars = f.EnvVars
-		default:
+		withVars, ok := f.(interface{ GetEnvVars() []string })
+		if !ok {
 			t.Fatalf("--%s: a flag type this test does not know", name)
 		}
+		vars := withVars.GetEnvVars()
 		if !slices.Contains(vars, env) {
 			t.Errorf("--%s is not read from %s (it reads %v)", name, env, vars)
 		}
@@ -96,6 +84,38 @@ func TestBadValuesAreUsageErrorsNamingTheFlag(t *testing.T) {
 	} {
 		_, err := parse(t, append([]string{"app.py"}, tc.args...)...)
 		usageError(t, strings.Join(tc.args, " "), err, tc.want)
+	}
+}
+
+// A value of --env is one KEY=VALUE, commas and all, as gunicorn's -e is;
+// WSGO_ENV holds several, a comma starting a pair only before NAME=, and
+// a flag replaces it.
+func TestEnvValuesKeepTheirCommas(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		args []string
+		want []string
+	}{
+		{"", []string{"-e", "ALLOWED_HOSTS=a.com,b.com"}, []string{"ALLOWED_HOSTS=a.com,b.com"}},
+		{"", []string{"--env=FOO=1,A=2", "-e", "B=x"}, []string{"FOO=1,A=2", "B=x"}},
+		{"WSGO_ENV=FOO=1,ALLOWED_HOSTS=a.com, b.com ,B=", nil, []string{"FOO=1", "ALLOWED_HOSTS=a.com, b.com", "B="}},
+		{"WSGO_ENV=FOO=1", []string{"-e", "B=2,3"}, []string{"B=2,3"}},
+	} {
+		t.Run(tc.env+" "+strings.Join(tc.args, " "), func(t *testing.T) {
+			for _, k := range []string{"FOO", "A", "B", "ALLOWED_HOSTS"} {
+				t.Setenv(k, "") // parse sets them in this process: restored after
+			}
+			if k, v, ok := strings.Cut(tc.env, "="); ok {
+				t.Setenv(k, v)
+			}
+			o, err := parse(t, append(tc.args, "app.py")...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(o.Python.Env, tc.want) {
+				t.Errorf("env %q; want %q", o.Python.Env, tc.want)
+			}
+		})
 	}
 }
 
