@@ -266,6 +266,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 			`wsgo run: --queue-size "0": give a whole number of at least 1`},
 		{"--threads -1", nil, []string{"run", "--threads", "-1", app},
 			`wsgo run: --threads "-1": give a whole number of at least 1`},
+		{"--threads past its most", nil, []string{"run", "--threads", "20000", app},
+			`wsgo run: --threads "20000": give a whole number from 1 to 1024: each is an OS thread of the worker; for more requests at once, add --workers`},
 		{"WSGO_WORKERS=0 names the variable", []string{"WSGO_WORKERS=0"}, []string{"run", app},
 			`wsgo run: WSGO_WORKERS="0": give a number of at least 1, or auto (one per CPU)`},
 		{"--threads not a number", nil, []string{"run", "--threads", "many", app},

@@ -32,7 +32,7 @@ func RunFlags() []cli.Flag {
 		&cli.StringFlag{Name: "workers", Aliases: []string{"w"}, EnvVars: []string{"WSGO_WORKERS"}, Value: "1",
 			Usage: "`N` worker processes, each with its own Python and --threads; auto = one per CPU the process may use (a container's CPU limit counts)"},
 		&cli.IntFlag{Name: "threads", EnvVars: []string{"WSGO_THREADS"}, Value: 16,
-			Usage: "`N` Python threads per worker serve requests (more helps apps that wait on I/O)"},
+			Usage: "`N` Python threads per worker serve requests (more helps apps that wait on I/O), at most 1024"},
 		&cli.StringFlag{Name: "worker-sched", EnvVars: []string{"WSGO_WORKER_SCHED"}, Value: "batch",
 			Usage: "Linux CPU scheduling `POLICY` of the workers: batch (SCHED_BATCH: wsgo's network threads do not interrupt Python on a busy core; more throughput) or normal (wake-ups preempt: for cores shared with latency-sensitive programs)"},
 		&cli.IntFlag{Name: "queue-size", EnvVars: []string{"WSGO_QUEUE_SIZE"}, Value: 1024,

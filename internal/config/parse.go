@@ -77,6 +77,10 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 			}
 		}
 	}
+	if n := c.Int("threads"); n > MaxThreads {
+		return nil, c.bad("threads", strconv.Itoa(n), fmt.Sprintf("give a whole number from 1 to %d: each is an OS thread "+
+			"of the worker; for more requests at once, add --workers", MaxThreads))
+	}
 	if err := o.parseBinds(c); err != nil {
 		return nil, err
 	}
@@ -110,6 +114,12 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 	}
 	return o, nil
 }
+
+// MaxThreads is the most --threads: each pythread is an OS thread of its
+// worker, and Go ends a process past 10,000 threads, which it shares with
+// Go's own (network poller, garbage collector, calls blocked in C). A
+// worker far below that ceiling keeps room for them.
+const MaxThreads = 1024
 
 // leastNumbers are the smallest values of the number flags.
 var leastNumbers = []struct {

@@ -52,6 +52,12 @@ func TestEveryFlagHasAWSGOVariable(t *testing.T) {
 	}
 }
 
+func TestThreadsUpToTheirMost(t *testing.T) {
+	if o, err := parse(t, "app.py", "--threads", "1024"); err != nil || o.Threads != 1024 {
+		t.Errorf("--threads 1024: %v; want 1024 threads", err)
+	}
+}
+
 func TestVariablesSetOptions(t *testing.T) {
 	t.Setenv("WSGO_THREADS", "7")
 	t.Setenv("WSGO_TIMEOUT", "30")
@@ -150,6 +156,8 @@ func TestBadValuesNameWhereTheyCameFrom(t *testing.T) {
 		{[]string{"WSGO_WORKERS=0"}, nil, `wsgo run: WSGO_WORKERS="0": give a number of at least 1, or auto`},
 		{[]string{"WSGO_WORKERS=0"}, []string{"-w", "-1"}, `wsgo run: --workers "-1": give a number of at least 1`},
 		{nil, []string{"--threads", "-1"}, `wsgo run: --threads "-1": give a whole number of at least 1`},
+		{nil, []string{"--threads", "1025"}, `wsgo run: --threads "1025": give a whole number from 1 to 1024: each is an OS thread`},
+		{[]string{"WSGO_THREADS=20000"}, nil, `wsgo run: WSGO_THREADS="20000": give a whole number from 1 to 1024`},
 		{[]string{"WSGO_QUEUE_SIZE=0"}, nil, `wsgo run: WSGO_QUEUE_SIZE="0": give a whole number of at least 1`},
 		{[]string{"WSGO_TIMEOUT=-5"}, nil, `wsgo run: WSGO_TIMEOUT="-5": give a whole number of at least 0`},
 		{nil, []string{"--max-body-size=-1"}, `wsgo run: --max-body-size "-1": give a whole number of at least 0`},
