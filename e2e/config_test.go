@@ -51,14 +51,19 @@ func TestRelativePathsAreTakenFromTheStartDirectoryNotChdir(t *testing.T) {
 	}
 }
 
-func TestBadFrontFlagsExit2BeforeAnyWorkerStarts(t *testing.T) {
+func TestBadFlagsExit2BeforeAnyWorkerStarts(t *testing.T) {
 	// The app says when it is imported: a bad flag must stop wsgo first.
 	app := writeApp(t, "app.py", "import sys\nprint('APP IMPORTED', file=sys.stderr, flush=True)\n"+frontApp)
+	dir := t.TempDir() // no virtualenv
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"--keep-alive", "-1"}, `wsgo run: --keep-alive "-1": give a whole number of at least 0`},
+		{[]string{"--chdir", "/no/such/dir"}, `wsgo run: --chdir "/no/such/dir": not a directory`},
+		{[]string{"--virtualenv", dir}, `wsgo run: --virtualenv "` + dir + `": not a virtualenv: it has no pyvenv.cfg`},
+		{[]string{"--pid", "/no/such/dir/wsgo.pid"}, `wsgo run: --pid "/no/such/dir/wsgo.pid": its directory /no/such/dir does not exist`},
+		{[]string{"--pid", dir}, `wsgo run: --pid "` + dir + `": a directory; give a file in it`},
 		{[]string{"--access-log-format", "jsn"}, `--access-log-format "jsn": use combined or json`},
 		{[]string{"--static", "/s=no-such-dir"}, `wsgo run: --static "/s=no-such-dir": cannot use the directory`},
 		{[]string{"--forwarded-allow-ips", "not-an-ip"}, "not-an-ip"},

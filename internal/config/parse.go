@@ -90,7 +90,7 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 	o.ShutdownDelay = seconds(c, "shutdown-delay")
 	o.MaxRequests, o.MaxRequestsJitter, o.MaxRSSMiB = c.Int("max-requests"), c.Int("max-requests-jitter"), c.Int("max-rss")
 	o.Strict, o.Reload = c.Bool("strict"), c.Bool("reload")
-	if o.PidFile, err = absPath(c, "pid"); err != nil {
+	if o.PidFile, err = pidFile(c); err != nil {
 		return nil, err
 	}
 	for _, f := range c.StringSlice("reload-extra-file") {
@@ -156,13 +156,50 @@ func parsePython(c *given) (Python, error) {
 	if py.Chdir, err = absPath(c, "chdir"); err != nil {
 		return py, err
 	}
+	if fi, err := os.Stat(py.Chdir); py.Chdir != "" && (err != nil || !fi.IsDir()) {
+		return py, c.bad("chdir", c.String("chdir"), "not a directory; give the app's directory (a relative one is taken from where wsgo starts)")
+	}
 	if py.Virtualenv, err = absPath(c, "virtualenv"); err != nil || py.Virtualenv == "" {
 		return py, err
 	}
 	if fi, err := os.Stat(py.Virtualenv); err != nil || !fi.IsDir() {
 		return py, c.bad("virtualenv", c.String("virtualenv"), "not a directory; give the virtualenv's directory")
 	}
+	if !isVirtualenv(py.Virtualenv) {
+		return py, c.bad("virtualenv", c.String("virtualenv"), "not a virtualenv: it has no pyvenv.cfg and no lib/python3.*; "+
+			"create one with `python3 -m venv DIR`, or give the directory that has them")
+	}
 	return py, nil
+}
+
+// isVirtualenv says whether dir looks like a virtualenv as pyhost/venv.py
+// reads one (a pyvenv.cfg, or a lib/pythonX.Y of virtualenv's old
+// layout); whether it is for the linked Python, a worker checks.
+func isVirtualenv(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "pyvenv.cfg")); err == nil {
+		return true
+	}
+	libs, _ := filepath.Glob(filepath.Join(dir, "lib", "python[0-9]*.[0-9]*"))
+	return len(libs) > 0
+}
+
+// pidFile is --pid made absolute, once its directory is known to exist,
+// so that a path the master could not write stops wsgo before any worker
+// starts, as openable does for the logs (the file itself is written once
+// the master listens, and removed at exit).
+func pidFile(c *given) (string, error) {
+	path, err := absPath(c, "pid")
+	if err != nil || path == "" {
+		return path, err
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return "", c.bad("pid", c.String("pid"), "a directory; give a file in it, e.g. "+filepath.Join(path, "wsgo.pid"))
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return "", c.bad("pid", c.String("pid"), fmt.Sprintf("its directory %s does not exist; create it "+
+			"(systemd's RuntimeDirectory=), or give a file in one that does", filepath.Dir(path)))
+	}
+	return path, nil
 }
 
 // setEnv sets --env's KEY=VALUE pairs in this process, so that Python

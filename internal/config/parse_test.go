@@ -22,6 +22,7 @@ func TestPathsAreMadeAbsoluteAgainstTheStartDirectory(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	os.Mkdir("public", 0o755)
+	os.Mkdir("src", 0o755)
 	o, err := parse(t, "app.py", "--chdir", "src", "--static", "/s=public", "--access-log", "logs/../access.log",
 		"--pid", "wsgo.pid", "--reload-extra-file", "settings.toml")
 	if err != nil {
@@ -125,6 +126,20 @@ func TestEnvValuesKeepTheirCommas(t *testing.T) {
 	}
 }
 
+// --chdir, --virtualenv and --pid that are what they should be pass the
+// master's checks (TestBadValuesNameWhereTheyCameFrom has those that fail).
+func TestGoodPathsPass(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "pyvenv.cfg"), nil, 0o644)
+	old := t.TempDir() // virtualenv's old layout, without pyvenv.cfg
+	os.MkdirAll(filepath.Join(old, "lib", "python3.11"), 0o755)
+	for _, venv := range []string{dir, old} {
+		if _, err := parse(t, "app.py", "--virtualenv", venv, "--chdir", dir, "--pid", filepath.Join(dir, "wsgo.pid")); err != nil {
+			t.Errorf("--virtualenv %s: %v", venv, err)
+		}
+	}
+}
+
 func TestInterspersedPutsTheTargetAfterTheFlags(t *testing.T) {
 	got, err := Interspersed([]string{"wsgo", "run", "app.py", "-b", ":80", "--reload", "--threads=4", "-w", "2", "-e", "A=1", "--access-logfile", "-"})
 	if err != nil {
@@ -148,6 +163,7 @@ func usageError(t *testing.T, what string, err error, want string) {
 // An error names the value as the user gave it: the flag, the variable,
 // and the accepted range; a flag wins over its variable, so names it.
 func TestBadValuesNameWhereTheyCameFrom(t *testing.T) {
+	dir := t.TempDir() // a directory that is no virtualenv
 	for _, tc := range []struct {
 		env  []string
 		args []string
@@ -166,6 +182,12 @@ func TestBadValuesNameWhereTheyCameFrom(t *testing.T) {
 		{[]string{"FORWARDED_ALLOW_IPS=localhost"}, nil, `wsgo run: FORWARDED_ALLOW_IPS="localhost": bad entry "localhost"`},
 		{[]string{"VIRTUAL_ENV=/no/such/venv"}, nil, `wsgo run: VIRTUAL_ENV="/no/such/venv": not a directory`},
 		{[]string{"WSGO_UMASK=999"}, nil, `wsgo run: WSGO_UMASK="999": give an octal mode from 0 to 777`},
+		{nil, []string{"--chdir", "/no/such/dir"}, `wsgo run: --chdir "/no/such/dir": not a directory; give the app's directory`},
+		{[]string{"WSGO_CHDIR=/no/such/dir"}, nil, `wsgo run: WSGO_CHDIR="/no/such/dir": not a directory`},
+		{nil, []string{"--virtualenv", dir}, `wsgo run: --virtualenv "` + dir + `": not a virtualenv: it has no pyvenv.cfg`},
+		{[]string{"VIRTUAL_ENV=" + dir}, nil, `wsgo run: VIRTUAL_ENV="` + dir + `": not a virtualenv`},
+		{nil, []string{"--pid", "/no/such/dir/x.pid"}, `wsgo run: --pid "/no/such/dir/x.pid": its directory /no/such/dir does not exist; create it`},
+		{nil, []string{"--pid", dir}, `wsgo run: --pid "` + dir + `": a directory; give a file in it, e.g. ` + dir + `/wsgo.pid`},
 		{[]string{"WSGO_PROXY_PROTOCOL=v3"}, nil, `wsgo run: WSGO_PROXY_PROTOCOL="v3": use off, v1, v2 or auto`},
 		{nil, []string{"--proxy-protocol=v3"}, `wsgo run: --proxy-protocol "v3": use off, v1, v2 or auto`},
 		{[]string{"WSGO_PROXY_PROTOCOL=v2"}, []string{"--forwarded-allow-ips", ""}, "wsgo run: WSGO_PROXY_PROTOCOL needs the load balancers"},
