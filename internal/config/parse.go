@@ -127,9 +127,36 @@ var leastNumbers = []struct {
 	flags []string
 }{
 	{0, []string{"timeout", "max-requests", "max-requests-jitter", "max-rss", "graceful-timeout", "shutdown-delay",
-		"keep-alive", "static-max-age", "max-body-size"}},
-	{1, []string{"threads", "queue-size", "limit-request-line", "limit-request-fields", "limit-request-field_size",
-		"header-timeout", "stall-timeout", "max-response-spool"}},
+		"keep-alive", "static-max-age", "max-body-size", "limit-request-line", "limit-request-field_size"}},
+	{1, []string{"threads", "queue-size", "limit-request-fields", "header-timeout", "stall-timeout", "max-response-spool"}},
+}
+
+// MaxHeadLimit is the most --limit-request-line and
+// --limit-request-field_size take, and what their 0 means: gunicorn's 0
+// is unlimited, but wsgo holds a request's head in memory while it
+// arrives, so a client may not make it as long as it likes. 64 KiB is
+// eight times gunicorn's own largest line, and more than CDNs pass.
+const MaxHeadLimit = 64 << 10
+
+// headLimits applies MaxHeadLimit to --limit-request-line and
+// --limit-request-field_size.
+func (o *Options) headLimits(c *given) error {
+	for _, l := range []struct {
+		name  string
+		limit *int
+	}{{"limit-request-line", &o.Front.LimitRequestLine}, {"limit-request-field_size", &o.Front.LimitRequestFieldSize}} {
+		name, limit := l.name, l.limit
+		switch n := *limit; {
+		case n == 0:
+			*limit = MaxHeadLimit
+			o.Notes = append(o.Notes, fmt.Sprintf("wsgo: %s 0 is wsgo's largest, %d bytes: wsgo holds a request's head "+
+				"in memory, so it has no unlimited as gunicorn has", c.name(name), MaxHeadLimit))
+		case n > MaxHeadLimit:
+			return c.bad(name, strconv.Itoa(n), fmt.Sprintf("give a whole number of bytes from 1 to %d (0 means %[1]d, "+
+				"as near to gunicorn's unlimited as wsgo goes)", MaxHeadLimit))
+		}
+	}
+	return nil
 }
 
 // ParseCheck reads `wsgo check`'s flags: the target and where it is;
@@ -233,6 +260,9 @@ func (o *Options) parseFront(c *given) error {
 	}
 	if o.Front.KeepAlive == 0 {
 		o.Front.KeepAlive = -1 // Config's zero is the default
+	}
+	if err := o.headLimits(c); err != nil {
+		return err
 	}
 	for _, spec := range c.StringSlice("static") {
 		dir, err := httpfront.ParseStatic(spec)

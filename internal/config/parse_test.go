@@ -59,6 +59,26 @@ func TestThreadsUpToTheirMost(t *testing.T) {
 	}
 }
 
+// gunicorn's 0 (unlimited) for the request line and a header field is
+// wsgo's largest, said at start; more than that is refused.
+func TestHeadLimitsZeroIsTheLargest(t *testing.T) {
+	t.Setenv("WSGO_LIMIT_REQUEST_FIELD_SIZE", "0")
+	o, err := parse(t, "app.py", "--limit-request-line", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Front.LimitRequestLine != 65536 || o.Front.LimitRequestFieldSize != 65536 {
+		t.Errorf("limits %d and %d; want 65536", o.Front.LimitRequestLine, o.Front.LimitRequestFieldSize)
+	}
+	want := []string{"wsgo: --limit-request-line 0 is wsgo's largest, 65536 bytes: wsgo holds a request's head in memory, so it has no unlimited as gunicorn has",
+		"wsgo: WSGO_LIMIT_REQUEST_FIELD_SIZE 0 is wsgo's largest, 65536 bytes: wsgo holds a request's head in memory, so it has no unlimited as gunicorn has"}
+	if !slices.Equal(o.Notes, want) {
+		t.Errorf("notes %q; want %q", o.Notes, want)
+	}
+	_, err = parse(t, "app.py", "--limit-request-line", "65537")
+	usageError(t, "--limit-request-line 65537", err, `--limit-request-line "65537": give a whole number of bytes from 1 to 65536 (0 means 65536`)
+}
+
 func TestVariablesSetOptions(t *testing.T) {
 	t.Setenv("WSGO_THREADS", "7")
 	t.Setenv("WSGO_TIMEOUT", "30")
