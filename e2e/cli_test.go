@@ -340,6 +340,11 @@ func TestHelpAndVersion(t *testing.T) {
 		{"wsgo run --help lists every run flag and its variable", []string{"run", "--help"},
 			append([]string{"wsgo run [command options] TARGET", "file.py:callable", "module:factory()"}, runFlags...)},
 		{"wsgo run -h lists every run flag too", []string{"run", "-h"}, runFlags},
+		{"wsgo help is wsgo --help", []string{"help"}, []string{"USAGE:", "run ", "check ", "GLOBAL OPTIONS:"}},
+		{"wsgo help run is wsgo run --help", []string{"help", "run"}, runFlags},
+		{"--help after the TARGET shows the help", []string{"run", "myapp:app", "--help"}, runFlags},
+		{"-h after check's TARGET shows check's help", []string{"check", "myapp:app", "-h"},
+			[]string{"wsgo check [command options] TARGET", "--chdir", "--env"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

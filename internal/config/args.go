@@ -26,7 +26,8 @@ var Commands = []string{"run", "check", "python", "version"}
 //     off, v1, v2, auto, or a boolean; proxyProtocolOn): bare, it is on;
 //   - an unknown flag or command is a usage error that says what to type
 //     instead, not urfave/cli's whole help;
-//   - `wsgo --version` is `wsgo version`.
+//   - `wsgo --version` is `wsgo version`; `wsgo help [COMMAND]` and a
+//     --help anywhere among a command's arguments show the help.
 func Interspersed(args []string) ([]string, error) {
 	if len(args) < 2 {
 		return args, nil
@@ -39,7 +40,9 @@ func Interspersed(args []string) ([]string, error) {
 		cmdFlags = CheckFlags()
 	case cmd == "--version" || cmd == "-v" || cmd == "-V":
 		return []string{args[0], "version"}, nil
-	case cmd == "help" || cmd == "version" || strings.HasPrefix(cmd, "-"):
+	case cmd == "help":
+		return helpArgs(args)
+	case cmd == "version" || strings.HasPrefix(cmd, "-"):
 		return args, nil
 	default:
 		msg := fmt.Sprintf("wsgo: unknown command %q", cmd)
@@ -73,6 +76,9 @@ func Interspersed(args []string) ([]string, error) {
 				return nil, unknownFlag(args[1], a, name, canonical)
 			}
 			name = c
+			if name == "help" { // urfave/cli would read an argument after it as a help topic
+				return []string{args[0], args[1], "--help"}, nil
+			}
 			a = "--" + name
 			if !hasValue && takesValue[name] && i+1 < len(rest) {
 				i++
@@ -98,6 +104,23 @@ func Interspersed(args []string) ([]string, error) {
 		out = append(append(out, "--"), positional...)
 	}
 	return out, nil
+}
+
+// helpArgs are `wsgo help [COMMAND]` as urfave/cli shows that help:
+// `wsgo [COMMAND] --help` (its own help command, hidden, took COMMAND's
+// arguments as topics and exited 3).
+func helpArgs(args []string) ([]string, error) {
+	if len(args) < 3 {
+		return []string{args[0], "--help"}, nil
+	}
+	if topic := args[2]; !slices.Contains(Commands, topic) {
+		msg := fmt.Sprintf("wsgo help: no command %q", topic)
+		if s := suggest(topic, Commands); s != "" {
+			msg += fmt.Sprintf("; did you mean `wsgo help %s`?", s)
+		}
+		return nil, usage(msg + "\nCommands: " + strings.Join(Commands, ", ") + ".")
+	}
+	return []string{args[0], args[2], "--help"}, nil
 }
 
 // proxyProtocolOn reads a value of --proxy-protocol, however given:

@@ -160,6 +160,24 @@ func TestGoodPathsPass(t *testing.T) {
 	}
 }
 
+// The help is shown however it is asked for, and a topic that is no
+// command is a usage error.
+func TestHelpAnywhere(t *testing.T) {
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"help"}, []string{"--help"}},
+		{[]string{"help", "check"}, []string{"check", "--help"}},
+		{[]string{"run", "myapp:app", "--threads", "4", "--help"}, []string{"run", "--help"}},
+		{[]string{"check", "myapp:app", "-h"}, []string{"check", "--help"}},
+	} {
+		got, err := Interspersed(append([]string{"wsgo"}, tc.args...))
+		if want := append([]string{"wsgo"}, tc.want...); err != nil || !slices.Equal(got, want) {
+			t.Errorf("Interspersed(%q) = %q, %v; want %q", tc.args, got, err, want)
+		}
+	}
+	_, err := Interspersed([]string{"wsgo", "help", "rn"})
+	usageError(t, "wsgo help rn", err, "wsgo help: no command \"rn\"; did you mean `wsgo help run`?")
+}
+
 func TestInterspersedPutsTheTargetAfterTheFlags(t *testing.T) {
 	got, err := Interspersed([]string{"wsgo", "run", "app.py", "-b", ":80", "--reload", "--threads=4", "-w", "2", "-e", "A=1", "--access-logfile", "-"})
 	if err != nil {
