@@ -39,6 +39,21 @@ func TestGunicornFlagsAreUnderstood(t *testing.T) {
 	}
 }
 
+// gunicorn's argparse takes a short flag's value attached: -w2, -t30,
+// -b127.0.0.1:8000; so does wsgo.
+func TestGunicornsAttachedShortValues(t *testing.T) {
+	app := filepath.Join(cliData(t, "cli"), "flags_app.py")
+	addr := "127.0.0.1:" + freePort(t)
+	s := cliStartRaw(t, nil, "run", "-w2", "-t30", "-b"+addr, "-eGREETING=hi,there", app)
+	_, urls, _, _ := cliStartParts(t, s)
+	if urls != "http://"+addr || !strings.Contains(s.logs.String(), "2 workers,") {
+		t.Errorf("serving on %s; want %s with 2 workers:\n%s", urls, addr, s.logs.String())
+	}
+	if _, body := s.get("/env/GREETING"); body != "hi,there\n" {
+		t.Errorf("-eGREETING=hi,there: the app sees GREETING=%q", body)
+	}
+}
+
 func TestForeignFlagsAreUsageErrorsThatSayWhatToDo(t *testing.T) {
 	app := filepath.Join(cliData(t, "cli"), "flags_app.py")
 	for _, tc := range []struct {

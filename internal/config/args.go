@@ -21,7 +21,7 @@ var Commands = []string{"run", "check", "python", "version"}
 //     argument, so the target is moved after the flags;
 //   - every alias is spelt by its flag's name (urfave/cli v2 refuses
 //     `--bind A -b B`), and a flag and its value are one argument
-//     (`--bind=A`);
+//     (`--bind=A`), also from gunicorn's -w2 (attached);
 //   - --proxy-protocol takes a MODE only if one follows (gunicorn 24.1's
 //     off, v1, v2, auto, or a boolean; proxyProtocolOn): bare, it is on;
 //   - an unknown flag or command is a usage error that says what to type
@@ -73,7 +73,10 @@ func Interspersed(args []string) ([]string, error) {
 			name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 			c, ok := canonical[name]
 			if !ok {
-				return nil, unknownFlag(args[1], a, name, canonical)
+				if c, value, ok = attached(a, canonical, takesValue); !ok {
+					return nil, unknownFlag(args[1], a, name, canonical)
+				}
+				hasValue = true
 			}
 			name = c
 			if name == "help" { // urfave/cli would read an argument after it as a help topic
@@ -160,19 +163,35 @@ func unknownFlag(cmd, given, name string, known map[string]string) error {
 	}
 	if ok {
 		msg += ": " + hint
-	} else {
-		names := make([]string, 0, len(known))
-		for n := range known {
-			if len(n) > 1 {
-				names = append(names, n)
-			}
-		}
-		slices.Sort(names)
-		if s := suggest(name, names); s != "" {
-			msg += fmt.Sprintf("; did you mean --%s?", s)
-		}
+	} else if s := suggest(name, longNames(known)); s != "" {
+		msg += fmt.Sprintf("; did you mean --%s?", s)
 	}
 	return usage(msg + fmt.Sprintf("\nRun `wsgo %s --help` for the flags.", cmd))
+}
+
+// longNames are the flag names of known longer than a letter, sorted.
+func longNames(known map[string]string) []string {
+	names := make([]string, 0, len(known))
+	for n := range known {
+		if len(n) > 1 {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// attached reads a short flag with its value attached, as gunicorn's
+// argparse takes it (-w2, -b127.0.0.1:8000, -t30), as the flag's
+// canonical name and the value. ok is false for anything else, and for a
+// long flag of gunicorn's, or a near miss of wsgo's, typed with one dash
+// (-paste is no --pid, -threds no --timeout), which unknownFlag explains.
+func attached(a string, canonical map[string]string, takesValue map[string]bool) (name, value string, ok bool) {
+	if len(a) < 3 || a[1] == '-' || !takesValue[a[1:2]] || gunicornFlagsInstead[a[1:]] != "" ||
+		suggest(strings.SplitN(a[1:], "=", 2)[0], longNames(canonical)) != "" {
+		return "", "", false
+	}
+	return canonical[a[1:2]], a[2:], true
 }
 
 // suggest is the candidate nearest to s, if it is near enough to be a

@@ -189,6 +189,20 @@ func TestInterspersedPutsTheTargetAfterTheFlags(t *testing.T) {
 	}
 }
 
+// A short flag's value may be attached, as gunicorn takes it; a long
+// flag with one dash is still a long flag, or a near miss of one.
+func TestInterspersedTakesAttachedShortValues(t *testing.T) {
+	got, err := Interspersed([]string{"wsgo", "run", "-w2", "-b127.0.0.1:8000", "-t30", "-eA=1,2", "-threads=4", "app.py"})
+	want := []string{"wsgo", "run", "--workers=2", "--bind=127.0.0.1:8000", "--timeout=30", "--env=A=1,2", "--threads=4", "--", "app.py"}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("Interspersed = %q, %v; want %q", got, err, want)
+	}
+	_, err = Interspersed([]string{"wsgo", "run", "-threds", "4", "app.py"})
+	usageError(t, "-threds", err, "unknown flag -threds; did you mean --threads?")
+	_, err = Interspersed([]string{"wsgo", "run", "-paste", "x.ini"})
+	usageError(t, "-paste", err, "unknown flag -paste: wsgo serves a module:callable TARGET")
+}
+
 // usageError checks that err is a usage error (exit 2) containing want.
 func usageError(t *testing.T, what string, err error, want string) {
 	t.Helper()
