@@ -231,6 +231,8 @@ func TestConfigFileWithGunicornSettings(t *testing.T) {
 	dir := cliData(t, "cli")
 	port := freePort(t)
 	conf := `import multiprocessing
+from multiprocessing import cpu_count
+from pathlib import Path
 bind = "127.0.0.1:` + port + `"
 workers = 2
 threads = 3
@@ -241,6 +243,8 @@ backlog = 64
 MY_CONSTANT = 3
 def post_fork(server, worker):
     pass
+def helper():
+    return Path(".")
 `
 	os.WriteFile(filepath.Join(dir, "wsgo.conf.py"), []byte(conf), 0o644)
 	t.Run("wsgo.conf.py in the start directory, flags win", func(t *testing.T) {
@@ -258,7 +262,7 @@ def post_fork(server, worker):
 		for _, want := range []string{"[INFO] wsgo: settings read from wsgo.conf.py", "[INFO] wsgo: wsgo.conf.py: ignored, not wsgo settings: MY_CONSTANT\n",
 			"[WARNING] wsgo: wsgo.conf.py: proc_name is not applied: wsgo does not rename its processes",
 			"[WARNING] wsgo: wsgo.conf.py: backlog is not applied: wsgo listens with the kernel's largest backlog",
-			"[WARNING] wsgo: wsgo.conf.py: not run, wsgo has no server hooks: post_fork"} {
+			"[WARNING] wsgo: wsgo.conf.py: not run, wsgo has no server hooks: post_fork\n"} {
 			if !strings.Contains(s.logs.String(), want) {
 				t.Errorf("the log lacks %q", want)
 			}
