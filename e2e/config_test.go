@@ -51,18 +51,24 @@ func TestRelativePathsAreTakenFromTheStartDirectoryNotChdir(t *testing.T) {
 	}
 }
 
-func TestBadFrontFlagsExit2BeforeAnyWorkerStarts(t *testing.T) {
+func TestBadFlagsExit2BeforeAnyWorkerStarts(t *testing.T) {
 	// The app says when it is imported: a bad flag must stop wsgo first.
 	app := writeApp(t, "app.py", "import sys\nprint('APP IMPORTED', file=sys.stderr, flush=True)\n"+frontApp)
+	dir := t.TempDir() // no virtualenv
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"--keep-alive", "-1"}, `wsgo run: --keep-alive "-1": give a whole number of at least 0`},
+		{[]string{"--chdir", "/no/such/dir"}, `wsgo run: --chdir "/no/such/dir": not a directory`},
+		{[]string{"--virtualenv", dir}, `wsgo run: --virtualenv "` + dir + `": not a virtualenv: it has no pyvenv.cfg`},
+		{[]string{"--pid", "/no/such/dir/wsgo.pid"}, `wsgo run: --pid "/no/such/dir/wsgo.pid": its directory /no/such/dir does not exist`},
+		{[]string{"--pid", dir}, `wsgo run: --pid "` + dir + `": a directory; give a file in it`},
 		{[]string{"--access-log-format", "jsn"}, `--access-log-format "jsn": use combined or json`},
 		{[]string{"--static", "/s=no-such-dir"}, `wsgo run: --static "/s=no-such-dir": cannot use the directory`},
 		{[]string{"--forwarded-allow-ips", "not-an-ip"}, "not-an-ip"},
-		{[]string{"--limit-request-line", "0"}, `wsgo run: --limit-request-line "0": give a whole number of at least 1`},
+		{[]string{"--limit-request-line", "65537"}, `wsgo run: --limit-request-line "65537": give a whole number of bytes from 1 to 65536 (0 means 65536`},
+		{[]string{"--limit-request-fields", "0"}, `wsgo run: --limit-request-fields "0": give a whole number of at least 1`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out := cliExit(t, nil, append(append([]string{"run"}, tc.args...), "--workers", "2", app)...)
@@ -110,5 +116,24 @@ func TestMalformedBindExits2BeforeAnyWorkerStarts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// gunicorn's limit_request_line = 0 (unlimited) starts wsgo, which takes
+// its largest, 64 KiB, and says so; a line past gunicorn's 8190 is served.
+func TestGunicornsUnlimitedRequestLineIsTheLargest(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "gunicorn.conf.py")
+	os.WriteFile(conf, []byte("limit_request_line = 0\nlimit_request_field_size = 0\n"), 0o644)
+	s := frontStart(t, nil, "--config", conf)
+	long := "/" + strings.Repeat("a", 20000)
+	if resp, _ := s.get(long); resp.StatusCode != 200 {
+		t.Errorf("GET of a 20000-byte path: %d; want 200", resp.StatusCode)
+	}
+	if resp, _ := s.get("/" + strings.Repeat("a", 70000)); resp.StatusCode != 414 {
+		t.Errorf("GET of a 70000-byte path: %d; want 414", resp.StatusCode)
+	}
+	want := "wsgo: " + conf + ": limit_request_line 0 is wsgo's largest, 65536 bytes"
+	if !strings.Contains(s.logs.String(), want) {
+		t.Errorf("the start does not say %q:\n%s", want, s.logs.String())
 	}
 }

@@ -40,6 +40,21 @@ func TestGunicornFlagsAreUnderstood(t *testing.T) {
 	}
 }
 
+// gunicorn's argparse takes a short flag's value attached: -w2, -t30,
+// -b127.0.0.1:8000; so does wsgo.
+func TestGunicornsAttachedShortValues(t *testing.T) {
+	app := filepath.Join(cliData(t, "cli"), "flags_app.py")
+	addr := "127.0.0.1:" + freePort(t)
+	s := cliStartRaw(t, nil, "run", "-w2", "-t30", "-b"+addr, "-eGREETING=hi,there", app)
+	_, urls, _, _ := cliStartParts(t, s)
+	if urls != "http://"+addr || !strings.Contains(s.logs.String(), "2 workers,") {
+		t.Errorf("serving on %s; want %s with 2 workers:\n%s", urls, addr, s.logs.String())
+	}
+	if _, body := s.get("/env/GREETING"); body != "hi,there\n" {
+		t.Errorf("-eGREETING=hi,there: the app sees GREETING=%q", body)
+	}
+}
+
 func TestForeignFlagsAreUsageErrorsThatSayWhatToDo(t *testing.T) {
 	app := filepath.Join(cliData(t, "cli"), "flags_app.py")
 	for _, tc := range []struct {
@@ -217,16 +232,20 @@ func TestConfigFileWithGunicornSettings(t *testing.T) {
 	dir := cliData(t, "cli")
 	port := freePort(t)
 	conf := `import multiprocessing
+from multiprocessing import cpu_count
+from pathlib import Path
 bind = "127.0.0.1:` + port + `"
 workers = 2
 threads = 3
-raw_env = ["GREETING=from the file", "OTHER=x"]
+raw_env = ["GREETING=from the file", "OTHER=x", "ALLOWED_HOSTS=a.com,b.com"]
 wsgi_app = "flags_app:application"
 proc_name = "myapp"
 backlog = 64
 MY_CONSTANT = 3
 def post_fork(server, worker):
     pass
+def helper():
+    return Path(".")
 `
 	os.WriteFile(filepath.Join(dir, "wsgo.conf.py"), []byte(conf), 0o644)
 	t.Run("wsgo.conf.py in the start directory, flags win", func(t *testing.T) {
@@ -238,10 +257,13 @@ def post_fork(server, worker):
 		if _, body := s.get("/env/GREETING"); body != "from the file\n" {
 			t.Errorf("raw_env: GREETING=%q", body)
 		}
+		if _, body := s.get("/env/ALLOWED_HOSTS"); body != "a.com,b.com\n" {
+			t.Errorf("raw_env: ALLOWED_HOSTS=%q; want the value whole, as gunicorn keeps it", body)
+		}
 		for _, want := range []string{"[INFO] wsgo: settings read from wsgo.conf.py", "[INFO] wsgo: wsgo.conf.py: ignored, not wsgo settings: MY_CONSTANT\n",
 			"[WARNING] wsgo: wsgo.conf.py: proc_name is not applied: wsgo does not rename its processes",
 			"[WARNING] wsgo: wsgo.conf.py: backlog is not applied: wsgo listens with the kernel's largest backlog",
-			"[WARNING] wsgo: wsgo.conf.py: not run, wsgo has no server hooks: post_fork"} {
+			"[WARNING] wsgo: wsgo.conf.py: not run, wsgo has no server hooks: post_fork\n"} {
 			if !strings.Contains(s.logs.String(), want) {
 				t.Errorf("the log lacks %q", want)
 			}

@@ -271,27 +271,30 @@ func headOutlivesTimeout(t *testing.T, s *server, first, rest string) {
 
 // gunicorn 24.1 and later take a mode after --proxy-protocol (off, v1,
 // v2, auto); wsgo takes it too, as on or off, rather than reading the mode
-// as a second TARGET.
+// as a second TARGET, and as WSGO_PROXY_PROTOCOL's value.
 func TestGunicornsProxyProtocolModes(t *testing.T) {
 	const v1 = "PROXY TCP4 203.0.113.7 10.0.0.5 4711 443\r\n"
 	for _, tc := range []struct {
+		env  []string
 		args []string
 		conf string // a configuration file's, given with --config
 		addr string // REMOTE_ADDR; "": the PROXY line is refused as HTTP
 	}{
-		{[]string{"--proxy-protocol", "v1"}, "", "203.0.113.7"},
-		{[]string{"--proxy-protocol", "AUTO"}, "", "203.0.113.7"},
-		{[]string{"--proxy-protocol=v2"}, "", "203.0.113.7"},
-		{[]string{"--proxy-protocol", "off"}, "", ""},
-		{nil, `proxy_protocol = "v2"`, "203.0.113.7"},
+		{nil, []string{"--proxy-protocol", "v1"}, "", "203.0.113.7"},
+		{nil, []string{"--proxy-protocol", "AUTO"}, "", "203.0.113.7"},
+		{nil, []string{"--proxy-protocol=v2"}, "", "203.0.113.7"},
+		{nil, []string{"--proxy-protocol", "off"}, "", ""},
+		{nil, nil, `proxy_protocol = "v2"`, "203.0.113.7"},
+		{[]string{"WSGO_PROXY_PROTOCOL=v2"}, nil, "", "203.0.113.7"},
+		{[]string{"WSGO_PROXY_PROTOCOL=off"}, nil, "", ""},
 	} {
-		t.Run(strings.Join(tc.args, " ")+tc.conf, func(t *testing.T) {
+		t.Run(strings.Join(append(tc.env, tc.args...), " ")+tc.conf, func(t *testing.T) {
 			if tc.conf != "" {
 				conf := filepath.Join(t.TempDir(), "gunicorn.conf.py")
 				os.WriteFile(conf, []byte(tc.conf+"\n"), 0o644)
 				tc.args = []string{"--config", conf}
 			}
-			s := frontStart(t, nil, append(tc.args, "--forwarded-allow-ips", "127.0.0.1")...)
+			s := frontStart(t, tc.env, append(tc.args, "--forwarded-allow-ips", "127.0.0.1")...)
 			got := s.raw(v1 + "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
 			if tc.addr == "" {
 				if !strings.HasPrefix(got, "HTTP/1.1 400 ") {

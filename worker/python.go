@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"wsgo/internal/config"
 	"wsgo/pyhost"
 )
 
@@ -18,7 +19,7 @@ import (
 // WSGO_ENV, and the virtualenv (WSGO_VIRTUALENV, VIRTUAL_ENV, or a .venv
 // in the current directory: pyhost.PythonMain).
 func Python(args []string) int {
-	for _, kv := range splitList(os.Getenv("WSGO_ENV")) {
+	for _, kv := range config.SplitEnv(os.Getenv("WSGO_ENV")) {
 		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
 			os.Setenv(k, v)
 		}

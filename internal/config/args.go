@@ -5,6 +5,7 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -20,12 +21,13 @@ var Commands = []string{"run", "check", "python", "version"}
 //     argument, so the target is moved after the flags;
 //   - every alias is spelt by its flag's name (urfave/cli v2 refuses
 //     `--bind A -b B`), and a flag and its value are one argument
-//     (`--bind=A`);
-//   - gunicorn's `--proxy-protocol MODE` (off, v1, v2, auto; 24.1 and
-//     later) is wsgo's --proxy-protocol, on or off (proxyProtocolMode);
+//     (`--bind=A`), also from gunicorn's -w2 (attached);
+//   - --proxy-protocol takes a MODE only if one follows (gunicorn 24.1's
+//     off, v1, v2, auto, or a boolean; proxyProtocolOn): bare, it is on;
 //   - an unknown flag or command is a usage error that says what to type
 //     instead, not urfave/cli's whole help;
-//   - `wsgo --version` is `wsgo version`.
+//   - `wsgo --version` is `wsgo version`; `wsgo help [COMMAND]` and a
+//     --help anywhere among a command's arguments show the help.
 func Interspersed(args []string) ([]string, error) {
 	if len(args) < 2 {
 		return args, nil
@@ -38,7 +40,9 @@ func Interspersed(args []string) ([]string, error) {
 		cmdFlags = CheckFlags()
 	case cmd == "--version" || cmd == "-v" || cmd == "-V":
 		return []string{args[0], "version"}, nil
-	case cmd == "help" || cmd == "version" || strings.HasPrefix(cmd, "-"):
+	case cmd == "help":
+		return helpArgs(args)
+	case cmd == "version" || strings.HasPrefix(cmd, "-"):
 		return args, nil
 	default:
 		msg := fmt.Sprintf("wsgo: unknown command %q", cmd)
@@ -53,7 +57,7 @@ func Interspersed(args []string) ([]string, error) {
 	for _, f := range append(cmdFlags, cli.HelpFlag) {
 		_, isBool := f.(*cli.BoolFlag)
 		for _, n := range f.Names() {
-			takesValue[n] = !isBool
+			takesValue[n] = !isBool && n != "proxy-protocol" // its MODE is optional
 			canonical[n] = f.Names()[0]
 		}
 	}
@@ -69,21 +73,26 @@ func Interspersed(args []string) ([]string, error) {
 			name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 			c, ok := canonical[name]
 			if !ok {
-				return nil, unknownFlag(args[1], a, name, canonical)
+				if c, value, ok = attached(a, canonical, takesValue); !ok {
+					return nil, unknownFlag(args[1], a, name, canonical)
+				}
+				hasValue = true
 			}
 			name = c
+			if name == "help" { // urfave/cli would read an argument after it as a help topic
+				return []string{args[0], args[1], "--help"}, nil
+			}
 			a = "--" + name
 			if !hasValue && takesValue[name] && i+1 < len(rest) {
 				i++
 				value, hasValue = rest[i], true
 			}
-			if !hasValue && i+1 < len(rest) {
-				if on, ok := proxyProtocolMode(name, rest[i+1]); ok {
+			if name == "proxy-protocol" && !hasValue {
+				value, hasValue = "on", true
+				if _, ok := proxyProtocolOn(next(rest, i)); ok {
 					i++
-					value, hasValue = on, true
+					value = rest[i]
 				}
-			} else if on, ok := proxyProtocolMode(name, value); ok {
-				value = on
 			}
 			if hasValue {
 				a += "=" + value // one argument a flag: newGiven reads them so
@@ -100,21 +109,47 @@ func Interspersed(args []string) ([]string, error) {
 	return out, nil
 }
 
-// proxyProtocolMode reads gunicorn's PROXY protocol modes as the value of
-// wsgo's --proxy-protocol: off is off; v1, v2 and auto are on, since wsgo
-// takes either version from the peers it trusts. ok is false for any
-// other flag or value.
-func proxyProtocolMode(flag, mode string) (on string, ok bool) {
-	if flag != "proxy-protocol" {
-		return "", false
+// helpArgs are `wsgo help [COMMAND]` as urfave/cli shows that help:
+// `wsgo [COMMAND] --help` (its own help command, hidden, took COMMAND's
+// arguments as topics and exited 3).
+func helpArgs(args []string) ([]string, error) {
+	if len(args) < 3 {
+		return []string{args[0], "--help"}, nil
 	}
+	if topic := args[2]; !slices.Contains(Commands, topic) {
+		msg := fmt.Sprintf("wsgo help: no command %q", topic)
+		if s := suggest(topic, Commands); s != "" {
+			msg += fmt.Sprintf("; did you mean `wsgo help %s`?", s)
+		}
+		return nil, usage(msg + "\nCommands: " + strings.Join(Commands, ", ") + ".")
+	}
+	return []string{args[0], args[2], "--help"}, nil
+}
+
+// proxyProtocolOn reads a value of --proxy-protocol, however given:
+// gunicorn's PROXY protocol modes, where off is off and v1, v2 and auto
+// are on (wsgo takes either version from the peers it trusts), or a
+// boolean (WSGO_PROXY_PROTOCOL=1). ok is false for any other value.
+func proxyProtocolOn(mode string) (on, ok bool) {
 	switch strings.ToLower(mode) {
+	case "on", "v1", "v2", "auto":
+		return true, true
 	case "off":
-		return "false", true
-	case "v1", "v2", "auto":
-		return "true", true
+		return false, true
 	}
-	return "", false
+	on, err := strconv.ParseBool(mode)
+	return on, err == nil
+}
+
+// proxyProtocolModes is what proxyProtocolOn takes, for its errors.
+const proxyProtocolModes = "use off, v1, v2 or auto (v1, v2 and auto are the same in wsgo: it reads either version), or true or false"
+
+// next is the argument after rest[i], or "".
+func next(rest []string, i int) string {
+	if i+1 < len(rest) {
+		return rest[i+1]
+	}
+	return ""
 }
 
 // unknownFlag is the usage error for a flag the command does not have:
@@ -128,19 +163,35 @@ func unknownFlag(cmd, given, name string, known map[string]string) error {
 	}
 	if ok {
 		msg += ": " + hint
-	} else {
-		names := make([]string, 0, len(known))
-		for n := range known {
-			if len(n) > 1 {
-				names = append(names, n)
-			}
-		}
-		slices.Sort(names)
-		if s := suggest(name, names); s != "" {
-			msg += fmt.Sprintf("; did you mean --%s?", s)
-		}
+	} else if s := suggest(name, longNames(known)); s != "" {
+		msg += fmt.Sprintf("; did you mean --%s?", s)
 	}
 	return usage(msg + fmt.Sprintf("\nRun `wsgo %s --help` for the flags.", cmd))
+}
+
+// longNames are the flag names of known longer than a letter, sorted.
+func longNames(known map[string]string) []string {
+	names := make([]string, 0, len(known))
+	for n := range known {
+		if len(n) > 1 {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// attached reads a short flag with its value attached, as gunicorn's
+// argparse takes it (-w2, -b127.0.0.1:8000, -t30), as the flag's
+// canonical name and the value. ok is false for anything else, and for a
+// long flag of gunicorn's, or a near miss of wsgo's, typed with one dash
+// (-paste is no --pid, -threds no --timeout), which unknownFlag explains.
+func attached(a string, canonical map[string]string, takesValue map[string]bool) (name, value string, ok bool) {
+	if len(a) < 3 || a[1] == '-' || !takesValue[a[1:2]] || gunicornFlagsInstead[a[1:]] != "" ||
+		suggest(strings.SplitN(a[1:], "=", 2)[0], longNames(canonical)) != "" {
+		return "", "", false
+	}
+	return canonical[a[1:2]], a[2:], true
 }
 
 // suggest is the candidate nearest to s, if it is near enough to be a

@@ -28,7 +28,8 @@ const (
 
 // readSettings runs a configuration file and prints its settings as JSON:
 // values JSON can hold as they are, others by repr(); callables by name
-// only (gunicorn's server hooks, which wsgo does not run).
+// only: gunicorn's server hooks, which wsgo does not run, and the
+// functions and classes the file imports or defines for itself.
 const readSettings = `
 import json, runpy, sys
 ns = runpy.run_path(sys.argv[1], run_name="__config__")
@@ -90,7 +91,14 @@ func (c *given) applyConfigFile() (target string, notes, warnings []string, err 
 		return "", nil, nil, usage(fmt.Sprintf("wsgo run: the configuration file %s failed (%v):\n%s", path, err,
 			strings.TrimRight(stderr.String(), "\n")))
 	}
-	var unknown []string
+	var unknown, hooks []string
+	for _, name := range got.Hooks {
+		if slices.Contains(gunicornHooks, name) {
+			hooks = append(hooks, name)
+		} else if _, ok := gunicornSettingsInstead[name]; ok {
+			unknown = append(unknown, name) // logger_class = MyLogger
+		} // else a name the file imports or defines for itself (Path, cpu_count)
+	}
 	for name, v := range got.Settings {
 		if name == "wsgi_app" {
 			target, _ = v.(string)
@@ -121,12 +129,18 @@ func (c *given) applyConfigFile() (target string, notes, warnings []string, err 
 	}
 	warnings, ignored := notApplied(path, unknown)
 	notes = append([]string{read}, ignored...)
-	if len(got.Hooks) > 0 {
-		slices.Sort(got.Hooks)
-		warnings = append(warnings, fmt.Sprintf("wsgo: %s: not run, wsgo has no server hooks: %s", path, strings.Join(got.Hooks, ", ")))
+	if len(hooks) > 0 {
+		slices.Sort(hooks)
+		warnings = append(warnings, fmt.Sprintf("wsgo: %s: not run, wsgo has no server hooks: %s", path, strings.Join(hooks, ", ")))
 	}
 	return target, notes, warnings, nil
 }
+
+// gunicornHooks are gunicorn's server hooks, which a configuration file
+// defines as functions; wsgo runs none of them, and says so.
+var gunicornHooks = []string{"on_starting", "on_reload", "when_ready", "pre_fork", "post_fork", "post_worker_init",
+	"worker_int", "worker_abort", "pre_exec", "pre_request", "post_request", "child_exit", "worker_exit",
+	"nworkers_changed", "on_exit", "ssl_context"}
 
 // defaultConfigFile is the configuration file read without --config: the
 // first of wsgo's and gunicorn's in the start directory, or "".
@@ -167,9 +181,6 @@ func settingValues(name, flag string, v any) ([]string, error) {
 	case string:
 		if flag == "pythonpath" {
 			return strings.Split(v, ","), nil
-		}
-		if on, ok := proxyProtocolMode(flag, v); ok {
-			return []string{on}, nil
 		}
 		return []string{v}, nil
 	case bool:

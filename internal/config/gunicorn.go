@@ -10,10 +10,10 @@ import (
 // What gunicorn users bring along: its flags (aliases in flags.go, and
 // these three with a meaning of their own), and the PORT and
 // WEB_CONCURRENCY variables of Heroku-style platforms, read as gunicorn
-// reads them.
+// reads them; its GUNICORN_CMD_ARGS is only warned of.
 
 // parseGunicorn applies --worker-class, --preload and --daemon, PORT and
-// WEB_CONCURRENCY.
+// WEB_CONCURRENCY, and warns of GUNICORN_CMD_ARGS, which it does not read.
 func (o *Options) parseGunicorn(c *given) error {
 	if c.Bool("daemon") {
 		return usage("wsgo run: " + c.name("daemon") + " is refused: " + foregroundOnly)
@@ -43,6 +43,10 @@ func (o *Options) parseGunicorn(c *given) error {
 		}
 		o.Binds = []string{"0.0.0.0:" + port}
 		o.Notes = append(o.Notes, "wsgo: listening on 0.0.0.0:"+port+" from PORT, as gunicorn does (--bind overrides it)")
+	}
+	if args := strings.TrimSpace(os.Getenv("GUNICORN_CMD_ARGS")); args != "" {
+		o.Warnings = append(o.Warnings, fmt.Sprintf("wsgo: GUNICORN_CMD_ARGS=%q is not read: give its flags on wsgo's "+
+			"command line (`wsgo run %s TARGET`) or as WSGO_* variables (--workers 2 is WSGO_WORKERS=2), and unset it", args, args))
 	}
 	if n := os.Getenv("WEB_CONCURRENCY"); n != "" && !c.IsSet("workers") {
 		workers, err := parseWorkers(n)

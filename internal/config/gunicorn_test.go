@@ -134,3 +134,17 @@ func TestConfigFileUmaskIsOctal(t *testing.T) {
 		t.Errorf("umask = 0o027 gives %q, %v; want --umask 27", got, err)
 	}
 }
+
+// GUNICORN_CMD_ARGS is not read, and the start says so and what to do.
+func TestGunicornCmdArgsIsWarnedOf(t *testing.T) {
+	t.Setenv("GUNICORN_CMD_ARGS", "--workers 2 --timeout 60")
+	o, err := ParseArgs("app.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "wsgo: GUNICORN_CMD_ARGS=\"--workers 2 --timeout 60\" is not read: give its flags on wsgo's command line " +
+		"(`wsgo run --workers 2 --timeout 60 TARGET`) or as WSGO_* variables (--workers 2 is WSGO_WORKERS=2), and unset it"
+	if !slices.Contains(o.Warnings, want) || o.Workers != 1 {
+		t.Errorf("warnings %q, %d workers; want %q and 1", o.Warnings, o.Workers, want)
+	}
+}

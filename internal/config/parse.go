@@ -77,6 +77,10 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 			}
 		}
 	}
+	if n := c.Int("threads"); n > MaxThreads {
+		return nil, c.bad("threads", strconv.Itoa(n), fmt.Sprintf("give a whole number from 1 to %d: each is an OS thread "+
+			"of the worker; for more requests at once, add --workers", MaxThreads))
+	}
 	if err := o.parseBinds(c); err != nil {
 		return nil, err
 	}
@@ -86,7 +90,7 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 	o.ShutdownDelay = seconds(c, "shutdown-delay")
 	o.MaxRequests, o.MaxRequestsJitter, o.MaxRSSMiB = c.Int("max-requests"), c.Int("max-requests-jitter"), c.Int("max-rss")
 	o.Strict, o.Reload = c.Bool("strict"), c.Bool("reload")
-	if o.PidFile, err = absPath(c, "pid"); err != nil {
+	if o.PidFile, err = pidFile(c); err != nil {
 		return nil, err
 	}
 	for _, f := range c.StringSlice("reload-extra-file") {
@@ -111,15 +115,48 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 	return o, nil
 }
 
+// MaxThreads is the most --threads: each pythread is an OS thread of its
+// worker, and Go ends a process past 10,000 threads, which it shares with
+// Go's own (network poller, garbage collector, calls blocked in C). A
+// worker far below that ceiling keeps room for them.
+const MaxThreads = 1024
+
 // leastNumbers are the smallest values of the number flags.
 var leastNumbers = []struct {
 	least int64
 	flags []string
 }{
 	{0, []string{"timeout", "max-requests", "max-requests-jitter", "max-rss", "graceful-timeout", "shutdown-delay",
-		"keep-alive", "static-max-age", "max-body-size"}},
-	{1, []string{"threads", "queue-size", "limit-request-line", "limit-request-fields", "limit-request-field_size",
-		"header-timeout", "stall-timeout", "max-response-spool"}},
+		"keep-alive", "static-max-age", "max-body-size", "limit-request-line", "limit-request-field_size"}},
+	{1, []string{"threads", "queue-size", "limit-request-fields", "header-timeout", "stall-timeout", "max-response-spool"}},
+}
+
+// MaxHeadLimit is the most --limit-request-line and
+// --limit-request-field_size take, and what their 0 means: gunicorn's 0
+// is unlimited, but wsgo holds a request's head in memory while it
+// arrives, so a client may not make it as long as it likes. 64 KiB is
+// eight times gunicorn's own largest line, and more than CDNs pass.
+const MaxHeadLimit = 64 << 10
+
+// headLimits applies MaxHeadLimit to --limit-request-line and
+// --limit-request-field_size.
+func (o *Options) headLimits(c *given) error {
+	for _, l := range []struct {
+		name  string
+		limit *int
+	}{{"limit-request-line", &o.Front.LimitRequestLine}, {"limit-request-field_size", &o.Front.LimitRequestFieldSize}} {
+		name, limit := l.name, l.limit
+		switch n := *limit; {
+		case n == 0:
+			*limit = MaxHeadLimit
+			o.Notes = append(o.Notes, fmt.Sprintf("wsgo: %s 0 is wsgo's largest, %d bytes: wsgo holds a request's head "+
+				"in memory, so it has no unlimited as gunicorn has", c.name(name), MaxHeadLimit))
+		case n > MaxHeadLimit:
+			return c.bad(name, strconv.Itoa(n), fmt.Sprintf("give a whole number of bytes from 1 to %d (0 means %[1]d, "+
+				"as near to gunicorn's unlimited as wsgo goes)", MaxHeadLimit))
+		}
+	}
+	return nil
 }
 
 // ParseCheck reads `wsgo check`'s flags: the target and where it is;
@@ -134,7 +171,8 @@ func ParseCheck(cc *cli.Context, commandLine []string) (target string, py Python
 }
 
 func parsePython(c *given) (Python, error) {
-	py := Python{PythonPath: c.StringSlice("pythonpath"), Env: c.StringSlice("env")}
+	env, _ := c.Value("env").([]string)
+	py := Python{PythonPath: c.StringSlice("pythonpath"), Env: env}
 	for _, kv := range py.Env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 			return py, c.bad("env", kv, "give KEY=VALUE")
@@ -145,13 +183,50 @@ func parsePython(c *given) (Python, error) {
 	if py.Chdir, err = absPath(c, "chdir"); err != nil {
 		return py, err
 	}
+	if fi, err := os.Stat(py.Chdir); py.Chdir != "" && (err != nil || !fi.IsDir()) {
+		return py, c.bad("chdir", c.String("chdir"), "not a directory; give the app's directory (a relative one is taken from where wsgo starts)")
+	}
 	if py.Virtualenv, err = absPath(c, "virtualenv"); err != nil || py.Virtualenv == "" {
 		return py, err
 	}
 	if fi, err := os.Stat(py.Virtualenv); err != nil || !fi.IsDir() {
 		return py, c.bad("virtualenv", c.String("virtualenv"), "not a directory; give the virtualenv's directory")
 	}
+	if !isVirtualenv(py.Virtualenv) {
+		return py, c.bad("virtualenv", c.String("virtualenv"), "not a virtualenv: it has no pyvenv.cfg and no lib/python3.*; "+
+			"create one with `python3 -m venv DIR`, or give the directory that has them")
+	}
 	return py, nil
+}
+
+// isVirtualenv says whether dir looks like a virtualenv as pyhost/venv.py
+// reads one (a pyvenv.cfg, or a lib/pythonX.Y of virtualenv's old
+// layout); whether it is for the linked Python, a worker checks.
+func isVirtualenv(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "pyvenv.cfg")); err == nil {
+		return true
+	}
+	libs, _ := filepath.Glob(filepath.Join(dir, "lib", "python[0-9]*.[0-9]*"))
+	return len(libs) > 0
+}
+
+// pidFile is --pid made absolute, once its directory is known to exist,
+// so that a path the master could not write stops wsgo before any worker
+// starts, as openable does for the logs (the file itself is written once
+// the master listens, and removed at exit).
+func pidFile(c *given) (string, error) {
+	path, err := absPath(c, "pid")
+	if err != nil || path == "" {
+		return path, err
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return "", c.bad("pid", c.String("pid"), "a directory; give a file in it, e.g. "+filepath.Join(path, "wsgo.pid"))
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return "", c.bad("pid", c.String("pid"), fmt.Sprintf("its directory %s does not exist; create it "+
+			"(systemd's RuntimeDirectory=), or give a file in one that does", filepath.Dir(path)))
+	}
+	return path, nil
 }
 
 // setEnv sets --env's KEY=VALUE pairs in this process, so that Python
@@ -178,10 +253,16 @@ func (o *Options) parseFront(c *given) error {
 		StreamRequestBody:     c.Bool("stream-request-body"),
 		StaticMaxAge:          seconds(c, "static-max-age"),
 		Debug:                 c.Bool("debug"),
-		ProxyProtocol:         c.Bool("proxy-protocol"),
+	}
+	var ok bool
+	if o.Front.ProxyProtocol, ok = proxyProtocolOn(c.String("proxy-protocol")); !ok {
+		return c.bad("proxy-protocol", c.String("proxy-protocol"), proxyProtocolModes)
 	}
 	if o.Front.KeepAlive == 0 {
 		o.Front.KeepAlive = -1 // Config's zero is the default
+	}
+	if err := o.headLimits(c); err != nil {
+		return err
 	}
 	for _, spec := range c.StringSlice("static") {
 		dir, err := httpfront.ParseStatic(spec)
@@ -208,7 +289,7 @@ func (o *Options) parseFront(c *given) error {
 		return c.bad("forwarded-allow-ips", c.String("forwarded-allow-ips"), err.Error())
 	}
 	if o.Front.ProxyProtocol && o.Front.ForwardedAllow.Empty() {
-		return usage("wsgo run: --proxy-protocol needs the load balancers that send the PROXY header in --forwarded-allow-ips (addresses or CIDRs); it is empty")
+		return usage("wsgo run: " + c.name("proxy-protocol") + " needs the load balancers that send the PROXY header in --forwarded-allow-ips (addresses or CIDRs); it is empty")
 	}
 	if o.AccessLogJSON, err = httpfront.ParseAccessLogFormat(c.String("access-log-format")); err != nil {
 		return c.bad("access-log-format", c.String("access-log-format"), err.Error())
@@ -267,7 +348,9 @@ func (o *Options) parseTLS(c *given) error {
 		return err
 	}
 	if o.Certs, err = httpfront.LoadCerts(o.CertFile, o.KeyFile); err != nil {
-		return usage(err.Error())
+		// httpfront names the files by their flags; say them as given
+		named := strings.NewReplacer("--certfile", c.name("certfile"), "--keyfile", c.name("keyfile"))
+		return usage(named.Replace(err.Error()))
 	}
 	return nil
 }

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"wsgo/internal/exitcode"
 )
 
@@ -24,6 +22,7 @@ func TestPathsAreMadeAbsoluteAgainstTheStartDirectory(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	os.Mkdir("public", 0o755)
+	os.Mkdir("src", 0o755)
 	o, err := parse(t, "app.py", "--chdir", "src", "--static", "/s=public", "--access-log", "logs/../access.log",
 		"--pid", "wsgo.pid", "--reload-extra-file", "settings.toml")
 	if err != nil {
@@ -43,25 +42,41 @@ func TestEveryFlagHasAWSGOVariable(t *testing.T) {
 	for _, f := range RunFlags() {
 		name := f.Names()[0]
 		env := "WSGO_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-		var vars []string
-		switch f := f.(type) {
-		case *cli.StringFlag:
-			vars = f.EnvVars
-		case *cli.StringSliceFlag:
-			vars = f.EnvVars
-		case *cli.IntFlag:
-			vars = f.EnvVars
-		case *cli.Int64Flag:
-			vars = f.EnvVars
-		case *cli.BoolFlag:
-			vars = f.EnvVars
-		default:
+		withVars, ok := f.(interface{ GetEnvVars() []string })
+		if !ok {
 			t.Fatalf("--%s: a flag type this test does not know", name)
 		}
+		vars := withVars.GetEnvVars()
 		if !slices.Contains(vars, env) {
 			t.Errorf("--%s is not read from %s (it reads %v)", name, env, vars)
 		}
 	}
+}
+
+func TestThreadsUpToTheirMost(t *testing.T) {
+	if o, err := parse(t, "app.py", "--threads", "1024"); err != nil || o.Threads != 1024 {
+		t.Errorf("--threads 1024: %v; want 1024 threads", err)
+	}
+}
+
+// gunicorn's 0 (unlimited) for the request line and a header field is
+// wsgo's largest, said at start; more than that is refused.
+func TestHeadLimitsZeroIsTheLargest(t *testing.T) {
+	t.Setenv("WSGO_LIMIT_REQUEST_FIELD_SIZE", "0")
+	o, err := parse(t, "app.py", "--limit-request-line", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Front.LimitRequestLine != 65536 || o.Front.LimitRequestFieldSize != 65536 {
+		t.Errorf("limits %d and %d; want 65536", o.Front.LimitRequestLine, o.Front.LimitRequestFieldSize)
+	}
+	want := []string{"wsgo: --limit-request-line 0 is wsgo's largest, 65536 bytes: wsgo holds a request's head in memory, so it has no unlimited as gunicorn has",
+		"wsgo: WSGO_LIMIT_REQUEST_FIELD_SIZE 0 is wsgo's largest, 65536 bytes: wsgo holds a request's head in memory, so it has no unlimited as gunicorn has"}
+	if !slices.Equal(o.Notes, want) {
+		t.Errorf("notes %q; want %q", o.Notes, want)
+	}
+	_, err = parse(t, "app.py", "--limit-request-line", "65537")
+	usageError(t, "--limit-request-line 65537", err, `--limit-request-line "65537": give a whole number of bytes from 1 to 65536 (0 means 65536`)
 }
 
 func TestVariablesSetOptions(t *testing.T) {
@@ -99,6 +114,70 @@ func TestBadValuesAreUsageErrorsNamingTheFlag(t *testing.T) {
 	}
 }
 
+// A value of --env is one KEY=VALUE, commas and all, as gunicorn's -e is;
+// WSGO_ENV holds several, a comma starting a pair only before NAME=, and
+// a flag replaces it.
+func TestEnvValuesKeepTheirCommas(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		args []string
+		want []string
+	}{
+		{"", []string{"-e", "ALLOWED_HOSTS=a.com,b.com"}, []string{"ALLOWED_HOSTS=a.com,b.com"}},
+		{"", []string{"--env=FOO=1,A=2", "-e", "B=x"}, []string{"FOO=1,A=2", "B=x"}},
+		{"WSGO_ENV=FOO=1,ALLOWED_HOSTS=a.com, b.com ,B=", nil, []string{"FOO=1", "ALLOWED_HOSTS=a.com, b.com", "B="}},
+		{"WSGO_ENV=FOO=1", []string{"-e", "B=2,3"}, []string{"B=2,3"}},
+	} {
+		t.Run(tc.env+" "+strings.Join(tc.args, " "), func(t *testing.T) {
+			for _, k := range []string{"FOO", "A", "B", "ALLOWED_HOSTS"} {
+				t.Setenv(k, "") // parse sets them in this process: restored after
+			}
+			if k, v, ok := strings.Cut(tc.env, "="); ok {
+				t.Setenv(k, v)
+			}
+			o, err := parse(t, append(tc.args, "app.py")...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(o.Python.Env, tc.want) {
+				t.Errorf("env %q; want %q", o.Python.Env, tc.want)
+			}
+		})
+	}
+}
+
+// --chdir, --virtualenv and --pid that are what they should be pass the
+// master's checks (TestBadValuesNameWhereTheyCameFrom has those that fail).
+func TestGoodPathsPass(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "pyvenv.cfg"), nil, 0o644)
+	old := t.TempDir() // virtualenv's old layout, without pyvenv.cfg
+	os.MkdirAll(filepath.Join(old, "lib", "python3.11"), 0o755)
+	for _, venv := range []string{dir, old} {
+		if _, err := parse(t, "app.py", "--virtualenv", venv, "--chdir", dir, "--pid", filepath.Join(dir, "wsgo.pid")); err != nil {
+			t.Errorf("--virtualenv %s: %v", venv, err)
+		}
+	}
+}
+
+// The help is shown however it is asked for, and a topic that is no
+// command is a usage error.
+func TestHelpAnywhere(t *testing.T) {
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"help"}, []string{"--help"}},
+		{[]string{"help", "check"}, []string{"check", "--help"}},
+		{[]string{"run", "myapp:app", "--threads", "4", "--help"}, []string{"run", "--help"}},
+		{[]string{"check", "myapp:app", "-h"}, []string{"check", "--help"}},
+	} {
+		got, err := Interspersed(append([]string{"wsgo"}, tc.args...))
+		if want := append([]string{"wsgo"}, tc.want...); err != nil || !slices.Equal(got, want) {
+			t.Errorf("Interspersed(%q) = %q, %v; want %q", tc.args, got, err, want)
+		}
+	}
+	_, err := Interspersed([]string{"wsgo", "help", "rn"})
+	usageError(t, "wsgo help rn", err, "wsgo help: no command \"rn\"; did you mean `wsgo help run`?")
+}
+
 func TestInterspersedPutsTheTargetAfterTheFlags(t *testing.T) {
 	got, err := Interspersed([]string{"wsgo", "run", "app.py", "-b", ":80", "--reload", "--threads=4", "-w", "2", "-e", "A=1", "--access-logfile", "-"})
 	if err != nil {
@@ -108,6 +187,20 @@ func TestInterspersedPutsTheTargetAfterTheFlags(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("Interspersed = %q; want %q", got, want)
 	}
+}
+
+// A short flag's value may be attached, as gunicorn takes it; a long
+// flag with one dash is still a long flag, or a near miss of one.
+func TestInterspersedTakesAttachedShortValues(t *testing.T) {
+	got, err := Interspersed([]string{"wsgo", "run", "-w2", "-b127.0.0.1:8000", "-t30", "-eA=1,2", "-threads=4", "app.py"})
+	want := []string{"wsgo", "run", "--workers=2", "--bind=127.0.0.1:8000", "--timeout=30", "--env=A=1,2", "--threads=4", "--", "app.py"}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("Interspersed = %q, %v; want %q", got, err, want)
+	}
+	_, err = Interspersed([]string{"wsgo", "run", "-threds", "4", "app.py"})
+	usageError(t, "-threds", err, "unknown flag -threds; did you mean --threads?")
+	_, err = Interspersed([]string{"wsgo", "run", "-paste", "x.ini"})
+	usageError(t, "-paste", err, "unknown flag -paste: wsgo serves a module:callable TARGET")
 }
 
 // usageError checks that err is a usage error (exit 2) containing want.
@@ -122,6 +215,7 @@ func usageError(t *testing.T, what string, err error, want string) {
 // An error names the value as the user gave it: the flag, the variable,
 // and the accepted range; a flag wins over its variable, so names it.
 func TestBadValuesNameWhereTheyCameFrom(t *testing.T) {
+	dir := t.TempDir() // a directory that is no virtualenv
 	for _, tc := range []struct {
 		env  []string
 		args []string
@@ -130,6 +224,8 @@ func TestBadValuesNameWhereTheyCameFrom(t *testing.T) {
 		{[]string{"WSGO_WORKERS=0"}, nil, `wsgo run: WSGO_WORKERS="0": give a number of at least 1, or auto`},
 		{[]string{"WSGO_WORKERS=0"}, []string{"-w", "-1"}, `wsgo run: --workers "-1": give a number of at least 1`},
 		{nil, []string{"--threads", "-1"}, `wsgo run: --threads "-1": give a whole number of at least 1`},
+		{nil, []string{"--threads", "1025"}, `wsgo run: --threads "1025": give a whole number from 1 to 1024: each is an OS thread`},
+		{[]string{"WSGO_THREADS=20000"}, nil, `wsgo run: WSGO_THREADS="20000": give a whole number from 1 to 1024`},
 		{[]string{"WSGO_QUEUE_SIZE=0"}, nil, `wsgo run: WSGO_QUEUE_SIZE="0": give a whole number of at least 1`},
 		{[]string{"WSGO_TIMEOUT=-5"}, nil, `wsgo run: WSGO_TIMEOUT="-5": give a whole number of at least 0`},
 		{nil, []string{"--max-body-size=-1"}, `wsgo run: --max-body-size "-1": give a whole number of at least 0`},
@@ -138,6 +234,17 @@ func TestBadValuesNameWhereTheyCameFrom(t *testing.T) {
 		{[]string{"FORWARDED_ALLOW_IPS=localhost"}, nil, `wsgo run: FORWARDED_ALLOW_IPS="localhost": bad entry "localhost"`},
 		{[]string{"VIRTUAL_ENV=/no/such/venv"}, nil, `wsgo run: VIRTUAL_ENV="/no/such/venv": not a directory`},
 		{[]string{"WSGO_UMASK=999"}, nil, `wsgo run: WSGO_UMASK="999": give an octal mode from 0 to 777`},
+		{nil, []string{"--chdir", "/no/such/dir"}, `wsgo run: --chdir "/no/such/dir": not a directory; give the app's directory`},
+		{[]string{"WSGO_CHDIR=/no/such/dir"}, nil, `wsgo run: WSGO_CHDIR="/no/such/dir": not a directory`},
+		{nil, []string{"--virtualenv", dir}, `wsgo run: --virtualenv "` + dir + `": not a virtualenv: it has no pyvenv.cfg`},
+		{[]string{"VIRTUAL_ENV=" + dir}, nil, `wsgo run: VIRTUAL_ENV="` + dir + `": not a virtualenv`},
+		{nil, []string{"--pid", "/no/such/dir/x.pid"}, `wsgo run: --pid "/no/such/dir/x.pid": its directory /no/such/dir does not exist; create it`},
+		{nil, []string{"--pid", dir}, `wsgo run: --pid "` + dir + `": a directory; give a file in it, e.g. ` + dir + `/wsgo.pid`},
+		{[]string{"WSGO_PROXY_PROTOCOL=v3"}, nil, `wsgo run: WSGO_PROXY_PROTOCOL="v3": use off, v1, v2 or auto`},
+		{nil, []string{"--proxy-protocol=v3"}, `wsgo run: --proxy-protocol "v3": use off, v1, v2 or auto`},
+		{[]string{"WSGO_PROXY_PROTOCOL=v2"}, []string{"--forwarded-allow-ips", ""}, "wsgo run: WSGO_PROXY_PROTOCOL needs the load balancers"},
+		{[]string{"WSGO_CERTFILE=/no/such/cert.pem", "WSGO_KEYFILE=/no/such/key.pem"}, nil,
+			"wsgo: cannot read WSGO_CERTFILE: open /no/such/cert.pem: no such file or directory"},
 	} {
 		t.Run(strings.Join(append(tc.env, tc.args...), " "), func(t *testing.T) {
 			for _, kv := range tc.env {
@@ -191,26 +298,39 @@ func TestMalformedBindIsAUsageError(t *testing.T) {
 	}
 }
 
-// gunicorn's --proxy-protocol MODE (24.1 and later), on the command line
-// and in a configuration file: off is off, v1, v2 and auto are on.
+// gunicorn's --proxy-protocol MODE (24.1 and later) is taken as the
+// flag's value and as WSGO_PROXY_PROTOCOL's: off is off, v1, v2 and auto
+// are on, and so are a bare --proxy-protocol and a true boolean.
 func TestGunicornsProxyProtocolModes(t *testing.T) {
 	for _, tc := range []struct {
+		env  string
 		args []string
-		want string
+		want bool
 	}{
-		{[]string{"--proxy-protocol", "v2", "app.py"}, "--proxy-protocol=true"},
-		{[]string{"app.py", "--proxy-protocol", "off"}, "--proxy-protocol=false"},
-		{[]string{"--proxy-protocol=Auto", "app.py"}, "--proxy-protocol=true"},
-		{[]string{"--proxy-protocol", "app.py"}, "--proxy-protocol"},
+		{"", []string{"--proxy-protocol", "v2", "app.py"}, true},
+		{"", []string{"app.py", "--proxy-protocol", "off"}, false},
+		{"", []string{"--proxy-protocol=Auto", "app.py"}, true},
+		{"", []string{"--proxy-protocol", "app.py"}, true},
+		{"", []string{"app.py", "--proxy-protocol"}, true},
+		{"", []string{"app.py"}, false},
+		{"WSGO_PROXY_PROTOCOL=v2", []string{"app.py"}, true},
+		{"WSGO_PROXY_PROTOCOL=v1", []string{"app.py"}, true},
+		{"WSGO_PROXY_PROTOCOL=auto", []string{"app.py"}, true},
+		{"WSGO_PROXY_PROTOCOL=off", []string{"app.py"}, false},
+		{"WSGO_PROXY_PROTOCOL=1", []string{"app.py"}, true},
+		{"WSGO_PROXY_PROTOCOL=v2", []string{"app.py", "--proxy-protocol", "off"}, false},
 	} {
-		got, err := Interspersed(append([]string{"wsgo", "run"}, tc.args...))
-		if want := []string{"wsgo", "run", tc.want, "--", "app.py"}; err != nil || !slices.Equal(got, want) {
-			t.Errorf("Interspersed(%q) = %q, %v; want %q", tc.args, got, err, want)
-		}
-	}
-	for mode, want := range map[string]string{"v1": "true", "off": "false", "auto": "true"} {
-		if got, err := settingValues("proxy_protocol", gunicornSettings["proxy_protocol"], mode); err != nil || !slices.Equal(got, []string{want}) {
-			t.Errorf("proxy_protocol = %q: %q, %v; want %s", mode, got, err, want)
-		}
+		t.Run(tc.env+" "+strings.Join(tc.args, " "), func(t *testing.T) {
+			if k, v, ok := strings.Cut(tc.env, "="); ok {
+				t.Setenv(k, v)
+			}
+			o, err := parse(t, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Target != "app.py" || o.Front.ProxyProtocol != tc.want {
+				t.Errorf("target %q, proxy protocol %v; want app.py, %v", o.Target, o.Front.ProxyProtocol, tc.want)
+			}
+		})
 	}
 }

@@ -1,0 +1,87 @@
+package config
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// envFlag is --env: each value the command line or the configuration
+// file's raw_env gives is one KEY=VALUE, kept whole, commas included, as
+// gunicorn keeps it (ALLOWED_HOSTS=a.com,b.com). urfave/cli's slice
+// flags split every value at commas, so this flag keeps its own values;
+// only its variable, WSGO_ENV, holds several pairs (SplitEnv).
+type envFlag struct{ *cli.StringSliceFlag }
+
+func (f envFlag) Apply(set *flag.FlagSet) error {
+	v := &envPairs{}
+	for _, name := range f.EnvVars {
+		if s := os.Getenv(name); s != "" {
+			v.pairs, v.fromEnv = SplitEnv(s), true
+			f.HasBeenSet = true
+			break
+		}
+	}
+	for _, name := range f.Names() {
+		set.Var(v, name, f.Usage)
+	}
+	return nil
+}
+
+// envPairs is the value of envFlag, read with Context.Value.
+type envPairs struct {
+	pairs   []string
+	fromEnv bool // pairs came from WSGO_ENV, which a flag replaces
+}
+
+func (v *envPairs) Set(pair string) error {
+	if copied, ok := strings.CutPrefix(pair, serialized); ok {
+		return json.Unmarshal([]byte(copied), &v.pairs)
+	}
+	if v.fromEnv {
+		v.pairs, v.fromEnv = nil, false
+	}
+	v.pairs = append(v.pairs, pair)
+	return nil
+}
+
+func (v *envPairs) String() string { return strings.Join(v.pairs, " ") }
+
+// serialized starts Serialize's value: a NUL, which no argument or
+// variable holds, so no KEY=VALUE is taken for it.
+const serialized = "\x00pairs:"
+
+// Serialize is the value as urfave/cli copies it from --env to its alias
+// -e, both names holding this one value: the copy must replace the pairs,
+// not add them again.
+func (v *envPairs) Serialize() string {
+	b, _ := json.Marshal(v.pairs)
+	return serialized + string(b)
+}
+
+func (v *envPairs) Get() any { return v.pairs }
+
+// envKey is the start of a KEY=VALUE pair in WSGO_ENV.
+var envKey = regexp.MustCompile(`^\s*[A-Za-z_][A-Za-z0-9_]*=`)
+
+// SplitEnv reads WSGO_ENV: KEY=VALUE pairs separated by commas, where a
+// comma starts a new pair only if a NAME= follows it, so that
+// WSGO_ENV=A=1,ALLOWED_HOSTS=a.com,b.com is A and ALLOWED_HOSTS.
+func SplitEnv(s string) []string {
+	var pairs []string
+	for _, part := range strings.Split(s, ",") {
+		if n := len(pairs); n > 0 && !envKey.MatchString(part) {
+			pairs[n-1] += "," + part
+		} else {
+			pairs = append(pairs, part)
+		}
+	}
+	for i := range pairs {
+		pairs[i] = strings.TrimSpace(pairs[i])
+	}
+	return pairs
+}
