@@ -1336,7 +1336,7 @@ func TestConformanceAppErrors(t *testing.T) {
 			`path="/raise-nul\?name=a%00b"\n(.*\n)*ValueError: bad name: a\\x00b\n(.*\n)*RuntimeError: THE REAL ERROR\n`,
 		}},
 		{"returning None gives 500", "/return-none", []string{`path=/return-none\n(.*\n)*.*the app returned None`}},
-		{"returning an int gives 500", "/return-int", []string{`path=/return-int\n(.*\n)*TypeError: the app returned int, which is not iterable; a WSGI app must return an iterable of bytes, e\.g\. `+"`"+`return \[b"Hello"\]`+"`"}},
+		{"returning an int gives 500", "/return-int", []string{`path=/return-int\n(.*\n)*TypeError: the app returned int, which is not iterable; a WSGI app must return an iterable of bytes, e\.g\. ` + "`" + `return \[b"Hello"\]` + "`"}},
 		{"returning a list holding an int gives 500", "/return-list-int", []string{`path=/return-list-int\n(.*\n)*.*must be an iterable of bytes, but it holds int`}},
 		{"returning without start_response gives 500", "/no-start-response", []string{`path=/no-start-response\n(.*\n)*.*without calling start_response`}},
 	}
