@@ -175,6 +175,10 @@ func TestAppSignalHandlersRunAndWsgosSignalsAreNotInstalled(t *testing.T) {
 		}
 		_, body = s.get("/")
 	}
+	if _, body := s.get("/in-request"); body != "signal.signal() works only in Python's main thread, and wsgo runs each request "+
+		"on a thread of its own: install the handler at import time (at module level); it then runs on the main thread when the signal comes" {
+		t.Errorf("signal.signal() in a request: %q", body)
+	}
 	syscall.Kill(pid, syscall.SIGALRM)
 	if !s.waitLog(`wsgo: the app's handler for SIGALRM raised an exception\n(.*\n)*RuntimeError: the SIGALRM handler failed`, 10*time.Second) {
 		t.Error("the exception of the SIGALRM handler was not logged")

@@ -280,11 +280,12 @@ def _guard_signals():
     the handler in place, so that a library doing this at import still
     imports (under gunicorn or uWSGI such a handler silently replaces the
     server's own)."""
+    import _thread
     import signal
 
     original = signal.signal
     owned = {getattr(signal, name): why for name, why in _WSGO_SIGNALS.items() if hasattr(signal, name)}
-    worker = os.getpid()
+    worker, main = os.getpid(), _thread.get_ident()
 
     def wsgo_signal(signalnum, handler):
         if os.getpid() != worker:  # a child the app forked: no Go in it, every signal is Python's
@@ -299,6 +300,11 @@ def _guard_signals():
                 "SIGWINCH, SIGRTMIN+n) run on Python's main thread" % (name, owned[signalnum]),
                 RuntimeWarning, stacklevel=2)
             return signal.getsignal(signalnum)
+        if _thread.get_ident() != main:  # Python's own error would not say where to put it
+            raise ValueError(
+                "signal.signal() works only in Python's main thread, and wsgo runs each request on "
+                "a thread of its own: install the handler at import time (at module level); it "
+                "then runs on the main thread when the signal comes")
         kind = 0 if callable(handler) else 1 if handler == signal.SIG_IGN else 2
         return _route_signal(original, signalnum, handler, kind)  # noqa: F821 (from signals.c)
 

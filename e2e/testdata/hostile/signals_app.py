@@ -3,6 +3,7 @@
 SIGUSR2 counts its arrivals; SIGALRM's handler raises. Installing a
 handler for SIGTERM, which wsgo uses, is refused with a warning, and the
 import goes on: / shows the count and the warning's message.
+/in-request tries to install a handler while serving.
 """
 import os
 import signal
@@ -32,4 +33,10 @@ if signal.getsignal(signal.SIGTERM) is on_usr2 or previous is on_usr2:
 
 def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
+    if environ["PATH_INFO"] == "/in-request":  # a handler installed while serving
+        try:
+            signal.signal(signal.SIGUSR2, on_usr2)
+        except ValueError as e:
+            return [str(e).encode()]
+        return [b"installed"]
     return [("pid %d usr2=%d; SIGTERM: %s" % (os.getpid(), usr2, refused)).encode()]
