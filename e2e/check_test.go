@@ -5,10 +5,12 @@ package e2e
 // Python writes no bytecode here: examples/ is the repository's.
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var noBytecode = []string{"PYTHONDONTWRITEBYTECODE=1"}
@@ -142,7 +144,44 @@ func TestCheckUsage(t *testing.T) {
 			t.Errorf("wsgo check --help: exit %d; want 0 and %q in:\n%s", code, w, out)
 		}
 	}
-	if strings.Contains(out, "--threads") {
-		t.Errorf("wsgo check --help lists run's serving flags:\n%s", out)
+	if !strings.Contains(out, "--threads") || !strings.Contains(out, "taken and not used") {
+		t.Errorf("wsgo check --help lacks run's serving flags, or that they are not used:\n%s", out)
+	}
+}
+
+// TestCheckReadsRunsConfiguration: `wsgo check` in place of `wsgo run`,
+// the rest of the command line kept, reads what run reads: the
+// configuration file's pythonpath, raw_env and wsgi_app, and run's flags.
+func TestCheckReadsRunsConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "src"), 0o755)
+	os.WriteFile(filepath.Join(dir, "src", "svc.py"), []byte(`import os
+NAME = os.environ["APP_NAME"]
+
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return [NAME.encode()]
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "gunicorn.conf.py"), []byte("pythonpath = \"src\"\nraw_env = [\"APP_NAME=svc\"]\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "other.conf.py"), []byte("pythonpath = \"src\"\nraw_env = [\"APP_NAME=svc\"]\nwsgi_app = \"svc:application\"\n"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+	}{
+		{"gunicorn.conf.py and run's flags", []string{"svc:application", "-b", "127.0.0.1:9000", "--threads", "4", "-w", "2"}, nil},
+		{"-c FILE's wsgi_app, without TARGET", []string{"-c", "other.conf.py"}, nil},
+		{"WSGO_CONFIG and WSGO_* serving variables", nil, []string{"WSGO_CONFIG=other.conf.py", "WSGO_THREADS=8", "WSGO_RELOAD=true"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := launchProgramIn(t, dir, append(tc.env, noBytecode...), binary, append([]string{"check"}, tc.args...)...)
+			code, ok := s.wait(10 * time.Second)
+			out := s.logs.String()
+			if !ok || code != 0 || !strings.Contains(out, "wsgo check: svc:application loads\n") ||
+				!strings.Contains(out, "wsgo: settings read from ") {
+				t.Errorf("exit %d; want 0, the settings file named, and svc:application loading:\n%s", code, out)
+			}
+		})
 	}
 }

@@ -25,10 +25,14 @@ const checkChild = "WSGO_INTERNAL_CHECK"
 // binary, run again) imports the app as a worker would, and prints what
 // it found: an import that ends its process (os._exit(0), a crash in C
 // code) then exits 4 like any other, not 0 or Go's 2 for a crash.
-func Check(target string, py config.Python) error {
+func Check(o *config.Options) error {
+	target := o.Target
 	if _, child := os.LookupEnv(checkChild); child {
 		os.Unsetenv(checkChild)
-		return checkHere(target, py)
+		return checkHere(target, o.Python)
+	}
+	for _, line := range append(o.Notes, o.Warnings...) { // the configuration file's, said once
+		fmt.Fprintln(os.Stderr, line)
 	}
 	loaded, told, err := os.Pipe()
 	if err != nil {

@@ -34,10 +34,8 @@ func Interspersed(args []string) ([]string, error) {
 	}
 	var cmdFlags []cli.Flag
 	switch cmd := args[1]; {
-	case cmd == "run":
+	case cmd == "run" || cmd == "check": // check takes run's command line
 		cmdFlags = RunFlags()
-	case cmd == "check":
-		cmdFlags = CheckFlags()
 	case cmd == "--version" || cmd == "-v" || cmd == "-V":
 		return []string{args[0], "version"}, nil
 	case cmd == "help":
