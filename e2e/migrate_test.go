@@ -292,6 +292,23 @@ func TestConfigFileValuesAreNamedAsTheFileSetsThem(t *testing.T) {
 	}
 }
 
+// A setting whose number or boolean does not parse is named with what to
+// give, in the file's terms.
+func TestConfigFileNumbersAndBooleansThatDoNotParse(t *testing.T) {
+	for setting, want := range map[string]string{
+		`timeout = "abc"`:  "wsgo run: wsgo.conf.py: timeout = abc: give a whole number of at least 0",
+		`threads = "many"`: "wsgo run: wsgo.conf.py: threads = many: give a whole number from 1 to 1024",
+		`reload = "maybe"`: "wsgo run: wsgo.conf.py: reload = maybe: give True or False",
+	} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "wsgo.conf.py"), []byte(setting+"\n"), 0o644)
+		s := launchProgramIn(t, dir, nil, binary, "run", "app.py")
+		if code, _ := s.wait(10 * time.Second); code != 2 || !strings.Contains(s.logs.String(), want+"\n") {
+			t.Errorf("%s: exit %d; want 2 and %q in:\n%s", setting, code, want, s.logs.String())
+		}
+	}
+}
+
 // gunicorn reads ./gunicorn.conf.py by default; so does wsgo when there
 // is no ./wsgo.conf.py, and says so.
 func TestGunicornConfPyIsReadWhenThereIsNoWsgoConfPy(t *testing.T) {

@@ -25,7 +25,8 @@ var Commands = []string{"run", "check", "python", "version"}
 //   - --proxy-protocol takes a MODE only if one follows (gunicorn 24.1's
 //     off, v1, v2, auto, or a boolean; proxyProtocolOn): bare, it is on;
 //   - an unknown flag or command is a usage error that says what to type
-//     instead, not urfave/cli's whole help;
+//     instead, not urfave/cli's whole help, and so is a number or boolean
+//     WSGO_* variable that does not parse (checkVariables);
 //   - `wsgo --version` is `wsgo version`; `wsgo help [COMMAND]` and a
 //     --help anywhere among a command's arguments show the help.
 func Interspersed(args []string) ([]string, error) {
@@ -50,6 +51,9 @@ func Interspersed(args []string) ([]string, error) {
 			msg += "; " + hint
 		}
 		return nil, usage(msg + "\nCommands: " + strings.Join(Commands, ", ") + ". Run `wsgo --help` for more.")
+	}
+	if err := checkVariables(args[1], cmdFlags); err != nil {
+		return nil, err
 	}
 	takesValue, canonical := map[string]bool{}, map[string]string{}
 	for _, f := range append(cmdFlags, cli.HelpFlag) {
@@ -229,6 +233,9 @@ func editDistance(a, b string) int {
 // UsageError is urfave/cli's complaint about a flag's value, said as wsgo
 // says usage errors: `--threads`, not `-threads`, and no page of help.
 func UsageError(c *cli.Context, err error) error {
+	if bad := badFlagValue(c.Command.Name, c.Command.Flags, err); bad != nil {
+		return bad
+	}
 	msg := regexp.MustCompile(`flag -(\w)`).ReplaceAllString(err.Error(), "flag --$1")
 	return usage(fmt.Sprintf("wsgo %s: %s\nRun `wsgo %s --help` for the flags.", c.Command.Name, msg, c.Command.Name))
 }
@@ -247,8 +254,7 @@ func ParseArgs(args ...string) (*Options, error) {
 		Commands: []*cli.Command{{Name: "run", Flags: RunFlags(), Action: func(c *cli.Context) error {
 			o, perr = Parse(c, full)
 			return nil
-		}}},
-		OnUsageError:   func(c *cli.Context, err error, _ bool) error { return UsageError(c, err) },
+		}, OnUsageError: func(c *cli.Context, err error, _ bool) error { return UsageError(c, err) }}},
 		ExitErrHandler: func(*cli.Context, error) {},
 		Writer:         io.Discard, // no help pages: the error says it
 		ErrWriter:      io.Discard,

@@ -118,7 +118,13 @@ func (c *given) applyConfigFile() (target string, notes, warnings []string, err 
 		}
 		for _, s := range values {
 			if err := c.Set(flag, s); err != nil {
-				return "", nil, nil, usage(fmt.Sprintf("wsgo %s: %s: %s = %v: %v", c.Command.Name, path, name, v, err))
+				why := valueHint(c.Command.Flags, flag)
+				if why == "" {
+					why = err.Error()
+				}
+				// the file is Python: its booleans are True and False
+				why = strings.Replace(why, "true or false", "True or False", 1)
+				return "", nil, nil, usage(fmt.Sprintf("wsgo %s: %s: %s = %v: %s", c.Command.Name, path, name, v, why))
 			}
 		}
 		c.file[flag] = path + ": " + name

@@ -63,13 +63,13 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 	for _, m := range leastNumbers {
 		for _, name := range m.flags {
 			if n := c.Int64(name); n < m.least {
-				return nil, c.bad(name, strconv.FormatInt(n, 10), fmt.Sprintf("give a whole number of at least %d", m.least))
+				return nil, c.bad(name, strconv.FormatInt(n, 10), numberHint(name))
 			}
 		}
 	}
 	if n := c.Int("threads"); n > MaxThreads {
-		return nil, c.bad("threads", strconv.Itoa(n), fmt.Sprintf("give a whole number from 1 to %d: each is an OS thread "+
-			"of the worker; for more requests at once, add --workers", MaxThreads))
+		return nil, c.bad("threads", strconv.Itoa(n), numberHint("threads")+": each is an OS thread "+
+			"of the worker; for more requests at once, add --workers")
 	}
 	if err := o.parseBinds(c); err != nil {
 		return nil, err
