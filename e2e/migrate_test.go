@@ -76,7 +76,7 @@ func TestForeignFlagsAreUsageErrorsThatSayWhatToDo(t *testing.T) {
 		{[]string{"run", "--lazy-apps", app}, "unknown flag --lazy-apps: always so: each wsgo worker imports the app itself"},
 		{[]string{"run", "--py-autoreload", "1", app}, "unknown flag --py-autoreload: uWSGI's --py-autoreload is --reload in wsgo"},
 		{[]string{"run", "--ini", "uwsgi.ini"}, "unknown flag --ini: wsgo does not read uWSGI's ini files: give their settings as wsgo's flags"},
-		{[]string{"run", "--threads", "many", app}, `wsgo run: invalid value "many" for flag --threads`},
+		{[]string{"run", "--threads", "many", app}, `wsgo run: --threads "many": give a whole number from 1 to 1024`},
 		{[]string{"serve", app}, `wsgo: unknown command "serve"`},
 		{[]string{"rn", app}, "did you mean `wsgo run`?"},
 		{[]string{app}, "to serve it: `wsgo run " + app + "`"},
