@@ -274,6 +274,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 			`wsgo run: WSGO_THREADS="abc": give a whole number from 1 to 1024`},
 		{"a boolean variable that is neither", []string{"WSGO_PRELOAD=maybe"}, []string{"run", app},
 			`wsgo run: WSGO_PRELOAD="maybe": give true or false (also 1 or 0, yes or no, on or off)`},
+		{"a boolean flag then its value", nil, []string{"run", app, "--reload", "true"},
+			"wsgo run: --reload true: write --reload=true; a flag that is true or false takes its value after =, and alone means true"},
 		{"an unknown flag", nil, []string{"run", "--nosuch", app},
 			"wsgo run: unknown flag --nosuch\nRun `wsgo run --help` for the flags."},
 		{"uWSGI's -w MODULE", nil, []string{"run", "-w", "app:application"},

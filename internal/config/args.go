@@ -22,6 +22,8 @@ var Commands = []string{"run", "check", "python", "version"}
 //   - every alias is spelt by its flag's name (urfave/cli v2 refuses
 //     `--bind A -b B`), and a flag and its value are one argument
 //     (`--bind=A`), also from gunicorn's -w2 (attached);
+//   - a boolean flag followed by true or false (--strict false) is a
+//     usage error that says --strict=false: the value would be an argument;
 //   - --proxy-protocol takes a MODE only if one follows (gunicorn 24.1's
 //     off, v1, v2, auto, or a boolean; proxyProtocolOn): bare, it is on;
 //   - an unknown flag or command is a usage error that says what to type
@@ -83,6 +85,11 @@ func Interspersed(args []string) ([]string, error) {
 			name = c
 			if name == "help" { // urfave/cli would read an argument after it as a help topic
 				return []string{args[0], args[1], "--help"}, nil
+			}
+			if v := next(rest, i); !hasValue && !takesValue[name] && name != "proxy-protocol" &&
+				(strings.EqualFold(v, "true") || strings.EqualFold(v, "false")) {
+				return nil, usage(fmt.Sprintf("wsgo %s: %s %s: write --%s=%s; a flag that is true or false takes its value "+
+					"after =, and alone means true", args[1], a, v, name, strings.ToLower(v)))
 			}
 			a = "--" + name
 			if !hasValue && takesValue[name] && i+1 < len(rest) {
