@@ -92,6 +92,9 @@ func checkHere(target string, py config.Python) error {
 		fmt.Printf("virtualenv: %s\n", about.Virtualenv)
 	}
 	fmt.Printf("sys.path: %s\n", strings.Join(about.SysPath, "\n          "))
+	if about.Warning != "" {
+		fmt.Fprintln(os.Stderr, about.Warning)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := host.Shutdown(ctx); err != nil {
