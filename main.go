@@ -63,9 +63,11 @@ func main() {
 				Name:      "check",
 				Usage:     "import the app as `run` would, show what was found, and exit: 0 if it loads, 4 if not",
 				ArgsUsage: "TARGET",
-				Description: "TARGET and the flags below are those of `wsgo run`. Prints the callable found,\n" +
-					"the Python version and sys.path, or the error `run` would stop with.",
-				Flags:        config.CheckFlags(),
+				Description: "TARGET, the flags, the WSGO_* variables and the configuration file are those of\n" +
+					"`wsgo run`, so that a `wsgo run` command line checks as it is; the flags that\n" +
+					"only concern serving (--bind, --threads, ...) are taken and not used. Prints the\n" +
+					"callable found, the Python version and sys.path, or the error `run` would stop with.",
+				Flags:        config.RunFlags(),
 				Action:       func(c *cli.Context) error { return check(c, args) },
 				OnUsageError: usageError,
 			},
@@ -141,11 +143,11 @@ func parseRunAgain() (*config.Options, error) {
 }
 
 func check(c *cli.Context, args []string) error {
-	target, py, err := config.ParseCheck(c, args)
+	o, err := config.ParseCheck(c, args)
 	if err != nil {
 		return err
 	}
-	return worker.Check(target, py)
+	return worker.Check(o)
 }
 
 // pythonArgs says whether the command line is Python's: `wsgo python

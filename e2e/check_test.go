@@ -5,10 +5,12 @@ package e2e
 // Python writes no bytecode here: examples/ is the repository's.
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var noBytecode = []string{"PYTHONDONTWRITEBYTECODE=1"}
@@ -89,6 +91,7 @@ func TestCheckBrokenAppsExit4(t *testing.T) {
 	threeArgs := writeApp(t, "three.py", "import functools\ndef app(environ, start_response, extra):\n    return []\n")
 	exits := writeApp(t, "exits.py", "import os\nos._exit(0)\n")
 	crashes := writeApp(t, "crashes.py", "import ctypes\nctypes.string_at(0)\n")
+	factory := writeApp(t, "factory.py", "def create_app(name=\"x\", debug=False):\n    return None\n")
 	kwOnly := writeApp(t, "kwonly.py", "class App:\n    def __call__(self, environ, start_response, *, config):\n        return []\napp = App().__call__\n")
 	tests := []struct {
 		name string
@@ -113,6 +116,10 @@ func TestCheckBrokenAppsExit4(t *testing.T) {
 			"and it requires 3 positional arguments (" + threeArgs + " line 2)"}},
 		{"a method requiring a keyword", []string{kwOnly + ":app"}, []string{
 			"and it requires the keyword argument config (" + kwOnly + " line 2)"}},
+		{"a factory named without its call (Flask's CLI habit)", []string{factory + ":create_app"}, []string{
+			"wsgo: " + factory + ":create_app looks like an app factory, not the app (its name is a factory's; its parameters " +
+				"(name, debug) are all optional, which a WSGI app's never are): every request would call it as " +
+				"create_app(environ, start_response). If it makes the app, call it: " + factory + ":create_app()"}},
 		{"an import that calls os._exit(0)", []string{exits}, []string{
 			"wsgo check: importing " + exits + " ended the process (exit status 0) before the app was loaded"}},
 		{"an import that crashes in C", []string{crashes}, []string{
@@ -142,7 +149,107 @@ func TestCheckUsage(t *testing.T) {
 			t.Errorf("wsgo check --help: exit %d; want 0 and %q in:\n%s", code, w, out)
 		}
 	}
-	if strings.Contains(out, "--threads") {
-		t.Errorf("wsgo check --help lists run's serving flags:\n%s", out)
+	if !strings.Contains(out, "--threads") || !strings.Contains(out, "taken and not used") {
+		t.Errorf("wsgo check --help lacks run's serving flags, or that they are not used:\n%s", out)
 	}
+}
+
+// TestCheckReadsRunsConfiguration: `wsgo check` in place of `wsgo run`,
+// the rest of the command line kept, reads what run reads: the
+// configuration file's pythonpath, raw_env and wsgi_app, and run's flags.
+func TestCheckReadsRunsConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "src"), 0o755)
+	os.WriteFile(filepath.Join(dir, "src", "svc.py"), []byte(`import os
+NAME = os.environ["APP_NAME"]
+
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return [NAME.encode()]
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "gunicorn.conf.py"), []byte("pythonpath = \"src\"\nraw_env = [\"APP_NAME=svc\"]\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "other.conf.py"), []byte("pythonpath = \"src\"\nraw_env = [\"APP_NAME=svc\"]\nwsgi_app = \"svc:application\"\n"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+	}{
+		{"gunicorn.conf.py and run's flags", []string{"svc:application", "-b", "127.0.0.1:9000", "--threads", "4", "-w", "2"}, nil},
+		{"-c FILE's wsgi_app, without TARGET", []string{"-c", "other.conf.py"}, nil},
+		{"WSGO_CONFIG and WSGO_* serving variables", nil, []string{"WSGO_CONFIG=other.conf.py", "WSGO_THREADS=8", "WSGO_RELOAD=true"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := launchProgramIn(t, dir, append(tc.env, noBytecode...), binary, append([]string{"check"}, tc.args...)...)
+			code, ok := s.wait(10 * time.Second)
+			out := s.logs.String()
+			if !ok || code != 0 || !strings.Contains(out, "wsgo check: svc:application loads\n") ||
+				!strings.Contains(out, "wsgo: settings read from ") {
+				t.Errorf("exit %d; want 0, the settings file named, and svc:application loading:\n%s", code, out)
+			}
+		})
+	}
+}
+
+// A TARGET that may be a factory named without its call loads with a
+// warning; one that is plainly an app (parameters named as WSGI's, *args,
+// a partial, an instance) with none.
+func TestCheckWarnsOfWhatLooksLikeAFactory(t *testing.T) {
+	path := writeApp(t, "apps.py", `import functools
+
+def make_app(settings, debug):
+    return None
+
+def build(config=None, testing=False):
+    return None
+
+def create_app(environ, start_response):
+    start_response("200 OK", [])
+    return [b"ok"]
+
+def deco(f):
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+
+@deco
+def make_wsgi_app(e, s):
+    return []
+
+def _app(a, b, c=1):
+    return []
+
+get_app = functools.partial(_app, c=2)
+
+class App:
+    def __call__(self, env, respond):
+        return []
+
+app_factory = App()
+`)
+	warns := map[string]string{
+		"make_app": "wsgo: " + path + ":make_app looks like an app factory, not the app (its name is a factory's): " +
+			"every request would call it as make_app(environ, start_response). If it makes the app, call it: " +
+			path + ":make_app(...), with its arguments as literals\n",
+		"build": "wsgo: " + path + ":build looks like an app factory, not the app (its parameters (config, testing) " +
+			"are all optional, which a WSGI app's never are): every request would call it as build(environ, start_response). " +
+			"If it makes the app, call it: " + path + ":build()\n",
+	}
+	for _, name := range []string{"make_app", "build", "create_app", "make_wsgi_app", "get_app", "app_factory"} {
+		t.Run(name, func(t *testing.T) {
+			out := checkRun(t, 0, []string{path + ":" + name}, []string{"wsgo check: " + path + ":" + name + " loads\n"})
+			if want := warns[name]; want != "" && !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			} else if want == "" && strings.Contains(out, "looks like an app factory") {
+				t.Errorf("a warning of a factory for an app:\n%s", out)
+			}
+		})
+	}
+	t.Run("wsgo run warns at start", func(t *testing.T) {
+		s := start(t, nil, path+":make_app")
+		if !s.waitLog(`\[WARNING\] wsgo: `+regexp.QuoteMeta(path)+`:make_app looks like an app factory`, 5*time.Second) {
+			t.Errorf("no warning at start:\n%s", s.logs.String())
+		}
+	})
 }

@@ -76,7 +76,7 @@ func TestForeignFlagsAreUsageErrorsThatSayWhatToDo(t *testing.T) {
 		{[]string{"run", "--lazy-apps", app}, "unknown flag --lazy-apps: always so: each wsgo worker imports the app itself"},
 		{[]string{"run", "--py-autoreload", "1", app}, "unknown flag --py-autoreload: uWSGI's --py-autoreload is --reload in wsgo"},
 		{[]string{"run", "--ini", "uwsgi.ini"}, "unknown flag --ini: wsgo does not read uWSGI's ini files: give their settings as wsgo's flags"},
-		{[]string{"run", "--threads", "many", app}, `wsgo run: invalid value "many" for flag --threads`},
+		{[]string{"run", "--threads", "many", app}, `wsgo run: --threads "many": give a whole number from 1 to 1024`},
 		{[]string{"serve", app}, `wsgo: unknown command "serve"`},
 		{[]string{"rn", app}, "did you mean `wsgo run`?"},
 		{[]string{app}, "to serve it: `wsgo run " + app + "`"},
@@ -289,6 +289,23 @@ func TestConfigFileValuesAreNamedAsTheFileSetsThem(t *testing.T) {
 	code, _ := s.wait(10 * time.Second)
 	if want := "wsgo run: wsgo.conf.py: workers = 0: give a number of at least 1, or auto"; code != 2 || !strings.Contains(s.logs.String(), want) {
 		t.Errorf("exit %d; want 2 and %q in:\n%s", code, want, s.logs.String())
+	}
+}
+
+// A setting whose number or boolean does not parse is named with what to
+// give, in the file's terms.
+func TestConfigFileNumbersAndBooleansThatDoNotParse(t *testing.T) {
+	for setting, want := range map[string]string{
+		`timeout = "abc"`:  "wsgo run: wsgo.conf.py: timeout = abc: give a whole number of at least 0",
+		`threads = "many"`: "wsgo run: wsgo.conf.py: threads = many: give a whole number from 1 to 1024",
+		`reload = "maybe"`: "wsgo run: wsgo.conf.py: reload = maybe: give True or False",
+	} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "wsgo.conf.py"), []byte(setting+"\n"), 0o644)
+		s := launchProgramIn(t, dir, nil, binary, "run", "app.py")
+		if code, _ := s.wait(10 * time.Second); code != 2 || !strings.Contains(s.logs.String(), want+"\n") {
+			t.Errorf("%s: exit %d; want 2 and %q in:\n%s", setting, code, want, s.logs.String())
+		}
 	}
 }
 

@@ -40,6 +40,7 @@ type Hello struct {
 	ScriptBind  string   // the address a wsgiref script gave make_server, or ""
 	Python      string   // the Python version
 	Notes       []string // what the master says after its start line (the virtualenv found)
+	Warnings    []string // and warns of (an app that looks like a factory)
 }
 
 // Link is a worker process's end of the wire to its master.

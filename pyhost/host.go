@@ -310,6 +310,9 @@ type About struct {
 	SysPath []string `json:"sys_path"` // as it was once the app was imported
 	// Virtualenv is the venv in use and how it was chosen, or "".
 	Virtualenv string `json:"virtualenv"`
+	// Warning is what the loader doubts of the app (a factory named
+	// without its call), or "".
+	Warning string `json:"warning"`
 }
 
 // About describes the loaded app.

@@ -426,6 +426,11 @@ def _load(target, chdir, pythonpath, virtualenv):
                         "and %s; give it the two parameters (def %s(environ, start_response):), or, if it "
                         "makes the app (a factory), call it: %s:%s()"
                         % (where, name, name, problem, name, where, name))
+    factory = _factory_problem(app, "%s:%s" % (where, name))
+    if factory and factory[1]:
+        raise LoadError(factory[0])
+    if factory:
+        _about_extra["warning"] = factory[0]
     desc = "%s:%s" % (where, expr or name) if expr or server is None else "%s (%s)" % (where, name)
     return app, desc, bind
 
@@ -492,6 +497,45 @@ def _arity_problem(app):
 
 
 _CO_VARARGS = 0x04  # the code takes *args
+
+# What app factories are called (Flask's, Pyramid's, Django's, aiohttp's
+# and the tutorials'), for a TARGET that names one without calling it.
+_FACTORY_NAMES = {"create_app", "make_app", "app_factory", "create_application", "make_application",
+                  "get_app", "get_application", "get_wsgi_application", "make_wsgi_app"}
+
+
+def _factory_problem(app, target):
+    """Why app, a Python function that two positional arguments can call,
+    looks like an app factory named without its call (every request would
+    then call it and fail), and whether that is sure: (why, sure), or None.
+    Sure is a factory's name with every parameter optional (Flask's
+    create_app(config=None)): no WSGI app's environ is. Parameters named
+    as WSGI's, or *args (a decorator's wrapper), are an app; a class, an
+    instance or functools.partial are not looked at."""
+    import types
+
+    func, bound = app, 0
+    if isinstance(app, types.MethodType):
+        func, bound = app.__func__, 1
+    if not isinstance(func, types.FunctionType) or func.__code__.co_flags & _CO_VARARGS:
+        return None
+    code = func.__code__
+    params = code.co_varnames[bound:code.co_argcount]
+    if "environ" in params[0] or "start" in params[1] or "respon" in params[1]:
+        return None
+    optional = len(func.__defaults__ or ()) >= len(params)
+    named = func.__name__ in _FACTORY_NAMES or target.rpartition(".")[2].rpartition(":")[2] in _FACTORY_NAMES
+    if not (optional or named):
+        return None
+    why = ["its name is a factory's"] if named else []
+    if optional:
+        why.append("its parameters (%s) are all optional, which a WSGI app's never are" % ", ".join(params))
+    call = target + ("()" if optional else "(...), with its arguments as literals")
+    sure = optional and named
+    return ("wsgo: %s looks like an app factory, not the app (%s): every request would call it as "
+            "%s(environ, start_response). If it makes the app, call it: %s%s"
+            % (target, "; ".join(why), func.__name__, call,
+               "; if it is the app, name its first parameters environ and start_response" if sure else ""), sure)
 
 
 class RequestTimeout(BaseException):

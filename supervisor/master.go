@@ -218,6 +218,9 @@ func Run(cfg Config) error {
 	for _, note := range hello.Notes {
 		m.log.Info(note)
 	}
+	for _, w := range hello.Warnings {
+		m.log.Warn(w)
+	}
 	m.notifyReady()
 	for _, sig := range early {
 		m.signaled(sig)

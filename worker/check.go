@@ -25,10 +25,14 @@ const checkChild = "WSGO_INTERNAL_CHECK"
 // binary, run again) imports the app as a worker would, and prints what
 // it found: an import that ends its process (os._exit(0), a crash in C
 // code) then exits 4 like any other, not 0 or Go's 2 for a crash.
-func Check(target string, py config.Python) error {
+func Check(o *config.Options) error {
+	target := o.Target
 	if _, child := os.LookupEnv(checkChild); child {
 		os.Unsetenv(checkChild)
-		return checkHere(target, py)
+		return checkHere(target, o.Python)
+	}
+	for _, line := range append(o.Notes, o.Warnings...) { // the configuration file's, said once
+		fmt.Fprintln(os.Stderr, line)
 	}
 	loaded, told, err := os.Pipe()
 	if err != nil {
@@ -88,6 +92,9 @@ func checkHere(target string, py config.Python) error {
 		fmt.Printf("virtualenv: %s\n", about.Virtualenv)
 	}
 	fmt.Printf("sys.path: %s\n", strings.Join(about.SysPath, "\n          "))
+	if about.Warning != "" {
+		fmt.Fprintln(os.Stderr, about.Warning)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := host.Shutdown(ctx); err != nil {

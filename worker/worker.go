@@ -77,8 +77,13 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	hello := handoff.Hello{Description: o.Target + " (failed to load)", Python: pyhost.PythonVersion()}
 	if host != nil {
 		hello.Description, hello.ScriptBind = host.Description(), host.ScriptBind()
-		if about, err := host.About(); err == nil && about.Virtualenv != "" {
-			hello.Notes = append(hello.Notes, "wsgo: using the virtualenv "+about.Virtualenv)
+		if about, err := host.About(); err == nil {
+			if about.Virtualenv != "" {
+				hello.Notes = append(hello.Notes, "wsgo: using the virtualenv "+about.Virtualenv)
+			}
+			if about.Warning != "" {
+				hello.Warnings = append(hello.Warnings, about.Warning)
+			}
 		}
 	}
 	app = newRecycler(app, o.MaxRequests, o.MaxRequestsJitter, o.MaxRSSMiB,

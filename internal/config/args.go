@@ -22,10 +22,13 @@ var Commands = []string{"run", "check", "python", "version"}
 //   - every alias is spelt by its flag's name (urfave/cli v2 refuses
 //     `--bind A -b B`), and a flag and its value are one argument
 //     (`--bind=A`), also from gunicorn's -w2 (attached);
+//   - a boolean flag followed by true or false (--strict false) is a
+//     usage error that says --strict=false: the value would be an argument;
 //   - --proxy-protocol takes a MODE only if one follows (gunicorn 24.1's
 //     off, v1, v2, auto, or a boolean; proxyProtocolOn): bare, it is on;
 //   - an unknown flag or command is a usage error that says what to type
-//     instead, not urfave/cli's whole help;
+//     instead, not urfave/cli's whole help, and so is a number or boolean
+//     WSGO_* variable that does not parse (checkVariables);
 //   - `wsgo --version` is `wsgo version`; `wsgo help [COMMAND]` and a
 //     --help anywhere among a command's arguments show the help.
 func Interspersed(args []string) ([]string, error) {
@@ -34,10 +37,8 @@ func Interspersed(args []string) ([]string, error) {
 	}
 	var cmdFlags []cli.Flag
 	switch cmd := args[1]; {
-	case cmd == "run":
+	case cmd == "run" || cmd == "check": // check takes run's command line
 		cmdFlags = RunFlags()
-	case cmd == "check":
-		cmdFlags = CheckFlags()
 	case cmd == "--version" || cmd == "-v" || cmd == "-V":
 		return []string{args[0], "version"}, nil
 	case cmd == "help":
@@ -52,6 +53,9 @@ func Interspersed(args []string) ([]string, error) {
 			msg += "; " + hint
 		}
 		return nil, usage(msg + "\nCommands: " + strings.Join(Commands, ", ") + ". Run `wsgo --help` for more.")
+	}
+	if err := checkVariables(args[1], cmdFlags); err != nil {
+		return nil, err
 	}
 	takesValue, canonical := map[string]bool{}, map[string]string{}
 	for _, f := range append(cmdFlags, cli.HelpFlag) {
@@ -81,6 +85,11 @@ func Interspersed(args []string) ([]string, error) {
 			name = c
 			if name == "help" { // urfave/cli would read an argument after it as a help topic
 				return []string{args[0], args[1], "--help"}, nil
+			}
+			if v := next(rest, i); !hasValue && !takesValue[name] && name != "proxy-protocol" &&
+				(strings.EqualFold(v, "true") || strings.EqualFold(v, "false")) {
+				return nil, usage(fmt.Sprintf("wsgo %s: %s %s: write --%s=%s; a flag that is true or false takes its value "+
+					"after =, and alone means true", args[1], a, v, name, strings.ToLower(v)))
 			}
 			a = "--" + name
 			if !hasValue && takesValue[name] && i+1 < len(rest) {
@@ -231,6 +240,9 @@ func editDistance(a, b string) int {
 // UsageError is urfave/cli's complaint about a flag's value, said as wsgo
 // says usage errors: `--threads`, not `-threads`, and no page of help.
 func UsageError(c *cli.Context, err error) error {
+	if bad := badFlagValue(c.Command.Name, c.Command.Flags, err); bad != nil {
+		return bad
+	}
 	msg := regexp.MustCompile(`flag -(\w)`).ReplaceAllString(err.Error(), "flag --$1")
 	return usage(fmt.Sprintf("wsgo %s: %s\nRun `wsgo %s --help` for the flags.", c.Command.Name, msg, c.Command.Name))
 }
@@ -249,8 +261,7 @@ func ParseArgs(args ...string) (*Options, error) {
 		Commands: []*cli.Command{{Name: "run", Flags: RunFlags(), Action: func(c *cli.Context) error {
 			o, perr = Parse(c, full)
 			return nil
-		}}},
-		OnUsageError:   func(c *cli.Context, err error, _ bool) error { return UsageError(c, err) },
+		}, OnUsageError: func(c *cli.Context, err error, _ bool) error { return UsageError(c, err) }}},
 		ExitErrHandler: func(*cli.Context, error) {},
 		Writer:         io.Discard, // no help pages: the error says it
 		ErrWriter:      io.Discard,

@@ -88,7 +88,7 @@ func (c *given) applyConfigFile() (target string, notes, warnings []string, err 
 		err = json.Unmarshal(out, &got)
 	}
 	if err != nil {
-		return "", nil, nil, usage(fmt.Sprintf("wsgo run: the configuration file %s failed (%v):\n%s", path, err,
+		return "", nil, nil, usage(fmt.Sprintf("wsgo %s: the configuration file %s failed (%v):\n%s", c.Command.Name, path, err,
 			strings.TrimRight(stderr.String(), "\n")))
 	}
 	var unknown, hooks []string
@@ -114,11 +114,17 @@ func (c *given) applyConfigFile() (target string, notes, warnings []string, err 
 		}
 		values, err := settingValues(name, flag, v)
 		if err != nil {
-			return "", nil, nil, usage(fmt.Sprintf("wsgo run: %s: %v", path, err))
+			return "", nil, nil, usage(fmt.Sprintf("wsgo %s: %s: %v", c.Command.Name, path, err))
 		}
 		for _, s := range values {
 			if err := c.Set(flag, s); err != nil {
-				return "", nil, nil, usage(fmt.Sprintf("wsgo run: %s: %s = %v: %v", path, name, v, err))
+				why := valueHint(c.Command.Flags, flag)
+				if why == "" {
+					why = err.Error()
+				}
+				// the file is Python: its booleans are True and False
+				why = strings.Replace(why, "true or false", "True or False", 1)
+				return "", nil, nil, usage(fmt.Sprintf("wsgo %s: %s: %s = %v: %s", c.Command.Name, path, name, v, why))
 			}
 		}
 		c.file[flag] = path + ": " + name

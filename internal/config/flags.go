@@ -1,7 +1,6 @@
 package config
 
 import (
-	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -129,18 +128,6 @@ func RunFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "debug", EnvVars: []string{"WSGO_DEBUG"},
 			Usage: "show an HTML page with the traceback when the app raises before responding (never in production)"},
 	}
-}
-
-// CheckFlags are the flags of `wsgo check`: those of `wsgo run` that
-// decide where the app is and what it sees.
-func CheckFlags() []cli.Flag {
-	var picked []cli.Flag
-	for _, f := range RunFlags() {
-		if slices.Contains([]string{"chdir", "pythonpath", "virtualenv", "env"}, f.Names()[0]) {
-			picked = append(picked, f)
-		}
-	}
-	return picked
 }
 
 func secs(d time.Duration) int { return int(d / time.Second) }

@@ -26,18 +26,8 @@ import (
 // the user gave it (given.go) and the fix. It also applies --env to this
 // process, so that what Python starts with is what the user asked for.
 func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
-	c := newGiven(cc, commandLine)
-	fileTarget, notes, warnings, err := c.applyConfigFile()
+	c, o, err := readTarget(cc, commandLine)
 	if err != nil {
-		return nil, err
-	}
-	o := &Options{Target: c.Args().First(), Notes: notes, Warnings: warnings}
-	if w := c.String("workers"); c.NArg() == 0 && fileTarget == "" && uwsgiModule(w) {
-		return nil, c.bad("workers", w, workersInstead(w))
-	}
-	if c.NArg() == 0 && fileTarget != "" {
-		o.Target = fileTarget
-	} else if err := checkTarget("run", c.String("chdir"), c.Args().Slice()); err != nil {
 		return nil, err
 	}
 	if o.LogLevel, err = logfmt.ParseLevel(c.String("log-level")); err != nil {
@@ -73,13 +63,13 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 	for _, m := range leastNumbers {
 		for _, name := range m.flags {
 			if n := c.Int64(name); n < m.least {
-				return nil, c.bad(name, strconv.FormatInt(n, 10), fmt.Sprintf("give a whole number of at least %d", m.least))
+				return nil, c.bad(name, strconv.FormatInt(n, 10), numberHint(name))
 			}
 		}
 	}
 	if n := c.Int("threads"); n > MaxThreads {
-		return nil, c.bad("threads", strconv.Itoa(n), fmt.Sprintf("give a whole number from 1 to %d: each is an OS thread "+
-			"of the worker; for more requests at once, add --workers", MaxThreads))
+		return nil, c.bad("threads", strconv.Itoa(n), numberHint("threads")+": each is an OS thread "+
+			"of the worker; for more requests at once, add --workers")
 	}
 	if err := o.parseBinds(c); err != nil {
 		return nil, err
@@ -159,15 +149,43 @@ func (o *Options) headLimits(c *given) error {
 	return nil
 }
 
-// ParseCheck reads `wsgo check`'s flags: the target and where it is;
-// commandLine is as for Parse.
-func ParseCheck(cc *cli.Context, commandLine []string) (target string, py Python, err error) {
-	c := newGiven(cc, commandLine)
-	if err := checkTarget("check", c.String("chdir"), c.Args().Slice()); err != nil {
-		return "", py, err
+// ParseCheck reads `wsgo check`'s command line, WSGO_* variables and
+// configuration file as Parse reads `wsgo run`'s, but only into what
+// decides where the app is and what it sees: Target, Python, and the
+// notes and warnings of the file. The flags that only concern serving
+// are taken, so that a `wsgo run` line checks as it is, and not read.
+func ParseCheck(cc *cli.Context, commandLine []string) (*Options, error) {
+	c, o, err := readTarget(cc, commandLine)
+	if err != nil {
+		return nil, err
 	}
-	py, err = parsePython(c)
-	return cc.Args().First(), py, err
+	o.Python, err = parsePython(c)
+	return o, err
+}
+
+// readTarget applies the configuration file to c's flags, and starts the
+// Options of run and check: the TARGET, and the file's notes and warnings.
+func readTarget(cc *cli.Context, commandLine []string) (*given, *Options, error) {
+	c := newGiven(cc, commandLine)
+	fileTarget, notes, warnings, err := c.applyConfigFile()
+	if err != nil {
+		return nil, nil, err
+	}
+	o := &Options{Notes: notes, Warnings: warnings}
+	o.Target, err = c.target(fileTarget)
+	return c, o, err
+}
+
+// target is the TARGET of the command line, else the configuration
+// file's wsgi_app (fileTarget), else the usage error saying what to give.
+func (c *given) target(fileTarget string) (string, error) {
+	if w := c.String("workers"); c.NArg() == 0 && fileTarget == "" && uwsgiModule(w) {
+		return "", c.bad("workers", w, workersInstead(w))
+	}
+	if c.NArg() == 0 && fileTarget != "" {
+		return fileTarget, nil
+	}
+	return c.Args().First(), checkTarget(c.Command.Name, c.String("chdir"), c.Args().Slice())
 }
 
 func parsePython(c *given) (Python, error) {

@@ -93,6 +93,21 @@ func TestVariablesSetOptions(t *testing.T) {
 	}
 }
 
+// A boolean variable takes yes, no, on and off too, as environment files
+// spell them; a flag on the command line overrides it.
+func TestBooleanVariablesTakeYesNoOnOff(t *testing.T) {
+	for k, v := range map[string]string{"WSGO_RELOAD": "yes", "WSGO_STRICT": "Off", "WSGO_DEBUG": "on", "WSGO_STREAM_REQUEST_BODY": "1"} {
+		t.Setenv(k, v)
+	}
+	if o, err := parse(t, "app.py"); err != nil || !o.Reload || o.Strict || !o.Front.Debug || !o.Front.StreamRequestBody {
+		t.Errorf("%v, %+v; want reload, debug and stream-request-body on, strict off", err, o)
+	}
+	t.Setenv("WSGO_PRELOAD", "no")
+	if o, err := parse(t, "app.py", "--strict"); err != nil || !o.Strict {
+		t.Errorf("--strict over WSGO_STRICT=Off: %v; want strict", err)
+	}
+}
+
 func TestBadValuesAreUsageErrorsNamingTheFlag(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -223,13 +238,21 @@ func TestBadValuesNameWhereTheyCameFrom(t *testing.T) {
 	}{
 		{[]string{"WSGO_WORKERS=0"}, nil, `wsgo run: WSGO_WORKERS="0": give a number of at least 1, or auto`},
 		{[]string{"WSGO_WORKERS=0"}, []string{"-w", "-1"}, `wsgo run: --workers "-1": give a number of at least 1`},
-		{nil, []string{"--threads", "-1"}, `wsgo run: --threads "-1": give a whole number of at least 1`},
+		{nil, []string{"--threads", "-1"}, `wsgo run: --threads "-1": give a whole number from 1 to 1024`},
 		{nil, []string{"--threads", "1025"}, `wsgo run: --threads "1025": give a whole number from 1 to 1024: each is an OS thread`},
 		{[]string{"WSGO_THREADS=20000"}, nil, `wsgo run: WSGO_THREADS="20000": give a whole number from 1 to 1024`},
 		{[]string{"WSGO_QUEUE_SIZE=0"}, nil, `wsgo run: WSGO_QUEUE_SIZE="0": give a whole number of at least 1`},
 		{[]string{"WSGO_TIMEOUT=-5"}, nil, `wsgo run: WSGO_TIMEOUT="-5": give a whole number of at least 0`},
 		{nil, []string{"--max-body-size=-1"}, `wsgo run: --max-body-size "-1": give a whole number of at least 0`},
 		{[]string{"WSGO_MAX_RESPONSE_SPOOL=0"}, nil, `wsgo run: WSGO_MAX_RESPONSE_SPOOL="0": give a whole number of at least 1`},
+		{nil, []string{"--threads", "x"}, `wsgo run: --threads "x": give a whole number from 1 to 1024`},
+		{[]string{"WSGO_THREADS=abc"}, nil, `wsgo run: WSGO_THREADS="abc": give a whole number from 1 to 1024`},
+		{[]string{"WSGO_MAX_BODY_SIZE=1k"}, nil, `wsgo run: WSGO_MAX_BODY_SIZE="1k": give a whole number of at least 0`},
+		{nil, []string{"--timeout=30s"}, `wsgo run: --timeout "30s": give a whole number of at least 0`},
+		{nil, []string{"--strict", "false"}, "wsgo run: --strict false: write --strict=false; a flag that is true or false"},
+		{nil, []string{"--preload-app", "True"}, "wsgo run: --preload-app True: write --preload=true;"},
+		{nil, []string{"--strict=maybe"}, `wsgo run: --strict "maybe": give true or false`},
+		{[]string{"WSGO_RELOAD=maybe"}, nil, `wsgo run: WSGO_RELOAD="maybe": give true or false (also 1 or 0, yes or no, on or off)`},
 		{[]string{"WSGO_LOG_LEVEL=loud"}, nil, `wsgo run: WSGO_LOG_LEVEL="loud": use debug, info, warning, error or critical`},
 		{[]string{"FORWARDED_ALLOW_IPS=localhost"}, nil, `wsgo run: FORWARDED_ALLOW_IPS="localhost": bad entry "localhost"`},
 		{[]string{"VIRTUAL_ENV=/no/such/venv"}, nil, `wsgo run: VIRTUAL_ENV="/no/such/venv": not a directory`},
