@@ -61,6 +61,22 @@ func TestRequestHoldingTheGILInCIsReportedAndItsWorkerReplaced(t *testing.T) {
 	}
 }
 
+// A request past --timeout whose body is done but whose close() runs on
+// is not interrupted there (close() releases what the app holds), and the
+// log says so, with the stack that shows where close() is.
+func TestATimeoutInCloseShowsItsStack(t *testing.T) {
+	s := startHostile(t, nil, "--timeout", "1")
+	if resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(s.URL + "/slow-close?3"); err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if !s.waitLog(`request ran past --timeout; raising wsgo.RequestTimeout in its thread request=\S+ method=GET path=/slow-close\?3\n`+
+		`its Python stack was:\n\(the body is done; its thread is in the response's close\(\), which is not interrupted, `+
+		`so that it releases what the app holds\)\n(.*\n)*.*in close\n`, 10*time.Second) {
+		t.Fatal("the timeout in close() was not logged with its stack")
+	}
+}
+
 // Without --timeout, a request whose C code keeps the GIL stops every
 // other request of its worker: that is logged within seconds, naming it,
 // and again when it lets go; the requests that waited are then served.

@@ -412,6 +412,7 @@ static void log_close_error(wsgo_call *c)
 static void finish(wsgo_call *c)
 {
     wsgo_thread_serving(c->thread, 0);
+    c->thread->closing = c->handle; /* a timeout shows its stack, without a raise */
     if (c->result && !PyList_CheckExact(c->result) && !PyTuple_CheckExact(c->result)) {
         PyObject *close = PyObject_GetAttr(c->result, c->st->s_close), *r = NULL;
         if (close == NULL) {
@@ -425,6 +426,7 @@ static void finish(wsgo_call *c)
         Py_XDECREF(close);
         Py_XDECREF(r);
     }
+    c->thread->closing = 0;
     Py_CLEAR(c->lent);
     Py_CLEAR(c->iter);
     Py_CLEAR(c->result);

@@ -50,6 +50,7 @@ struct wsgo_interp {
 struct wsgo_thread {
     PyThreadState *ts;
     uintptr_t serving;  /* the request's handle while it runs here, else 0; GIL held */
+    uintptr_t closing;  /* the request's handle while its response's close() runs, else 0; GIL held */
     int interrupted;    /* a RequestTimeout was raised into it; GIL held */
     int in_app;         /* 1 while a wsgo_call_* runs on it; atomic (Go reads it) */
 };

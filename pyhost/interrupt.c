@@ -50,13 +50,13 @@ static PyObject *all_stacks(wsgo_interp *st)
     return d;
 }
 
-char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle)
+char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle, int *closing)
 {
     char *stack = NULL;
     wsgo_thread *self = enter(st);
     if (self == NULL)
         return NULL;
-    if (t->serving == handle) {
+    if (t->serving == handle || t->closing == handle) {
         PyObject *d = all_stacks(st), *key = PyLong_FromUnsignedLong(t->ts->thread_id);
         PyObject *text = (d && key) ? PyDict_GetItemWithError(d, key) : NULL; /* borrowed */
         Py_ssize_t n;
@@ -68,11 +68,14 @@ char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle)
     }
     /* Reading the stacks ran Python, which may have let the GIL go and t
        finish the request and start another: look again, with no Python
-       code between the look and the raise. */
-    if (t->serving != handle) {
+       code between the look and the raise. close() is not interrupted: it
+       releases what the app holds (finish). */
+    int serving = t->serving == handle;
+    *closing = !serving && t->closing == handle;
+    if (!serving && !*closing) {
         wsgo_free(stack);
         stack = NULL;
-    } else if (PyThreadState_SetAsyncExc(t->ts->thread_id, st->timeout_exc) == 1) {
+    } else if (serving && PyThreadState_SetAsyncExc(t->ts->thread_id, st->timeout_exc) == 1) {
         t->interrupted = 1;
     }
     leave(self);

@@ -90,10 +90,11 @@ func (h *Host) abandon(j *job) {
 // it takes.
 func (h *Host) interrupt(p *pythread, j *job) string {
 	var stack string
+	var closing C.int
 	exited := false
 	if !h.withPython(func() {
 		if exited = p.t == nil; !exited {
-			stack = takeString(C.wsgo_interrupt(h.st, p.t, C.uintptr_t(j.handle)))
+			stack = takeString(C.wsgo_interrupt(h.st, p.t, C.uintptr_t(j.handle), &closing))
 		}
 	}) {
 		return "(Python has been finalized)\n"
@@ -101,7 +102,11 @@ func (h *Host) interrupt(p *pythread, j *job) string {
 	if exited {
 		return "(its thread has exited)\n"
 	}
-	if stack == "" {
+	switch {
+	case closing != 0 && stack != "":
+		return "(the body is done; its thread is in the response's close(), which is not interrupted, " +
+			"so that it releases what the app holds)\n" + stack
+	case stack == "":
 		return "(the request had just finished)\n"
 	}
 	return stack

@@ -184,9 +184,11 @@ void wsgo_thread_delete(wsgo_thread *t);
 /*
  * Raises wsgo.RequestTimeout in thread t if it still runs request `handle`,
  * and returns t's Python stack as text (free with wsgo_free), or NULL.
- * Runs on a thread state of its own. GIL: none; waits for it.
+ * In the response's close(), which must not be cut short, the stack comes
+ * without the raise, and *closing is set. Runs on a thread state of its
+ * own. GIL: none; waits for it.
  */
-char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle);
+char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle, int *closing);
 /*
  * The Python stack of every thread, packed as u32 count, then per thread
  * u64 thread id, u32 len + text (free with wsgo_free; *len is its size).

@@ -1,6 +1,7 @@
 """An app that does what real apps do by mistake, for e2e/hostile_test.go.
 
-/os-exit?N ends the worker with os._exit(N); /regex spins in C code with
+/os-exit?N ends the worker with os._exit(N); /slow-close?S answers a
+body whose close() sleeps S seconds; /regex spins in C code with
 the GIL held (a regular expression that backtracks for ever), /hold-gil?N sleeps N s in C code with it; /flags
 shows what PYTHON* variables changed; /close-channel closes the worker's
 channel to the master, as a careless os.closerange would (which also
@@ -89,8 +90,24 @@ def seqpacket_fds():
     return fds
 
 
+class SlowClose:
+    """A body whose close() sleeps the given seconds."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __iter__(self):
+        yield b"body"
+
+    def close(self):
+        time.sleep(self.seconds)
+
+
 def application(environ, start_response):
     path = environ["PATH_INFO"]
+    if path == "/slow-close":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return SlowClose(float(environ["QUERY_STRING"]))
     if path == "/flags":  # what the PYTHON* variables of the environment did
         try:
             import from_pythonpath  # noqa: F401
