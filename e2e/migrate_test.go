@@ -93,6 +93,34 @@ func TestForeignFlagsAreUsageErrorsThatSayWhatToDo(t *testing.T) {
 	}
 }
 
+// A uWSGI or waitress-serve command line is answered in one run: every
+// flag wsgo does not take, and the line in wsgo's words.
+func TestForeignCommandLinesAreAnsweredInOneRun(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{strings.Fields("run --http :9340 --wsgi-file myapp.py --callable app --processes 4 --threads 2"), "wsgo run: 4 unknown flags:\n" +
+			"  --http: uWSGI's --http is --bind in wsgo (e.g. --bind 0.0.0.0:8000)\n" +
+			"  --wsgi-file: give the file as wsgo's TARGET: `wsgo run path/to/file.py`\n" +
+			"  --callable: name the callable after the TARGET's colon: `wsgo run app.py:NAME` or `wsgo run package.module:NAME`\n" +
+			"  --processes: uWSGI's --processes is --workers in wsgo\n" +
+			"In wsgo's words: `wsgo run myapp.py:app -b :9340 -w 4 --threads 2`\n" +
+			"Run `wsgo run --help` for the flags.\n"},
+		{strings.Fields("run --listen=127.0.0.1:9350 myapp:app"), "wsgo run: unknown flag --listen=127.0.0.1:9350: " +
+			"waitress's --listen HOST:PORT is --bind in wsgo (repeatable)\nIn wsgo's words: `wsgo run myapp:app -b 127.0.0.1:9350`\n"},
+		{strings.Fields("check --venv /srv/venv myapp:app"), "wsgo check: unknown flag --venv: uWSGI's --venv is --virtualenv in wsgo"},
+		{strings.Fields("run -c python:gcmod myapp:app"), `wsgo run: --config "python:gcmod": wsgo reads a configuration file by its path, ` +
+			"not gunicorn's python:MODULE; give the module's file: --config gcmod.py\n"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			if code, out := cliExit(t, nil, tc.args...); code != 2 || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d; want 2 and %q in:\n%s", code, tc.want, out)
+			}
+		})
+	}
+}
+
 // exitIn runs the binary with exactly ARGS in dir and waits up to 10 s
 // for its exit; it returns the exit code and output.
 func exitIn(t *testing.T, dir string, args ...string) (int, string) {

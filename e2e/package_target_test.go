@@ -116,3 +116,29 @@ func TestDjangoProjectByFile(t *testing.T) {
 		t.Errorf("wsgo check mysite.wsgi:app: exit %d\n%s\nwant exit 4 and %q", code, out, want)
 	}
 }
+
+// From a Django project's root, a TARGET that is the project's package,
+// or a directory by its path, points at its WSGI module: the package
+// (mysite) fails at import (exit 4), a directory path before any worker
+// starts (exit 2), and a directory with no app file says what TARGET is.
+func TestDjangoProjectDirectoryPointsAtItsWSGIModule(t *testing.T) {
+	dir := writeTree(t, packageProject)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"run", "proj"}, 4, "wsgo: found no WSGI app in proj: it is a package, and defines neither 'application' nor 'app'; " +
+			"serve the module of it that makes the app: `wsgo run proj.wsgi`\n"},
+		{[]string{"run", "."}, 2, "wsgo run: . is a directory; TARGET is the app's file, module or module:callable: `wsgo run proj.wsgi`\n"},
+		{[]string{"run", "proj/"}, 2, "wsgo run: proj/ is a directory; TARGET is the app's file, module or module:callable: `wsgo run proj.wsgi`\n"},
+		{[]string{"check", "--chdir", dir, "proj/"}, 2, "wsgo check: proj/ is a directory; TARGET is the app's file, module or module:callable: `wsgo check proj.wsgi`\n"},
+		{[]string{"run", "proj/../.."}, 2, "wsgo run: proj/../.. is a directory; TARGET is the app's file, module or module:callable, e.g. `wsgo run ../app.py`\n"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			if code, out := exitIn(t, dir, tc.args...); code != tc.code || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d; want %d and %q in:\n%s", code, tc.code, tc.want, out)
+			}
+		})
+	}
+}

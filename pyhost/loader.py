@@ -412,6 +412,10 @@ def _load(target, chdir, pythonpath, virtualenv):
         app, name = ns["app"], "app"
     elif is_file and _django_settings(path):
         raise LoadError(_not_an_app_but_manage_py(where, path, chdir))
+    elif _package_apps(module):
+        raise LoadError("wsgo: found no WSGI app in %s: it is a package, and defines neither 'application' "
+                        "nor 'app'; serve the module of it that makes the app: %s"
+                        % (where, " or ".join("`wsgo run %s`" % m for m in _package_apps(module))))
     else:
         raise LoadError("wsgo: found no WSGI app in %s: it defines neither 'application' nor 'app'. "
                         "Callables defined there: %s. Name the app as %s:NAME"
@@ -433,6 +437,17 @@ def _load(target, chdir, pythonpath, virtualenv):
         _about_extra["warning"] = factory[0]
     desc = "%s:%s" % (where, expr or name) if expr or server is None else "%s (%s)" % (where, name)
     return app, desc, bind
+
+
+def _package_apps(module):
+    """The modules of a package where its app usually is: wsgi.py, as
+    Django's startproject makes it (mysite.wsgi), and app.py."""
+    found = []
+    for directory in getattr(module, "__path__", None) or []:
+        for name in ("wsgi", "app"):
+            if os.path.isfile(os.path.join(directory, name + ".py")):
+                found.append("%s.%s" % (module.__name__, name))
+    return found
 
 
 def _django_settings(path):

@@ -27,8 +27,10 @@ var Commands = []string{"run", "check", "python", "version"}
 //   - --proxy-protocol takes a MODE only if one follows (gunicorn 24.1's
 //     off, v1, v2, auto, or a boolean; proxyProtocolOn): bare, it is on;
 //   - an unknown flag or command is a usage error that says what to type
-//     instead, not urfave/cli's whole help, and so is a number or boolean
-//     WSGO_* variable that does not parse (checkVariables);
+//     instead, not urfave/cli's whole help; every unknown flag of the line
+//     at once, and the line in wsgo's words if it can be (foreign.go); so
+//     is a number or boolean WSGO_* variable that does not parse
+//     (checkVariables);
 //   - `wsgo --version` is `wsgo version`; `wsgo help [COMMAND]` and a
 //     --help anywhere among a command's arguments show the help.
 func Interspersed(args []string) ([]string, error) {
@@ -66,9 +68,11 @@ func Interspersed(args []string) ([]string, error) {
 		}
 	}
 	var flags, positional []string
+	var words []commandWord // for unknownFlags, when there are foreign ones
+	foreign := false
 	rest := args[2:]
 	for i := 0; i < len(rest); i++ {
-		a := rest[i]
+		a, start := rest[i], i
 		switch {
 		case a == "--":
 			positional = append(positional, rest[i+1:]...)
@@ -77,10 +81,19 @@ func Interspersed(args []string) ([]string, error) {
 			name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 			c, ok := canonical[name]
 			if !ok {
-				if c, value, ok = attached(a, canonical, takesValue); !ok {
-					return nil, unknownFlag(args[1], a, name, canonical)
+				var short string
+				if c, short, ok = attached(a, canonical, takesValue); !ok {
+					// read on, to report every foreign flag at once
+					f := &foreignFlag{given: a, name: name, value: value, hasValue: hasValue}
+					if _, isForeign := foreignInstead(name, ""); isForeign && !hasValue && !foreignSwitches[name] &&
+						!strings.HasPrefix(next(rest, i), "-") && i+1 < len(rest) {
+						i++
+						f.value, f.hasValue = rest[i], true
+					}
+					words, foreign = append(words, commandWord{foreign: f}), true
+					continue
 				}
-				hasValue = true
+				value, hasValue = short, true
 			}
 			name = c
 			if name == "help" { // urfave/cli would read an argument after it as a help topic
@@ -107,9 +120,13 @@ func Interspersed(args []string) ([]string, error) {
 				a += "=" + value // one argument a flag: newGiven reads them so
 			}
 			flags = append(flags, a)
+			words = append(words, commandWord{typed: rest[start : i+1]})
 		default:
 			positional = append(positional, a)
 		}
+	}
+	if foreign {
+		return nil, unknownFlags(args[1], words, positional, canonical)
 	}
 	out := append([]string{args[0], args[1]}, flags...)
 	if len(positional) > 0 {
@@ -161,23 +178,6 @@ func next(rest []string, i int) string {
 	return ""
 }
 
-// unknownFlag is the usage error for a flag the command does not have:
-// what to do instead in wsgo when it is gunicorn's or uWSGI's, else the
-// nearest flag wsgo has.
-func unknownFlag(cmd, given, name string, known map[string]string) error {
-	msg := fmt.Sprintf("wsgo %s: unknown flag %s", cmd, given)
-	hint, ok := gunicornFlagsInstead[name]
-	if !ok {
-		hint, ok = uwsgiFlagsInstead[name]
-	}
-	if ok {
-		msg += ": " + hint
-	} else if s := suggest(name, longNames(known)); s != "" {
-		msg += fmt.Sprintf("; did you mean --%s?", s)
-	}
-	return usage(msg + fmt.Sprintf("\nRun `wsgo %s --help` for the flags.", cmd))
-}
-
 // longNames are the flag names of known longer than a letter, sorted.
 func longNames(known map[string]string) []string {
 	names := make([]string, 0, len(known))
@@ -194,7 +194,7 @@ func longNames(known map[string]string) []string {
 // argparse takes it (-w2, -b127.0.0.1:8000, -t30), as the flag's
 // canonical name and the value. ok is false for anything else, and for a
 // long flag of gunicorn's, or a near miss of wsgo's, typed with one dash
-// (-paste is no --pid, -threds no --timeout), which unknownFlag explains.
+// (-paste is no --pid, -threds no --timeout), which unknownFlags explains.
 func attached(a string, canonical map[string]string, takesValue map[string]bool) (name, value string, ok bool) {
 	if len(a) < 3 || a[1] == '-' || !takesValue[a[1:2]] || gunicornFlagsInstead[a[1:]] != "" ||
 		suggest(strings.SplitN(a[1:], "=", 2)[0], longNames(canonical)) != "" {

@@ -73,6 +73,10 @@ func (c *given) applyConfigFile() (target string, notes, warnings []string, err 
 			return "", nil, nil, nil
 		}
 	}
+	if module, ok := strings.CutPrefix(path, "python:"); ok {
+		return "", nil, nil, c.bad("config", path, "wsgo reads a configuration file by its path, not gunicorn's python:MODULE; "+
+			"give the module's file: --config "+strings.ReplaceAll(module, ".", "/")+".py")
+	}
 	if _, err := os.Stat(path); err != nil {
 		return "", nil, nil, c.bad("config", path, err.Error())
 	}

@@ -73,7 +73,7 @@ const (
 
 // gunicornUnsupported are gunicorn's settings that wsgo does not take,
 // each with what to do instead in wsgo. gunicorn's flags among them are
-// usage errors saying so (unknownFlag), its setting names in a
+// usage errors saying so (unknownFlags), its setting names in a
 // configuration file are logged so (notApplied). The settings wsgo takes
 // are aliases of its flags (flags.go) and gunicornSettings (conffile.go).
 var gunicornUnsupported = []struct {

@@ -22,6 +22,9 @@ func checkTarget(cmd, chdir string, args []string) error {
 	case strings.HasSuffix(args[0], ".ini"):
 		return fail(args[0] + ": " + iniInstead(inDir(chdir, args[0])))
 	case len(args) == 1:
+		if instead := directoryInstead(cmd, chdir, args[0]); instead != "" {
+			return fail(instead)
+		}
 		return nil
 	case args[1] == "runserver":
 		return fail(runserverInstead(chdir, args[0], args[2:]))
@@ -34,6 +37,69 @@ func checkTarget(cmd, chdir string, args []string) error {
 		msg += "; " + pythonInstead(args)
 	}
 	return fail(msg)
+}
+
+// directoryInstead is what to give instead of a TARGET that is a
+// directory by its path (mysite/, ., ../app), which names no app: the
+// WSGI module or app file in it, or in its subdirectories as Django's
+// project root has them (mysite.wsgi), else the package itself by name;
+// "" if target is no such directory. A directory named as a module
+// (mysite) is imported as its package.
+func directoryInstead(cmd, chdir, target string) string {
+	dir := inDir(chdir, target)
+	if fi, err := os.Stat(dir); moduleName.MatchString(target) || err != nil || !fi.IsDir() {
+		return ""
+	}
+	var instead []string
+	for _, pattern := range []string{"wsgi.py", "app.py", "*/wsgi.py", "__init__.py"} {
+		found, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, f := range found {
+			rel, _ := filepath.Rel(dir, f)
+			instead = append(instead, "`wsgo "+cmd+" "+asTarget(chdir, filepath.Join(target, rel))+"`")
+		}
+		if len(instead) > 0 {
+			break
+		}
+	}
+	msg := target + " is a directory; TARGET is the app's file, module or module:callable"
+	if len(instead) == 0 {
+		return msg + ", e.g. `wsgo " + cmd + " " + filepath.Join(target, "app.py") + "`"
+	}
+	return msg + ": " + strings.Join(instead, " or ")
+}
+
+// moduleName matches a dotted module name, as Python imports it.
+var moduleName = regexp.MustCompile(`^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$`)
+
+// asTarget is the .py file at path (from chdir) as a TARGET: its
+// module's dotted name when it is in a package below chdir
+// (mysite/wsgi.py: mysite.wsgi; mysite/__init__.py: mysite), else path.
+func asTarget(chdir, path string) string {
+	sep := string(filepath.Separator)
+	parts := strings.Split(strings.TrimSuffix(strings.TrimSuffix(path, ".py"), sep+"__init__"), sep)
+	packages := parts[:len(parts)-1] // the directories that must be packages
+	if filepath.Base(path) == "__init__.py" {
+		packages = parts
+	}
+	if len(packages) == 0 {
+		return path // a file of no package: app.py
+	}
+	for _, part := range parts {
+		if !moduleName.MatchString(part) {
+			return path
+		}
+	}
+	for i := range packages {
+		if !isFile(inDir(chdir, filepath.Join(filepath.Join(packages[:i+1]...), "__init__.py"))) {
+			return path
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // commandInstead is what to type instead of `wsgo ARGS` whose first

@@ -14,11 +14,8 @@ import (
 // flags.go) and its ini files, which wsgo does not read.
 
 // uwsgiUnsupported are uWSGI's common flags that wsgo does not take under
-// their names, each with what to do instead in wsgo. unknownFlag says it.
-var uwsgiUnsupported = []struct {
-	flags   []string // as uWSGI's command line spells them, without dashes
-	instead string
-}{
+// their names, each with what to do instead in wsgo. unknownFlags says it.
+var uwsgiUnsupported = []flagInstead{
 	{[]string{"ini"}, uwsgiINIInstead},
 	{[]string{"http"}, "uWSGI's --http is --bind in wsgo (e.g. --bind 0.0.0.0:8000)"},
 	{[]string{"http-socket"}, "uWSGI's --http-socket is --bind in wsgo"},
@@ -54,6 +51,7 @@ var uwsgiUnsupported = []struct {
 	{[]string{"py-autoreload"}, "uWSGI's --py-autoreload is --reload in wsgo (development: it watches the app's Python files with inotify)"},
 	{[]string{"touch-reload"}, "send wsgo's master SIGHUP to reload gracefully (`kill -HUP $(cat FILE)` with --pid FILE, or systemctl reload); in development, --reload --reload-extra-file FILE reloads when FILE changes"},
 	{[]string{"stats"}, "uWSGI's stats server is --metrics-bind ADDR in wsgo: Prometheus metrics of the master and every worker at /metrics (docs/metrics.md)"},
+	{[]string{"venv"}, "uWSGI's --venv is --virtualenv in wsgo (also spelt --home and -H, as uWSGI spells it)"},
 	{[]string{"static-map"}, "uWSGI's --static-map /url=dir is --static /url=dir in wsgo"},
 }
 
@@ -89,15 +87,7 @@ func uwsgiBufferSizeHint(bind string) string {
 }
 
 // uwsgiFlagsInstead indexes uwsgiUnsupported.
-var uwsgiFlagsInstead = func() map[string]string {
-	byFlag := map[string]string{}
-	for _, u := range uwsgiUnsupported {
-		for _, f := range u.flags {
-			byFlag[f] = u.instead
-		}
-	}
-	return byFlag
-}()
+var uwsgiFlagsInstead = byFlag(uwsgiUnsupported)
 
 // uwsgiINIInstead is what to do with a uWSGI ini file.
 const uwsgiINIInstead = "wsgo does not read uWSGI's ini files: give their settings as wsgo's flags, " +
