@@ -1335,6 +1335,9 @@ func TestConformanceAppErrors(t *testing.T) {
 		{"a NUL in an exception's message cuts neither it nor the error chained after it", "/raise-nul?name=a%00b", []string{
 			`path="/raise-nul\?name=a%00b"\n(.*\n)*ValueError: bad name: a\\x00b\n(.*\n)*RuntimeError: THE REAL ERROR\n`,
 		}},
+		{"a client's control characters in an exception reach the log escaped", "/raise-nul?name=a%1b]0;T%07%0d[x%c2%9b", []string{
+			`ValueError: bad name: a\\x1b\]0;T\\x07\\x0d\[x\\u009b\n(.*\n)*RuntimeError: THE REAL ERROR\n`,
+		}},
 		{"returning None gives 500", "/return-none", []string{`path=/return-none\n(.*\n)*.*the app returned None`}},
 		{"returning an int gives 500", "/return-int", []string{`path=/return-int\n(.*\n)*TypeError: the app returned int, which is not iterable; a WSGI app must return an iterable of bytes, e\.g\. ` + "`" + `return \[b"Hello"\]` + "`"}},
 		{"returning a list holding an int gives 500", "/return-list-int", []string{`path=/return-list-int\n(.*\n)*.*must be an iterable of bytes, but it holds int`}},

@@ -9,8 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // NewLogger logs one line per record to w, gunicorn-style, with the
@@ -44,7 +46,8 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	// A message of several lines (what an app wrote to wsgi.errors) has
 	// its attributes on its first line, so that they are said once.
 	first, more, _ := strings.Cut(r.Message, "\n")
-	fmt.Fprintf(&b, "[%s] [%d] [%s] %s", r.Time.Format("2006-01-02 15:04:05 -0700"), h.pid, levelName(r.Level), first)
+	fmt.Fprintf(&b, "[%s] [%d] [%s] %s", r.Time.Format("2006-01-02 15:04:05 -0700"), h.pid, levelName(r.Level),
+		printable(strings.TrimSuffix(first, "\r")))
 	var traceback string
 	add := func(a slog.Attr) bool {
 		if a.Key == "traceback" {
@@ -52,8 +55,8 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 			return true
 		}
 		v := a.Value.String()
-		if strings.ContainsAny(v, " \t\n\"=") || v == "" {
-			v = fmt.Sprintf("%q", v)
+		if strings.ContainsAny(v, " \t\n\"=") || v == "" || strings.IndexFunc(v, unprintable) >= 0 {
+			v = strconv.Quote(v)
 		}
 		fmt.Fprintf(&b, " %s=%s", a.Key, v)
 		return true
@@ -72,18 +75,52 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 }
 
 // writeContinued writes the lines that follow a record's first, as they
-// are, except that one starting with '[' is indented: text an app logs
-// (a client's input in it) cannot pass for a record of its own.
+// are but for what printable escapes, and one starting with '[' is
+// indented: text an app logs (a client's input in it) cannot pass for a
+// record of its own.
 func writeContinued(b *strings.Builder, text string) {
 	for line := range strings.Lines(text) {
-		if line[0] == '[' {
+		line = printable(strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"))
+		if line != "" && line[0] == '[' {
 			b.WriteString("  ")
 		}
 		b.WriteString(line)
-	}
-	if text != "" && !strings.HasSuffix(text, "\n") {
 		b.WriteByte('\n')
 	}
+}
+
+// printable writes the control characters of a line (but tabs), DEL, the
+// C1 controls and bytes that are not UTF-8 as escapes: text from outside
+// (a client's path in an exception, what an app writes to wsgi.errors)
+// must not drive the terminal that shows the log (its title, its screen,
+// its clipboard), nor, with a carriage return, start a line that passes
+// for a record.
+func printable(s string) string {
+	if strings.IndexFunc(s, unprintable) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unprintable(r) && r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unprintable(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// unprintable reports whether r is one printable escapes; U+FFFD stands
+// for bytes that are not UTF-8 (a real U+FFFD is kept).
+func unprintable(r rune) bool {
+	return r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r <= 0x9f || r == utf8.RuneError
 }
 
 func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
