@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -65,6 +66,12 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 			if n := c.Int64(name); n < m.least {
 				return nil, c.bad(name, strconv.FormatInt(n, 10), numberHint(name))
 			}
+		}
+	}
+	for _, name := range secondsFlags {
+		if n := c.Int64(name); n > maxSeconds {
+			return nil, c.bad(name, strconv.FormatInt(n, 10), fmt.Sprintf("%s, at most %d (seconds: 292 years)",
+				numberHint(name), maxSeconds))
 		}
 	}
 	if n := c.Int("threads"); n > MaxThreads {
@@ -402,6 +409,14 @@ func absPath(c *given, name string) (string, error) {
 	}
 	return abs, nil
 }
+
+// secondsFlags are the flags that count seconds (seconds); past
+// maxSeconds a time.Duration would wrap round (--static-max-age
+// 10000000000 became no-cache).
+var secondsFlags = []string{"timeout", "graceful-timeout", "shutdown-delay", "keep-alive", "header-timeout",
+	"stall-timeout", "static-max-age"}
+
+const maxSeconds = math.MaxInt64 / int64(time.Second)
 
 func seconds(c *given, name string) time.Duration {
 	return time.Duration(c.Int(name)) * time.Second

@@ -249,6 +249,8 @@ func TestBadValuesNameWhereTheyCameFrom(t *testing.T) {
 		{[]string{"WSGO_THREADS=abc"}, nil, `wsgo run: WSGO_THREADS="abc": give a whole number from 1 to 1024`},
 		{[]string{"WSGO_MAX_BODY_SIZE=1k"}, nil, `wsgo run: WSGO_MAX_BODY_SIZE="1k": give a whole number of at least 0`},
 		{nil, []string{"--timeout=30s"}, `wsgo run: --timeout "30s": give a whole number of at least 0`},
+		{nil, []string{"--static-max-age", "10000000000"}, `wsgo run: --static-max-age "10000000000": give a whole number of at least 0, at most 9223372036 (seconds: 292 years)`},
+		{[]string{"WSGO_TIMEOUT=9223372037"}, nil, `wsgo run: WSGO_TIMEOUT="9223372037": give a whole number of at least 0, at most 9223372036`},
 		{nil, []string{"--strict", "false"}, "wsgo run: --strict false: write --strict=false; a flag that is true or false"},
 		{nil, []string{"--preload-app", "True"}, "wsgo run: --preload-app True: write --preload=true;"},
 		{nil, []string{"--strict=maybe"}, `wsgo run: --strict "maybe": give true or false`},
