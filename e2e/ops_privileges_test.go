@@ -131,6 +131,42 @@ func opsProcIDs(t *testing.T, pid int) string {
 	return strings.Join(ids, "; ")
 }
 
+// A static directory the master (root) could check but the workers
+// (--user) cannot read gives 404, as a missing file does, and a warning
+// that names the directory and the fix; it gave 404 and said nothing.
+func TestOpsStaticFilesTheUserCannotReadAreLogged(t *testing.T) {
+	opsNeedRoot(t)
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := opsUserDir(t, nobody)
+	if opsClosedPython(t) != "" {
+		return // no worker starts as nobody: TestOpsUserDropsPrivilegesAfterListening checks the refusal
+	}
+	private := filepath.Join(dir, "private") // root's, which nobody may not enter
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(private, "a.txt"), []byte("secret\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, nil, filepath.Join(dir, "who.py"), "--user", "nobody", "--static", "/p="+private)
+	for range 2 {
+		if resp, body := s.get("/p/a.txt"); resp.StatusCode != 404 || body != "Not Found\n" {
+			t.Errorf("got %d %q; want the 404 of a missing file", resp.StatusCode, body)
+		}
+	}
+	if !s.waitLog(`\[WARNING\] wsgo: --static cannot read a file of `+regexp.QuoteMeta(private)+`, so it answered 404; make the file `+
+		`and its directories readable by uid `+nobody.Uid+`, which the workers run as \(at most one such warning a minute\) `+
+		`file=a\.txt err=".*permission denied"`, 5*time.Second) {
+		t.Fatal("the unreadable file was not logged")
+	}
+	if n := strings.Count(s.logs.String(), "--static cannot read"); n != 1 {
+		t.Errorf("%d warnings for two requests; want 1 (at most one a minute)", n)
+	}
+}
+
 func TestOpsUserDropsPrivilegesAfterListening(t *testing.T) {
 	opsNeedRoot(t)
 	nobody, err := user.Lookup("nobody")

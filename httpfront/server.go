@@ -176,6 +176,9 @@ func New(cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if s.static != nil {
+		s.static.log = s.log
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
 }

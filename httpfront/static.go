@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"mime"
 	"net/http"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -67,6 +70,8 @@ func ParseStatic(spec string) (StaticDir, error) {
 type staticFiles struct {
 	dirs         []StaticDir // longest prefix first
 	cacheControl string
+	log          *slog.Logger
+	warnedAt     atomic.Int64 // unix nanoseconds of the last warning of a file it may not read
 }
 
 // newStaticFiles returns nil without dirs.
@@ -154,6 +159,9 @@ func (sf *staticFile) ServeWSGI(_ context.Context, req *wsgi.Request, w wsgi.Res
 	}
 	f, fi, err := openRegular(sf.dir, sf.rel)
 	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			sf.files.unreadable(sf.dir, sf.rel, err)
+		}
 		return sendText(w, http.StatusNotFound)
 	}
 	defer f.Close()
@@ -199,6 +207,21 @@ func (sf *staticFile) ServeWSGI(_ context.Context, req *wsgi.Request, w wsgi.Res
 	}
 	header = append(header, wsgi.Header{Name: "Accept-Ranges", Value: "bytes"})
 	return rs.send(w, req, header, ctype)
+}
+
+// unreadable warns of a file that the worker may not read: its client
+// gets the 404 of a missing file, but a deployment that serves nothing
+// from a directory owned by another user (the master checked it as root,
+// before --user) must hear why. At most once a minute: a page's assets
+// would flood the log.
+func (s *staticFiles) unreadable(dir, rel string, err error) {
+	now, last := time.Now().UnixNano(), s.warnedAt.Load()
+	if last != 0 && now-last < int64(time.Minute) || !s.warnedAt.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.Warn(fmt.Sprintf("wsgo: --static cannot read a file of %s, so it answered 404; make the file and its "+
+		"directories readable by uid %d, which the workers run as (at most one such warning a minute)", dir, os.Geteuid()),
+		"file", rel, "err", err)
 }
 
 // safeRelPath reports whether rel is a path of plain names: no empty,
