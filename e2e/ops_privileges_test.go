@@ -39,6 +39,17 @@ func opsNeedRoot(t *testing.T) {
 	}
 }
 
+// opsNobodysDir is opsUserDir for nobody, as root.
+func opsNobodysDir(t *testing.T) (*user.User, string) {
+	t.Helper()
+	opsNeedRoot(t)
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nobody, opsUserDir(t, nobody)
+}
+
 // opsUserDir is a directory the user owns, readable by all, with the app
 // in it (t.TempDir's parents are root's alone).
 func opsUserDir(t *testing.T, u *user.User) string {
@@ -135,12 +146,7 @@ func opsProcIDs(t *testing.T, pid int) string {
 // (--user) cannot read gives 404, as a missing file does, and a warning
 // that names the directory and the fix; it gave 404 and said nothing.
 func TestOpsStaticFilesTheUserCannotReadAreLogged(t *testing.T) {
-	opsNeedRoot(t)
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := opsUserDir(t, nobody)
+	nobody, dir := opsNobodysDir(t)
 	if opsClosedPython(t) != "" {
 		return // no worker starts as nobody: TestOpsUserDropsPrivilegesAfterListening checks the refusal
 	}
@@ -168,12 +174,7 @@ func TestOpsStaticFilesTheUserCannotReadAreLogged(t *testing.T) {
 }
 
 func TestOpsUserDropsPrivilegesAfterListening(t *testing.T) {
-	opsNeedRoot(t)
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := opsUserDir(t, nobody)
+	nobody, dir := opsNobodysDir(t)
 	if want := opsClosedPython(t); want != "" {
 		// The Python under test (a pyenv build under /root) is out of
 		// nobody's reach: wsgo must say so at once rather than start
