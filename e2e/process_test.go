@@ -281,6 +281,60 @@ func TestReloadOnSIGHUPUnderLoad(t *testing.T) {
 	}
 }
 
+// A worker that dies while its successor of a reload imports is not
+// replaced twice: the crash's replacement used to be overwritten by the
+// reload's, and served on untracked, its old code deaf to the next SIGHUP.
+func TestAWorkerDyingDuringItsReloadLeavesNoExtraWorker(t *testing.T) {
+	app := writeApp(t, "slow_import.py", `import os, time
+time.sleep(1.5)  # a window to kill an old worker while the new ones import
+VERSION = b"v1"
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [VERSION]
+`)
+	s := start(t, []string{"PYTHONDONTWRITEBYTECODE=1"}, app, "--workers", "2")
+	before := readyPids(s)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(400 * time.Millisecond)
+	syscall.Kill(before["1"], syscall.SIGKILL)
+	if !s.waitLog(`wsgo: reload \(SIGHUP\) done`, 20*time.Second) {
+		t.Fatal("the reload did not complete")
+	}
+	children := func() int { // processes whose parent is the master, from any of its threads
+		n := 0
+		stats, _ := filepath.Glob("/proc/[0-9]*/status")
+		for _, f := range stats {
+			b, _ := os.ReadFile(f)
+			if strings.Contains(string(b), "\nPPid:\t"+strconv.Itoa(s.cmd.Process.Pid)+"\n") {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for children() != 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond) // polling the old workers' exit
+	}
+	if n := children(); n != 2 {
+		t.Errorf("%d worker processes after the reload; want 2", n)
+	}
+	src, _ := os.ReadFile(app)
+	if err := os.WriteFile(app, []byte(strings.Replace(string(src), `b"v1"`, `b"v2"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	for deadline := time.Now().Add(20 * time.Second); logCount(s, "wsgo: reload (SIGHUP) done") < 2; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second reload did not complete")
+		}
+	}
+	for i := range 20 {
+		if _, body := s.get("/"); body != "v2" {
+			t.Fatalf("after the second reload, request %d got %q; want v2 from every worker", i, body)
+		}
+	}
+}
+
 func TestReloadKeepsIdleConnections(t *testing.T) {
 	s, app := procStart(t, nil, "--workers", "1")
 	c, err := net.Dial("tcp", s.Addr)

@@ -151,6 +151,12 @@ func (m *Master) afterExit(w *worker) {
 		return // drained, replaced, or its position was removed
 	}
 	delete(m.current, w.id)
+	if w.replaced {
+		// A reload or recycle is starting its successor, which takes the
+		// position when ready (complete); one started here too would be
+		// overwritten there, and serve on untracked (old code, no SIGHUP).
+		return
+	}
 	if w.phase != starting {
 		m.metrics.restarted(reasonCrash, 1)
 		m.startPosition(w.id)
@@ -261,6 +267,9 @@ func (m *Master) abandon(b *batch) {
 	}
 	for _, o := range b.old {
 		o.replaced = false
+		if _, taken := m.current[o.id]; o.state != nil && !taken && !m.isDraining() {
+			m.startPosition(o.id) // it died while its successor was starting (afterExit)
+		}
 	}
 	m.settled(b)
 }
