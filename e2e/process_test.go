@@ -7,6 +7,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -248,6 +249,36 @@ func TestWorkerDeathAfterAWholeResponseKeepsTheConnection(t *testing.T) {
 	}
 	if strings.Contains(s.logs.String(), "got 502") {
 		t.Errorf("the master answered 502 for a whole response:\n%s", s.logs.String())
+	}
+}
+
+// A client still sending its body when its worker dies gets the master's
+// 502: the master closed the socket with the body's bytes unread, and the
+// reset that makes destroyed the answer before the client read it.
+func TestA502ReachesAClientStillUploading(t *testing.T) {
+	s, _ := procStart(t, nil)
+	pid := readyPids(s)["1"]
+	c := dial(t, s)
+	const size = 8 << 20
+	io.WriteString(c, fmt.Sprintf("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n", size))
+	chunk := bytes.Repeat([]byte("x"), 64<<10)
+	for range 4 { // a start of the body: the worker is reading it
+		c.Write(chunk)
+	}
+	time.Sleep(200 * time.Millisecond)
+	syscall.Kill(pid, syscall.SIGKILL)
+	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) exited: killed by signal 9 \(SIGKILL\).*1 request\(s\) it was running got 502`, 10*time.Second) {
+		t.Fatal("the master did not answer for the dead worker")
+	}
+	// As an HTTP client does, it sends the whole body, then reads.
+	for sent := 4 * len(chunk); sent < size; sent += len(chunk) {
+		if _, err := c.Write(chunk); err != nil {
+			t.Fatalf("the rest of the body could not be sent: %v", err)
+		}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 502 {
+		t.Fatalf("the uploading client got %v, %v; want the master's 502", resp, err)
 	}
 }
 

@@ -255,17 +255,44 @@ func badGateway(fd int) {
 }
 
 // answer sends a complete response on a connection and ends it. The
-// socket is fresh or idle enough that a short write does not block; the
-// descriptor is closed a moment later, so unread request bytes do not
-// turn the close into a reset that destroys the response.
+// socket is fresh or idle enough that a short write does not block.
 func answer(fd int, status, text string) {
 	body := status[4:] + ": " + text + "\n"
 	resp := "HTTP/1.1 " + status + "\r\nServer: wsgo\r\nContent-Type: text/plain; charset=utf-8\r\n" +
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body
 	unix.Write(fd, []byte(resp))
 	unix.Shutdown(fd, unix.SHUT_WR)
-	time.AfterFunc(time.Second, func() { unix.Close(fd) })
+	go lingerClose(fd)
 }
+
+// lingerClose closes fd once the client has hung up, or after
+// lingerFor, reading and dropping what it sends meanwhile: a socket
+// closed with unread input sends a reset, which destroys the answer
+// before a client still uploading its body has read it.
+func lingerClose(fd int) {
+	defer unix.Close(fd)
+	buf := make([]byte, 32<<10)
+	for deadline := time.Now().Add(lingerFor); ; {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return
+		}
+		ready, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(left/time.Millisecond)+1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || ready == 0 {
+			return
+		}
+		if n, err := unix.Read(fd, buf); n == 0 || err != nil && err != unix.EAGAIN && err != unix.EINTR {
+			return // the client hung up, or the socket failed
+		}
+	}
+}
+
+// lingerFor bounds lingerClose: a client that sends on for longer (a
+// large upload) gets the reset after all.
+const lingerFor = 2 * time.Second
 
 // reset ends a connection with a reset: its response is broken off.
 func reset(fd int) {
