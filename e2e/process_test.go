@@ -607,6 +607,13 @@ func TestSignalsForStacksAndWorkerCount(t *testing.T) {
 			t.Fatal("worker 3 did not leave after SIGTTOU")
 		}
 	})
+	t.Run("SIGTTOU while the new worker imports removes it, as a clean exit", func(t *testing.T) {
+		s.cmd.Process.Signal(syscall.SIGTTIN)
+		s.cmd.Process.Signal(syscall.SIGTTOU)
+		if !s.waitLog(`\[INFO\] wsgo: worker 4 \(pid \d+\) exited: exit code 0`, 10*time.Second) {
+			t.Fatalf("worker 4 did not leave as a clean exit:\n%s", s.logs.String())
+		}
+	})
 	if code := s.stop(syscall.SIGTERM); code != 0 {
 		t.Errorf("exit code %d", code)
 	}

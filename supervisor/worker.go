@@ -255,7 +255,9 @@ func (m *Master) settle(c heldConn, k handoff.Kind) {
 func (m *Master) markReady(w *worker) {
 	m.log.Info(fmt.Sprintf("wsgo: worker %d (pid %d) ready", w.id, w.cmd.Process.Pid))
 	m.mu.Lock()
-	w.phase = ready
+	if w.phase == starting { // one told to drain while it imported (SIGTTOU) stays so: lent nothing
+		w.phase = ready
+	}
 	waiting := m.pending
 	m.pending = nil
 	draining := m.draining
