@@ -16,10 +16,10 @@ import (
 // expression that backtracks, a C extension's loop) while requests run:
 // no other request of the worker runs meanwhile, whatever --timeout says,
 // and without --timeout nothing else would say so, nor end it: then a
-// thread that keeps it for StuckAfter has its worker replaced. Each gilWait it looks
-// for a request that has run through the whole interval; only then does
-// it ask for the GIL itself, so that requests of normal length cost
-// nothing. It returns when the host stops.
+// thread that keeps it for StuckAfter has its worker replaced. Each
+// gilWait it looks for a request that has run through the whole
+// interval; only then does it ask for the GIL itself, so that requests of
+// normal length cost nothing. It returns when the host stops.
 func (h *Host) watchGIL() {
 	tick := time.NewTicker(gilWait)
 	defer tick.Stop()

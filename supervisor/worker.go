@@ -49,7 +49,10 @@ type worker struct {
 	// Guarded by Master.mu.
 	seat  int // on the board (seats), or -1
 	phase phase
-	conns map[uint32]heldConn // by slot
+	// imported: it said it was ready, so the app is in; its exits are
+	// the app's then (describeExit), whatever its phase.
+	imported bool
+	conns    map[uint32]heldConn // by slot
 	// slotNums numbers its connections' slots.
 	slotNums numbers[uint32]
 
@@ -255,6 +258,7 @@ func (m *Master) settle(c heldConn, k handoff.Kind) {
 func (m *Master) markReady(w *worker) {
 	m.log.Info(fmt.Sprintf("wsgo: worker %d (pid %d) ready", w.id, w.cmd.Process.Pid))
 	m.mu.Lock()
+	w.imported = true
 	if w.phase == starting { // one told to drain while it imported (SIGTTOU) stays so: lent nothing
 		w.phase = ready
 	}
@@ -303,7 +307,7 @@ func (m *Master) reap(w *worker) {
 	w.crashed = handoff.CrashSummary(w.crash)
 	w.crash.Close()
 	m.metrics.answeredItself("502", failed)
-	msg := fmt.Sprintf("wsgo: worker %d (pid %d) exited: %s", w.id, w.cmd.Process.Pid, describeExit(w.state, w.crashed, w.killedFor, w.phase != starting))
+	msg := fmt.Sprintf("wsgo: worker %d (pid %d) exited: %s", w.id, w.cmd.Process.Pid, describeExit(w.state, w.crashed, w.killedFor, w.imported))
 	if failed > 0 {
 		msg += fmt.Sprintf("; %d request(s) it was running got 502", failed)
 	}
