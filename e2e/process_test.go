@@ -31,6 +31,10 @@ import ctypes, os, signal, time
 
 VERSION = b"v1"
 
+# A test makes the next worker's import take a second by creating this file.
+if os.path.exists(os.path.join(os.path.dirname(__file__), "slow-import")):
+    time.sleep(1)
+
 
 class DieAfterBody:
     """A body whose close() kills the worker, once the body is out."""
@@ -580,7 +584,7 @@ func TestStuckThreadReplacesWorker(t *testing.T) {
 
 func TestSignalsForStacksAndWorkerCount(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "wsgo.pid")
-	s, _ := procStart(t, nil, "--workers", "2", "--pid", pidFile, "--threads", "2")
+	s, app := procStart(t, nil, "--workers", "2", "--pid", pidFile, "--threads", "2")
 	if b, _ := os.ReadFile(pidFile); strings.TrimSpace(string(b)) != strconv.Itoa(s.cmd.Process.Pid) {
 		t.Errorf("--pid file holds %q; want the master's pid %d", b, s.cmd.Process.Pid)
 	}
@@ -608,7 +612,17 @@ func TestSignalsForStacksAndWorkerCount(t *testing.T) {
 		}
 	})
 	t.Run("SIGTTOU while the new worker imports removes it, as a clean exit", func(t *testing.T) {
+		// The signals go one at a time: sent together, the master may
+		// take SIGTTOU first and remove a ready worker instead.
+		slow := filepath.Join(filepath.Dir(app), "slow-import")
+		if err := os.WriteFile(slow, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(slow)
 		s.cmd.Process.Signal(syscall.SIGTTIN)
+		if !s.waitLog(`wsgo: worker 4 \(pid \d+\) started`, 10*time.Second) {
+			t.Fatal("no fourth worker after SIGTTIN")
+		}
 		s.cmd.Process.Signal(syscall.SIGTTOU)
 		if !s.waitLog(`\[INFO\] wsgo: worker 4 \(pid \d+\) exited: exit code 0`, 10*time.Second) {
 			t.Fatalf("worker 4 did not leave as a clean exit:\n%s", s.logs.String())
