@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // opsHelloApp answers "hello\n". With $GATE set, importing it waits until
@@ -184,6 +186,16 @@ func TestOpsSecondSignalEndsTheShutdownDelay(t *testing.T) {
 	}
 	if resp, body := s.get("/"); resp.StatusCode != 200 || body != "hello\n" {
 		t.Errorf("during the delay: %d %q; want 200 \"hello\\n\"", resp.StatusCode, body)
+	}
+	// The README: once stopping, reloads and worker counts are ignored.
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTTIN, syscall.SIGTTOU} {
+		s.cmd.Process.Signal(sig)
+		if !s.waitLog(`\[WARNING\] wsgo: `+unix.SignalName(sig)+` ignored: wsgo is stopping`, 5*time.Second) {
+			t.Errorf("no line saying %s was ignored during the delay", unix.SignalName(sig))
+		}
+	}
+	if out := s.logs.String(); strings.Contains(out, "reload (SIGHUP)") || strings.Contains(out, "one worker") {
+		t.Errorf("a signal was acted on during the delay:\n%s", out)
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	if code, ok := s.wait(20 * time.Second); !ok || code != 1 {

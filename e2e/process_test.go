@@ -319,22 +319,24 @@ func TestReloadOnSIGHUPUnderLoad(t *testing.T) {
 // A worker that dies while its successor of a reload imports is not
 // replaced twice: the crash's replacement used to be overwritten by the
 // reload's, and served on untracked, its old code deaf to the next SIGHUP.
-func TestAWorkerDyingDuringItsReloadLeavesNoExtraWorker(t *testing.T) {
+// slowImportStart starts 2 workers of an app whose import takes 1.5 s: a
+// window to act on a reload's old workers while the new ones import.
+func slowImportStart(t *testing.T) (*server, string) {
+	t.Helper()
 	app := writeApp(t, "slow_import.py", `import os, time
-time.sleep(1.5)  # a window to kill an old worker while the new ones import
+time.sleep(1.5)
 VERSION = b"v1"
 def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [VERSION]
 `)
-	s := start(t, []string{"PYTHONDONTWRITEBYTECODE=1"}, app, "--workers", "2")
-	before := readyPids(s)
-	s.cmd.Process.Signal(syscall.SIGHUP)
-	time.Sleep(400 * time.Millisecond)
-	syscall.Kill(before["1"], syscall.SIGKILL)
-	if !s.waitLog(`wsgo: reload \(SIGHUP\) done`, 20*time.Second) {
-		t.Fatal("the reload did not complete")
-	}
+	return start(t, []string{"PYTHONDONTWRITEBYTECODE=1"}, app, "--workers", "2"), app
+}
+
+// awaitWorkerProcesses polls until the master has want child processes,
+// and fails the test if it does not within 10 s.
+func awaitWorkerProcesses(t *testing.T, s *server, want int, when string) {
+	t.Helper()
 	children := func() int { // processes whose parent is the master, from any of its threads
 		n := 0
 		stats, _ := filepath.Glob("/proc/[0-9]*/status")
@@ -347,12 +349,24 @@ def application(environ, start_response):
 		return n
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for children() != 2 && time.Now().Before(deadline) {
+	for children() != want && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond) // polling the old workers' exit
 	}
-	if n := children(); n != 2 {
-		t.Errorf("%d worker processes after the reload; want 2", n)
+	if n := children(); n != want {
+		t.Errorf("%d worker processes %s; want %d", n, when, want)
 	}
+}
+
+func TestAWorkerDyingDuringItsReloadLeavesNoExtraWorker(t *testing.T) {
+	s, app := slowImportStart(t)
+	before := readyPids(s)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(400 * time.Millisecond)
+	syscall.Kill(before["1"], syscall.SIGKILL)
+	if !s.waitLog(`wsgo: reload \(SIGHUP\) done`, 20*time.Second) {
+		t.Fatal("the reload did not complete")
+	}
+	awaitWorkerProcesses(t, s, 2, "after the reload")
 	src, _ := os.ReadFile(app)
 	if err := os.WriteFile(app, []byte(strings.Replace(string(src), `b"v1"`, `b"v2"`, 1)), 0o644); err != nil {
 		t.Fatal(err)
@@ -367,6 +381,29 @@ def application(environ, start_response):
 		if _, body := s.get("/"); body != "v2" {
 			t.Fatalf("after the second reload, request %d got %q; want v2 from every worker", i, body)
 		}
+	}
+}
+
+// SIGTTOU during a reload used to be undone when the reload completed:
+// the new worker for the removed position took it back.
+func TestASIGTTOUDuringAReloadStays(t *testing.T) {
+	s, _ := slowImportStart(t)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	if !s.waitLog(`wsgo: reload \(SIGHUP\): starting 2 new workers`, 10*time.Second) {
+		t.Fatal("no reload")
+	}
+	s.cmd.Process.Signal(syscall.SIGTTOU)
+	if !s.waitLog(`wsgo: SIGTTOU: one worker fewer, 1 in all`, 10*time.Second) ||
+		!s.waitLog(`wsgo: reload \(SIGHUP\) done`, 20*time.Second) {
+		t.Fatal("the SIGTTOU or the reload did not complete")
+	}
+	awaitWorkerProcesses(t, s, 1, "after SIGTTOU and the reload")
+	if _, body := s.get("/"); body != "v1" {
+		t.Errorf("after the reload: %q", body)
+	}
+	if !s.waitLog(`\[INFO\] wsgo: worker 2 \(pid \d+\) exited: killed by wsgo \(SIGKILL\): its position was removed \(SIGTTOU\)`, time.Second) ||
+		strings.Contains(s.logs.String(), "[ERROR]") {
+		t.Errorf("the new worker withdrawn from the reload was not logged as such, or something as a failure:\n%s", s.logs.String())
 	}
 }
 

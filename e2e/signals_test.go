@@ -260,7 +260,7 @@ func TestSignalsDuringAGracefulStopDoNotCutIt(t *testing.T) {
 		t.Errorf("the request in flight got %q; want 200", got)
 	}
 	awaitExit(t, s, 0, "finish the request, then stop")
-	if !strings.Contains(s.logs.String(), "wsgo: hangup ignored: wsgo is stopping") {
+	if !strings.Contains(s.logs.String(), "wsgo: SIGHUP ignored: wsgo is stopping") {
 		t.Errorf("no line saying SIGHUP was ignored")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"syscall"
 	"time"
@@ -42,6 +43,8 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 				m.stopNow("SIGQUIT")
 				m.log.Info("wsgo: stopped")
 				return nil
+			case !stopSignal(sig) && delayOver != nil:
+				m.signaledWhileStopping(sig)
 			case !stopSignal(sig):
 				m.signaled(sig)
 			case delayOver != nil:
@@ -90,6 +93,19 @@ func (m *Master) signaled(sig os.Signal) {
 		m.startPosition(m.nextID)
 	case syscall.SIGTTOU:
 		m.shrink()
+	}
+}
+
+// signaledWhileStopping acts on a signal that does not stop wsgo once a
+// stop has begun: logs are still reopened and stacks shown, but the
+// workers are not reloaded nor counted again (README, "Signals").
+func (m *Master) signaledWhileStopping(sig os.Signal) {
+	if sig == syscall.SIGUSR1 || sig == syscall.SIGUSR2 {
+		m.signaled(sig)
+		return
+	}
+	if s, ok := sig.(syscall.Signal); ok {
+		m.log.Warn(fmt.Sprintf("wsgo: %s ignored: wsgo is stopping", signalName(s)))
 	}
 }
 
@@ -185,6 +201,10 @@ func (m *Master) startPosition(id int) {
 // a reload is under way, another waits for it to complete: the workers
 // starting may have imported the code before the latest change.
 func (m *Master) reload(why string) {
+	if m.isDraining() { // --shutdown-delay: the workers serving are the last
+		m.log.Warn(fmt.Sprintf("wsgo: %s ignored: wsgo is stopping", why))
+		return
+	}
 	m.notify(reloading(why)...)
 	if m.reloading != nil {
 		m.reloadAgain = why
@@ -214,6 +234,7 @@ func (m *Master) replace(why, reason string, old []*worker) *batch {
 		b.fresh[w] = true
 		b.old = append(b.old, o)
 		o.replaced = true
+		o.replacedIn = b
 	}
 	if len(b.old) == 0 {
 		return nil
@@ -228,6 +249,7 @@ func (m *Master) complete(b *batch) {
 		m.current[w.id] = w
 	}
 	for _, o := range b.old {
+		o.replacedIn = nil
 		m.drain(o)
 	}
 	m.metrics.restarted(b.reason, len(b.old))
@@ -267,6 +289,7 @@ func (m *Master) abandon(b *batch) {
 	}
 	for _, o := range b.old {
 		o.replaced = false
+		o.replacedIn = nil
 		if _, taken := m.current[o.id]; o.state != nil && !taken && !m.isDraining() {
 			m.startPosition(o.id) // it died while its successor was starting (afterExit)
 		}
@@ -305,7 +328,9 @@ func (m *Master) order(w *worker, k handoff.Kind) {
 	})
 }
 
-// shrink drains the worker of the highest position (SIGTTOU).
+// shrink drains the worker of the highest position (SIGTTOU), and the
+// successor a reload or recycle is starting for it, which would take the
+// position back.
 func (m *Master) shrink() {
 	if m.target <= 1 {
 		m.log.Warn("wsgo: SIGTTOU ignored: one worker is the least")
@@ -317,6 +342,37 @@ func (m *Master) shrink() {
 	delete(m.current, w.id)
 	m.log.Info(fmt.Sprintf("wsgo: SIGTTOU: one worker fewer, %d in all", m.target))
 	m.drain(w)
+	if b := w.replacedIn; b != nil {
+		m.withdraw(b, w)
+	}
+}
+
+// withdraw takes old, whose position was removed, out of the batch b
+// replacing it: the fresh worker b started for it goes too (killed if
+// still importing, drained if ready, as it may have been lent
+// connections), and b completes with the others.
+func (m *Master) withdraw(b *batch, old *worker) {
+	b.old = slices.DeleteFunc(b.old, func(o *worker) bool { return o == old })
+	for f := range b.fresh {
+		if f.id == old.id {
+			delete(b.fresh, f)
+			f.batch = nil
+			f.dismiss("its position was removed (SIGTTOU)")
+		}
+	}
+	b.ready = slices.DeleteFunc(b.ready, func(f *worker) bool {
+		if f.id == old.id {
+			m.drain(f)
+		}
+		return f.id == old.id
+	})
+	switch {
+	case len(b.fresh) > 0: // the others are still importing
+	case len(b.old) > 0:
+		m.complete(b)
+	default:
+		m.settled(b)
+	}
 }
 
 // reopenLogs reopens the log files of the master and every worker
@@ -376,10 +432,8 @@ func (m *Master) stop(why string, sigs <-chan os.Signal) error {
 			case stopSignal(sig):
 				m.stopNow("second signal")
 				return errSecondSignal
-			case sig == syscall.SIGUSR1, sig == syscall.SIGUSR2:
-				m.signaled(sig)
 			default:
-				m.log.Warn(fmt.Sprintf("wsgo: %s ignored: wsgo is stopping", sig))
+				m.signaledWhileStopping(sig)
 			}
 		case ev := <-m.events:
 			if ev.kind == evExit {

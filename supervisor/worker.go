@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"wsgo/handoff"
 	"wsgo/internal/cpusched"
 	"wsgo/internal/exitcode"
@@ -36,7 +38,8 @@ type worker struct {
 	// killedFor says why the master sent SIGKILL, for the exit's log line;
 	// set before the kill, read at reap (the loop's).
 	killedFor string
-	// dismissed: killed while importing, as wsgo stops; no failure.
+	// dismissed: killed while importing, as wsgo stops or its position
+	// goes (SIGTTOU); no failure.
 	dismissed bool
 	hello     handoff.Hello
 	state     *os.ProcessState // once reaped; the loop's
@@ -58,6 +61,7 @@ type worker struct {
 
 	batch         *batch      // the replacement it is part of, while starting
 	replaced      bool        // a replacement is on its way or done
+	replacedIn    *batch      // the batch starting its replacement, until complete or abandoned
 	drainDeadline *time.Timer // kills it if draining takes too long
 }
 
@@ -357,16 +361,13 @@ func describeExit(ps *os.ProcessState, crash, killedFor string, imported bool) s
 
 func signalName(s syscall.Signal) string {
 	switch s {
-	case syscall.SIGKILL:
-		return "SIGKILL"
 	case syscall.SIGSEGV:
 		return "SIGSEGV: a crash in C code"
 	case syscall.SIGABRT:
 		return "SIGABRT: os.abort() or a failed C assertion"
-	case syscall.SIGBUS:
-		return "SIGBUS"
-	case syscall.SIGTERM:
-		return "SIGTERM"
+	}
+	if name := unix.SignalName(s); name != "" {
+		return name
 	}
 	return s.String()
 }
