@@ -7,6 +7,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -63,4 +64,15 @@ func TestOpsHTTPLogsReopenOnSIGUSR1(t *testing.T) {
 	}
 	logsWaitCount(t, errorLog, "wsgo: stopped", 1)
 	logsWaitCount(t, errorLog+".1", "reopened", 0)
+}
+
+// The reason an import failed goes where --error-log says, as the
+// master's line "its error is above" promises; it went to stderr only.
+func TestAnImportErrorIsInTheErrorLogFile(t *testing.T) {
+	errorLog := filepath.Join(t.TempDir(), "error.log")
+	code, _ := cliExit(t, nil, "run", writeApp(t, "broken.py", "import no_such_module_here\n"), "-b", "127.0.0.1:0", "--error-log", errorLog)
+	b, _ := os.ReadFile(errorLog)
+	if code != 4 || !regexp.MustCompile(`\[ERROR\] wsgo: the app could not be imported\n(.*\n)*ModuleNotFoundError: No module named 'no_such_module_here'\n`).Match(b) {
+		t.Errorf("exit %d; %s holds:\n%s", code, filepath.Base(errorLog), b)
+	}
 }

@@ -67,7 +67,7 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		if errors.As(err, &exit) {
 			return err
 		}
-		if o.LogJSON {
+		if o.LogJSON || o.ErrorLog != "" { // where the log's reader looks, as gunicorn's --error-logfile
 			logger.Error("wsgo: the app could not be imported", "traceback", err.Error())
 		} else { // as Python prints it: the traceback is the message
 			fmt.Fprint(os.Stderr, strings.TrimRight(err.Error(), "\n")+"\n")
