@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -262,5 +263,83 @@ func TestSignalsDuringAGracefulStopDoNotCutIt(t *testing.T) {
 	awaitExit(t, s, 0, "finish the request, then stop")
 	if !strings.Contains(s.logs.String(), "wsgo: SIGHUP ignored: wsgo is stopping") {
 		t.Errorf("no line saying SIGHUP was ignored")
+	}
+}
+
+// cutApp sends 20 MiB from /big, counts an upload's bytes on /up, sleeps
+// in Python on /sleep, and writes MARK_FILE from an atexit handler.
+const cutApp = `import atexit, os, time
+
+atexit.register(lambda: open(os.environ["MARK_FILE"], "w").write("atexit ran"))
+
+def application(environ, start_response):
+    if environ["PATH_INFO"] == "/sleep":
+        time.sleep(8)
+    if environ["PATH_INFO"] == "/big":
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return [b"x" * (20 << 20)]
+    n = len(environ["wsgi.input"].read())
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(n).encode()]
+`
+
+// Requests a stop cuts at the graceful timeout, outside Python: each gets
+// an access-log line that says what the client got, and idle Python is
+// not said to be busy. The download's line was lost (the worker exited
+// first), the upload's read as a 400 it never sent, and Python was said
+// to be busy, its atexit handlers skipped, whenever the requests took
+// the whole timeout.
+func TestRequestsCutAtTheGracefulTimeoutAreLoggedAsTheyEnded(t *testing.T) {
+	for _, sleeper := range []bool{false, true} {
+		t.Run(fmt.Sprintf("a request in Python: %v", sleeper), func(t *testing.T) {
+			app := writeApp(t, "cut.py", cutApp)
+			mark, accessLog := filepath.Join(filepath.Dir(app), "mark"), filepath.Join(filepath.Dir(app), "access.log")
+			s := start(t, []string{"MARK_FILE=" + mark}, app, "--graceful-timeout", "1", "--access-log", accessLog)
+			var conns []net.Conn
+			send := func(request string) {
+				c, err := net.Dial("tcp", s.Addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				conns = append(conns, c)
+				c.Write([]byte(request))
+			}
+			// Neither client reads nor sends more: the upload is cut
+			// while it is received, the download while it is sent.
+			send("POST /up HTTP/1.1\r\nHost: x\r\nX-Request-ID: up\r\nContent-Length: 1000000\r\n\r\n" + strings.Repeat("u", 1000))
+			send("GET /big HTTP/1.1\r\nHost: x\r\nX-Request-ID: down\r\n\r\n")
+			if sleeper {
+				send("GET /sleep HTTP/1.1\r\nHost: x\r\nX-Request-ID: sleep\r\n\r\n")
+			}
+			defer func() {
+				for _, c := range conns {
+					c.Close()
+				}
+			}()
+			time.Sleep(300 * time.Millisecond) // the requests are in
+			if code := s.stop(syscall.SIGTERM); code != 0 {
+				t.Errorf("exit code %d", code)
+			}
+			b, _ := os.ReadFile(accessLog)
+			lines := string(b)
+			for _, want := range []string{
+				`"POST /up HTTP/1.1" 0 - "-" "-" "up"`,
+				`"GET /big HTTP/1.1" 200 `,
+			} {
+				if !strings.Contains(lines, want) {
+					t.Errorf("no access-log line with %s:\n%s", want, lines)
+				}
+			}
+			// The request in Python has no line (it runs on until the
+			// worker exits); the error log shows it with its stack.
+			if sleeper && !s.waitLog(`requests still running were cut(.|\n)*serving request \d+: GET /sleep\)`, time.Second) {
+				t.Errorf("the request in Python is not named as cut:\n%s", s.logs.String())
+			}
+			busy := strings.Contains(s.logs.String(), "Python threads still busy")
+			got, _ := os.ReadFile(mark)
+			if busy != sleeper || (string(got) == "atexit ran") == sleeper {
+				t.Errorf("Python said busy: %v; atexit: %q; want busy and no atexit only with a request in Python:\n%s", busy, got, s.logs.String())
+			}
+		})
 	}
 }

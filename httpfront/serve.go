@@ -61,7 +61,9 @@ func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answe
 	if toPython && (req.ContentLength < 0 || req.ContentLength > 0 && !s.streamBody) {
 		spooled, n, release, err := spoolBody(req.Body, req.ContentLength, s.buffers)
 		if err != nil {
-			x.refuse(s.bodyRefusal(err))
+			if parent.Err() == nil { // else the stop cut the connection, or the stream was reset: no one to answer
+				x.refuse(s.bodyRefusal(err))
+			}
 			return false
 		}
 		defer release()

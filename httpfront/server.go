@@ -242,7 +242,7 @@ func (s *Server) ServeConn(rwc net.Conn) {
 // request yet gets until KeepAlive to do so: the client may have sent it
 // before the shutdown began. It returns when every connection is gone, or
 // when ctx is done: then it closes what is left, cancels the requests'
-// contexts and returns ctx.Err().
+// contexts, waits up to cutLogWait for them to end and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.stop(ctx, false)
 }
@@ -253,6 +253,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Release(ctx context.Context) error {
 	return s.stop(ctx, true)
 }
+
+// cutLogWait is how long the requests a stop cuts get to end and log,
+// well within the margin the master gives a worker past the graceful
+// timeout before it kills it (supervisor.KillMargin).
+const cutLogWait = 500 * time.Millisecond
 
 func (s *Server) stop(ctx context.Context, release bool) error {
 	s.mu.Lock()
@@ -293,6 +298,12 @@ func (s *Server) stop(ctx context.Context, release bool) error {
 			c.rwc.Close()
 		}
 		s.mu.Unlock()
+		// The requests cut end now (those in Python when it returns): a
+		// moment to add their access-log lines, which the caller closes.
+		select {
+		case <-done:
+		case <-time.After(cutLogWait):
+		}
 		return ctx.Err()
 	}
 }

@@ -171,14 +171,22 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	if host == nil { // the app failed to load (--reload): Python has nothing to finish
 		return nil
 	}
+	if ctx.Err() != nil { // the requests took the whole graceful timeout: Python gets a second of the master's margin
+		ctx, cancel = context.WithTimeout(context.Background(), pythonAfterCut)
+		defer cancel()
+	}
 	if err := host.Shutdown(ctx); err != nil {
 		logger.Warn("wsgo: " + err.Error())
 	}
 	return nil
 }
 
-// openAccessLog opens --access-log; without the flag, access lines go to
-// standard error when it is a terminal (a developer watching).
+// pythonAfterCut is how long Python may take to finish (atexit handlers)
+// once a stop has cut requests at the graceful timeout: with the front's
+// wait for them to log (httpfront.cutLogWait), within the margin the
+// master gives before it kills the worker (supervisor.KillMargin).
+const pythonAfterCut = time.Second
+
 // exitWithMaster ends this worker if its master goes away (SIGKILL) before
 // imported is closed: its channel is read only once the app is imported,
 // and an import that hangs would otherwise outlive wsgo. The parent then
@@ -202,6 +210,8 @@ func exitWithMaster(id int, logger *slog.Logger, imported <-chan struct{}) {
 	}()
 }
 
+// openAccessLog opens --access-log; without the flag, access lines go to
+// standard error when it is a terminal (a developer watching).
 func openAccessLog(o *config.Options, logger *slog.Logger) (*httpfront.AccessLog, error) {
 	switch {
 	case !o.AccessLogSet:
