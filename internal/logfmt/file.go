@@ -29,6 +29,9 @@ type File struct {
 	path string
 	mu   sync.Mutex
 	f    *os.File
+	// torn: a write was cut mid-line (a full disk), so the next begins
+	// by ending that line rather than continuing it.
+	torn bool
 }
 
 // open are the Files of this process, for ReopenAll.
@@ -57,7 +60,15 @@ func openAppend(path string) (*os.File, error) {
 func (lf *File) Write(p []byte) (int, error) {
 	lf.mu.Lock()
 	defer lf.mu.Unlock()
-	return lf.f.Write(p)
+	if lf.torn {
+		if _, err := lf.f.Write([]byte{'\n'}); err != nil {
+			return 0, err
+		}
+		lf.torn = false
+	}
+	n, err := lf.f.Write(p)
+	lf.torn = err != nil && n > 0 && p[n-1] != '\n'
+	return n, err
 }
 
 // Reopen opens the path anew and closes the file it replaces. When the
