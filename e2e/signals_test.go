@@ -141,10 +141,10 @@ func TestImportThatEndsTheWorkerExits4(t *testing.T) {
 // slowRequestRunning starts secondImportHangs with a graceful timeout of
 // 30 s, and returns once a request of 2 s runs in it; the channel gets
 // that request's status line.
-func slowRequestRunning(t *testing.T) (*server, <-chan string) {
+func slowRequestRunning(t *testing.T, args ...string) (*server, <-chan string) {
 	t.Helper()
 	app := writeApp(t, "app.py", secondImportHangs)
-	s := start(t, nil, app, "--graceful-timeout", "30")
+	s := start(t, nil, append([]string{app, "--graceful-timeout", "30"}, args...)...)
 	status := statusInBackground(s, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
 	waitFile(t, filepath.Join(filepath.Dir(app), "running"), "yes")
 	return s, status
@@ -159,11 +159,18 @@ func statusInBackground(s *server, request string) <-chan string {
 }
 
 func TestSIGQUITStopsAtOnce(t *testing.T) {
-	s, status := slowRequestRunning(t)
+	accessLog := filepath.Join(t.TempDir(), "access.log")
+	s, status := slowRequestRunning(t, "--access-log", accessLog)
 	s.cmd.Process.Signal(syscall.SIGQUIT)
 	awaitExit(t, s, 0, "stop at once on SIGQUIT")
 	if got := <-status; got != "HTTP/1.1 502 Bad Gateway" {
 		t.Errorf("the request in flight got %q; want 502 from the master", got)
+	}
+	// The master's 502 has its access line: it never read the request.
+	b, _ := os.ReadFile(accessLog)
+	body := "Bad Gateway: the worker process serving this request died\n"
+	if !regexp.MustCompile(`^127\.0\.0\.1 - - \[[^]]+\] "-" 502 ` + strconv.Itoa(len(body)) + ` "-" "-" "-"\n$`).Match(b) {
+		t.Errorf("the access log holds %q; want the master's 502", b)
 	}
 	out := s.logs.String()
 	if strings.Contains(out, "goroutine ") {

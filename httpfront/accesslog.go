@@ -84,6 +84,19 @@ func OpenAccessLog(path string, asJSON bool, logger *slog.Logger) (*AccessLog, e
 	return a, nil
 }
 
+// OpenConfiguredAccessLog opens the access log as --access-log says:
+// given (set), path as OpenAccessLog opens it, or none for ""; not given,
+// standard error when it is a terminal (TerminalAccessLog). It may be nil.
+func OpenConfiguredAccessLog(set bool, path string, asJSON bool, logger *slog.Logger) (*AccessLog, error) {
+	switch {
+	case !set:
+		return TerminalAccessLog(logger), nil
+	case path == "":
+		return nil, nil
+	}
+	return OpenAccessLog(path, asJSON, logger)
+}
+
 // TerminalAccessLog logs access lines to standard error when it is a
 // terminal (coloured, unless NO_COLOR is set), for a developer watching
 // the server; nil when it is not.
@@ -153,6 +166,15 @@ func (a *AccessLog) served(r *responseState) {
 	}
 	e.referer, e.userAgent = headerValue(req.Header, "Referer"), headerValue(req.Header, "User-Agent")
 	a.add(e)
+}
+
+// AnsweredUnread logs a response to a request this process did not read
+// (the master's 502 when the worker serving it died): "-" stands for the
+// request line, Referer, User-Agent and request id.
+func (a *AccessLog) AnsweredUnread(remote string, status int, bytes int64) {
+	if a != nil {
+		a.add(accessEntry{time: time.Now(), remote: remote, status: status, bytes: bytes})
+	}
 }
 
 // rejected logs a request refused for its head, with the id its refusal

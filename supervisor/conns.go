@@ -3,6 +3,8 @@ package supervisor
 import (
 	"errors"
 	"net"
+	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"syscall"
@@ -241,7 +243,7 @@ func (m *Master) expirePending(now time.Time) {
 	m.pending = keep
 	m.mu.Unlock()
 	for _, p := range expired {
-		answer(p.fd, "503 Service Unavailable", "no worker could start in time; see the server's log")
+		m.answer(p.fd, http.StatusServiceUnavailable, "no worker could start in time; see the server's log")
 	}
 	m.metrics.answeredItself("503", len(expired))
 	if len(expired) > 0 {
@@ -250,19 +252,36 @@ func (m *Master) expirePending(now time.Time) {
 }
 
 // badGateway answers a request whose worker died under it.
-func badGateway(fd int) {
-	answer(fd, "502 Bad Gateway", "the worker process serving this request died")
+func (m *Master) badGateway(fd int) {
+	m.answer(fd, http.StatusBadGateway, "the worker process serving this request died")
 }
 
-// answer sends a complete response on a connection and ends it. The
-// socket is fresh or idle enough that a short write does not block.
-func answer(fd int, status, text string) {
-	body := status[4:] + ": " + text + "\n"
-	resp := "HTTP/1.1 " + status + "\r\nServer: wsgo\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+// answer sends a complete response on a connection, ends it, and logs it
+// in the access log. The socket is fresh or idle enough that a short
+// write does not block.
+func (m *Master) answer(fd int, status int, text string) {
+	body := http.StatusText(status) + ": " + text + "\n"
+	resp := "HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) +
+		"\r\nServer: wsgo\r\nContent-Type: text/plain; charset=utf-8\r\n" +
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body
-	unix.Write(fd, []byte(resp))
+	_, err := unix.Write(fd, []byte(resp))
+	if m.cfg.AnswerLog != nil && err == nil {
+		m.cfg.AnswerLog(peerIP(fd), status, int64(len(body)))
+	}
 	unix.Shutdown(fd, unix.SHUT_WR)
 	go lingerClose(fd)
+}
+
+// peerIP is the address of a connection's peer, without its port: "" on
+// a unix socket, as in the workers' access lines.
+func peerIP(fd int) string {
+	switch sa, _ := unix.Getpeername(fd); sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrFrom4(sa.Addr).String()
+	case *unix.SockaddrInet6:
+		return netip.AddrFrom16(sa.Addr).Unmap().String()
+	}
+	return ""
 }
 
 // lingerClose closes fd once the client has hung up, or after

@@ -56,6 +56,11 @@ type Config struct {
 	// MetricsBind, if set, is the address to serve metrics and health
 	// checks on (metrics.go, health.go).
 	MetricsBind string
+	// AnswerLog, if set, logs a response the master sent itself (502 for a
+	// request whose worker died, 503 when no worker could start in time)
+	// beside the workers' access lines: the peer, the status, the body's
+	// size. The request itself the master never read.
+	AnswerLog func(remote string, status int, bytes int64)
 }
 
 // StartError says the first workers could not start: Code is what wsgo

@@ -41,6 +41,14 @@ func Serve(o *config.Options, reread func() (*config.Options, error), logger *sl
 	}
 	var workerOptions atomic.Pointer[string] // what the next worker gets
 	workerOptions.Store(&handed)
+	// The master's own answers (502, 503) go in the access log too.
+	accessLog, err := httpfront.OpenConfiguredAccessLog(o.AccessLogSet, o.AccessLog, o.AccessLogJSON, logger)
+	if err != nil {
+		return exitcode.Errorf(exitcode.Usage, "%s", err.Error())
+	}
+	if accessLog != nil {
+		defer accessLog.Close()
+	}
 	url := URL
 	if o.Certs != nil {
 		logCertificate(logger, "", o.Certs)
@@ -72,6 +80,7 @@ func Serve(o *config.Options, reread func() (*config.Options, error), logger *sl
 		GracefulTimeout: o.GracefulTimeout,
 		ShutdownDelay:   o.ShutdownDelay,
 		MetricsBind:     o.MetricsBind,
+		AnswerLog:       accessLog.AnsweredUnread,
 		Listening: func(l net.Listener) {
 			if IsLoopback(l.Addr()) {
 				return

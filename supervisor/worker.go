@@ -300,7 +300,7 @@ func (m *Master) reap(w *worker) {
 		case lendAgain:
 			m.lend(again(c))
 		case answer502:
-			badGateway(c.fd)
+			m.badGateway(c.fd)
 			failed++
 		default:
 			reset(c.fd)

@@ -90,7 +90,7 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		func(why handoff.Why, reason string) { link.Recycle(why, reason) })
 	cfg := o.Front
 	cfg.App, cfg.Logger, cfg.Timeout = app, logger, o.Timeout
-	if cfg.AccessLog, err = openAccessLog(o, logger); err != nil {
+	if cfg.AccessLog, err = httpfront.OpenConfiguredAccessLog(o.AccessLogSet, o.AccessLog, o.AccessLogJSON, logger); err != nil {
 		return exitcode.Errorf(exitcode.Usage, "%s", err.Error())
 	}
 	if cfg.AccessLog != nil {
@@ -208,18 +208,6 @@ func exitWithMaster(id int, logger *slog.Logger, imported <-chan struct{}) {
 			}
 		}
 	}()
-}
-
-// openAccessLog opens --access-log; without the flag, access lines go to
-// standard error when it is a terminal (a developer watching).
-func openAccessLog(o *config.Options, logger *slog.Logger) (*httpfront.AccessLog, error) {
-	switch {
-	case !o.AccessLogSet:
-		return httpfront.TerminalAccessLog(logger), nil
-	case o.AccessLog == "":
-		return nil, nil
-	}
-	return httpfront.OpenAccessLog(o.AccessLog, o.AccessLogJSON, logger)
 }
 
 // reopenLogs reopens the log files (SIGUSR1 to the master or to this
