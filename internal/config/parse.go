@@ -240,6 +240,10 @@ func isVirtualenv(dir string) bool {
 // starts, as openable does for the logs (the file itself is written once
 // the master listens, and removed at exit).
 func pidFile(c *given) (string, error) {
+	if v := c.String("pid"); v != "" && strings.Trim(v, "0123456789") == "" {
+		return "", c.bad("pid", v, "a number where the pid file's path goes: -p is gunicorn's --pid, "+
+			"while uWSGI's -p is its number of processes, which is --workers (-w) here; for a pid file of that name, give ./"+v)
+	}
 	path, err := absPath(c, "pid")
 	if err != nil || path == "" {
 		return path, err

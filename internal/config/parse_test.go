@@ -265,6 +265,8 @@ func TestBadValuesNameWhereTheyCameFrom(t *testing.T) {
 		{[]string{"VIRTUAL_ENV=" + dir}, nil, `wsgo run: VIRTUAL_ENV="` + dir + `": not a virtualenv`},
 		{nil, []string{"--pid", "/no/such/dir/x.pid"}, `wsgo run: --pid "/no/such/dir/x.pid": its directory /no/such/dir does not exist; create it`},
 		{nil, []string{"--pid", dir}, `wsgo run: --pid "` + dir + `": a directory; give a file in it, e.g. ` + dir + `/wsgo.pid`},
+		{nil, []string{"-p", "4"}, `wsgo run: --pid "4": a number where the pid file's path goes: -p is gunicorn's --pid, while uWSGI's -p is its number of processes, which is --workers (-w) here; for a pid file of that name, give ./4`},
+		{[]string{"WSGO_PID=2"}, nil, `wsgo run: WSGO_PID="2": a number where the pid file's path goes`},
 		{[]string{"WSGO_PROXY_PROTOCOL=v3"}, nil, `wsgo run: WSGO_PROXY_PROTOCOL="v3": use off, v1, v2 or auto`},
 		{nil, []string{"--proxy-protocol=v3"}, `wsgo run: --proxy-protocol "v3": use off, v1, v2 or auto`},
 		{[]string{"WSGO_PROXY_PROTOCOL=v2"}, []string{"--forwarded-allow-ips", ""}, "wsgo run: WSGO_PROXY_PROTOCOL needs the load balancers"},
