@@ -123,10 +123,10 @@ type Server struct {
 	running       RequestCounter // nil: none
 	buffers       *bufferBudget  // what all connections hold for their clients
 
-	// ctx is the parent of every request context; cancelled when a
-	// Shutdown runs out of time.
+	// ctx is the parent of every request context; cancelled with
+	// wsgi.ErrStopped when a Shutdown runs out of time.
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 
 	mu        sync.Mutex
 	closing   chan struct{} // closed when Shutdown or Release starts
@@ -179,7 +179,7 @@ func New(cfg Config) *Server {
 	if s.static != nil {
 		s.static.log = s.log
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	return s
 }
 
@@ -291,7 +291,7 @@ func (s *Server) stop(ctx context.Context, release bool) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		s.cancel()
+		s.cancel(wsgi.ErrStopped)
 		s.h2.close()
 		s.mu.Lock()
 		for c := range s.conns {

@@ -76,7 +76,7 @@ func afterShutdown() int {
 	}
 	fmt.Println("during shutdown: every Stacks call answered")
 	fmt.Print("stacks: ", h.Stacks())
-	fmt.Print("interrupt: ", h.interrupt(p, j))
+	fmt.Print("interrupt: ", h.interrupt(p, j, false))
 	return 0
 }
 
@@ -102,7 +102,7 @@ func interruptAfterExit() int {
 	defer jobs.remove(j.handle)
 	h.sched.stop()
 	h.running.Wait()
-	out := h.interrupt(p, j)
+	out := h.interrupt(p, j, false)
 	if err := h.Shutdown(context.Background()); err != nil {
 		fmt.Println("shutdown:", err)
 		return 1

@@ -40,6 +40,7 @@ struct wsgo_interp {
     PyObject *format_exception; /* traceback.format_exception */
     PyObject *devtraceback;   /* devtraceback.py's namespace under --debug, else NULL */
     PyObject *timeout_exc;    /* wsgo.RequestTimeout, raised past --timeout */
+    PyObject *graceful_exc;   /* wsgo.GracefulTimeout, raised past a stop's --graceful-timeout */
     PyObject *thread_stacks;  /* loader.py's thread_stacks() */
     PyTypeObject *file_io[3]; /* io.FileIO, io.BufferedReader, io.BufferedRandom: sendfile's files */
     PyObject *s_close, *s_fileno, *s_tell, *s_write, *s_read, *s_readinto, *s_raw; /* interned names */

@@ -337,9 +337,11 @@ void wsgo_interp_import(wsgo_interp *st, const wsgo_import_opts *opts, wsgo_impo
         goto fail;
     st->loader = Py_NewRef(globals);
     if (!(st->timeout_exc = PyDict_GetItemString(globals, "RequestTimeout")) ||
+        !(st->graceful_exc = PyDict_GetItemString(globals, "GracefulTimeout")) ||
         !(st->thread_stacks = PyDict_GetItemString(globals, "thread_stacks")))
         goto fail;
     Py_INCREF(st->timeout_exc); /* borrowed from globals until now */
+    Py_INCREF(st->graceful_exc);
     Py_INCREF(st->thread_stacks);
     if (opts->debug && load_devtraceback(st, opts->devtraceback_src) < 0)
         goto fail;
@@ -433,6 +435,7 @@ int wsgo_interp_finalize(wsgo_interp *st)
     Py_CLEAR(st->format_exception);
     Py_CLEAR(st->devtraceback);
     Py_CLEAR(st->timeout_exc);
+    Py_CLEAR(st->graceful_exc);
     Py_CLEAR(st->thread_stacks);
     /* Threads of the app still run during finalization (atexit handlers,
        non-daemon threads), and a request's objects they hold use st: st

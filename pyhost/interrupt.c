@@ -50,7 +50,7 @@ static PyObject *all_stacks(wsgo_interp *st)
     return d;
 }
 
-char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle, int *closing)
+char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle, int graceful, int *closing)
 {
     char *stack = NULL;
     wsgo_thread *self = enter(st);
@@ -75,7 +75,7 @@ char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle, int *clo
     if (!serving && !*closing) {
         wsgo_free(stack);
         stack = NULL;
-    } else if (serving && PyThreadState_SetAsyncExc(t->ts->thread_id, st->timeout_exc) == 1) {
+    } else if (serving && PyThreadState_SetAsyncExc(t->ts->thread_id, graceful ? st->graceful_exc : st->timeout_exc) == 1) {
         t->interrupted = 1;
     }
     leave(self);

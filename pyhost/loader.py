@@ -569,6 +569,16 @@ class RequestTimeout(BaseException):
 RequestTimeout.__module__ = "wsgo"
 
 
+class GracefulTimeout(RequestTimeout):
+    """Raised into a request's thread when wsgo stops and the request runs
+    past --graceful-timeout: the worker is ending."""
+
+    message = "its wsgo worker is stopping, and the request ran past --graceful-timeout"
+
+
+GracefulTimeout.__module__ = "wsgo"
+
+
 def thread_stacks():
     """The Python stack of every thread, by thread id, most recent call last;
     bytes of file names that are not UTF-8 are shown escaped (\\xe9)."""

@@ -227,11 +227,11 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		case ev = <-j.events:
 		case <-timedOut:
 			timedOut = nil
-			if errors.Is(context.Cause(ctx), wsgi.ErrTimeout) {
+			if cause := context.Cause(ctx); errors.Is(cause, wsgi.ErrTimeout) || errors.Is(cause, wsgi.ErrStopped) {
 				h.sched.releaseWriter(j) // a write waiting for the client returns
 				j.end()                  // waits for a write or body read of the Python thread
-				go h.abandon(j)
-				return wsgi.ErrTimeout
+				go h.abandon(j, errors.Is(cause, wsgi.ErrStopped))
+				return cause
 			}
 			continue
 		}

@@ -29,15 +29,20 @@ const gilWait = time.Second
 // response's close() runs). If the thread is still busy StuckAfter later
 // (blocked in C code that never looks at the exception), it reports the
 // host stuck through Config.OnStuck: counted from the timeout, whether or
-// not the GIL could be had meanwhile.
-func (h *Host) abandon(j *job) {
+// not the GIL could be had meanwhile. stopping: the limit was a stop's
+// graceful timeout; wsgo.GracefulTimeout is raised, and the worker is
+// ending anyway.
+func (h *Host) abandon(j *job, stopping bool) {
 	var stuck <-chan time.Time
-	if h.cfg.StuckAfter > 0 {
+	if h.cfg.StuckAfter > 0 && !stopping {
 		t := time.NewTimer(h.cfg.StuckAfter)
 		defer t.Stop()
 		stuck = t.C
 	}
-	const msg = "wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread"
+	msg := "wsgo: request ran past --timeout; raising wsgo.RequestTimeout in its thread"
+	if stopping {
+		msg = "wsgo: request cut at --graceful-timeout as its worker stops; raising wsgo.GracefulTimeout in its thread"
+	}
 	logTimeout := func(where string) {
 		j.log.Warn(msg, "request", j.req.RequestID, "method", j.req.Method, "path", j.req.RequestURI, "traceback", where)
 	}
@@ -46,7 +51,7 @@ func (h *Host) abandon(j *job) {
 		logTimeout("it was still waiting for a free Python thread")
 	} else {
 		interrupted = make(chan string, 1)
-		go func() { interrupted <- h.interrupt(p, j) }()
+		go func() { interrupted <- h.interrupt(p, j, stopping) }()
 		select {
 		case stack := <-interrupted:
 			logTimeout("its Python stack was:\n" + stack)
@@ -85,16 +90,19 @@ func (h *Host) abandon(j *job) {
 	}
 }
 
-// interrupt raises RequestTimeout in p if it still runs j, and returns p's
-// stack. It waits for the GIL on a thread state of its own, for as long as
-// it takes.
-func (h *Host) interrupt(p *pythread, j *job) string {
+// interrupt raises RequestTimeout (GracefulTimeout when stopping) in p if
+// it still runs j, and returns p's stack. It waits for the GIL on a thread
+// state of its own, for as long as it takes.
+func (h *Host) interrupt(p *pythread, j *job, stopping bool) string {
 	var stack string
-	var closing C.int
+	var closing, graceful C.int
+	if stopping {
+		graceful = 1
+	}
 	exited := false
 	if !h.withPython(func() {
 		if exited = p.t == nil; !exited {
-			stack = takeString(C.wsgo_interrupt(h.st, p.t, C.uintptr_t(j.handle), &closing))
+			stack = takeString(C.wsgo_interrupt(h.st, p.t, C.uintptr_t(j.handle), graceful, &closing))
 		}
 	}) {
 		return "(Python has been finalized)\n"
@@ -137,29 +145,16 @@ func (h *Host) withPython(f func()) bool {
 // serves, or another thread of the app. It waits gilWait for the GIL;
 // when a thread keeps it (in C code), it lists what each wsgo thread
 // serves instead, and says so.
-func (h *Host) Stacks() string { return h.threadStacks(false) }
-
-// RunningStacks is Stacks of the wsgo threads serving a request only, ""
-// when none is: what a stop past --graceful-timeout cuts.
-func (h *Host) RunningStacks() string { return h.threadStacks(true) }
-
-func (h *Host) threadStacks(runningOnly bool) string {
+func (h *Host) Stacks() string {
 	names := map[uint64]string{}
 	var idents []uint64
 	for i, p := range h.pythreads {
-		j := p.current.Load()
-		switch {
-		case j != nil:
+		if j := p.current.Load(); j != nil {
 			names[p.ident] = fmt.Sprintf("wsgo thread %d, serving %s", i+1, j)
-		case runningOnly:
-			continue
-		default:
+		} else {
 			names[p.ident] = fmt.Sprintf("wsgo thread %d, idle", i+1)
 		}
 		idents = append(idents, p.ident)
-	}
-	if runningOnly && len(idents) == 0 {
-		return ""
 	}
 	read := make(chan map[uint64]string, 1)
 	go func() { read <- h.stacks() }()
@@ -174,9 +169,7 @@ func (h *Host) threadStacks(runningOnly bool) string {
 		}
 		idents = idents[:0]
 		for id := range stacks {
-			if _, ok := names[id]; ok || !runningOnly {
-				idents = append(idents, id)
-			}
+			idents = append(idents, id)
 		}
 	case <-time.After(gilWait):
 		stacks = map[uint64]string{}

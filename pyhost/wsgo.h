@@ -188,7 +188,7 @@ void wsgo_thread_delete(wsgo_thread *t);
  * without the raise, and *closing is set. Runs on a thread state of its
  * own. GIL: none; waits for it.
  */
-char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle, int *closing);
+char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle, int graceful, int *closing);
 /*
  * The Python stack of every thread, packed as u32 count, then per thread
  * u64 thread id, u32 len + text (free with wsgo_free; *len is its size).

@@ -161,12 +161,8 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	} else {
 		err = srv.Shutdown(ctx)
 	}
-	if err != nil {
-		attrs := []any{"err", err}
-		if host != nil {
-			attrs = append(attrs, "traceback", host.RunningStacks())
-		}
-		logger.Warn("wsgo: graceful timeout reached; requests still running were cut", attrs...)
+	if err != nil { // those in Python were logged with their stacks as they were cut (pyhost's abandon)
+		logger.Warn("wsgo: graceful timeout reached; requests still running were cut", "err", err)
 	}
 	if host == nil { // the app failed to load (--reload): Python has nothing to finish
 		return nil

@@ -21,8 +21,9 @@ type App interface {
 	// ServeWSGI runs the application for req and writes its response
 	// through w. ctx is cancelled when the client is gone or the server
 	// stops hard; the host then stops iterating the response and calls its
-	// close(). When ctx is cancelled with cause ErrTimeout, ServeWSGI
-	// returns ErrTimeout at once and stops the application as best it can.
+	// close(). When ctx is cancelled with cause ErrTimeout or ErrStopped,
+	// ServeWSGI returns that cause at once and stops the application as
+	// best it can.
 	//
 	// A nil error means the response is complete. A non-nil error before
 	// w.Start means nothing was sent: the front answers it (503 for
@@ -36,6 +37,11 @@ type App interface {
 // ErrOverloaded is returned by ServeWSGI when the host's queue is full.
 // The front answers 503 Service Unavailable with Retry-After.
 var ErrOverloaded = errors.New("wsgi: all Python threads are busy and the queue is full")
+
+// ErrStopped is the cause a front gives the requests' context when a
+// graceful stop runs out of time and cuts them: their connections are
+// closed, so nothing is answered.
+var ErrStopped = errors.New("wsgi: the server stopped before the request ended")
 
 // ErrTimeout is the cause a front gives the request's context when the
 // request has run past its time limit. ServeWSGI returns it; before
