@@ -152,6 +152,17 @@ func TestStaticFiles(t *testing.T) {
 			}
 		}
 	})
+	t.Run("error answers are never sniffed either (static.md: always)", func(t *testing.T) {
+		post, _ := frontDo(t, nil, mustRequest(t, "POST", s.URL+"/static/hello.txt", strings.NewReader("x")))
+		missing, _ := frontGet(t, s, "/static/nosuch.txt")
+		failed, _ := frontGet(t, s, "/static/hello.txt", "If-Match", `"other"`)
+		unsatisfiable, _ := frontGet(t, s, "/static/hello.txt", "Range", "bytes=20-")
+		for want, resp := range map[int]*http.Response{405: post, 404: missing, 412: failed, 416: unsatisfiable} {
+			if resp.StatusCode != want || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("%d nosniff %q; want %d nosniff", resp.StatusCode, resp.Header.Get("X-Content-Type-Options"), want)
+			}
+		}
+	})
 	t.Run("paths outside the prefixes go to the app", func(t *testing.T) {
 		if resp, body := frontGet(t, s, "/staticky/hello.txt"); resp.StatusCode != 200 || !strings.Contains(body, "REMOTE_ADDR") {
 			t.Errorf("%d %q", resp.StatusCode, body)

@@ -192,9 +192,7 @@ func (sf *staticFile) ServeWSGI(_ context.Context, req *wsgi.Request, w wsgi.Res
 		{Name: "ETag", Value: rs.etag},
 		{Name: "Cache-Control", Value: sf.files.cacheControl},
 		varyEncoding,
-		// A type is never guessed from the content (an uploaded page
-		// under --static /media must not run as HTML), nor by a browser.
-		{Name: "X-Content-Type-Options", Value: "nosniff"},
+		noSniff,
 	}
 	switch rs.preconditions(req) {
 	case http.StatusNotModified:
@@ -353,10 +351,15 @@ func headerValues(hs []wsgi.Header, name string) []string {
 	return values
 }
 
+// noSniff is on every answer of the static files, and of the front's own
+// plain-text ones: a type is never guessed from the content (an uploaded
+// page under --static /media must not run as HTML), nor by a browser.
+var noSniff = wsgi.Header{Name: "X-Content-Type-Options", Value: "nosniff"}
+
 // sendText answers with a status and its text as a plain-text body.
 func sendText(w wsgi.Responder, status int, header ...wsgi.Header) error {
 	text := http.StatusText(status) + "\n"
-	header = append(header, plainText...)
+	header = append(header, plainText[0], noSniff)
 	if err := w.Start(status, http.StatusText(status), header, int64(len(text))); err != nil {
 		return err
 	}
