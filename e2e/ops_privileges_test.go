@@ -241,7 +241,8 @@ func TestOpsUserErrorsExit2(t *testing.T) {
 		{[]string{"--user", "nobody", "--group", "no-such-group-wsgo"}, `--group "no-such-group-wsgo": no such group`},
 		{[]string{"--umask", "089"}, `--umask "089": give an octal mode from 0 to 777`},
 		{[]string{"--user", "nobody", "--pid", filepath.Join(rootOnly, "wsgo.pid")},
-			"--pid " + filepath.Join(rootOnly, "wsgo.pid") + ": nobody could not remove it at exit, as it cannot write the directory " + rootOnly},
+			"--pid " + filepath.Join(rootOnly, "wsgo.pid") + ": nobody could not remove it at exit, as it cannot write the directory " + rootOnly +
+				"; use a directory it owns (systemd's RuntimeDirectory=, or mkdir " + filepath.Join(rootOnly, "wsgo") + " && chown nobody " + filepath.Join(rootOnly, "wsgo") + ") and give a path in it"},
 		{[]string{"--user", "nobody", "--bind", "unix:" + filepath.Join(rootOnly, "app.sock")},
 			"unix socket " + filepath.Join(rootOnly, "app.sock") + ": nobody could not remove it at exit"},
 	} {

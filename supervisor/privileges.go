@@ -45,8 +45,8 @@ func checkPrivileges(o *config.Options) error {
 	}
 	for path, what := range removable {
 		if dir := filepath.Dir(path); !p.Permits(dir, 2) {
-			return exitcode.Errorf(exitcode.Usage, "wsgo run: %s %s: %s could not remove it at exit, as it cannot write the directory %s; use a directory it owns (systemd's RuntimeDirectory=, or mkdir %s && chown %s)",
-				what, path, p.Name, dir, dir, p.Name)
+			return exitcode.Errorf(exitcode.Usage, "wsgo run: %s %s: %s could not remove it at exit, as it cannot write the directory %s; use a directory it owns (systemd's RuntimeDirectory=, or mkdir %[5]s && chown %[3]s %[5]s) and give a path in it",
+				what, path, p.Name, dir, filepath.Join(dir, "wsgo"))
 		}
 	}
 	for _, f := range []string{o.CertFile, o.KeyFile} {
