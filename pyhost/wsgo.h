@@ -182,8 +182,8 @@ void wsgo_thread_detach(wsgo_thread *t); /* GIL: held, released on return */
 void wsgo_thread_delete(wsgo_thread *t);
 
 /*
- * Raises wsgo.RequestTimeout in thread t if it still runs request `handle`,
- * and returns t's Python stack as text (free with wsgo_free), or NULL.
+ * Raises wsgo.RequestTimeout (wsgo.GracefulTimeout if graceful: a stop
+ * cut the request) in thread t if it still runs request `handle`, and returns t's Python stack as text (free with wsgo_free), or NULL.
  * In the response's close(), which must not be cut short, the stack comes
  * without the raise, and *closing is set. Runs on a thread state of its
  * own. GIL: none; waits for it.
