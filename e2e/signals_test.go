@@ -274,19 +274,23 @@ func TestSignalsDuringAGracefulStopDoNotCutIt(t *testing.T) {
 }
 
 // cutApp sends 20 MiB from /big, counts an upload's bytes on /up, naps
-// for 8 s on /sleep (writing what ends it to MARK_FILE.sleep), and writes
-// MARK_FILE from an atexit handler.
+// for 8 s on /sleep (writing what ends it to MARK_FILE.<its request id>),
+// and writes MARK_FILE from an atexit handler.
 const cutApp = `import atexit, os, time
 
 atexit.register(lambda: open(os.environ["MARK_FILE"], "w").write("atexit ran"))
 
 def application(environ, start_response):
     if environ["PATH_INFO"] == "/sleep":
+        mark = os.environ["MARK_FILE"] + "." + environ["HTTP_X_REQUEST_ID"]
+        with open(mark + ".started", "w") as f:
+            f.write("yes")
         try:
             for _ in range(800):
                 time.sleep(0.01)
         except BaseException as e:
-            open(os.environ["MARK_FILE"] + ".sleep", "w").write("%s: %s" % (type(e).__name__, e))
+            with open(mark, "w") as f:
+                f.write("%s: %s" % (type(e).__name__, e))
             raise
     if environ["PATH_INFO"] == "/big":
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
@@ -322,8 +326,11 @@ func TestRequestsCutAtTheGracefulTimeoutAreLoggedAsTheyEnded(t *testing.T) {
 			// while it is received, the download while it is sent.
 			send("POST /up HTTP/1.1\r\nHost: x\r\nX-Request-ID: up\r\nContent-Length: 1000000\r\n\r\n" + strings.Repeat("u", 1000))
 			send("GET /big HTTP/1.1\r\nHost: x\r\nX-Request-ID: down\r\n\r\n")
-			if sleeper {
+			if sleeper { // on HTTP/1.1 and HTTP/2
 				send("GET /sleep HTTP/1.1\r\nHost: x\r\nX-Request-ID: sleep\r\n\r\n")
+				req := mustRequest(t, "GET", s.URL+"/sleep", nil)
+				req.Header.Set("X-Request-ID", "sleep2")
+				go h2cClient().Do(req)
 			}
 			defer func() {
 				for _, c := range conns {
@@ -331,6 +338,10 @@ func TestRequestsCutAtTheGracefulTimeoutAreLoggedAsTheyEnded(t *testing.T) {
 				}
 			}()
 			time.Sleep(300 * time.Millisecond) // the requests are in
+			if sleeper {
+				waitFile(t, mark+".sleep.started", "yes")
+				waitFile(t, mark+".sleep2.started", "yes")
+			}
 			if code := s.stop(syscall.SIGTERM); code != 0 {
 				t.Errorf("exit code %d", code)
 			}
@@ -345,16 +356,19 @@ func TestRequestsCutAtTheGracefulTimeoutAreLoggedAsTheyEnded(t *testing.T) {
 				}
 			}
 			if sleeper {
-				if !strings.Contains(lines, `"GET /sleep HTTP/1.1" 0 - "-" "-" "sleep"`) {
-					t.Errorf("no access-log line for the request in Python:\n%s", lines)
+				if !strings.Contains(lines, `"GET /sleep HTTP/1.1" 0 - "-" "-" "sleep"`) ||
+					!regexp.MustCompile(`"GET /sleep HTTP/2.0" 0 - "-" "[^"]*" "sleep2"`).MatchString(lines) {
+					t.Errorf("no access-log line for a request in Python:\n%s", lines)
 				}
 				if !s.waitLog(`wsgo: request cut at --graceful-timeout as its worker stops; raising wsgo.GracefulTimeout in its thread request=sleep method=GET path=/sleep\n`+
 					`its Python stack was:\n(?:  .*\n)*  File ".*cut\.py", line \d+, in application\n    time\.sleep\(0\.01\)\n`, time.Second) {
 					t.Errorf("the request in Python is not logged as cut, with its stack:\n%s", s.logs.String())
 				}
 				want := "GracefulTimeout: its wsgo worker is stopping, and the request ran past --graceful-timeout"
-				if got, _ := os.ReadFile(mark + ".sleep"); string(got) != want {
-					t.Errorf("the app saw %q; want %q", got, want)
+				for _, id := range []string{"sleep", "sleep2"} {
+					if got, _ := os.ReadFile(mark + "." + id); string(got) != want {
+						t.Errorf("request %s: the app saw %q; want %q", id, got, want)
+					}
 				}
 			}
 			got, _ := os.ReadFile(mark)
