@@ -770,8 +770,8 @@ func TestSignalsFinishInFlightRequests(t *testing.T) {
 		sig  syscall.Signal
 		word string // how the shutdown line names the signal
 	}{
-		{"SIGTERM lets the in-flight request finish and exits 0", syscall.SIGTERM, "terminated"},
-		{"SIGINT lets the in-flight request finish and exits 0", syscall.SIGINT, "interrupt"},
+		{"SIGTERM lets the in-flight request finish and exits 0", syscall.SIGTERM, "SIGTERM"},
+		{"SIGINT lets the in-flight request finish and exits 0", syscall.SIGINT, "SIGINT"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

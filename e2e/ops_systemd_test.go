@@ -169,7 +169,7 @@ func TestOpsSocketActivationAndNotify(t *testing.T) {
 	}
 
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	opsAwaitNotify(t, messages, `^STOPPING=1\nSTATUS=terminated received: finishing in-flight requests\n$`)
+	opsAwaitNotify(t, messages, `^STOPPING=1\nSTATUS=SIGTERM received: finishing in-flight requests\n$`)
 	if code, ok := s.wait(20 * time.Second); !ok || code != 0 {
 		t.Fatalf("after SIGTERM: exited %v, code %d; want 0", ok, code)
 	}

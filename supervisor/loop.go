@@ -51,12 +51,12 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 				m.stopNow("second signal")
 				return errSecondSignal
 			case m.cfg.ShutdownDelay > 0:
-				m.beginDraining(fmt.Sprintf("%s received: draining after --shutdown-delay %s", sig, m.cfg.ShutdownDelay))
+				m.beginDraining(fmt.Sprintf("%s received: draining after --shutdown-delay %s", osSignalName(sig), m.cfg.ShutdownDelay))
 				m.log.Info(fmt.Sprintf("wsgo: %s received: /readyz answers 503; still serving new connections for --shutdown-delay %s, then finishing in-flight requests (again to stop now)",
-					sig, m.cfg.ShutdownDelay))
+					osSignalName(sig), m.cfg.ShutdownDelay))
 				delayOver = time.After(m.cfg.ShutdownDelay)
 			default:
-				return m.stop(fmt.Sprintf("%s received", sig), sigs)
+				return m.stop(fmt.Sprintf("%s received", osSignalName(sig)), sigs)
 			}
 		case ev := <-m.events:
 			m.handle(ev)
@@ -104,9 +104,16 @@ func (m *Master) signaledWhileStopping(sig os.Signal) {
 		m.signaled(sig)
 		return
 	}
+	m.log.Warn(fmt.Sprintf("wsgo: %s ignored: wsgo is stopping", osSignalName(sig)))
+}
+
+// osSignalName names a signal as an operator sends it: SIGTERM, not
+// "terminated".
+func osSignalName(sig os.Signal) string {
 	if s, ok := sig.(syscall.Signal); ok {
-		m.log.Warn(fmt.Sprintf("wsgo: %s ignored: wsgo is stopping", signalName(s)))
+		return signalName(s)
 	}
+	return sig.String()
 }
 
 // serving lists the current workers, by position.

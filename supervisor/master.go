@@ -295,7 +295,7 @@ func (m *Master) startAll(sigs <-chan os.Signal) (handoff.Hello, []os.Signal, er
 				early = append(early, sig)
 				continue
 			}
-			m.log.Info(fmt.Sprintf("wsgo: %s received while the workers were importing the app: stopping", sig))
+			m.log.Info(fmt.Sprintf("wsgo: %s received while the workers were importing the app: stopping", osSignalName(sig)))
 			for _, w := range m.living() {
 				w.dismissed = true
 			}
