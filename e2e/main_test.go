@@ -158,6 +158,9 @@ func launchProgramIn(t testing.TB, dir string, env []string, program string, arg
 	s.cmd.Dir = dir
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	// A worker left behind (a bug under test) holds the output pipe: the
+	// wait for the server's exit must not wait for it too.
+	s.cmd.WaitDelay = 5 * time.Second
 	return s.run()
 }
 

@@ -772,3 +772,60 @@ func TestAWorkerGoneSilentIsReplaced(t *testing.T) {
 		t.Error("worker 1 was not replaced")
 	}
 }
+
+// A worker at its open-file limit cannot take a connection lent to it
+// (taking one needs a descriptor): it used to stop taking any for good,
+// silently, while the master lent it more that then hung. Now the master
+// answers such a connection 503, the worker says why once, and both
+// serve on once the descriptors are free.
+func TestAWorkerOutOfDescriptorsDeclinesAndServesOn(t *testing.T) {
+	app := writeApp(t, "proc_app.py", procApp)
+	s := awaitStart(t, launchProgram(t, []string{"MARK_FILE=" + filepath.Join(filepath.Dir(app), "mark")},
+		"bash", "-c", `ulimit -n 64 && exec "$0" "$@"`, binary, "run", app, "-b", "127.0.0.1:0", "-w", "1"))
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range 80 { // more than the worker's 64 descriptors, less its own
+		c, err := net.DialTimeout("tcp", s.Addr, 2*time.Second)
+		if err != nil {
+			break
+		}
+		held = append(held, c)
+		c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n")) // a head that never ends
+	}
+	if !s.waitLog(`\[ERROR\] wsgo: worker pid \d+ could not take a connection, which got 503: .*too many open files; it has open all the 64 file descriptors it may: raise the limit`, 10*time.Second) {
+		t.Fatalf("no line saying the worker is out of descriptors:\n%s", s.logs.String())
+	}
+	refused := 0
+	for _, c := range held {
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		b := make([]byte, 64)
+		if n, _ := c.Read(b); strings.HasPrefix(string(b[:n]), "HTTP/1.1 503 Service Unavailable\r\n") {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Error("no connection the worker could not take got 503")
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	held = nil
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, body := s.get("/")
+		if resp.StatusCode == 200 && body == "v1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("once the descriptors were free: %d %q; want the worker serving again", resp.StatusCode, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := logCount(s, "could not take a connection"); n != 1 {
+		t.Errorf("%d lines about connections not taken; want 1 (one every 10 s at most)", n)
+	}
+}

@@ -34,6 +34,9 @@ const (
 	Closed   Kind = 'c' // Slot: the connection is over; close your descriptor
 	Aborted  Kind = 'a' // Slot: end the connection with a reset
 	Returned Kind = 'b' // Slot: nothing of a next request read; lend it again
+	// Declined: Slot: the worker could not take the connection lent (out
+	// of file descriptors); answer it 503.
+	Declined Kind = 'n'
 	// Proxied: Slot: the connection's PROXY header is read; Data: its
 	// addresses (ProxyAddrs), which a later Lend of it carries.
 	Proxied Kind = 'x'

@@ -151,6 +151,9 @@ type Orders struct {
 	// Metrics returns the worker's metrics for Scrape, encoded; it runs
 	// on a goroutine of its own. Nil: the worker has none.
 	Metrics func() []byte
+	// Declined: a connection lent could not be taken (err: why, such as
+	// EMFILE); the master answers it 503. Nil: not reported.
+	Declined func(err error)
 }
 
 // Serve receives orders until the master goes away. After Release or Stop
@@ -172,8 +175,12 @@ func (w *Link) Serve(o Orders) error {
 		switch m.Kind {
 		case Lend:
 			c, err := w.adopt(m.Slot, fd, m.Data)
-			if err != nil {
-				return err
+			if err != nil { // this worker serves on: the others, and the connections it has
+				w.decline(m.Slot)
+				if o.Declined != nil {
+					o.Declined(err)
+				}
+				continue
 			}
 			o.Conn(c)
 		case Release, Stop:
@@ -201,6 +208,18 @@ func (w *Link) Serve(o Orders) error {
 			}
 		}
 	}
+}
+
+// decline gives back a connection lent that could not be taken: the
+// master answers it, and no longer counts it on this worker's load.
+func (w *Link) decline(slot uint32) {
+	if slot >= NumSlots {
+		return // not a connection the master holds
+	}
+	if w.seat != nil {
+		w.seat.Heard()
+	}
+	w.ch.Send(Msg{Kind: Declined, Slot: slot}, -1)
 }
 
 // answerScrape sends the metrics gather returns, in pieces that fit a

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -181,7 +182,7 @@ func (m *Master) read(w *worker, done chan<- struct{}) {
 			m.events <- event{kind: evReload, w: w, detail: "reload (the app's files changed)"}
 		case handoff.MetricsPart, handoff.MetricsEnd:
 			m.metrics.received(w, msg)
-		case handoff.Closed, handoff.Aborted, handoff.Returned:
+		case handoff.Closed, handoff.Aborted, handoff.Returned, handoff.Declined:
 			if c, ok := m.untake(w, msg.Slot); ok {
 				m.settle(c, msg.Kind)
 			}
@@ -254,6 +255,9 @@ func (m *Master) settle(c heldConn, k handoff.Kind) {
 		reset(c.fd)
 	case handoff.Returned:
 		m.lend(again(c))
+	case handoff.Declined:
+		m.answer(c.fd, http.StatusServiceUnavailable, "the server is out of file descriptors; see its log")
+		m.metrics.answeredItself("503", 1)
 	}
 }
 

@@ -139,6 +139,7 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		Reopen:   func() { reopenLogs(logger) },
 		Draining: srv.SetDraining,
 		Metrics:  gatherMetrics,
+		Declined: declinedLog(logger),
 	})
 	var giveBack bool
 	changes := reload.changes()
@@ -204,6 +205,32 @@ func exitWithMaster(id int, logger *slog.Logger, imported <-chan struct{}) {
 			}
 		}
 	}()
+}
+
+// declinedLog logs the connections this worker could not take (each got
+// 503 from the master), at most one line every 10 s: under a flood of
+// connections each would be one.
+func declinedLog(logger *slog.Logger) func(error) {
+	var last time.Time
+	missed := 0
+	return func(err error) {
+		if time.Since(last) < 10*time.Second {
+			missed++
+			return
+		}
+		last = time.Now()
+		msg := fmt.Sprintf("wsgo: worker pid %d could not take a connection, which got 503: %v", os.Getpid(), err)
+		var limit syscall.Rlimit
+		if errors.Is(err, syscall.EMFILE) && syscall.Getrlimit(syscall.RLIMIT_NOFILE, &limit) == nil {
+			msg += fmt.Sprintf("; it has open all the %d file descriptors it may: raise the limit (LimitNOFILE= under systemd, ulimit -n), "+
+				"or lower --keep-alive and --header-timeout, which bound how long idle clients hold theirs", limit.Cur)
+		}
+		if missed > 0 {
+			msg += fmt.Sprintf(" (and %d more since the last such line)", missed)
+			missed = 0
+		}
+		logger.Error(msg)
+	}
 }
 
 // reopenLogs reopens the log files (SIGUSR1 to the master or to this
