@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,4 +174,35 @@ func TestConnectionTimeouts(t *testing.T) {
 			t.Errorf("--max-body-size -1: exit %d:\n%s", code, out)
 		}
 	})
+}
+
+// A client sending nothing but refused requests used to write a warning
+// line for each (48,000 lines in 3 s from one wrk): now at most ten a
+// second are logged, and the next line logged counts those that were not.
+func TestRefusalsDoNotFloodTheLog(t *testing.T) {
+	s := frontStart(t, nil, "--limit-request-line", "100")
+	over := "GET /" + strings.Repeat("a", 200) + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	began := time.Now()
+	for i := range 50 {
+		if got := s.raw(over); !strings.HasPrefix(got, "HTTP/1.1 414 ") {
+			t.Fatalf("request %d: %q", i, got)
+		}
+	}
+	seconds := int(time.Since(began)/time.Second) + 1 // that the 50 span
+	time.Sleep(1100 * time.Millisecond)               // a second on: the next is logged with the count
+	s.raw(over)
+	if !s.waitLog(`request refused not_logged_before=\d+ status=414`, 10*time.Second) {
+		t.Fatalf("no line counting the refusals not logged:\n%s", s.logs.String())
+	}
+	lines := regexp.MustCompile(`\[WARNING\] wsgo: request refused (?:not_logged_before=(\d+) )?status=414`).FindAllStringSubmatch(s.logs.String(), -1)
+	skipped := 0
+	for _, m := range lines {
+		if m[1] != "" {
+			n, _ := strconv.Atoi(m[1])
+			skipped += n
+		}
+	}
+	if most := 10*seconds + 1; len(lines) > most || len(lines)+skipped != 51 {
+		t.Errorf("%d lines, counting %d not logged; want at most %d lines, and 51 refusals in all", len(lines), skipped, most)
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync"
+	"time"
 
 	"wsgo/wsgi"
 )
@@ -155,16 +157,55 @@ func (s *Server) identify(req *wsgi.Request, trusted bool) string {
 }
 
 // logRefusal logs a request the front refused. A limit's refusal is a
-// warning naming the flag, for the operator may have set it too low.
+// warning naming the flag, for the operator may have set it too low; at
+// most refusalBurst a second, so that a client sending nothing else
+// cannot flood the log: the next line logged counts those that were not.
 func (s *Server) logRefusal(status int, why, remote, requestID string) {
 	level := slog.LevelDebug
+	var attrs []any
 	if isLimit(status) {
 		level = slog.LevelWarn
 		why += "; raise the flag if such requests are legitimate"
+		logged, skipped := s.refusals.admit(time.Now())
+		if !logged {
+			return
+		}
+		if skipped > 0 {
+			attrs = append(attrs, "not_logged_before", skipped)
+		}
 	}
-	attrs := []any{"status", status, "why", why, "remote", remote}
+	attrs = append(attrs, "status", status, "why", why, "remote", remote)
 	if requestID != "" {
 		attrs = append(attrs, "request", requestID)
 	}
 	s.log.Log(context.Background(), level, "wsgo: request refused", attrs...)
+}
+
+// refusalBurst is how many refusals a second are logged (logRefusal).
+const refusalBurst = 10
+
+// refusalLimiter admits refusalBurst log lines a second and counts the
+// rest.
+type refusalLimiter struct {
+	mu      sync.Mutex
+	second  time.Time // when the current second began
+	logged  int       // lines in it
+	skipped int       // lines not logged since the last one that was
+}
+
+// admit reports whether a refusal at now is logged, and if so how many
+// were not since the last that was.
+func (l *refusalLimiter) admit(now time.Time) (logged bool, skipped int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.second) >= time.Second {
+		l.second, l.logged = now, 0
+	}
+	if l.logged >= refusalBurst {
+		l.skipped++
+		return false, 0
+	}
+	l.logged++
+	skipped, l.skipped = l.skipped, 0
+	return true, skipped
 }

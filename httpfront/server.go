@@ -122,6 +122,7 @@ type Server struct {
 	draining      atomic.Bool    // SetDraining: readiness is 503
 	running       RequestCounter // nil: none
 	buffers       *bufferBudget  // what all connections hold for their clients
+	refusals      refusalLimiter // of the log lines for refused requests
 
 	// ctx is the parent of every request context; cancelled with
 	// wsgi.ErrStopped when a Shutdown runs out of time.
