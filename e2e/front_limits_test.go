@@ -206,3 +206,60 @@ func TestRefusalsDoNotFloodTheLog(t *testing.T) {
 		t.Errorf("%d lines, counting %d not logged; want at most %d lines, and 51 refusals in all", len(lines), skipped, most)
 	}
 }
+
+// Heads within the limits may each take megabytes of a worker's memory:
+// a thousand slow ones took 1.6 GB. Past 16 KiB, a head's buffer now
+// counts against the worker's 64 MiB for buffers; a large head past that
+// gets 503, while small heads are served as ever.
+func TestLargeHeadsShareTheWorkersBufferMemory(t *testing.T) {
+	s := frontStart(t, nil, "--limit-request-field_size", "65536")
+	field := "X-A: " + strings.Repeat("a", 65000) + "\r\n"
+	head := "GET /large HTTP/1.1\r\nHost: x\r\n" + strings.Repeat(field, 98) // 6.4 MB, never ended
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	answers := make(chan string, 14)
+	for range 14 { // 90 MB of heads: more than 64 MiB
+		c, err := net.Dial("tcp", s.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		go func() {
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			io.WriteString(c, head) // fails once the server refuses and closes
+			b := make([]byte, 64)
+			n, _ := io.ReadAtLeast(c, b, 1)
+			answers <- string(b[:n])
+		}()
+	}
+	select {
+	case got := <-answers:
+		if !strings.HasPrefix(got, "HTTP/1.1 503 Service Unavailable\r\n") {
+			t.Fatalf("a large head past the worker's buffer memory got %q; want 503", got)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no large head was refused")
+	}
+	if resp, _ := frontGet(t, s, "/small"); resp.StatusCode != 200 {
+		t.Errorf("a small head while large ones hold the memory: %d; want 200", resp.StatusCode)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := s.raw("GET /again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + strings.Repeat(field, 40) + "\r\n")
+		if strings.HasPrefix(got, "HTTP/1.1 200 ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a large head once the others left: %.40q; want 200", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -63,7 +63,7 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c := &conn{s: s, rwc: rwc, raw: rwc}
 	c.cr.conn = rwc
 	c.br = bufio.NewReaderSize(&c.cr, readBufSize)
-	c.head = headReader{br: c.br, limits: s.limits}
+	c.head = headReader{br: c.br, limits: s.limits, budget: s.buffers}
 	c.out = newOutbox(rwc, s.stallTimeout, s.buffers)
 	c.sink = c.out
 	c.lent, _ = rwc.(Lent)
@@ -116,6 +116,7 @@ func hostPort(a *net.TCPAddr) (name, port string) {
 
 func (c *conn) serve() {
 	defer c.s.removeConn(c)
+	defer c.head.release()
 	defer func() { c.out.drain() }() // the outbox startTLS replaces: what a failed send left is dropped
 	defer c.dropWriter()
 	_, isTCP := c.raw.LocalAddr().(*net.TCPAddr)

@@ -57,10 +57,15 @@ type fieldSpan struct{ name, colon, value, end int }
 type headReader struct {
 	br     *bufio.Reader
 	limits limits
-	buf    []byte      // the head's lines, without their line ends
-	fields []fieldSpan // the header fields in buf
-	line   int         // end of the request line in buf
-	bareLF bool        // a line read ended in LF alone (RFC 9112 2.2 allows it in a head)
+	// budget, if set, counts what buf holds past keptHeadBuffer (counted):
+	// heads within the limits may each take about 800 KiB, and a thousand
+	// slow ones must not take a worker's memory.
+	budget  *bufferBudget
+	counted int
+	buf     []byte      // the head's lines, without their line ends
+	fields  []fieldSpan // the header fields in buf
+	line    int         // end of the request line in buf
+	bareLF  bool        // a line read ended in LF alone (RFC 9112 2.2 allows it in a head)
 }
 
 // read reads one request head. A *headError means the request must be
@@ -69,6 +74,7 @@ type headReader struct {
 func (r *headReader) read() (*requestHead, error) {
 	if cap(r.buf) > keptHeadBuffer {
 		r.buf = nil // an idle connection should not hold a large head's memory
+		r.release()
 	}
 	r.buf, r.fields = r.buf[:0], r.fields[:0]
 	for empty := 0; ; empty++ {
@@ -122,6 +128,9 @@ func (r *headReader) readLine(max int, tooLong func() error) (int, error) {
 	for {
 		frag, err := r.br.ReadSlice('\n')
 		r.buf = append(r.buf, frag...)
+		if err := r.count(); err != nil {
+			return 0, err
+		}
 		switch {
 		case err == nil:
 			r.buf = r.buf[:len(r.buf)-1]
@@ -139,6 +148,33 @@ func (r *headReader) readLine(max int, tooLong func() error) (int, error) {
 		case err != bufio.ErrBufferFull:
 			return 0, err
 		}
+	}
+}
+
+// errHeadMemory refuses a large head while the worker's buffer memory is
+// held by others (bufferBudget).
+var errHeadMemory = &headError{http.StatusServiceUnavailable,
+	"the worker's memory for large request heads and bodies is in use by other clients"}
+
+// count takes from the budget what buf grew past keptHeadBuffer.
+func (r *headReader) count() error {
+	grown := cap(r.buf) - keptHeadBuffer - r.counted
+	if r.budget == nil || grown <= 0 {
+		return nil
+	}
+	if !r.budget.takeMemory(grown) {
+		return errHeadMemory
+	}
+	r.counted += grown
+	return nil
+}
+
+// release gives back what count took (the buffer is dropped, or the
+// connection is over).
+func (r *headReader) release() {
+	if r.counted > 0 {
+		r.budget.freeMemory(r.counted)
+		r.counted = 0
 	}
 }
 
