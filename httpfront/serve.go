@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"wsgo/wsgi"
@@ -166,7 +165,7 @@ func (s *Server) logRefusal(status int, why, remote, requestID string) {
 	if isLimit(status) {
 		level = slog.LevelWarn
 		why += "; raise the flag if such requests are legitimate"
-		logged, skipped := s.refusals.admit(time.Now())
+		logged, skipped := s.refusals.Admit(time.Now())
 		if !logged {
 			return
 		}
@@ -183,29 +182,3 @@ func (s *Server) logRefusal(status int, why, remote, requestID string) {
 
 // refusalBurst is how many refusals a second are logged (logRefusal).
 const refusalBurst = 10
-
-// refusalLimiter admits refusalBurst log lines a second and counts the
-// rest.
-type refusalLimiter struct {
-	mu      sync.Mutex
-	second  time.Time // when the current second began
-	logged  int       // lines in it
-	skipped int       // lines not logged since the last one that was
-}
-
-// admit reports whether a refusal at now is logged, and if so how many
-// were not since the last that was.
-func (l *refusalLimiter) admit(now time.Time) (logged bool, skipped int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.second) >= time.Second {
-		l.second, l.logged = now, 0
-	}
-	if l.logged >= refusalBurst {
-		l.skipped++
-		return false, 0
-	}
-	l.logged++
-	skipped, l.skipped = l.skipped, 0
-	return true, skipped
-}

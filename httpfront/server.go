@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"wsgo/internal/logfmt"
 	"wsgo/wsgi"
 )
 
@@ -119,10 +120,10 @@ type Server struct {
 	proxyProtocol bool
 	rootPath      string
 	healthPath    string
-	draining      atomic.Bool    // SetDraining: readiness is 503
-	running       RequestCounter // nil: none
-	buffers       *bufferBudget  // what all connections hold for their clients
-	refusals      refusalLimiter // of the log lines for refused requests
+	draining      atomic.Bool      // SetDraining: readiness is 503
+	running       RequestCounter   // nil: none
+	buffers       *bufferBudget    // what all connections hold for their clients
+	refusals      *logfmt.Throttle // of the log lines for refused requests
 
 	// ctx is the parent of every request context; cancelled with
 	// wsgi.ErrStopped when a Shutdown runs out of time.
@@ -181,6 +182,7 @@ func New(cfg Config) *Server {
 		s.static.log = s.log
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	s.refusals = &logfmt.Throttle{Burst: refusalBurst, Period: time.Second}
 	return s
 }
 

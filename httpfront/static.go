@@ -14,10 +14,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
+	"wsgo/internal/logfmt"
 	"wsgo/wsgi"
 )
 
@@ -71,7 +71,7 @@ type staticFiles struct {
 	dirs         []StaticDir // longest prefix first
 	cacheControl string
 	log          *slog.Logger
-	warnedAt     atomic.Int64 // unix nanoseconds of the last warning of a file it may not read
+	unreadables  logfmt.Throttle // of the warnings of a file it may not read: one a minute
 }
 
 // newStaticFiles returns nil without dirs.
@@ -79,7 +79,7 @@ func newStaticFiles(dirs []StaticDir, maxAge time.Duration) *staticFiles {
 	if len(dirs) == 0 {
 		return nil
 	}
-	s := &staticFiles{dirs: slices.Clone(dirs), cacheControl: "no-cache"}
+	s := &staticFiles{dirs: slices.Clone(dirs), cacheControl: "no-cache", unreadables: logfmt.Throttle{Period: time.Minute}}
 	slices.SortStableFunc(s.dirs, func(a, b StaticDir) int { return len(b.Prefix) - len(a.Prefix) })
 	if maxAge > 0 {
 		s.cacheControl = "public, max-age=" + strconv.FormatInt(int64(maxAge/time.Second), 10)
@@ -213,8 +213,7 @@ func (sf *staticFile) ServeWSGI(_ context.Context, req *wsgi.Request, w wsgi.Res
 // before --user) must hear why. At most once a minute: a page's assets
 // would flood the log.
 func (s *staticFiles) unreadable(dir, rel string, err error) {
-	now, last := time.Now().UnixNano(), s.warnedAt.Load()
-	if last != 0 && now-last < int64(time.Minute) || !s.warnedAt.CompareAndSwap(last, now) {
+	if ok, _ := s.unreadables.Admit(time.Now()); !ok {
 		return
 	}
 	s.log.Warn(fmt.Sprintf("wsgo: --static cannot read a file of %s, so it answered 404; make the file and its "+

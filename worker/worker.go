@@ -211,14 +211,12 @@ func exitWithMaster(id int, logger *slog.Logger, imported <-chan struct{}) {
 // 503 from the master), at most one line every 10 s: under a flood of
 // connections each would be one.
 func declinedLog(logger *slog.Logger) func(error) {
-	var last time.Time
-	missed := 0
+	throttle := logfmt.Throttle{Period: 10 * time.Second}
 	return func(err error) {
-		if time.Since(last) < 10*time.Second {
-			missed++
+		ok, missed := throttle.Admit(time.Now())
+		if !ok {
 			return
 		}
-		last = time.Now()
 		msg := fmt.Sprintf("wsgo: worker pid %d could not take a connection, which got 503: %v", os.Getpid(), err)
 		var limit syscall.Rlimit
 		if errors.Is(err, syscall.EMFILE) && syscall.Getrlimit(syscall.RLIMIT_NOFILE, &limit) == nil {
@@ -227,7 +225,6 @@ func declinedLog(logger *slog.Logger) func(error) {
 		}
 		if missed > 0 {
 			msg += fmt.Sprintf(" (and %d more since the last such line)", missed)
-			missed = 0
 		}
 		logger.Error(msg)
 	}
