@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // procApp answers / with its VERSION, /slow after 200 ms, /crash by
@@ -827,5 +829,51 @@ func TestAWorkerOutOfDescriptorsDeclinesAndServesOn(t *testing.T) {
 	}
 	if n := logCount(s, "could not take a connection"); n != 1 {
 		t.Errorf("%d lines about connections not taken; want 1 (one every 10 s at most)", n)
+	}
+}
+
+// The master retries accept with a growing wait while it is out of
+// descriptors, up to a second. Once it accepts again the shortage is over:
+// the next one starts with a short wait again, not with the second the
+// last one ended at (it did, so a brief shortage long after stalled new
+// connections for a second).
+func TestTheMastersAcceptRetriesStartShortAfterEachShortage(t *testing.T) {
+	app := writeApp(t, "proc_app.py", procApp)
+	s := start(t, []string{"MARK_FILE=" + filepath.Join(filepath.Dir(app), "mark")}, app, "-w", "1")
+	limit := unix.Rlimit{Cur: 40, Max: 40} // the master's alone: the worker keeps its own
+	if err := unix.Prlimit(s.cmd.Process.Pid, unix.RLIMIT_NOFILE, &limit, nil); err != nil {
+		t.Fatal(err)
+	}
+	const short = `wsgo: accept failed, retrying listener=http://` + "127.0.0.1:\\d+" + ` err="too many open files" retry_in=5ms`
+	shortage := func(round int) []net.Conn {
+		var held []net.Conn
+		for range 60 { // the kernel completes the handshakes the master cannot accept
+			c, err := net.DialTimeout("tcp", s.Addr, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			held = append(held, c)
+			c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n")) // a head that never ends
+		}
+		if !s.waitLog(`(?s)(`+short+`.*){`+strconv.Itoa(round)+`}`, 10*time.Second) {
+			t.Fatalf("shortage %d: no accept failure retried after 5ms:\n%s", round, s.logs.String())
+		}
+		return held
+	}
+	held := shortage(1)
+	if !s.waitLog(`retry_in=1s not_logged_before=\d+`, 10*time.Second) {
+		t.Fatalf("the retries did not back off to a second, logged once a second:\n%s", s.logs.String())
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	if resp, body := s.get("/"); resp.StatusCode != 200 || body != "v1" {
+		t.Fatalf("once the descriptors were free: %d %q; want 200 v1", resp.StatusCode, body)
+	}
+	time.Sleep(1100 * time.Millisecond) // past the second in which a line was logged
+	held = shortage(2)
+	for _, c := range held {
+		c.Close()
 	}
 }

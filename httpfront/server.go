@@ -11,15 +11,14 @@ package httpfront
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"wsgo/internal/acceptretry"
 	"wsgo/internal/logfmt"
 	"wsgo/wsgi"
 )
@@ -202,26 +201,24 @@ func (s *Server) Serve(l net.Listener) error {
 		return nil
 	}
 	defer s.removeListener(l)
-	var delay time.Duration
+	var backoff acceptretry.Backoff
 	for {
 		rwc, err := l.Accept()
 		if err != nil {
 			if s.shuttingDown() {
 				return nil
 			}
-			if !temporary(err) {
+			if !acceptretry.Temporary(err) {
 				return fmt.Errorf("wsgo: accepting connections on %s: %w", l.Addr(), err)
 			}
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.log.Warn("wsgo: accept failed, retrying", "listener", l.Addr().String(), "err", err, "retry_in", delay)
 			select {
-			case <-time.After(delay):
+			case <-time.After(backoff.Failed(s.log, err, "listener", l.Addr().String())):
 			case <-s.closing:
 				return nil
 			}
 			continue
 		}
-		delay = 0
+		backoff.Accepted()
 		s.ServeConn(rwc)
 	}
 }
@@ -379,11 +376,4 @@ func (s *Server) isReleasing() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.releasing
-}
-
-// temporary reports whether an Accept error is worth retrying: running out
-// of descriptors or memory passes when other connections close.
-func temporary(err error) bool {
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
-		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
 }

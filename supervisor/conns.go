@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"wsgo/handoff"
+	"wsgo/internal/acceptretry"
 )
 
 // accept takes connections from l and lends them, until stop. It
@@ -21,42 +22,38 @@ import (
 // traffic never wakes the master.
 func (m *Master) accept(l net.Listener, fd int) {
 	defer m.accepting.Done()
-	var delay time.Duration
+	var backoff acceptretry.Backoff
 	for {
-		err := m.acceptAll(fd)
+		accepted, err := m.acceptAll(fd)
 		if m.isStopping() {
 			return
 		}
-		if !temporary(err) {
+		if !acceptretry.Temporary(err) {
 			m.log.Error("wsgo: accepting connections failed; this listener stops", "listener", m.cfg.URL(l), "err", err)
 			return
 		}
-		delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-		m.log.Warn("wsgo: accept failed, retrying", "err", err, "retry_in", delay)
-		time.Sleep(delay)
+		if accepted {
+			backoff.Accepted()
+		}
+		time.Sleep(backoff.Failed(m.log, err, "listener", m.cfg.URL(l)))
 	}
 }
 
 // acceptAll accepts and lends until accept fails; on a non-blocking
-// socket, until none is waiting (EAGAIN).
-func (m *Master) acceptAll(lfd int) error {
+// socket, until none is waiting (EAGAIN). accepted says whether any
+// connection came before the failure.
+func (m *Master) acceptAll(lfd int) (accepted bool, err error) {
 	for {
 		fd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch {
 		case err == nil:
+			accepted = true
 			m.lend(heldConn{fd: fd}) // fresh: the socket has taken no bytes
 		case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
 		default:
-			return err
+			return accepted, err
 		}
 	}
-}
-
-// temporary reports whether an accept error is worth retrying: running out
-// of descriptors or memory passes when other connections close.
-func temporary(err error) bool {
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
-		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
 }
 
 // stopAccepting lends what the kernel had already accepted (a client
