@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -259,6 +261,67 @@ func TestLargeHeadsShareTheWorkersBufferMemory(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("a large head once the others left: %.40q; want 200", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// An HTTP/2 header list counts against the same buffer memory while its
+// request waits (here for a body that never comes): net/http decodes up
+// to 250 streams a connection, each list up to the limits (5.9 MB here).
+// Without the count 14 streams held 82 MB; now a stream past 64 MiB gets
+// 503, small requests are served, and a large list is served again once
+// the others leave.
+func TestLargeHTTP2HeaderListsShareTheWorkersBufferMemory(t *testing.T) {
+	s := frontStart(t, nil, "--limit-request-field_size", "65536")
+	client := h2cClient()
+	client.Timeout = 0
+	header := http.Header{}
+	for i := range 90 { // and the client's User-Agent and Accept-Encoding: 92 of the 100 allowed
+		header.Set(fmt.Sprintf("X-A%d", i), strings.Repeat("a", 65000))
+	}
+	ctx, leave := context.WithCancel(context.Background())
+	defer leave()
+	statuses := make(chan int, 14)
+	for range 14 { // 82 MB of header lists: more than 64 MiB
+		go func() {
+			body, _ := io.Pipe() // never written: the stream stays open
+			req, _ := http.NewRequestWithContext(ctx, "POST", s.URL+"/large", body)
+			req.Header = header.Clone()
+			resp, err := client.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	select {
+	case got := <-statuses:
+		if got != 503 {
+			t.Fatalf("a large header list past the worker's buffer memory got %d; want 503", got)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no large header list was refused")
+	}
+	if resp, _ := frontGet(t, s, "/small"); resp.StatusCode != 200 {
+		t.Errorf("a small request while large header lists hold the memory: %d; want 200", resp.StatusCode)
+	}
+	leave()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", s.URL+"/again", nil)
+		req.Header = header.Clone()
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a large header list once the others left: %v, %v; want 200", resp, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -173,6 +173,14 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 	if status == 0 {
 		status, why = s.limits.h2Status(hr)
 	}
+	if status == 0 {
+		held := max(h2HeaderListSize(hr)-keptHeadBuffer, 0)
+		if s.buffers.takeMemory(held) {
+			defer s.buffers.freeMemory(held)
+		} else {
+			status, why = errHeadMemory.status, errHeadMemory.why
+		}
+	}
 	if status != 0 {
 		res.req, res.requestID = req, requestID(req)
 		res.refuse(status, why)
@@ -180,6 +188,22 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	s.serveRequest(hr.Context(), req, res, s.trust.trustsPeer(h2Peer(hr)))
+}
+
+// h2HeaderListSize is the size of hr's header list as RFC 9113 6.5.2
+// counts it: each field's name and value and 32 bytes, pseudo-fields
+// included. What a large list holds while its request waits counts
+// against the buffer memory as a large HTTP/1 head's buffer does (head.go):
+// net/http starts a handler for each of up to 250 streams a connection.
+func h2HeaderListSize(hr *http.Request) int {
+	const pseudo = len(":method") + len(":scheme") + len(":authority") + len(":path") + len("https") + 4*32
+	n := pseudo + len(hr.Method) + len(hr.Host) + len(hr.RequestURI)
+	for name, values := range hr.Header {
+		for _, v := range values {
+			n += len(name) + len(v) + 32
+		}
+	}
+	return n
 }
 
 // h2RequestError refuses what HTTP/1 refuses in a request head (head.go)
