@@ -391,6 +391,11 @@ func TestConformanceEnviron(t *testing.T) {
 			want: map[string]string{"PATH_INFO": "/environ/caf\u00c3\u00a9", "REQUEST_URI": "/environ/caf%C3%A9", "QUERY_STRING": ""},
 		},
 		{
+			name: "unencoded UTF-8 and characters outside RFC 3986 are taken as sent",
+			raw:  "GET /environ/caf\xc3\xa9/<x>\"{|}^`\\?q=\xff HTTP/1.1\r\nHost: h\r\n\r\n",
+			want: map[string]string{"PATH_INFO": "/environ/caf\u00c3\u00a9/<x>\"{|}^`\\", "QUERY_STRING": "q=\u00ff"},
+		},
+		{
 			name: "PATH_INFO decodes %2F to a slash",
 			raw:  "GET /environ/a%2Fb HTTP/1.1\r\nHost: h\r\n\r\n",
 			want: map[string]string{"PATH_INFO": "/environ/a/b", "REQUEST_URI": "/environ/a%2Fb"},
