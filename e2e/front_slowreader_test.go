@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -202,6 +203,56 @@ func TestMaxResponseSpoolBoundsWhatSlowClientsHoldOnDisk(t *testing.T) {
 	}
 	if files != 0 {
 		t.Errorf("%d temporary files are still open after the clients left", files)
+	}
+}
+
+// Clients that never read, once the spool is full, used to hold every
+// Python thread: their writes waited for room until --stall-timeout (60
+// s; for ever, for a client that takes a little now and then), and no
+// other request was served meanwhile. Now, when a request waits for a
+// thread, a write that finds the spool full and its client taking
+// nothing for 250 ms cuts its response, and the request is served.
+func TestClientsThatNeverReadCannotHoldEveryThreadOnceTheSpoolIsFull(t *testing.T) {
+	s := start(t, nil, writeApp(t, "app.py", slowReaderApp), "--threads", "2", "--max-response-spool", strconv.Itoa(16<<20))
+	pid := readyPids(s)["1"]
+	stuck := []net.Conn{getWithoutReading(t, s, "/stream"), getWithoutReading(t, s, "/stream")}
+	for _, c := range stuck {
+		defer c.Close()
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, held := spooled(t, pid); held >= 15<<20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the two streams did not fill the 16 MiB spool")
+		}
+	}
+	began := time.Now()
+	resp, err := (&http.Client{Timeout: 15 * time.Second}).Get(s.URL + "/count")
+	if err != nil {
+		t.Fatalf("a GET while both threads wait for room in the full spool: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "streamed 0" {
+		t.Errorf("the GET got %d %q; want 200 \"streamed 0\"", resp.StatusCode, body)
+	}
+	t.Logf("answered in %v", time.Since(began).Round(time.Millisecond))
+	// The cut responses' queues are dropped with their connections, and
+	// their disk freed. (Reading what the kernel holds tells nothing: a
+	// client of a 4 KiB buffer waits on TCP's persist timer.)
+	files := -1
+	for deadline := time.Now().Add(10 * time.Second); files != 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		files, _ = spooled(t, pid)
+	}
+	if files != 0 {
+		t.Errorf("%d temporary files are still open; want the cut responses' queues dropped", files)
+	}
+	mustLog(t, s, `\[WARNING\] wsgo: the response was cut: the worker's --max-response-spool was full of responses its clients take slowly, `+
+		`this client took nothing for 250 ms, and other requests waited for the Python thread writing it; raise --max-response-spool, `+
+		`or add --threads or --workers request=[0-9a-f]{32} path=/stream\n`)
+	if n := logCount(s, "wsgo: the response was cut"); n != 1 {
+		t.Errorf("%d lines about cut responses; want 1 (one every 10 s at most)", n)
 	}
 }
 

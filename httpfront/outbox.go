@@ -38,9 +38,29 @@ const (
 var (
 	errOutrun = errors.New("wsgo: the request's time ran out while the worker's --max-response-spool was full " +
 		"of responses its clients take slowly")
+	errSpoolCut = errors.New("wsgo: the response was cut: the worker's --max-response-spool was full of responses " +
+		"its clients take slowly, this client took nothing for 250 ms, and other requests waited for the Python thread " +
+		"writing it; raise --max-response-spool, or add --threads or --workers")
 	errReleased = errors.New("wsgo: the write was released")
 	errAborted  = errors.New("wsgo: the response was abandoned")
 )
+
+// logSpoolCut warns of a response cut by errSpoolCut, at most once every
+// 10 s: the clients that never read may be many.
+func (s *Server) logSpoolCut(r *responseState) {
+	ok, notLogged := s.spoolCuts.Admit(time.Now())
+	if !ok {
+		return
+	}
+	attrs := []any{"request", r.requestID}
+	if r.req != nil {
+		attrs = append(attrs, "path", r.req.RequestURI)
+	}
+	if notLogged > 0 {
+		attrs = append(attrs, "not_logged_before", notLogged)
+	}
+	s.log.Warn(errSpoolCut.Error(), attrs...)
+}
 
 // socket is where an outbox sends: a connection's socket, or an HTTP/2
 // stream (h2stream).
@@ -76,16 +96,21 @@ type outbox struct {
 	// until ends a wait for room in the queue: the request's context,
 	// whose end (--timeout, a client gone) frees the writer.
 	until    <-chan struct{}
-	released bool          // the current response's writes queue; see Release
-	sending  bool          // the send goroutine runs; the socket is its
-	changed  chan struct{} // closed and replaced when the queue shrinks or the sender stops
-	mem      []byte        // queued bytes in memory, sent before the spans'
-	spare    []byte        // the other memory buffer, while one is sent
-	inMem    int           // bytes in mem and in flight from memory
-	temp     *os.File      // the queue's temporary file: bytes past outboxMemory
-	tempEnd  int64         // where temp's next bytes go
-	spans    []span        // queued after mem, in order: parts of temp, or of an app's file
-	queued   int64         // bytes queued in all, in flight included
+	released bool // the current response's writes queue; see Release
+	// wanted: the host wants the writer's thread back (release). A write
+	// that then finds the spool full, its client taking nothing for
+	// patience, cuts the response (errSpoolCut) rather than wait: else
+	// clients that never read hold every thread once the spool is full.
+	wanted  bool
+	sending bool          // the send goroutine runs; the socket is its
+	changed chan struct{} // closed and replaced when the queue shrinks or the sender stops
+	mem     []byte        // queued bytes in memory, sent before the spans'
+	spare   []byte        // the other memory buffer, while one is sent
+	inMem   int           // bytes in mem and in flight from memory
+	temp    *os.File      // the queue's temporary file: bytes past outboxMemory
+	tempEnd int64         // where temp's next bytes go
+	spans   []span        // queued after mem, in order: parts of temp, or of an app's file
+	queued  int64         // bytes queued in all, in flight included
 	// flushing: the sender is to flush the socket before what is queued
 	// (an HTTP/2 response's head; see flushHead).
 	flushing bool
@@ -104,7 +129,7 @@ func newSettlingOutbox(stream socket, stall time.Duration, budget *bufferBudget)
 // begin readies the outbox for a response: until is the request's end.
 func (o *outbox) begin(until <-chan struct{}) {
 	o.mu.Lock()
-	o.until, o.released = until, false
+	o.until, o.released, o.wanted = until, false, false
 	o.mu.Unlock()
 }
 
@@ -113,10 +138,17 @@ func (o *outbox) begin(until <-chan struct{}) {
 func (o *outbox) release() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if !o.releasable || o.released {
+	if !o.releasable {
 		return
 	}
-	o.released = true
+	if o.released {
+		if !o.wanted {
+			o.wanted = true
+			o.signal() // a write waiting for room in the spool looks again
+		}
+		return
+	}
+	o.released, o.wanted = true, true
 	if o.settles {
 		o.signal() // settle returns
 	} else {
@@ -308,7 +340,8 @@ func (o *outbox) wait() time.Duration {
 // queue copies p behind what is queued and makes sure the sender runs:
 // into memory while this outbox and the server's budget have room for
 // it, else into the temporary file. It waits while the server's spool is
-// full, until some of it is freed or the request's time runs out.
+// full, until some of it is freed or the request's time runs out; or,
+// once the thread is wanted, while the client takes some within patience.
 func (o *outbox) queue(p []byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -328,11 +361,21 @@ func (o *outbox) queue(p []byte) error {
 			}
 			break
 		}
-		changed := o.changed // the socket may fail meanwhile
+		changed := o.changed // the queue shrank, the socket failed, or the thread is wanted
+		var cut <-chan time.Time
+		if o.wanted {
+			cut = time.After(patience)
+		}
 		o.mu.Unlock()
 		select {
 		case <-freed:
 		case <-changed:
+		case <-cut:
+			o.mu.Lock()
+			if o.sending {
+				o.conn.SetWriteDeadline(time.Now()) // what is queued is dropped: its disk is wanted
+			}
+			return o.failLocked(errSpoolCut)
 		case <-o.until:
 			o.mu.Lock()
 			return errOutrun

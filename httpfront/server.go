@@ -123,6 +123,7 @@ type Server struct {
 	running       RequestCounter   // nil: none
 	buffers       *bufferBudget    // what all connections hold for their clients
 	refusals      *logfmt.Throttle // of the log lines for refused requests
+	spoolCuts     *logfmt.Throttle // of the warnings for responses cut for room in the spool
 
 	// ctx is the parent of every request context; cancelled with
 	// wsgi.ErrStopped when a Shutdown runs out of time.
@@ -182,6 +183,7 @@ func New(cfg Config) *Server {
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	s.refusals = &logfmt.Throttle{Burst: refusalBurst, Period: time.Second}
+	s.spoolCuts = &logfmt.Throttle{Period: 10 * time.Second}
 	return s
 }
 

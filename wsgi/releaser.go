@@ -6,8 +6,11 @@ package wsgi
 // taken queued by the front (memory, then a temporary file) and sent
 // after. The host calls it when the thread that writes is needed for
 // other requests, or past the request's time limit; until then a write
-// goes straight from the host's memory to a client that keeps up. Safe
-// to call from any goroutine while the response is being written.
+// goes straight from the host's memory to a client that keeps up. Where
+// the front has no room left to queue, a released write whose client
+// takes nothing for a while fails, cutting the response, rather than hold
+// the thread. Safe to call from any goroutine while the response is being
+// written.
 type Releaser interface {
 	Release()
 }
