@@ -96,21 +96,17 @@ type outbox struct {
 	// until ends a wait for room in the queue: the request's context,
 	// whose end (--timeout, a client gone) frees the writer.
 	until    <-chan struct{}
-	released bool // the current response's writes queue; see Release
-	// wanted: the host wants the writer's thread back (release). A write
-	// that then finds the spool full, its client taking nothing for
-	// patience, cuts the response (errSpoolCut) rather than wait: else
-	// clients that never read hold every thread once the spool is full.
-	wanted  bool
-	sending bool          // the send goroutine runs; the socket is its
-	changed chan struct{} // closed and replaced when the queue shrinks or the sender stops
-	mem     []byte        // queued bytes in memory, sent before the spans'
-	spare   []byte        // the other memory buffer, while one is sent
-	inMem   int           // bytes in mem and in flight from memory
-	temp    *os.File      // the queue's temporary file: bytes past outboxMemory
-	tempEnd int64         // where temp's next bytes go
-	spans   []span        // queued after mem, in order: parts of temp, or of an app's file
-	queued  int64         // bytes queued in all, in flight included
+	released bool          // the current response's writes queue; see Release
+	wanted   bool          // the host wants the writer's thread back; see queue
+	sending  bool          // the send goroutine runs; the socket is its
+	changed  chan struct{} // closed and replaced when the queue shrinks or the sender stops
+	mem      []byte        // queued bytes in memory, sent before the spans'
+	spare    []byte        // the other memory buffer, while one is sent
+	inMem    int           // bytes in mem and in flight from memory
+	temp     *os.File      // the queue's temporary file: bytes past outboxMemory
+	tempEnd  int64         // where temp's next bytes go
+	spans    []span        // queued after mem, in order: parts of temp, or of an app's file
+	queued   int64         // bytes queued in all, in flight included
 	// flushing: the sender is to flush the socket before what is queued
 	// (an HTTP/2 response's head; see flushHead).
 	flushing bool
@@ -341,7 +337,9 @@ func (o *outbox) wait() time.Duration {
 // into memory while this outbox and the server's budget have room for
 // it, else into the temporary file. It waits while the server's spool is
 // full, until some of it is freed or the request's time runs out; or,
-// once the thread is wanted, while the client takes some within patience.
+// once the host wants the thread back (release), while the client takes
+// some within patience: past that the response is cut (errSpoolCut), as
+// else clients that never read would hold every thread.
 func (o *outbox) queue(p []byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
