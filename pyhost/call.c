@@ -546,10 +546,8 @@ static wsgo_call *respond_step(wsgo_call *c, wsgo_out *out)
         Py_DECREF(item);
         if (chunk == NULL)
             return fail(c, out);
-        if (PyBytes_GET_SIZE(chunk) == 0) {
+        if (PyBytes_GET_SIZE(chunk) == 0) { /* PEP 3333: the head waits, also where no body follows */
             Py_DECREF(chunk);
-            if (sends_no_body(c))
-                return end_body(c, out);
             continue;
         }
         if (Py_IS_TYPE(c->result, c->st->file_wrapper_type)) { /* a file-like read block by block */

@@ -282,9 +282,11 @@ def r_lazy_empty(environ, start_response):
 
 @route("/lazy-replace")
 def r_lazy_replace(environ, start_response):
-    # Nothing is sent with an empty chunk, so the headers can still change.
+    # Nothing is sent with an empty chunk, so the headers can still change
+    # (also those of a response without a body: HEAD, ?status=304).
+    first = query(environ).get("status", "200") + " First"
     def body():
-        start_response("200 OK", TEXT + [("X-First", "1")])
+        start_response(first, TEXT + [("X-First", "1")])
         yield b""
         try:
             raise RuntimeError("replace")
