@@ -1238,6 +1238,46 @@ func TestConformanceFileWrapper(t *testing.T) {
 		})
 	}
 
+	// A file the kernel makes up as it is read has a size that is not its
+	// length (0 in /proc, a page in /sys): it used to be framed by that
+	// size and sent with sendfile, which gave an empty body or a broken one.
+	for _, made := range []string{"/proc/version", "/sys/kernel/mm/transparent_hugepage/enabled"} {
+		t.Run("a file of "+strings.Split(made, "/")[1]+" arrives as its read() gives it", func(t *testing.T) {
+			want, err := os.ReadFile(made)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := key(t)
+			resp, body := fetch(t, s, "GET", "/file?key="+k+"&path="+url.QueryEscape(made), nil)
+			if resp.StatusCode != 200 || body != string(want) {
+				t.Errorf("%s %q; want 200 and %q", resp.Status, body, want)
+			}
+			waitClosed(t, s, k)
+		})
+	}
+
+	t.Run("a file that shrinks while it is sent closes the connection, with a warning", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "shrinks.bin")
+		if err := os.WriteFile(path, make([]byte, 64<<20), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := net.Dial("tcp", s.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.(*net.TCPConn).SetReadBuffer(64 << 10)
+		fmt.Fprintf(c, "GET /file-shrinks?path=%s&len=%d HTTP/1.1\r\nHost: h\r\n\r\n", url.QueryEscape(path), 64<<20)
+		time.Sleep(1500 * time.Millisecond) // the file is cut to 1 MiB while most of it waits to be sent
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		got, err := io.Copy(io.Discard, c)
+		if err != nil || got >= 64<<20 {
+			t.Errorf("read %d bytes, %v; want the connection closed before the 64 MiB announced", got, err)
+		}
+		mustLog(t, s, `\[WARNING\] wsgo: a file ended before the size it had when its response began \(it shrank while it was sent\), `+
+			`so the connection was closed; .* path="/file-shrinks\?path=`)
+	})
+
 	// PEP 3333: what is sent is what the file-like's read() gives. These
 	// file-likes' fileno() is a regular file's, but read() gives other
 	// bytes; sendfile used to send the file's.

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"wsgo/internal/sendfile"
 	"wsgo/wsgi"
 )
 
@@ -87,14 +88,18 @@ func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answe
 }
 
 // reportLength logs a body that did not match the app's Content-Length,
-// which PEP 3333 asks the server to report: the connection was closed
-// after it (a client would otherwise misread the next response), and the
-// fix is the app's.
+// which PEP 3333 asks the server to report, or the length of its file:
+// the connection was closed after it (a client would otherwise misread
+// the next response), and the fix is the app's.
 func (r *responseState) reportLength(log *slog.Logger, err error) {
 	const fix = "; fix the app's Content-Length header, or leave it out"
 	switch {
 	case r.truncated:
 		log.Warn("wsgo: the app sent more body than its Content-Length; the rest was dropped and the connection closed"+fix,
+			"request", r.req.RequestID, "path", r.req.RequestURI)
+	case errors.Is(r.err, sendfile.ErrShortFile):
+		log.Warn("wsgo: a file ended before the size it had when its response began (it shrank while it was sent), "+
+			"so the connection was closed; replace such a file by writing a new one and renaming it over the old",
 			"request", r.req.RequestID, "path", r.req.RequestURI)
 	case err == nil && r.err == nil && r.started && !r.noBody && r.remain > 0:
 		log.Warn("wsgo: the app's body ended short of its Content-Length, so the connection was closed"+fix,

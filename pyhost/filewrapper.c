@@ -7,7 +7,9 @@
  */
 #include "internal.h"
 
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 typedef struct {
@@ -119,6 +121,31 @@ static int reads_descriptor(wsgo_interp *st, PyObject *f)
 }
 
 /*
+ * Whether a regular file's size may not be its length: the files the
+ * kernel makes up as they are read report 0 (/proc) or a page (/sys), so
+ * sendfile framed by the size would send nothing, or announce bytes it
+ * cannot send. Such a file is read block by block, as PEP 3333 says a
+ * file_wrapper's semantics are.
+ */
+static int size_unknown(int fd, const struct stat *sb)
+{
+    struct statfs fs;
+    if (sb->st_size == 0 || fstatfs(fd, &fs) < 0)
+        return 1;
+    switch (fs.f_type) {
+    case PROC_SUPER_MAGIC:
+    case SYSFS_MAGIC:
+    case DEBUGFS_MAGIC:
+    case TRACEFS_MAGIC:
+    case SECURITYFS_MAGIC:
+    case CGROUP_SUPER_MAGIC:
+    case CGROUP2_SUPER_MAGIC:
+        return 1;
+    }
+    return 0;
+}
+
+/*
  * Finds the regular file behind a wrapper: 1 with *fd, *off (the file-like's
  * position) and *len (bytes to its end); 0 when there is none, or reading
  * may give other bytes (read it block by block instead); -1 with an
@@ -140,7 +167,7 @@ int wsgo_file_wrapper_fd(wsgo_interp *st, PyObject *o, int *fd, int64_t *off, in
         return wsgo_clear_ordinary() ? 0 : -1;
     if (n < 0)
         return 0;
-    if (fstat((int)n, &sb) < 0 || !S_ISREG(sb.st_mode))
+    if (fstat((int)n, &sb) < 0 || !S_ISREG(sb.st_mode) || size_unknown((int)n, &sb))
         return 0;
     int64_t pos = 0;
     if ((r = PyObject_CallMethodNoArgs(fw->filelike, st->s_tell)) != NULL) {

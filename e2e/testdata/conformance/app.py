@@ -614,6 +614,16 @@ def r_file(environ, start_response):
     return environ["wsgi.file_wrapper"](f, 65536)
 
 
+@route("/file-shrinks")
+def r_file_shrinks(environ, start_response):
+    """Sends ?path=, which a timer cuts to 1 MiB a second after."""
+    q = query(environ)
+    f = open(q["path"], "rb")
+    threading.Timer(1, os.truncate, (q["path"], 1 << 20)).start()
+    start_response("200 OK", file_headers(q))
+    return environ["wsgi.file_wrapper"](f)
+
+
 def file_headers(q):
     """len=N declares a Content-Length of N: all the file holds from its
     position, or a part of it, as a 206 response sends."""
