@@ -24,8 +24,12 @@ var Commands = []string{"run", "check", "python", "version"}
 //     (`--bind=A`), also from gunicorn's -w2 (attached);
 //   - a boolean flag followed by true or false (--strict false) is a
 //     usage error that says --strict=false: the value would be an argument;
+//   - a flag that takes a value and has none (last on the line, or
+//     followed by another --flag) is a usage error, not given the next
+//     flag or the -- below as its value;
 //   - --proxy-protocol takes a MODE only if one follows (gunicorn 24.1's
 //     off, v1, v2, auto, or a boolean; proxyProtocolOn): bare, it is on;
+//     a word after it that is no MODE, beside a TARGET, is a wrong MODE;
 //   - an unknown flag or command is a usage error that says what to type
 //     instead, not urfave/cli's whole help; every unknown flag of the line
 //     at once, and the line in wsgo's words if it can be (foreign.go); so
@@ -70,6 +74,7 @@ func Interspersed(args []string) ([]string, error) {
 	var flags, positional []string
 	var words []commandWord // for unknownFlags, when there are foreign ones
 	foreign := false
+	afterProxyProtocol := "" // the word after a bare --proxy-protocol that is no MODE
 	rest := args[2:]
 	for i := 0; i < len(rest); i++ {
 		a, start := rest[i], i
@@ -105,7 +110,12 @@ func Interspersed(args []string) ([]string, error) {
 					"after =, and alone means true", args[1], a, v, name, strings.ToLower(v)))
 			}
 			a = "--" + name
-			if !hasValue && takesValue[name] && i+1 < len(rest) {
+			if !hasValue && takesValue[name] {
+				// else urfave/cli would take the -- below, or the next flag, for the value
+				if v := next(rest, i); i+1 == len(rest) || strings.HasPrefix(v, "--") && v != "--" {
+					return nil, usage(fmt.Sprintf("wsgo %s: %s needs a value: %s VALUE, or --%s=VALUE (`wsgo %s --help` says what it takes)",
+						args[1], rest[start], rest[start], name, args[1]))
+				}
 				i++
 				value, hasValue = rest[i], true
 			}
@@ -114,6 +124,8 @@ func Interspersed(args []string) ([]string, error) {
 				if _, ok := proxyProtocolOn(next(rest, i)); ok {
 					i++
 					value = rest[i]
+				} else if v := next(rest, i); !strings.HasPrefix(v, "-") {
+					afterProxyProtocol = v
 				}
 			}
 			if hasValue {
@@ -127,6 +139,9 @@ func Interspersed(args []string) ([]string, error) {
 	}
 	if foreign {
 		return nil, unknownFlags(args[1], words, positional, canonical)
+	}
+	if len(positional) > 1 && afterProxyProtocol != "" && slices.Contains(positional, afterProxyProtocol) {
+		return nil, usage(fmt.Sprintf("wsgo %s: --proxy-protocol %q: %s", args[1], afterProxyProtocol, proxyProtocolModes))
 	}
 	out := append([]string{args[0], args[1]}, flags...)
 	if len(positional) > 0 {

@@ -140,6 +140,9 @@ var gunicornUnsupported = []struct {
 		"wsgo's request parser follows RFC 9110 and 9112 and is not configurable"},
 	{[]string{"forwarder_headers"}, []string{"forwarder-headers"},
 		"from --forwarded-allow-ips peers wsgo reads X-Forwarded-For, -Proto, -Host, -Port, -Prefix and Forwarded; mount the app with --root-path"},
+	{[]string{"tolerate_dangerous_framing"}, []string{"tolerate-dangerous-framing"}, // Debian's backport to gunicorn 20.1
+		"wsgo answers a request with both Transfer-Encoding and Content-Length 400 and closes its connection (RFC 9112 6.1), " +
+			"as such framing is how requests are smuggled past a proxy: leave it out"},
 	{[]string{"header_map"}, []string{"header-map"},
 		"wsgo drops header fields whose names have an underscore, as gunicorn's default (drop) does: leave it out"},
 	{[]string{"asgi_loop", "asgi_lifespan", "asgi_disconnect_grace_period"}, []string{"asgi-loop", "asgi-lifespan", "asgi-disconnect-grace-period"},

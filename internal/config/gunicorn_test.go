@@ -65,6 +65,9 @@ func expectTakenOrInstead(t *testing.T, flags []string) {
 			continue // wsgo takes it
 		}
 		msg, _, _ := strings.Cut(err.Error(), "\n")
+		if strings.HasPrefix(msg, "wsgo run: "+flag+" needs a value: ") {
+			continue // wsgo takes it, with a value
+		}
 		if hint, ok := strings.CutPrefix(msg, "wsgo run: unknown flag "+flag+": "); !ok || hint == "" || strings.Contains(msg, "did you mean") {
 			t.Errorf("%s: %q; want what to do instead in wsgo", flag, msg)
 		}
@@ -73,12 +76,13 @@ func expectTakenOrInstead(t *testing.T, flags []string) {
 
 func TestGunicornFlagsSayWhatWsgoDoesInstead(t *testing.T) {
 	expectInstead(t, map[string]string{
-		"--statsd-host":    "--metrics-bind",
-		"--backlog":        "net.core.somaxconn",
-		"--capture-output": "print() and sys.stderr already go to wsgo's standard output and standard error",
-		"--reuse-port":     "not needed: only wsgo's master listens",
-		"--name":           "ps shows",
-		"-n":               "ps shows",
+		"--statsd-host":                "--metrics-bind",
+		"--backlog":                    "net.core.somaxconn",
+		"--capture-output":             "print() and sys.stderr already go to wsgo's standard output and standard error",
+		"--reuse-port":                 "not needed: only wsgo's master listens",
+		"--tolerate-dangerous-framing": "Transfer-Encoding and Content-Length 400",
+		"--name":                       "ps shows",
+		"-n":                           "ps shows",
 	})
 }
 

@@ -361,3 +361,56 @@ func TestGunicornsProxyProtocolModes(t *testing.T) {
 		})
 	}
 }
+
+// A flag that takes a value and is given none is a usage error. It used
+// to take the -- that Interspersed puts before the TARGET (or the next
+// flag) as its value: --error-logfile wrote a file named --.
+func TestAFlagWithoutItsValueIsAUsageError(t *testing.T) {
+	for _, args := range [][]string{
+		{"app.py", "--error-logfile"},
+		{"app.py", "--pid"},
+		{"app.py", "--threads"},
+		{"app.py", "-b"},
+		{"--access-logfile", "--threads", "4", "app.py"},
+	} {
+		flag := args[len(args)-1]
+		if flag == "app.py" {
+			flag = args[0]
+		}
+		_, err := parse(t, args...)
+		usageError(t, strings.Join(args, " "), err, "wsgo run: "+flag+" needs a value: "+flag+" VALUE, or --")
+	}
+	// A value may begin with a dash: - is standard output.
+	if o, err := parse(t, "app.py", "--access-logfile", "-"); err != nil || o.AccessLog != "-" {
+		t.Errorf("--access-logfile -: %+v, %v; want standard output", o, err)
+	}
+}
+
+// A bare --proxy-protocol is on; a word after it that is no MODE, beside
+// a TARGET, is taken for a wrong MODE rather than a second TARGET.
+func TestAWrongProxyProtocolModeIsNamed(t *testing.T) {
+	for _, args := range [][]string{
+		{"app.py", "--proxy-protocol", "v3"},
+		{"--proxy-protocol", "v3", "app.py"},
+	} {
+		_, err := parse(t, args...)
+		usageError(t, strings.Join(args, " "), err, `wsgo run: --proxy-protocol "v3": use off, v1, v2 or auto`)
+	}
+	if o, err := parse(t, "--proxy-protocol", "app.py"); err != nil || !o.Front.ProxyProtocol || o.Target != "app.py" {
+		t.Errorf("--proxy-protocol app.py: %+v, %v; want the PROXY protocol on, for app.py", o, err)
+	}
+}
+
+// uWSGI's -w MODULE advice is for what looks like a module, not any word.
+func TestWorkersAdviceAboutUWSGIOnlyForAModule(t *testing.T) {
+	t.Chdir(t.TempDir())
+	writeTestFile(t, "app.py", "")
+	const uwsgi = "uWSGI's -w names the app"
+	for value, want := range map[string]bool{"four": false, "abc": false, "app": true, "app:application": true, "mysite.wsgi": true} {
+		_, err := parse(t, "app.py", "-w", value)
+		usageError(t, "-w "+value, err, "give a number of at least 1, or auto")
+		if got := err != nil && strings.Contains(err.Error(), uwsgi); got != want {
+			t.Errorf("-w %s: %v; want uWSGI's advice %v", value, err, want)
+		}
+	}
+}

@@ -59,10 +59,18 @@ var uwsgiUnsupported = []flagInstead{
 // and a uWSGI value given to them is answered with what uWSGI meant.
 
 // uwsgiModule reports whether a --workers (-w) value is rather uWSGI's
-// -w, a module: `-w app:application`, `-w myproject.wsgi`, `-w app.py`.
+// -w, a module: `-w app:application`, `-w myproject.wsgi`, `-w app.py`,
+// or `-w app` beside an app.py. A mere word (`-w four`,
+// WSGO_WORKERS=abc) is no module, and gets no advice about one.
 func uwsgiModule(workers string) bool {
-	_, err := strconv.Atoi(workers)
-	return err != nil && !strings.EqualFold(workers, "auto") && uwsgiModuleName.MatchString(workers)
+	if _, err := strconv.Atoi(workers); err == nil || strings.EqualFold(workers, "auto") || !uwsgiModuleName.MatchString(workers) {
+		return false
+	}
+	if strings.ContainsAny(workers, ".:") {
+		return true
+	}
+	_, err := os.Stat(workers + ".py")
+	return err == nil
 }
 
 var uwsgiModuleName = regexp.MustCompile(`^[A-Za-z_][\w.]*(:[\w.]+)?$`)
