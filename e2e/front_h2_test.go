@@ -517,6 +517,14 @@ func TestH2FieldsThatDisagreeAreRefused(t *testing.T) {
 		// With a body, net/http would reset the stream for the body's length.
 		{"a content-length that is not a number", []string{":authority", "h", "content-length", "5x"}, "",
 			"Host: h\r\nContent-Length: 5x\r\n", "400"},
+		// net/http checks the length against DATA frames only: the
+		// request reached the app, with no body and CONTENT_LENGTH 0.
+		{"a content-length and no body", []string{":authority", "h", "content-length", "5"}, "", "", "400"},
+		{"a content-length of 0 and no body", []string{":authority", "h", "content-length", "0"}, "", "", "200"},
+		// Malformed on HTTP/2 (RFC 9113 8.2.1); HTTP/1.1 strips the blanks.
+		{"a value that begins with a space", []string{":authority", "h", "x-a", " ab"}, "hello", "", "400"},
+		{"a value that ends with a tab", []string{":authority", "h", "x-a", "ab\t"}, "hello", "", "400"},
+		{"a value with blanks inside", []string{":authority", "h", "x-a", "a b\tc"}, "hello", "", "200"},
 		{"two host without :authority", []string{"host", "a.example", "host", "b.example"}, "hello",
 			"Host: a.example\r\nHost: b.example\r\nContent-Length: 5\r\n", "400"},
 		{"the same host twice without :authority", []string{"host", "a.example", "host", "a.example"}, "hello",

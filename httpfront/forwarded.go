@@ -149,7 +149,7 @@ func (p *pairReader) more() bool { return p.i < len(p.s) }
 func (p *pairReader) peek() byte { return p.s[p.i] }
 
 func (p *pairReader) skipSpace() {
-	for p.more() && (p.peek() == ' ' || p.peek() == '\t') {
+	for p.more() && isBlank(p.peek()) {
 		p.i++
 	}
 }

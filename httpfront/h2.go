@@ -231,8 +231,11 @@ func h2RequestError(hr *http.Request, scheme string) (int, string) {
 	case len(hosts) == 1 && !sameAuthority(hosts[0], hr.Host, scheme):
 		// A malformed request, RFC 9113 8.3.1 (without :authority, hr.Host is the host field).
 		return http.StatusBadRequest, "host field differs from :authority"
-	case !agreedLength(hr.Header["Content-Length"]):
-		return http.StatusBadRequest, "invalid or conflicting content-length"
+	case !agreedLength(hr.Header["Content-Length"], hr.ContentLength):
+		// net/http checks a length against the DATA frames only when a body follows the HEADERS.
+		return http.StatusBadRequest, "invalid or conflicting content-length, or a body of another length"
+	case paddedValue(hr.Header):
+		return http.StatusBadRequest, "a field value that begins or ends with a space or tab (RFC 9113 8.2.1)"
 	case unmetExpectation(appendListItems(nil, strings.Join(hr.Header["Expect"], ","))):
 		return http.StatusExpectationFailed, "an expect other than 100-continue"
 	}
@@ -249,9 +252,10 @@ func sameAuthority(a, b, scheme string) bool {
 }
 
 // agreedLength reports whether content-length values (none or any number)
-// are one valid length, as HTTP/1 requires (head.go): equal duplicates
+// are one valid length, as HTTP/1 requires (head.go), and that of the
+// body (RFC 9113 8.1.1), of which net/http says body: equal duplicates
 // pass.
-func agreedLength(values []string) bool {
+func agreedLength(values []string, body int64) bool {
 	first := int64(-1)
 	for _, v := range values {
 		n, ok := parseLength(v)
@@ -260,7 +264,21 @@ func agreedLength(values []string) bool {
 		}
 		first = n
 	}
-	return true
+	return first < 0 || first == body
+}
+
+// paddedValue reports whether a field value begins or ends with a space
+// or tab, which HTTP/1's parser strips (RFC 9112 5.1) and which make an
+// HTTP/2 request malformed.
+func paddedValue(header http.Header) bool {
+	for _, values := range header {
+		for _, v := range values {
+			if v != "" && (isBlank(v[0]) || isBlank(v[len(v)-1])) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // h2Peer is the client's address of an HTTP/2 request.

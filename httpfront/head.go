@@ -48,6 +48,10 @@ const maxEmptyLines = 8
 // between requests.
 const keptHeadBuffer = 16 << 10
 
+// isBlank reports whether b is a space or a tab: the whitespace around a
+// field's value (RFC 9110 5.6.3).
+func isBlank(b byte) bool { return b == ' ' || b == '\t' }
+
 // fieldSpan locates one header field in headReader.buf.
 type fieldSpan struct{ name, colon, value, end int }
 
@@ -243,7 +247,7 @@ func targetError[T string | []byte](target T) string {
 // past a proxy.
 func (r *headReader) field(start int) error {
 	line := r.buf[start:]
-	if line[0] == ' ' || line[0] == '\t' {
+	if isBlank(line[0]) {
 		return badRequest("obsolete line folding (a header line starting with whitespace); send each field on one line")
 	}
 	colon := bytes.IndexByte(line, ':')
@@ -251,10 +255,10 @@ func (r *headReader) field(start int) error {
 		return badRequest("invalid header field name")
 	}
 	f := fieldSpan{name: start, colon: start + colon, value: start + colon + 1, end: len(r.buf)}
-	for f.value < f.end && (r.buf[f.value] == ' ' || r.buf[f.value] == '\t') {
+	for f.value < f.end && isBlank(r.buf[f.value]) {
 		f.value++
 	}
-	for f.end > f.value && (r.buf[f.end-1] == ' ' || r.buf[f.end-1] == '\t') {
+	for f.end > f.value && isBlank(r.buf[f.end-1]) {
 		f.end--
 	}
 	if !validFieldValue(r.buf[f.value:f.end]) {
