@@ -191,3 +191,34 @@ func TestVirtualenvOfAnotherPython(t *testing.T) {
 		}
 	}
 }
+
+// A module that is not installed is answered with the Python that looked
+// for it, its virtualenv, and where to install it: a virtualenv named
+// venv (`python3 -m venv venv`), which wsgo does not pick up by itself, is
+// named with the flag that uses it. The traceback alone said none of it.
+func TestAModuleNotInstalledSaysWhereToInstallIt(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.py")
+	if err := os.WriteFile(app, []byte("import nosuchmodule\n"+venvApp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ours := regexp.QuoteMeta(linkedPython(t))
+	check := func(what, want string, env ...string) {
+		t.Helper()
+		code, out := cliExit(t, append([]string{"VIRTUAL_ENV="}, env...), "check", app)
+		want = "ModuleNotFoundError: No module named 'nosuchmodule'\nwsgo: no module 'nosuchmodule' in Python " + ours + `\.\d+ ` + want + "\n"
+		if code != 4 || !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("%s: exit %d\n%s\nwant exit 4 and a line matching\n%s", what, code, out, want)
+		}
+	}
+	check("no virtualenv", `\(/\S*\), which runs with no virtualenv; if it is a package, make one next to the app `+
+		"\\(`python"+ours+" -m venv \\.venv`, which wsgo finds by itself\\) and install it there "+
+		"\\(`\\.venv/bin/python -m pip install nosuchmodule`\\), or install the system's package of it")
+	venv := filepath.Join(dir, "venv")
+	makeVenv(t, venv, false)
+	check("a venv wsgo does not pick up", `\(/\S*\), which runs with no virtualenv; `+regexp.QuoteMeta(venv)+
+		" looks like one: give --virtualenv "+regexp.QuoteMeta(venv)+` \(wsgo finds only a \.venv by itself\)`)
+	check("in a virtualenv", "with the virtualenv "+regexp.QuoteMeta(venv)+"; if it is a package, install it there: `"+
+		regexp.QuoteMeta(filepath.Join(venv, "bin", "python"))+" -m pip install nosuchmodule` \\(a package may be named otherwise than its module\\)",
+		"VIRTUAL_ENV="+venv)
+}

@@ -110,8 +110,32 @@ def _report(exc, what):
         or tb.tb_frame.f_code.co_filename.startswith("<frozen importlib")
     ):
         tb = tb.tb_next
-    text = "".join(traceback.format_exception(type(exc), exc, tb))
+    text = "".join(traceback.format_exception(type(exc), exc, tb)) + _not_installed(exc)
     return text + "wsgo: %s failed with the error above; fix it and %s.\n" % (what, _then)
+
+
+def _not_installed(exc):
+    """For a module that is not there: which Python looked for it, with which
+    virtualenv, and where to install it (a virtualenv wsgo did not pick up,
+    named venv as `python3 -m venv venv` makes, most of all)."""
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return ""
+    name, python = exc.name.partition(".")[0], "Python %d.%d.%d" % sys.version_info[:3]
+    if sys.prefix != sys.base_prefix:
+        return ("wsgo: no module %r in %s with the virtualenv %s; if it is a package, install it there: "
+                "`%s -m pip install %s` (a package may be named otherwise than its module)\n"
+                % (name, python, sys.prefix, os.path.join(sys.prefix, "bin", "python"), name))
+    dirs = [os.getcwd()] + ([os.path.dirname(_app_file)] if _app_file else [])
+    for d in dict.fromkeys(dirs):
+        for sub in ("venv", "env", ".virtualenv", "virtualenv"):
+            venv = os.path.join(d, sub)
+            if os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
+                return ("wsgo: no module %r in %s (%s), which runs with no virtualenv; %s looks like one: "
+                        "give --virtualenv %s (wsgo finds only a .venv by itself)\n" % (name, python, sys.base_prefix, venv, venv))
+    return ("wsgo: no module %r in %s (%s), which runs with no virtualenv; if it is a package, make one next to "
+            "the app (`python%d.%d -m venv .venv`, which wsgo finds by itself) and install it there "
+            "(`.venv/bin/python -m pip install %s`), or install the system's package of it\n"
+            % ((name, python, sys.base_prefix) + sys.version_info[:2] + (name,)))
 
 
 def _split(target):
