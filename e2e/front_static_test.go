@@ -128,6 +128,17 @@ func TestStaticFiles(t *testing.T) {
 			t.Errorf("%d %q length %d ETag %q", resp.StatusCode, body, resp.ContentLength, resp.Header.Get("ETag"))
 		}
 	})
+	t.Run("HEAD of an empty file says Content-Length: 0, as GET does", func(t *testing.T) {
+		if err := os.WriteFile(filepath.Join(dir, "empty.txt"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, method := range []string{"GET", "HEAD"} {
+			raw, _ := rawUntilClose(t, s, method+" /static/empty.txt HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+			if !strings.Contains(raw, "\r\nContent-Length: 0\r\n") || strings.Contains(raw, "Transfer-Encoding") || !strings.HasSuffix(raw, "\r\n\r\n") {
+				t.Errorf("%s: %q; want Content-Length: 0, no Transfer-Encoding, no body", method, raw)
+			}
+		}
+	})
 	t.Run("a large file arrives whole", func(t *testing.T) {
 		want, _ := os.ReadFile(filepath.Join(dir, "big.bin"))
 		resp, body := frontGet(t, s, "/static/big.bin")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,7 +56,10 @@ func (rs *representation) send(w wsgi.Responder, req *wsgi.Request, header []wsg
 	ranges, partial := rs.ranges(req)
 	switch {
 	case !partial:
-		header = append(header, wsgi.Header{Name: "Content-Type", Value: ctype})
+		// Declared, not only given as bodyLen, for which 0 on a HEAD is unknown
+		// (an app's HEAD returns no body): an empty file's HEAD got chunked.
+		header = append(header, wsgi.Header{Name: "Content-Type", Value: ctype},
+			wsgi.Header{Name: "Content-Length", Value: strconv.FormatInt(rs.size, 10)})
 		if err := w.Start(http.StatusOK, "OK", header, rs.size); err != nil {
 			return err
 		}
