@@ -17,14 +17,40 @@ const spoolMemory = 1 << 20
 // spoolBuffers rather than a new allocation.
 const spoolPooled = 64 << 10
 
-// spoolBuffers recycles the memory of large spooled bodies. A fresh
-// 1 MiB buffer per upload costs more than receiving it: the runtime
-// zeroes it, the heap grows and gives pages back, and each new page
-// faults (1 MiB POSTs ran at a third of uWSGI's rate).
-var spoolBuffers = sync.Pool{New: func() any {
-	b := make([]byte, spoolMemory+1)
-	return &b
-}}
+// spoolClasses are the capacities of the pooled buffers: a body takes the
+// smallest that holds it and the byte past it, and the budget counts that
+// capacity, which is what it holds (one 1 MiB class let a thousand 65 KiB
+// bodies hold 1 GiB under a budget of 64 MiB).
+var spoolClasses = [...]int{128 << 10, 256 << 10, 512 << 10, spoolMemory + 1}
+
+// spoolBuffers recycles the memory of large spooled bodies, a pool per
+// class. A fresh 1 MiB buffer per upload costs more than receiving it:
+// the runtime zeroes it, the heap grows and gives pages back, and each new
+// page faults (1 MiB POSTs ran at a third of uWSGI's rate).
+var spoolBuffers [len(spoolClasses)]sync.Pool
+
+func init() {
+	for i, n := range spoolClasses {
+		spoolBuffers[i].New = func() any {
+			b := make([]byte, n)
+			return &b
+		}
+	}
+}
+
+// spoolClass is the class of a buffer of size bytes, or -1 for one too
+// small to pool.
+func spoolClass(size int) int {
+	if size <= spoolPooled {
+		return -1
+	}
+	for i, n := range spoolClasses {
+		if size <= n {
+			return i
+		}
+	}
+	panic("httpfront: a spool buffer larger than spoolMemory+1")
+}
 
 // spoolBody reads a request body whole before the app runs and returns
 // it with its length; length is its Content-Length, or -1 for a chunked
@@ -40,14 +66,18 @@ func spoolBody(r io.Reader, length int64, budget *bufferBudget) (body io.Reader,
 	if length >= 0 && length < spoolMemory {
 		size = int(length) + 1
 	}
-	if !budget.takeMemory(size) {
+	class, held := spoolClass(size), size
+	if class >= 0 {
+		held = spoolClasses[class]
+	}
+	if !budget.takeMemory(held) {
 		return spoolToFile(nil, func() {}, r)
 	}
 	var buf []byte
-	release = func() { budget.freeMemory(size) }
-	if size > spoolPooled {
-		pooled := spoolBuffers.Get().(*[]byte)
-		buf, release = (*pooled)[:size], func() { spoolBuffers.Put(pooled); budget.freeMemory(size) }
+	release = func() { budget.freeMemory(held) }
+	if class >= 0 {
+		pooled := spoolBuffers[class].Get().(*[]byte)
+		buf, release = (*pooled)[:size], func() { spoolBuffers[class].Put(pooled); budget.freeMemory(held) }
 	} else {
 		buf = make([]byte, size)
 	}

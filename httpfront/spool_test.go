@@ -105,3 +105,44 @@ func TestSpoolBodyPassesTheBodysError(t *testing.T) {
 		}
 	}
 }
+
+// The budget counts what a pooled buffer holds, its class's capacity,
+// not the body's length: under one 1 MiB class a thousand bodies of
+// 65 KiB held 1 GiB of a budget of 64 MiB.
+func TestSpoolBodyCountsTheMemoryItHolds(t *testing.T) {
+	budget := newBufferBudget(DefaultMaxResponseSpool)
+	budget.memory = 1 << 20
+	const n = spoolPooled + 1 // held in a buffer of 128 KiB
+	var releases []func()
+	for i := range 9 {
+		body, _, release, err := spoolBody(bytes.NewReader(patterned(n, byte(i))), n, budget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		releases = append(releases, release)
+		if _, inFile := body.(*os.File); inFile != (i == 8) {
+			t.Errorf("body %d of %d bytes in a file: %v; want the 9th only, 8 × 128 KiB filling 1 MiB", i+1, n, inFile)
+		}
+		if got, _ := io.ReadAll(body); !bytes.Equal(got, patterned(n, byte(i))) {
+			t.Errorf("body %d came back otherwise", i+1)
+		}
+	}
+	if mem, _ := budget.held(); mem != 8*128<<10 {
+		t.Errorf("%d bytes of memory counted; want the 8 buffers' 1 MiB", mem)
+	}
+	for _, release := range releases {
+		release()
+	}
+	if mem, _ := budget.held(); mem != 0 {
+		t.Errorf("%d bytes still counted once released", mem)
+	}
+}
+
+func TestEveryPooledSizeHasTheSmallestClassThatHoldsIt(t *testing.T) {
+	for size, want := range map[int]int{1: -1, spoolPooled: -1, spoolPooled + 1: 0, 128 << 10: 0, 128<<10 + 1: 1,
+		512<<10 + 1: 3, spoolMemory + 1: 3} {
+		if got := spoolClass(size); got != want {
+			t.Errorf("spoolClass(%d) = %d; want %d", size, got, want)
+		}
+	}
+}
