@@ -275,6 +275,33 @@ def main():
 
 main()
 `},
+		// Bottle's run() serves with wsgiref by default. Under the guard,
+		// the script used to be imported, not run: served on 127.0.0.1:8000.
+		{"a Bottle script whose run() is guarded by if __name__ == \"__main__\" is served", `
+import bottle
+
+app = bottle.Bottle()
+
+
+@app.route("/")
+def hello():
+    return "hello from bottle.run\n"
+
+
+if __name__ == "__main__":
+    bottle.run(app, server="wsgiref", host="127.0.0.1", port=PORT)
+`},
+		{"Bottle's tutorial form, run() at the module's level, is served", `
+from bottle import route, run
+
+
+@route("/")
+def hello():
+    return "hello from the tutorial\n"
+
+
+run(host="127.0.0.1", port=PORT)
+`},
 	}
 	for _, tc := range scripts {
 		t.Run(tc.name, func(t *testing.T) {
@@ -284,7 +311,7 @@ main()
 			if want := "http://127.0.0.1:" + port + fromScript; urls != want {
 				t.Errorf("start line lists %q; want %q", urls, want)
 			}
-			want := regexp.MustCompile(`b"(hello from [^"]*)\\n"`).FindStringSubmatch(tc.source)[1] + "\n"
+			want := regexp.MustCompile(`b?"(hello from [^"]*)\\n"`).FindStringSubmatch(tc.source)[1] + "\n"
 			cliExpect(t, s.URL+"/", 200, want)
 		})
 	}

@@ -274,11 +274,16 @@ def _import_module(name):
 
 
 def _uses_wsgiref(path):
+    """Whether the file looks like a script that serves itself with wsgiref:
+    it calls make_server, or is a Bottle app, whose run() calls it (its
+    default server is wsgiref's); such a script is run as __main__, so that
+    a call guarded by `if __name__ == "__main__":` gives its address too."""
     try:
         with open(path, "rb") as f:
-            return b"make_server" in f.read()
+            text = f.read()
     except OSError:
         return False
+    return b"make_server" in text or (b"bottle" in text and b"run(" in text)
 
 
 # Signals wsgo uses, and what for: signal.signal() refuses them (see
