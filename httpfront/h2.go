@@ -252,9 +252,9 @@ func sameAuthority(a, b, scheme string) bool {
 }
 
 // agreedLength reports whether content-length values (none or any number)
-// are one valid length, as HTTP/1 requires (head.go), and that of the
-// body (RFC 9113 8.1.1), of which net/http says body: equal duplicates
-// pass.
+// are one valid length, as HTTP/1 requires (head.go; equal duplicates
+// pass), and the body's (RFC 9113 8.1.1): body is its length as net/http
+// has it, 0 when the HEADERS end the stream.
 func agreedLength(values []string, body int64) bool {
 	first := int64(-1)
 	for _, v := range values {

@@ -112,7 +112,7 @@ func Interspersed(args []string) ([]string, error) {
 			a = "--" + name
 			if !hasValue && takesValue[name] {
 				// else urfave/cli would take the -- below, or the next flag, for the value
-				if v := next(rest, i); i+1 == len(rest) || strings.HasPrefix(v, "--") && v != "--" {
+				if i+1 == len(rest) || strings.HasPrefix(next(rest, i), "--") {
 					return nil, usage(fmt.Sprintf("wsgo %s: %s needs a value: %s VALUE, or --%s=VALUE (`wsgo %s --help` says what it takes)",
 						args[1], rest[start], rest[start], name, args[1]))
 				}

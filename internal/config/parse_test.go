@@ -372,6 +372,7 @@ func TestAFlagWithoutItsValueIsAUsageError(t *testing.T) {
 		{"app.py", "--threads"},
 		{"app.py", "-b"},
 		{"--access-logfile", "--threads", "4", "app.py"},
+		{"--pid", "--", "app.py"},
 	} {
 		flag := args[len(args)-1]
 		if flag == "app.py" {
