@@ -273,39 +273,6 @@ func TestSignalsDuringAGracefulStopDoNotCutIt(t *testing.T) {
 	}
 }
 
-// GNU timeout sends its SIGTERM to wsgo and then to its process group,
-// so the master gets two at once: they are one stop, not a stop and a
-// second signal that cut the requests in flight (1 run in 6 did so). A
-// SIGTERM sent again later still stops at once.
-func TestTheSameStopSignalTwiceAtOnceIsOneStop(t *testing.T) {
-	s, status := slowRequestRunning(t)
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	time.Sleep(20 * time.Millisecond) // else the kernel keeps one of the two pending
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	if !s.waitLog(`\[INFO\] wsgo: SIGTERM again within 100ms: taken for the same stop`, 10*time.Second) {
-		t.Fatal("the second SIGTERM was not taken for the same stop")
-	}
-	if got := <-status; got != "HTTP/1.1 200 OK" {
-		t.Errorf("the request in flight got %q; want 200", got)
-	}
-	awaitExit(t, s, 0, "finish the request, then stop")
-	if strings.Contains(s.logs.String(), "second signal") {
-		t.Error("the echo was taken for a second signal")
-	}
-
-	s, status = slowRequestRunning(t)
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	if !s.waitLog(`finishing in-flight requests`, 10*time.Second) {
-		t.Fatal("no graceful stop")
-	}
-	time.Sleep(200 * time.Millisecond)
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	if got := <-status; got != "HTTP/1.1 502 Bad Gateway" {
-		t.Errorf("the request in flight after a SIGTERM 200 ms later got %q; want 502: a second signal stops at once", got)
-	}
-	mustLog(t, s, `wsgo: second signal, stopping now`)
-}
-
 // cutApp sends 20 MiB from /big, counts an upload's bytes on /up, naps
 // for 8 s on /sleep (writing what ends it to MARK_FILE.<its request id>),
 // and writes MARK_FILE from an atexit handler.

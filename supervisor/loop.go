@@ -32,7 +32,6 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var delayOver <-chan time.Time // set during --shutdown-delay
-	var begun stopBegun
 	watchdog := m.notifier.ticks()
 	for {
 		select {
@@ -48,19 +47,16 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 				m.signaledWhileStopping(sig)
 			case !stopSignal(sig):
 				m.signaled(sig)
-			case delayOver != nil && begun.echoes(sig):
-				m.echoIgnored(sig)
 			case delayOver != nil:
 				m.stopNow("second signal")
 				return errSecondSignal
 			case m.cfg.ShutdownDelay > 0:
-				begun = stopBegun{sig, time.Now()}
 				m.beginDraining(fmt.Sprintf("%s received: draining after --shutdown-delay %s", osSignalName(sig), m.cfg.ShutdownDelay))
 				m.log.Info(fmt.Sprintf("wsgo: %s received: /readyz answers 503; still serving new connections for --shutdown-delay %s, then finishing in-flight requests (again to stop now)",
 					osSignalName(sig), m.cfg.ShutdownDelay))
 				delayOver = time.After(m.cfg.ShutdownDelay)
 			default:
-				return m.stop(fmt.Sprintf("%s received", osSignalName(sig)), sigs, stopBegun{sig, time.Now()})
+				return m.stop(fmt.Sprintf("%s received", osSignalName(sig)), sigs)
 			}
 		case ev := <-m.events:
 			m.handle(ev)
@@ -68,7 +64,7 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 			m.expirePending(now)
 			m.killSilent(now)
 		case <-delayOver:
-			return m.stop("--shutdown-delay over", sigs, begun)
+			return m.stop("--shutdown-delay over", sigs)
 		}
 	}
 }
@@ -411,9 +407,8 @@ func (m *Master) dump() {
 
 // stop is the graceful stop: accept what the kernel already accepted,
 // then tell every worker to finish and exit, killing those still busy
-// after the graceful timeout. A second signal stops at once, but for an
-// echo of the one that began the stop.
-func (m *Master) stop(why string, sigs <-chan os.Signal, begun stopBegun) error {
+// after the graceful timeout. A second signal stops at once.
+func (m *Master) stop(why string, sigs <-chan os.Signal) error {
 	m.beginDraining(why + ": finishing in-flight requests")
 	m.log.Info(fmt.Sprintf("wsgo: %s, finishing in-flight requests (up to %s; again to stop now)",
 		why, m.cfg.GracefulTimeout))
@@ -441,8 +436,6 @@ func (m *Master) stop(why string, sigs <-chan os.Signal, begun stopBegun) error 
 			m.notify("WATCHDOG=1")
 		case sig := <-sigs:
 			switch {
-			case begun.echoes(sig):
-				m.echoIgnored(sig)
 			case stopSignal(sig):
 				m.stopNow("second signal")
 				return errSecondSignal
@@ -458,29 +451,6 @@ func (m *Master) stop(why string, sigs <-chan os.Signal, begun stopBegun) error 
 	m.closePending()
 	m.log.Info("wsgo: stopped")
 	return nil
-}
-
-// echoWindow is how soon after the signal that began a stop the same
-// signal is taken for that stop, not for a second signal: GNU timeout
-// sends it to wsgo and then to its process group, and a signal sent to a
-// group by other means may reach wsgo twice as well. A person repeating
-// it takes longer.
-const echoWindow = 100 * time.Millisecond
-
-// stopBegun is the signal that began a stop, and when it came.
-type stopBegun struct {
-	sig os.Signal
-	at  time.Time
-}
-
-// echoes reports whether sig is that signal again, sent with it.
-func (b stopBegun) echoes(sig os.Signal) bool {
-	return b.sig != nil && sig == b.sig && time.Since(b.at) < echoWindow
-}
-
-func (m *Master) echoIgnored(sig os.Signal) {
-	m.log.Info(fmt.Sprintf("wsgo: %s again within %s: taken for the same stop (GNU timeout, and a signal to a process group, send it twice); "+
-		"send it again to stop now", osSignalName(sig), echoWindow))
 }
 
 // stopNow kills every worker at once (a second signal, SIGQUIT): their
