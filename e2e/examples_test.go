@@ -305,6 +305,9 @@ run(host="127.0.0.1", port=PORT)
 	}
 	for _, tc := range scripts {
 		t.Run(tc.name, func(t *testing.T) {
+			if strings.Contains(tc.source, "bottle") {
+				requireSystemModule(t, "bottle", "python3-bottle")
+			}
 			port := exFreePort(t)
 			s := cliStartRaw(t, nil, "run", writeApp(t, "script.py", strings.ReplaceAll(tc.source, "PORT", port)))
 			_, urls, _, _ := cliStartParts(t, s)

@@ -77,8 +77,15 @@ func makeVenv(t *testing.T, dir string, includeSystem bool) {
 // of its own: the venv's could not be shown to win over it.
 func requireSystemFlask(t *testing.T) {
 	t.Helper()
-	if err := exec.Command(binary, "python", "-c", "import flask").Run(); err != nil {
-		t.Skip("the embedded Python has no Flask outside a virtualenv (Debian: apt-get install python3-flask)")
+	requireSystemModule(t, "flask", "python3-flask")
+}
+
+// requireSystemModule skips the test when the linked Python cannot import
+// module outside a virtualenv, as pyenv's builds cannot Debian's package.
+func requireSystemModule(t *testing.T, module, debian string) {
+	t.Helper()
+	if err := exec.Command(binary, "python", "-c", "import "+module).Run(); err != nil {
+		t.Skipf("the embedded Python has no %s outside a virtualenv (Debian: apt-get install %s)", module, debian)
 	}
 }
 
