@@ -100,6 +100,23 @@ func Pair() (*Channel, *os.File, error) {
 	return ch, os.NewFile(uintptr(fds[1]), "wsgo-worker"), nil
 }
 
+// PeerGone reports whether the other end is closed (its process gone),
+// without reading: a message waiting is left for Recv.
+func (ch *Channel) PeerGone() bool {
+	rc, err := ch.c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	gone := false
+	rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+		if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
+			gone = fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP) != 0
+		}
+	})
+	return gone
+}
+
 // Open makes a Channel of f, which it takes over.
 func Open(f *os.File) (*Channel, error) {
 	defer f.Close()

@@ -101,6 +101,11 @@ func mapFile[T any](fd uintptr, name string, mapIt func(*os.File) (T, error)) (T
 	return mapIt(f)
 }
 
+// MasterGone reports whether the master has gone (killed): its end of
+// the channel is closed. Unlike a change of parent pid, this holds also
+// when it died before the worker first looked.
+func (w *Link) MasterGone() bool { return w.ch.PeerGone() }
+
 // Seat returns this worker's place on the board, or nil when it has none.
 func (w *Link) Seat() *Seat { return w.seat }
 

@@ -124,3 +124,25 @@ func wantLoad(t *testing.T, board *Board, want int32, after string) {
 		t.Errorf("load %s = %d; want %d", after, got, want)
 	}
 }
+
+// A worker learns that its master is gone from its end of the channel,
+// without reading it: a message waiting stays for Recv.
+func TestMasterGoneWhenItsEndCloses(t *testing.T) {
+	master, w := pair(t)
+	if w.MasterGone() {
+		t.Fatal("gone while the master's end is open")
+	}
+	if err := master.Send(Msg{Kind: Stop}, -1); err != nil {
+		t.Fatal(err)
+	}
+	if w.MasterGone() {
+		t.Fatal("gone with a message waiting and the master's end open")
+	}
+	master.Close()
+	if !w.MasterGone() {
+		t.Fatal("not gone once the master's end is closed")
+	}
+	if m, _, err := w.ch.Recv(); err != nil || m.Kind != Stop {
+		t.Errorf("the message waiting: %+v, %v; want the Stop sent before the close", m, err)
+	}
+}

@@ -42,7 +42,7 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGUSR1)
 	ensureTwoPs(logger)
 	imported := make(chan struct{})
-	exitWithMaster(link.ID, logger, imported)
+	exitWithMaster(link, logger, imported)
 	host, err := pyhost.Start(pyhost.Config{
 		Target:     o.Target,
 		Chdir:      o.Python.Chdir,
@@ -186,10 +186,10 @@ const pythonAfterCut = time.Second
 
 // exitWithMaster ends this worker if its master goes away (SIGKILL) before
 // imported is closed: its channel is read only once the app is imported,
-// and an import that hangs would otherwise outlive wsgo. The parent then
-// changes, to init or a subreaper.
-func exitWithMaster(id int, logger *slog.Logger, imported <-chan struct{}) {
-	master := os.Getppid()
+// and an import that hangs would otherwise outlive wsgo. The master's end
+// of the channel is then closed; comparing parent pids missed a master
+// killed before the worker first read its own (CI saw it once).
+func exitWithMaster(link *handoff.Link, logger *slog.Logger, imported <-chan struct{}) {
 	go func() {
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
@@ -198,8 +198,8 @@ func exitWithMaster(id int, logger *slog.Logger, imported <-chan struct{}) {
 			case <-imported:
 				return
 			case <-tick.C:
-				if os.Getppid() != master {
-					logger.Error(fmt.Sprintf("wsgo: worker %d: the master process is gone while the app was importing; exiting", id))
+				if link.MasterGone() {
+					logger.Error(fmt.Sprintf("wsgo: worker %d: the master process is gone while the app was importing; exiting", link.ID))
 					os.Exit(exitcode.Failure)
 				}
 			}
