@@ -1,7 +1,6 @@
 package httpfront
 
 import (
-	"errors"
 	"strconv"
 	"time"
 
@@ -99,9 +98,6 @@ func statusClass(status int) string {
 
 // answered records a finished response in the access log and the metrics.
 func (s *Server) answered(r *responseState) {
-	if errors.Is(r.err, errSpoolCut) {
-		s.logSpoolCut(r)
-	}
 	s.accessLog.served(r)
 	s.metrics.answered(r.status, r.start)
 }

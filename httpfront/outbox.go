@@ -45,23 +45,6 @@ var (
 	errAborted  = errors.New("wsgo: the response was abandoned")
 )
 
-// logSpoolCut warns of a response cut by errSpoolCut, at most once every
-// 10 s: the clients that never read may be many.
-func (s *Server) logSpoolCut(r *responseState) {
-	ok, notLogged := s.spoolCuts.Admit(time.Now())
-	if !ok {
-		return
-	}
-	attrs := []any{"request", r.requestID}
-	if r.req != nil {
-		attrs = append(attrs, "path", r.req.RequestURI)
-	}
-	if notLogged > 0 {
-		attrs = append(attrs, "not_logged_before", notLogged)
-	}
-	s.log.Warn(errSpoolCut.Error(), attrs...)
-}
-
 // socket is where an outbox sends: a connection's socket, or an HTTP/2
 // stream (h2stream).
 type socket interface {

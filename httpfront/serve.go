@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"wsgo/internal/logfmt"
 	"wsgo/internal/sendfile"
 	"wsgo/wsgi"
 )
@@ -84,6 +85,9 @@ func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answe
 	}
 	keep := x.finish(err)
 	st.reportLength(s.log, err)
+	if errors.Is(st.err, errSpoolCut) {
+		s.logSpoolCut(st)
+	}
 	return keep
 }
 
@@ -104,6 +108,14 @@ func (r *responseState) reportLength(log *slog.Logger, err error) {
 	case err == nil && r.err == nil && r.started && !r.noBody && r.remain > 0:
 		log.Warn("wsgo: the app's body ended short of its Content-Length, so the connection was closed"+fix,
 			"request", r.req.RequestID, "path", r.req.RequestURI, "missing", r.remain)
+	}
+}
+
+// logSpoolCut warns of a response cut by errSpoolCut, at most once every
+// 10 s: the clients that never read may be many.
+func (s *Server) logSpoolCut(r *responseState) {
+	if ok, notLogged := s.spoolCuts.Admit(time.Now()); ok {
+		s.log.Warn(errSpoolCut.Error(), logfmt.NotLogged([]any{"request", r.req.RequestID, "path", r.req.RequestURI}, notLogged)...)
 	}
 }
 
@@ -174,9 +186,7 @@ func (s *Server) logRefusal(status int, why, remote, requestID string) {
 		if !logged {
 			return
 		}
-		if skipped > 0 {
-			attrs = append(attrs, "not_logged_before", skipped)
-		}
+		attrs = logfmt.NotLogged(attrs, skipped)
 	}
 	attrs = append(attrs, "status", status, "why", why, "remote", remote)
 	if requestID != "" {

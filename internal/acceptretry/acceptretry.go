@@ -39,11 +39,7 @@ func (b *Backoff) Failed(log *slog.Logger, err error, attrs ...any) time.Duratio
 		b.lines.Period = time.Second
 	}
 	if ok, notLogged := b.lines.Admit(time.Now()); ok {
-		attrs = append(attrs, "err", err, "retry_in", b.wait)
-		if notLogged > 0 {
-			attrs = append(attrs, "not_logged_before", notLogged)
-		}
-		log.Warn("wsgo: accept failed, retrying", attrs...)
+		log.Warn("wsgo: accept failed, retrying", logfmt.NotLogged(append(attrs, "err", err, "retry_in", b.wait), notLogged)...)
 	}
 	return b.wait
 }

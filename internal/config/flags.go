@@ -116,7 +116,7 @@ func RunFlags() []cli.Flag {
 		&cli.Int64Flag{Name: "max-body-size", EnvVars: []string{"WSGO_MAX_BODY_SIZE"},
 			Usage: "largest request body in `BYTES`; larger gets 413 (0: no limit)"},
 		&cli.Int64Flag{Name: "max-response-spool", EnvVars: []string{"WSGO_MAX_RESPONSE_SPOOL"}, Value: httpfront.DefaultMaxResponseSpool,
-			Usage: "most `BYTES` a worker keeps in temporary files of responses its clients take slowly; past it, the app's writes wait for the clients"},
+			Usage: "most `BYTES` a worker keeps in temporary files of responses its clients take slowly; past it, the app's writes wait for the clients, but while requests wait for a Python thread, a response whose client takes nothing for 250 ms is cut"},
 		&cli.BoolFlag{Name: "stream-request-body", EnvVars: []string{"WSGO_STREAM_REQUEST_BODY"},
 			Usage: "pass a request body with a Content-Length to the app as it arrives, rather than receiving it whole first (for apps that stream uploads; a slow client then holds a Python thread)"},
 		&cli.IntFlag{Name: "keep-alive", EnvVars: []string{"WSGO_KEEP_ALIVE"}, Value: secs(httpfront.DefaultKeepAlive),

@@ -34,3 +34,12 @@ func (t *Throttle) Admit(now time.Time) (ok bool, skipped int) {
 	skipped, t.skipped = t.skipped, 0
 	return true, skipped
 }
+
+// NotLogged appends to a line's attributes how many lines Admit held back
+// before it (not_logged_before=N), when any were.
+func NotLogged(attrs []any, skipped int) []any {
+	if skipped > 0 {
+		attrs = append(attrs, "not_logged_before", skipped)
+	}
+	return attrs
+}
