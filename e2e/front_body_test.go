@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -123,5 +125,53 @@ func TestManySlowUploadsHoldBoundedMemory(t *testing.T) {
 		if resp.StatusCode != 200 || frontStr(frontEnviron(t, string(body))["CONTENT_LENGTH"]) != fmt.Sprint(size) {
 			t.Errorf("upload %d got %s %q; want 200 with CONTENT_LENGTH %d", i, resp.Status, body, size)
 		}
+	}
+}
+
+// With --stream-request-body the app reads the body as it comes, so a
+// body that fails (cut short, stalled) fails in the app's read: the
+// exception that follows is the request's fault, answered as the front
+// refuses such a body when it receives it first, and not logged as the
+// app's error.
+func TestAStreamedBodyThatFailsIsAnsweredAsTheClientsError(t *testing.T) {
+	s := startConformance(t, "", "--stream-request-body", "--stall-timeout", "1")
+	const head = "POST /hash?mode=read HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\nabc"
+	cases := []struct {
+		name, status, bodyError string
+		halfClose               bool
+	}{
+		{"a body cut short gets 400", "HTTP/1.1 400 Bad Request", "unexpected EOF", true},
+		{"a body that stops coming gets 408 after --stall-timeout", "HTTP/1.1 408 Request Timeout", "i/o timeout", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dial(t, s)
+			if _, err := io.WriteString(c, head); err != nil {
+				t.Fatal(err)
+			}
+			if tc.halfClose {
+				c.(*net.TCPConn).CloseWrite()
+			}
+			got, err := io.ReadAll(c)
+			if err != nil {
+				t.Fatalf("%v; got %q", err, got)
+			}
+			w := parseWire(t, string(got))
+			if w.statusLine != tc.status || w.header.Get("Connection") != "close" {
+				t.Errorf("%q with Connection %q, want %q and close", w.statusLine, w.header.Get("Connection"), tc.status)
+			}
+			line := `\[INFO\] wsgo: the app raised an exception after its request body could not be read; answered as the body's error.* path="/hash\?mode=read" body_error="[^"]*` +
+				regexp.QuoteMeta(tc.bodyError) + `" exception="OSError: wsgo: the client disconnected`
+			if !s.waitLog(line, 5*time.Second) {
+				t.Errorf("no log line matching %s", line)
+			}
+		})
+	}
+	if strings.Contains(s.logs.String(), "[ERROR]") {
+		t.Errorf("a failed body was logged as the app's error:\n%s", s.logs.String())
+	}
+	// The worker serves on.
+	if resp, body := fetch(t, s, "POST", "/hash?mode=read", strings.NewReader("abc")); resp.StatusCode != 200 || !strings.Contains(body, `"len": 3`) {
+		t.Errorf("after the failed bodies: %s %q", resp.Status, body)
 	}
 }

@@ -469,7 +469,7 @@ func (r *h2response) finish(err error) bool {
 	case r.err != nil || errors.Is(err, errClientGone):
 		r.reset()
 	case !r.started:
-		sendFailure(r, err, r.s.log, r.req, r.s.debug)
+		r.s.sendFailure(r, err, r.req)
 	case err != nil || !r.noBody && r.remain > 0:
 		r.s.log.Debug("wsgo: HTTP/2 stream reset: the response is incomplete", "request", r.req.RequestID)
 		r.reset()

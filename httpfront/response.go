@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -313,10 +312,11 @@ func (r *response) complete(err error) bool {
 	case r.err != nil || errors.Is(err, errClientGone):
 		return false
 	case !r.started:
-		// After a timeout the app may still hold the request body: the
+		// After a timeout the app may still hold the request body, and
+		// a body that failed leaves no request behind it: the
 		// connection cannot be read again.
-		r.close = r.close || errors.Is(err, errPanic) || errors.Is(err, wsgi.ErrTimeout)
-		sendFailure(r, err, r.c.s.log, r.req, r.c.s.debug)
+		r.close = r.close || errors.Is(err, errPanic) || errors.Is(err, wsgi.ErrTimeout) || errors.As(err, new(*wsgi.BodyError))
+		r.c.s.sendFailure(r, err, r.req)
 	case err != nil:
 		// Nothing we send now can make the response whole.
 		r.c.s.log.Debug("wsgo: connection cut: the response failed after it started", "request", r.req.RequestID, "remote", r.c.peer())
@@ -351,18 +351,21 @@ func (r *response) complete(err error) bool {
 // sendFailure answers for an application that failed, or returned
 // nothing, before starting its response; with debug, an exception's
 // traceback page.
-func sendFailure(w wsgi.Responder, err error, log *slog.Logger, req *wsgi.Request, debug bool) {
+func (s *Server) sendFailure(w wsgi.Responder, err error, req *wsgi.Request) {
 	status, header, text := http.StatusInternalServerError, plainText, ""
 	var tb wsgi.TracebackError
+	var body *wsgi.BodyError
 	switch {
+	case errors.As(err, &body):
+		status, _ = s.bodyRefusal(body.Err)
 	case errors.Is(err, wsgi.ErrOverloaded):
 		status, header = http.StatusServiceUnavailable, retryLater
 	case errors.Is(err, wsgi.ErrTimeout):
 		status = http.StatusGatewayTimeout
-		log.Warn("wsgo: request timed out; answered 504", "request", req.RequestID)
+		s.log.Warn("wsgo: request timed out; answered 504", "request", req.RequestID)
 	case err == nil:
-		log.Error("wsgo: the application returned without a response", "request", req.RequestID)
-	case debug && errors.As(err, &tb):
+		s.log.Error("wsgo: the application returned without a response", "request", req.RequestID)
+	case s.debug && errors.As(err, &tb):
 		header, text = htmlText, debugPage(req, tb)
 	}
 	if text == "" {

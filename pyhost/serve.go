@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,6 +53,9 @@ type job struct {
 	res    wsgi.Responder // guarded by resMu
 	werr   error          // the first error writing to the client; guarded by resMu
 	bodyMu sync.Mutex     // one wsgi.input read at a time, and none once ended
+	// bodyErr is the error of the first wsgi.input read that failed:
+	// an exception the app raises after it is the request's fault.
+	bodyErr atomic.Pointer[error]
 	// ended: ServeWSGI has returned, or is about to (a timeout); the
 	// request's body and Responder belong to the front again. Set with
 	// resMu and bodyMu held (end).
@@ -252,6 +256,12 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 			}
 			detail := C.GoString(ev.out.detail)
 			freeOut(&ev.out)
+			if berr := j.bodyErr.Load(); berr != nil {
+				j.log.Info("wsgo: the app raised an exception after its request body could not be read; "+
+					"answered as the body's error, traceback not logged", "request", j.req.RequestID,
+					"path", j.req.RequestURI, "body_error", *berr, "exception", finalLine(report))
+				return &wsgi.BodyError{Err: *berr}
+			}
 			j.logError("the app raised an exception", report)
 			return &AppError{Report: report, HeadersSent: ev.out.headers_sent != 0, Described: describedException(detail)}
 		}
@@ -396,6 +406,12 @@ func (j *job) String() string {
 	return fmt.Sprintf("request %d: %s %s", j.req.ID, j.req.Method, j.req.RequestURI)
 }
 
+// finalLine is a traceback's last line: the exception and its message.
+func finalLine(traceback string) string {
+	traceback = strings.TrimRight(traceback, "\n")
+	return traceback[strings.LastIndexByte(traceback, '\n')+1:]
+}
+
 func (j *job) logError(msg, detail string) {
 	j.log.Error(msg, "request", j.req.RequestID, "method", j.req.Method, "path", j.req.RequestURI,
 		"traceback", detail)
@@ -418,6 +434,7 @@ func (j *job) bodyRead(p []byte) int {
 	n, err := wsgi.ReadBody(j.req.Body, p)
 	if err != nil {
 		j.log.Debug("reading the request body failed", "request", j.req.RequestID, "err", err)
+		j.bodyErr.CompareAndSwap(nil, &err)
 		return -1
 	}
 	return n

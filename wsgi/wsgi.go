@@ -27,7 +27,8 @@ type App interface {
 	//
 	// A nil error means the response is complete. A non-nil error before
 	// w.Start means nothing was sent: the front answers it (503 for
-	// ErrOverloaded, 504 for ErrTimeout, 500 otherwise). After w.Start it means the body is
+	// ErrOverloaded, 504 for ErrTimeout, a *BodyError as the body's own
+	// error, 500 otherwise). After w.Start it means the body is
 	// incomplete: the front cuts the connection so the client cannot take
 	// it for a whole response. The host logs application errors itself;
 	// the front logs only what it decides.
@@ -37,6 +38,19 @@ type App interface {
 // ErrOverloaded is returned by ServeWSGI when the host's queue is full.
 // The front answers 503 Service Unavailable with Retry-After.
 var ErrOverloaded = errors.New("wsgi: all Python threads are busy and the queue is full")
+
+// BodyError is ServeWSGI's error when the application raised after
+// reading its request body failed (the client left, sent a malformed
+// body, stopped sending, or sent more than allowed): the request's fault,
+// not the app's. The front answers as it would have refused the body
+// (Err: what the body's Read returned), and the host logs no traceback.
+type BodyError struct{ Err error }
+
+func (e *BodyError) Error() string {
+	return "wsgi: the application failed after its request body could not be read: " + e.Err.Error()
+}
+
+func (e *BodyError) Unwrap() error { return e.Err }
 
 // ErrStopped is the cause a front gives the requests' context when a
 // graceful stop runs out of time and cuts them: their connections are
