@@ -235,6 +235,7 @@ func TestWsgirefScripts(t *testing.T) {
 	scripts := []struct {
 		name   string
 		source string
+		logged string // a line the log must have, or ""
 	}{
 		{"the `with make_server(...) as httpd: httpd.serve_forever()` form is served", `
 from wsgiref.simple_server import make_server
@@ -247,7 +248,7 @@ def hello(environ, start_response):
 
 with make_server("127.0.0.1", PORT, hello) as httpd:
     httpd.serve_forever()
-`},
+`, ""},
 		{"a script guarded by if __name__ == \"__main__\" is served", `
 from wsgiref.simple_server import make_server
 
@@ -260,7 +261,7 @@ def hello(environ, start_response):
 if __name__ == "__main__":
     httpd = make_server("127.0.0.1", PORT, hello)
     httpd.serve_forever()
-`},
+`, ""},
 		{"make_server called through the module, imported inside a function, is served", `
 def hello(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
@@ -274,7 +275,7 @@ def main():
 
 
 main()
-`},
+`, ""},
 		// Bottle's run() serves with wsgiref by default. Under the guard,
 		// the script used to be imported, not run: served on 127.0.0.1:8000.
 		{"a Bottle script whose run() is guarded by if __name__ == \"__main__\" is served", `
@@ -290,7 +291,7 @@ def hello():
 
 if __name__ == "__main__":
     bottle.run(app, server="wsgiref", host="127.0.0.1", port=PORT)
-`},
+`, ""},
 		{"Bottle's tutorial form, run() at the module's level, is served", `
 from bottle import route, run
 
@@ -301,7 +302,21 @@ def hello():
 
 
 run(host="127.0.0.1", port=PORT)
-`},
+`, ""},
+		// Bottle's reloader would start a second Python serving by itself,
+		// while the worker's import waited for it for good.
+		{"a Bottle script with run(reloader=True) is served by wsgo, with a warning", `
+from bottle import route, run
+
+
+@route("/")
+def hello():
+    return "hello from bottle with its reloader off\n"
+
+
+if __name__ == "__main__":
+    run(host="127.0.0.1", port=PORT, reloader=True)
+`, "RuntimeWarning: wsgo ignores Bottle's run(reloader=True): Bottle's reloader starts a second Python that serves the app by itself, outside wsgo; use `wsgo run --reload` to restart on changes"},
 	}
 	for _, tc := range scripts {
 		t.Run(tc.name, func(t *testing.T) {
@@ -316,6 +331,9 @@ run(host="127.0.0.1", port=PORT)
 			}
 			want := regexp.MustCompile(`b?"(hello from [^"]*)\\n"`).FindStringSubmatch(tc.source)[1] + "\n"
 			cliExpect(t, s.URL+"/", 200, want)
+			if tc.logged != "" && !strings.Contains(s.logs.String(), tc.logged) {
+				t.Errorf("the log lacks %q", tc.logged)
+			}
 		})
 	}
 

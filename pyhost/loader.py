@@ -60,15 +60,46 @@ def _make_server(host, port, app, *args, **kwargs):
     return _Server(host, port, app)
 
 
-class _PatchWsgiref:
-    """A meta path finder that gives wsgiref.simple_server wsgo's
-    make_server when something imports it. Importing it up front would load
-    http.server, email and ssl (with libssl and libcrypto) into every
-    worker, about 5 MiB that apps not written for wsgiref never use."""
+def _patch_make_server(module):
+    module.make_server = _make_server
+
+
+def _patch_bottle_run(module):
+    """Bottle's run(reloader=True) starts a second Python that serves the
+    app by itself while the first waits for it: in a worker, that would
+    be a server outside wsgo and an import that never ends. The argument
+    is dropped, with a warning; --reload does the same job."""
+    run = module.run
+
+    def wsgo_run(*args, **kwargs):
+        if kwargs.pop("reloader", False):
+            import warnings
+
+            warnings.warn(
+                "wsgo ignores Bottle's run(reloader=True): Bottle's reloader starts a second "
+                "Python that serves the app by itself, outside wsgo; use `wsgo run --reload` to "
+                "restart on changes", RuntimeWarning, stacklevel=2)
+        return run(*args, **kwargs)
+
+    module.run = wsgo_run
+
+
+# What wsgo changes in a module when something imports it: a script that
+# serves itself then gives wsgo its app (wsgiref's make_server, also
+# Bottle's default server), and Bottle's reloader stays off.
+_PATCHES = {"wsgiref.simple_server": _patch_make_server, "bottle": _patch_bottle_run}
+
+
+class _PatchOnImport:
+    """A meta path finder that applies _PATCHES when a module is imported.
+    Importing them up front would load http.server, email and ssl (with
+    libssl and libcrypto) into every worker, about 5 MiB that apps not
+    written for wsgiref never use."""
 
     @staticmethod
     def find_spec(name, path=None, target=None):
-        if name != "wsgiref.simple_server":
+        patch = _PATCHES.get(name)
+        if patch is None:
             return None
         import importlib.machinery
 
@@ -78,18 +109,17 @@ class _PatchWsgiref:
 
             def exec_module(module):
                 run(module)
-                module.make_server = _make_server
+                patch(module)
 
             spec.loader.exec_module = exec_module
         return spec
 
 
-def _patch_wsgiref():
-    module = sys.modules.get("wsgiref.simple_server")
-    if module is not None:
-        module.make_server = _make_server
-    else:
-        sys.meta_path.insert(0, _PatchWsgiref)
+def _patch_on_import():
+    for name, patch in _PATCHES.items():
+        if name in sys.modules:
+            patch(sys.modules[name])
+    sys.meta_path.insert(0, _PatchOnImport)
 
 
 class LoadError(Exception):
@@ -375,7 +405,7 @@ def _load(target, chdir, pythonpath, virtualenv):
     global _app_file
     _guard_signals()
     _main_thread_after_fork()
-    _patch_wsgiref()
+    _patch_on_import()
     if chdir:
         try:
             os.chdir(chdir)
