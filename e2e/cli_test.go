@@ -150,6 +150,9 @@ func TestTargets(t *testing.T) {
 			"factory:make_app()", "/", "greeting='default' n=1\n"},
 		{"module:factory(args) passes the arguments to the factory", []string{"--chdir", dir, "factory:make_app('arg', n=2)"},
 			"factory:make_app('arg', n=2)", "/", "greeting='arg' n=2\n"},
+		// gunicorn splits at the first colon: a database URL is a common argument.
+		{"module:factory(args) may have colons in its arguments", []string{"--chdir", dir, `factory:make_app("sqlite:///dev.db", n=3)`},
+			`factory:make_app("sqlite:///dev.db", n=3)`, "/", "greeting='sqlite:///dev.db' n=3\n"},
 		{"module:obj.attr serves the attribute", []string{"--chdir", dir, "holder:registry.app"},
 			"holder:registry.app", "/", "from registry.app\n"},
 		{"a callable instance is served", []string{p("shapes.py") + ":instance"},
@@ -168,6 +171,24 @@ func TestTargets(t *testing.T) {
 			cliExpect(t, s.URL+tc.path, 200, tc.want)
 		})
 	}
+	t.Run("a file in a directory with a colon in its name is served, with its callable", func(t *testing.T) {
+		named, err := os.ReadFile(p("named.py"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "a:b", "named.py")
+		if err := os.Mkdir(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, named, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := start(t, nil, file+":custom")
+		if desc, _, _, _ := cliStartParts(t, s); desc != file+":custom" {
+			t.Errorf("start line describes the app as %q; want %q", desc, file+":custom")
+		}
+		cliExpect(t, s.URL+"/", 200, "from custom\n")
+	})
 }
 
 func TestLoadErrorsExit4(t *testing.T) {

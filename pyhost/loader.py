@@ -169,10 +169,22 @@ def _not_installed(exc):
 
 
 def _split(target):
-    """'file.py:expr', 'pkg.mod:expr', 'file.py', 'pkg.mod' -> (where, expr or None)."""
-    where, sep, expr = target.rpartition(":")
-    if not sep or "/" in expr or expr.endswith(".py"):
-        return target, None
+    """'file.py:expr', 'pkg.mod:expr', 'file.py', 'pkg.mod' -> (where, expr or None).
+
+    expr begins after the first ':' that leaves it no path before its
+    arguments: a factory's arguments may hold colons of their own
+    (module:create_app("sqlite:///db")), and a path may too (a:b/app.py)."""
+    head = target.split("(", 1)[0]
+    start = 0
+    while True:
+        colon = head.find(":", start)
+        if colon < 0:
+            return target, None
+        name = head[colon + 1:]
+        if "/" not in name and not name.endswith(".py"):
+            break
+        start = colon + 1
+    where, expr = target[:colon], target[colon + 1:]
     if not where:
         raise LoadError("wsgo: the target %r names no file or module before ':'; "
                         "write it as module:callable or file.py:callable" % target)
