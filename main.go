@@ -101,6 +101,9 @@ func run(c *cli.Context, args []string) error {
 			return exitcode.Errorf(exitcode.Failure, "%s", err.Error())
 		}
 	} else if o, err = config.Parse(c, args); err != nil {
+		if c.String("log-format") == "json" {
+			return logStop(logfmt.NewJSONLogger(os.Stderr, slog.LevelInfo), err)
+		}
 		return err
 	}
 	if link != nil {
@@ -130,7 +133,27 @@ func run(c *cli.Context, args []string) error {
 	for _, w := range o.Warnings {
 		logger.Warn(w)
 	}
-	return supervisor.Serve(o, parseRunAgain, logger)
+	err = supervisor.Serve(o, parseRunAgain, logger)
+	if o.LogJSON {
+		return logStop(logger, err)
+	}
+	return err
+}
+
+// logStop logs err, the error wsgo stops with, as a line of logger (a
+// JSON one: --log-format json makes every line an object) and keeps its
+// exit code; a usage error's code when it has none.
+func logStop(logger *slog.Logger, err error) error {
+	if err == nil {
+		return nil
+	}
+	code := exitcode.Usage
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		code = ec.ExitCode()
+	}
+	logger.Error(err.Error())
+	return cli.Exit("", code)
 }
 
 // parseRunAgain reads `wsgo run`'s command line, WSGO_* variables and

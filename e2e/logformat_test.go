@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,35 @@ def application(environ, start_response):
 	}
 	if !strings.Contains(out, `No module named 'no_such_module_at_all'`) {
 		t.Errorf("the import error is not in the log:\n%s", out)
+	}
+
+	// The errors wsgo stops with before serving: a usage error (the
+	// format given by its variable) and a port taken.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	taken := busy.Addr().String()
+	stops := []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		msg  string
+	}{
+		{"a flag's bad value", []string{"WSGO_LOG_FORMAT=json"}, []string{"run", "--workers", "abc", broken}, 2,
+			`wsgo run: --workers "abc": give a number of at least 1, or auto (one per CPU)`},
+		{"a port in use", nil, []string{"run", "--log-format", "json", "--bind", taken, broken}, 3,
+			"wsgo: cannot listen on " + taken + ": address already in use; stop the other server or pick another port with --bind"},
+	}
+	for _, tc := range stops {
+		code, out := cliExit(t, tc.env, tc.args...)
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(strings.TrimRight(out, "\n")), &rec); err != nil || code != tc.code ||
+			rec["level"] != "ERROR" || rec["msg"] != tc.msg {
+			t.Errorf("%s: exit %d, output %q; want exit %d and one JSON line at ERROR with msg %q", tc.name, code, out, tc.code, tc.msg)
+		}
 	}
 }
 
