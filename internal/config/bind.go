@@ -64,6 +64,9 @@ func (o *Options) parseBinds(c *given) error {
 			if err != nil {
 				return c.bad("bind", b, err.Error()+uwsgiBufferSizeHint(b))
 			}
+			if other := overlapping(bind, o.Binds); other != "" {
+				return c.bad("bind", b, "--bind "+other+" already listens there; give each address once")
+			}
 			o.Binds = append(o.Binds, bind)
 		}
 	}
@@ -72,6 +75,43 @@ func (o *Options) parseBinds(c *given) error {
 		if o.MetricsBind, err = ParseBind(b); err != nil {
 			return c.bad("metrics-bind", b, err.Error())
 		}
+		if other := overlapping(o.MetricsBind, o.Binds); other != "" {
+			return c.bad("metrics-bind", b, "--bind "+other+" already listens there; give the metrics an address of their own")
+		}
 	}
 	return nil
+}
+
+// overlapping is the address of binds that bind would listen on too (the
+// same one, or a port that one listens on at every address; port 0 is a
+// new port each time), or "": the
+// kernel would refuse the second as an address in use, which reads as
+// another server's.
+func overlapping(bind string, binds []string) string {
+	for _, other := range binds {
+		if bind == other && !strings.HasSuffix(bind, ":0") || sharePort(bind, other) {
+			return other
+		}
+	}
+	return ""
+}
+
+// sharePort: a and b are TCP addresses of the same port, not 0, of which
+// one is every address (":P", "[::]:P", or "0.0.0.0:P" beside IPv4).
+func sharePort(a, b string) bool {
+	for _, bind := range []string{a, b} {
+		if strings.HasPrefix(bind, "unix:") || strings.HasPrefix(bind, "fd://") {
+			return false
+		}
+	}
+	hostA, portA, errA := net.SplitHostPort(a)
+	hostB, portB, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || portA != portB || portA == "0" {
+		return false
+	}
+	every := func(host, beside string) bool {
+		ip := net.ParseIP(beside)
+		return host == "" || host == "::" || host == "0.0.0.0" && (ip == nil || ip.To4() != nil)
+	}
+	return every(hostA, hostB) || every(hostB, hostA)
 }

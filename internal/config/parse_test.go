@@ -123,9 +123,33 @@ func TestBadValuesAreUsageErrorsNamingTheFlag(t *testing.T) {
 		{[]string{"--log-level", "loud"}, `--log-level "loud"`},
 		{[]string{"--worker-sched", "fifo"}, `--worker-sched "fifo": use batch or normal`},
 		{[]string{"--env", "NOEQUALS"}, `--env "NOEQUALS": give KEY=VALUE`},
+		// The kernel would refuse the second as an address in use.
+		{[]string{"-b", "127.0.0.1:8000", "-b", "127.0.0.1:8000"}, `--bind "127.0.0.1:8000": --bind 127.0.0.1:8000 already listens there; give each address once`},
+		{[]string{"-b", "127.0.0.1:8000", "-b", "tcp://127.0.0.1:8000"}, `--bind "tcp://127.0.0.1:8000": --bind 127.0.0.1:8000 already listens there`},
+		{[]string{"-b", ":8000", "-b", "127.0.0.1:8000"}, `--bind "127.0.0.1:8000": --bind :8000 already listens there`},
+		{[]string{"-b", "[::1]:8000", "-b", "[::]:8000"}, `--bind "[::]:8000": --bind [::1]:8000 already listens there`},
+		{[]string{"-b", "127.0.0.1:8000", "-b", "0.0.0.0:8000"}, `--bind "0.0.0.0:8000": --bind 127.0.0.1:8000 already listens there`},
+		{[]string{"-b", "unix:/tmp/w.sock", "-b", "unix:/tmp/w.sock"}, `--bind "unix:/tmp/w.sock": --bind unix:/tmp/w.sock already listens there`},
+		{[]string{"-b", "127.0.0.1:8000", "--metrics-bind", "127.0.0.1:8000"}, `--metrics-bind "127.0.0.1:8000": --bind 127.0.0.1:8000 already listens there; give the metrics an address of their own`},
 	} {
 		_, err := parse(t, append([]string{"app.py"}, tc.args...)...)
 		usageError(t, strings.Join(tc.args, " "), err, tc.want)
+	}
+}
+
+// Addresses that cannot both be listened on are refused; those that can pass.
+func TestBindsThatDoNotOverlapPass(t *testing.T) {
+	for _, binds := range [][]string{
+		{"127.0.0.1:8000", "127.0.0.1:8001"},
+		{"127.0.0.1:8000", "127.0.0.2:8000"},
+		{"0.0.0.0:8000", "[::1]:8000"},
+		{"127.0.0.1:0", ":0"},
+		{"127.0.0.1:0", "127.0.0.1:0"},
+		{"unix:/tmp/a.sock", "unix:/tmp/b.sock"},
+	} {
+		if _, err := parse(t, "app.py", "-b", binds[0], "-b", binds[1]); err != nil {
+			t.Errorf("%v: %v", binds, err)
+		}
 	}
 }
 
