@@ -116,6 +116,10 @@ func TestExampleMiddleware(t *testing.T) {
 		if ct := resp.Header.Get("Content-Type"); ct != "text/plain" {
 			t.Errorf("Content-Type %q; want text/plain", ct)
 		}
+		// The page sends the reader to the log: the traceback is there.
+		if !s.waitLog(`(?s)Traceback \(most recent call last\):.*RuntimeError: boom`, 5*time.Second) {
+			t.Errorf("the server log lacks the traceback the page points to:\n%s", s.logs.String())
+		}
 	})
 }
 

@@ -6,6 +6,7 @@
 """
 import sys
 import time
+import traceback
 
 
 def app(environ, start_response):
@@ -47,7 +48,8 @@ class Upper:
 
 
 class CatchErrors:
-    """Turns an exception into a 500 page, passing exc_info as PEP 3333 shows."""
+    """Turns an exception into a 500 page, passing exc_info as PEP 3333 shows,
+    and writes its traceback to wsgi.errors: the server's log."""
 
     def __init__(self, app):
         self.app = app
@@ -56,6 +58,7 @@ class CatchErrors:
         try:
             return self.app(environ, start_response)
         except Exception:
+            environ["wsgi.errors"].write(traceback.format_exc())
             start_response("500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info())
             return [b"something went wrong; see the server log\n"]
 
