@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"slices"
@@ -78,7 +79,13 @@ func (c *given) applyConfigFile() (target string, notes, warnings []string, err 
 			"give the module's file: --config "+strings.ReplaceAll(module, ".", "/")+".py")
 	}
 	if _, err := os.Stat(path); err != nil {
-		return "", nil, nil, c.bad("config", path, err.Error())
+		why := err.Error()
+		if errors.Is(err, fs.ErrNotExist) {
+			dir, _ := os.Getwd()
+			why = "no such file (from " + dir + "); give the path of a gunicorn-style configuration file " +
+				"(Python: bind = \"127.0.0.1:8000\", workers = 4, ...), or leave --config out"
+		}
+		return "", nil, nil, c.bad("config", path, why)
 	}
 	var got struct {
 		Settings map[string]any

@@ -97,6 +97,9 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 		}
 		o.ReloadExtraFiles = append(o.ReloadExtraFiles, abs)
 	}
+	if len(o.ReloadExtraFiles) > 0 && !o.Reload {
+		o.Warnings = append(o.Warnings, "wsgo: --reload-extra-file is watched only with --reload, which is off: add --reload, or leave --reload-extra-file out")
+	}
 	if o.ErrorLog, err = o.openable(c, "error-log"); err != nil {
 		return nil, err
 	}

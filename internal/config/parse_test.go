@@ -123,6 +123,7 @@ func TestBadValuesAreUsageErrorsNamingTheFlag(t *testing.T) {
 		{[]string{"--log-level", "loud"}, `--log-level "loud"`},
 		{[]string{"--worker-sched", "fifo"}, `--worker-sched "fifo": use batch or normal`},
 		{[]string{"--env", "NOEQUALS"}, `--env "NOEQUALS": give KEY=VALUE`},
+		{[]string{"--config", "nothere.py"}, `--config "nothere.py": no such file (from `},
 		// The kernel would refuse the second as an address in use.
 		{[]string{"-b", "127.0.0.1:8000", "-b", "127.0.0.1:8000"}, `--bind "127.0.0.1:8000": --bind 127.0.0.1:8000 already listens there; give each address once`},
 		{[]string{"-b", "127.0.0.1:8000", "-b", "tcp://127.0.0.1:8000"}, `--bind "tcp://127.0.0.1:8000": --bind 127.0.0.1:8000 already listens there`},
@@ -134,6 +135,26 @@ func TestBadValuesAreUsageErrorsNamingTheFlag(t *testing.T) {
 	} {
 		_, err := parse(t, append([]string{"app.py"}, tc.args...)...)
 		usageError(t, strings.Join(tc.args, " "), err, tc.want)
+	}
+}
+
+// --reload-extra-file does nothing without --reload: a warning says so.
+func TestReloadExtraFileWithoutReloadWarns(t *testing.T) {
+	const want = "wsgo: --reload-extra-file is watched only with --reload, which is off: add --reload, or leave --reload-extra-file out"
+	for _, tc := range []struct {
+		args []string
+		warn bool
+	}{
+		{[]string{"app.py", "--reload-extra-file", "settings.toml"}, true},
+		{[]string{"app.py", "--reload-extra-file", "settings.toml", "--reload"}, false},
+	} {
+		o, err := parse(t, tc.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(o.Warnings, want) != tc.warn {
+			t.Errorf("%v: warnings %q; want the warning: %v", tc.args, o.Warnings, tc.warn)
+		}
 	}
 }
 
