@@ -144,6 +144,29 @@ func TestDjango(t *testing.T) {
 	}
 }
 
+// app.run() where the app is imported would start Flask's development
+// server in the worker, whose import then never ended.
+func TestFlaskAppRunAtModuleLevelIsIgnoredWithAWarning(t *testing.T) {
+	app := writeApp(t, "app.py", `from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/")
+def index():
+    return "served by wsgo"
+
+
+app.run(host="127.0.0.1", port=0, debug=True)
+`)
+	s := fwStartArgs(t, "flask", app)
+	cliExpect(t, s.URL+"/", 200, "served by wsgo")
+	const warning = "RuntimeWarning: wsgo ignores app.run(): it would start Flask's development server inside the worker and never return"
+	if !strings.Contains(s.logs.String(), warning) {
+		t.Errorf("the log lacks %q:\n%s", warning, s.logs.String())
+	}
+}
+
 func TestSmallFrameworks(t *testing.T) {
 	for _, tc := range []struct{ name, file, module, want string }{
 		{"Falcon serves its hello route", "falcon_app.py", "falcon", "Hello from Falcon"},

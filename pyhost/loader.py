@@ -84,10 +84,30 @@ def _patch_bottle_run(module):
     module.run = wsgo_run
 
 
+def _patch_flask_run(module):
+    """Flask's app.run() starts its development server and never returns:
+    called where the app is imported rather than under `if __name__ ==
+    "__main__":`, the worker's import would wait for good (gunicorn's too).
+    wsgo ignores the call, with a warning, as Flask's own CLI does."""
+
+    def wsgo_run(self, *args, **kwargs):
+        import warnings
+
+        warnings.warn(
+            "wsgo ignores app.run(): it would start Flask's development server inside the worker "
+            "and never return; wsgo serves the app itself. Move app.run() under "
+            "`if __name__ == \"__main__\":` (wsgo's --debug and --reload do what its debug=True does)",
+            RuntimeWarning, stacklevel=2)
+
+    module.Flask.run = wsgo_run
+
+
 # What wsgo changes in a module when something imports it: a script that
 # serves itself then gives wsgo its app (wsgiref's make_server, also
-# Bottle's default server), and Bottle's reloader stays off.
-_PATCHES = {"wsgiref.simple_server": _patch_make_server, "bottle": _patch_bottle_run}
+# Bottle's default server), and Bottle's reloader and Flask's development
+# server stay off.
+_PATCHES = {"wsgiref.simple_server": _patch_make_server, "bottle": _patch_bottle_run,
+            "flask.app": _patch_flask_run}
 
 
 class _PatchOnImport:
