@@ -107,3 +107,69 @@ func checkLongAnswer(t *testing.T, br *bufio.Reader, pid string) {
 		t.Errorf("the long request was answered %q; want worker %s's pid", body, pid)
 	}
 }
+
+// stuckApp answers with its worker's pid; /sleep?S sleeps in Python
+// first, /csleep?S in C with the GIL released, /gilsleep?S in C with the
+// GIL held.
+const stuckApp = `
+import ctypes, os, time
+
+released, held = ctypes.CDLL(None), ctypes.PyDLL(None)
+
+def application(environ, start_response):
+    path, secs = environ["PATH_INFO"], environ["QUERY_STRING"]
+    if path == "/sleep":
+        time.sleep(float(secs))
+    elif path == "/csleep":
+        released.sleep(int(secs))
+    elif path == "/gilsleep":
+        held.sleep(int(secs))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"%d" % os.getpid()]
+`
+
+// A request past --timeout gets 504 while its thread runs on: it still
+// counts on its worker, whose load otherwise looked nil and drew new
+// connections that could only wait (504) or be refused (503).
+func TestNewConnectionsPassOverAWorkerStuckPastTimeout(t *testing.T) {
+	cases := []struct {
+		name, threads, stuck string
+		busyOther            int // requests of 1.5 s the other worker runs meanwhile
+	}{
+		{"its only thread sleeps in C", "1", "/csleep?20", 0},
+		{"a thread keeps the GIL in C", "4", "/gilsleep?20", 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := start(t, nil, writeApp(t, "stuck_app.py", stuckApp), "--workers", "2", "--threads", tc.threads, "--timeout", "2")
+			first, second := dial(t, s), dial(t, s)
+			br := bufio.NewReader(first)
+			stuckPid, otherPid := pidOn(t, first, br, "/"), pidOn(t, second, bufio.NewReader(second), "/")
+			if stuckPid == otherPid {
+				t.Fatalf("the first two connections both went to worker %s; want one each", stuckPid)
+			}
+			if status, body := getOn(t, first, br, tc.stuck); status != 504 {
+				t.Fatalf("GET %s: %d %q; want 504 at --timeout", tc.stuck, status, body)
+			}
+			if tc.stuck == "/gilsleep?20" && !s.waitLog(`its thread has held the GIL for over 1s in C code`, 5*time.Second) {
+				t.Fatal("the GIL held in C was not reported")
+			}
+			var sleepers []*bufio.Reader
+			for range tc.busyOther {
+				c := dial(t, s)
+				io.WriteString(c, "GET /sleep?1.5 HTTP/1.1\r\nHost: x\r\n\r\n")
+				sleepers = append(sleepers, bufio.NewReader(c))
+			}
+			time.Sleep(200 * time.Millisecond) // they run
+			for i := range 5 {
+				c := dial(t, s)
+				if status, body := getOn(t, c, bufio.NewReader(c), "/"); status != 200 || body != otherPid {
+					t.Fatalf("new connection %d: %d %q; want 200 from worker %s (worker %s is stuck)", i+1, status, body, otherPid, stuckPid)
+				}
+			}
+			for _, br := range sleepers {
+				checkLongAnswer(t, br, otherPid)
+			}
+		})
+	}
+}

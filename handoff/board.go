@@ -81,6 +81,10 @@ func (s *Seat) Begin() { s.count.Add(1) }
 // End counts a request that ended in this worker.
 func (s *Seat) End() { s.count.Add(-1) }
 
+// Add counts n more (or less) of the load the host carries beyond the
+// requests Begin counts (pyhost.LoadCounter).
+func (s *Seat) Add(n int32) { s.count.Add(n) }
+
 // Heard takes back what Board.Lent counted for a connection: its first
 // bytes came (or it ended, or went opaque, before any did). Once per lend.
 func (s *Seat) Heard() { s.count.Add(-1) }

@@ -82,6 +82,8 @@ func (h *Host) probeGIL(running []*job) {
 	runningNames := strings.Join(names, "; ")
 	h.cfg.Logger.Warn(fmt.Sprintf("wsgo: a Python thread has held the GIL for over %v in C code: no other request of this "+
 		"worker runs until it lets go%s", gilWait, fix), "running", runningNames)
+	h.load.gilHeld(1)
+	defer h.load.gilHeld(-1)
 	for {
 		select {
 		case <-free:

@@ -60,6 +60,10 @@ type Config struct {
 	// is called with why (0: never).
 	StuckAfter time.Duration
 	OnStuck    func(why string)
+	// Load, when set, carries what the host runs beyond the requests
+	// the front counts (loadShare), so that a master lending by load
+	// passes over a worker whose threads a timed-out request holds.
+	Load LoadCounter
 }
 
 // LoadError is a failure to start Python or import the app. Report is
@@ -83,6 +87,7 @@ type Host struct {
 	st        *C.wsgo_interp
 	cfg       Config
 	sched     *scheduler
+	load      loadShare
 	desc      string
 	bind      string
 	about     string // JSON from loader.py's _about
@@ -128,6 +133,7 @@ func Start(cfg Config) (*Host, error) {
 		stop:      make(chan struct{}),
 		lingering: make(chan string, 1),
 		exited:    make(chan int, 1),
+		load:      loadShare{counter: cfg.Load, threads: cfg.Threads},
 	}
 	ready := make(chan error, 1)
 	go h.runInterpreter(ready)

@@ -234,6 +234,7 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 			if cause := context.Cause(ctx); errors.Is(cause, wsgi.ErrTimeout) || errors.Is(cause, wsgi.ErrStopped) {
 				h.sched.releaseWriter(j) // a write waiting for the client returns
 				j.end()                  // waits for a write or body read of the Python thread
+				h.load.abandon(1)        // before the front counts the request ended
 				go h.abandon(j, errors.Is(cause, wsgi.ErrStopped))
 				return cause
 			}

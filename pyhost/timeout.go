@@ -33,6 +33,7 @@ const gilWait = time.Second
 // graceful timeout; wsgo.GracefulTimeout is raised, and the worker is
 // ending anyway.
 func (h *Host) abandon(j *job, stopping bool) {
+	defer h.load.abandon(-1)
 	var stuck <-chan time.Time
 	if h.cfg.StuckAfter > 0 && !stopping {
 		t := time.NewTimer(h.cfg.StuckAfter)
@@ -61,6 +62,12 @@ func (h *Host) abandon(j *job, stopping bool) {
 				"can be shown, and no request can run: new ones get 503 until it lets go; "+
 				"wsgo.RequestTimeout is raised then", gilWait))
 			h.sched.setWedged(true)
+			h.load.gilHeld(1)
+			defer func() {
+				if interrupted != nil { // the GIL was not seen free: the worker ends
+					h.load.gilHeld(-1)
+				}
+			}()
 		}
 	}
 	for {
@@ -76,6 +83,7 @@ func (h *Host) abandon(j *job, stopping bool) {
 			j.acks <- false
 		case stack := <-interrupted:
 			h.sched.setWedged(false)
+			h.load.gilHeld(-1)
 			j.log.Warn("wsgo: the thread of a timed-out request let go of the GIL; wsgo.RequestTimeout raised",
 				"request", j.req.RequestID, "path", j.req.RequestURI, "traceback", "its Python stack was:\n"+stack)
 			interrupted = nil

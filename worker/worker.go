@@ -59,6 +59,7 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		Timeout:    o.Timeout,
 		StuckAfter: o.GracefulTimeout,
 		OnStuck:    func(why string) { link.Recycle(handoff.WhyStuck, why) },
+		Load:       hostLoad(link),
 	})
 	close(imported)
 	app, reload, err := withReload(o, logger, started, host, err)
@@ -247,4 +248,13 @@ func logStacks(host *pyhost.Host, logger *slog.Logger) {
 		return
 	}
 	logger.Info(fmt.Sprintf("wsgo: Python stacks of worker pid %d", os.Getpid()), "traceback", host.Stacks())
+}
+
+// hostLoad is the worker's seat on the master's board for pyhost's share
+// of the load, or nil.
+func hostLoad(link *handoff.Link) pyhost.LoadCounter {
+	if seat := link.Seat(); seat != nil { // a nil *Seat in the interface would not be nil
+		return seat
+	}
+	return nil
 }
