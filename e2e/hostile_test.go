@@ -445,3 +445,33 @@ func TestWhatKeepsPythonsFinalizationWaitingIsNamed(t *testing.T) {
 		})
 	}
 }
+
+// A thread that a request starts is no daemon, as one started on Python's
+// main thread is not: the stop waits for it to finish its work. It used
+// to inherit daemon from wsgo's thread and was killed at the stop.
+func TestAThreadARequestStartsFinishesItsWorkAtTheStop(t *testing.T) {
+	done := filepath.Join(t.TempDir(), "done")
+	app := writeApp(t, "thread_app.py", `import threading, time
+
+def work(path):
+    time.sleep(1)
+    with open(path, "w") as f:
+        f.write("sent")
+
+def application(environ, start_response):
+    t = threading.Thread(target=work, args=(environ["QUERY_STRING"],))
+    t.start()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"daemon=%r" % t.daemon]
+`)
+	s := start(t, nil, app, "--graceful-timeout", "10")
+	if resp, body := s.get("/?" + done); resp.StatusCode != 200 || body != "daemon=False" {
+		t.Fatalf("GET: %d %q; want 200 \"daemon=False\"", resp.StatusCode, body)
+	}
+	if code := s.stop(syscall.SIGTERM); code != 0 {
+		t.Errorf("exit code %d; want 0", code)
+	}
+	if got, err := os.ReadFile(done); err != nil || string(got) != "sent" {
+		t.Errorf("the thread's work: %q, %v; want \"sent\" written before the exit", got, err)
+	}
+}

@@ -433,10 +433,29 @@ def _main_thread_after_fork():
     os.register_at_fork(after_in_child=after_fork_in_child)
 
 
+def _threads_of_requests_not_daemons():
+    """A thread inherits daemon from the thread that starts it. Requests
+    run on wsgo's threads, which threading sees as _DummyThreads, daemons:
+    a thread the app starts in a request (to send a mail, flush a buffer)
+    was a daemon, killed at the stop with its work, where under python3 or
+    gunicorn, whose requests run on the main thread or threads it started,
+    the stop waits for it. wsgo's threads pass daemon=False on, as theirs do."""
+    import threading
+
+    init = threading._DummyThread.__init__
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._daemonic = False
+
+    threading._DummyThread.__init__ = __init__
+
+
 def _load(target, chdir, pythonpath, virtualenv):
     global _app_file
     _guard_signals()
     _main_thread_after_fork()
+    _threads_of_requests_not_daemons()
     _patch_on_import()
     if chdir:
         try:
