@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -376,5 +379,54 @@ func TestRequestsCutAtTheGracefulTimeoutAreLoggedAsTheyEnded(t *testing.T) {
 				t.Errorf("Python said busy, or atexit did not run (%q):\n%s", got, s.logs.String())
 			}
 		})
+	}
+}
+
+// At a stop, a keep-alive connection that is idle while another request
+// runs stays open until no request runs: a request its client sent as the
+// stop began is answered (with Connection: close) instead of meeting a
+// closed socket, which reset it. Once the last request is done, the idle
+// connections close.
+func TestAnIdleConnectionIsServedWhileAStopWaitsForARequest(t *testing.T) {
+	s := start(t, nil, writeApp(t, "stop_app.py", `import time
+
+def application(environ, start_response):
+    if environ["PATH_INFO"] == "/slow":
+        time.sleep(1.5)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [environ["PATH_INFO"].encode()]
+`))
+	busy, idle, later := dial(t, s), dial(t, s), dial(t, s)
+	busyBr, idleBr, laterBr := bufio.NewReader(busy), bufio.NewReader(idle), bufio.NewReader(later)
+	for _, c := range []struct {
+		conn net.Conn
+		br   *bufio.Reader
+	}{{idle, idleBr}, {later, laterBr}} {
+		if status, body := getOn(t, c.conn, c.br, "/first"); status != 200 || body != "/first" {
+			t.Fatalf("GET /first: %d %q", status, body)
+		}
+	}
+	io.WriteString(busy, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(200 * time.Millisecond) // /slow runs
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if !s.waitLog(`SIGTERM received, finishing in-flight requests`, 5*time.Second) {
+		t.Fatal("no shutdown line after the signal")
+	}
+	time.Sleep(300 * time.Millisecond) // the worker has its order to stop
+	resp, body := exchange(t, idle, idleBr, "GET /during HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp.StatusCode != 200 || body != "/during" || !resp.Close {
+		t.Errorf("a request on an idle connection during the stop: %d %q, close %v; want 200 \"/during\" with Connection: close",
+			resp.StatusCode, body, resp.Close)
+	}
+	if resp, err := http.ReadResponse(busyBr, nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the running request: %v %v", resp, err)
+	}
+	// No request runs now: the other idle connection is closed, cleanly.
+	later.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := laterBr.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("the idle connection after the last request: read %d, %v; want EOF", n, err)
+	}
+	if code, ok := s.wait(5 * time.Second); !ok || code != 0 {
+		t.Errorf("exit %d (exited: %v); want 0", code, ok)
 	}
 }

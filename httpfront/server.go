@@ -238,9 +238,12 @@ func (s *Server) ServeConn(rwc net.Conn) {
 	go c.serve()
 }
 
-// Shutdown stops the server gracefully: listeners close at once, idle
-// connections close at once, and requests in flight finish their response
-// (with Connection: close). A connection that has not brought its first
+// Shutdown stops the server gracefully: listeners close at once, and
+// requests in flight finish their response (with Connection: close). Idle
+// connections close once no request runs (closeIdleIfQuiet); until then
+// a request sent on one as the stop began is answered too, with
+// Connection: close, rather than met by a closed socket. A connection
+// that has not brought its first
 // request yet gets until KeepAlive to do so: the client may have sent it
 // before the shutdown began. It returns when every connection is gone, or
 // when ctx is done: then it closes what is left, cancels the requests'
@@ -272,15 +275,14 @@ func (s *Server) stop(ctx context.Context, release bool) error {
 	for l := range s.listeners {
 		l.Close()
 	}
-	for c := range s.conns {
-		switch {
-		case !c.idle || c.fresh && !s.releasing:
-		case s.releasing:
-			c.rwc.SetReadDeadline(time.Now()) // wakes it to give itself back
-		default:
-			c.rwc.Close()
+	if s.releasing {
+		for c := range s.conns {
+			if c.idle {
+				c.rwc.SetReadDeadline(time.Now()) // wakes it to give itself back
+			}
 		}
 	}
+	s.closeIdleIfQuiet(nil)
 	s.mu.Unlock()
 
 	done := make(chan struct{})
@@ -352,8 +354,28 @@ func (s *Server) addConn(c *conn) bool {
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	s.closeIdleIfQuiet(nil)
 	s.mu.Unlock()
 	s.live.Done()
+}
+
+// closeIdleIfQuiet, in a full stop once no request runs, wakes the idle
+// connections but except to close (awaitRequest gives up), leaving fresh
+// ones their KeepAlive to bring a first request. s.mu: held.
+func (s *Server) closeIdleIfQuiet(except *conn) {
+	if !s.shuttingDown() || s.releasing {
+		return
+	}
+	for c := range s.conns {
+		if !c.idle {
+			return
+		}
+	}
+	for c := range s.conns {
+		if !c.fresh && c != except {
+			c.rwc.SetReadDeadline(time.Now())
+		}
+	}
 }
 
 // setIdle records whether c waits between requests, where Shutdown may
@@ -364,6 +386,8 @@ func (s *Server) setIdle(c *conn, idle bool) bool {
 	c.idle = idle
 	if !idle {
 		c.fresh = false
+	} else {
+		s.closeIdleIfQuiet(c) // c closes itself: false below
 	}
 	return !s.shuttingDown()
 }
