@@ -389,3 +389,51 @@ func TestReloadWarnsOnAPublicBind(t *testing.T) {
 		t.Error("--reload on 127.0.0.1 warns")
 	}
 }
+
+// reloadFailedLine is the master's line for a reload whose new worker
+// could not start, as loop.go writes it under --reload.
+const reloadFailedLine = `wsgo: reload \(the app's files changed\) failed: the new worker could not start; the old workers keep serving \(save a fix: --reload is watching\)`
+
+// A save whose import hangs fails its reload (killed at
+// --graceful-timeout), the old code serving meanwhile; the fix saved while
+// that reload was still under way is loaded once it has failed.
+func TestReloadAfterASaveThatHangs(t *testing.T) {
+	app := writeApp(t, "app.py", reloadAppSource("v1"))
+	s := start(t, nil, app, "--reload", "--graceful-timeout", "3")
+	s.awaitResponse("/", 200, "v1")
+
+	save(t, app, "import time\ntime.sleep(1000)\n"+reloadAppSource("hung"))
+	if !s.waitLog(`reload \(the app's files changed\): starting 1 new worker`, 10*time.Second) {
+		t.Fatal("the save was not reloaded")
+	}
+	time.Sleep(time.Second)
+	save(t, app, reloadAppSource("v2"))
+	if _, body := s.get("/"); body != "v1" {
+		t.Errorf("while the hung import runs, got %q; want the old code's v1", body)
+	}
+	s.awaitResponse("/", 200, "v2")
+	if !s.waitLog(reloadFailedLine, time.Second) {
+		t.Error("no line says the reload failed and that a save is enough")
+	}
+	if strings.Contains(s.logs.String(), "SIGHUP") {
+		t.Error("the log tells a --reload user to send SIGHUP")
+	}
+}
+
+// A save that ends its worker while importing (os._exit) fails its
+// reload; watching goes on, and the next save is served.
+func TestReloadAfterASaveThatEndsTheWorker(t *testing.T) {
+	app := writeApp(t, "app.py", reloadAppSource("v1"))
+	s := start(t, nil, app, "--reload")
+	s.awaitResponse("/", 200, "v1")
+
+	save(t, app, "import os\nos._exit(3)\n")
+	if !s.waitLog(reloadFailedLine, 15*time.Second) {
+		t.Fatal("no line says the reload failed and that a save is enough")
+	}
+	s.awaitResponse("/", 200, "v1")
+	save(t, app, reloadAppSource("v2"))
+	s.awaitResponse("/", 200, "v2")
+	save(t, app, reloadAppSource("v3"))
+	s.awaitResponse("/", 200, "v3")
+}

@@ -41,6 +41,7 @@ type Config struct {
 	// new workers could not start (it said why); no reload.
 	Reconfigure     func() bool
 	BatchWorkers    bool // start workers under SCHED_BATCH (internal/cpusched)
+	Reload          bool // --reload: a save, not SIGHUP, brings the next reload
 	GracefulTimeout time.Duration
 	// ShutdownDelay is how long the listeners keep accepting after
 	// SIGTERM, with /readyz answering 503, before the graceful drain.
@@ -110,9 +111,11 @@ type Master struct {
 	current map[int]*worker // the serving (or starting) worker of each position
 	crashes map[int]int     // start-up deaths in a row, per position
 	// reloading is the reload under way, or nil; reloadAgain, when not
-	// "", the reason of one asked for meanwhile.
+	// "", the reason of one asked for meanwhile; reloadBegan, when the
+	// latest began.
 	reloading   *batch
 	reloadAgain string
+	reloadBegan time.Time
 }
 
 type pendingConn struct {

@@ -83,6 +83,7 @@ type event struct {
 	id     int
 	why    handoff.Why // evRecycle
 	detail string
+	at     time.Time // evReload from --reload: when the files last changed
 }
 
 // spawn starts a worker for position id; replacing: to replace running
@@ -179,7 +180,7 @@ func (m *Master) read(w *worker, done chan<- struct{}) {
 		case handoff.Recycle:
 			m.events <- event{kind: evRecycle, w: w, why: handoff.Why(msg.Slot), detail: string(msg.Data)}
 		case handoff.Reload:
-			m.events <- event{kind: evReload, w: w, detail: "reload (the app's files changed)"}
+			m.events <- event{kind: evReload, w: w, detail: "reload (the app's files changed)", at: handoff.ReloadTime(msg)}
 		case handoff.MetricsPart, handoff.MetricsEnd:
 			m.metrics.received(w, msg)
 		case handoff.Closed, handoff.Aborted, handoff.Returned, handoff.Declined:

@@ -98,7 +98,7 @@ func (r *reloader) refresh() {
 
 // changes delivers the first changed file of each save; nil (never
 // ready) without --reload.
-func (r *reloader) changes() <-chan string {
+func (r *reloader) changes() <-chan watch.Change {
 	if r == nil {
 		return nil
 	}

@@ -147,11 +147,13 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		select {
 		case giveBack = <-release:
 			waiting = false
-		case path := <-changes:
-			logger.Info(fmt.Sprintf(logReloadChanged, path))
-			reload.stop() // the new workers watch from now on
-			changes = nil
-			link.AskReload()
+		case c := <-changes:
+			// Watching goes on until this worker is told to go: the
+			// reload may fail (the new code hangs or ends its worker), and
+			// the next save, or one while the reload is under way, must
+			// still be seen. The master tells a new save from this one.
+			logger.Info(fmt.Sprintf(logReloadChanged, c.Path))
+			link.AskReload(c.At)
 		}
 	}
 	reload.stop()

@@ -28,13 +28,20 @@ const Debounce = 100 * time.Millisecond
 // overflowed: something may have changed, so a reload is due.
 const EventsLost = "(file events lost)"
 
+// Change is a burst of changes: the first path changed, and when its last
+// event came (a save later than At is another change).
+type Change struct {
+	Path string
+	At   time.Time
+}
+
 // Watcher reports changes to a set of files, and to any *.py file created
 // or changed in their directories (a new module of the app).
 type Watcher struct {
 	fs      *fsnotify.Watcher
 	log     *slog.Logger
 	since   time.Time // a file modified later counts as changed when it is added
-	changes chan string
+	changes chan Change
 	stale   chan string   // such a file, for the event loop
 	done    chan struct{} // closed when the event loop has ended
 
@@ -64,7 +71,7 @@ func New(since time.Time, files, extra []string, log *slog.Logger) (*Watcher, er
 		fs:      fs,
 		log:     log,
 		since:   since,
-		changes: make(chan string, 1),
+		changes: make(chan Change, 1),
 		stale:   make(chan string, 1),
 		done:    make(chan struct{}),
 		files:   make(map[string]bool),
@@ -125,7 +132,7 @@ func (w *Watcher) changedSince(path string) bool {
 // Changes delivers the first changed path of each burst of changes, once
 // the burst is Debounce old. A change that arrives while the previous one
 // is still unread is merged into it. The channel is closed by Close.
-func (w *Watcher) Changes() <-chan string { return w.changes }
+func (w *Watcher) Changes() <-chan Change { return w.changes }
 
 // Len is how many files are watched.
 func (w *Watcher) Len() int {
@@ -150,11 +157,12 @@ func (w *Watcher) loop() {
 	quiet := time.NewTimer(time.Hour)
 	quiet.Stop()
 	defer quiet.Stop()
-	first := "" // the burst's first changed path; "" when none is pending
+	var pending Change // the burst's first changed path, "" when none is pending, and its last event's time
 	changed := func(path string) {
-		if first == "" {
-			first = path
+		if pending.Path == "" {
+			pending.Path = path
 		}
+		pending.At = time.Now()
 		quiet.Reset(Debounce)
 	}
 	for {
@@ -179,10 +187,12 @@ func (w *Watcher) loop() {
 			changed(EventsLost)
 		case <-quiet.C:
 			select {
-			case w.changes <- first:
-			default: // a change is already waiting to be read
+			case w.changes <- pending:
+			case unread := <-w.changes: // merged: its path, this burst's time
+				pending.Path = unread.Path
+				w.changes <- pending
 			}
-			first = ""
+			pending = Change{}
 		}
 	}
 }

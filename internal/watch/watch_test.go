@@ -41,8 +41,8 @@ func expectChange(t *testing.T, w *Watcher, want string) {
 	t.Helper()
 	select {
 	case got := <-w.Changes():
-		if got != want {
-			t.Fatalf("change reported for %q, want %q", got, want)
+		if got.Path != want {
+			t.Fatalf("change reported for %q, want %q", got.Path, want)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("no change reported for %s", want)
@@ -53,7 +53,7 @@ func expectNoChange(t *testing.T, w *Watcher) {
 	t.Helper()
 	select {
 	case got := <-w.Changes():
-		t.Fatalf("unexpected change reported for %q", got)
+		t.Fatalf("unexpected change reported for %q", got.Path)
 	case <-time.After(quietFor):
 	}
 }
@@ -194,9 +194,9 @@ func TestCloseEndsChanges(t *testing.T) {
 		t.Errorf("Add after Close: %v", err)
 	}
 	select {
-	case path, ok := <-w.Changes():
+	case c, ok := <-w.Changes():
 		if ok {
-			t.Fatalf("change %q reported after Close", path)
+			t.Fatalf("change %q reported after Close", c.Path)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Changes was not closed by Close")
