@@ -317,6 +317,38 @@ def application(environ, start_response):
 	s.awaitResponse("/lazy", 200, "views v2")
 }
 
+// A package the app imports but that does not exist yet (500, a
+// ModuleNotFoundError) is seen when it is created beside the app, as the
+// shell would: mkdir, an empty __init__.py, then the module; so is a later
+// edit of its module.
+func TestReloadSeesANewPackage(t *testing.T) {
+	app := writeApp(t, "app.py", reloadAppSource("v1"))
+	dir := filepath.Dir(app)
+	s := start(t, nil, app, "--reload")
+	s.awaitResponse("/", 200, "v1")
+
+	save(t, app, `from mypkg import helper
+
+
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return [helper.H.encode()]
+`)
+	s.awaitResponse("/", 500, "")
+	if !strings.Contains(s.logs.String(), "No module named 'mypkg'") {
+		t.Fatal("the log lacks the ModuleNotFoundError")
+	}
+	pkg := filepath.Join(dir, "mypkg")
+	if err := os.Mkdir(pkg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(pkg, "__init__.py"), "")
+	writeFile(t, filepath.Join(pkg, "helper.py"), `H = "x"`)
+	s.awaitResponse("/", 200, "x")
+	save(t, filepath.Join(pkg, "helper.py"), `H = "y"`)
+	s.awaitResponse("/", 200, "y")
+}
+
 // A save right after a request imported a module (before wsgo watches
 // it: Django imports its views on the first request) reloads the app.
 func TestReloadSeesASaveRightAfterALazyImport(t *testing.T) {

@@ -36,7 +36,8 @@ type Change struct {
 }
 
 // Watcher reports changes to a set of files, and to any *.py file created
-// or changed in their directories (a new module of the app).
+// or changed in their directories (a new module of the app), or in a
+// package created there (a directory with an __init__.py).
 type Watcher struct {
 	fs      *fsnotify.Watcher
 	log     *slog.Logger
@@ -48,6 +49,7 @@ type Watcher struct {
 	mu     sync.Mutex
 	files  map[string]bool // exact paths watched
 	dirs   map[string]bool // their directories, each watched once
+	grown  map[string]bool // directories created since in a watched one, at any depth
 	closed bool
 }
 
@@ -76,6 +78,7 @@ func New(since time.Time, files, extra []string, log *slog.Logger) (*Watcher, er
 		done:    make(chan struct{}),
 		files:   make(map[string]bool),
 		dirs:    make(map[string]bool),
+		grown:   make(map[string]bool),
 	}
 	if err := w.Add(append(append([]string(nil), files...), extra...)); err != nil {
 		fs.Close()
@@ -171,6 +174,11 @@ func (w *Watcher) loop() {
 			if !ok {
 				return
 			}
+			if ev.Has(fsnotify.Create) {
+				if path := w.grow(ev.Name); path != "" {
+					changed(path)
+				}
+			}
 			if w.relevant(ev.Name) {
 				changed(ev.Name)
 			}
@@ -198,15 +206,64 @@ func (w *Watcher) loop() {
 }
 
 // relevant reports whether an event on path is a change of the app: a
-// watched file, or a Python file in a watched directory; never an
-// editor's scratch file.
+// watched file, a Python file in a watched directory, or one in a package
+// created since in a watched directory; never an editor's scratch file.
 func (w *Watcher) relevant(path string) bool {
 	if scratch(filepath.Base(path)) {
 		return false
 	}
+	dir, py := filepath.Dir(path), strings.HasSuffix(path, ".py")
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.files[path] || (strings.HasSuffix(path, ".py") && w.dirs[filepath.Dir(path)])
+	file, watched, grown := w.files[path], w.dirs[dir], w.grown[dir]
+	w.mu.Unlock()
+	return file || py && (watched || grown && isPackage(dir))
+}
+
+// grow watches path if it is a directory just created in a watched one
+// (a package the app is about to import: its ModuleNotFoundError is fixed
+// by creating it), and the directories already in it, as `mkdir -p` or a
+// `git checkout` may fill it before the watch begins. It returns a Python
+// file of a package found there, a change; "" if none.
+func (w *Watcher) grow(path string) string {
+	w.mu.Lock()
+	parent := filepath.Dir(path)
+	inWatched := w.dirs[parent] || w.grown[parent]
+	w.mu.Unlock()
+	if fi, err := os.Lstat(path); !inWatched || err != nil || !fi.IsDir() {
+		return ""
+	}
+	found := ""
+	filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			if w.closed || w.grown[p] || w.dirs[p] {
+				return filepath.SkipDir
+			}
+			if err := w.fs.Add(p); err != nil {
+				w.log.Warn(fmt.Sprintf("wsgo: --reload cannot watch the new directory %s: %v", p, err))
+				return filepath.SkipDir
+			}
+			w.grown[p] = true
+			return nil
+		}
+		if found == "" && strings.HasSuffix(p, ".py") && !scratch(d.Name()) && isPackage(filepath.Dir(p)) {
+			found = p
+		}
+		return nil
+	})
+	return found
+}
+
+// isPackage reports whether dir is a regular package: a directory with an
+// __init__.py. A new directory without one (scripts, tests) is not
+// imported from, and its files change nothing.
+func isPackage(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, "__init__.py"))
+	return err == nil && !fi.IsDir()
 }
 
 // scratch reports whether name is an editor's temporary or backup file:
