@@ -469,3 +469,29 @@ func TestReloadAfterASaveThatEndsTheWorker(t *testing.T) {
 	save(t, app, reloadAppSource("v3"))
 	s.awaitResponse("/", 200, "v3")
 }
+
+// A TARGET in a directory that does not exist cannot be fixed by a save
+// there: under --reload wsgo says so exactly as without it, and exits 4,
+// with no line of --reload's.
+func TestReloadWithAMissingDirectory(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "r14", "app.py")
+	normalize := regexp.MustCompile(`(?m)^\[[^]]*\] \[\d+\] |pid \d+`)
+	var outputs []string
+	for _, args := range [][]string{{target}, {target, "--reload"}} {
+		s := launch(t, nil, args...)
+		code, ok := s.wait(20 * time.Second)
+		if !ok {
+			t.Fatalf("wsgo run %s did not exit; output:\n%s", strings.Join(args, " "), s.logs.String())
+		}
+		if code != 4 {
+			t.Errorf("wsgo run %s exited %d; want 4", strings.Join(args, " "), code)
+		}
+		outputs = append(outputs, normalize.ReplaceAllString(s.logs.String(), ""))
+	}
+	if !strings.Contains(outputs[0], "cannot find the app file") {
+		t.Fatalf("without --reload, no line says the file is missing:\n%s", outputs[0])
+	}
+	if outputs[1] != outputs[0] {
+		t.Errorf("under --reload the output differs; got\n%s\nwant\n%s", outputs[1], outputs[0])
+	}
+}
