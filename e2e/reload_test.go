@@ -495,3 +495,20 @@ func TestReloadWithAMissingDirectory(t *testing.T) {
 		t.Errorf("under --reload the output differs; got\n%s\nwant\n%s", outputs[1], outputs[0])
 	}
 }
+
+// Under --reload an app whose import hangs at start (no worker ready, no
+// start line yet) is started afresh by the save that fixes it.
+func TestReloadReplacesAnImportThatHangsAtStart(t *testing.T) {
+	app := writeApp(t, "app.py", "import time\ntime.sleep(1000)\n"+reloadAppSource("hung"))
+	s := launch(t, nil, app, "--reload")
+	time.Sleep(1500 * time.Millisecond)
+	save(t, app, reloadAppSource("v2"))
+	awaitStart(t, s)
+	s.awaitResponse("/", 200, "v2")
+	if !s.waitLog(`reload \(the app's files changed\): worker 1 \(pid \d+\) was still importing the app; starting it afresh`, time.Second) {
+		t.Error("no line says the importing worker is started afresh")
+	}
+	if strings.Contains(s.logs.String(), "ERROR") {
+		t.Error("starting the worker afresh is logged as an error")
+	}
+}

@@ -131,6 +131,9 @@ func (m *Master) handle(ev event) {
 	w := ev.w
 	switch ev.kind {
 	case evReady:
+		if w.superseded { // it was told to go before it said so
+			break
+		}
 		m.markReady(w)
 		m.crashes[w.id] = 0
 		if b := w.batch; b != nil {
@@ -156,6 +159,10 @@ func (m *Master) handle(ev event) {
 			w.kill("its channel to the master was lost")
 		}
 	case evReload:
+		if w != nil && w.batch == nil && m.importing(w) {
+			m.supersede(w, ev.detail)
+			break
+		}
 		m.reload(ev.detail, ev.at)
 	case evRespawn:
 		if _, taken := m.current[ev.id]; !taken && ev.id <= m.nextID {
@@ -183,6 +190,10 @@ func (m *Master) afterExit(w *worker) {
 		// A reload or recycle is starting its successor, which takes the
 		// position when ready (complete); one started here too would be
 		// overwritten there, and serve on untracked (old code, no SIGHUP).
+		return
+	}
+	if w.superseded { // no failure: it goes to import the saved files
+		m.startPosition(w.id)
 		return
 	}
 	if w.phase != starting {

@@ -42,10 +42,13 @@ type worker struct {
 	// dismissed: killed while importing, as wsgo stops or its position
 	// goes (SIGTTOU); no failure.
 	dismissed bool
-	hello     handoff.Hello
-	state     *os.ProcessState // once reaped; the loop's
-	exited    chan struct{}    // closed once the process has exited
-	heard     atomic.Int64     // when its last message came, in Unix nanoseconds
+	// superseded: killed while importing because the app's files changed
+	// meanwhile (--reload); its position is started afresh at once.
+	superseded bool
+	hello      handoff.Hello
+	state      *os.ProcessState // once reaped; the loop's
+	exited     chan struct{}    // closed once the process has exited
+	heard      atomic.Int64     // when its last message came, in Unix nanoseconds
 
 	serial  uint64    // the order it was started in (metrics.go)
 	started time.Time // when its process started
@@ -381,6 +384,25 @@ func signalName(s syscall.Signal) string {
 func (w *worker) kill(why string) {
 	w.killedFor = why
 	w.cmd.Process.Kill()
+}
+
+// importing reports whether w is importing the app and was not killed:
+// it serves nothing yet.
+func (m *Master) importing(w *worker) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return w.phase == starting && w.state == nil && w.killedFor == ""
+}
+
+// supersede kills w, importing the app outside any reload (at start, after
+// a crash, SIGTTIN), as the app's files changed meanwhile (--reload): an
+// import that hangs would otherwise ignore the save that fixes it. Its
+// position is started afresh once it has exited (afterExit, startAll).
+func (m *Master) supersede(w *worker, why string) {
+	m.log.Info(fmt.Sprintf("wsgo: %s: worker %d (pid %d) was still importing the app; starting it afresh",
+		why, w.id, w.cmd.Process.Pid))
+	w.superseded = true
+	w.dismiss("the app's files changed while it imported them (--reload)")
 }
 
 // dismiss kills w, which is importing the app and so serves nothing, as

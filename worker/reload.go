@@ -67,7 +67,7 @@ func withReload(o *config.Options, log *slog.Logger, started time.Time, host *py
 			// there can fix it, and the error is what it is without --reload.
 			return nil, nil, loadErr
 		}
-		app, files = pyhost.BrokenApp(le, log, o.Front.Debug), slices.DeleteFunc(slices.Clone(le.SourceFiles), func(f string) bool { return !dirExists(f) })
+		app, files = pyhost.BrokenApp(le, log, o.Front.Debug), watchable(le.SourceFiles)
 	} else {
 		files = host.SourceFiles()
 	}
@@ -108,6 +108,11 @@ func (r *reloader) refresh() {
 func dirExists(file string) bool {
 	fi, err := os.Stat(filepath.Dir(file))
 	return err == nil && fi.IsDir()
+}
+
+// watchable is files less those whose directory does not exist.
+func watchable(files []string) []string {
+	return slices.DeleteFunc(slices.Clone(files), func(f string) bool { return !dirExists(f) })
 }
 
 // changes delivers the first changed file of each save; nil (never
