@@ -877,3 +877,41 @@ func TestTheMastersAcceptRetriesStartShortAfterEachShortage(t *testing.T) {
 		c.Close()
 	}
 }
+
+// An import that never ends (an app serving by itself at module level, a
+// wait for a database) is warned of after 10 s, with the fix and the
+// Python stack of the import, where it waits; the worker is not ready.
+func TestAnImportThatNeverEndsIsWarnedOf(t *testing.T) {
+	app := writeApp(t, "app.py", `import time
+
+
+def wait_for_the_database():
+    time.sleep(1000)
+
+
+wait_for_the_database()
+
+
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return [b"never"]
+`)
+	s := launch(t, nil, app)
+	started := time.Now()
+	warning := `wsgo: worker 1 \(pid \d+\) is still importing ` + regexp.QuoteMeta(app) + ` after 10s: an import that serves by itself \(app\.run\(\), serve_forever\(\)\) or waits \(a database, a lock, input\(\)\) never ends; move such calls under ` + "`" + `if __name__ == "__main__":` + "`"
+	if !s.waitLog(warning, 20*time.Second) {
+		t.Fatal("no warning that the import takes long")
+	}
+	if d := time.Since(started); d < 9*time.Second {
+		t.Errorf("warned %v after the start; want 10 s", d)
+	}
+	logs := s.logs.String()
+	for _, want := range []string{"in wait_for_the_database\n    time.sleep(1000)\n", "line 8, in <module>\n    wait_for_the_database()\n"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the warning lacks the import's stack (%q)", want)
+		}
+	}
+	if strings.Contains(logs, "ready") {
+		t.Error("a worker whose import hangs is said to be ready")
+	}
+}

@@ -317,6 +317,38 @@ def application(environ, start_response):
 	s.awaitResponse("/lazy", 200, "views v2")
 }
 
+// A package the app imports but that does not exist yet (500, a
+// ModuleNotFoundError) is seen when it is created beside the app, as the
+// shell would: mkdir, an empty __init__.py, then the module; so is a later
+// edit of its module.
+func TestReloadSeesANewPackage(t *testing.T) {
+	app := writeApp(t, "app.py", reloadAppSource("v1"))
+	dir := filepath.Dir(app)
+	s := start(t, nil, app, "--reload")
+	s.awaitResponse("/", 200, "v1")
+
+	save(t, app, `from mypkg import helper
+
+
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return [helper.H.encode()]
+`)
+	s.awaitResponse("/", 500, "")
+	if !strings.Contains(s.logs.String(), "No module named 'mypkg'") {
+		t.Fatal("the log lacks the ModuleNotFoundError")
+	}
+	pkg := filepath.Join(dir, "mypkg")
+	if err := os.Mkdir(pkg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(pkg, "__init__.py"), "")
+	writeFile(t, filepath.Join(pkg, "helper.py"), `H = "x"`)
+	s.awaitResponse("/", 200, "x")
+	save(t, filepath.Join(pkg, "helper.py"), `H = "y"`)
+	s.awaitResponse("/", 200, "y")
+}
+
 // A save right after a request imported a module (before wsgo watches
 // it: Django imports its views on the first request) reloads the app.
 func TestReloadSeesASaveRightAfterALazyImport(t *testing.T) {
@@ -387,5 +419,96 @@ func TestReloadWarnsOnAPublicBind(t *testing.T) {
 	local := start(t, nil, app, "--reload")
 	if strings.Contains(local.logs.String(), "is a development feature") {
 		t.Error("--reload on 127.0.0.1 warns")
+	}
+}
+
+// reloadFailedLine is the master's line for a reload whose new worker
+// could not start, as loop.go writes it under --reload.
+const reloadFailedLine = `wsgo: reload \(the app's files changed\) failed: the new worker could not start; the old workers keep serving \(save a fix: --reload is watching\)`
+
+// A save whose import hangs fails its reload (killed at
+// --graceful-timeout), the old code serving meanwhile; the fix saved while
+// that reload was still under way is loaded once it has failed.
+func TestReloadAfterASaveThatHangs(t *testing.T) {
+	app := writeApp(t, "app.py", reloadAppSource("v1"))
+	s := start(t, nil, app, "--reload", "--graceful-timeout", "3")
+	s.awaitResponse("/", 200, "v1")
+
+	save(t, app, "import time\ntime.sleep(1000)\n"+reloadAppSource("hung"))
+	if !s.waitLog(`reload \(the app's files changed\): starting 1 new worker`, 10*time.Second) {
+		t.Fatal("the save was not reloaded")
+	}
+	time.Sleep(time.Second)
+	save(t, app, reloadAppSource("v2"))
+	if _, body := s.get("/"); body != "v1" {
+		t.Errorf("while the hung import runs, got %q; want the old code's v1", body)
+	}
+	s.awaitResponse("/", 200, "v2")
+	if !s.waitLog(reloadFailedLine, time.Second) {
+		t.Error("no line says the reload failed and that a save is enough")
+	}
+	if strings.Contains(s.logs.String(), "SIGHUP") {
+		t.Error("the log tells a --reload user to send SIGHUP")
+	}
+}
+
+// A save that ends its worker while importing (os._exit) fails its
+// reload; watching goes on, and the next save is served.
+func TestReloadAfterASaveThatEndsTheWorker(t *testing.T) {
+	app := writeApp(t, "app.py", reloadAppSource("v1"))
+	s := start(t, nil, app, "--reload")
+	s.awaitResponse("/", 200, "v1")
+
+	save(t, app, "import os\nos._exit(3)\n")
+	if !s.waitLog(reloadFailedLine, 15*time.Second) {
+		t.Fatal("no line says the reload failed and that a save is enough")
+	}
+	s.awaitResponse("/", 200, "v1")
+	save(t, app, reloadAppSource("v2"))
+	s.awaitResponse("/", 200, "v2")
+	save(t, app, reloadAppSource("v3"))
+	s.awaitResponse("/", 200, "v3")
+}
+
+// A TARGET in a directory that does not exist cannot be fixed by a save
+// there: under --reload wsgo says so exactly as without it, and exits 4,
+// with no line of --reload's.
+func TestReloadWithAMissingDirectory(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "r14", "app.py")
+	normalize := regexp.MustCompile(`(?m)^\[[^]]*\] \[\d+\] |pid \d+`)
+	var outputs []string
+	for _, args := range [][]string{{target}, {target, "--reload"}} {
+		s := launch(t, nil, args...)
+		code, ok := s.wait(20 * time.Second)
+		if !ok {
+			t.Fatalf("wsgo run %s did not exit; output:\n%s", strings.Join(args, " "), s.logs.String())
+		}
+		if code != 4 {
+			t.Errorf("wsgo run %s exited %d; want 4", strings.Join(args, " "), code)
+		}
+		outputs = append(outputs, normalize.ReplaceAllString(s.logs.String(), ""))
+	}
+	if !strings.Contains(outputs[0], "cannot find the app file") {
+		t.Fatalf("without --reload, no line says the file is missing:\n%s", outputs[0])
+	}
+	if outputs[1] != outputs[0] {
+		t.Errorf("under --reload the output differs; got\n%s\nwant\n%s", outputs[1], outputs[0])
+	}
+}
+
+// Under --reload an app whose import hangs at start (no worker ready, no
+// start line yet) is started afresh by the save that fixes it.
+func TestReloadReplacesAnImportThatHangsAtStart(t *testing.T) {
+	app := writeApp(t, "app.py", "import time\ntime.sleep(1000)\n"+reloadAppSource("hung"))
+	s := launch(t, nil, app, "--reload")
+	time.Sleep(1500 * time.Millisecond)
+	save(t, app, reloadAppSource("v2"))
+	awaitStart(t, s)
+	s.awaitResponse("/", 200, "v2")
+	if !s.waitLog(`reload \(the app's files changed\): worker 1 \(pid \d+\) was still importing the app; starting it afresh`, time.Second) {
+		t.Error("no line says the importing worker is started afresh")
+	}
+	if strings.Contains(s.logs.String(), "ERROR") {
+		t.Error("starting the worker afresh is logged as an error")
 	}
 }

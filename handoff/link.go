@@ -1,6 +1,7 @@
 package handoff
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -138,9 +139,19 @@ func (w *Link) Recycle(why Why, reason string) error {
 }
 
 // AskReload asks the master to replace every worker: the app's source
-// changed (--reload).
-func (w *Link) AskReload() error {
-	return w.ch.Send(Msg{Kind: Reload}, -1)
+// changed (--reload), last at at. A worker still importing the app may
+// ask too: the master starts it afresh.
+func (w *Link) AskReload(at time.Time) error {
+	return w.ch.Send(Msg{Kind: Reload, Data: binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano()))}, -1)
+}
+
+// ReloadTime reads the time of a Reload message's change; zero if it
+// has none.
+func ReloadTime(m Msg) time.Time {
+	if len(m.Data) != 8 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(m.Data)))
 }
 
 // Orders are what the master may tell a worker to do. Each is called on

@@ -64,6 +64,10 @@ type Config struct {
 	// the front counts (loadShare), so that a master lending by load
 	// passes over a worker whose threads a timed-out request holds.
 	Load LoadCounter
+	// OnImport, if set, is called as the app's import begins, with what
+	// looks into it while it runs (a worker's warning that it takes long,
+	// --reload's watch for the save that fixes it).
+	OnImport func(*ImportProbe)
 }
 
 // LoadError is a failure to start Python or import the app. Report is
@@ -185,6 +189,9 @@ func (h *Host) runInterpreter(ready chan<- error) {
 		return
 	}
 	h.st = st
+	if h.cfg.OnImport != nil {
+		h.cfg.OnImport(&ImportProbe{st: st})
+	}
 	if err := h.importApp(); err != nil {
 		// CPython is not finalized with a broken app: the process exits,
 		// or serves BrokenApp (--reload), which needs no Python.

@@ -397,7 +397,8 @@ int wsgo_interp_source_files(wsgo_interp *st, char **text)
     if (ts == NULL)
         return -1;
     PyEval_RestoreThread(ts);
-    fn = PyDict_GetItemString(st->loader, "source_files"); /* borrowed */
+    /* NULL before the loader runs: a caller while the app imports (ImportProbe) */
+    fn = st->loader ? PyDict_GetItemString(st->loader, "source_files") : NULL; /* borrowed */
     if (fn && (files = PyObject_CallNoArgs(fn)) != NULL && (*text = wsgo_text(files, NULL)) != NULL)
         rc = 0;
     else

@@ -41,13 +41,39 @@ static void leave(wsgo_thread *self)
     wsgo_free(self);
 }
 
-/* thread_stacks(): {thread id: stack text}, or NULL. GIL: held. */
+/* thread_stacks(): {thread id: stack text}, or NULL (also before the
+   loader has run: a caller while the app imports). GIL: held. */
 static PyObject *all_stacks(wsgo_interp *st)
 {
-    PyObject *d = PyObject_CallNoArgs(st->thread_stacks);
+    PyObject *d = st->thread_stacks ? PyObject_CallNoArgs(st->thread_stacks) : NULL;
     if (d != NULL && !PyDict_Check(d))
         Py_CLEAR(d);
     return d;
+}
+
+/* The stack of the thread whose id is ident (wsgo_alloc'd), or NULL. GIL: held. */
+static char *thread_stack(wsgo_interp *st, unsigned long ident)
+{
+    char *stack = NULL;
+    PyObject *d = all_stacks(st), *key = PyLong_FromUnsignedLong(ident);
+    PyObject *text = (d && key) ? PyDict_GetItemWithError(d, key) : NULL; /* borrowed */
+    Py_ssize_t n;
+    const char *s = text ? PyUnicode_AsUTF8AndSize(text, &n) : NULL;
+    if (s)
+        stack = wsgo_strdup(s, n);
+    Py_XDECREF(d);
+    Py_XDECREF(key);
+    return stack;
+}
+
+char *wsgo_main_stack(wsgo_interp *st)
+{
+    wsgo_thread *self = enter(st);
+    if (self == NULL)
+        return NULL;
+    char *stack = thread_stack(st, st->main_ts->thread_id);
+    leave(self);
+    return stack;
 }
 
 char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle, int graceful, int *closing)
@@ -56,16 +82,8 @@ char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle, int grac
     wsgo_thread *self = enter(st);
     if (self == NULL)
         return NULL;
-    if (t->serving == handle || t->closing == handle) {
-        PyObject *d = all_stacks(st), *key = PyLong_FromUnsignedLong(t->ts->thread_id);
-        PyObject *text = (d && key) ? PyDict_GetItemWithError(d, key) : NULL; /* borrowed */
-        Py_ssize_t n;
-        const char *s = text ? PyUnicode_AsUTF8AndSize(text, &n) : NULL;
-        if (s)
-            stack = wsgo_strdup(s, n);
-        Py_XDECREF(d);
-        Py_XDECREF(key);
-    }
+    if (t->serving == handle || t->closing == handle)
+        stack = thread_stack(st, t->ts->thread_id);
     /* Reading the stacks ran Python, which may have let the GIL go and t
        finish the request and start another: look again, with no Python
        code between the look and the raise. close() is not interrupted: it

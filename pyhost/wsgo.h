@@ -195,6 +195,13 @@ char *wsgo_interrupt(wsgo_interp *st, wsgo_thread *t, uintptr_t handle, int grac
  * NULL if Python failed. GIL: none; waits for it.
  */
 char *wsgo_stacks(wsgo_interp *st, size_t *len);
+/*
+ * The Python stack of the thread that started Python (the app's import
+ * runs there), most recent call last (free with wsgo_free); NULL if Python
+ * failed, or the loader has not run yet. GIL: none; waits for it. Any OS
+ * thread may call it, also while the app imports.
+ */
+char *wsgo_main_stack(wsgo_interp *st);
 /* Takes the GIL on a thread state of its own and lets it go: returns
    once no thread keeps it. GIL: none; waits for it. */
 void wsgo_take_gil_once(wsgo_interp *st);

@@ -19,6 +19,7 @@ import (
 // keep serving.
 type batch struct {
 	why   string
+	began time.Time
 	fresh map[*worker]bool // starting
 	ready []*worker
 	old   []*worker
@@ -74,7 +75,7 @@ func (m *Master) signaled(sig os.Signal) {
 	switch sig {
 	case syscall.SIGHUP:
 		if m.cfg.Reconfigure == nil {
-			m.reload("reload (SIGHUP)")
+			m.reload("reload (SIGHUP)", time.Time{})
 			break
 		}
 		go func() {
@@ -130,6 +131,9 @@ func (m *Master) handle(ev event) {
 	w := ev.w
 	switch ev.kind {
 	case evReady:
+		if w.superseded { // it was told to go before it said so
+			break
+		}
 		m.markReady(w)
 		m.crashes[w.id] = 0
 		if b := w.batch; b != nil {
@@ -155,7 +159,11 @@ func (m *Master) handle(ev event) {
 			w.kill("its channel to the master was lost")
 		}
 	case evReload:
-		m.reload(ev.detail)
+		if w != nil && w.batch == nil && m.importing(w) {
+			m.supersede(w, ev.detail)
+			break
+		}
+		m.reload(ev.detail, ev.at)
 	case evRespawn:
 		if _, taken := m.current[ev.id]; !taken && ev.id <= m.nextID {
 			m.startPosition(ev.id)
@@ -166,7 +174,11 @@ func (m *Master) handle(ev event) {
 // afterExit decides what a worker's exit calls for.
 func (m *Master) afterExit(w *worker) {
 	if b := w.batch; b != nil { // a replacement that could not start
-		m.log.Error(fmt.Sprintf("wsgo: %s failed: the new worker could not start; the old workers keep serving (fix the error above, then send SIGHUP to reload)", b.why))
+		fix := "fix the error above, then send SIGHUP to reload"
+		if m.cfg.Reload {
+			fix = "save a fix: --reload is watching"
+		}
+		m.log.Error(fmt.Sprintf("wsgo: %s failed: the new worker could not start; the old workers keep serving (%s)", b.why, fix))
 		m.abandon(b)
 		return
 	}
@@ -178,6 +190,10 @@ func (m *Master) afterExit(w *worker) {
 		// A reload or recycle is starting its successor, which takes the
 		// position when ready (complete); one started here too would be
 		// overwritten there, and serve on untracked (old code, no SIGHUP).
+		return
+	}
+	if w.superseded { // no failure: it goes to import the saved files
+		m.startPosition(w.id)
 		return
 	}
 	if w.phase != starting {
@@ -205,11 +221,18 @@ func (m *Master) startPosition(id int) {
 }
 
 // reload replaces every worker, so that the app is imported afresh. While
-// a reload is under way, another waits for it to complete: the workers
-// starting may have imported the code before the latest change.
-func (m *Master) reload(why string) {
+// a reload is under way, another waits for it to complete, whether it
+// succeeds or fails: the workers starting may have imported the code
+// before the latest change. changed is when --reload saw the app's files
+// change last (zero for SIGHUP): a change before the latest reload began
+// was read by its workers, or made them fail, and asks for nothing more
+// (each worker watching sees the same save).
+func (m *Master) reload(why string, changed time.Time) {
 	if m.isDraining() { // --shutdown-delay: the workers serving are the last
 		m.log.Warn(fmt.Sprintf("wsgo: %s ignored: wsgo is stopping", why))
+		return
+	}
+	if !changed.IsZero() && !changed.After(m.reloadBegan) {
 		return
 	}
 	m.notify(reloading(why)...)
@@ -217,6 +240,7 @@ func (m *Master) reload(why string) {
 		m.reloadAgain = why
 		return
 	}
+	m.reloadBegan = time.Now()
 	m.reloading = m.replace(why, reasonReload, m.serving())
 	if m.reloading == nil {
 		m.notifyReady()
@@ -273,7 +297,7 @@ func (m *Master) settled(b *batch) {
 	m.reloading = nil
 	if why := m.reloadAgain; why != "" {
 		m.reloadAgain = ""
-		m.reload(why)
+		m.reload(why, time.Time{})
 		return
 	}
 	m.notifyReady()

@@ -41,6 +41,7 @@ type Config struct {
 	// new workers could not start (it said why); no reload.
 	Reconfigure     func() bool
 	BatchWorkers    bool // start workers under SCHED_BATCH (internal/cpusched)
+	Reload          bool // --reload: a save, not SIGHUP, brings the next reload
 	GracefulTimeout time.Duration
 	// ShutdownDelay is how long the listeners keep accepting after
 	// SIGTERM, with /readyz answering 503, before the graceful drain.
@@ -110,9 +111,11 @@ type Master struct {
 	current map[int]*worker // the serving (or starting) worker of each position
 	crashes map[int]int     // start-up deaths in a row, per position
 	// reloading is the reload under way, or nil; reloadAgain, when not
-	// "", the reason of one asked for meanwhile.
+	// "", the reason of one asked for meanwhile; reloadBegan, when the
+	// latest began.
 	reloading   *batch
 	reloadAgain string
+	reloadBegan time.Time
 }
 
 type pendingConn struct {
@@ -230,6 +233,10 @@ func Run(cfg Config) error {
 	for _, sig := range early {
 		m.signaled(sig)
 	}
+	if why := m.reloadAgain; why != "" { // a ready worker saw a save while others imported
+		m.reloadAgain = ""
+		m.reload(why, time.Time{})
+	}
 	return m.loop(sigs)
 }
 
@@ -305,13 +312,32 @@ func (m *Master) startAll(sigs <-chan os.Signal) (handoff.Hello, []os.Signal, er
 		case ev := <-m.events:
 			switch ev.kind {
 			case evReady:
+				if ev.w.superseded {
+					continue
+				}
 				m.markReady(ev.w)
 				if ready == 0 {
 					hello = ev.w.hello
 				}
 				ready++
+			case evReload: // --reload: a save while the app imports
+				if m.importing(ev.w) {
+					m.supersede(ev.w, ev.detail)
+				} else if !ev.w.superseded {
+					m.reloadAgain = ev.detail
+				}
 			case evExit:
 				m.reap(ev.w)
+				if ev.w.superseded {
+					w, err := m.spawn(ev.w.id, false)
+					if err != nil {
+						m.log.Error(err.Error())
+						m.killAll("wsgo could not start")
+						return hello, nil, err
+					}
+					m.current[w.id] = w
+					continue
+				}
 				m.killAll("wsgo could not start")
 				return hello, nil, &StartError{Code: m.startFailed(ev.w)}
 			}

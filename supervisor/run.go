@@ -95,6 +95,7 @@ func Serve(o *config.Options, reread func() (*config.Options, error), logger *sl
 		PidFile:      o.PidFile,
 		Threads:      o.Threads,
 		BatchWorkers: o.BatchWorkers,
+		Reload:       o.Reload,
 		Logger:       logger,
 	})
 	var startErr *StartError

@@ -42,10 +42,13 @@ type worker struct {
 	// dismissed: killed while importing, as wsgo stops or its position
 	// goes (SIGTTOU); no failure.
 	dismissed bool
-	hello     handoff.Hello
-	state     *os.ProcessState // once reaped; the loop's
-	exited    chan struct{}    // closed once the process has exited
-	heard     atomic.Int64     // when its last message came, in Unix nanoseconds
+	// superseded: killed while importing because the app's files changed
+	// meanwhile (--reload); its position is started afresh at once.
+	superseded bool
+	hello      handoff.Hello
+	state      *os.ProcessState // once reaped; the loop's
+	exited     chan struct{}    // closed once the process has exited
+	heard      atomic.Int64     // when its last message came, in Unix nanoseconds
 
 	serial  uint64    // the order it was started in (metrics.go)
 	started time.Time // when its process started
@@ -83,6 +86,7 @@ type event struct {
 	id     int
 	why    handoff.Why // evRecycle
 	detail string
+	at     time.Time // evReload from --reload: when the files last changed
 }
 
 // spawn starts a worker for position id; replacing: to replace running
@@ -179,7 +183,7 @@ func (m *Master) read(w *worker, done chan<- struct{}) {
 		case handoff.Recycle:
 			m.events <- event{kind: evRecycle, w: w, why: handoff.Why(msg.Slot), detail: string(msg.Data)}
 		case handoff.Reload:
-			m.events <- event{kind: evReload, w: w, detail: "reload (the app's files changed)"}
+			m.events <- event{kind: evReload, w: w, detail: "reload (the app's files changed)", at: handoff.ReloadTime(msg)}
 		case handoff.MetricsPart, handoff.MetricsEnd:
 			m.metrics.received(w, msg)
 		case handoff.Closed, handoff.Aborted, handoff.Returned, handoff.Declined:
@@ -380,6 +384,25 @@ func signalName(s syscall.Signal) string {
 func (w *worker) kill(why string) {
 	w.killedFor = why
 	w.cmd.Process.Kill()
+}
+
+// importing reports whether w is importing the app and was not killed:
+// it serves nothing yet.
+func (m *Master) importing(w *worker) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return w.phase == starting && w.state == nil && w.killedFor == ""
+}
+
+// supersede kills w, importing the app outside any reload (at start, after
+// a crash, SIGTTIN), as the app's files changed meanwhile (--reload): an
+// import that hangs would otherwise ignore the save that fixes it. Its
+// position is started afresh once it has exited (afterExit, startAll).
+func (m *Master) supersede(w *worker, why string) {
+	m.log.Info(fmt.Sprintf("wsgo: %s: worker %d (pid %d) was still importing the app; starting it afresh",
+		why, w.id, w.cmd.Process.Pid))
+	w.superseded = true
+	w.dismiss("the app's files changed while it imported them (--reload)")
 }
 
 // dismiss kills w, which is importing the app and so serves nothing, as

@@ -13,6 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -56,13 +59,15 @@ func withReload(o *config.Options, log *slog.Logger, started time.Time, host *py
 	}
 	r := &reloader{host: host, log: log}
 	app, files := wsgi.App(r), []string(nil)
+	var le *pyhost.LoadError
 	if loadErr != nil {
-		var le *pyhost.LoadError
-		if !errors.As(loadErr, &le) || len(le.SourceFiles) == 0 {
-			return nil, nil, loadErr // Python did not start, or there is nothing to watch
+		if !errors.As(loadErr, &le) || len(le.SourceFiles) == 0 || !slices.ContainsFunc(le.SourceFiles, dirExists) {
+			// Python did not start, there is nothing to watch, or the
+			// app's directory does not exist (a mistyped path): no save
+			// there can fix it, and the error is what it is without --reload.
+			return nil, nil, loadErr
 		}
-		log.Error(logReloadBroken, "traceback", le.Report)
-		app, files = pyhost.BrokenApp(le, log, o.Front.Debug), le.SourceFiles
+		app, files = pyhost.BrokenApp(le, log, o.Front.Debug), watchable(le.SourceFiles)
 	} else {
 		files = host.SourceFiles()
 	}
@@ -71,6 +76,9 @@ func withReload(o *config.Options, log *slog.Logger, started time.Time, host *py
 		return nil, nil, exitcode.Errorf(exitcode.Failure, "%s", err.Error())
 	}
 	r.w = w
+	if le != nil {
+		log.Error(logReloadBroken, "traceback", le.Report)
+	}
 	log.Info(fmt.Sprintf(logReloadWatching, w.Len()))
 	return app, r, nil
 }
@@ -96,9 +104,20 @@ func (r *reloader) refresh() {
 	}
 }
 
+// dirExists reports whether the directory of file exists, to be watched.
+func dirExists(file string) bool {
+	fi, err := os.Stat(filepath.Dir(file))
+	return err == nil && fi.IsDir()
+}
+
+// watchable is files less those whose directory does not exist.
+func watchable(files []string) []string {
+	return slices.DeleteFunc(slices.Clone(files), func(f string) bool { return !dirExists(f) })
+}
+
 // changes delivers the first changed file of each save; nil (never
 // ready) without --reload.
-func (r *reloader) changes() <-chan string {
+func (r *reloader) changes() <-chan watch.Change {
 	if r == nil {
 		return nil
 	}

@@ -42,7 +42,7 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGUSR1)
 	ensureTwoPs(logger)
 	imported := make(chan struct{})
-	exitWithMaster(link, logger, imported)
+	onImport := watchImport(o, link, logger, started, imported)
 	host, err := pyhost.Start(pyhost.Config{
 		Target:     o.Target,
 		Chdir:      o.Python.Chdir,
@@ -60,6 +60,7 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		StuckAfter: o.GracefulTimeout,
 		OnStuck:    func(why string) { link.Recycle(handoff.WhyStuck, why) },
 		Load:       hostLoad(link),
+		OnImport:   onImport,
 	})
 	close(imported)
 	app, reload, err := withReload(o, logger, started, host, err)
@@ -148,11 +149,13 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 		select {
 		case giveBack = <-release:
 			waiting = false
-		case path := <-changes:
-			logger.Info(fmt.Sprintf(logReloadChanged, path))
-			reload.stop() // the new workers watch from now on
-			changes = nil
-			link.AskReload()
+		case c := <-changes:
+			// Watching goes on until this worker is told to go: the
+			// reload may fail (the new code hangs or ends its worker), and
+			// the next save, or one while the reload is under way, must
+			// still be seen. The master tells a new save from this one.
+			logger.Info(fmt.Sprintf(logReloadChanged, c.Path))
+			link.AskReload(c.At)
 		}
 	}
 	reload.stop()
@@ -184,29 +187,6 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 // wait for them to log (httpfront.cutLogWait), within the margin the
 // master gives before it kills the worker (supervisor.KillMargin).
 const pythonAfterCut = time.Second
-
-// exitWithMaster ends this worker if its master goes away (SIGKILL) before
-// imported is closed: its channel is read only once the app is imported,
-// and an import that hangs would otherwise outlive wsgo. The master's end
-// of the channel is then closed; comparing parent pids missed a master
-// killed before the worker first read its own (CI saw it once).
-func exitWithMaster(link *handoff.Link, logger *slog.Logger, imported <-chan struct{}) {
-	go func() {
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-imported:
-				return
-			case <-tick.C:
-				if link.MasterGone() {
-					logger.Error(fmt.Sprintf("wsgo: worker %d: the master process is gone while the app was importing; exiting", link.ID))
-					os.Exit(exitcode.Failure)
-				}
-			}
-		}
-	}()
-}
 
 // declinedLog logs the connections this worker could not take (each got
 // 503 from the master), at most one line every 10 s: under a flood of

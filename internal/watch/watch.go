@@ -28,19 +28,28 @@ const Debounce = 100 * time.Millisecond
 // overflowed: something may have changed, so a reload is due.
 const EventsLost = "(file events lost)"
 
+// Change is a burst of changes: the first path changed, and when its last
+// event came (a save later than At is another change).
+type Change struct {
+	Path string
+	At   time.Time
+}
+
 // Watcher reports changes to a set of files, and to any *.py file created
-// or changed in their directories (a new module of the app).
+// or changed in their directories (a new module of the app), or in a
+// package created there (a directory with an __init__.py).
 type Watcher struct {
 	fs      *fsnotify.Watcher
 	log     *slog.Logger
 	since   time.Time // a file modified later counts as changed when it is added
-	changes chan string
+	changes chan Change
 	stale   chan string   // such a file, for the event loop
 	done    chan struct{} // closed when the event loop has ended
 
 	mu     sync.Mutex
 	files  map[string]bool // exact paths watched
 	dirs   map[string]bool // their directories, each watched once
+	grown  map[string]bool // directories created since in a watched one, at any depth
 	closed bool
 }
 
@@ -64,11 +73,12 @@ func New(since time.Time, files, extra []string, log *slog.Logger) (*Watcher, er
 		fs:      fs,
 		log:     log,
 		since:   since,
-		changes: make(chan string, 1),
+		changes: make(chan Change, 1),
 		stale:   make(chan string, 1),
 		done:    make(chan struct{}),
 		files:   make(map[string]bool),
 		dirs:    make(map[string]bool),
+		grown:   make(map[string]bool),
 	}
 	if err := w.Add(append(append([]string(nil), files...), extra...)); err != nil {
 		fs.Close()
@@ -125,7 +135,7 @@ func (w *Watcher) changedSince(path string) bool {
 // Changes delivers the first changed path of each burst of changes, once
 // the burst is Debounce old. A change that arrives while the previous one
 // is still unread is merged into it. The channel is closed by Close.
-func (w *Watcher) Changes() <-chan string { return w.changes }
+func (w *Watcher) Changes() <-chan Change { return w.changes }
 
 // Len is how many files are watched.
 func (w *Watcher) Len() int {
@@ -150,11 +160,12 @@ func (w *Watcher) loop() {
 	quiet := time.NewTimer(time.Hour)
 	quiet.Stop()
 	defer quiet.Stop()
-	first := "" // the burst's first changed path; "" when none is pending
+	var pending Change // the burst's first changed path, "" when none is pending, and its last event's time
 	changed := func(path string) {
-		if first == "" {
-			first = path
+		if pending.Path == "" {
+			pending.Path = path
 		}
+		pending.At = time.Now()
 		quiet.Reset(Debounce)
 	}
 	for {
@@ -162,6 +173,11 @@ func (w *Watcher) loop() {
 		case ev, ok := <-w.fs.Events:
 			if !ok {
 				return
+			}
+			if ev.Has(fsnotify.Create) {
+				if path := w.grow(ev.Name); path != "" {
+					changed(path)
+				}
 			}
 			if w.relevant(ev.Name) {
 				changed(ev.Name)
@@ -179,24 +195,75 @@ func (w *Watcher) loop() {
 			changed(EventsLost)
 		case <-quiet.C:
 			select {
-			case w.changes <- first:
-			default: // a change is already waiting to be read
+			case w.changes <- pending:
+			case unread := <-w.changes: // merged: its path, this burst's time
+				pending.Path = unread.Path
+				w.changes <- pending
 			}
-			first = ""
+			pending = Change{}
 		}
 	}
 }
 
 // relevant reports whether an event on path is a change of the app: a
-// watched file, or a Python file in a watched directory; never an
-// editor's scratch file.
+// watched file, a Python file in a watched directory, or one in a package
+// created since in a watched directory; never an editor's scratch file.
 func (w *Watcher) relevant(path string) bool {
 	if scratch(filepath.Base(path)) {
 		return false
 	}
+	dir, py := filepath.Dir(path), strings.HasSuffix(path, ".py")
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.files[path] || (strings.HasSuffix(path, ".py") && w.dirs[filepath.Dir(path)])
+	file, watched, grown := w.files[path], w.dirs[dir], w.grown[dir]
+	w.mu.Unlock()
+	return file || py && (watched || grown && isPackage(dir))
+}
+
+// grow watches path if it is a directory just created in a watched one
+// (a package the app is about to import: its ModuleNotFoundError is fixed
+// by creating it), and the directories already in it, as `mkdir -p` or a
+// `git checkout` may fill it before the watch begins. It returns a Python
+// file of a package found there, a change; "" if none.
+func (w *Watcher) grow(path string) string {
+	w.mu.Lock()
+	parent := filepath.Dir(path)
+	inWatched := w.dirs[parent] || w.grown[parent]
+	w.mu.Unlock()
+	if fi, err := os.Lstat(path); !inWatched || err != nil || !fi.IsDir() {
+		return ""
+	}
+	found := ""
+	filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			if w.closed || w.grown[p] || w.dirs[p] {
+				return filepath.SkipDir
+			}
+			if err := w.fs.Add(p); err != nil {
+				w.log.Warn(fmt.Sprintf("wsgo: --reload cannot watch the new directory %s: %v", p, err))
+				return filepath.SkipDir
+			}
+			w.grown[p] = true
+			return nil
+		}
+		if found == "" && strings.HasSuffix(p, ".py") && !scratch(d.Name()) && isPackage(filepath.Dir(p)) {
+			found = p
+		}
+		return nil
+	})
+	return found
+}
+
+// isPackage reports whether dir is a regular package: a directory with an
+// __init__.py. A new directory without one (scripts, tests) is not
+// imported from, and its files change nothing.
+func isPackage(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, "__init__.py"))
+	return err == nil && !fi.IsDir()
 }
 
 // scratch reports whether name is an editor's temporary or backup file:

@@ -41,8 +41,8 @@ func expectChange(t *testing.T, w *Watcher, want string) {
 	t.Helper()
 	select {
 	case got := <-w.Changes():
-		if got != want {
-			t.Fatalf("change reported for %q, want %q", got, want)
+		if got.Path != want {
+			t.Fatalf("change reported for %q, want %q", got.Path, want)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("no change reported for %s", want)
@@ -53,7 +53,7 @@ func expectNoChange(t *testing.T, w *Watcher) {
 	t.Helper()
 	select {
 	case got := <-w.Changes():
-		t.Fatalf("unexpected change reported for %q", got)
+		t.Fatalf("unexpected change reported for %q", got.Path)
 	case <-time.After(quietFor):
 	}
 }
@@ -110,6 +110,47 @@ func TestUnrelatedFilesAreIgnored(t *testing.T) {
 	}
 	write(t, filepath.Join(dir, "sub", "deeper.py"), "not in a watched directory")
 	expectNoChange(t, w)
+}
+
+// A package created in a watched directory (the fix of a
+// ModuleNotFoundError) is a change, and so is a later edit of its files,
+// at any depth; a new directory that is no package is not.
+func TestNewPackageInAWatchedDirectoryIsAChange(t *testing.T) {
+	dir := t.TempDir()
+	w := newWatcher(t, dir, []string{"app.py"})
+	pkg := filepath.Join(dir, "mypkg")
+	if err := os.Mkdir(pkg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(pkg, "__init__.py"), "")
+	expectChange(t, w, filepath.Join(pkg, "__init__.py"))
+	write(t, filepath.Join(pkg, "helper.py"), "H = 1")
+	expectChange(t, w, filepath.Join(pkg, "helper.py"))
+	sub := filepath.Join(pkg, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	expectNoChange(t, w)
+	write(t, filepath.Join(sub, "__init__.py"), "")
+	expectChange(t, w, filepath.Join(sub, "__init__.py"))
+}
+
+// A package whose files are in place before the watch on its directory
+// begins (mkdir -p, an archive unpacked) is a change all the same.
+func TestNewPackageFilledAtOnceIsAChange(t *testing.T) {
+	dir := t.TempDir()
+	w := newWatcher(t, dir, []string{"app.py"})
+	staging := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(staging, "mypkg", "inner"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(staging, "mypkg", "inner", "__init__.py"), "")
+	if err := os.Rename(filepath.Join(staging, "mypkg"), filepath.Join(dir, "mypkg")); err != nil {
+		t.Fatal(err)
+	}
+	expectChange(t, w, filepath.Join(dir, "mypkg", "inner", "__init__.py"))
+	write(t, filepath.Join(dir, "mypkg", "inner", "more.py"), "")
+	expectChange(t, w, filepath.Join(dir, "mypkg", "inner", "more.py"))
 }
 
 func TestExtraFileIsAChange(t *testing.T) {
@@ -194,9 +235,9 @@ func TestCloseEndsChanges(t *testing.T) {
 		t.Errorf("Add after Close: %v", err)
 	}
 	select {
-	case path, ok := <-w.Changes():
+	case c, ok := <-w.Changes():
 		if ok {
-			t.Fatalf("change %q reported after Close", path)
+			t.Fatalf("change %q reported after Close", c.Path)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Changes was not closed by Close")
