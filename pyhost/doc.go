@@ -103,7 +103,10 @@
 // Config.OnStuck is called StuckAfter after the timeout if the pythread
 // is still busy. Without --timeout, a pythread that keeps the GIL in C
 // code for StuckAfter has its worker replaced too (watchGIL). A pending RequestTimeout is withdrawn before the
-// response's close() runs, and never reaches the next request.
+// response's close() runs, and never reaches the next request. Until its
+// pythread lets go, an abandoned request counts on Config.LendingLoad
+// (loadShare), and a GIL kept in C counts the worker out of reach, so
+// that the master lends new connections to the other workers.
 //
 // A fatal signal on a thread that runs Python goes through Python's
 // faulthandler, which writes the thread's stack, before Go's handler

@@ -63,7 +63,7 @@ type Config struct {
 	// Load, when set, carries what the host runs beyond the requests
 	// the front counts (loadShare), so that a master lending by load
 	// passes over a worker whose threads a timed-out request holds.
-	Load LoadCounter
+	LendingLoad LoadCounter
 	// OnImport, if set, is called as the app's import begins, with what
 	// looks into it while it runs (a worker's warning that it takes long,
 	// --reload's watch for the save that fixes it).
@@ -137,7 +137,7 @@ func Start(cfg Config) (*Host, error) {
 		stop:      make(chan struct{}),
 		lingering: make(chan string, 1),
 		exited:    make(chan int, 1),
-		load:      loadShare{counter: cfg.Load, threads: cfg.Threads},
+		load:      loadShare{counter: cfg.LendingLoad, threads: cfg.Threads},
 	}
 	ready := make(chan error, 1)
 	go h.runInterpreter(ready)

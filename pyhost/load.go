@@ -11,7 +11,7 @@ type LoadCounter interface{ Add(n int32) }
 const stalledLoad = 1 << 16
 
 // loadShare is what the host adds to its worker's load beyond the
-// requests the front counts while ServeWSGI runs (Config.Load): a
+// requests the front counts while ServeWSGI runs (Config.LendingLoad): a
 // request that runs on after its timeout returned ServeWSGI counts until
 // its thread lets go, and a worker whose every thread is held so, or
 // whose GIL a thread keeps in C code, counts as stalledLoad more.
