@@ -60,7 +60,7 @@ type Config struct {
 	// is called with why (0: never).
 	StuckAfter time.Duration
 	OnStuck    func(why string)
-	// Load, when set, carries what the host runs beyond the requests
+	// LendingLoad, when set, carries what the host runs beyond the requests
 	// the front counts (loadShare), so that a master lending by load
 	// passes over a worker whose threads a timed-out request holds.
 	LendingLoad LoadCounter
