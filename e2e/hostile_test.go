@@ -475,3 +475,27 @@ def application(environ, start_response):
 		t.Errorf("the thread's work: %q, %v; want \"sent\" written before the exit", got, err)
 	}
 }
+
+// Without --timeout nothing cuts a request that never ends: once every
+// thread has run the same one for 10 s while others wait, the log says
+// so, naming them and the fix. Requests used to wait in silence.
+func TestEveryThreadHeldWhileRequestsWaitIsLogged(t *testing.T) {
+	s := start(t, nil, writeApp(t, "held_app.py", `import time
+
+def application(environ, start_response):
+    time.sleep(float(environ["QUERY_STRING"] or 0))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+`), "--threads", "2")
+	for _, path := range []string{"/?60", "/?60", "/"} {
+		c := dial(t, s)
+		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(100 * time.Millisecond)
+	}
+	warning := `\[WARNING\] wsgo: requests wait for a Python thread: all 2 have run the same requests for over 10s; ` +
+		`set --timeout SECONDS to cut requests that run too long, or raise --threads if they wait on I/O ` +
+		`running="request \d+: GET /\?60 \(for 1\ds\); request \d+: GET /\?60 \(for 1\ds\)" waiting=1`
+	if !s.waitLog(warning, 15*time.Second) {
+		t.Errorf("no warning matching %s", warning)
+	}
+}

@@ -24,6 +24,7 @@ func (h *Host) watchGIL() {
 	tick := time.NewTicker(gilWait)
 	defer tick.Stop()
 	var before []*job
+	busy := busyWatch{seen: map[*job]time.Time{}}
 	for {
 		select {
 		case <-h.stop:
@@ -35,8 +36,52 @@ func (h *Host) watchGIL() {
 			h.probeGIL(now)
 			now = h.runningJobs()
 		}
+		busy.look(h, now, time.Now())
 		before = now
 	}
+}
+
+// busyFor is how long every Python thread may hold the same requests
+// while others wait for one before the log says so.
+const busyFor = 10 * time.Second
+
+// busyWatch tells of a worker whose every thread has run the same
+// request for busyFor while requests wait: with no --timeout nothing
+// else would say so, and those requests wait for as long as they run.
+type busyWatch struct {
+	seen map[*job]time.Time // when each running request was first seen
+	told time.Time          // the last warning; again after a minute
+}
+
+func (b *busyWatch) look(h *Host, running []*job, now time.Time) {
+	oldest := now
+	for j := range b.seen {
+		if !slices.Contains(running, j) {
+			delete(b.seen, j)
+		}
+	}
+	for _, j := range running {
+		if _, ok := b.seen[j]; !ok {
+			b.seen[j] = now
+		}
+		if b.seen[j].Before(oldest) {
+			oldest = b.seen[j]
+		}
+	}
+	if len(running) < len(h.pythreads) || now.Sub(oldest) < busyFor || h.sched.waiting() == 0 || now.Sub(b.told) < time.Minute {
+		return
+	}
+	b.told = now
+	names := make([]string, len(running))
+	for i, j := range running {
+		names[i] = fmt.Sprintf("%s (for %s)", j, now.Sub(b.seen[j]).Round(time.Second))
+	}
+	fix := "set --timeout SECONDS to cut requests that run too long, or raise --threads if they wait on I/O"
+	if h.cfg.Timeout > 0 {
+		fix = "the requests past --timeout were answered 504, but their threads have not let go (stuck in C code or a finally block); raise --threads, or find what holds them (SIGUSR2 to the master logs every stack)"
+	}
+	h.cfg.Logger.Warn(fmt.Sprintf("wsgo: requests wait for a Python thread: all %d have run the same requests for over %v; %s",
+		len(h.pythreads), busyFor, fix), "running", strings.Join(names, "; "), "waiting", h.sched.waiting())
 }
 
 // runningJobs lists the requests the pythreads run.

@@ -236,6 +236,13 @@ func (s *scheduler) stop() {
 	s.refuseQueued(errStopped)
 }
 
+// waiting is how many requests wait for a thread.
+func (s *scheduler) waiting() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queue.len()
+}
+
 // setWedged marks whether a thread holds the GIL past a timeout; while it
 // does, queued requests and new ones are refused as overload.
 func (s *scheduler) setWedged(on bool) {
