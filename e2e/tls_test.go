@@ -412,6 +412,35 @@ func TestTLSReloadOnSIGHUP(t *testing.T) {
 	}
 }
 
+// A worker that replaces one that died serves the certificate the master
+// checked, not what the files hold by then: after a SIGHUP refused broken
+// files, each replacement read them, failed, and was retried for good, so
+// one worker down took the site down.
+func TestTLSAReplacementServesTheCertificateInUseWhateverTheFilesHold(t *testing.T) {
+	dir := t.TempDir()
+	first, second := makeCert(t, dir, "first"), makeCert(t, dir, "second")
+	live := testCert{certFile: filepath.Join(dir, "live.crt"), keyFile: filepath.Join(dir, "live.key")}
+	copyFile(t, first.certFile, live.certFile)
+	copyFile(t, first.keyFile, live.keyFile)
+	s := startTLS(t, live)
+	copyFile(t, second.certFile, live.certFile) // a renewal half written: the new certificate, the old key
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	if !s.waitLog(`SIGHUP: no reload, as new workers could not read the TLS files`, 20*time.Second) {
+		t.Fatal("the broken files were not refused")
+	}
+	old := workerPid(t, s)
+	syscall.Kill(old, syscall.SIGKILL)
+	if !s.waitLog(`worker 1 \(pid \d+\) ready(?s:.*)worker 1 \(pid \d+\) ready`, 20*time.Second) {
+		t.Fatalf("no replacement became ready")
+	}
+	if !bytes.Equal(presented(t, s, first, second), first.der) {
+		t.Error("the replacement does not present the certificate in use")
+	}
+	if strings.Contains(s.logs.String(), "start_failure") || strings.Count(s.logs.String(), ") started") != 2 {
+		t.Errorf("the replacement did not start at once:\n%s", s.logs.String())
+	}
+}
+
 func TestTLSStartErrorsExit2(t *testing.T) {
 	dir := t.TempDir()
 	first, second := makeCert(t, dir, "first"), makeCert(t, dir, "second")

@@ -17,6 +17,7 @@ import (
 type Certs struct {
 	certFile, keyFile string
 	current           atomic.Pointer[tls.Certificate]
+	pem               atomic.Pointer[[]byte] // current's certificate and key, as read
 }
 
 // LoadCerts reads a PEM certificate (with its chain) and its private key.
@@ -39,14 +40,35 @@ func (c *Certs) Reload() error {
 	if err != nil {
 		return fmt.Errorf("wsgo: cannot read --keyfile: %v", err)
 	}
+	return c.take(certPEM, keyPEM, append(append(certPEM, '\n'), keyPEM...))
+}
+
+// CertsFromPEM is the certificate and key of another Certs' PEM, named
+// after its files: what a worker serves, as its master read and checked it.
+func CertsFromPEM(certFile, keyFile string, pem []byte) (*Certs, error) {
+	c := &Certs{certFile: certFile, keyFile: keyFile}
+	if err := c.take(pem, pem, pem); err != nil { // tls.X509KeyPair skips the blocks of the other kind
+		return nil, err
+	}
+	return c, nil
+}
+
+// take makes the certificate (with its chain) and the key the ones in
+// use; pem holds both, for PEM.
+func (c *Certs) take(certPEM, keyPEM, pem []byte) error {
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return fmt.Errorf("wsgo: --certfile %s and --keyfile %s: %s; give a PEM certificate (leaf first, then its chain) and the private key that matches it",
 			c.certFile, c.keyFile, strings.TrimPrefix(err.Error(), "tls: "))
 	}
 	c.current.Store(&cert)
+	c.pem.Store(&pem)
 	return nil
 }
+
+// PEM is the certificate and key in use, as read: for a worker to serve
+// the same (CertsFromPEM), whatever the files hold by then.
+func (c *Certs) PEM() []byte { return *c.pem.Load() }
 
 // Describe names the certificate in use for a log line: its subject and
 // when it expires.

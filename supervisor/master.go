@@ -33,7 +33,9 @@ type Config struct {
 	Listen      func(bind string) (net.Listener, error)
 	URL         func(net.Listener) string
 	// Command makes the command of a new worker: this binary, these
-	// arguments. Run adds the descriptors and environment of the wire.
+	// arguments. Run adds the descriptors and environment of the wire
+	// (3 to 6) before the command's own ExtraFiles, which it closes once
+	// the worker has started.
 	Command func() *exec.Cmd
 	// Reconfigure, if set, is called on SIGHUP before the workers are
 	// replaced, off the master's loop (it may run the configuration

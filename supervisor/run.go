@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"wsgo/httpfront"
 	"wsgo/internal/config"
 	"wsgo/internal/exitcode"
@@ -41,6 +43,11 @@ func Serve(o *config.Options, reread func() (*config.Options, error), logger *sl
 	}
 	var workerOptions atomic.Pointer[string] // what the next worker gets
 	workerOptions.Store(&handed)
+	var workerTLS atomic.Pointer[[]byte] // the certificate the next worker serves, as checked here
+	if o.Certs != nil {
+		pem := o.Certs.PEM()
+		workerTLS.Store(&pem)
+	}
 	// The master's own answers (502, 503) go in the access log too.
 	accessLog, err := httpfront.OpenConfiguredAccessLog(o.AccessLogSet, o.AccessLog, o.AccessLogJSON, logger)
 	if err != nil {
@@ -65,11 +72,24 @@ func Serve(o *config.Options, reread func() (*config.Options, error), logger *sl
 			// has replaced the file since.
 			cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
 			cmd.Env = append(os.Environ(), config.OptionsEnv+"="+*workerOptions.Load())
+			if pem := workerTLS.Load(); pem != nil {
+				// Not the files: a worker that replaces one that died
+				// serves what the master checked, not what they hold now.
+				if f, err := memFile("wsgo-tls", *pem); err == nil { // else the worker reads the files
+					cmd.ExtraFiles = []*os.File{f} // config.WorkerTLSFD
+					cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", config.WorkerTLSEnv, config.WorkerTLSFD))
+				}
+			}
 			return cmd
 		}),
 		Reconfigure: func() bool {
-			if !certsReload(o, logger) {
+			certs, ok := certsReload(o, logger)
+			if !ok {
 				return false
+			}
+			if certs != nil {
+				pem := certs.PEM()
+				workerTLS.Store(&pem)
 			}
 			if next, ok := reconfigure(o, reread, logger); ok {
 				workerOptions.Store(&next)
@@ -132,21 +152,36 @@ func logCertificate(logger *slog.Logger, when string, certs *httpfront.Certs) {
 	}
 }
 
-// certsReload reads the TLS files again for a SIGHUP, as each new worker
-// will: if they no longer load, no new worker could start, so there is
-// no reload, and the workers serve on with the certificate they have.
-func certsReload(o *config.Options, logger *slog.Logger) bool {
+// certsReload reads the TLS files again for a SIGHUP's new workers: if
+// they no longer load, there is no reload, and the workers serve on with
+// the certificate they have, as do those that replace them later. nil
+// without TLS.
+func certsReload(o *config.Options, logger *slog.Logger) (*httpfront.Certs, bool) {
 	if o.Certs == nil {
-		return true
+		return nil, true
 	}
 	certs, err := httpfront.LoadCerts(o.CertFile, o.KeyFile)
 	if err != nil {
 		logger.Error("wsgo: SIGHUP: no reload, as new workers could not read the TLS files: " +
 			strings.TrimPrefix(err.Error(), "wsgo: ") + "; the workers serve on with the certificate in use")
-		return false
+		return nil, false
 	}
 	logCertificate(logger, "SIGHUP: ", certs)
-	return true
+	return certs, true
+}
+
+// memFile is a memory file (memfd) holding data, read from its start.
+func memFile(name string, data []byte) (*os.File, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), name)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // reconfigure reads the configuration again for a SIGHUP's new workers,

@@ -114,7 +114,9 @@ func (m *Master) spawn(id int, replacing bool) (*worker, error) {
 	seat := m.seats.take()
 	m.mu.Unlock()
 	cmd := m.cfg.Command()
-	cmd.ExtraFiles = []*os.File{chFile, slotsFile, crash, m.seats.file} // descriptors 3 to 6
+	given := cmd.ExtraFiles // the Command's own, from descriptor 7: the worker's alone once it runs
+	cmd.ExtraFiles = append([]*os.File{chFile, slotsFile, crash, m.seats.file}, given...) // descriptors 3 to 6
+	defer closeFiles(given)
 	cmd.Env = append(cmd.Environ(), handoff.Env+"="+handoff.EnvValue(id, seat, replacing))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	err = m.start(cmd)
@@ -410,4 +412,10 @@ func (m *Master) supersede(w *worker, why string) {
 func (w *worker) dismiss(why string) {
 	w.dismissed = true
 	w.kill(why)
+}
+
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
 }

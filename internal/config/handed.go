@@ -3,11 +3,20 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"slices"
 
 	"wsgo/httpfront"
+)
+
+// WorkerTLSEnv is set (to WorkerTLSFD) for a worker that finds at
+// WorkerTLSFD the TLS certificate and key its master read and checked
+// (supervisor), whatever the files hold by then.
+const (
+	WorkerTLSEnv = "WSGO_INTERNAL_TLS_FD"
+	WorkerTLSFD  = 7
 )
 
 // OptionsEnv carries the master's Options, as JSON, into the environment of
@@ -38,11 +47,27 @@ func FromMaster() (*Options, error) {
 	o.Python.setEnv()
 	if o.CertFile != "" {
 		var err error
-		if o.Certs, err = httpfront.LoadCerts(o.CertFile, o.KeyFile); err != nil {
+		if o.Certs, err = workerCerts(o); err != nil {
 			return nil, err
 		}
 	}
 	return o, nil
+}
+
+// workerCerts reads the certificate the master handed over at
+// WorkerTLSFD, else (it could not make that file) the files.
+func workerCerts(o *Options) (*httpfront.Certs, error) {
+	if _, handed := os.LookupEnv(WorkerTLSEnv); !handed {
+		return httpfront.LoadCerts(o.CertFile, o.KeyFile)
+	}
+	os.Unsetenv(WorkerTLSEnv)
+	f := os.NewFile(WorkerTLSFD, "wsgo-tls")
+	defer f.Close()
+	pem, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("wsgo: this worker cannot read the TLS certificate its master handed over: %w", err)
+	}
+	return httpfront.CertsFromPEM(o.CertFile, o.KeyFile, pem)
 }
 
 // KeepMasters copies into o, read again for a SIGHUP's new workers, the
