@@ -367,12 +367,19 @@ func presented(t *testing.T, s *server, trust ...testCert) []byte {
 	return resp.TLS.PeerCertificates[0].Raw
 }
 
-func TestTLSReloadOnSIGHUP(t *testing.T) {
+// liveCerts makes two certificates and the files served, holding the
+// first.
+func liveCerts(t *testing.T) (first, second, live testCert) {
 	dir := t.TempDir()
-	first, second := makeCert(t, dir, "first"), makeCert(t, dir, "second")
-	live := testCert{certFile: filepath.Join(dir, "live.crt"), keyFile: filepath.Join(dir, "live.key")}
+	first, second = makeCert(t, dir, "first"), makeCert(t, dir, "second")
+	live = testCert{certFile: filepath.Join(dir, "live.crt"), keyFile: filepath.Join(dir, "live.key")}
 	copyFile(t, first.certFile, live.certFile)
 	copyFile(t, first.keyFile, live.keyFile)
+	return first, second, live
+}
+
+func TestTLSReloadOnSIGHUP(t *testing.T) {
+	first, second, live := liveCerts(t)
 	s := startTLS(t, live)
 	if !bytes.Equal(presented(t, s, first, second), first.der) {
 		t.Fatal("the first handshake does not present the first certificate")
@@ -417,11 +424,7 @@ func TestTLSReloadOnSIGHUP(t *testing.T) {
 // files, each replacement read them, failed, and was retried for good, so
 // one worker down took the site down.
 func TestTLSAReplacementServesTheCertificateInUseWhateverTheFilesHold(t *testing.T) {
-	dir := t.TempDir()
-	first, second := makeCert(t, dir, "first"), makeCert(t, dir, "second")
-	live := testCert{certFile: filepath.Join(dir, "live.crt"), keyFile: filepath.Join(dir, "live.key")}
-	copyFile(t, first.certFile, live.certFile)
-	copyFile(t, first.keyFile, live.keyFile)
+	first, second, live := liveCerts(t)
 	s := startTLS(t, live)
 	copyFile(t, second.certFile, live.certFile) // a renewal half written: the new certificate, the old key
 	s.cmd.Process.Signal(syscall.SIGHUP)

@@ -114,7 +114,7 @@ func (m *Master) spawn(id int, replacing bool) (*worker, error) {
 	seat := m.seats.take()
 	m.mu.Unlock()
 	cmd := m.cfg.Command()
-	given := cmd.ExtraFiles // the Command's own, from descriptor 7: the worker's alone once it runs
+	given := cmd.ExtraFiles                                                               // the Command's own, from descriptor 7: the worker's alone once it runs
 	cmd.ExtraFiles = append([]*os.File{chFile, slotsFile, crash, m.seats.file}, given...) // descriptors 3 to 6
 	defer closeFiles(given)
 	cmd.Env = append(cmd.Environ(), handoff.Env+"="+handoff.EnvValue(id, seat, replacing))
