@@ -114,8 +114,10 @@ func (m *Master) spawn(id int, replacing bool) (*worker, error) {
 	seat := m.seats.take()
 	m.mu.Unlock()
 	cmd := m.cfg.Command()
-	given := cmd.ExtraFiles                                                               // the Command's own, from descriptor 7: the worker's alone once it runs
-	cmd.ExtraFiles = append([]*os.File{chFile, slotsFile, crash, m.seats.file}, given...) // descriptors 3 to 6
+	// Descriptors 3 to 6, then the Command's own (from 7), the worker's
+	// alone once it runs.
+	given := cmd.ExtraFiles
+	cmd.ExtraFiles = append([]*os.File{chFile, slotsFile, crash, m.seats.file}, given...)
 	defer closeFiles(given)
 	cmd.Env = append(cmd.Environ(), handoff.Env+"="+handoff.EnvValue(id, seat, replacing))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
