@@ -533,11 +533,21 @@ func TestTLSExpiredCertificateIsWarnedOf(t *testing.T) {
 	}
 }
 
+// The 400 is counted and in the access log, as the front's other
+// refusals are.
 func TestTLSPortAnswersPlainHTTPWith400(t *testing.T) {
-	s := startTLS(t, makeCert(t, t.TempDir(), "plain"))
+	accessLog := filepath.Join(t.TempDir(), "access.log")
+	s := frontMetrics(t, startTLS(t, makeCert(t, t.TempDir(), "plain"), "--metrics-bind", "127.0.0.1:0", "--access-log", accessLog))
 	got := s.raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	if !strings.HasPrefix(got, "HTTP/1.0 400 Bad Request\r\n") || !strings.Contains(got, "Use https:// in the URL.") {
 		t.Errorf("plain HTTP to the TLS port got %q; want a 400 that says to use https://", got)
+	}
+	if n := s.scrape().sum("wsgo_requests_total", "code", "4xx"); n != 1 {
+		t.Errorf("wsgo_requests_total{code=\"4xx\"} %v; want 1", n)
+	}
+	line := regexp.MustCompile(`^127\.0\.0\.1 - - \[[^]]+\] "-" 400 81 "-" "-" "[0-9a-f]{32}"\n$`)
+	if got := frontLogLines(t, accessLog, 1)[0]; !line.MatchString(got) {
+		t.Errorf("the access log holds %q; want a line matching %s", got, line)
 	}
 }
 

@@ -102,22 +102,29 @@ func (c *Certs) Config() *tls.Config {
 	}
 }
 
-// plainHTTPAnswer is what a plain HTTP request to a TLS listener gets.
-const plainHTTPAnswer = "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" +
-	"This port serves HTTPS: the request came as plain HTTP. Use https:// in the URL.\n"
+// What a plain HTTP request to a TLS listener gets.
+const (
+	plainHTTPHead = "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+	plainHTTPBody = "This port serves HTTPS: the request came as plain HTTP. Use https:// in the URL.\n"
+)
 
 // answerPlainHTTP answers a handshake that failed because the client
 // spoke plain HTTP (its first bytes are a method, not a TLS record) with
 // a 400 that says to use https://, where a bare close would leave the
-// client with an empty reply.
-func answerPlainHTTP(err error) {
+// client with an empty reply. It is logged, counted and in the access
+// log as any refusal of the front.
+func (c *conn) answerPlainHTTP(err error, start time.Time) {
 	var rec tls.RecordHeaderError
 	if !errors.As(err, &rec) || rec.Conn == nil {
 		return
 	}
 	switch string(rec.RecordHeader[:]) {
 	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO", "DELET", "PATCH":
-		io.WriteString(rec.Conn, plainHTTPAnswer)
+		n, _ := io.WriteString(rec.Conn, plainHTTPHead+plainHTTPBody)
+		id := newRequestID()
+		c.s.logRefusal(400, "plain HTTP on a TLS port", c.peer(), id)
+		c.s.accessLog.rejected(c, nil, nil, id, 400, int64(max(0, n-len(plainHTTPHead))), start)
+		c.s.metrics.answered(400, start)
 	}
 }
 
@@ -125,10 +132,11 @@ func answerPlainHTTP(err error) {
 // timeout. It reports whether the connection goes on as HTTP/1: one that
 // chose HTTP/2 is handed to the HTTP/2 server, a failed one is closed.
 func (c *conn) handshake(tc *tls.Conn) bool {
-	tc.SetDeadline(time.Now().Add(c.s.headerTimeout))
+	start := time.Now()
+	tc.SetDeadline(start.Add(c.s.headerTimeout))
 	if err := tc.Handshake(); err != nil {
 		c.s.log.Debug("wsgo: TLS handshake failed", "remote", c.peer(), "err", err)
-		answerPlainHTTP(err)
+		c.answerPlainHTTP(err, start)
 		tc.Close()
 		return false
 	}
