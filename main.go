@@ -98,7 +98,11 @@ func run(c *cli.Context, args []string) error {
 	var o *config.Options
 	if link != nil {
 		if o, err = config.FromMaster(); err != nil { // the master logs this worker's exit
-			return exitcode.Errorf(exitcode.Failure, "%s", err.Error())
+			err = exitcode.Errorf(exitcode.Failure, "%s", err.Error())
+			if o != nil && o.LogJSON {
+				return logStop(logfmt.NewJSONLogger(os.Stderr, slog.LevelInfo), err)
+			}
+			return err
 		}
 	} else if o, err = config.Parse(c, args); err != nil {
 		if c.String("log-format") == "json" {

@@ -33,7 +33,9 @@ func (o *Options) Encode() (string, error) {
 }
 
 // FromMaster is a worker's Options: the master's, as Encode gave them,
-// with --env applied to this process and the TLS files read now.
+// with --env applied to this process and the TLS certificate read (see
+// workerCerts). With an error, the Options read so far, if any: they say
+// how to log it.
 func FromMaster() (*Options, error) {
 	v, ok := os.LookupEnv(OptionsEnv)
 	if !ok {
@@ -48,7 +50,7 @@ func FromMaster() (*Options, error) {
 	if o.CertFile != "" {
 		var err error
 		if o.Certs, err = workerCerts(o); err != nil {
-			return nil, err
+			return o, err // how to log it
 		}
 	}
 	return o, nil
