@@ -5,6 +5,7 @@ package httpfront
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -93,24 +94,29 @@ func parseForwarded(values []string) []hop {
 	for _, v := range values {
 		p := pairReader{s: v}
 		var e hop
+		var names []string // the element's, each at most once (RFC 7239 4)
 		for {
 			p.skipSpace()
 			if p.more() && p.peek() != ',' && p.peek() != ';' { // else an empty pair
-				if !p.pair(&e) {
+				name, ok := p.pair(&e)
+				if !ok || slices.Contains(names, name) {
 					return nil
 				}
+				names = append(names, name)
 				p.skipSpace()
 			}
-			if !p.more() {
-				elems = append(elems, e)
-				break
+			end := !p.more()
+			if end || p.take(',') {
+				if len(names) > 0 { // an empty element is ignored (RFC 9110 5.6.1.2)
+					elems = append(elems, e)
+				}
+				if end {
+					break
+				}
+				e, names = hop{}, nil
+				continue
 			}
-			switch {
-			case p.take(';'):
-			case p.take(','):
-				elems = append(elems, e)
-				e = hop{}
-			default:
+			if !p.take(';') {
 				return nil
 			}
 		}
@@ -162,15 +168,15 @@ func (p *pairReader) take(c byte) bool {
 	return false
 }
 
-// pair reads one name=value pair into e; it reports false for a
-// malformed one.
-func (p *pairReader) pair(e *hop) bool {
+// pair reads one name=value pair into e and returns its name; it reports
+// false for a malformed one.
+func (p *pairReader) pair(e *hop) (string, bool) {
 	name := strings.ToLower(p.token())
 	if name == "" || !p.take('=') {
-		return false
+		return "", false
 	}
 	value, ok := p.value()
-	return ok && e.set(name, value)
+	return name, ok && e.set(name, value)
 }
 
 func (p *pairReader) token() string {

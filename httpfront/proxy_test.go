@@ -123,6 +123,12 @@ func TestForward(t *testing.T) {
 		{"Forwarded quoted-pair", base("Forwarded", `for="\_x";host="a\.b"`),
 			result{"127.0.0.1", "5555", "http", "a.b", "a.b", "80"}},
 		{"malformed Forwarded is ignored", base("Forwarded", `for=203.0.113.7;proto=https;host="unterminated`), unchanged},
+		// RFC 7239 4: a parameter at most once per element.
+		{"Forwarded with a parameter twice in an element is malformed", base("Forwarded", "for=203.0.113.7;for=6.6.6.6"), unchanged},
+		{"Forwarded with proto twice in an element is malformed", base("Forwarded", "for=203.0.113.7;proto=http;PROTO=https"), unchanged},
+		// RFC 9110 5.6.1.2: empty list elements are ignored.
+		{"Forwarded's empty elements are skipped", base("Forwarded", ",,for=203.0.113.7, ,;, for=10.0.0.2,,"),
+			result{"203.0.113.7", "", "http", "internal:8000", "internal", "8000"}},
 		{"Forwarded with an unquoted IPv6 is malformed", base("Forwarded", "for=[2001:db8::1]:80"), unchanged},
 		// Beside X-Forwarded-*, a Forwarded header is the client's own (nginx
 		// passes it through): it may pick neither the address, nor Host, nor
