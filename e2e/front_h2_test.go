@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -744,5 +745,34 @@ func TestH2ConnectionErrorsAreCounted(t *testing.T) {
 	}
 	if sc, ok := s.eventually(counted); !ok {
 		t.Errorf("wsgo_http2_connection_errors_total: %v; want 1 of each code", sc["wsgo_http2_connection_errors_total"])
+	}
+}
+
+// An HTTP/2 client that resets its stream while the app runs gets no
+// response: its request is counted as none and logged with status 0,
+// where the response the app gave later was counted and logged as sent.
+func TestAnHTTP2StreamResetBeforeTheResponseIsLoggedAsNone(t *testing.T) {
+	accessLog := filepath.Join(t.TempDir(), "access.log")
+	s := frontMetrics(t, start(t, nil, writeApp(t, "slow_app.py", `import time
+
+def application(environ, start_response):
+    time.sleep(1)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"late"]
+`), "--metrics-bind", "127.0.0.1:0", "--access-log", accessLog))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	req := mustRequest(t, "GET", s.URL+"/left", nil).WithContext(ctx)
+	if resp, err := h2cClient().Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the request was answered %s before the client left", resp.Status)
+	}
+	line := regexp.MustCompile(`"GET /left HTTP/2\.0" 0 - `)
+	if got := frontLogLines(t, accessLog, 1)[0]; !line.MatchString(got) {
+		t.Errorf("access log line %q; want status 0 and no bytes", got)
+	}
+	sc := s.scrape()
+	if none, ok := sc.sum("wsgo_requests_total", "code", "none"), sc.sum("wsgo_requests_total", "code", "2xx"); none != 1 || ok != 0 {
+		t.Errorf("wsgo_requests_total none %v, 2xx %v; want 1 and 0", none, ok)
 	}
 }

@@ -165,6 +165,7 @@ func (s *Server) serveH2(w http.ResponseWriter, hr *http.Request) {
 		isHead:        hr.Method == http.MethodHead,
 		s:             s,
 		remote:        hr.RemoteAddr,
+		gone:          hr.Context().Done(),
 	}
 	body := &h2body{r: capBody(hr.Body, s.limits.body), rc: res.rc, stall: s.stallTimeout, res: res}
 	scheme := h2Scheme(hr)
@@ -354,6 +355,9 @@ type h2response struct {
 	remote string // the client's address, for log lines
 	// headFlushed: Flush sent the head, with no body before it.
 	headFlushed bool
+	// gone is closed once the client reset the stream (or the server
+	// cut it): no response can begin then.
+	gone <-chan struct{}
 }
 
 func (r *h2response) state() *responseState { return &r.responseState }
@@ -375,6 +379,11 @@ func (r *h2response) Start(status int, reason string, header []wsgi.Header, body
 	h, err := r.checkStart(status, header, r.isHead, bodyLen)
 	if err != nil {
 		return err
+	}
+	select {
+	case <-r.gone: // net/http would take the head and drop it: the response never began
+		return errClientGone
+	default:
 	}
 	if status < 200 {
 		// net/http would send it as an interim response and then a 200.

@@ -16,7 +16,7 @@ type Metrics struct {
 	inFlight *promtext.Gauge
 	latency  *promtext.Histogram
 	byClass  *promtext.CounterVec
-	classes  [6]*promtext.Counter // 1xx..5xx at status/100, looked up once
+	classes  [6]*promtext.Counter // none, then 1xx..5xx at status/100, looked up once
 	h2Errors *promtext.CounterVec
 	h2Conns  *promtext.CounterVec // connection errors, by code
 }
@@ -40,7 +40,7 @@ func NewMetrics(reg *promtext.Registry) *Metrics {
 		h2Conns: reg.CounterVec("wsgo_http2_connection_errors_total",
 			"HTTP/2 connections ended on a connection error, whatever the error (code: the GOAWAY's error code).", "code"),
 	}
-	for c := 1; c < len(m.classes); c++ {
+	for c := range m.classes {
 		m.classes[c] = m.byClass.With(statusClass(c * 100))
 	}
 	return m
@@ -81,7 +81,7 @@ func (m *Metrics) answered(status int, start time.Time) {
 		return
 	}
 	m.latency.Observe(time.Since(start).Seconds())
-	if c := status / 100; c >= 1 && c < len(m.classes) {
+	if c := status / 100; c < len(m.classes) {
 		m.classes[c].Inc()
 		return
 	}
