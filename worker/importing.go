@@ -106,7 +106,7 @@ func watchImported(probe *pyhost.ImportProbe, w *watch.Watcher, changes <-chan w
 	return w, changes
 }
 
-// warnSlowImport says that the import has taken took so far, and where
+// warnSlowImport says how long the import has taken so far, and where
 // it is now.
 func warnSlowImport(probe *pyhost.ImportProbe, logger *slog.Logger, id int, target string, took time.Duration) {
 	msg := fmt.Sprintf(logSlowImport, id, os.Getpid(), target, took.Round(time.Second))
