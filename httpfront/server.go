@@ -360,8 +360,9 @@ func (s *Server) removeConn(c *conn) {
 }
 
 // closeIdleIfQuiet, in a full stop once no request runs, wakes the idle
-// connections but except to close (awaitRequest gives up), leaving fresh
-// ones their KeepAlive to bring a first request. s.mu: held.
+// connections to close (awaitRequest gives up), except the one that
+// closes itself, and the fresh ones, which keep their KeepAlive to bring
+// a first request. s.mu: held.
 func (s *Server) closeIdleIfQuiet(except *conn) {
 	if !s.shuttingDown() || s.releasing {
 		return
