@@ -95,6 +95,10 @@ func Parse(cc *cli.Context, commandLine []string) (*Options, error) {
 		if err != nil {
 			return nil, c.bad("reload-extra-file", f, err.Error())
 		}
+		// --reload watches the file's directory, which must be there.
+		if fi, err := os.Stat(filepath.Dir(abs)); o.Reload && (err != nil || !fi.IsDir()) {
+			return nil, c.bad("reload-extra-file", f, "its directory "+filepath.Dir(abs)+" does not exist; create it, or correct the path")
+		}
 		o.ReloadExtraFiles = append(o.ReloadExtraFiles, abs)
 	}
 	if len(o.ReloadExtraFiles) > 0 && !o.Reload {

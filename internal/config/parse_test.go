@@ -124,6 +124,7 @@ func TestBadValuesAreUsageErrorsNamingTheFlag(t *testing.T) {
 		{[]string{"--worker-sched", "fifo"}, `--worker-sched "fifo": use batch or normal`},
 		{[]string{"--env", "NOEQUALS"}, `--env "NOEQUALS": give KEY=VALUE`},
 		{[]string{"--config", "nothere.py"}, `--config "nothere.py": no such file (from `},
+		{[]string{"--reload", "--reload-extra-file", "/no/such/dir/x.toml"}, `--reload-extra-file "/no/such/dir/x.toml": its directory /no/such/dir does not exist; create it, or correct the path`},
 		// The kernel would refuse the second as an address in use.
 		{[]string{"-b", "127.0.0.1:8000", "-b", "127.0.0.1:8000"}, `--bind "127.0.0.1:8000": --bind 127.0.0.1:8000 already listens there; give each address once`},
 		{[]string{"-b", "127.0.0.1:8000", "-b", "tcp://127.0.0.1:8000"}, `--bind "tcp://127.0.0.1:8000": --bind 127.0.0.1:8000 already listens there`},
