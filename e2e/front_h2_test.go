@@ -775,4 +775,7 @@ def application(environ, start_response):
 	if none, ok := sc.sum("wsgo_requests_total", "code", "none"), sc.sum("wsgo_requests_total", "code", "2xx"); none != 1 || ok != 0 {
 		t.Errorf("wsgo_requests_total none %v, 2xx %v; want 1 and 0", none, ok)
 	}
+	if strings.Contains(s.logs.String(), "[ERROR]") { // the client's doing, not the app's
+		t.Errorf("an ERROR line for a client that left:\n%s", s.logs.String())
+	}
 }

@@ -26,8 +26,9 @@ var errPanic = errors.New("wsgo: panic serving the request")
 
 // errClientGone is what an app's run amounts to when the client left (an
 // HTTP/2 stream reset, a connection closed under a hard stop) before the
-// response began: there is no one to answer, and nothing went wrong.
-var errClientGone = errors.New("wsgo: the client left before the response began")
+// response began: there is no one to answer, and nothing went wrong. A
+// Responder's Start returns it too (wsgi.ErrClientGone).
+var errClientGone = wsgi.ErrClientGone
 
 // answerer is the answering side of one request, HTTP/1 (response) or
 // HTTP/2 (h2response): what serveRequest needs beyond a wsgi.Responder.

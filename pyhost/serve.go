@@ -370,7 +370,9 @@ func (j *job) send(w wsgi.Responder, out *C.wsgo_out, flush bool) error {
 			bodyLen = int64(out.body_len)
 		}
 		if err := w.Start(int(out.status), reason, header, bodyLen); err != nil {
-			j.logError("the app's response headers cannot be sent", err.Error())
+			if !errors.Is(err, wsgi.ErrClientGone) {
+				j.logError("the app's response headers cannot be sent", err.Error())
+			}
 			return err
 		}
 	}

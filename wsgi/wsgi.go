@@ -52,6 +52,11 @@ func (e *BodyError) Error() string {
 
 func (e *BodyError) Unwrap() error { return e.Err }
 
+// ErrClientGone is what a Responder's Start returns when the client left
+// before the response began (it reset its HTTP/2 stream): the host ends
+// the request with it and logs nothing of the app's, as nothing was sent.
+var ErrClientGone = errors.New("wsgi: the client left before the response began")
+
 // ErrStopped is the cause a front gives the requests' context when a
 // graceful stop runs out of time and cuts them: their connections are
 // closed, so nothing is answered.
