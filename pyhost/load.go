@@ -24,7 +24,7 @@ type loadShare struct {
 	added     int32 // on the counter now
 }
 
-// abandoned counts a request that runs on past its ServeWSGI (+1), or
+// abandon counts a request that runs on past its ServeWSGI (+1), or
 // that ended at last (-1).
 func (l *loadShare) abandon(delta int) { l.update(func() { l.abandoned += delta }) }
 

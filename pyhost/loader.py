@@ -111,10 +111,10 @@ _PATCHES = {"wsgiref.simple_server": _patch_make_server, "bottle": _patch_bottle
 
 
 class _PatchOnImport:
-    """A meta path finder that applies _PATCHES when a module is imported.
-    Importing them up front would load http.server, email and ssl (with
-    libssl and libcrypto) into every worker, about 5 MiB that apps not
-    written for wsgiref never use."""
+    """A meta path finder that applies _PATCHES when a module is imported,
+    not before: importing wsgiref.simple_server up front alone would load
+    http.server, email and ssl (with libssl and libcrypto) into every
+    worker, about 5 MiB that apps not written for wsgiref never use."""
 
     @staticmethod
     def find_spec(name, path=None, target=None):
@@ -439,7 +439,9 @@ def _threads_of_requests_not_daemons():
     a thread the app starts in a request (to send a mail, flush a buffer)
     was a daemon, killed at the stop with its work, where under python3 or
     gunicorn, whose requests run on the main thread or threads it started,
-    the stop waits for it. wsgo's threads pass daemon=False on, as theirs do."""
+    the stop waits for it. wsgo's threads (and any other thread Python did
+    not start, which threading sees the same way) pass daemon=False on, as
+    theirs do."""
     import threading
 
     init = threading._DummyThread.__init__
