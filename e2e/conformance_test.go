@@ -949,6 +949,27 @@ func TestConformanceResponse(t *testing.T) {
 		waitClosed(t, s, fetchKeyed(t, s, "/close/normal", "abc"))
 	})
 
+	// PEP 3333 asks only that close() be called once the request is
+	// complete: the client has the whole response, its chunked end
+	// included, while a slow close() runs (gunicorn writes the end first
+	// too), and the connection serves its next request once it returns.
+	t.Run("the response ends before close() returns", func(t *testing.T) {
+		k := key(t)
+		c := dial(t, s)
+		br := bufio.NewReader(c)
+		resp, body := exchange(t, c, br, "GET /close/after-release?key="+k+" HTTP/1.1\r\nHost: h\r\n\r\n")
+		if resp.StatusCode != 200 || body != "abc" || resp.TransferEncoding == nil {
+			t.Errorf("%s %q chunked=%v, want 200 %q chunked", resp.Status, body, resp.TransferEncoding, "abc")
+		}
+		if n := closeCount(t, s, k); n != 0 {
+			t.Errorf("close() had returned %d times before /release; the test cannot tell the end came first", n)
+		}
+		release(t, s, k)
+		if status, body := getOn(t, c, br, "/closed?key="+k); status != 200 || body != "1" {
+			t.Errorf("the next request on the connection got %d %q; want 200 and close() run once", status, body)
+		}
+	})
+
 	t.Run("close() is called when the iterable raises before any chunk", func(t *testing.T) {
 		k := key(t)
 		resp, body := fetch(t, s, "GET", "/close/raise-first?key="+k, nil)

@@ -46,6 +46,9 @@ class DieAfterBody:
         yield b" body"
 
     def close(self):
+        # A moment for the end of a chunked body, written while close()
+        # runs, to reach the socket.
+        time.sleep(0.3)
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -62,6 +65,9 @@ def application(environ, start_response):
             ctypes.string_at(0)
     if path == "/die-after-body":
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "10")])
+        return DieAfterBody()
+    if path == "/die-after-chunked-body":
+        start_response("200 OK", [("Content-Type", "text/plain")])
         return DieAfterBody()
     if path == "/slow":
         time.sleep(0.2)
@@ -239,22 +245,27 @@ func TestWorkerDeathAnswers502(t *testing.T) {
 // the connection idle (here the app's close() kills it), leaves the
 // connection to the master, which sees that the socket took the whole
 // response and lends it again: the client's next request on it is served.
+// A chunked body's end goes out before close() runs, so it is whole too.
 func TestWorkerDeathAfterAWholeResponseKeepsTheConnection(t *testing.T) {
 	s, _ := procStart(t, nil, "--workers", "1")
-	pid := readyPids(s)["1"]
-	c := dial(t, s)
-	br := bufio.NewReader(c)
-	if status, body := getOn(t, c, br, "/die-after-body"); status != 200 || body != "whole body" {
-		t.Fatalf("got %d %q; want 200 %q", status, body, "whole body")
-	}
-	if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) exited: killed by signal 9 \(SIGKILL\)`, 10*time.Second) {
-		t.Fatal("the worker did not die")
-	}
-	if status, body := getOn(t, c, br, "/"); status != 200 || body != "v1" {
-		t.Errorf("the next request on the connection got %d %q; want 200 v1", status, body)
-	}
-	if strings.Contains(s.logs.String(), "got 502") {
-		t.Errorf("the master answered 502 for a whole response:\n%s", s.logs.String())
+	for _, path := range []string{"/die-after-body", "/die-after-chunked-body"} {
+		t.Run(path, func(t *testing.T) {
+			pid := readyPids(s)["1"]
+			c := dial(t, s)
+			br := bufio.NewReader(c)
+			if status, body := getOn(t, c, br, path); status != 200 || body != "whole body" {
+				t.Fatalf("got %d %q; want 200 %q", status, body, "whole body")
+			}
+			if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) exited: killed by signal 9 \(SIGKILL\)`, 10*time.Second) {
+				t.Fatal("the worker did not die")
+			}
+			if status, body := getOn(t, c, br, "/"); status != 200 || body != "v1" {
+				t.Errorf("the next request on the connection got %d %q; want 200 v1", status, body)
+			}
+			if strings.Contains(s.logs.String(), "got 502") {
+				t.Errorf("the master answered 502 for a whole response:\n%s", s.logs.String())
+			}
+		})
 	}
 }
 

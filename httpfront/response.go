@@ -58,6 +58,7 @@ type response struct {
 	close  bool // the client asked to close, or must be made to
 
 	chunked   bool // each body write is one chunk
+	ended     bool // End wrote the body's end
 	keepAlive bool // the connection may carry another request after this one
 	scratch   [24]byte
 }
@@ -247,6 +248,23 @@ func (r *response) Flush() error {
 	return r.flush(r.c.bw.Flush)
 }
 
+// End implements wsgi.Ender: the body's end goes out now, while the app's
+// close() runs, and the connection is marked whole once it is written.
+// A body short of its Content-Length is left for finish to report.
+func (r *response) End() error {
+	if err := r.writable(); err != nil {
+		return err
+	}
+	if r.noBody || r.remain <= 0 {
+		if r.chunked && !r.noBody {
+			r.c.bw.WriteString("0\r\n\r\n")
+		}
+		r.ended = true
+		r.ending()
+	}
+	return r.flush(r.c.bw.Flush)
+}
+
 // ending marks the response whole once the write buffer is written, when
 // the connection may carry another request after it.
 func (r *response) ending() {
@@ -323,7 +341,7 @@ func (r *response) complete(err error) bool {
 		r.c.cut()
 		return false
 	}
-	if !r.noBody {
+	if !r.noBody && !r.ended {
 		switch {
 		case r.chunked:
 			r.c.bw.WriteString("0\r\n\r\n")

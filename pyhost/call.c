@@ -493,14 +493,15 @@ static wsgo_call *respond_whole(wsgo_call *c, wsgo_out *out, PyObject *seq, int 
     return done(c);
 }
 
-/* The body is over: the last output, then close(). */
+/* The body is over: the last output. The call lives on for close(),
+   which runs once the end is on its way (wsgo_call_close). */
 static wsgo_call *end_body(wsgo_call *c, wsgo_out *out)
 {
     int head = !c->headers_sent;
     if (pack(c, out, WSGO_DONE, NULL, 0, 0) < 0)
         return fail(c, out);
     out->complete = head;
-    return done(c);
+    return c;
 }
 
 /*
@@ -686,10 +687,8 @@ static wsgo_call *call_next(wsgo_call *c, wsgo_out *out)
 {
     memset(out, 0, sizeof *out);
     Py_CLEAR(c->lent); /* the last output is written */
-    if (c->iter == NULL) { /* after WSGO_FILE: the file went out whole */
-        out->kind = WSGO_DONE;
-        return done(c);
-    }
+    if (c->iter == NULL) /* after WSGO_FILE: the file went out whole */
+        return end_body(c, out);
     /* PEP 3333: once the declared length is sent, stop iterating (an
        endless generator would hold the thread); so too once the head of a
        response without a body is. */
@@ -709,7 +708,7 @@ wsgo_call *wsgo_call_next(wsgo_call *c, wsgo_out *out)
     return c;
 }
 
-void wsgo_call_abort(wsgo_call *c)
+void wsgo_call_close(wsgo_call *c)
 {
     wsgo_thread *t = c->thread;
 

@@ -49,7 +49,13 @@
 // response, and the pythread goes on with the app at once: PEP 3333 allows
 // producing the next block while another thread transmits this one. So the
 // iterables frameworks return (Flask's and Django's: one chunk, then the
-// end) cost one more crossing and no wait. Every later chunk, and a first
+// end) cost two more crossings and no wait. The end comes back with the
+// call alive: the pythread sends it as an event and then calls close()
+// (wsgo_call_close), while the connection's goroutine writes the end
+// (wsgi.Ender: a chunked body's last chunk) and waits for a last event
+// that says close() has returned. So the client has the whole response
+// while close() runs, and the request counts as running until it
+// returns. Every later chunk, and a first
 // one of 64 KiB or more, is borrowed:
 // the pythread releases the GIL, waits for the first chunk's ack if it has
 // not come, and writes the chunk itself from the bytes object, which C
@@ -58,7 +64,7 @@
 // front once the pythread is wanted elsewhere or waited too long
 // (wsgi.Releaser: the front queues the rest in memory, then a temporary
 // file), so a slow reader costs memory, not a pythread. A client that is
-// gone makes the pythread call close() (wsgo_call_abort). wsgi.file_wrapper over a real
+// gone makes the pythread call close() (wsgo_call_close). wsgi.file_wrapper over a real
 // file is sent the same way, with sendfile. The Responder is the front's
 // again once ServeWSGI returns (a --timeout): job.resMu makes the pythread's
 // writes and that take-back exclude each other.

@@ -94,8 +94,9 @@ func TestListResponseIsOneOutputWithItsLength(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Status != 200 || rec.Reason != "OK" || rec.Body.String() != "Hello, world!" || rec.BodyLen != 13 || rec.Flushes != 0 {
-		t.Fatalf("got %d %q body %q bodyLen %d flushes %d", rec.Status, rec.Reason, rec.Body.String(), rec.BodyLen, rec.Flushes)
+	if rec.Status != 200 || rec.Reason != "OK" || rec.Body.String() != "Hello, world!" || rec.BodyLen != 13 || rec.Flushes != 0 || rec.Ends != 0 {
+		t.Fatalf("got %d %q body %q bodyLen %d flushes %d ends %d (a list has no close() to end before)",
+			rec.Status, rec.Reason, rec.Body.String(), rec.BodyLen, rec.Flushes, rec.Ends)
 	}
 	if len(rec.Header) != 1 || rec.Header[0] != (wsgi.Header{Name: "Content-Type", Value: "text/plain"}) {
 		t.Fatalf("headers %v", rec.Header)
@@ -114,8 +115,9 @@ func TestGeneratorIsStreamedChunkByChunk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Body.String() != "onetwo" || rec.BodyLen != -1 || rec.Flushes != 2 {
-		t.Fatalf("body %q bodyLen %d flushes %d", rec.Body.String(), rec.BodyLen, rec.Flushes)
+	if rec.Body.String() != "onetwo" || rec.BodyLen != -1 || rec.Flushes != 2 || rec.Ends != 1 {
+		t.Fatalf("body %q bodyLen %d flushes %d ends %d; want the end given once, before close()",
+			rec.Body.String(), rec.BodyLen, rec.Flushes, rec.Ends)
 	}
 }
 

@@ -40,7 +40,7 @@ type job struct {
 	req      *wsgi.Request
 	packed   []byte     // the request for C; borrowed by C during wsgo_call_start
 	handle   uintptr    // how C callbacks find this job (see jobs)
-	events   chan event // thread -> connection; capacity 2: a chunk and the end
+	events   chan event // thread -> connection; capacity 3: a chunk, the end, close() returned
 	acks     chan bool  // connection -> thread: true = written, false = client gone
 	sched    *scheduler
 	log      *slog.Logger
@@ -65,6 +65,8 @@ type job struct {
 // event is one output of the app, or the end of a job.
 type event struct {
 	out     C.wsgo_out // its buf belongs to the receiver
+	closing bool       // out is the end, and close() runs: an event with closed follows
+	closed  bool       // close() has returned after the end (closing)
 	gone    bool       // the client left; the response was closed
 	refused error      // the job never ran: the host stopped, or is wedged (sched.go)
 }
@@ -151,15 +153,23 @@ func (p *pythread) serve(j *job) {
 	}
 	call := C.wsgo_call_start(p.host.st, p.t, (*C.char)(unsafe.Pointer(&j.packed[0])),
 		C.size_t(len(j.packed)), C.int64_t(bodyLen), head, C.uintptr_t(j.handle), &out)
-	for call != nil {
+	for call != nil && out.kind != C.WSGO_DONE {
 		if !p.emit(j, &out) {
-			C.wsgo_call_abort(call)
+			C.wsgo_call_close(call)
 			j.events <- event{gone: true}
 			return
 		}
 		call = C.wsgo_call_next(call, &out)
 	}
-	j.events <- event{out: out}
+	if call == nil {
+		j.events <- event{out: out}
+		return
+	}
+	// The end goes out while close() runs: a slow close() (Flask's
+	// call_on_close, Django's request_finished) delays no byte of it.
+	j.events <- event{out: out, closing: true}
+	C.wsgo_call_close(call)
+	j.events <- event{closed: true}
 }
 
 // emit gets a chunk or a file to the client; false means the client is
@@ -212,7 +222,7 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		ctx:    ctx,
 		req:    req,
 		packed: packRequest(req),
-		events: make(chan event, 2),
+		events: make(chan event, 3),
 		acks:   make(chan bool, 1),
 		sched:  h.sched,
 		log:    h.cfg.Logger,
@@ -246,7 +256,7 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		switch {
 		case ev.refused != nil:
 			return ev.refused
-		case ev.gone:
+		case ev.gone, ev.closed:
 			return j.writeErr()
 		}
 		kind := ev.out.kind
@@ -279,10 +289,16 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 			// queue the response for a goroutine of its own to send while
 			// every pythread is busy (with --threads 1, every response).
 			j.werr = j.send(w, &ev.out, false)
+			if j.werr == nil && ev.closing {
+				j.werr = endBody(w)
+			}
 		}
 		werr := j.werr
 		j.resMu.Unlock()
 		freeOut(&ev.out)
+		if ev.closing {
+			continue // until close() returns
+		}
 		if kind == C.WSGO_DONE {
 			return werr
 		}
@@ -318,9 +334,20 @@ func freeOut(out *C.wsgo_out) {
 	}
 }
 
+// endBody gets the whole response to the client while the app's close()
+// runs: the front ends the body if it can (wsgi.Ender), else what is
+// buffered goes out.
+func endBody(w wsgi.Responder) error {
+	if e, ok := w.(wsgi.Ender); ok {
+		return e.End()
+	}
+	return w.Flush()
+}
+
 // final reports whether ev is the job's last event.
 func (ev *event) final() bool {
-	return ev.refused != nil || ev.gone || ev.out.kind == C.WSGO_DONE || ev.out.kind == C.WSGO_ERROR
+	return ev.refused != nil || ev.gone || ev.closed || ev.out.kind == C.WSGO_ERROR ||
+		ev.out.kind == C.WSGO_DONE && !ev.closing
 }
 
 // AppError is an exception the app raised; it was logged with its

@@ -80,7 +80,9 @@ func (h *Host) abandon(j *job, stopping bool) {
 			if ev.final() {
 				return
 			}
-			j.acks <- false
+			if !ev.closing { // a chunk whose ack the pythread waits for
+				j.acks <- false
+			}
 		case stack := <-interrupted:
 			h.sched.setWedged(false)
 			h.load.gilHeld(-1)

@@ -52,7 +52,7 @@ enum {
 
 /* Outcome kinds of wsgo_call_start / wsgo_call_next / the write() callable. */
 enum {
-    WSGO_DONE = 0,  /* response complete; the call is finished and released */
+    WSGO_DONE = 0,  /* the body is over; its close() is left to wsgo_call_close if a call comes with it */
     WSGO_MORE = 1,  /* one body chunk; call wsgo_call_next (once it is written, if borrowed) */
     WSGO_FILE = 2,  /* send fd from file_off, file_len bytes (-1: to EOF); then wsgo_call_next */
     WSGO_ERROR = 3, /* the app failed; buf holds the report; the call is finished */
@@ -71,7 +71,7 @@ enum {
  * u32 len + name, u32 len + value (head_len bytes in all). body/body_len
  * is the body chunk: inside buf after the head, or, when borrowed is set,
  * the memory of a Python bytes object that the call keeps alive until
- * wsgo_call_next or wsgo_call_abort (like fd). Readers may read it without
+ * wsgo_call_next or wsgo_call_close (like fd). Readers may read it without
  * the GIL: bytes are immutable. For WSGO_ERROR, buf holds the UTF-8 report
  * and body_len its length (NULL and 0 when out of memory), and under
  * --debug detail holds the exception as JSON for the --debug page
@@ -221,8 +221,11 @@ int *wsgo_thread_in_app(wsgo_thread *t);
  * -1 when unknown; head is nonzero for a HEAD request. handle is Go's handle for the request (never 0, never
  * reused), given back in the wsgoBodyRead/wsgoEmit/wsgoLog callbacks.
  * Fills *out. For WSGO_MORE and WSGO_FILE, returns a new reference that
- * the caller passes on to wsgo_call_next or wsgo_call_abort; otherwise
- * returns NULL and the request is over (close() called). GIL: held.
+ * the caller passes on to wsgo_call_next or wsgo_call_close. For WSGO_DONE
+ * it returns one when the response's close() is still to run (any iterable
+ * but a list or tuple), which the caller passes to wsgo_call_close once
+ * the end is on its way to the client. Otherwise it returns NULL and the
+ * request is over. GIL: held.
  */
 wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, size_t len,
                            int64_t body_len, int head, uintptr_t handle, wsgo_out *out);
@@ -231,8 +234,9 @@ wsgo_call *wsgo_call_start(wsgo_interp *st, wsgo_thread *t, const char *req, siz
  * it again (same rule as wsgo_call_start) when more is to come. GIL: held.
  */
 wsgo_call *wsgo_call_next(wsgo_call *call, wsgo_out *out);
-/* The client is gone: calls the response's close() and releases call. GIL: held. */
-void wsgo_call_abort(wsgo_call *call);
+/* Calls the response's close() and releases call: after WSGO_DONE, or
+   when the client is gone. GIL: held. */
+void wsgo_call_close(wsgo_call *call);
 
 /*
  * `wsgo python ARGS`: runs Python's own command line (argv[0] is the

@@ -33,6 +33,7 @@ type Recorder struct {
 	// Body holds everything written, including what SendFile sent.
 	Body      bytes.Buffer
 	Flushes   int
+	Ends      int // End calls: the body ended before the iterable's close()
 	SendFiles []SendFileCall
 	// Err, when set, is returned by every call, as a front does once the
 	// client has gone.
@@ -45,7 +46,10 @@ type SendFileCall struct {
 	Off, N int64
 }
 
-var _ wsgi.Responder = (*Recorder)(nil)
+var (
+	_ wsgi.Responder = (*Recorder)(nil)
+	_ wsgi.Ender     = (*Recorder)(nil)
+)
 
 // Start records the status line and headers.
 func (r *Recorder) Start(status int, reason string, header []wsgi.Header, bodyLen int64) error {
@@ -77,6 +81,15 @@ func (r *Recorder) Flush() error {
 		return r.Err
 	}
 	r.Flushes++
+	return nil
+}
+
+// End counts the ends of a body given before its close() ran.
+func (r *Recorder) End() error {
+	if r.Err != nil {
+		return r.Err
+	}
+	r.Ends++
 	return nil
 }
 

@@ -406,6 +406,20 @@ def r_close_raise_later(environ, start_response):
     return Tracked(query(environ)["key"], [b"a", b"b"], fail_after=1)
 
 
+class ClosesOnRelease(Tracked):
+    """A Tracked whose close() waits for /release first (at most 60 s)."""
+
+    def close(self):
+        event(self.key).wait(60)
+        super().close()
+
+
+@route("/close/after-release")
+def r_close_after_release(environ, start_response):
+    start_response("200 OK", TEXT)  # no Content-Length: chunked
+    return ClosesOnRelease(query(environ)["key"], [b"a", b"b", b"c"])
+
+
 PULLED = {}  # chunks taken from an endless body, per key
 
 
