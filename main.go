@@ -181,17 +181,20 @@ func check(c *cli.Context, args []string) error {
 // ARGS`, or `wsgo -FLAG …` (wsgo is sys.executable for the app, so
 // multiprocessing's spawn and pip start `wsgo -c …`, `wsgo -m …`), or,
 // from a process that Python started (pyhost.ExecutableEnv), `wsgo
-// SCRIPT …`. wsgo's own only global flags are help and version.
+// SCRIPT …`. wsgo's own only global flags are help and version. Typed
+// at a shell, a line that starts with a flag of `wsgo run` is that
+// command's, left out (config.RunLineFirst says how it is told).
 func pythonArgs(args []string) ([]string, bool) {
 	if len(args) < 2 {
 		return nil, false
 	}
+	fromPython := os.Getenv(pyhost.ExecutableEnv) != ""
 	switch a := args[1]; {
 	case a == "python":
 		return args[2:], true
 	case strings.HasPrefix(a, "-") && !slices.Contains([]string{"-h", "--help", "-v", "-V", "--version"}, a):
-		return args[1:], true
-	case os.Getenv(pyhost.ExecutableEnv) != "" && a != "help" && !slices.Contains(config.Commands, a):
+		return args[1:], fromPython || !config.RunLineFirst(args[1:])
+	case fromPython && a != "help" && !slices.Contains(config.Commands, a):
 		return args[1:], true
 	}
 	return nil, false

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,6 +38,31 @@ func TestGunicornFlagsAreUnderstood(t *testing.T) {
 	for _, want := range []string{"one thread per worker (--threads 1)", "1 worker, 1 threads)",
 		"--preload changes nothing: each worker imports the app itself"} {
 		waitFile(t, errorLog, want)
+	}
+}
+
+// A line that starts with one of python3's own options is Python's,
+// typed at a shell too: -b, -c and -m are also letters of `wsgo run`'s
+// flags, which take it only before an address, a file or a umask.
+func TestPythonsOwnFlagLinesStayPythons(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-c", "print(6 * 7)"}, "42\n"},
+		{[]string{"-b", "-c", "print('b')"}, "b\n"},
+		{[]string{"-m", "json.tool", "--compact"}, "{\"a\":1}\n"},
+		{[]string{"-u", "-c", "print('u')"}, "u\n"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			cmd := exec.Command(binary, tc.args...)
+			cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "WSGO_PYTHON_EXECUTABLE=") })
+			cmd.Stdin = strings.NewReader(`{"a": 1}`)
+			out, err := cmd.CombinedOutput()
+			if err != nil || string(out) != tc.want {
+				t.Errorf("%v, output %q; want %q", err, out, tc.want)
+			}
+		})
 	}
 }
 
@@ -80,6 +106,11 @@ func TestForeignFlagsAreUsageErrorsThatSayWhatToDo(t *testing.T) {
 		{[]string{"serve", app}, `wsgo: unknown command "serve"`},
 		{[]string{"rn", app}, "did you mean `wsgo run`?"},
 		{[]string{app}, "to serve it: `wsgo run " + app + "`"},
+		// gunicorn's line with wsgo for gunicorn: not Python's (below).
+		{[]string{"-w", "4", "-b", ":8000", app}, "wsgo: -w is a flag of `wsgo run`, and the command comes first: `wsgo run -w 4 -b :8000 " + app + "`"},
+		{[]string{"--bind", ":8000", app}, "`wsgo run --bind :8000 " + app + "`"},
+		{[]string{"-b", "127.0.0.1:8000", app}, "`wsgo run -b 127.0.0.1:8000 " + app + "`"},
+		{[]string{"-c", app}, "`wsgo run -c " + app + "`"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out := cliExit(t, nil, tc.args...)

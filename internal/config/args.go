@@ -49,6 +49,8 @@ func Interspersed(args []string) ([]string, error) {
 		return []string{args[0], "version"}, nil
 	case cmd == "help":
 		return helpArgs(args)
+	case RunLineFirst(args[1:]):
+		return nil, runFirstError(args[1:])
 	case cmd == "version" || strings.HasPrefix(cmd, "-"):
 		return args, nil
 	default:
