@@ -450,6 +450,20 @@ func TestBindForms(t *testing.T) {
 		cliExpect(t, s.URL+"/remote", 200, "str '::1'\n")
 	})
 
+	// waitress's --ipv4 --ipv6, as docs/migrating.md words them.
+	t.Run("0.0.0.0:PORT and [::]:PORT together listen on each family", func(t *testing.T) {
+		if !cliHasIPv6() {
+			t.Skip("this machine has no IPv6 loopback")
+		}
+		port := freePort(t)
+		s := cliStartRaw(t, nil, "run", app, "--bind", "0.0.0.0:"+port, "--bind", "[::]:"+port)
+		if _, urls, _, _ := cliStartParts(t, s); urls != "http://0.0.0.0:"+port+", http://[::]:"+port {
+			t.Errorf("start line lists %q", urls)
+		}
+		cliExpect(t, "http://127.0.0.1:"+port+"/remote", 200, "str '127.0.0.1'\n")
+		cliExpect(t, "http://[::1]:"+port+"/remote", 200, "str '::1'\n")
+	})
+
 	t.Run("gunicorn's tcp://HOST:PORT is HOST:PORT", func(t *testing.T) {
 		s := start(t, nil, app, "--bind", "tcp://127.0.0.1:0")
 		if !strings.HasPrefix(s.URL, "http://127.0.0.1:") {

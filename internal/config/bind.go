@@ -97,7 +97,9 @@ func overlapping(bind string, binds []string) string {
 }
 
 // sharePort: a and b are TCP addresses of the same port, not 0, of which
-// one is every address (":P", "[::]:P", or "0.0.0.0:P" beside IPv4).
+// one is every address of the other's family: ":P" of both, "0.0.0.0:P"
+// of IPv4, "[::]:P" of IPv6 (an IP literal listens on its family only,
+// supervisor.Listen, so "0.0.0.0:P" and "[::]:P" together are both).
 func sharePort(a, b string) bool {
 	for _, bind := range []string{a, b} {
 		if strings.HasPrefix(bind, "unix:") || strings.HasPrefix(bind, "fd://") {
@@ -110,8 +112,16 @@ func sharePort(a, b string) bool {
 		return false
 	}
 	every := func(host, beside string) bool {
-		ip := net.ParseIP(beside)
-		return host == "" || host == "::" || host == "0.0.0.0" && (ip == nil || ip.To4() != nil)
+		ip := net.ParseIP(beside) // nil: a name, of either family
+		switch host {
+		case "":
+			return true
+		case "::":
+			return ip == nil || ip.To4() == nil
+		case "0.0.0.0":
+			return ip == nil || ip.To4() != nil
+		}
+		return false
 	}
 	return every(hostA, hostB) || every(hostB, hostA)
 }

@@ -130,6 +130,7 @@ func TestBadValuesAreUsageErrorsNamingTheFlag(t *testing.T) {
 		{[]string{"-b", "127.0.0.1:8000", "-b", "tcp://127.0.0.1:8000"}, `--bind "tcp://127.0.0.1:8000": --bind 127.0.0.1:8000 already listens there`},
 		{[]string{"-b", ":8000", "-b", "127.0.0.1:8000"}, `--bind "127.0.0.1:8000": --bind :8000 already listens there`},
 		{[]string{"-b", "[::1]:8000", "-b", "[::]:8000"}, `--bind "[::]:8000": --bind [::1]:8000 already listens there`},
+		{[]string{"-b", ":8000", "-b", "[::]:8000"}, `--bind "[::]:8000": --bind :8000 already listens there`},
 		{[]string{"-b", "127.0.0.1:8000", "-b", "0.0.0.0:8000"}, `--bind "0.0.0.0:8000": --bind 127.0.0.1:8000 already listens there`},
 		{[]string{"-b", "unix:/tmp/w.sock", "-b", "unix:/tmp/w.sock"}, `--bind "unix:/tmp/w.sock": --bind unix:/tmp/w.sock already listens there`},
 		{[]string{"-b", "127.0.0.1:8000", "--metrics-bind", "127.0.0.1:8000"}, `--metrics-bind "127.0.0.1:8000": --bind 127.0.0.1:8000 already listens there; give the metrics an address of their own`},
@@ -165,6 +166,8 @@ func TestBindsThatDoNotOverlapPass(t *testing.T) {
 		{"127.0.0.1:8000", "127.0.0.1:8001"},
 		{"127.0.0.1:8000", "127.0.0.2:8000"},
 		{"0.0.0.0:8000", "[::1]:8000"},
+		{"0.0.0.0:8000", "[::]:8000"}, // each listens on its family only: both, as waitress's --ipv4 --ipv6
+		{"[::]:8000", "127.0.0.1:8000"},
 		{"127.0.0.1:0", ":0"},
 		{"127.0.0.1:0", "127.0.0.1:0"},
 		{"unix:/tmp/a.sock", "unix:/tmp/b.sock"},
