@@ -686,6 +686,33 @@ func TestSignalsForStacksAndWorkerCount(t *testing.T) {
 	}
 }
 
+// A second wsgo given the --pid file of one that runs refuses to start,
+// as gunicorn does: the file keeps naming the first, whose signals
+// (logrotate's USR1) would reach the wrong process, or none once the
+// second is gone. A stale file, whose process is gone, is taken.
+func TestASecondWsgoDoesNotTakeTheFirstsPidFile(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "wsgo.pid")
+	first, app := procStart(t, nil, "--workers", "1", "--pid", pidFile)
+	firstPid := strconv.Itoa(first.cmd.Process.Pid)
+	code, out := cliExit(t, nil, "run", app, "--bind", "127.0.0.1:0", "--pid", pidFile)
+	want := "wsgo: --pid " + pidFile + ": wsgo is already running as pid " + firstPid + ", which the file names; " +
+		"stop it first, or give this one another --pid"
+	if code != 3 || !strings.Contains(out, want) {
+		t.Errorf("exit %d; want 3 and %q in:\n%s", code, want, out)
+	}
+	if b, _ := os.ReadFile(pidFile); strings.TrimSpace(string(b)) != firstPid {
+		t.Errorf("--pid file holds %q; want the first wsgo's pid %s", b, firstPid)
+	}
+	if code := first.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	os.WriteFile(pidFile, []byte(firstPid+"\n"), 0o644) // stale now
+	second, _ := procStart(t, nil, "--workers", "1", "--pid", pidFile)
+	if b, _ := os.ReadFile(pidFile); strings.TrimSpace(string(b)) != strconv.Itoa(second.cmd.Process.Pid) {
+		t.Errorf("a stale --pid file holds %q; want the new wsgo's pid %d", b, second.cmd.Process.Pid)
+	}
+}
+
 func TestWorkersFlag(t *testing.T) {
 	t.Run("auto starts one worker per CPU", func(t *testing.T) {
 		s, _ := procStart(t, nil, "--workers", "auto")

@@ -137,6 +137,11 @@ func Run(cfg Config) error {
 		current: map[int]*worker{},
 		crashes: map[int]int{},
 	}
+	if cfg.PidFile != "" {
+		if err := checkPidFile(cfg.PidFile); err != nil { // before any worker imports the app
+			return err
+		}
+	}
 	// systemd's variables are for the master alone.
 	var activated []net.Listener
 	if Activated() {
@@ -201,11 +206,11 @@ func Run(cfg Config) error {
 		return err
 	}
 	if cfg.PidFile != "" {
-		if err := os.WriteFile(cfg.PidFile, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
+		if err := writePidFile(cfg.PidFile); err != nil {
 			m.killAll("wsgo could not start")
-			return fmt.Errorf("wsgo: --pid %s: %w", cfg.PidFile, err)
+			return err
 		}
-		defer os.Remove(cfg.PidFile)
+		defer removePidFile(cfg.PidFile)
 	}
 	var urls []string
 	for _, l := range m.listeners {
