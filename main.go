@@ -156,7 +156,9 @@ func logStop(logger *slog.Logger, err error) error {
 	if errors.As(err, &ec) {
 		code = ec.ExitCode()
 	}
-	logger.Error(err.Error())
+	if msg := err.Error(); msg != "" { // else the worker logged why (a failed import)
+		logger.Error(msg)
+	}
 	return cli.Exit("", code)
 }
 

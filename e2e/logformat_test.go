@@ -53,8 +53,11 @@ def application(environ, start_response):
 		t.Errorf("a failed import exits %d; want 4", code)
 	}
 	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
-		if !json.Valid([]byte(line)) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Errorf("a failed import's line is not JSON: %q", line)
+		} else if rec["msg"] == "" {
+			t.Errorf("a failed import's record says nothing: %q", line)
 		}
 	}
 	if !strings.Contains(out, `No module named 'no_such_module_at_all'`) {
