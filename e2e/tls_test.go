@@ -14,6 +14,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -461,7 +462,9 @@ func TestTLSStartErrorsExit2(t *testing.T) {
 			"wsgo: --certfile " + first.certFile + " and --keyfile " + second.keyFile + ": private key does not match public key; give a PEM certificate"},
 		{"a key file that is not PEM names both files", []string{"--certfile", first.certFile, "--keyfile", app},
 			"wsgo: --certfile " + first.certFile + " and --keyfile " + app + ": failed to find any PEM data in key input"},
-		{"--certfile without --keyfile", []string{"--certfile", first.certFile},
+		{"--certfile without --keyfile, holding no key", []string{"--certfile", first.certFile},
+			"wsgo run: TLS needs --keyfile too: --certfile " + first.certFile + " holds no private key (a --certfile alone must hold the key as well as the certificates)"},
+		{"--keyfile without --certfile", []string{"--keyfile", first.keyFile},
 			"wsgo run: TLS needs both --certfile and --keyfile (PEM files)"},
 	}
 	for _, tc := range tests {
@@ -471,6 +474,26 @@ func TestTLSStartErrorsExit2(t *testing.T) {
 				t.Errorf("exit %d, output:\n%s\nwant exit 2 and %q", code, out, tc.want)
 			}
 		})
+	}
+}
+
+// gunicorn serves a --certfile alone that holds the key too; so does wsgo.
+func TestTLSCertfileHoldingItsKey(t *testing.T) {
+	cert := makeCert(t, t.TempDir(), "first")
+	certPEM, err1 := os.ReadFile(cert.certFile)
+	keyPEM, err2 := os.ReadFile(cert.keyFile)
+	combined := filepath.Join(t.TempDir(), "combined.pem")
+	if err := errors.Join(err1, err2, os.WriteFile(combined, append(certPEM, keyPEM...), 0o600)); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, nil, writeApp(t, "tls_app.py", tlsApp), "--certfile", combined)
+	resp, err := tlsClient(true, cert).Get(s.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.TLS == nil {
+		t.Errorf("got %s, TLS %v; want 200 over TLS", resp.Status, resp.TLS != nil)
 	}
 }
 

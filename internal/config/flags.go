@@ -83,7 +83,7 @@ func RunFlags() []cli.Flag {
 		&cli.StringFlag{Name: "certfile", EnvVars: []string{"WSGO_CERTFILE"},
 			Usage: "serve TLS (HTTP/2 and HTTP/1.1) on every TCP --bind with the PEM certificate chain in `FILE`; re-read on SIGHUP"},
 		&cli.StringFlag{Name: "keyfile", EnvVars: []string{"WSGO_KEYFILE"},
-			Usage: "the PEM private key of --certfile, in `FILE`; re-read on SIGHUP"},
+			Usage: "the PEM private key of --certfile, in `FILE`; re-read on SIGHUP; left out, --certfile must hold the key too"},
 		&cli.BoolFlag{Name: "reload", EnvVars: []string{"WSGO_RELOAD"},
 			Usage: "development: reload the app when one of its Python files changes; a broken save answers 500 until fixed"},
 		&cli.StringSliceFlag{Name: "reload-extra-file", EnvVars: []string{"WSGO_RELOAD_EXTRA_FILE"},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math"
@@ -373,14 +374,20 @@ func (o *Options) parseTLS(c *given) error {
 	switch {
 	case cert == "" && key == "":
 		return nil
-	case cert == "" || key == "":
+	case cert == "":
 		return usage("wsgo run: TLS needs both --certfile and --keyfile (PEM files)")
 	}
 	var err error
 	if o.CertFile, err = absPath(c, "certfile"); err != nil {
 		return err
 	}
-	if o.KeyFile, err = absPath(c, "keyfile"); err != nil {
+	if key == "" { // as gunicorn's: one file with the key after the chain
+		if !holdsPrivateKey(o.CertFile) {
+			return usage(fmt.Sprintf("wsgo run: TLS needs --keyfile too: %s %s holds no private key (a --certfile alone "+
+				"must hold the key as well as the certificates)", c.name("certfile"), cert))
+		}
+		o.KeyFile = o.CertFile
+	} else if o.KeyFile, err = absPath(c, "keyfile"); err != nil {
 		return err
 	}
 	if o.Certs, err = httpfront.LoadCerts(o.CertFile, o.KeyFile); err != nil {
@@ -389,6 +396,24 @@ func (o *Options) parseTLS(c *given) error {
 		return usage(named.Replace(err.Error()))
 	}
 	return nil
+}
+
+// holdsPrivateKey reports whether the PEM file at path has a private
+// key block; an unreadable file is left for LoadCerts to report.
+func holdsPrivateKey(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return true
+	}
+	for {
+		var block *pem.Block
+		if block, data = pem.Decode(data); block == nil {
+			return false
+		}
+		if strings.HasSuffix(block.Type, "PRIVATE KEY") {
+			return true
+		}
+	}
 }
 
 // parseWorkers reads --workers: a count, or auto for one per CPU this

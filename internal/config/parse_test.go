@@ -119,7 +119,7 @@ func TestBadValuesAreUsageErrorsNamingTheFlag(t *testing.T) {
 		{[]string{"--access-log-format", "jsn"}, `--access-log-format "jsn": use combined or json`},
 		{[]string{"--access-log", "/no/such/dir/a.log"}, `--access-log "/no/such/dir/a.log": open /no/such/dir/a.log: no such file`},
 		{[]string{"--static", "s=public"}, `--static "s=public": the URL prefix must start with /`},
-		{[]string{"--certfile", "cert.pem"}, "TLS needs both --certfile and --keyfile"},
+		{[]string{"--keyfile", "key.pem"}, "TLS needs both --certfile and --keyfile"},
 		{[]string{"--log-level", "loud"}, `--log-level "loud"`},
 		{[]string{"--worker-sched", "fifo"}, `--worker-sched "fifo": use batch or normal`},
 		{[]string{"--env", "NOEQUALS"}, `--env "NOEQUALS": give KEY=VALUE`},
