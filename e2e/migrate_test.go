@@ -141,6 +141,10 @@ func TestForeignCommandLinesAreAnsweredInOneRun(t *testing.T) {
 		{strings.Fields("run --listen=127.0.0.1:9350 myapp:app"), "wsgo run: unknown flag --listen=127.0.0.1:9350: " +
 			"waitress's --listen HOST:PORT is --bind in wsgo (repeatable)\nIn wsgo's words: `wsgo run myapp:app -b 127.0.0.1:9350`\n"},
 		{strings.Fields("check --venv /srv/venv myapp:app"), "wsgo check: unknown flag --venv: uWSGI's --venv is --virtualenv in wsgo"},
+		// uWSGI's short flags among them are uWSGI's: -w MODULE, -p N.
+		{strings.Fields("run --http :9360 -w myapp:app"), "In wsgo's words: `wsgo run myapp:app -b :9360`\n"},
+		{strings.Fields("run myapp:app --processes 2 -p 2 --master"), "In wsgo's words: `wsgo run myapp:app -w 2`\n"},
+		{strings.Fields("run --http :9370 -p 3 myapp:app"), "In wsgo's words: `wsgo run myapp:app -b :9370 -w 3`\n"},
 		{strings.Fields("run -c python:gcmod myapp:app"), `wsgo run: --config "python:gcmod": wsgo reads a configuration file by its path, ` +
 			"not gunicorn's python:MODULE; give the module's file: --config gcmod.py\n"},
 	} {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -154,7 +155,17 @@ func foreignLine(cmd string, words []commandWord, positional []string) (string, 
 	for _, w := range words {
 		f := w.foreign
 		if f == nil {
-			out = append(out, w.typed...)
+			switch uwsgi := uwsgiShort(w.typed); {
+			case uwsgi == "-w" && !givesWorkers(out):
+				out = append(out, "-w", w.typed[1])
+			case uwsgi == "-w":
+			case uwsgi == "TARGET" && target == "":
+				target = w.typed[1]
+			case uwsgi == "TARGET":
+				return "", false
+			default:
+				out = append(out, w.typed...)
+			}
 			continue
 		}
 		if f.hasValue == foreignSwitches[f.name] {
@@ -163,6 +174,7 @@ func foreignLine(cmd string, words []commandWord, positional []string) (string, 
 		switch to, ok := foreignFlagsAre[f.name]; {
 		case waitressListen(f.name, f.value):
 			out = append(out, "-b", strings.Replace(f.value, "*:", ":", 1)) // waitress's every interface
+		case ok && to == "-w" && givesWorkers(out):
 		case ok && to != "":
 			out = append(out, to, f.value)
 		case ok:
@@ -218,6 +230,29 @@ func foreignLine(cmd string, words []commandWord, positional []string) (string, 
 		line = append(line, shellQuote(a))
 	}
 	return strings.Join(line, " "), true
+}
+
+// uwsgiShort reads a flag of wsgo's, as typed, that a line with uWSGI's
+// flags means as uWSGI does: -p N is its processes (wsgo's -w, where -p
+// is gunicorn's --pid), -w MODULE its app (wsgo's TARGET, where -w counts
+// workers). It returns "-w", "TARGET", or "" for a flag meant as wsgo's.
+func uwsgiShort(typed []string) string {
+	if len(typed) != 2 {
+		return ""
+	}
+	number := typed[1] != "" && strings.Trim(typed[1], "0123456789") == ""
+	switch {
+	case typed[0] == "-p" && number:
+		return "-w"
+	case typed[0] == "-w" && !number && typed[1] != "auto":
+		return "TARGET"
+	}
+	return ""
+}
+
+// givesWorkers: the line out has a number of workers already.
+func givesWorkers(out []string) bool {
+	return slices.Contains(out, "-w") || slices.Contains(out, "--workers")
 }
 
 // waitressBind is the --bind of waitress's --host and --port, either of
