@@ -470,6 +470,18 @@ func TestWsgoPython(t *testing.T) {
 	if cmd.ProcessState.ExitCode() != 3 || string(out) != "42 from-env\n" {
 		t.Errorf("exit %d, output %q; want 3 and \"42 from-env\\n\"", cmd.ProcessState.ExitCode(), out)
 	}
+	// A bad WSGO_ENV or WSGO_CHDIR is refused as `wsgo run` refuses it.
+	for _, tc := range []struct{ env, want string }{
+		{"WSGO_ENV=NOEQUALS", `wsgo python: WSGO_ENV="NOEQUALS": give KEY=VALUE` + "\n"},
+		{"WSGO_CHDIR=/no/such/dir", `wsgo python: WSGO_CHDIR="/no/such/dir": not a directory; give the app's directory (a relative one is taken from where wsgo starts)` + "\n"},
+	} {
+		cmd := exec.Command(binary, "python", "-c", "print('ran')")
+		cmd.Env = append(os.Environ(), tc.env)
+		out, _ := cmd.CombinedOutput()
+		if cmd.ProcessState.ExitCode() != 2 || string(out) != tc.want {
+			t.Errorf("%s: exit %d, output %q; want 2 and %q", tc.env, cmd.ProcessState.ExitCode(), out, tc.want)
+		}
+	}
 }
 
 // TestWsgoPythonPrintsToAPipeOrFile: what Python prints through C's stdio

@@ -19,14 +19,18 @@ import (
 // WSGO_ENV, and the virtualenv (WSGO_VIRTUALENV, VIRTUAL_ENV, or a .venv
 // in the current directory: pyhost.PythonMain).
 func Python(args []string) int {
+	if err := config.CheckPythonVariables(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	for _, kv := range config.SplitEnv(os.Getenv("WSGO_ENV")) {
-		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+		if k, v, ok := strings.Cut(kv, "="); ok {
 			os.Setenv(k, v)
 		}
 	}
 	if dir := os.Getenv("WSGO_CHDIR"); dir != "" {
 		if err := os.Chdir(dir); err != nil {
-			fmt.Fprintf(os.Stderr, "wsgo python: WSGO_CHDIR: %v\n", err)
+			fmt.Fprintf(os.Stderr, "wsgo python: WSGO_CHDIR=%q: %v\n", dir, err)
 			return 2
 		}
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -84,4 +85,27 @@ func SplitEnv(s string) []string {
 		pairs[i] = strings.TrimSpace(pairs[i])
 	}
 	return pairs
+}
+
+// What to give instead of a bad --env or --chdir, for `wsgo run` and
+// `wsgo python` alike.
+const (
+	envInstead   = "give KEY=VALUE"
+	chdirInstead = "not a directory; give the app's directory (a relative one is taken from where wsgo starts)"
+)
+
+// CheckPythonVariables checks the WSGO_ENV and WSGO_CHDIR that `wsgo
+// python` applies as `wsgo run` does, and refuses a bad one as run does.
+func CheckPythonVariables() error {
+	for _, kv := range SplitEnv(os.Getenv("WSGO_ENV")) {
+		if k, _, ok := strings.Cut(kv, "="); kv != "" && (!ok || k == "") {
+			return usage(fmt.Sprintf("wsgo python: WSGO_ENV=%q: %s", kv, envInstead))
+		}
+	}
+	if dir := os.Getenv("WSGO_CHDIR"); dir != "" {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return usage(fmt.Sprintf("wsgo python: WSGO_CHDIR=%q: %s", dir, chdirInstead))
+		}
+	}
+	return nil
 }

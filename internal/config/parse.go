@@ -208,7 +208,7 @@ func parsePython(c *given) (Python, error) {
 	py := Python{PythonPath: c.StringSlice("pythonpath"), Env: env}
 	for _, kv := range py.Env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return py, c.bad("env", kv, "give KEY=VALUE")
+			return py, c.bad("env", kv, envInstead)
 		}
 	}
 	py.setEnv()
@@ -217,7 +217,7 @@ func parsePython(c *given) (Python, error) {
 		return py, err
 	}
 	if fi, err := os.Stat(py.Chdir); py.Chdir != "" && (err != nil || !fi.IsDir()) {
-		return py, c.bad("chdir", c.String("chdir"), "not a directory; give the app's directory (a relative one is taken from where wsgo starts)")
+		return py, c.bad("chdir", c.String("chdir"), chdirInstead)
 	}
 	if py.Virtualenv, err = absPath(c, "virtualenv"); err != nil || py.Virtualenv == "" {
 		return py, err
