@@ -1509,6 +1509,8 @@ func TestConformanceStrBody(t *testing.T) {
 	cases := []struct{ name, path, advice string }{
 		{"a str in the returned list gives 500", "/str-body", strBodyAdvice},
 		{"a str given to write gives 500", "/str-write", strWriteAdvice},
+		{"another type given to write gives 500 naming write()", "/bytearray-write",
+			"write() needs bytes, but was given bytearray; give bytes, e.g. `write(bytes(data))`"},
 		{"a str a generator yields gives 500", "/str-yield", strYieldAdvice},
 		{"a text file given to file_wrapper gives 500", "/str-file", strFileAdvice},
 	}

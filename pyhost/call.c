@@ -292,9 +292,12 @@ static PyObject *as_chunk(wsgo_call *c, PyObject *o, int mistake)
     if (PyBytes_Check(o))
         return Py_NewRef(o);
     if (!PyUnicode_Check(o)) {
-        PyErr_Format(PyExc_TypeError,
-                     "the response body must be an iterable of bytes, but it holds %.100s",
-                     Py_TYPE(o)->tp_name);
+        if (mistake == MISTAKE_STR_WRITE)
+            PyErr_Format(PyExc_TypeError, "write() needs bytes, but was given %.100s; give bytes, e.g. "
+                         "`write(bytes(data))`", Py_TYPE(o)->tp_name);
+        else
+            PyErr_Format(PyExc_TypeError, "the response body must be an iterable of bytes, but it holds %.100s",
+                         Py_TYPE(o)->tp_name);
         return NULL;
     }
     if (c->st->strict) {

@@ -775,6 +775,13 @@ def r_str_write(environ, start_response):
     return []
 
 
+@route("/bytearray-write")
+def r_bytearray_write(environ, start_response):
+    write = start_response("200 OK", [("Content-Type", "text/plain")])
+    write(bytearray(b"not bytes"))
+    return []
+
+
 @route("/str-yield")
 def r_str_yield(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
