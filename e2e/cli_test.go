@@ -886,6 +886,11 @@ func TestGracefulTimeoutCutsLongRequests(t *testing.T) {
 			if !cut.MatchString(s.logs.String()) {
 				t.Errorf("output does not say the graceful timeout cut GET /sleep in time.sleep(30): want %s", cut)
 			}
+			// In the words of its flags, not Go's (context deadline exceeded).
+			if want := "wsgo: --graceful-timeout (1s) ran out; the requests still running were cut\n"; !strings.Contains(s.logs.String(), want) ||
+				strings.Contains(s.logs.String(), "deadline exceeded") {
+				t.Errorf("output does not say %q in wsgo's words:\n%s", want, s.logs.String())
+			}
 			select {
 			case r := <-result:
 				if r.err == nil && r.status == 200 {

@@ -97,6 +97,8 @@ func TestForeignFlagsAreUsageErrorsThatSayWhatToDo(t *testing.T) {
 		{[]string{"run", "--capture-output", app}, "unknown flag --capture-output: the app's print() and sys.stderr already go to wsgo's standard output and standard error"},
 		{[]string{"run", "--reuse-port", app}, "unknown flag --reuse-port: not needed: only wsgo's master listens"},
 		{[]string{"run", "--name", "foo", app}, "unknown flag --name: wsgo does not rename its processes"},
+		{[]string{"run", app, "--version"}, "unknown flag --version: wsgo's version is a command of its own: `wsgo version`"},
+		{[]string{"run", app, "-v"}, "unknown flag -v: wsgo's version is a command of its own: `wsgo version`"},
 		{[]string{"run", "--uid", "www", app}, "unknown flag --uid: uWSGI's --uid is --user in wsgo"},
 		{[]string{"run", "--gid", "www", app}, "unknown flag --gid: uWSGI's --gid is --group in wsgo"},
 		{[]string{"run", "--lazy-apps", app}, "unknown flag --lazy-apps: always so: each wsgo worker imports the app itself"},

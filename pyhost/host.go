@@ -10,6 +10,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -347,7 +348,8 @@ func (h *Host) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return fmt.Errorf("pyhost: Python threads still busy at shutdown: %w", ctx.Err())
+		return errors.New("Python threads were still busy when the stop's time ran out: Python is not finalized " +
+			"(atexit handlers do not run)")
 	}
 	// Once set, nothing enters Python from outside (withPython); a caller
 	// already in waits for the GIL, which may never come.

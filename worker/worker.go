@@ -166,8 +166,11 @@ func Run(o *config.Options, link *handoff.Link, logger *slog.Logger) error {
 	} else {
 		err = srv.Shutdown(ctx)
 	}
-	if err != nil { // those in Python were logged with their stacks as they were cut (pyhost's abandon)
-		logger.Warn("wsgo: graceful timeout reached; requests still running were cut", "err", err)
+	switch { // those in Python were logged with their stacks as they were cut (pyhost's abandon)
+	case errors.Is(err, context.DeadlineExceeded):
+		logger.Warn(fmt.Sprintf("wsgo: --graceful-timeout (%v) ran out; the requests still running were cut", o.GracefulTimeout))
+	case err != nil:
+		logger.Warn("wsgo: the graceful stop ended early; requests still running were cut", "err", err)
 	}
 	if host == nil { // the app failed to load (--reload): Python has nothing to finish
 		return nil

@@ -82,7 +82,7 @@ var foreignSwitches = setOf(strings.Fields(`master M enable-threads T lazy-apps 
 	enable-stdio-inheritance log-syslog disable-redirect-access-to-syslog enable-backlog-metric
 	suppress-ragged-eofs do-handshake-on-connect no-control-socket permit-obsolete-folding
 	strip-header-spaces permit-unconventional-http-method permit-unconventional-http-version
-	casefold-http-method call ipv4 ipv6 no-ipv4 no-ipv6 expose-tracebacks clear-untrusted-proxy-headers`))
+	casefold-http-method call ipv4 ipv6 no-ipv4 no-ipv6 expose-tracebacks clear-untrusted-proxy-headers v version`))
 
 // foreignFlagsAre are the foreign flags that are one of wsgo's under
 // another name (the value kept), or that wsgo needs none of ("": left

@@ -151,6 +151,7 @@ var gunicornUnsupported = []struct {
 	{[]string{"dirty_apps", "dirty_workers", "dirty_timeout", "dirty_threads", "dirty_graceful_timeout"},
 		[]string{"dirty-app", "dirty-workers", "dirty-timeout", "dirty-threads", "dirty-graceful-timeout"},
 		"wsgo has no pool of dirty workers: run long jobs in a task queue or a service of their own"},
+	{nil, []string{"v", "version"}, "wsgo's version is a command of its own: `wsgo version`"},
 	{[]string{"control_socket", "control_socket_mode", "control_socket_disable"}, []string{"control-socket", "control-socket-mode", "no-control-socket"},
 		"wsgo has no control socket: signal its master (HUP reloads, TTIN and TTOU add and remove a worker, TERM stops; docs/processes.md) and read its state from --metrics-bind"},
 }
