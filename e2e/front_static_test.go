@@ -265,7 +265,7 @@ func TestStaticRanges(t *testing.T) {
 		{"an open range", []string{"Range", "bytes=15-"}, 206, "bytes 15-19/20", "fghij"},
 		{"a suffix range", []string{"Range", "bytes=-3"}, 206, "bytes 17-19/20", "hij"},
 		{"a range past the end is cut to it", []string{"Range", "bytes=18-100"}, 206, "bytes 18-19/20", "ij"},
-		{"an unsatisfiable range gets 416", []string{"Range", "bytes=20-"}, 416, "bytes */20", "Requested Range Not Satisfiable\n"},
+		{"an unsatisfiable range gets 416", []string{"Range", "bytes=20-"}, 416, "bytes */20", "Range Not Satisfiable\n"},
 		{"an invalid range is ignored", []string{"Range", "bytes=5-2"}, 200, "", file},
 		{"another unit is ignored", []string{"Range", "lines=1-2"}, 200, "", file},
 		{"If-Range with the ETag applies the range", []string{"Range", "bytes=0-1", "If-Range", etag}, 206, "bytes 0-1/20", "01"},

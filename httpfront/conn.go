@@ -366,7 +366,7 @@ func (c *conn) scheme() string {
 // response, so that the client can name the refusal in the log. A HEAD
 // gets the head alone (RFC 9110 9.3.2), its length that of a GET's body.
 func (c *conn) reject(status int, requestID string, isHead bool) int64 {
-	text := http.StatusText(status) + "\n"
+	text := statusText(status) + "\n"
 	idField := ""
 	if requestID != "" {
 		idField = "X-Request-ID: " + requestID + "\r\n"

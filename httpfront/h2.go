@@ -364,8 +364,8 @@ func (r *h2response) state() *responseState { return &r.responseState }
 
 func (r *h2response) refuse(status int, why string) {
 	r.s.logRefusal(status, why, r.remote, r.requestID)
-	text := http.StatusText(status) + "\n"
-	if r.Start(status, http.StatusText(status), plainText, int64(len(text))) == nil {
+	text := statusText(status) + "\n"
+	if r.Start(status, statusText(status), plainText, int64(len(text))) == nil {
 		r.Write([]byte(text))
 	}
 	r.out.drain() // before the handler returns

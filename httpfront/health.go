@@ -64,7 +64,7 @@ func (h health) ServeWSGI(_ context.Context, req *wsgi.Request, w wsgi.Responder
 		status, body = http.StatusServiceUnavailable, "draining\n"
 	}
 	header := append([]wsgi.Header{{Name: "Cache-Control", Value: "no-store"}}, plainText...)
-	if err := w.Start(status, http.StatusText(status), header, int64(len(body))); err != nil {
+	if err := w.Start(status, statusText(status), header, int64(len(body))); err != nil {
 		return err
 	}
 	return w.Write([]byte(body))

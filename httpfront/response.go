@@ -387,9 +387,9 @@ func (s *Server) sendFailure(w wsgi.Responder, err error, req *wsgi.Request) {
 		header, text = htmlText, debugPage(req, tb)
 	}
 	if text == "" {
-		text = http.StatusText(status) + "\n"
+		text = statusText(status) + "\n"
 	}
-	if w.Start(status, http.StatusText(status), header, int64(len(text))) == nil {
+	if w.Start(status, statusText(status), header, int64(len(text))) == nil {
 		w.Write([]byte(text))
 	}
 }
@@ -513,6 +513,20 @@ func parseLength(s string) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	return n, err == nil
+}
+
+// statusText is RFC 9110's reason phrase for a status the front answers
+// itself: Go's net/http keeps RFC 7231's older names for some of them.
+func statusText(status int) string {
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		return "Content Too Large"
+	case http.StatusRequestURITooLong:
+		return "URI Too Long"
+	case http.StatusRequestedRangeNotSatisfiable:
+		return "Range Not Satisfiable"
+	}
+	return http.StatusText(status)
 }
 
 // dateCache holds the Date value of the current second: formatting it for

@@ -357,9 +357,9 @@ var noSniff = wsgi.Header{Name: "X-Content-Type-Options", Value: "nosniff"}
 
 // sendText answers with a status and its text as a plain-text body.
 func sendText(w wsgi.Responder, status int, header ...wsgi.Header) error {
-	text := http.StatusText(status) + "\n"
+	text := statusText(status) + "\n"
 	header = append(header, plainText[0], noSniff)
-	if err := w.Start(status, http.StatusText(status), header, int64(len(text))); err != nil {
+	if err := w.Start(status, statusText(status), header, int64(len(text))); err != nil {
 		return err
 	}
 	return w.Write([]byte(text))
