@@ -87,6 +87,7 @@ func TestH2RequestLimits(t *testing.T) {
 		}(), "", 431},
 		{"a header field of 300 bytes", "GET", "/field-size", nil, []string{"X-Big", strings.Repeat("v", 300)}, "", 431},
 		{"a target of 150 bytes", "GET", "/line?" + strings.Repeat("q", 150), nil, nil, "", 414},
+		{"a method of 150 bytes", strings.Repeat("M", 150), "/method", nil, nil, "", 501}, // RFC 9112 3
 		{"a declared body over --max-body-size", "POST", "/declared", func() io.Reader { return strings.NewReader(big) }, nil, "", 413},
 		// io.MultiReader hides the length: the client sends no content-length.
 		{"an undeclared body over --max-body-size", "POST", "/undeclared", func() io.Reader { return io.MultiReader(strings.NewReader(big)) }, nil, "", 413},

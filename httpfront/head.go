@@ -82,7 +82,7 @@ func (r *headReader) read() (*requestHead, error) {
 	}
 	r.buf, r.fields = r.buf[:0], r.fields[:0]
 	for empty := 0; ; empty++ {
-		n, err := r.readLine(r.limits.line, r.limits.lineTooLong)
+		n, err := r.readLine(r.limits.line, r.requestLineTooLong)
 		if err != nil {
 			return nil, err
 		}
@@ -153,6 +153,16 @@ func (r *headReader) readLine(max int, tooLong func() error) (int, error) {
 			return 0, err
 		}
 	}
+}
+
+// requestLineTooLong refuses a request line over the limit: 414, or 501
+// when the method alone is over it. buf holds only that line (empty
+// lines before it leave nothing).
+func (r *headReader) requestLineTooLong() error {
+	if method := bytes.IndexByte(r.buf, ' '); method < 0 || method > r.limits.line {
+		return r.limits.methodTooLong()
+	}
+	return r.limits.lineTooLong()
 }
 
 // errHeadMemory refuses a large head while the worker's buffer memory is

@@ -74,6 +74,13 @@ func (l limits) lineTooLong() error {
 	return &headError{http.StatusRequestURITooLong, l.lineWhy()}
 }
 
+// methodTooLong refuses a method longer than the whole request line may
+// be: 501, as RFC 9112 3 asks for a method longer than any implemented,
+// where 414 would blame a target the client never got to send.
+func (l limits) methodTooLong() error {
+	return &headError{http.StatusNotImplemented, fmt.Sprintf("a method longer than --limit-request-line (%d bytes)", l.line)}
+}
+
 func (l limits) fieldTooLong() error {
 	return &headError{http.StatusRequestHeaderFieldsTooLarge,
 		fmt.Sprintf("a header field longer than --limit-request-field_size (%d bytes)", l.fieldSize)}
@@ -87,6 +94,9 @@ func (l limits) fieldsWhy() string {
 // if it came as one (method SP target SP HTTP/1.1, "Name: value" lines),
 // so that a limit does not depend on the protocol the client chose.
 func (l limits) h2Status(hr *http.Request) (int, string) {
+	if len(hr.Method) > l.line {
+		return http.StatusNotImplemented, l.methodTooLong().Error()
+	}
 	if len(hr.Method)+len(hr.RequestURI)+len(" HTTP/1.1")+1 > l.line {
 		return http.StatusRequestURITooLong, l.lineWhy()
 	}

@@ -267,6 +267,9 @@ func TestMalformedRequests(t *testing.T) {
 		{"Transfer-Encoding in HTTP/1.0", ts.addr, "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
 		{"request line of 8191 bytes", ts.addr, line(8191) + "\r\nHost: x\r\n\r\n", 414},
 		{"request line of 100 KiB", ts.addr, line(100<<10) + "\r\nHost: x\r\n\r\n", 414},
+		// RFC 9112 3: a method longer than any implemented gets 501.
+		{"method longer than the request line's limit", ts.addr, strings.Repeat("M", 9000) + " / HTTP/1.1\r\nHost: x\r\n\r\n", 501},
+		{"method over a small limit", small.addr, strings.Repeat("M", 31) + " / HTTP/1.1\r\nHost: x\r\n\r\n", 501},
 		{"header field of 8191 bytes", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\n" + field(8191) + "\r\n\r\n", 431},
 		{"header field of 70 KiB", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\n" + field(70<<10) + "\r\n\r\n", 431},
 		{"101 header fields", ts.addr, "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-Many: 0123456789\r\n", 100) + "\r\n", 431},
