@@ -381,6 +381,48 @@ func TestKeepAlive(t *testing.T) {
 	})
 }
 
+// End (wsgi.Ender) puts the whole response on the wire while ServeWSGI
+// has not returned (the app's close() still runs): a chunked body's last
+// chunk included, and once; the connection serves on after it.
+func TestEndCompletesTheResponseBeforeServeWSGIReturns(t *testing.T) {
+	closing := make(chan struct{})
+	t.Cleanup(func() {
+		select {
+		case <-closing:
+		default:
+			close(closing)
+		}
+	})
+	app := func(ctx context.Context, req *wsgi.Request, w wsgi.Responder) error {
+		if req.RawPath != "/ending" {
+			return echoPath(ctx, req, w)
+		}
+		if err := w.Start(200, "OK", nil, -1); err != nil {
+			return err
+		}
+		if err := w.Write([]byte("body")); err != nil {
+			return err
+		}
+		if err := w.(wsgi.Ender).End(); err != nil {
+			return err
+		}
+		<-closing // the app's close() runs on
+		return nil
+	}
+	ts := startServer(t, app, Config{}, nil)
+	c := dial(t, "tcp", ts.addr)
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET /ending HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, body := readResponse(t, br, "GET"); body != "body" || resp.TransferEncoding == nil {
+		t.Fatalf("body %q chunked %v; want the whole chunked body before ServeWSGI returns", body, resp.TransferEncoding)
+	}
+	close(closing)
+	io.WriteString(c, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, body := readResponse(t, br, "GET"); body != "/next" {
+		t.Fatalf("the next response's body %q; want /next after one last chunk", body)
+	}
+}
+
 func TestIncompleteResponses(t *testing.T) {
 	ts := startServer(t, func(ctx context.Context, req *wsgi.Request, w wsgi.Responder) error {
 		switch req.RawPath {
