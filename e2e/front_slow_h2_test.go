@@ -59,6 +59,30 @@ func TestTimeoutReachesAnH2StreamToAClientThatDoesNotRead(t *testing.T) {
 	checkTimeoutFreesPythread(t, s, tlsClient(false, cert))
 }
 
+// An HTTP/2 client that keeps reading, slowly, is not cut: it need take
+// only 64 KiB of the queued response per --stall-timeout, as over HTTP/1.
+// The queued part past memory (a temporary file) was sent in pieces of
+// 256 KiB under one deadline each, so a client taking 128 KiB/s was reset
+// after 1 s (an audit found it at 3 KB/s against the default 60 s).
+func TestH2ClientReadingSlowlyButSteadilyIsNotCut(t *testing.T) {
+	s := start(t, nil, writeApp(t, "app.py", slowReaderApp), "--stall-timeout", "1")
+	var h2c http.Protocols
+	h2c.SetUnencryptedHTTP2(true)
+	client := &http.Client{Transport: &http.Transport{Protocols: &h2c, ResponseHeaderTimeout: 20 * time.Second,
+		HTTP2: &http.HTTP2Config{MaxReceiveBufferPerStream: 64 << 10, MaxReceiveBufferPerConnection: 64 << 10}}}
+	resp := h2GetWithoutReading(t, s, client, "/stream")
+	const want = 1 << 20 // past the 256 KiB a response queues in memory
+	buf := make([]byte, 16<<10)
+	for got, start := 0, time.Now(); got < want; {
+		time.Sleep(125 * time.Millisecond) // 16 KiB at a time: 128 KiB/s
+		n, err := io.ReadFull(resp.Body, buf)
+		got += n
+		if err != nil {
+			t.Fatalf("after %d bytes in %v: %v; want the client kept while it reads", got, time.Since(start), err)
+		}
+	}
+}
+
 // headFirstApp: /big is 32 MiB; /head-first sends its head alone first,
 // through the write() callable, before its body.
 const headFirstApp = `def application(environ, start_response):

@@ -9,11 +9,6 @@ import (
 	"wsgo/internal/sendfile"
 )
 
-// fileSlice is how much of a file the client takes for each renewal of
-// the stall deadline: fewer renewals than for writes, the same rule (a
-// client that takes 256 KiB per patience keeps its writer).
-const fileSlice = 4 * sendSlice
-
 // span is a part of the outbox's queue held in a file: the queue's own
 // temporary file, or a file the app gave wsgi.file_wrapper, which is
 // queued as a reference rather than copied.
@@ -96,7 +91,7 @@ func (o *outbox) writeFile(f *os.File, off, n int64) error {
 		own = reopen(f)
 	}
 	if own == nil && !o.settles {
-		sent, err := o.direct(n, fileSlice, fileSlice, func(from, k int64) (int64, error) {
+		sent, err := o.direct(n, sendSlice, sendSlice, func(from, k int64) (int64, error) {
 			return copyFile(o.conn, f, off+from, k, nil)
 		})
 		if err != errReleased {
@@ -154,16 +149,19 @@ func (w queueWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// sendFile sends n bytes of f from off with sendfile(2): the stall
-// deadline is renewed each time the client has taken another fileSlice,
-// however many bytes one call moves.
+// sendFile sends n bytes of f from off: the stall deadline is renewed
+// each time the client has taken another sendSlice, the rule of writes,
+// whatever the connection (sendfile(2) on a plain socket, pieces of a
+// sendSlice on TLS and HTTP/2, whose writes wait for the client's flow
+// control window: with a rule of 256 KiB an HTTP/2 client that kept
+// reading at 4 KB/s was reset at the default stall timeout).
 func (o *outbox) sendFile(f *os.File, off, n int64) (int64, error) {
 	if err := o.renewDeadline(); err != nil {
 		return 0, err
 	}
 	var renewed int64
 	return copyFile(o.conn, f, off, n, func(sent int64) error {
-		if sent-renewed < fileSlice {
+		if sent-renewed < sendSlice {
 			return nil
 		}
 		renewed = sent
@@ -178,7 +176,7 @@ type fileSender interface {
 }
 
 // copyFile copies n bytes of f from off to w, leaving f's offset alone:
-// with sendfile(2) when w is a socket, else read in fileSlices (TLS, an
+// with sendfile(2) when w is a socket, else read in sendSlices (TLS, an
 // HTTP/2 stream). progress, if not nil, is told the total sent after each
 // step; its error ends the copy.
 func copyFile(w io.Writer, f *os.File, off, n int64, progress func(sent int64) error) (int64, error) {
@@ -192,7 +190,7 @@ func copyFile(w io.Writer, f *os.File, off, n int64, progress func(sent int64) e
 	}
 	var sent int64
 	for sent < n {
-		want := min(n-sent, fileSlice)
+		want := min(n-sent, sendSlice)
 		k, err := io.Copy(w, io.NewSectionReader(f, off+sent, want))
 		sent += k
 		if err == nil && k < want {

@@ -123,7 +123,7 @@ func TestOutboxFilePatienceIsPerSliceTaken(t *testing.T) {
 			var b []byte
 			buf := make([]byte, 64<<10)
 			for len(b) < len(data) {
-				time.Sleep(stall / 10) // 64 KiB per 30 ms: a fileSlice in 120 ms
+				time.Sleep(stall / 10) // 64 KiB per 30 ms: a sendSlice in 30 ms
 				k, err := client.Read(buf)
 				b = append(b, buf[:k]...)
 				if err != nil {
