@@ -212,9 +212,14 @@ func TestWorkerDeathAnswers502(t *testing.T) {
 	for _, how := range []string{"exit", "abort", "segv"} {
 		t.Run("os."+how, func(t *testing.T) {
 			pid := readyPids(s)["1"]
-			resp, body := s.do(mustRequest(t, "POST", s.URL+"/crash?"+how, strings.NewReader("x")))
+			req := mustRequest(t, "POST", s.URL+"/crash?"+how, strings.NewReader("x"))
+			req.Header.Set("X-Request-ID", "crash-"+how)
+			resp, body := s.do(req)
 			if resp.StatusCode != 502 || !strings.Contains(body, "the worker process serving this request died") {
 				t.Errorf("status %d %q; want 502 naming the dead worker", resp.StatusCode, body)
+			}
+			if id := resp.Header.Get("X-Request-ID"); id != "crash-"+how { // recorded by the worker for the master
+				t.Errorf("the 502 has X-Request-ID %q; want the request's crash-%s", id, how)
 			}
 			if !s.waitLog(`wsgo: worker 1 \(pid `+strconv.Itoa(pid)+`\) exited: .*; 1 request\(s\) it was running got 502`, 10*time.Second) {
 				t.Error("the master did not log the death and the 502")

@@ -169,11 +169,12 @@ func TestSIGQUITStopsAtOnce(t *testing.T) {
 	if got := <-status; got != "HTTP/1.1 502 Bad Gateway" {
 		t.Errorf("the request in flight got %q; want 502 from the master", got)
 	}
-	// The master's 502 has its access line: it never read the request.
+	// The master's 502 has its access line, with the request line and id
+	// the worker recorded for it (the master never reads a request).
 	b, _ := os.ReadFile(accessLog)
 	body := "Bad Gateway: the worker process serving this request died\n"
-	if !regexp.MustCompile(`^127\.0\.0\.1 - - \[[^]]+\] "-" 502 ` + strconv.Itoa(len(body)) + ` "-" "-" "-"\n$`).Match(b) {
-		t.Errorf("the access log holds %q; want the master's 502", b)
+	if !regexp.MustCompile(`^127\.0\.0\.1 - - \[[^]]+\] "GET /slow HTTP/1\.1" 502 ` + strconv.Itoa(len(body)) + ` "-" "-" "[0-9a-f]{32}"\n$`).Match(b) {
+		t.Errorf("the access log holds %q; want the master's 502 naming GET /slow and its id", b)
 	}
 	out := s.logs.String()
 	if strings.Contains(out, "goroutine ") {

@@ -379,7 +379,14 @@ func (c *lentConn) CloseWrite() error {
 
 func (c *lentConn) Idle() {
 	if !c.opaque {
+		c.w.slots.ForgetRequest(c.slot)
 		c.w.slots.Mark(c.slot, Idle, c.read.Load())
+	}
+}
+
+func (c *lentConn) Request(id, method, target, proto string) {
+	if !c.opaque {
+		c.w.slots.SetRequest(c.slot, Request{ID: id, Method: method, Target: target, Proto: proto})
 	}
 }
 

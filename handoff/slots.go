@@ -2,6 +2,7 @@ package handoff
 
 import (
 	"os"
+	"strings"
 	"sync/atomic"
 	"unsafe"
 
@@ -34,14 +35,27 @@ const (
 // NumSlots bounds the connections one worker holds at once.
 const NumSlots = 1 << 16
 
-// slotBytes is one slot's share of the table: its state and its count.
-const slotBytes = 4 + 8
+// requestBytes is one slot's room for the request it runs (SetRequest):
+// a length word, then the request's id, method, target and protocol,
+// cut to fit.
+const requestBytes = 256
+
+// slotBytes is one slot's share of the table: its state, its count and
+// its request.
+const slotBytes = 4 + 8 + requestBytes
 
 // Slots is the state table of one worker's connections, in shared memory.
 type Slots struct {
-	mem   []byte
-	state []atomic.Uint32
-	count []atomic.Uint64 // see Idle and Ending
+	mem     []byte
+	state   []atomic.Uint32
+	count   []atomic.Uint64 // see Idle and Ending
+	request []byte          // requestBytes per slot
+}
+
+// Request names the request a connection runs, as the worker recorded
+// it; all "" when it recorded none.
+type Request struct {
+	ID, Method, Target, Proto string
 }
 
 // NewSlots makes a table and the file that maps it in the worker.
@@ -59,7 +73,47 @@ func MapSlots(f *os.File) (*Slots, error) {
 	// 8-byte words from an 8-aligned offset, so atomic access is sound.
 	state := unsafe.Slice((*atomic.Uint32)(unsafe.Pointer(&mem[0])), NumSlots)
 	count := unsafe.Slice((*atomic.Uint64)(unsafe.Pointer(&mem[NumSlots*4])), NumSlots)
-	return &Slots{mem: mem, state: state, count: count}, nil
+	return &Slots{mem: mem, state: state, count: count, request: mem[NumSlots*12:]}, nil
+}
+
+// requestLen is slot i's request length word, the first of its record
+// (records start at a multiple of requestBytes past a page: aligned).
+func (s *Slots) requestLen(i uint32) *atomic.Uint32 {
+	return (*atomic.Uint32)(unsafe.Pointer(&s.request[int(i)*requestBytes]))
+}
+
+// SetRequest records the request slot i runs, for the master to name if
+// the worker dies under it (its 502 and access log line). The length is
+// cleared first and set last: a worker that dies while writing leaves
+// no request rather than half of one.
+func (s *Slots) SetRequest(i uint32, r Request) {
+	n := s.requestLen(i)
+	n.Store(0)
+	rec := s.request[int(i)*requestBytes+4 : int(i+1)*requestBytes]
+	p := 0
+	for j, part := range [...]string{r.ID, r.Method, r.Target, r.Proto} {
+		if j > 0 && p < len(rec) {
+			rec[p] = '\n'
+			p++
+		}
+		p += copy(rec[p:], part)
+	}
+	n.Store(uint32(p))
+}
+
+// ForgetRequest clears slot i's request: its connection waits for
+// another, or is lent anew.
+func (s *Slots) ForgetRequest(i uint32) { s.requestLen(i).Store(0) }
+
+// GetRequest returns what SetRequest last recorded for slot i.
+func (s *Slots) GetRequest(i uint32) Request {
+	n := s.requestLen(i).Load()
+	rec := s.request[int(i)*requestBytes+4:][:min(int(n), requestBytes-4)]
+	var parts [4]string
+	for j, part := range strings.SplitN(string(rec), "\n", 4) {
+		parts[j] = part
+	}
+	return Request{ID: parts[0], Method: parts[1], Target: parts[2], Proto: parts[3]}
 }
 
 // Get returns slot i's state.

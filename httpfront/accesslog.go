@@ -169,11 +169,17 @@ func (a *AccessLog) served(r *responseState) {
 }
 
 // AnsweredUnread logs a response to a request this process did not read
-// (the master's 502 when the worker serving it died): "-" stands for the
-// request line, Referer, User-Agent and request id.
-func (a *AccessLog) AnsweredUnread(remote string, status int, bytes int64) {
+// (the master's 502 when the worker serving it died), with the request's
+// id, method, target and protocol as the worker recorded them: "-"
+// stands for those it had not, and for Referer and User-Agent.
+func (a *AccessLog) AnsweredUnread(remote string, status int, bytes int64, id, method, target, proto string) {
 	if a != nil {
-		a.add(accessEntry{time: time.Now(), remote: remote, status: status, bytes: bytes})
+		e := accessEntry{time: time.Now(), remote: remote, status: status, bytes: bytes, requestID: id}
+		if method != "" {
+			e.method, e.target, e.proto = method, target, proto
+			e.path, e.query = splitTarget(target)
+		}
+		a.add(e)
 	}
 }
 

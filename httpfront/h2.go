@@ -362,6 +362,10 @@ type h2response struct {
 
 func (r *h2response) state() *responseState { return &r.responseState }
 
+// named: an HTTP/2 connection's streams share one slot of its owner,
+// which could name none of them; the owner resets it if this process dies.
+func (r *h2response) named() {}
+
 func (r *h2response) refuse(status int, why string) {
 	r.s.logRefusal(status, why, r.remote, r.requestID)
 	text := statusText(status) + "\n"

@@ -22,9 +22,12 @@ import "net"
 //     whether one did);
 //   - Pin: it carries state that lives in this process only (a TLS
 //     session): the owner cannot answer on it or lend it again, only end
-//     it.
+//     it;
+//   - Request(id, method, target, proto): the request it now runs, which
+//     the owner names in its 502 should this process die under it.
 type Lent interface {
 	net.Conn
+	Request(id, method, target, proto string)
 	Idle()
 	Ending(n int)
 	Abort()

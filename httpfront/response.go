@@ -308,6 +308,13 @@ func (r *response) SendFile(f *os.File, off, n int64) error {
 
 func (r *response) state() *responseState { return &r.responseState }
 
+// named tells a lent connection the request it runs (Lent.Request).
+func (r *response) named() {
+	if r.c.lent != nil {
+		r.c.lent.Request(r.requestID, r.req.Method, r.req.RequestURI, r.req.Proto)
+	}
+}
+
 func (r *response) refuse(status int, why string) {
 	r.c.s.logRefusal(status, why, r.c.peer(), r.requestID)
 	r.status, r.sent = status, r.c.reject(status, r.requestID, r.isHead)

@@ -41,6 +41,8 @@ type answerer interface {
 	// finish completes the response once the app returned err; it
 	// reports whether the connection may carry another request.
 	finish(err error) bool
+	// named is told once the request has its id (state().requestID).
+	named()
 }
 
 // serveRequest serves one request whatever its protocol: the files of a
@@ -59,6 +61,7 @@ func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answe
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	st.req, st.requestID, st.cancel = req, s.identify(req, trusted), cancel
+	x.named()
 	defer s.answered(st)
 
 	app, toPython := s.route(req)

@@ -197,6 +197,7 @@ func (w *worker) take(c heldConn) (uint32, bool) {
 	if !ok {
 		return 0, false
 	}
+	w.slots.ForgetRequest(slot) // the slot's last connection's
 	w.slots.Set(slot, handoff.Lent)
 	w.conns[slot] = c
 	return slot, true
@@ -240,7 +241,7 @@ func (m *Master) expirePending(now time.Time) {
 	m.pending = keep
 	m.mu.Unlock()
 	for _, p := range expired {
-		m.answer(p.fd, http.StatusServiceUnavailable, "no worker could start in time; see the server's log")
+		m.answer(p.fd, http.StatusServiceUnavailable, "no worker could start in time; see the server's log", handoff.Request{})
 	}
 	m.metrics.answeredItself("503", len(expired))
 	if len(expired) > 0 {
@@ -248,22 +249,27 @@ func (m *Master) expirePending(now time.Time) {
 	}
 }
 
-// badGateway answers a request whose worker died under it.
-func (m *Master) badGateway(fd int) {
-	m.answer(fd, http.StatusBadGateway, "the worker process serving this request died")
+// badGateway answers a request whose worker died under it; req is what
+// the worker recorded of it (handoff.Slots.SetRequest), if anything.
+func (m *Master) badGateway(fd int, req handoff.Request) {
+	m.answer(fd, http.StatusBadGateway, "the worker process serving this request died", req)
 }
 
 // answer sends a complete response on a connection, ends it, and logs it
-// in the access log. The socket is fresh or idle enough that a short
-// write does not block.
-func (m *Master) answer(fd int, status int, text string) {
+// in the access log, with the request's line and id when req has them.
+// The socket is fresh or idle enough that a short write does not block.
+func (m *Master) answer(fd int, status int, text string, req handoff.Request) {
 	body := http.StatusText(status) + ": " + text + "\n"
+	id := ""
+	if req.ID != "" {
+		id = "X-Request-ID: " + req.ID + "\r\n"
+	}
 	resp := "HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) +
-		"\r\nServer: wsgo\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+		"\r\nServer: wsgo\r\nContent-Type: text/plain; charset=utf-8\r\n" + id +
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body
 	_, err := unix.Write(fd, []byte(resp))
 	if m.cfg.AnswerLog != nil && err == nil {
-		m.cfg.AnswerLog(peerIP(fd), status, int64(len(body)))
+		m.cfg.AnswerLog(peerIP(fd), status, int64(len(body)), req)
 	}
 	unix.Shutdown(fd, unix.SHUT_WR)
 	go lingerClose(fd)

@@ -62,8 +62,9 @@ type Config struct {
 	// AnswerLog, if set, logs a response the master sent itself (502 for a
 	// request whose worker died, 503 when no worker could start in time)
 	// beside the workers' access lines: the peer, the status, the body's
-	// size. The request itself the master never read.
-	AnswerLog func(remote string, status int, bytes int64)
+	// size, and the request as its worker recorded it (the master never
+	// reads one; all "" when the worker had not recorded it).
+	AnswerLog func(remote string, status int, bytes int64, req handoff.Request)
 }
 
 // StartError says the first workers could not start: Code is what wsgo

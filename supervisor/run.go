@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"wsgo/handoff"
 	"wsgo/httpfront"
 	"wsgo/internal/config"
 	"wsgo/internal/exitcode"
@@ -100,7 +101,9 @@ func Serve(o *config.Options, reread func() (*config.Options, error), logger *sl
 		GracefulTimeout: o.GracefulTimeout,
 		ShutdownDelay:   o.ShutdownDelay,
 		MetricsBind:     o.MetricsBind,
-		AnswerLog:       accessLog.AnsweredUnread,
+		AnswerLog: func(remote string, status int, bytes int64, req handoff.Request) {
+			accessLog.AnsweredUnread(remote, status, bytes, req.ID, req.Method, req.Target, req.Proto)
+		},
 		Listening: func(l net.Listener) {
 			if IsLoopback(l.Addr()) {
 				return

@@ -264,7 +264,7 @@ func (m *Master) settle(c heldConn, k handoff.Kind) {
 	case handoff.Returned:
 		m.lend(again(c))
 	case handoff.Declined:
-		m.answer(c.fd, http.StatusServiceUnavailable, "the server is out of file descriptors; see its log")
+		m.answer(c.fd, http.StatusServiceUnavailable, "the server is out of file descriptors; see its log", handoff.Request{})
 		m.metrics.answeredItself("503", 1)
 	}
 }
@@ -312,7 +312,7 @@ func (m *Master) reap(w *worker) {
 		case lendAgain:
 			m.lend(again(c))
 		case answer502:
-			m.badGateway(c.fd)
+			m.badGateway(c.fd, w.slots.GetRequest(slot))
 			failed++
 		default:
 			reset(c.fd)
