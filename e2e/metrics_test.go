@@ -126,16 +126,29 @@ func value(m *dto.Metric) float64 {
 // name/value pairs: summed over workers unless "worker" is among them.
 func (sc scrape) sum(name string, labels ...string) float64 {
 	total := 0.0
+	sc.each(name, labels, func(value float64) { total += value })
+	return total
+}
+
+// each calls f with the value of each of name's series that have labels.
+func (sc scrape) each(name string, labels []string, f func(value float64)) {
 	for _, s := range sc[name] {
 		match := true
 		for i := 0; i < len(labels); i += 2 {
 			match = match && s.labels[labels[i]] == labels[i+1]
 		}
 		if match {
-			total += s.value
+			f(s.value)
 		}
 	}
-	return total
+}
+
+// count is how many of name's series have the labels given as name/value
+// pairs (sum cannot tell a series at 0 from none).
+func (sc scrape) count(name string, labels ...string) int {
+	n := 0
+	sc.each(name, labels, func(float64) { n++ })
+	return n
 }
 
 // workers lists the worker labels of name's series.
@@ -266,6 +279,16 @@ func TestMetricsCountRequestsOfEveryWorker(t *testing.T) {
 	before := s.scrape()
 	if ws := before.workers("wsgo_requests_total"); !ws["1"] || !ws["2"] || len(ws) != 2 {
 		t.Fatalf("wsgo_requests_total comes from workers %v, want 1 and 2", ws)
+	}
+	// Every code's series is there from the start, at 0 where nothing
+	// was answered so: none (a client gone before any status) included.
+	for _, w := range []string{"1", "2"} {
+		if n := before.count("wsgo_requests_total", "code", "none", "worker", w); n != 1 {
+			t.Errorf("worker %s has %d wsgo_requests_total{code=\"none\"} series before any request; want 1", w, n)
+		}
+	}
+	if n := before.sum("wsgo_requests_total", "code", "none"); n != 0 {
+		t.Errorf("wsgo_requests_total{code=\"none\"} = %v before any request; want 0", n)
 	}
 	if n := before.sum("wsgo_workers", "state", "ready"); n != 2 {
 		t.Errorf("wsgo_workers{state=ready} = %v, want 2", n)
