@@ -9,7 +9,7 @@ import (
 // pythonSwitches are the options of python3's own command line that a
 // letter of `wsgo run`'s flags also spells (-b, -c, -m, -u): a line that
 // starts with one is Python's unless what follows is plainly wsgo's
-// (runLineFirst).
+// (RunLineFirst).
 var pythonSwitches = map[string]bool{"b": true, "c": true, "m": true, "u": true}
 
 // RunLineFirst reports whether args (the command line after `wsgo`),
