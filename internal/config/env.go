@@ -87,6 +87,16 @@ func SplitEnv(s string) []string {
 	return pairs
 }
 
+// consistsOf reports whether s is not empty and has only the bytes of
+// chars: a number (digits), an octal umask.
+func consistsOf(s, chars string) bool { return s != "" && strings.Trim(s, chars) == "" }
+
+// envPair reports whether kv is one of --env's KEY=VALUE pairs.
+func envPair(kv string) bool {
+	k, _, ok := strings.Cut(kv, "=")
+	return ok && k != ""
+}
+
 // What to give instead of a bad --env or --chdir, for `wsgo run` and
 // `wsgo python` alike.
 const (
@@ -98,7 +108,7 @@ const (
 // python` applies as `wsgo run` does, and refuses a bad one as run does.
 func CheckPythonVariables() error {
 	for _, kv := range SplitEnv(os.Getenv("WSGO_ENV")) {
-		if k, _, ok := strings.Cut(kv, "="); kv != "" && (!ok || k == "") {
+		if kv != "" && !envPair(kv) {
 			return usage(fmt.Sprintf("wsgo python: WSGO_ENV=%q: %s", kv, envInstead))
 		}
 	}

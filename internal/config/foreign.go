@@ -235,16 +235,14 @@ func foreignLine(cmd string, words []commandWord, positional []string) (string, 
 // uwsgiShort reads a flag of wsgo's, as typed, that a line with uWSGI's
 // flags means as uWSGI does: -p N is its processes (wsgo's -w, where -p
 // is gunicorn's --pid), -w MODULE its app (wsgo's TARGET, where -w counts
-// workers). It returns "-w", "TARGET", or "" for a flag meant as wsgo's.
+// workers; uwsgiModule). It returns "-w", "TARGET", or "" for a flag
+// meant as wsgo's.
 func uwsgiShort(typed []string) string {
-	if len(typed) != 2 {
-		return ""
-	}
-	number := typed[1] != "" && strings.Trim(typed[1], "0123456789") == ""
 	switch {
-	case typed[0] == "-p" && number:
+	case len(typed) != 2:
+	case typed[0] == "-p" && consistsOf(typed[1], "0123456789"):
 		return "-w"
-	case typed[0] == "-w" && !number && typed[1] != "auto":
+	case typed[0] == "-w" && uwsgiModule(typed[1]):
 		return "TARGET"
 	}
 	return ""

@@ -207,7 +207,7 @@ func parsePython(c *given) (Python, error) {
 	env, _ := c.Value("env").([]string)
 	py := Python{PythonPath: c.StringSlice("pythonpath"), Env: env}
 	for _, kv := range py.Env {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+		if !envPair(kv) {
 			return py, c.bad("env", kv, envInstead)
 		}
 	}
@@ -248,7 +248,7 @@ func isVirtualenv(dir string) bool {
 // starts, as openable does for the logs (the file itself is written once
 // the master listens, and removed at exit).
 func pidFile(c *given) (string, error) {
-	if v := c.String("pid"); v != "" && strings.Trim(v, "0123456789") == "" {
+	if v := c.String("pid"); consistsOf(v, "0123456789") {
 		return "", c.bad("pid", v, "a number where the pid file's path goes: -p is gunicorn's --pid, "+
 			"while uWSGI's -p is its number of processes, which is --workers (-w) here; for a pid file of that name, give ./"+v)
 	}

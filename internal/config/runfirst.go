@@ -52,7 +52,7 @@ func RunLineFirst(args []string) bool {
 		info, err := os.Stat(value)
 		return err == nil && info.Mode().IsRegular()
 	case "m":
-		return value != "" && strings.Trim(value, "01234567") == ""
+		return consistsOf(value, "01234567")
 	}
 	return false
 }
