@@ -237,3 +237,55 @@ func TestRequestsRunOnTheirOSThreadsOwnPythonThreadState(t *testing.T) {
 		t.Error("no stack dump named a request in flight")
 	}
 }
+
+// A request whose client hangs up while it waits in the queue is dropped:
+// the app never runs it, and its place in the queue goes to the next
+// request at once (a load balancer that gave up, a user who reloaded).
+func TestAQueuedRequestWhoseClientLeftIsDropped(t *testing.T) {
+	release := filepath.Join(t.TempDir(), "release")
+	s := start(t, nil, filepath.Join(cliData(t, "cli"), "queue_app.py"), "--env", "RELEASE_FILE="+release,
+		"--threads", "1", "--queue-size", "1")
+	a := ccSend(t, s.Addr, "a")
+	if !s.waitLog(`queue_app: a started`, 10*time.Second) {
+		t.Fatal("request a did not reach the app")
+	}
+	b, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(b, "GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(200 * time.Millisecond) // b reaches the queue (see TestQueueBoundAnswers503)
+	b.Close()
+	// The queue holds one: c is refused while b holds it, and queued once
+	// b is dropped. A refusal comes at once; a queued c waits for a.
+	var c <-chan ccResult
+	for try := 0; c == nil; try++ {
+		if try == 100 {
+			t.Fatal("c was refused for 10 s: the queue still held b, whose client had left")
+		}
+		sent := ccSend(t, s.Addr, "c")
+		select {
+		case r := <-sent:
+			if r.err != nil || r.status != 503 {
+				t.Fatalf("/c = %d (err %v) while a ran; want 503 or a wait", r.status, r.err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		case <-time.After(300 * time.Millisecond):
+			c = sent
+		}
+	}
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct {
+		ch   <-chan ccResult
+		name string
+	}{{a, "a"}, {c, "c"}} {
+		if r := ccAwait(t, want.ch, 20*time.Second); r.err != nil || r.status != 200 || r.body != want.name+" done\n" {
+			t.Errorf("/%s = %d %q (err %v); want 200 %q", want.name, r.status, r.body, r.err, want.name+" done\n")
+		}
+	}
+	if strings.Contains(s.logs.String(), "queue_app: b started") {
+		t.Errorf("the app ran b, whose client had left while it was queued; output:\n%s", s.logs.String())
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"wsgo/internal/hangup"
 )
 
 // Kind is the type of a message.
@@ -104,17 +106,7 @@ func Pair() (*Channel, *os.File, error) {
 // without reading: a message waiting is left for Recv.
 func (ch *Channel) PeerGone() bool {
 	rc, err := ch.c.SyscallConn()
-	if err != nil {
-		return false
-	}
-	gone := false
-	rc.Control(func(fd uintptr) {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
-		if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
-			gone = fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP) != 0
-		}
-	})
-	return gone
+	return err == nil && hangup.Seen(rc)
 }
 
 // Open makes a Channel of f, which it takes over.

@@ -369,6 +369,10 @@ func (c *lentConn) SendFile(f *os.File, off, n int64, progress func(sent int64) 
 	return k, err
 }
 
+// NetConn is the socket itself, for what looks at it without reading
+// or writing (httpfront's look for a client that hung up).
+func (c *lentConn) NetConn() net.Conn { return c.Conn }
+
 // CloseWrite sends a FIN, which our descriptor's close alone would not.
 func (c *lentConn) CloseWrite() error {
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {

@@ -57,6 +57,9 @@ type conn struct {
 	remoteIP, remotePort string // "" on a unix socket
 	trusted              bool   // its proxy headers are believed (proxy.go)
 	localName, localPort string // SERVER_NAME and SERVER_PORT for requests without a host
+	// serving: the HTTP/1 request being served, for the look for a client
+	// that hung up (gone.go); nil between requests.
+	serving atomic.Pointer[responseState]
 }
 
 func newConn(s *Server, rwc net.Conn) *conn {
@@ -325,6 +328,7 @@ func (c *conn) handle() bool {
 	}
 	b.res = res
 	c.cr.stall = c.s.stallTimeout
+	defer c.serving.Store(nil)
 	return c.s.serveRequest(c.s.ctx, c.request(h, b), res, c.trusted)
 }
 

@@ -313,6 +313,8 @@ func (r *response) named() {
 	if r.c.lent != nil {
 		r.c.lent.Request(r.requestID, r.req.Method, r.req.RequestURI, r.req.Proto)
 	}
+	r.c.serving.Store(&r.responseState) // its cancel is set
+	r.c.s.watchHangups()
 }
 
 func (r *response) refuse(status int, why string) {

@@ -124,6 +124,7 @@ type Server struct {
 	buffers       *bufferBudget    // what all connections hold for their clients
 	refusals      *logfmt.Throttle // of the log lines for refused requests
 	spoolCuts     *logfmt.Throttle // of the warnings for responses cut for room in the spool
+	hangupArmed   atomic.Bool      // the look for hung-up clients is due (gone.go)
 
 	// ctx is the parent of every request context; cancelled with
 	// wsgi.ErrStopped when a Shutdown runs out of time.

@@ -260,6 +260,14 @@ func (s *scheduler) refuseQueued(err error) {
 	}
 }
 
+// withdraw takes j out of the queue if no thread has taken it yet (its
+// client left): it frees the place for a request someone waits for.
+func (s *scheduler) withdraw(j *job) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queue.remove(j)
+}
+
 // ring is a fixed-size FIFO of jobs.
 type ring struct {
 	buf        []*job
@@ -283,4 +291,21 @@ func (r *ring) pop() *job {
 	r.head = (r.head + 1) % len(r.buf)
 	r.size--
 	return j
+}
+
+// remove takes j out of the ring, keeping the order of the rest; false
+// if j is not in it.
+func (r *ring) remove(j *job) bool {
+	for i := range r.size {
+		if r.buf[(r.head+i)%len(r.buf)] != j {
+			continue
+		}
+		for ; i < r.size-1; i++ {
+			r.buf[(r.head+i)%len(r.buf)] = r.buf[(r.head+i+1)%len(r.buf)]
+		}
+		r.buf[(r.head+r.size-1)%len(r.buf)] = nil
+		r.size--
+		return true
+	}
+	return false
 }

@@ -209,6 +209,34 @@ func TestFullQueueIsOverloaded(t *testing.T) {
 	}
 }
 
+// A request withdrawn from the queue (its client left) frees its place
+// and leaves the others in their order, across the ring's wrap.
+func TestWithdrawnRequestFreesItsPlaceInOrder(t *testing.T) {
+	s := newScheduler(3)
+	s.queue.push(newJob())
+	s.queue.pop() // the ring's head moves on, so the jobs below wrap
+	js := []*job{newJob(), newJob(), newJob()}
+	for _, j := range js {
+		if err := s.submit(j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !s.withdraw(js[1]) {
+		t.Fatal("a queued job was not withdrawn")
+	}
+	if s.withdraw(js[1]) {
+		t.Fatal("a job withdrawn twice")
+	}
+	if err := s.submit(newJob()); err != nil {
+		t.Fatalf("the withdrawn job's place was not freed: %v", err)
+	}
+	for _, want := range []*job{js[0], js[2]} {
+		if got := s.queue.pop(); got != want {
+			t.Fatal("the jobs left lost their order")
+		}
+	}
+}
+
 func TestStopWakesParkedThreadsAndFailsQueuedRequests(t *testing.T) {
 	s := newScheduler(2)
 	queued := newJob()

@@ -248,6 +248,10 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 				go h.abandon(j, errors.Is(cause, wsgi.ErrStopped))
 				return cause
 			}
+			if h.sched.withdraw(j) { // the client left before a thread took it
+				jobs.remove(j.handle)
+				return wsgi.ErrClientGone
+			}
 			continue
 		}
 		if ev.final() {

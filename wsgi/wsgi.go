@@ -55,6 +55,8 @@ func (e *BodyError) Unwrap() error { return e.Err }
 // ErrClientGone is what a Responder's Start returns when the client left
 // before the response began (it reset its HTTP/2 stream): the host ends
 // the request with it and logs nothing of the app's, as nothing was sent.
+// ServeWSGI returns it too when ctx was cancelled (the client gone) before
+// the app ran the request: the host dropped it.
 var ErrClientGone = errors.New("wsgi: the client left before the response began")
 
 // ErrStopped is the cause a front gives the requests' context when a

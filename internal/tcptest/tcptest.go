@@ -10,10 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Accepted returns the server side of a fresh loopback connection as a
-// non-blocking descriptor, and the client's end; both close at the test's
-// end.
-func Accepted(t *testing.T) (int, net.Conn) {
+// Pair returns both ends of a fresh loopback TCP connection, the
+// accepted one first; both close at the test's end.
+func Pair(t *testing.T) (*net.TCPConn, net.Conn) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -29,7 +28,17 @@ func Accepted(t *testing.T) (int, net.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := server.(*net.TCPConn).File()
+	t.Cleanup(func() { server.Close() })
+	return server.(*net.TCPConn), client
+}
+
+// Accepted returns the server side of a fresh loopback connection as a
+// non-blocking descriptor, and the client's end; both close at the test's
+// end.
+func Accepted(t *testing.T) (int, net.Conn) {
+	t.Helper()
+	server, client := Pair(t)
+	f, err := server.File()
 	server.Close()
 	if err != nil {
 		t.Fatal(err)
