@@ -934,6 +934,44 @@ func cliSocketPath(t *testing.T) string {
 	return filepath.Join(dir, "w.sock")
 }
 
+// GNU timeout sends its signal to wsgo, then to its process group, wsgo
+// included: a stop signal already on its way when the stop is announced
+// is part of that stop, which stays graceful.
+func TestAStopSignalSentBeforeTheStopBeganIsPartOfIt(t *testing.T) {
+	release := filepath.Join(t.TempDir(), "release")
+	s := start(t, nil, filepath.Join(cliData(t, "cli"), "signal_app.py"), "--env", "RELEASE_FILE="+release)
+	result := cliGetAsync(s.URL + "/block")
+	if !s.waitLog(`signal_app: /block started`, 10*time.Second) {
+		t.Fatal("the request did not reach the app")
+	}
+	// Both reach the master at once: it is stopped while they are sent.
+	// Two different signals, as the kernel merges a pending one with its
+	// repeat (GNU timeout's repeat comes apart often enough to matter: it
+	// stopped wsgo at once in 3 of 8 runs).
+	pid := s.cmd.Process.Pid
+	syscall.Kill(pid, syscall.SIGSTOP)
+	syscall.Kill(pid, syscall.SIGTERM)
+	syscall.Kill(pid, syscall.SIGINT)
+	syscall.Kill(pid, syscall.SIGCONT)
+	if !s.waitLog(`finishing in-flight requests`, 10*time.Second) {
+		t.Fatal("no graceful shutdown line")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := <-result
+	if r.err != nil || r.status != 200 || !strings.HasSuffix(r.body, "end\n") {
+		t.Errorf("/block = %d, %d bytes, err %v; want 200 and its whole body, the stop being graceful", r.status, len(r.body), r.err)
+	}
+	if code, ok := s.wait(20 * time.Second); !ok || code != 0 {
+		t.Errorf("exited: %v, code %d; want exit 0 after a graceful stop", ok, code)
+	}
+	if strings.Contains(s.logs.String(), "second signal") {
+		t.Errorf("the repeat was taken for an operator's second signal:\n%s", s.logs.String())
+	}
+}
+
 func TestSecondSignalSaysWsgoKilledTheWorkers(t *testing.T) {
 	s := start(t, nil, filepath.Join(cliData(t, "cli"), "signal_app.py"))
 	result := cliGetAsync(s.URL + "/sleep")

@@ -39,6 +39,7 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 		case <-watchdog:
 			m.notify("WATCHDOG=1")
 		case sig := <-sigs:
+			echo := m.echo(sig)
 			switch {
 			case sig == syscall.SIGQUIT: // gunicorn's quick stop
 				m.stopNow("SIGQUIT")
@@ -49,12 +50,15 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 			case !stopSignal(sig):
 				m.signaled(sig)
 			case delayOver != nil:
-				m.stopNow("second signal")
-				return errSecondSignal
+				if !echo {
+					m.stopNow("second signal")
+					return errSecondSignal
+				}
 			case m.cfg.ShutdownDelay > 0:
 				m.beginDraining(fmt.Sprintf("%s received: draining after --shutdown-delay %s", osSignalName(sig), m.cfg.ShutdownDelay))
 				m.log.Info(fmt.Sprintf("wsgo: %s received: /readyz answers 503; still serving new connections for --shutdown-delay %s, then finishing in-flight requests (again to stop now)",
 					osSignalName(sig), m.cfg.ShutdownDelay))
+				m.echoes = len(sigs)
 				delayOver = time.After(m.cfg.ShutdownDelay)
 			default:
 				return m.stop(fmt.Sprintf("%s received", osSignalName(sig)), sigs)
@@ -68,6 +72,23 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 			return m.stop("--shutdown-delay over", sigs)
 		}
 	}
+}
+
+// echo is told of each signal read; it reports whether sig is a SIGTERM
+// or SIGINT that was already queued when the stop was announced (echoes):
+// no one who read "again to stop now" sent it. GNU timeout signals its
+// child, then its process group, child included: the same signal twice,
+// which is one stop, not a stop and an operator's "again".
+func (m *Master) echo(sig os.Signal) bool {
+	if m.echoes == 0 {
+		return false
+	}
+	m.echoes--
+	if sig != syscall.SIGTERM && sig != syscall.SIGINT {
+		return false
+	}
+	m.log.Debug(fmt.Sprintf("wsgo: %s was sent before the stop was announced: taken as the signal that began it, sent twice", osSignalName(sig)))
+	return true
 }
 
 // signaled acts on a signal that does not stop wsgo.
@@ -436,6 +457,7 @@ func (m *Master) stop(why string, sigs <-chan os.Signal) error {
 	m.beginDraining(why + ": finishing in-flight requests")
 	m.log.Info(fmt.Sprintf("wsgo: %s, finishing in-flight requests (up to %s; again to stop now)",
 		why, m.cfg.GracefulTimeout))
+	m.echoes = len(sigs)
 	m.stopAccepting()
 	for _, w := range m.living() {
 		m.mu.Lock()
@@ -459,12 +481,12 @@ func (m *Master) stop(why string, sigs <-chan os.Signal) error {
 		case <-watchdog:
 			m.notify("WATCHDOG=1")
 		case sig := <-sigs:
-			switch {
-			case stopSignal(sig):
+			switch echo := m.echo(sig); {
+			case !stopSignal(sig):
+				m.signaledWhileStopping(sig)
+			case !echo:
 				m.stopNow("second signal")
 				return errSecondSignal
-			default:
-				m.signaledWhileStopping(sig)
 			}
 		case ev := <-m.events:
 			if ev.kind == evExit {

@@ -119,6 +119,9 @@ type Master struct {
 	reloading   *batch
 	reloadAgain string
 	reloadBegan time.Time
+	// echoes: how many signals were queued, unread, when the stop was
+	// announced (see echo).
+	echoes int
 }
 
 type pendingConn struct {
