@@ -86,6 +86,14 @@ func TestH2RequestLimits(t *testing.T) {
 			return h
 		}(), "", 431},
 		{"a header field of 300 bytes", "GET", "/field-size", nil, []string{"X-Big", strings.Repeat("v", 300)}, "", 431},
+		// Over twice what the limits allow (net/http's own bound then).
+		{"60 header fields of 190 bytes", "GET", "/many-fields", nil, func() []string {
+			var h []string
+			for i := range 60 {
+				h = append(h, fmt.Sprintf("X-F%d", i), strings.Repeat("v", 190))
+			}
+			return h
+		}(), "", 431},
 		{"a target of 150 bytes", "GET", "/line?" + strings.Repeat("q", 150), nil, nil, "", 414},
 		{"a method of 150 bytes", strings.Repeat("M", 150), "/method", nil, nil, "", 501}, // RFC 9112 3
 		{"a declared body over --max-body-size", "POST", "/declared", func() io.Reader { return strings.NewReader(big) }, nil, "", 413},
@@ -120,6 +128,9 @@ func TestH2RequestLimits(t *testing.T) {
 				resp, _ := frontDo(t, client, req)
 				if resp.Proto != wantProto || resp.StatusCode != tc.status {
 					t.Fatalf("got %s %d; want %s %d", resp.Proto, resp.StatusCode, wantProto, tc.status)
+				}
+				if resp.Header.Get("X-Request-ID") == "" {
+					t.Errorf("the %d has no X-Request-ID: not wsgo's answer (headers %v)", resp.StatusCode, resp.Header)
 				}
 			})
 		}
@@ -176,6 +187,14 @@ func TestH2CWithPriorKnowledge(t *testing.T) {
 		if resp.Proto != "HTTP/2.0" || resp.Header.Values("Content-Type") != nil || body != "<html><script>alert(1)</script></html>" {
 			t.Errorf("%s Content-Type %q, body %q; want HTTP/2.0, none (as on HTTP/1: the app said nosniff), the page",
 				resp.Proto, resp.Header.Values("Content-Type"), body)
+		}
+	})
+	t.Run("a Trailer field sends no trailers", func(t *testing.T) {
+		// A WSGI app cannot send trailers; net/http would repeat the
+		// named fields after the body (RFC 9110 6.5.1 forbids most there).
+		resp, body := frontDo(t, client, mustRequest(t, "GET", s.URL+"/trailer", nil))
+		if body != "body" || len(resp.Trailer) != 0 || resp.Header.Get("X-Checksum") != "abc" {
+			t.Errorf("body %q, trailers %v, X-Checksum %q; want \"body\", none, \"abc\" in the head", body, resp.Trailer, resp.Header.Get("X-Checksum"))
 		}
 	})
 	t.Run("HEAD answered with no body has no made-up Content-Length (RFC 9110 8.6)", func(t *testing.T) {
@@ -778,5 +797,26 @@ def application(environ, start_response):
 	}
 	if strings.Contains(s.logs.String(), "[ERROR]") { // the client's doing, not the app's
 		t.Errorf("an ERROR line for a client that left:\n%s", s.logs.String())
+	}
+}
+
+// A body short of its Content-Length resets the HTTP/2 stream, and is
+// logged as on HTTP/1 (the reset leaves the request by a panic, which
+// once skipped the warning).
+func TestH2ShortBodyIsReportedAsOnHTTP1(t *testing.T) {
+	s := start(t, nil, writeApp(t, "short.py", `def application(environ, start_response):
+    start_response("200 OK", [("Content-Length", "10")])
+    return [b"01234"]
+`))
+	resp, err := h2cClient().Get(s.URL + "/short")
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "INTERNAL_ERROR") {
+		t.Errorf("reading /short over h2c: %v; want its stream reset with INTERNAL_ERROR", err)
+	}
+	if !s.waitLog(`WARNING\] wsgo: the app's body ended short of its Content-Length.* path=/short missing=5`, 10*time.Second) {
+		t.Errorf("no warning for the short body; output:\n%s", s.logs.String())
 	}
 }

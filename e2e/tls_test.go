@@ -46,6 +46,9 @@ def application(environ, start_response):
     if path == "/untyped":
         start_response("200 OK", [("X-Content-Type-Options", "nosniff")])
         return [b"<html><script>alert(1)</script></html>"]
+    if path == "/trailer":
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Trailer", "X-Checksum"), ("X-Checksum", "abc")])
+        return [b"body"]
     if path == "/head-bodiless":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [] if environ["REQUEST_METHOD"] == "HEAD" else iter([b"part1-", b"part2"])

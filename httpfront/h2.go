@@ -375,9 +375,11 @@ func (r *h2response) refuse(status int, why string) {
 	r.out.drain() // before the handler returns
 }
 
-// connectionHeaders may not appear in HTTP/2 (RFC 9113 8.2.2); framing is
-// ours.
-var connectionHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te", "Content-Length"}
+// droppedOnHTTP2: connection-specific fields may not appear in HTTP/2 (RFC
+// 9113 8.2.2); framing is ours. Trailer too: a WSGI response has no
+// trailers, and net/http would send the fields it names again after the
+// body, as trailers.
+var droppedOnHTTP2 = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te", "Content-Length", "Trailer"}
 
 func (r *h2response) Start(status int, reason string, header []wsgi.Header, bodyLen int64) error {
 	h, err := r.checkStart(status, header, r.isHead, bodyLen)
@@ -396,7 +398,7 @@ func (r *h2response) Start(status int, reason string, header []wsgi.Header, body
 	out := r.w.Header()
 	for _, f := range header {
 		key := http.CanonicalHeaderKey(f.Name)
-		if !slices.Contains(connectionHeaders, key) {
+		if !slices.Contains(droppedOnHTTP2, key) {
 			out[key] = append(out[key], f.Value)
 		}
 	}

@@ -39,13 +39,21 @@ type limits struct {
 // page of its own, and ends the connection if more of it comes; so the
 // bound is twice what a list within the limits can take, and wsgo's own
 // check (h2Status) answers any list up to twice over them, with its
-// warning and count, as the HTTP/1 head is checked line by line.
+// warning and count, as the HTTP/1 head is checked line by line. Tight
+// limits still take minH2HeaderList, so that the lists clients commonly
+// send get wsgo's answer too.
 func (l limits) h2HeaderListSize() int {
 	// Within the limits: the method and target (line), the fields, and
 	// per field (and per pseudo-field) 32 bytes, a name and :scheme's value.
 	within := l.line + l.fields*l.fieldSize + (l.fields+4)*64
-	return 2 * within
+	return max(2*within, minH2HeaderList)
 }
+
+// minH2HeaderList is the least header list an HTTP/2 client may send for
+// wsgo to check: twice the 32 KiB of header lines nginx takes by default
+// (large_client_header_buffers 4 8k), far below the default limits' 1.6
+// MiB.
+const minH2HeaderList = 64 << 10
 
 func (l limits) lineWhy() string {
 	return fmt.Sprintf("request line longer than --limit-request-line (%d bytes)", l.line)

@@ -41,7 +41,8 @@ type answerer interface {
 	// finish completes the response once the app returned err; it
 	// reports whether the connection may carry another request.
 	finish(err error) bool
-	// named is told once the request has its id (state().requestID).
+	// named is told once the request has its id and its context's
+	// cancel (state().requestID, cancel).
 	named()
 }
 
@@ -87,12 +88,15 @@ func (s *Server) serveRequest(parent context.Context, req *wsgi.Request, x answe
 		s.log.Debug("wsgo: the client left before the response began", "request", req.RequestID)
 		err = errClientGone
 	}
-	keep := x.finish(err)
-	st.reportLength(s.log, err)
-	if errors.Is(st.err, errSpoolCut) {
-		s.logSpoolCut(st)
-	}
-	return keep
+	// Deferred: an HTTP/2 finish that resets its stream panics out of
+	// here (http.ErrAbortHandler), and these must be logged all the same.
+	defer func() {
+		st.reportLength(s.log, err)
+		if errors.Is(st.err, errSpoolCut) {
+			s.logSpoolCut(st)
+		}
+	}()
+	return x.finish(err)
 }
 
 // reportLength logs a body that did not match the app's Content-Length,
