@@ -256,24 +256,7 @@ func TestAQueuedRequestWhoseClientLeftIsDropped(t *testing.T) {
 	io.WriteString(b, "GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
 	time.Sleep(200 * time.Millisecond) // b reaches the queue (see TestQueueBoundAnswers503)
 	b.Close()
-	// The queue holds one: c is refused while b holds it, and queued once
-	// b is dropped. A refusal comes at once; a queued c waits for a.
-	var c <-chan ccResult
-	for try := 0; c == nil; try++ {
-		if try == 100 {
-			t.Fatal("c was refused for 10 s: the queue still held b, whose client had left")
-		}
-		sent := ccSend(t, s.Addr, "c")
-		select {
-		case r := <-sent:
-			if r.err != nil || r.status != 503 {
-				t.Fatalf("/c = %d (err %v) while a ran; want 503 or a wait", r.status, r.err)
-			}
-			time.Sleep(100 * time.Millisecond)
-		case <-time.After(300 * time.Millisecond):
-			c = sent
-		}
-	}
+	c := ccQueuedWithin(t, s.Addr, "c", 10*time.Second, "the queue still held b, whose client had left")
 	if err := os.WriteFile(release, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -287,5 +270,75 @@ func TestAQueuedRequestWhoseClientLeftIsDropped(t *testing.T) {
 	}
 	if strings.Contains(s.logs.String(), "queue_app: b started") {
 		t.Errorf("the app ran b, whose client had left while it was queued; output:\n%s", s.logs.String())
+	}
+}
+
+// holdingApp is queue_app.py whose requests hold their thread past
+// wsgo.RequestTimeout, which they swallow.
+const holdingApp = `import os, time
+
+def application(environ, start_response):
+    name = environ["PATH_INFO"].strip("/")
+    environ["wsgi.errors"].write("queue_app: %s started\n" % name)
+    environ["wsgi.errors"].flush()
+    deadline = time.monotonic() + 20
+    while not os.path.exists(os.environ["RELEASE_FILE"]) and time.monotonic() < deadline:
+        try:
+            time.sleep(0.01)
+        except BaseException:
+            pass
+    body = ("%s done\n" % name).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+`
+
+// A request that runs past --timeout while it waits in the queue gets its
+// 504 and frees its place at once, rather than when a thread comes to it.
+func TestAQueuedRequestThatTimesOutFreesItsPlace(t *testing.T) {
+	release := filepath.Join(t.TempDir(), "release")
+	s := start(t, nil, writeApp(t, "holding_app.py", holdingApp), "--env", "RELEASE_FILE="+release,
+		"--threads", "1", "--queue-size", "1", "--timeout", "1")
+	a := ccSend(t, s.Addr, "a")
+	if !s.waitLog(`queue_app: a started`, 10*time.Second) {
+		t.Fatal("request a did not reach the app")
+	}
+	time.Sleep(200 * time.Millisecond) // b is sent after a holds the thread (see TestQueueBoundAnswers503)
+	if r := ccAwait(t, ccSend(t, s.Addr, "b"), 10*time.Second); r.err != nil || r.status != 504 {
+		t.Fatalf("queued /b = %d (err %v); want 504 at --timeout", r.status, r.err)
+	}
+	if !s.waitLog(`WARNING\] wsgo: request reached --timeout while it waited for a free Python thread; the app never ran it request=\w+ method=GET path=/b`, 10*time.Second) {
+		t.Error("no log line for b's timeout in the queue")
+	}
+	// a holds the thread past its own timeout, until released.
+	c := ccQueuedWithin(t, s.Addr, "c", 5*time.Second, "the queue still held b, which had timed out")
+	os.WriteFile(release, nil, 0o644)
+	ccAwait(t, a, 20*time.Second)
+	if r := ccAwait(t, c, 20*time.Second); r.err != nil || r.status != 200 || r.body != "c done\n" {
+		t.Errorf("/c = %d %q (err %v); want 200 \"c done\\n\"", r.status, r.body, r.err)
+	}
+	if strings.Contains(s.logs.String(), "queue_app: b started") {
+		t.Errorf("the app ran b after its timeout; output:\n%s", s.logs.String())
+	}
+}
+
+// ccQueuedWithin sends /NAME until it is queued rather than refused with
+// 503 (a refusal comes at once; a queued request waits), for up to
+// within; why says what a refusal all along means.
+func ccQueuedWithin(t *testing.T, addr, name string, within time.Duration, why string) <-chan ccResult {
+	t.Helper()
+	for deadline := time.Now().Add(within); ; {
+		sent := ccSend(t, addr, name)
+		select {
+		case r := <-sent:
+			if r.err != nil || r.status != 503 {
+				t.Fatalf("/%s = %d (err %v); want 503 or a wait in the queue", name, r.status, r.err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/%s was refused for %v: %s", name, within, why)
+			}
+			time.Sleep(50 * time.Millisecond)
+		case <-time.After(300 * time.Millisecond):
+			return sent
+		}
 	}
 }

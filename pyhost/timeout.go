@@ -47,6 +47,16 @@ func (h *Host) abandon(j *job, stopping bool) {
 	logTimeout := func(where string) {
 		j.log.Warn(msg, "request", j.req.RequestID, "method", j.req.Method, "path", j.req.RequestURI, "traceback", where)
 	}
+	if h.sched.withdraw(j) { // still queued: no thread will take it, and its place is free
+		limit := "--timeout"
+		if stopping {
+			limit = "--graceful-timeout"
+		}
+		j.log.Warn("wsgo: request reached "+limit+" while it waited for a free Python thread; the app never ran it",
+			"request", j.req.RequestID, "method", j.req.Method, "path", j.req.RequestURI)
+		jobs.remove(j.handle)
+		return
+	}
 	var interrupted chan string
 	if p := j.pythread.Load(); p == nil {
 		logTimeout("it was still waiting for a free Python thread")
