@@ -1,5 +1,6 @@
-// Package tcptest gives tests a real loopback TCP connection seen as the
-// master sees one it accepted: a bare descriptor.
+// Package tcptest gives tests a real loopback TCP connection: its two
+// ends, or its server's end seen as the master sees one it accepted, a
+// bare descriptor.
 package tcptest
 
 import (
