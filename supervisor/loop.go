@@ -56,9 +56,9 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 				}
 			case m.cfg.ShutdownDelay > 0:
 				m.beginDraining(fmt.Sprintf("%s received: draining after --shutdown-delay %s", osSignalName(sig), m.cfg.ShutdownDelay))
+				m.countEchoes(sigs)
 				m.log.Info(fmt.Sprintf("wsgo: %s received: /readyz answers 503; still serving new connections for --shutdown-delay %s, then finishing in-flight requests (again to stop now)",
 					osSignalName(sig), m.cfg.ShutdownDelay))
-				m.echoes = len(sigs)
 				delayOver = time.After(m.cfg.ShutdownDelay)
 			default:
 				return m.stop(fmt.Sprintf("%s received", osSignalName(sig)), sigs)
@@ -74,11 +74,23 @@ func (m *Master) loop(sigs <-chan os.Signal) error {
 	}
 }
 
+// echoSettle is how long the signal that begins a stop waits for others
+// sent with it to arrive (see countEchoes): GNU timeout signals its
+// child, then its process group, child included, microseconds apart.
+const echoSettle = 20 * time.Millisecond
+
+// countEchoes counts the signals queued once echoSettle has passed. It
+// comes before the stop's "again to stop now" line: none of them can be a
+// reaction to it.
+func (m *Master) countEchoes(sigs <-chan os.Signal) {
+	time.Sleep(echoSettle)
+	m.echoes = len(sigs)
+}
+
 // echo is told of each signal read; it reports whether sig is a SIGTERM
-// or SIGINT that was already queued when the stop was announced (echoes):
-// no one who read "again to stop now" sent it. GNU timeout signals its
-// child, then its process group, child included: the same signal twice,
-// which is one stop, not a stop and an operator's "again".
+// or SIGINT that was queued before the stop was announced (echoes): the
+// same signal sent twice, which is one stop, not a stop and an operator's
+// "again".
 func (m *Master) echo(sig os.Signal) bool {
 	if m.echoes == 0 {
 		return false
@@ -455,9 +467,9 @@ func (m *Master) dump() {
 // after the graceful timeout. A second signal stops at once.
 func (m *Master) stop(why string, sigs <-chan os.Signal) error {
 	m.beginDraining(why + ": finishing in-flight requests")
+	m.countEchoes(sigs)
 	m.log.Info(fmt.Sprintf("wsgo: %s, finishing in-flight requests (up to %s; again to stop now)",
 		why, m.cfg.GracefulTimeout))
-	m.echoes = len(sigs)
 	m.stopAccepting()
 	for _, w := range m.living() {
 		m.mu.Lock()

@@ -119,8 +119,8 @@ type Master struct {
 	reloading   *batch
 	reloadAgain string
 	reloadBegan time.Time
-	// echoes: how many signals were queued, unread, when the stop was
-	// announced (see echo).
+	// echoes: how many signals were queued, unread, before the stop was
+	// announced (see countEchoes).
 	echoes int
 }
 
