@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -340,5 +341,64 @@ func ccQueuedWithin(t *testing.T, addr, name string, within time.Duration, why s
 		case <-time.After(300 * time.Millisecond):
 			return sent
 		}
+	}
+}
+
+// A request whose client left while the app runs it is still under
+// --timeout: its thread gets wsgo.RequestTimeout and serves again. The
+// client's leaving ends the request's context, which once took the
+// timeout's timer with it (HTTP/1 hang-ups, HTTP/2 resets).
+func TestARequestWhoseClientLeftIsStillUnderTimeout(t *testing.T) {
+	app := writeApp(t, "spin.py", `import time
+
+def application(environ, start_response):
+    if environ["PATH_INFO"] == "/spin":
+        environ["wsgi.errors"].write("spin started\n")
+        environ["wsgi.errors"].flush()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            pass
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+`)
+	for _, tc := range []struct {
+		name  string
+		leave func(t *testing.T, s *server)
+	}{
+		{"HTTP/1.1, the connection closed", func(t *testing.T, s *server) {
+			c, err := net.Dial("tcp", s.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(c, "GET /spin HTTP/1.1\r\nHost: x\r\n\r\n")
+			if !s.waitLog(`spin started`, 10*time.Second) {
+				t.Fatal("/spin did not reach the app")
+			}
+			c.Close()
+		}},
+		{"h2c, the stream reset", func(t *testing.T, s *server) {
+			ctx, cancel := context.WithCancel(context.Background())
+			req, _ := http.NewRequestWithContext(ctx, "GET", s.URL+"/spin", nil)
+			go func() {
+				if s.waitLog(`spin started`, 10*time.Second) {
+					cancel() // the client resets its stream
+				}
+			}()
+			if resp, err := h2cClient().Do(req); err == nil {
+				resp.Body.Close()
+				t.Fatalf("/spin answered %s before its client left", resp.Status)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := start(t, nil, app, "--threads", "1", "--timeout", "1")
+			tc.leave(t, s)
+			if !s.waitLog(`request ran past --timeout; raising wsgo.RequestTimeout in its thread.* path=/spin`, 10*time.Second) {
+				t.Fatalf("no timeout for /spin, whose client left; output:\n%s", s.logs.String())
+			}
+			if r := ccAwait(t, ccSend(t, s.Addr, "ok"), 10*time.Second); r.err != nil || r.status != 200 || r.body != "ok" {
+				t.Errorf("/ok after the timeout = %d %q (err %v); want 200 \"ok\": the thread is free again", r.status, r.body, r.err)
+			}
+		})
 	}
 }

@@ -234,25 +234,27 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		jobs.remove(j.handle)
 		return err
 	}
-	timedOut := ctx.Done()
+	done := ctx.Done()
+	var deadline <-chan time.Time // --timeout, once ctx ended for a client that left
 	for {
 		var ev event
 		select {
 		case ev = <-j.events:
-		case <-timedOut:
-			timedOut = nil
-			if cause := context.Cause(ctx); errors.Is(cause, wsgi.ErrTimeout) || errors.Is(cause, wsgi.ErrStopped) {
-				h.sched.releaseWriter(j) // a write waiting for the client returns
-				j.end()                  // waits for a write or body read of the Python thread
-				h.load.abandon(1)        // before the front counts the request ended
-				go h.abandon(j, errors.Is(cause, wsgi.ErrStopped))
-				return cause
+		case <-done:
+			done = nil
+			if err := h.cancelled(j, context.Cause(ctx)); err != nil {
+				return err
 			}
-			if h.sched.withdraw(j) { // the client left before a thread took it
-				jobs.remove(j.handle)
-				return wsgi.ErrClientGone
+			if d, ok := ctx.Deadline(); ok {
+				// The client left while the app runs: it runs on, still
+				// under --timeout, whose timer ended with ctx.
+				t := time.NewTimer(time.Until(d))
+				defer t.Stop()
+				deadline = t.C
 			}
 			continue
+		case <-deadline:
+			return h.cancelled(j, wsgi.ErrTimeout)
 		}
 		if ev.final() {
 			jobs.remove(j.handle) // C is done with it
@@ -308,6 +310,25 @@ func (h *Host) ServeWSGI(ctx context.Context, req *wsgi.Request, w wsgi.Responde
 		}
 		j.acks <- werr == nil // never blocks: the thread took the last ack before it sent
 	}
+}
+
+// cancelled acts on the end of j's context with cause, and returns what
+// ServeWSGI returns, or nil when the request goes on: a timeout or a stop
+// abandons it (RequestTimeout is raised in its thread); a client that left
+// takes it out of the queue if no thread has taken it yet.
+func (h *Host) cancelled(j *job, cause error) error {
+	switch {
+	case errors.Is(cause, wsgi.ErrTimeout) || errors.Is(cause, wsgi.ErrStopped):
+		h.sched.releaseWriter(j) // a write waiting for the client returns
+		j.end()                  // waits for a write or body read of the Python thread
+		h.load.abandon(1)        // before the front counts the request ended
+		go h.abandon(j, errors.Is(cause, wsgi.ErrStopped))
+		return cause
+	case h.sched.withdraw(j):
+		jobs.remove(j.handle)
+		return wsgi.ErrClientGone
+	}
+	return nil
 }
 
 // end gives the request's body and Responder back to the front: it waits
