@@ -325,6 +325,18 @@ func TestAMultiprocessingChildEndsAsInPython(t *testing.T) {
 	}
 }
 
+// A child the app forks and signals as soon as fork returns (as
+// Pool.terminate() may, right after forking a worker) ends: the signal
+// waits, blocked, for the child's own handlers. It reached Go's handlers,
+// which the child had not yet replaced, and was lost: a Pool('fork')
+// request waited for ever in terminate()'s join, about once in 80.
+func TestAChildSignalledAsSoonAsItIsForkedEnds(t *testing.T) {
+	s := startHostile(t, nil)
+	if resp, body := s.get("/fork-killed-at-once"); resp.StatusCode != 200 || body != "0 of 20 lived on" {
+		t.Errorf("%d %q; want 200 \"0 of 20 lived on\"", resp.StatusCode, body)
+	}
+}
+
 // An app that closes the worker's channel to the master (a careless
 // os.closerange) cut it off: the master went on lending it connections
 // that hung for ever. The master sees the channel fail, kills the worker
@@ -480,6 +492,7 @@ def application(environ, start_response):
 // thread has run the same one for 10 s while others wait, the log says
 // so, naming them and the fix. Requests used to wait in silence.
 func TestEveryThreadHeldWhileRequestsWaitIsLogged(t *testing.T) {
+	t.Parallel() // long waits, little CPU: run beside the others (Makefile: -parallel 4)
 	s := start(t, nil, writeApp(t, "held_app.py", `import time
 
 def application(environ, start_response):

@@ -11,7 +11,10 @@
  * there: SIGTERM (multiprocessing's terminate()) or SIGINT would be lost,
  * and the child live on. So fork gives the child what a Python process
  * has instead: the default action, SIGPIPE and SIGXFSZ ignored. loader.py
- * then installs the handlers the app set from Python.
+ * then installs the handlers the app set from Python. Signals are blocked
+ * across the fork, until the child has its handlers: a parent may signal
+ * a child before the child has run at all (a Pool's terminate() right
+ * after it forked a worker), which Go's handler would lose.
  */
 #include "internal.h"
 
@@ -59,11 +62,35 @@ static void signals_as_python(int keep_faults)
     }
 }
 
-/* Runs in the child inside fork(): async-signal-safe calls only. */
+/* The forking thread's signal mask before the fork (blocked_for_fork). */
+static __thread sigset_t mask_before_fork;
+
+/* Runs in the parent inside fork(), before it. Faults stay unblocked: a
+ * blocked one would kill the process without Go's report. */
+static void blocked_for_fork(void)
+{
+    sigset_t all;
+    sigfillset(&all);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (is_fault(sig))
+            sigdelset(&all, sig);
+    (void)pthread_sigmask(SIG_BLOCK, &all, &mask_before_fork);
+}
+
+static void after_fork_in_parent(void)
+{
+    (void)pthread_sigmask(SIG_SETMASK, &mask_before_fork, NULL);
+}
+
+/*
+ * Runs in the child inside fork(): async-signal-safe calls only. A signal
+ * sent meanwhile waits, blocked, for the handlers it is meant for.
+ */
 static void after_fork_in_child(void)
 {
     wsgo_forked = 1;
     signals_as_python(0);
+    (void)pthread_sigmask(SIG_SETMASK, &mask_before_fork, NULL);
 }
 
 /*
@@ -82,7 +109,7 @@ void wsgo_python_signals(void)
 static void watch_once(void)
 {
     go_handler = handler_of(SIGURG); /* Go preempts goroutines with it: always its own */
-    (void)pthread_atfork(NULL, NULL, after_fork_in_child);
+    (void)pthread_atfork(blocked_for_fork, after_fork_in_parent, after_fork_in_child);
 }
 
 void wsgo_fork_watch(void)

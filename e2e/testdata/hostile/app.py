@@ -9,8 +9,9 @@ breaks Go's own poller); /close-stdio closes fds 0 to 2, after which
 /print writes the query to stdout and /raise raises it; /fork forks a
 child that raises, exits with the query's code, or returns, as the query
 says, and answers how it ended; /fork-child starts a multiprocessing
-child that does what its query says (see fork_child); / answers which
-worker process it is.
+child that does what its query says (see fork_child);
+/fork-killed-at-once forks children and signals each at once (see
+fork_killed_at_once); / answers which worker process it is.
 """
 import multiprocessing
 import os
@@ -28,6 +29,28 @@ def exit_42(signum, frame):
 
 
 signal.signal(signal.SIGUSR2, exit_42)
+
+
+def fork_killed_at_once(n):
+    """Forks n children that would sleep 10 s, each sent SIGTERM as soon
+    as fork returns (as Pool.terminate() may, right after forking a
+    worker), and counts those still alive 5 s later (then kills them)."""
+    pids = []
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(10)
+            os._exit(0)
+        os.kill(pid, signal.SIGTERM)
+        pids.append(pid)
+    deadline = time.monotonic() + 5
+    while pids and time.monotonic() < deadline:
+        pids = [p for p in pids if os.waitpid(p, os.WNOHANG) == (0, 0)]
+        time.sleep(0.01)
+    for p in pids:
+        os.kill(p, signal.SIGKILL)
+        os.waitpid(p, 0)
+    return len(pids)
 
 
 def child_process(how, ready):
@@ -141,6 +164,9 @@ def application(environ, start_response):
     if path == "/fork-child":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [fork_child(environ["QUERY_STRING"])]
+    if path == "/fork-killed-at-once":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"%d of 20 lived on" % fork_killed_at_once(20)]
     if path == "/fork":
         how = environ["QUERY_STRING"]
         pid = os.fork()
