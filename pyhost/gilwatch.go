@@ -54,7 +54,7 @@ type busyWatch struct {
 }
 
 func (b *busyWatch) look(h *Host, running []*job, now time.Time) {
-	oldest := now
+	var youngest time.Time // when the request running the shortest was first seen
 	for j := range b.seen {
 		if !slices.Contains(running, j) {
 			delete(b.seen, j)
@@ -64,11 +64,11 @@ func (b *busyWatch) look(h *Host, running []*job, now time.Time) {
 		if _, ok := b.seen[j]; !ok {
 			b.seen[j] = now
 		}
-		if b.seen[j].Before(oldest) {
-			oldest = b.seen[j]
+		if b.seen[j].After(youngest) {
+			youngest = b.seen[j]
 		}
 	}
-	if len(running) < len(h.pythreads) || now.Sub(oldest) < busyFor || h.sched.waiting() == 0 || now.Sub(b.told) < time.Minute {
+	if len(running) < len(h.pythreads) || now.Sub(youngest) < busyFor || h.sched.waiting() == 0 || now.Sub(b.told) < time.Minute {
 		return
 	}
 	b.told = now

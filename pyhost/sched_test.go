@@ -3,6 +3,8 @@ package pyhost
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -454,4 +456,29 @@ func TestStallCheckBacksOffWhileThreadsKeepTakingWork(t *testing.T) {
 	queued := newJob()
 	s.submit(queued)
 	awaitWake(t, ws[0], queued, "the running one blocked, the check backed off")
+}
+
+// The busy warning says every thread has run the same request for
+// busyFor: it waits for the request that has run the shortest, not the
+// longest (it once named requests of a few seconds beside one of 10).
+func TestBusyWarningWaitsForEveryThreadsRequest(t *testing.T) {
+	var logged strings.Builder
+	h := &Host{pythreads: make([]*pythread, 2), sched: newScheduler(4)}
+	h.cfg.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	h.sched.queue.push(newJob()) // a request waits for a thread
+	long, short := newJob(), newJob()
+	long.req = &wsgi.Request{ID: 1, Method: "GET", RequestURI: "/long"}
+	short.req = &wsgi.Request{ID: 2, Method: "GET", RequestURI: "/short"}
+	b := busyWatch{seen: map[*job]time.Time{}}
+	t0 := time.Now()
+	b.look(h, []*job{long}, t0)
+	b.look(h, []*job{long, short}, t0.Add(busyFor/2))
+	if b.look(h, []*job{long, short}, t0.Add(busyFor+time.Second)); logged.Len() != 0 {
+		t.Fatalf("warned while one thread had run its request for %v: %s", busyFor/2+time.Second, logged.String())
+	}
+	b.look(h, []*job{long, short}, t0.Add(busyFor/2+busyFor))
+	if got := logged.String(); !strings.Contains(got, "all 2 have run the same requests for over 10s") ||
+		!strings.Contains(got, "request 2: GET /short (for 10s)") {
+		t.Fatalf("no warning, or not naming both, once both had run %v: %q", busyFor, got)
+	}
 }
