@@ -192,7 +192,8 @@ func TestAppSignalHandlersRunAndWsgosSignalsAreNotInstalled(t *testing.T) {
 		_, body = s.get("/")
 	}
 	if _, body := s.get("/in-request"); body != "signal.signal() works only in Python's main thread, and wsgo runs each request "+
-		"on a thread of its own: install the handler at import time (at module level); it then runs on the main thread when the signal comes" {
+		"on a thread of its own: install the handler when the app is imported (at module level, not in a module that a request imports "+
+		"or reloads); it then runs on the main thread when the signal comes" {
 		t.Errorf("signal.signal() in a request: %q", body)
 	}
 	syscall.Kill(pid, syscall.SIGALRM)

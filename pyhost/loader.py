@@ -394,8 +394,9 @@ def _guard_signals():
         if _thread.get_ident() != main:  # Python's own error would not say where to put it
             raise ValueError(
                 "signal.signal() works only in Python's main thread, and wsgo runs each request on "
-                "a thread of its own: install the handler at import time (at module level); it "
-                "then runs on the main thread when the signal comes")
+                "a thread of its own: install the handler when the app is imported (at module level, "
+                "not in a module that a request imports or reloads); it then runs on the main thread "
+                "when the signal comes")
         kind = 0 if callable(handler) else 1 if handler == signal.SIG_IGN else 2
         return _route_signal(original, signalnum, handler, kind)  # noqa: F821 (from signals.c)
 
