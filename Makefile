@@ -94,15 +94,17 @@ vet:
 unit:
 	$(GO) test -count=1 ./wsgi/... ./httpfront/... ./pyhost/... ./supervisor/... ./handoff/... ./worker/... ./internal/...
 
+# -parallel 4: the e2e tests marked parallel mostly wait (timeouts, slow
+# clients), so four of them at once cost the 2-core CI machine little.
 e2e:
-	$(GO) test -count=1 ./e2e/...
+	$(GO) test -count=1 -parallel 4 ./e2e/...
 
 # examples/kubernetes is a module of its own (k8s.io stays out of wsgo's).
 test: setup
 	@$(MAKE) --no-print-directory test-after-setup
 
 test-after-setup: vet
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -parallel 4 ./...
 	cd examples/kubernetes && $(GO) test -count=1 ./...
 	$(GO) test -race -count=1 -run Stress ./pyhost/
 

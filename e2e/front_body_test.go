@@ -17,6 +17,7 @@ import (
 )
 
 func TestSlowUploadsHoldNoPythonThread(t *testing.T) {
+	t.Parallel() // long waits, little CPU: run beside the others (Makefile: -parallel 4)
 	srv := start(t, nil, writeApp(t, "front_app.py", frontApp), "--threads", "2", "--metrics-bind", "127.0.0.1:0")
 	s := frontMetrics(t, srv)
 
@@ -82,6 +83,7 @@ func TestSlowUploadsHoldNoPythonThread(t *testing.T) {
 // 64 MiB of buffers in memory for them, the rest are received into
 // files, and each is served whole once it comes.
 func TestManySlowUploadsHoldBoundedMemory(t *testing.T) {
+	t.Parallel() // long waits, little CPU: run beside the others (Makefile: -parallel 4)
 	srv := start(t, nil, writeApp(t, "front_app.py", frontApp), "--threads", "2")
 	pid := readyPids(srv)["1"]
 	before := rssKiB(t, pid)

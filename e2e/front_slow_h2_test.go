@@ -65,6 +65,7 @@ func TestTimeoutReachesAnH2StreamToAClientThatDoesNotRead(t *testing.T) {
 // 256 KiB under one deadline each, so a client taking 128 KiB/s was reset
 // after 1 s (an audit found it at 3 KB/s against the default 60 s).
 func TestH2ClientReadingSlowlyButSteadilyIsNotCut(t *testing.T) {
+	t.Parallel() // long waits, little CPU: run beside the others (Makefile: -parallel 4)
 	s := start(t, nil, writeApp(t, "app.py", slowReaderApp), "--stall-timeout", "1")
 	var h2c http.Protocols
 	h2c.SetUnencryptedHTTP2(true)

@@ -132,6 +132,7 @@ def application(environ, start_response):
 // counts on its worker, whose load otherwise looked nil and drew new
 // connections that could only wait (504) or be refused (503).
 func TestNewConnectionsPassOverAWorkerStuckPastTimeout(t *testing.T) {
+	t.Parallel() // long waits, little CPU: run beside the others (Makefile: -parallel 4)
 	cases := []struct {
 		name, threads, stuck string
 		busyOther            int // requests of 1.5 s the other worker runs meanwhile

@@ -925,6 +925,7 @@ func TestTheMastersAcceptRetriesStartShortAfterEachShortage(t *testing.T) {
 // wait for a database) is warned of after 10 s, with the fix and the
 // Python stack of the import, where it waits; the worker is not ready.
 func TestAnImportThatNeverEndsIsWarnedOf(t *testing.T) {
+	t.Parallel() // long waits, little CPU: run beside the others (Makefile: -parallel 4)
 	app := writeApp(t, "app.py", `import time
 
 
