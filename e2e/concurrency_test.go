@@ -243,18 +243,8 @@ func TestRequestsRunOnTheirOSThreadsOwnPythonThreadState(t *testing.T) {
 // the app never runs it, and its place in the queue goes to the next
 // request at once (a load balancer that gave up, a user who reloaded).
 func TestAQueuedRequestWhoseClientLeftIsDropped(t *testing.T) {
-	release := filepath.Join(t.TempDir(), "release")
-	s := start(t, nil, filepath.Join(cliData(t, "cli"), "queue_app.py"), "--env", "RELEASE_FILE="+release,
-		"--threads", "1", "--queue-size", "1")
-	a := ccSend(t, s.Addr, "a")
-	if !s.waitLog(`queue_app: a started`, 10*time.Second) {
-		t.Fatal("request a did not reach the app")
-	}
-	b, err := net.Dial("tcp", s.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(b, "GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+	s, release, a := startWithAHeldThread(t, "--queue-size", "1")
+	b := requestB(t, s)
 	time.Sleep(200 * time.Millisecond) // b reaches the queue (see TestQueueBoundAnswers503)
 	b.Close()
 	c := ccQueuedWithin(t, s.Addr, "c", 10*time.Second, "the queue still held b, whose client had left")
@@ -293,6 +283,25 @@ def application(environ, start_response):
     return [body]
 `
 
+// A client that half-closes its socket after its request (nc -N, some
+// health checks) still reads: its request, queued a moment, is answered.
+// It sends the FIN of a client that left, which counts only once the
+// request has waited a second.
+func TestAQueuedRequestOfAHalfClosedClientIsAnswered(t *testing.T) {
+	s, release, a := startWithAHeldThread(t)
+	b := requestB(t, s)
+	b.(*net.TCPConn).CloseWrite()
+	time.Sleep(300 * time.Millisecond) // three looks for hung-up clients while b waits
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ccAwait(t, a, 20*time.Second)
+	got, _ := io.ReadAll(b)
+	if !strings.HasPrefix(string(got), "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(string(got), "\r\n\r\nb done\n") {
+		t.Errorf("the half-closed client got %q; want its 200 and \"b done\\n\"", got)
+	}
+}
+
 // A request that runs past --timeout while it waits in the queue gets its
 // 504 and frees its place at once, rather than when a thread comes to it.
 func TestAQueuedRequestThatTimesOutFreesItsPlace(t *testing.T) {
@@ -320,6 +329,34 @@ func TestAQueuedRequestThatTimesOutFreesItsPlace(t *testing.T) {
 	if strings.Contains(s.logs.String(), "queue_app: b started") {
 		t.Errorf("the app ran b after its timeout; output:\n%s", s.logs.String())
 	}
+}
+
+// startWithAHeldThread serves queue_app.py with --threads 1 and flags, and
+// sends /a, which holds the thread until the file release is written.
+func startWithAHeldThread(t *testing.T, flags ...string) (s *server, release string, a <-chan ccResult) {
+	t.Helper()
+	release = filepath.Join(t.TempDir(), "release")
+	s = start(t, nil, append([]string{filepath.Join(cliData(t, "cli"), "queue_app.py"), "--env", "RELEASE_FILE=" + release,
+		"--threads", "1"}, flags...)...)
+	a = ccSend(t, s.Addr, "a")
+	if !s.waitLog(`queue_app: a started`, 10*time.Second) {
+		t.Fatal("request a did not reach the app")
+	}
+	return s, release, a
+}
+
+// requestB sends GET /b on a connection of its own, which it returns (it
+// closes at the test's end, with a 20 s deadline).
+func requestB(t *testing.T, s *server) net.Conn {
+	t.Helper()
+	b, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	b.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(b, "GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+	return b
 }
 
 // ccQueuedWithin sends /NAME until it is queued rather than refused with

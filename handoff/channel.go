@@ -106,7 +106,7 @@ func Pair() (*Channel, *os.File, error) {
 // without reading: a message waiting is left for Recv.
 func (ch *Channel) PeerGone() bool {
 	rc, err := ch.c.SyscallConn()
-	return err == nil && hangup.Seen(rc)
+	return err == nil && hangup.Look(rc) != hangup.Open
 }
 
 // Open makes a Channel of f, which it takes over.

@@ -17,6 +17,16 @@ import (
 // of a request already running finishes, as it would under any peer.
 const hangupEvery = 100 * time.Millisecond
 
+// closedAfter is how long a request must have been served (read, queued
+// or run) before a FIN alone counts as its client gone. A TCP client that
+// closes without reading sends only a FIN, as does one that half-closes
+// its socket and reads on (nc -N, some health checks), and the two look
+// alike: a quick request of a half-closer must not be dropped for it,
+// while one queued for a second under overload most likely waits for a
+// client that gave up. A reset counts at once, as does a unix socket's
+// close, which tells itself from a half-close.
+const closedAfter = time.Second
+
 // watchHangups arms the look for hung-up clients, unless it is armed: a
 // timer, only while requests are served.
 func (s *Server) watchHangups() {
@@ -27,10 +37,6 @@ func (s *Server) watchHangups() {
 
 // lookForHangups cancels the context of each request whose client hung
 // up, and looks again later while requests are being served.
-//
-// A FIN alone counts as gone, as for nginx and net/http: a client that
-// half-closes its socket and waits for the answer is rare, and its
-// request is dropped only if it was still queued.
 func (s *Server) lookForHangups() {
 	s.hangupArmed.Store(false) // before the look: a request that begins after it arms the next
 	s.mu.Lock()
@@ -41,8 +47,9 @@ func (s *Server) lookForHangups() {
 		}
 	}
 	s.mu.Unlock()
+	now := time.Now()
 	for _, c := range serving {
-		if r := c.serving.Load(); r != nil && c.hungUp() {
+		if r := c.serving.Load(); r != nil && c.gone(now.Sub(r.start)) {
 			r.cancel()
 		}
 	}
@@ -51,10 +58,20 @@ func (s *Server) lookForHangups() {
 	}
 }
 
-// hungUp reports whether the connection's client has closed its end.
-func (c *conn) hungUp() bool {
+// gone reports whether the client of a request served for so long has
+// left: it reset the connection, or closed it and closedAfter has passed.
+func (c *conn) gone(served time.Duration) bool {
 	rc, ok := rawConn(c.raw)
-	return ok && hangup.Seen(rc)
+	if !ok {
+		return false
+	}
+	switch hangup.Look(rc) {
+	case hangup.Reset:
+		return true
+	case hangup.Closed:
+		return served >= closedAfter
+	}
+	return false
 }
 
 // rawConn is the socket under nc: nc's own, or that of the connection it

@@ -14,20 +14,25 @@ import (
 
 // An HTTP/1 client that hangs up while its request is served has the
 // request's context cancelled (the host then drops it if no thread took
-// it yet); one that stays does not. The app here answers only if its
-// context is still live after a while.
+// it yet): at once for a reset, after closedAfter for a FIN (which a TCP
+// client that half-closes and reads on sends too); one that stays does
+// not. The app answers only if its context is still live after a while.
 func TestAClientThatHangsUpCancelsItsRequest(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		network string
 		leave   func(net.Conn)
 		gone    bool
+		atLeast time.Duration // before which a cancel is too early
 	}{
-		{"tcp, closed", "tcp", func(c net.Conn) { c.Close() }, true},
-		{"tcp, half-closed", "tcp", func(c net.Conn) { c.(*net.TCPConn).CloseWrite() }, true},
-		{"tcp, stays", "tcp", func(net.Conn) {}, false},
-		{"unix, closed", "unix", func(c net.Conn) { c.Close() }, true},
-		{"unix, stays", "unix", func(net.Conn) {}, false},
+		{"tcp, reset", "tcp", func(c net.Conn) { c.(*net.TCPConn).SetLinger(0); c.Close() }, true, 0},
+		{"tcp, closed", "tcp", func(c net.Conn) { c.Close() }, true, closedAfter / 2},
+		{"tcp, half-closed", "tcp", func(c net.Conn) { c.(*net.TCPConn).CloseWrite() }, true, closedAfter / 2},
+		{"tcp, stays", "tcp", func(net.Conn) {}, false, 0},
+		// A unix socket tells a close (POLLHUP) from a half-close.
+		{"unix, closed", "unix", func(c net.Conn) { c.Close() }, true, 0},
+		{"unix, half-closed", "unix", func(c net.Conn) { c.(*net.UnixConn).CloseWrite() }, true, closedAfter / 2},
+		{"unix, stays", "unix", func(net.Conn) {}, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var l net.Listener
@@ -46,7 +51,7 @@ func TestAClientThatHangsUpCancelsItsRequest(t *testing.T) {
 				case <-ctx.Done():
 					cancelled <- time.Since(start)
 					return ctx.Err()
-				case <-time.After(1500 * time.Millisecond):
+				case <-time.After(closedAfter + time.Second):
 					close(cancelled)
 				}
 				if err := w.Start(200, "OK", nil, 2); err != nil {
@@ -62,10 +67,14 @@ func TestAClientThatHangsUpCancelsItsRequest(t *testing.T) {
 			if wasCancelled != tc.gone {
 				t.Fatalf("request context cancelled: %v, want %v", wasCancelled, tc.gone)
 			}
-			if wasCancelled && after > 5*hangupEvery {
-				// Not a timing assertion on speed: a look that comes
-				// only with the next request would never come here.
-				t.Errorf("cancelled after %v, want within a few looks of %v", after, hangupEvery)
+			// Not timing assertions on speed: a FIN taken for a reset
+			// would come at once, and a look that comes only with the next
+			// request would never come here.
+			if wasCancelled && after < tc.atLeast {
+				t.Errorf("cancelled after %v: a FIN alone counts only once the request is %v old", after, closedAfter)
+			}
+			if limit := tc.atLeast*2 + 5*hangupEvery; wasCancelled && after > limit {
+				t.Errorf("cancelled after %v, want within %v", after, limit)
 			}
 			if !tc.gone {
 				if res, body := readResponse(t, bufio.NewReader(c), "GET"); res.StatusCode != 200 || body != "ok" {

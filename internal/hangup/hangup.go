@@ -8,16 +8,29 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Seen reports whether the peer of the socket behind rc has hung up: it
-// sent a FIN (it will send nothing more) or a reset. A FIN alone may be a
-// half-close by a client that still reads; callers decide what it means.
-func Seen(rc syscall.RawConn) bool {
-	gone := false
+// State is what a look at a socket saw of its peer.
+type State int
+
+const (
+	Open   State = iota // nothing seen
+	Closed              // a FIN: the peer sends nothing more, but may still read (a half-close)
+	Reset               // a reset, or a unix socket's close: the peer reads nothing more
+)
+
+// Look tells what the peer of the socket behind rc has done.
+func Look(rc syscall.RawConn) State {
+	state := Open
 	rc.Control(func(fd uintptr) {
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
-		if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
-			gone = fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
+		if n, err := unix.Poll(fds, 0); err != nil || n == 0 {
+			return
+		}
+		switch ev := fds[0].Revents; {
+		case ev&(unix.POLLHUP|unix.POLLERR) != 0:
+			state = Reset
+		case ev&unix.POLLRDHUP != 0:
+			state = Closed
 		}
 	})
-	return gone
+	return state
 }

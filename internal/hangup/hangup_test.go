@@ -9,32 +9,35 @@ import (
 	"wsgo/internal/tcptest"
 )
 
-// A peer that sends is not gone; one that sends a FIN is, and the bytes
-// it sent before stay to be read.
-func TestSeenTellsAHangUpAndLeavesTheBytes(t *testing.T) {
+// A peer that sends is open; one that sends a FIN has closed, and the
+// bytes it sent before stay to be read; one that resets is reset.
+func TestLookTellsAHangUpAndLeavesTheBytes(t *testing.T) {
 	server, client := tcptest.Pair(t)
 	rc, err := server.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
-	seenWithin := func(want bool) {
+	seenWithin := func(want State) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
-		for Seen(rc) != want {
+		for got := Look(rc); got != want; got = Look(rc) {
 			if time.Now().After(deadline) {
-				t.Fatalf("Seen stayed %v, want %v", !want, want)
+				t.Fatalf("Look = %v, want %v", got, want)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	seenWithin(false)
+	seenWithin(Open)
 	io.WriteString(client, "next request")
 	time.Sleep(50 * time.Millisecond) // the bytes arrive: a FIN would too
-	seenWithin(false)
+	seenWithin(Open)
 	client.(*net.TCPConn).CloseWrite()
-	seenWithin(true)
+	seenWithin(Closed)
 	server.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if got, err := io.ReadAll(server); err != nil || string(got) != "next request" {
 		t.Fatalf("read after the look = %q, %v; want the bytes sent", got, err)
 	}
+	io.WriteString(server, "an answer the client will not read") // its close now resets
+	client.Close()
+	seenWithin(Reset)
 }
