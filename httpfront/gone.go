@@ -40,7 +40,7 @@ func (s *Server) watchHangups() {
 func (s *Server) lookForHangups() {
 	s.hangupArmed.Store(false) // before the look: a request that begins after it arms the next
 	s.mu.Lock()
-	serving := make([]*conn, 0, len(s.conns))
+	var serving []*conn // of all the connections, most are idle
 	for c := range s.conns {
 		if c.serving.Load() != nil {
 			serving = append(serving, c)
